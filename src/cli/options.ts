@@ -1,0 +1,51 @@
+/** Input options shared by every command that reads manifests: -f PATH (repeatable, - = stdin) and positional paths. */
+import type { Command } from 'commander'
+import { type LoadedCluster, loadCluster, type ValidationMode } from '../load/index.js'
+import { hasErrors } from '../model/index.js'
+import { formatDiagnostic } from './format.js'
+import { readInputs } from './inputs.js'
+
+export interface InputOptions {
+  readonly filename?: string[]
+  readonly validate?: ValidationMode
+  readonly strict?: boolean
+  readonly verbose?: boolean
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+/** Adds -f/--filename, --validate, --strict and -v to a command. */
+export function addInputOptions(cmd: Command): Command {
+  return cmd
+    .option('-f, --filename <path>', 'manifest file or folder (repeatable; - reads stdin)', collect)
+    .option('--validate <mode>', 'strict | warn | ignore, like kubectl --validate', 'strict')
+    .option('--strict', 'any error is fatal (exit 2)')
+    .option('-v, --verbose', 'also list skipped kinds and informational notes')
+}
+
+/**
+ * Reads and loads every input; prints diagnostics to stderr. Returns undefined when the run must
+ * stop (no input, or an error under --strict): the caller exits 2.
+ */
+export async function loadFromOptions(paths: readonly string[], opts: InputOptions): Promise<LoadedCluster | undefined> {
+  const all = [...(opts.filename ?? []), ...paths]
+  if (all.length === 0) {
+    process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')
+    return undefined
+  }
+  const mode = opts.validate ?? 'strict'
+  if (!['strict', 'warn', 'ignore'].includes(mode)) {
+    process.stderr.write(`palisade: --validate must be strict, warn or ignore, not "${mode}"\n`)
+    return undefined
+  }
+  const read = await readInputs(all)
+  const loaded = loadCluster(read.inputs, { validate: mode })
+  const diagnostics = [...read.diagnostics, ...loaded.diagnostics]
+  for (const d of diagnostics) {
+    if (d.severity === 'info' && !opts.verbose) continue
+    process.stderr.write(`${formatDiagnostic(d)}\n`)
+  }
+  if (read.inputs.length === 0) return undefined
+  if (opts.strict && hasErrors(diagnostics)) return undefined
+  return { ...loaded, diagnostics }
+}

@@ -1,0 +1,81 @@
+/** Engine values: endpoints, port queries, verdicts with their reasons, matrices. */
+import type { NetworkPolicy, Pod, PolicyType, Protocol, SourceRef } from '../model/index.js'
+
+/** A port to evaluate: a concrete number and protocol (named ports are resolved per destination pod). */
+export interface PortQuery {
+  readonly protocol: Protocol
+  readonly port: number
+}
+
+/** One side of a connection: a pod of the cluster or an address outside it. */
+export type Endpoint =
+  | { readonly kind: 'pod'; readonly pod: Pod }
+  | { readonly kind: 'ip'; readonly ip: string }
+  /** A node itself (kubelet probes, host processes): always allowed to and from its own pods. */
+  | { readonly kind: 'node'; readonly node: string; readonly ip?: string }
+
+/** Names a policy (and, for rules, the rule) that took part in a verdict. */
+export interface PolicyRef {
+  /** 'namespace/name' */
+  readonly policy: string
+  readonly namespace: string
+  readonly name: string
+  readonly origin: NetworkPolicy['origin']
+  readonly source?: SourceRef
+}
+
+export interface RuleRef extends PolicyRef {
+  readonly direction: PolicyType
+  /** Index in spec.ingress or spec.egress. */
+  readonly rule: number
+  readonly ruleSource?: SourceRef
+}
+
+/** Why a direction was decided the way it was, beyond the rules. */
+export type DirectionNote =
+  | 'not-a-pod' // the endpoint is outside the cluster: no policy applies on its side
+  | 'host-network' // hostNetwork pods are not selected by NetworkPolicy (docs/semantics.md)
+  | 'not-isolated' // no policy of this type selects the pod
+  | 'allowed-by-rule'
+  | 'no-rule-matched'
+
+export interface DirectionVerdict {
+  /** The direction applies to a pod that at least one policy of this type selects. */
+  readonly isolated: boolean
+  readonly allowed: boolean
+  /** Policies of this type that select the pod (they isolate it). */
+  readonly selectedBy: readonly PolicyRef[]
+  /** Rules that admit this connection (all of them, not only the first). */
+  readonly allowedBy: readonly RuleRef[]
+  readonly note: DirectionNote
+}
+
+/** Special cases decided before any policy is read (docs/semantics.md). */
+export type VerdictNote = 'loopback' | 'same-node-host' | undefined
+
+export interface Verdict {
+  /** Egress of the source AND ingress of the destination. */
+  readonly allowed: boolean
+  readonly egress: DirectionVerdict
+  readonly ingress: DirectionVerdict
+  readonly note?: VerdictNote
+}
+
+/** Formats a port query as '80/TCP'. */
+export function formatPort(p: PortQuery): string {
+  return `${p.port}/${p.protocol}`
+}
+
+/**
+ * A reachability matrix over pods and ports. cells[k][i * pods.length + j] is the verdict for
+ * pods[i] -> pods[j] on ports[k]: 1 allowed, 0 denied, 2 not evaluated/probed (e.g. SCTP in the lab).
+ */
+export interface Matrix {
+  readonly pods: readonly string[]
+  readonly ports: readonly string[]
+  readonly cells: readonly Uint8Array[]
+}
+
+export const CELL_DENIED = 0
+export const CELL_ALLOWED = 1
+export const CELL_UNKNOWN = 2

@@ -1,0 +1,139 @@
+/**
+ * The cluster as Palisade analyses it: validated, defaulted, normalised objects.
+ * Raw manifests become these values in src/load (parse) + src/validate (check) + src/load/normalize.
+ * Everything here is plain readonly data: the engine, compiler, lab and agent all consume it.
+ */
+import type { SourceRef } from './diagnostic.js'
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP'
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP']
+
+export type Labels = Readonly<Record<string, string>>
+
+export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'
+
+export interface LabelSelectorRequirement {
+  readonly key: string
+  readonly operator: SelectorOperator
+  readonly values: readonly string[]
+}
+
+/** A metav1.LabelSelector. Both fields empty = matches everything. */
+export interface LabelSelector {
+  readonly matchLabels: Labels
+  readonly matchExpressions: readonly LabelSelectorRequirement[]
+}
+
+export interface Namespace {
+  readonly name: string
+  /** Includes kubernetes.io/metadata.name=<name>, as the API server sets it. */
+  readonly labels: Labels
+  /** True when declared in the input; false when implied by an object that lives in it. */
+  readonly declared: boolean
+  /**
+   * Legacy annotation net.beta.kubernetes.io/network-policy: {"ingress":{"isolation":"DefaultDeny"}}.
+   * Normalisation turns it into a synthetic policy (see NetworkPolicy.origin); kept here for explain/migrate.
+   */
+  readonly defaultDenyIngress: boolean
+  readonly source?: SourceRef
+}
+
+export interface ContainerPort {
+  readonly name?: string
+  readonly containerPort: number
+  readonly protocol: Protocol
+}
+
+export interface PodOwner {
+  readonly kind: string
+  readonly name: string
+}
+
+export interface Pod {
+  readonly namespace: string
+  readonly name: string
+  readonly labels: Labels
+  /** status.podIPs (or status.podIP), primary first. Empty when not known. */
+  readonly ips: readonly string[]
+  readonly ports: readonly ContainerPort[]
+  readonly nodeName?: string
+  /** spec.hostNetwork: the pod uses its node's addresses and is not a NetworkPolicy endpoint. */
+  readonly hostNetwork: boolean
+  /** status.phase when given. */
+  readonly phase?: string
+  /** Set when this pod is a representative pod made from a workload template. */
+  readonly workload?: PodOwner
+  readonly source?: SourceRef
+}
+
+export type PolicyType = 'Ingress' | 'Egress'
+
+export interface IPBlock {
+  /** Canonical CIDR text as written (validated). */
+  readonly cidr: string
+  readonly except: readonly string[]
+}
+
+/**
+ * One element of from/to. Exactly the fields given in the manifest:
+ * podSelector only = pods in the policy namespace; namespaceSelector only = all pods of matching
+ * namespaces; both = AND; ipBlock alone.
+ */
+export interface PolicyPeer {
+  readonly podSelector?: LabelSelector
+  readonly namespaceSelector?: LabelSelector
+  readonly ipBlock?: IPBlock
+}
+
+export interface PolicyPort {
+  /** Defaulted to TCP when absent, as the API server does. */
+  readonly protocol: Protocol
+  /** Absent = every port of the protocol. A string is an IANA_SVC_NAME resolved on the destination pod. */
+  readonly port?: number | string
+  readonly endPort?: number
+}
+
+export interface PolicyRule {
+  /** undefined = from/to absent or empty: every peer (all pods in all namespaces and every IP). */
+  readonly peers?: readonly PolicyPeer[]
+  /** undefined = ports absent or empty: every port and protocol. */
+  readonly ports?: readonly PolicyPort[]
+  readonly source?: SourceRef
+}
+
+/** Where a policy comes from: a real NetworkPolicy object or the legacy DefaultDeny namespace annotation. */
+export type PolicyOrigin =
+  | { readonly kind: 'NetworkPolicy'; readonly apiVersion: 'networking.k8s.io/v1' | 'extensions/v1beta1' }
+  | { readonly kind: 'DefaultDenyAnnotation' }
+
+export interface NetworkPolicy {
+  readonly namespace: string
+  readonly name: string
+  readonly origin: PolicyOrigin
+  readonly podSelector: LabelSelector
+  /** After defaulting (Ingress always; Egress when egress rules exist), as the API server does. */
+  readonly policyTypes: readonly PolicyType[]
+  readonly ingress: readonly PolicyRule[]
+  readonly egress: readonly PolicyRule[]
+  readonly source?: SourceRef
+}
+
+export interface ClusterState {
+  readonly namespaces: readonly Namespace[]
+  readonly pods: readonly Pod[]
+  readonly policies: readonly NetworkPolicy[]
+}
+
+/** Returns 'namespace/name'. */
+export function podKey(p: { readonly namespace: string; readonly name: string }): string {
+  return `${p.namespace}/${p.name}`
+}
+
+/** Returns 'namespace/name' for a policy. */
+export function policyKey(p: { readonly namespace: string; readonly name: string }): string {
+  return `${p.namespace}/${p.name}`
+}
+
+/** Name of the synthetic policy made from the DefaultDeny annotation (not a valid object name on purpose). */
+export const DEFAULT_DENY_ANNOTATION_POLICY = '~default-deny-annotation'
+export const LEGACY_ISOLATION_ANNOTATION = 'net.beta.kubernetes.io/network-policy'

@@ -1,0 +1,39 @@
+/**
+ * A manifest object as parsed, before validation: plain JSON-like data plus a way to point at the
+ * source position of any field. Produced by src/load (YAML/JSON text) or by the agent (API objects,
+ * which have no positions).
+ */
+import type { FieldPath, SourceRef } from './diagnostic.js'
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type JsonObject = { [key: string]: JsonValue }
+
+export interface RawObject {
+  /** The object as plain data (duplicate keys: the last value wins, as YAML-to-JSON conversion does). */
+  readonly value: JsonObject
+  /** Where the object starts (file, line, column, doc index). */
+  readonly source: SourceRef
+  /**
+   * Returns the position of a field path inside this object (e.g. ['spec','ingress',0,'ports',0,'protocol']),
+   * falling back to the closest existing ancestor; the object's own position when unknown.
+   */
+  readonly locate: (path: FieldPath) => SourceRef
+}
+
+/** Describes an object for messages: 'NetworkPolicy team-a/allow-dns' (namespace omitted when absent). */
+export function describeObject(value: JsonObject): string {
+  const kind = typeof value.kind === 'string' ? value.kind : '<no kind>'
+  const meta = value.metadata
+  let name = '<no name>'
+  let ns: string | undefined
+  if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
+    if (typeof meta.name === 'string') name = meta.name
+    if (typeof meta.namespace === 'string') ns = meta.namespace
+  }
+  return ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`
+}
+
+/** Makes a RawObject for data without positions (API objects). */
+export function rawFromValue(value: JsonObject, source: SourceRef): RawObject {
+  return { value, source, locate: () => source }
+}
