@@ -1,0 +1,66 @@
+/**
+ * Equivalence classes: pods that no policy, peer or port can tell apart share one class, so the
+ * matrix costs classes^2, not pods^2. Two pods are equivalent when they have the same namespace,
+ * labels, declared ports, hostNetwork flag, address families and membership in every ipBlock of
+ * every policy (and, only when hostNetwork pods are present, the same node).
+ */
+import type { IPBlock, Pod } from '../model/index.js'
+import { addressOfFamily, familiesOf, matchIPBlock } from './addresses.js'
+import type { ClusterIndex } from './cluster-index.js'
+
+export interface PodClass {
+  readonly id: number
+  /** The first pod of the class: every evaluation uses it. */
+  readonly representative: Pod
+  readonly families: readonly (4 | 6)[]
+  readonly profile: string
+  readonly size: number
+}
+
+export interface ClassPartition {
+  readonly classes: readonly PodClass[]
+  /** classOf[i] = class id of pods[i]. */
+  readonly classOf: Int32Array
+}
+
+/** Returns every distinct ipBlock of every policy (by value). */
+function distinctIPBlocks(index: ClusterIndex): IPBlock[] {
+  const seen = new Map<string, IPBlock>()
+  for (const pol of index.cluster.policies) {
+    for (const rule of [...pol.ingress, ...pol.egress]) {
+      for (const peer of rule.peers ?? []) {
+        if (peer.ipBlock) seen.set(`${peer.ipBlock.cidr}|${peer.ipBlock.except.join(',')}`, peer.ipBlock)
+      }
+    }
+  }
+  return [...seen.values()]
+}
+
+/** Splits the pods into equivalence classes. */
+export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPartition {
+  const blocks = distinctIPBlocks(index)
+  const withNode = pods.some((p) => p.hostNetwork)
+  const byKey = new Map<string, { id: number; representative: Pod; families: (4 | 6)[]; profile: string; size: number }>()
+  const classOf = new Int32Array(pods.length)
+  pods.forEach((pod, i) => {
+    const families = familiesOf(pod.ips)
+    const profile = families.join('')
+    let membership = ''
+    if (blocks.length > 0) {
+      const v4 = addressOfFamily(pod.ips, 4)
+      const v6 = addressOfFamily(pod.ips, 6)
+      for (const b of blocks) membership += (matchIPBlock(b, v4) ? '1' : '0') + (matchIPBlock(b, v6) ? '1' : '0')
+    }
+    const labels = Object.entries(pod.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort()
+    const key = JSON.stringify([pod.namespace, labels, ports, pod.hostNetwork, profile, membership, withNode ? (pod.nodeName ?? '') : ''])
+    let cls = byKey.get(key)
+    if (!cls) {
+      cls = { id: byKey.size, representative: pod, families, profile, size: 0 }
+      byKey.set(key, cls)
+    }
+    cls.size++
+    classOf[i] = cls.id
+  })
+  return { classes: [...byKey.values()], classOf }
+}

@@ -1,0 +1,43 @@
+/** Lookup structures over a ClusterState, built once and shared by every evaluation. */
+import type { ClusterState, Labels, NetworkPolicy, Pod, PolicyType } from '../model/index.js'
+import { podKey } from '../model/index.js'
+
+export interface ClusterIndex {
+  readonly cluster: ClusterState
+  /** Namespace name -> labels (implied namespaces included). */
+  readonly namespaceLabels: ReadonlyMap<string, Labels>
+  /** 'ns/name' -> pod. */
+  readonly podsByKey: ReadonlyMap<string, Pod>
+  /** Namespace -> policies of that namespace whose policyTypes include the direction. */
+  readonly policiesByNamespace: ReadonlyMap<string, { readonly Ingress: readonly NetworkPolicy[]; readonly Egress: readonly NetworkPolicy[] }>
+}
+
+const NO_POLICIES = { Ingress: [] as NetworkPolicy[], Egress: [] as NetworkPolicy[] }
+
+/** Builds the lookup index of a cluster. */
+export function buildIndex(cluster: ClusterState): ClusterIndex {
+  const namespaceLabels = new Map<string, Labels>()
+  for (const ns of cluster.namespaces) namespaceLabels.set(ns.name, ns.labels)
+  const podsByKey = new Map<string, Pod>()
+  for (const p of cluster.pods) podsByKey.set(podKey(p), p)
+  const policiesByNamespace = new Map<string, { Ingress: NetworkPolicy[]; Egress: NetworkPolicy[] }>()
+  for (const pol of cluster.policies) {
+    let entry = policiesByNamespace.get(pol.namespace)
+    if (!entry) {
+      entry = { Ingress: [], Egress: [] }
+      policiesByNamespace.set(pol.namespace, entry)
+    }
+    for (const t of pol.policyTypes) entry[t].push(pol)
+  }
+  return { cluster, namespaceLabels, podsByKey, policiesByNamespace }
+}
+
+/** Returns the labels of a namespace; a namespace nobody declared has only its metadata.name label. */
+export function namespaceLabelsOf(index: ClusterIndex, ns: string): Labels {
+  return index.namespaceLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns }
+}
+
+/** Returns the policies of a namespace that have the given policy type. */
+export function policiesOf(index: ClusterIndex, ns: string, direction: PolicyType): readonly NetworkPolicy[] {
+  return (index.policiesByNamespace.get(ns) ?? NO_POLICIES)[direction]
+}
