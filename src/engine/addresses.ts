@@ -14,10 +14,14 @@ export function familiesOf(ips: readonly string[]): Family[] {
 
 /**
  * Returns the address family a connection from src to dst uses: the destination's primary family when the
- * source has it, else the destination's other family when the source has that; undefined when they share none
- * (or one side has no address: then no ipBlock can match it).
+ * source has it, else the destination's other family when the source has that; undefined when they share
+ * none. A side with no known address (a pending pod, a workload template) takes the other side's primary
+ * family: the connection to an outside address still has that address, while no ipBlock can match the
+ * side that has none.
  */
 export function pairFamily(src: readonly Family[], dst: readonly Family[]): Family | undefined {
+  if (src.length === 0) return dst[0]
+  if (dst.length === 0) return src[0]
   for (const f of dst) if (src.includes(f)) return f
   return undefined
 }

@@ -79,8 +79,15 @@ export function randomCluster(seed: number, opts: RandomClusterOptions = {}): Cl
     if (chance(0.6)) ports.push({ name: 'alt', containerPort: 81, protocol: pick(protocols) })
     if (chance(0.4)) ports.push({ containerPort: 80, protocol: 'UDP', ...(chance(0.5) ? { name: 'dns' } : {}) })
     if (chance(0.2)) ports.push({ name: 'http', containerPort: 8080, protocol: 'UDP' })
-    const ips = [`10.240.${node}.${host}`]
-    if (opts.ipv6 && chance(0.3)) ips.push(`fd00:240:${node}::${host.toString(16)}`)
+    const v4 = `10.240.${node}.${host}`
+    const v6 = `fd00:240:${node}::${host.toString(16)}`
+    let ips = [v4]
+    if (opts.ipv6) {
+      const r = rnd()
+      if (r < 0.3) ips = [v4, v6]
+      else if (r < 0.45) ips = [v6, v4]
+      else if (r < 0.55) ips = [v6]
+    }
     pods.push({
       namespace: pick(nsNames),
       name: `p${i}`,
@@ -115,6 +122,10 @@ export function randomCluster(seed: number, opts: RandomClusterOptions = {}): Cl
     if (r < 0.6) return { namespaceSelector: selector('ns') }
     if (r < 0.8) return { podSelector: selector('pod'), namespaceSelector: selector('ns') }
     const node = 1 + int(nodes)
+    if (opts.ipv6 && chance(0.4)) {
+      const cidr6 = pick([`fd00:240:${node}::/64`, 'fd00::/8', '::/0'])
+      return { ipBlock: { cidr: cidr6, except: chance(0.5) && cidr6 !== '::/0' ? [`fd00:240:${node}::8/125`] : [] } }
+    }
     const cidr = pick([`10.240.${node}.0/24`, '10.240.0.0/16', `10.240.${node}.8/29`, '0.0.0.0/0'])
     const except = chance(0.5) ? [pick([`10.240.${node}.12/30`, `10.240.${node}.10/32`, `10.240.${node}.0/28`])] : []
     // keep except inside cidr, as validation requires

@@ -1,4 +1,98 @@
-// TEMPORARY scaffold so the program builds while this command is written; replaced by its owner.
+/** `palisade matrix`: the reachability matrix of every pod pair on every port. */
 import type { Command } from 'commander'
+import {
+  buildIndex,
+  CELL_ALLOWED,
+  computeMatrix,
+  declaredPorts,
+  evaluate,
+  matrixPods,
+  matrixToJSON,
+  type PortQuery,
+  parsePortSpec,
+} from '../../engine/index.js'
+import { renderMatrixCSV, renderMatrixDot, renderMatrixTable, renderVerdict } from '../../explain/index.js'
+import { podKey } from '../../model/index.js'
+import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
-export function registerMatrix(_program: Command, _setExit: (code: number) => void): void {}
+interface MatrixOptions extends InputOptions {
+  readonly ports?: string
+  readonly namespace?: string[]
+  readonly output: string
+}
+
+const FORMATS = ['table', 'wide', 'json', 'csv', 'dot']
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+/** Registers `matrix`. */
+export function registerMatrix(program: Command, setExit: (code: number) => void): void {
+  addInputOptions(
+    program
+      .command('matrix')
+      .description('print which pod may reach which, per port (default ports: the container ports pods declare)')
+      .argument('[paths...]', 'manifest files or folders')
+      .option('--ports <list>', 'comma-separated ports, e.g. 80/TCP,81/UDP')
+      .option('-n, --namespace <name>', 'show only the pods of this namespace (repeatable); every policy still counts', collect)
+      .option('-o, --output <format>', `${FORMATS.join(' | ')}`, 'table'),
+  ).action(async (paths: string[], opts: MatrixOptions) => {
+    if (!FORMATS.includes(opts.output)) {
+      process.stderr.write(`palisade matrix: -o must be one of ${FORMATS.join(', ')}, not "${opts.output}"\n`)
+      return setExit(2)
+    }
+    let ports: PortQuery[] | undefined
+    if (opts.ports !== undefined) {
+      ports = []
+      for (const text of opts.ports.split(',').filter((s) => s.trim() !== '')) {
+        const p = parsePortSpec(text)
+        if (typeof p === 'string') {
+          process.stderr.write(`palisade matrix: --ports: ${p}\n`)
+          return setExit(2)
+        }
+        ports.push(p)
+      }
+    }
+    const loaded = await loadFromOptions(paths, opts)
+    if (!loaded) return setExit(2)
+    const index = buildIndex(loaded.cluster)
+    let pods = matrixPods(index)
+    if (opts.namespace && opts.namespace.length > 0) {
+      const keep = new Set(opts.namespace)
+      const unknown = opts.namespace.filter((n) => !index.namespaceLabels.has(n))
+      if (unknown.length > 0) process.stderr.write(`palisade matrix: warning: no namespace ${unknown.join(', ')} in the input\n`)
+      pods = pods.filter((p) => keep.has(p.namespace))
+    }
+    const chosen = ports ?? declaredPorts(pods)
+    if (chosen.length === 0) {
+      process.stderr.write('palisade matrix: no port to evaluate: the pods declare no container port; give --ports 80/TCP,...\n')
+      return setExit(2)
+    }
+    const m = computeMatrix(index, chosen, pods)
+    switch (opts.output) {
+      case 'json':
+        process.stdout.write(`${JSON.stringify(matrixToJSON(m))}\n`)
+        break
+      case 'csv':
+        process.stdout.write(renderMatrixCSV(m))
+        break
+      case 'dot':
+        process.stdout.write(renderMatrixDot(m))
+        break
+      case 'wide':
+        // Every pair with the policies and rules that decided it (per-pair evaluation: slower, complete).
+        for (const port of chosen) {
+          for (const a of pods) {
+            for (const b of pods) {
+              const v = evaluate(index, { kind: 'pod', pod: a }, { kind: 'pod', pod: b }, port)
+              process.stdout.write(renderVerdict(v, podKey(a), podKey(b), `${port.port}/${port.protocol}`))
+            }
+          }
+        }
+        break
+      default:
+        process.stdout.write(renderMatrixTable(m))
+    }
+    const cellsAllowed = m.cells.every((c) => c.every((x) => x === CELL_ALLOWED))
+    if (opts.verbose) process.stderr.write(`${m.stats.pods} pods in ${m.stats.classes} classes; ${cellsAllowed ? 'everything allowed' : 'some pairs denied'}\n`)
+    setExit(0)
+  })
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Palisade's dataplane, lab and tests use. Idempotent; needs root.
+set -euo pipefail
+need=()
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v iptables-legacy >/dev/null 2>&1 || need+=(iptables)
+command -v ipset >/dev/null 2>&1 || need+=(ipset)
+command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v modprobe >/dev/null 2>&1 || need+=(kmod)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-system: missing ${need[*]}; run as root (apt-get install)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Kernel modules the lab's bridge mode and the dataplane tests use (present on the dev and CI machines).
+modprobe br_netfilter 2>/dev/null || true
+modprobe nf_conntrack 2>/dev/null || true
+echo "setup-system: nft $(nft --version | awk '{print $2}'), $(iptables-legacy --version), ipset $(ipset --version | awk '{print $2}')"
