@@ -1,6 +1,6 @@
 /** Which address a connection uses, and ipBlock membership (docs/semantics.md, "Addresses"). */
 import type { IPBlock } from '../model/index.js'
-import { cidrContainsIP, type Family, type ParsedCIDR, parseCIDR, parseIP } from '../model/index.js'
+import { cidrContainsIP, type Family, type ParsedCIDR, type ParsedIP, parseCIDR, parseIP } from '../model/index.js'
 
 /** Returns the families of a list of addresses, primary first (e.g. [4, 6]); unparsable ones are ignored. */
 export function familiesOf(ips: readonly string[]): Family[] {
@@ -43,7 +43,11 @@ const blockCache = new WeakMap<IPBlock, ParsedBlock>()
 export function matchIPBlock(block: IPBlock, ip: string | undefined): boolean {
   if (ip === undefined) return false
   const addr = parseIP(ip)
-  if (!addr) return false
+  return addr !== undefined && matchIPBlockParsed(block, addr)
+}
+
+/** Same as matchIPBlock for an address parsed once by the caller (the class builder's hot loop). */
+export function matchIPBlockParsed(block: IPBlock, addr: ParsedIP): boolean {
   let parsed = blockCache.get(block)
   if (!parsed) {
     parsed = { cidr: parseCIDR(block.cidr), except: block.except.map((e) => parseCIDR(e)) }

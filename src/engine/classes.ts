@@ -5,7 +5,8 @@
  * every policy (and, only when hostNetwork pods are present, the same node).
  */
 import type { IPBlock, Pod } from '../model/index.js'
-import { addressOfFamily, familiesOf, matchIPBlock } from './addresses.js'
+import { parseIP } from '../model/index.js'
+import { addressOfFamily, familiesOf, matchIPBlockParsed } from './addresses.js'
 import type { ClusterIndex } from './cluster-index.js'
 
 export interface PodClass {
@@ -49,7 +50,11 @@ export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPa
     if (blocks.length > 0) {
       const v4 = addressOfFamily(pod.ips, 4)
       const v6 = addressOfFamily(pod.ips, 6)
-      for (const b of blocks) membership += (matchIPBlock(b, v4) ? '1' : '0') + (matchIPBlock(b, v6) ? '1' : '0')
+      const p4 = v4 === undefined ? undefined : parseIP(v4)
+      const p6 = v6 === undefined ? undefined : parseIP(v6)
+      for (const b of blocks) {
+        membership += (p4 && matchIPBlockParsed(b, p4) ? '1' : '0') + (p6 && matchIPBlockParsed(b, p6) ? '1' : '0')
+      }
     }
     const labels = Object.entries(pod.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort()
