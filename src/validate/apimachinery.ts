@@ -1,0 +1,119 @@
+/**
+ * String checks from k8s.io/apimachinery/pkg/util/validation (and api/validate/content), with their
+ * messages copied verbatim: each returns the list of problems, empty when the value is valid.
+ */
+
+const dns1123LabelFmt = '[a-z0-9]([-a-z0-9]*[a-z0-9])?'
+const dns1123SubdomainFmt = `${dns1123LabelFmt}(\\.${dns1123LabelFmt})*`
+const dns1123LabelErrMsg =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
+const dns1123SubdomainErrMsg =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+const dns1123LabelRe = new RegExp(`^${dns1123LabelFmt}$`)
+const dns1123SubdomainRe = new RegExp(`^${dns1123SubdomainFmt}$`)
+
+const labelKeyFmt = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'
+const labelKeyErrMsg =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+const labelKeyRe = new RegExp(`^${labelKeyFmt}$`)
+const labelValueFmt = `(${labelKeyFmt})?`
+const labelValueErrMsg =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+const labelValueRe = new RegExp(`^${labelValueFmt}$`)
+
+/** Builds apimachinery's RegexError text; Go's loop leaves two spaces before each ' or ' (kept verbatim). */
+export function regexError(msg: string, re: string, ...examples: string[]): string {
+  if (examples.length === 0) return `${msg} (regex used for validation is '${re}')`
+  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${re}')`
+}
+
+/** Builds apimachinery's MaxLenError text. */
+export function maxLenError(length: number): string {
+  return `must be no more than ${length} characters`
+}
+
+/** Go's len() on a string counts UTF-8 bytes. */
+function byteLength(s: string): number {
+  return new TextEncoder().encode(s).length
+}
+
+/** Checks a DNS (RFC 1123) label: namespace names, container names. */
+export function isDNS1123Label(value: string): string[] {
+  const errs: string[] = []
+  if (byteLength(value) > 63) errs.push(maxLenError(63))
+  if (!dns1123LabelRe.test(value)) {
+    if (dns1123SubdomainRe.test(value)) errs.push('must not contain dots')
+    else errs.push(regexError(dns1123LabelErrMsg, dns1123LabelFmt, 'my-name', '123-abc'))
+  }
+  return errs
+}
+
+/** Checks a DNS (RFC 1123) subdomain: most object names. */
+export function isDNS1123Subdomain(value: string): string[] {
+  const errs: string[] = []
+  if (byteLength(value) > 253) errs.push(maxLenError(253))
+  if (!dns1123SubdomainRe.test(value))
+    errs.push(regexError(dns1123SubdomainErrMsg, dns1123SubdomainFmt, 'example.com'))
+  return errs
+}
+
+/** Checks a qualified name (label key, annotation key, selector key): [prefix/]name. */
+export function isQualifiedName(value: string): string[] {
+  const errs: string[] = []
+  const parts = value.split('/')
+  let name: string
+  if (parts.length === 1) {
+    name = parts[0] as string
+  } else if (parts.length === 2) {
+    const prefix = parts[0] as string
+    name = parts[1] as string
+    if (prefix.length === 0) errs.push('prefix part must be non-empty')
+    else for (const m of isDNS1123Subdomain(prefix)) errs.push(`prefix part ${m}`)
+  } else {
+    return [
+      `a valid label key ${regexError(labelKeyErrMsg, labelKeyFmt, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ]
+  }
+  if (name.length === 0) errs.push('name part must be non-empty')
+  else if (byteLength(name) > 63) errs.push(`name part ${maxLenError(63)}`)
+  if (!labelKeyRe.test(name))
+    errs.push(`name part ${regexError(labelKeyErrMsg, labelKeyFmt, 'MyName', 'my.name', '123-abc')}`)
+  return errs
+}
+
+/** Checks a label value (may be empty). */
+export function isValidLabelValue(value: string): string[] {
+  const errs: string[] = []
+  if (byteLength(value) > 63) errs.push(maxLenError(63))
+  if (!labelValueRe.test(value))
+    errs.push(regexError(labelValueErrMsg, labelValueFmt, 'MyValue', 'my_value', '12345'))
+  return errs
+}
+
+/** Checks a port number: 1..65535. */
+export function isValidPortNum(port: number): string[] {
+  return port >= 1 && port <= 65535 ? [] : ['must be between 1 and 65535, inclusive']
+}
+
+/** Checks a port name (IANA_SVC_NAME, RFC 6335, lower case only). */
+export function isValidPortName(port: string): string[] {
+  const errs: string[] = []
+  if (byteLength(port) > 15) errs.push(maxLenError(15))
+  if (!/^[-a-z0-9]+$/.test(port))
+    errs.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)')
+  if (!/[a-z]/.test(port)) errs.push('must contain at least one letter (a-z)')
+  if (port.includes('--')) errs.push('must not contain consecutive hyphens')
+  if (port.length > 0 && (port.startsWith('-') || port.endsWith('-')))
+    errs.push('must not begin or end with a hyphen')
+  return errs
+}
+
+/** NameIsDNSSubdomain: for generateName (prefix) a trailing '-' is allowed. */
+export function nameIsDNSSubdomain(name: string, prefix: boolean): string[] {
+  return isDNS1123Subdomain(prefix && name.endsWith('-') ? `${name}a` : name)
+}
+
+/** NameIsDNSLabel: for generateName (prefix) a trailing '-' is allowed. */
+export function nameIsDNSLabel(name: string, prefix: boolean): string[] {
+  return isDNS1123Label(prefix && name.endsWith('-') ? `${name}a` : name)
+}
