@@ -1,0 +1,277 @@
+/**
+ * applyIptables / cleanupIptables against the real kernel, in throwaway network namespaces, with both
+ * iptables-nft and iptables-legacy: apply, unchanged re-apply, change, broken input, repair, cleanup.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { CompiledRuleset } from '../../src/compile/index.js'
+import { renderIptables } from '../../src/compile/iptables/index.js'
+import {
+  applyIptables,
+  buildCleanup,
+  buildCommit,
+  buildIpsetSwap,
+  cleanupIptables,
+  parseFilterSave,
+  parseIpsetRestore,
+} from '../../src/dataplane/iptables.js'
+import { dualStack, pocNode1 } from '../compile/iptables/fixtures.js'
+import { createNetns, removeNetns, sh } from '../compile/iptables/netns.js'
+
+const save = (netns: string, v: string, family: 4 | 6 = 4) =>
+  sh(netns, [`${family === 4 ? 'iptables' : 'ip6tables'}-${v}-save`, '-t', 'filter']).then((t) =>
+    t
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n'),
+  )
+const forwardRules = async (netns: string, v: string, family: 4 | 6 = 4) =>
+  (await save(netns, v, family)).split('\n').filter((l) => l.startsWith('-A FORWARD '))
+const setNames = async (netns: string) =>
+  (await sh(netns, ['ipset', 'list', '-n'])).split('\n').filter(Boolean).sort()
+const setSave = (netns: string, name: string) =>
+  sh(netns, ['ipset', 'save', name]).then((t) =>
+    t
+      .split('\n')
+      .filter((l) => l.startsWith('add '))
+      .sort()
+      .join('\n'),
+  )
+
+describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (variant) => {
+  let netns = ''
+  let stateDir = ''
+  const opts = () => ({ netns, iptables: variant, stateDir })
+  beforeEach(async () => {
+    netns = await createNetns(`ipt-${variant}`)
+    stateDir = await mkdtemp(join(tmpdir(), 'pzi-ipt-state-'))
+  }, 30_000)
+  afterEach(async () => {
+    if (netns) await removeNetns(netns)
+    if (stateDir) await rm(stateDir, { recursive: true, force: true })
+  }, 30_000)
+
+  it('a first apply loads sets, chains and exactly one FORWARD jump, first in FORWARD', async () => {
+    // a foreign rule already in FORWARD: ours must come before it and leave it alone
+    await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-s', '192.0.2.1', '-j', 'DROP'])
+    expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: true })
+    expect(await forwardRules(netns, variant)).toEqual([
+      '-A FORWARD -j PAL-FORWARD',
+      '-A FORWARD -s 192.0.2.1/32 -j DROP',
+    ])
+    expect(await forwardRules(netns, variant, 6)).toEqual(['-A FORWARD -j PAL-FORWARD'])
+    const saved = await save(netns, variant)
+    expect(saved).toContain(':PAL-in_prod_db - ')
+    expect(saved).toContain('-A PAL-in_prod_db -m comment --comment "ingress isolated: prod/db" -j DROP')
+    expect(await setSave(netns, 'pal-i4-pods4_frontend')).toBe(
+      [
+        'add pal-i4-pods4_frontend 10.240.1.12',
+        'add pal-i4-pods4_frontend 10.240.1.13',
+        'add pal-i4-pods4_frontend 10.240.2.11',
+      ].join('\n'),
+    )
+    expect((await setNames(netns)).some((n) => n.includes('TMP'))).toBe(false)
+  })
+
+  it('re-applying the same ruleset changes nothing and reports changed=false', async () => {
+    await applyIptables(renderIptables(pocNode1), opts())
+    const before = await save(netns, variant)
+    expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: false })
+    expect(await save(netns, variant)).toBe(before)
+  })
+
+  it('a changed ruleset replaces ours: new chains and sets in, stale ones out, still one jump', async () => {
+    await applyIptables(renderIptables(pocNode1), opts())
+    expect(await applyIptables(renderIptables(dualStack), opts())).toEqual({ changed: true })
+    const saved = await save(netns, variant)
+    expect(saved).not.toContain('PAL-in_prod_db')
+    expect(saved).toContain(':PAL-in_shop_web-0 - ')
+    expect(await forwardRules(netns, variant)).toEqual(['-A FORWARD -j PAL-FORWARD'])
+    const sets = await setNames(netns)
+    expect(sets).not.toContain('pal-i4-pods4_frontend')
+    expect(sets).toContain('pal-p4-np4_tcp_http-metrics')
+    expect(await setSave(netns, 'pal-EGRESS-4')).toBe('add pal-EGRESS-4 10.1.0.5\nadd pal-EGRESS-4 10.1.0.7')
+  })
+
+  it('a set whose members change is swapped in place, keeping its name and the rules that use it', async () => {
+    await applyIptables(renderIptables(pocNode1), opts())
+    const changed = {
+      ...pocNode1,
+      sets: pocNode1.sets.map((s) =>
+        s.id === 'pods4_frontend' && s.kind === 'addresses' ? { ...s, elements: ['10.240.9.9'] } : s,
+      ),
+    }
+    expect(await applyIptables(renderIptables(changed), opts())).toEqual({ changed: true })
+    expect(await setSave(netns, 'pal-i4-pods4_frontend')).toBe('add pal-i4-pods4_frontend 10.240.9.9')
+  })
+
+  it('a broken rules file fails and leaves the previous rules and sets in force', async () => {
+    await applyIptables(renderIptables(pocNode1), opts())
+    const rules = await save(netns, variant)
+    const good = renderIptables(dualStack)
+    const broken: CompiledRuleset = {
+      ...good,
+      files: {
+        ...good.files,
+        'iptables.rules': (good.files['iptables.rules'] ?? '').replace('-j DROP', '-j NOSUCHTARGET'),
+      },
+    }
+    await expect(applyIptables(broken, opts())).rejects.toThrow(/iptables-.*restore/)
+    expect(await save(netns, variant)).toBe(rules)
+    // the next good apply is not skipped
+    expect(await applyIptables(good, opts())).toEqual({ changed: true })
+  })
+
+  it('a broken ipset file fails before any set or rule changes, and leaves no temporary set', async () => {
+    await applyIptables(renderIptables(pocNode1), opts())
+    const rules = await save(netns, variant)
+    const sets = await setNames(netns)
+    const frontend = await setSave(netns, 'pal-i4-pods4_frontend')
+    const good = renderIptables(pocNode1)
+    const ipset = (good.files['ipset.restore'] ?? '')
+      .replace('add pal-i4-pods4_frontend 10.240.1.12', 'add pal-i4-pods4_frontend 10.240.1.99')
+      .replace('add pal-LOCAL-4 10.240.1.13', 'add pal-LOCAL-4 10.240.1.300')
+    await expect(
+      applyIptables({ ...good, files: { ...good.files, 'ipset.restore': ipset } }, opts()),
+    ).rejects.toThrow(/ipset restore/)
+    expect(await save(netns, variant)).toBe(rules)
+    expect(await setNames(netns)).toEqual(sets)
+    expect(await setSave(netns, 'pal-i4-pods4_frontend')).toBe(frontend)
+  })
+
+  it('a removed or duplicated jump is repaired even when the ruleset did not change', async () => {
+    const rs = renderIptables(pocNode1)
+    await applyIptables(rs, opts())
+    await sh(netns, [`iptables-${variant}`, '-D', 'FORWARD', '-j', 'PAL-FORWARD'])
+    await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-j', 'ACCEPT'])
+    await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-j', 'PAL-FORWARD'])
+    await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-j', 'PAL-FORWARD'])
+    expect(await applyIptables(rs, opts())).toEqual({ changed: true })
+    expect(await forwardRules(netns, variant)).toEqual(['-A FORWARD -j PAL-FORWARD', '-A FORWARD -j ACCEPT'])
+  })
+
+  it('the state file holds the hash of the applied ruleset', async () => {
+    await applyIptables(renderIptables(pocNode1), opts())
+    const state = await readFile(join(stateDir, `iptables-${netns}-${variant}.sha256`), 'utf8')
+    expect(state).toMatch(/^[0-9a-f]{64}\n$/)
+  })
+
+  it('cleanup removes our jump, chains and sets and keeps foreign ones untouched', async () => {
+    await sh(netns, [`iptables-${variant}`, '-N', 'FOREIGN'])
+    await sh(netns, [`iptables-${variant}`, '-A', 'FOREIGN', '-j', 'RETURN'])
+    await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-j', 'FOREIGN'])
+    await sh(netns, ['ipset', 'create', 'foreign', 'hash:ip'])
+    await sh(netns, ['ipset', 'add', 'foreign', '192.0.2.7'])
+    await applyIptables(renderIptables(dualStack), opts())
+    await cleanupIptables(opts())
+    for (const family of [4, 6] as const) {
+      const saved = await save(netns, variant, family)
+      expect(saved).not.toContain('PAL-')
+    }
+    expect(await forwardRules(netns, variant)).toEqual(['-A FORWARD -j FOREIGN'])
+    expect(await save(netns, variant)).toContain('-A FOREIGN -j RETURN')
+    expect(await setNames(netns)).toEqual(['foreign'])
+    expect(await setSave(netns, 'foreign')).toBe('add foreign 192.0.2.7')
+    await expect(readFile(join(stateDir, `iptables-${netns}-${variant}.sha256`))).rejects.toThrow()
+    // cleanup of a clean namespace is a no-op
+    await cleanupIptables(opts())
+  })
+})
+
+describe('applyIptables refuses what it cannot apply', () => {
+  it('an nftables ruleset is refused', async () => {
+    await expect(
+      applyIptables({
+        backend: 'nftables',
+        node: 'n',
+        files: {},
+        stats: { rules: 0, chains: 0, sets: 0, elements: 0 },
+      }),
+    ).rejects.toThrow(/nftables ruleset/)
+  })
+})
+
+describe('restore input builders', () => {
+  const live = parseFilterSave(
+    [
+      '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them',
+      '*nat',
+      ':PAL-NAT - [0:0]',
+      'COMMIT',
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':PAL-FORWARD - [0:0]',
+      ':PAL-old - [0:0]',
+      ':KUBE-FORWARD - [0:0]',
+      '-A FORWARD -j KUBE-FORWARD',
+      '-A FORWARD -j PAL-FORWARD',
+      'COMMIT',
+    ].join('\n'),
+  )
+
+  it('parses only the filter table: our chains and the FORWARD rules in order', () => {
+    expect(live).toEqual({
+      ourChains: ['PAL-FORWARD', 'PAL-old'],
+      forward: ['-A FORWARD -j KUBE-FORWARD', '-A FORWARD -j PAL-FORWARD'],
+    })
+  })
+
+  it('a commit flushes and deletes stale chains and moves the jump first, inside the one COMMIT', () => {
+    const out = buildCommit('*filter\n:PAL-FORWARD - [0:0]\n-A PAL-FORWARD -j RETURN\nCOMMIT\n', live)
+    expect(out).toBe(
+      [
+        '*filter',
+        ':PAL-old - [0:0]',
+        ':PAL-FORWARD - [0:0]',
+        '-A PAL-FORWARD -j RETURN',
+        '-D FORWARD -j PAL-FORWARD',
+        '-I FORWARD 1 -j PAL-FORWARD',
+        '-X PAL-old',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('a commit leaves a jump that is already first and single alone', () => {
+    const ok = { ourChains: ['PAL-FORWARD'], forward: ['-A FORWARD -j PAL-FORWARD', '-A FORWARD -j X'] }
+    expect(buildCommit('*filter\n:PAL-FORWARD - [0:0]\nCOMMIT\n', ok)).toBe(
+      '*filter\n:PAL-FORWARD - [0:0]\nCOMMIT\n',
+    )
+  })
+
+  it('cleanup input deletes every jump of ours and every chain of ours, nothing else', () => {
+    expect(buildCleanup(live)).toBe(
+      [
+        '*filter',
+        ':PAL-FORWARD - [0:0]',
+        ':PAL-old - [0:0]',
+        '-D FORWARD -j PAL-FORWARD',
+        '-X PAL-FORWARD',
+        '-X PAL-old',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    )
+    expect(buildCleanup({ ourChains: [], forward: ['-A FORWARD -j X'] })).toBe('')
+  })
+
+  it('swap input swaps existing sets, renames new ones, and refuses a type change', () => {
+    const sets = parseIpsetRestore(
+      '# c\ncreate pal-a hash:ip family inet\nadd pal-a 1.2.3.4\ncreate pal-b hash:net family inet6\n',
+    )
+    expect(sets).toEqual([
+      { name: 'pal-a', type: 'hash:ip', family: 'inet', options: 'family inet', elements: ['1.2.3.4'] },
+      { name: 'pal-b', type: 'hash:net', family: 'inet6', options: 'family inet6', elements: [] },
+    ])
+    expect(buildIpsetSwap(sets, [{ name: 'pal-a', type: 'hash:ip', family: 'inet' }])).toBe(
+      'swap pal-TMP-0 pal-a\ndestroy pal-TMP-0\nrename pal-TMP-1 pal-b\n',
+    )
+    expect(() => buildIpsetSwap(sets, [{ name: 'pal-b', type: 'hash:ip', family: 'inet6' }])).toThrow(
+      /exists as hash:ip/,
+    )
+  })
+})
