@@ -1,4 +1,126 @@
-// TEMPORARY scaffold so the program builds while this command is written; replaced by its owner.
+/** `palisade apply` (load a node's ruleset into the kernel) and `palisade cleanup` (remove it). */
 import type { Command } from 'commander'
+import { compileNode, nodesOf } from '../../compile/index.js'
+import { applyRuleset, cleanup, isValidNetnsName } from '../../dataplane/index.js'
+import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { parseBackend, parsePodInterfaces, printDiagnostics } from './compile.js'
 
-export function registerApply(_program: Command, _setExit: (code: number) => void): void {}
+interface ApplyCliOptions extends InputOptions {
+  readonly node?: string
+  readonly backend: string
+  readonly netns?: string
+  readonly iptables: string
+  readonly stateDir?: string
+  readonly podInterface?: string[]
+}
+
+interface CleanupCliOptions {
+  readonly netns?: string
+  readonly backend: string
+  readonly iptables: string
+  readonly stateDir?: string
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+/** Checks the options shared by apply and cleanup; returns an error text or undefined. */
+function checkCommon(o: { netns?: string; iptables: string }): string | undefined {
+  if (o.netns !== undefined && !isValidNetnsName(o.netns))
+    return `--netns "${o.netns}" is not a valid namespace name`
+  if (o.iptables !== 'nft' && o.iptables !== 'legacy')
+    return `--iptables must be nft or legacy, not "${o.iptables}"`
+  return undefined
+}
+
+/** Registers `apply` and `cleanup`. */
+export function registerApply(program: Command, setExit: (code: number) => void): void {
+  addInputOptions(
+    program
+      .command('apply')
+      .description(
+        "compile a node's ruleset and load it into the kernel in one transaction (skipped when unchanged)",
+      )
+      .argument('[paths...]', 'manifest files or folders')
+      .requiredOption('--node <name>', 'the node (spec.nodeName of its pods)')
+      .option('--backend <name>', 'nftables | iptables', 'nftables')
+      .option('--netns <name>', 'program this network namespace instead of the current one')
+      .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
+      .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')
+      .option(
+        '--pod-interface <ns/name=ifname>',
+        "a pod's host-side interface, for anti-spoofing (repeatable)",
+        collect,
+      ),
+  ).action(async (paths: string[], opts: ApplyCliOptions) => {
+    const backend = parseBackend(opts.backend)
+    const problem = backend
+      ? checkCommon(opts)
+      : `--backend must be nftables or iptables, not "${opts.backend}"`
+    const copts = parsePodInterfaces(opts.podInterface)
+    if (problem || typeof copts === 'string' || !backend) {
+      process.stderr.write(`palisade apply: ${problem ?? copts}\n`)
+      return setExit(2)
+    }
+    const node = opts.node as string
+    const loaded = await loadFromOptions(paths, opts)
+    if (!loaded) return setExit(2)
+    if (!nodesOf(loaded.cluster).includes(node)) {
+      process.stderr.write(
+        `palisade apply: warning: no pod runs on node "${node}"; the ruleset isolates nothing\n`,
+      )
+    }
+    const r = compileNode(loaded.cluster, node, backend, copts)
+    printDiagnostics(r.diagnostics, opts.verbose)
+    try {
+      const res = await applyRuleset(r.value, {
+        ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+        iptables: opts.iptables as 'nft' | 'legacy',
+        ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+      })
+      for (const w of res.warnings ?? []) process.stderr.write(`palisade apply: warning: ${w}\n`)
+      const s = r.value.stats
+      const where = opts.netns !== undefined ? ` in netns ${opts.netns}` : ''
+      process.stdout.write(
+        res.changed
+          ? `applied ${backend} ruleset for ${node}${where}: ${s.rules} rules, ${s.chains} chains, ${s.sets} sets, ${s.elements} elements\n`
+          : `unchanged: the ${backend} ruleset for ${node}${where} is already loaded\n`,
+      )
+    } catch (err) {
+      process.stderr.write(`palisade apply: ${err instanceof Error ? err.message : String(err)}\n`)
+      process.stderr.write('palisade apply: the previously loaded ruleset (if any) is still in force\n')
+      return setExit(2)
+    }
+  })
+
+  program
+    .command('cleanup')
+    .description("remove Palisade's table (nftables) and chains/sets (iptables); nothing else is touched")
+    .option('--netns <name>', 'clean this network namespace instead of the current one')
+    .option('--backend <name>', 'nftables | iptables | all', 'all')
+    .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
+    .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')
+    .action(async (opts: CleanupCliOptions) => {
+      const backend = opts.backend === 'all' ? 'all' : parseBackend(opts.backend)
+      const problem = backend
+        ? checkCommon(opts)
+        : `--backend must be nftables, iptables or all, not "${opts.backend}"`
+      if (problem || !backend) {
+        process.stderr.write(`palisade cleanup: ${problem}\n`)
+        return setExit(2)
+      }
+      try {
+        await cleanup({
+          backend,
+          ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+          iptables: opts.iptables as 'nft' | 'legacy',
+          ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+        })
+        process.stdout.write(
+          `removed palisade ${backend === 'all' ? 'nftables and iptables' : backend} objects\n`,
+        )
+      } catch (err) {
+        process.stderr.write(`palisade cleanup: ${err instanceof Error ? err.message : String(err)}\n`)
+        return setExit(2)
+      }
+    })
+}

@@ -1,4 +1,156 @@
-// TEMPORARY scaffold so the program builds while this command is written; replaced by its owner.
+/** `palisade compile`: the nftables or iptables ruleset one node (or every node) must enforce. */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Command } from 'commander'
+import {
+  BACKENDS,
+  type Backend,
+  type CompiledRuleset,
+  type CompileOptions,
+  compileNode,
+  nodesOf,
+} from '../../compile/index.js'
+import type { ClusterState, Diagnostic } from '../../model/index.js'
+import { formatDiagnostic } from '../format.js'
+import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
-export function registerCompile(_program: Command, _setExit: (code: number) => void): void {}
+interface CompileCliOptions extends InputOptions {
+  readonly node?: string
+  readonly backend: string
+  readonly output?: string
+  readonly allNodes?: string
+  readonly podInterface?: string[]
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+
+/** Parses repeated --pod-interface NAMESPACE/NAME=IFNAME; returns an error text on bad input. */
+export function parsePodInterfaces(items: readonly string[] | undefined): CompileOptions | string {
+  if (!items || items.length === 0) return {}
+  const map: Record<string, string> = {}
+  for (const item of items) {
+    const m = /^([^/=\s]+\/[^/=\s]+)=([A-Za-z0-9_.@-]{1,15})$/.exec(item)
+    if (!m)
+      return `--pod-interface must look like NAMESPACE/NAME=IFNAME (IFNAME up to 15 characters), not "${item}"`
+    map[m[1] as string] = m[2] as string
+  }
+  return { podInterfaces: map }
+}
+
+/** Returns the backend named on the command line, or undefined when it is not one. */
+export function parseBackend(text: string): Backend | undefined {
+  return (BACKENDS as readonly string[]).includes(text) ? (text as Backend) : undefined
+}
+
+/** Prints compile diagnostics to stderr (info only when verbose). */
+export function printDiagnostics(diagnostics: readonly Diagnostic[], verbose: boolean | undefined): void {
+  for (const d of diagnostics) {
+    if (d.severity === 'info' && !verbose) continue
+    process.stderr.write(`${formatDiagnostic(d)}\n`)
+  }
+}
+
+/** Node names become folder names: refuse anything that could leave the output folder. */
+function safeNodeDir(node: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node) && node !== '.' && node !== '..'
+}
+
+/** Returns the ruleset as one text: the file itself for nftables, the files with headers otherwise. */
+function asText(rs: CompiledRuleset): string {
+  const names = Object.keys(rs.files)
+  if (names.length === 1) return rs.files[names[0] as string] ?? ''
+  return names.map((n) => `# ==> ${n} <==\n${rs.files[n]}`).join('\n')
+}
+
+async function writeFiles(dir: string, rs: CompiledRuleset): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  for (const [name, text] of Object.entries(rs.files)) await writeFile(join(dir, name), text)
+}
+
+const statsLine = (rs: CompiledRuleset): string =>
+  `${rs.node}: ${rs.stats.rules} rules, ${rs.stats.chains} chains, ${rs.stats.sets} sets, ${rs.stats.elements} elements (${rs.backend})`
+
+/** Compiles one node, printing its diagnostics. */
+function compileOne(
+  cluster: ClusterState,
+  node: string,
+  backend: Backend,
+  copts: CompileOptions,
+  verbose?: boolean,
+) {
+  const r = compileNode(cluster, node, backend, copts)
+  printDiagnostics(r.diagnostics, verbose)
+  return r.value
+}
+
+/** Registers `compile`. */
+export function registerCompile(program: Command, setExit: (code: number) => void): void {
+  addInputOptions(
+    program
+      .command('compile')
+      .description('print (or write) the ruleset a node must load to enforce the policies')
+      .argument('[paths...]', 'manifest files or folders')
+      .option('--node <name>', 'the node (spec.nodeName of its pods)')
+      .option('--backend <name>', `${BACKENDS.join(' | ')}`, 'nftables')
+      .option('-o, --output <dir>', 'write the files into DIR instead of printing them')
+      .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
+      .option(
+        '--pod-interface <ns/name=ifname>',
+        "a pod's host-side interface, for anti-spoofing (repeatable)",
+        collect,
+      ),
+  ).action(async (paths: string[], opts: CompileCliOptions) => {
+    const backend = parseBackend(opts.backend)
+    if (!backend) {
+      process.stderr.write(
+        `palisade compile: --backend must be ${BACKENDS.join(' or ')}, not "${opts.backend}"\n`,
+      )
+      return setExit(2)
+    }
+    const copts = parsePodInterfaces(opts.podInterface)
+    if (typeof copts === 'string') {
+      process.stderr.write(`palisade compile: ${copts}\n`)
+      return setExit(2)
+    }
+    if (opts.node === undefined && opts.allNodes === undefined) {
+      process.stderr.write('palisade compile: give --node NAME or --all-nodes DIR\n')
+      return setExit(2)
+    }
+    const loaded = await loadFromOptions(paths, opts)
+    if (!loaded) return setExit(2)
+    const nodes = nodesOf(loaded.cluster)
+    try {
+      if (opts.allNodes !== undefined) {
+        if (nodes.length === 0)
+          process.stderr.write('palisade compile: warning: no pod has spec.nodeName: nothing to write\n')
+        for (const node of nodes) {
+          if (!safeNodeDir(node)) {
+            process.stderr.write(`palisade compile: node name "${node}" cannot be a folder name: skipped\n`)
+            setExit(2)
+            continue
+          }
+          const rs = compileOne(loaded.cluster, node, backend, copts, opts.verbose)
+          await writeFiles(join(opts.allNodes, node), rs)
+          process.stderr.write(`${statsLine(rs)} -> ${join(opts.allNodes, node)}\n`)
+        }
+      }
+      if (opts.node !== undefined) {
+        if (!nodes.includes(opts.node)) {
+          process.stderr.write(
+            `palisade compile: warning: no pod runs on node "${opts.node}" (nodes: ${nodes.join(', ') || 'none'}); the ruleset isolates nothing\n`,
+          )
+        }
+        const rs = compileOne(loaded.cluster, opts.node, backend, copts, opts.verbose)
+        if (opts.output !== undefined) {
+          await writeFiles(opts.output, rs)
+          process.stderr.write(`${statsLine(rs)} -> ${opts.output}\n`)
+        } else {
+          process.stdout.write(asText(rs))
+        }
+      }
+    } catch (err) {
+      process.stderr.write(`palisade compile: ${err instanceof Error ? err.message : String(err)}\n`)
+      return setExit(2)
+    }
+  })
+}

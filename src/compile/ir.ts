@@ -1,0 +1,180 @@
+/**
+ * The node IR: everything one node must enforce, computed from the whole cluster, independent of the
+ * backend (nftables, iptables+ipset). Backends only render it; they never read the ClusterState.
+ *
+ * Shape (docs/semantics.md rules 1-11):
+ * - `sets`: address sets (one per distinct peer, cluster-wide, deduplicated across policies) and
+ *   named-port sets (destination address . port of pods declaring a port name/protocol), one per family.
+ * - `chains`: one per (policy, direction) that selects at least one local pod. Its rules are an OR;
+ *   a rule that matches means "this policy allows the packet"; no rule matching = "no opinion".
+ * - `pods`: the local pods (nodeName === node, not hostNetwork, with at least one IP). A pod isolated in a
+ *   direction lists the chains to try; when none matches, the packet is dropped.
+ *
+ * Size: chains and rules grow with policies + local pods; set elements grow with matching pods.
+ * Never pods x pods. Everything is sorted: the same cluster always gives the same IR (and bytes).
+ *
+ * Ids (`IRSet.id`, `IRChain.id`, `IRLocalPod.*.chain`) are unique in the IR, deterministic, match
+ * /^[a-z][a-z0-9_-]*$/ and are at most IR_NAME_MAX characters: valid nftables identifiers as they are.
+ * Backends with shorter limits (ipset: 31, iptables chains: 28) derive their own names from them.
+ */
+import type { Diagnostic, Family, Protocol } from '../model/index.js'
+
+/** Longest id the IR produces (nftables allows 255 on current kernels; we stay well below). */
+export const IR_NAME_MAX = 64
+
+/** What the node compiler can be told about the node beyond the cluster objects. */
+export interface CompileOptions {
+  /**
+   * Pod key ('namespace/name') -> host-side interface name of the pod (veth peer on the node).
+   * When given, packets entering from that interface must carry one of the pod's addresses
+   * (anti-spoofing). Pods missing from the map are not checked; when the map is absent entirely the
+   * ruleset relies on strict rp_filter (documented in the rendered output).
+   */
+  readonly podInterfaces?: Readonly<Record<string, string>>
+}
+
+/** Who a chain, set or rule traces back to in the YAML. */
+export interface IRPolicyRef {
+  readonly namespace: string
+  readonly name: string
+  /** True for the synthetic policy made from the legacy DefaultDeny namespace annotation. */
+  readonly defaultDenyAnnotation: boolean
+}
+
+/** An inclusive port range; from === to for a single port. */
+export interface IRPortRange {
+  readonly from: number
+  readonly to: number
+}
+
+/** Where an address set's content comes from. */
+export type IRSetOrigin =
+  /**
+   * Pods matched by a peer. `namespace` set = podSelector only (pods of that namespace);
+   * `namespaceSelector` set = pods of namespaces matching it; both selectors = AND.
+   * Selectors are given rendered (kubectl style) for comments.
+   */
+  | {
+      readonly kind: 'pods'
+      readonly namespace?: string
+      readonly namespaceSelector?: string
+      readonly podSelector?: string
+    }
+  /** An ipBlock: the elements are cidr minus every except, as disjoint CIDRs. */
+  | { readonly kind: 'ipBlock'; readonly cidr: string; readonly except: readonly string[] }
+
+/** A named set of addresses of one family. */
+export interface IRAddressSet {
+  readonly kind: 'addresses'
+  readonly id: string
+  readonly family: Family
+  readonly origin: IRSetOrigin
+  /**
+   * Canonical addresses (pods) or canonical CIDRs (ipBlock), sorted, deduplicated, non-overlapping.
+   * May be empty (the rules referring to it then match nothing, and stay for traceability).
+   */
+  readonly elements: readonly string[]
+  /** True when elements are CIDRs (needs an interval set / ipset hash:net). */
+  readonly interval: boolean
+  /** Policies using the set, 'namespace/name', sorted. */
+  readonly usedBy: readonly string[]
+}
+
+/** A named port resolved on destination pods: (pod address, port) for every pod declaring name/protocol. */
+export interface IRNamedPortSet {
+  readonly kind: 'named-port'
+  readonly id: string
+  readonly family: Family
+  readonly protocol: Protocol
+  /** The container port name (IANA_SVC_NAME). */
+  readonly portName: string
+  /**
+   * 'local': only pods of this node (enough for Ingress rules, whose destination is a local pod);
+   * 'cluster': every pod of the cluster (Egress rules). Added after the first IR draft (optional).
+   */
+  readonly scope?: 'local' | 'cluster'
+  /** Sorted by address, then port. */
+  readonly elements: readonly { readonly address: string; readonly port: number }[]
+  readonly usedBy: readonly string[]
+}
+
+export type IRSet = IRAddressSet | IRNamedPortSet
+
+/** The port part of a rule: absent = every port and protocol. */
+export type IRPortMatch =
+  /** A protocol with optional port ranges (absent or empty = every port of the protocol). Ranges merged, sorted. */
+  | { readonly kind: 'ports'; readonly protocol: Protocol; readonly ranges: readonly IRPortRange[] }
+  /** destination address . destination port must be in the named-port set (of the rule's family). */
+  | { readonly kind: 'named'; readonly protocol: Protocol; readonly portName: string; readonly set: string }
+
+/**
+ * One match of a policy chain: "remote address in peerSet (if any) AND port matches (if any) -> allowed".
+ * The remote side is the source for Ingress chains and the destination for Egress chains.
+ */
+export interface IRRule {
+  /** Index in spec.ingress / spec.egress. */
+  readonly rule: number
+  /** Index in from/to; undefined when the rule has no peers (every peer). */
+  readonly peer?: number
+  /** Indices in ports that this match covers; undefined when the rule has no ports (every port). */
+  readonly ports?: readonly number[]
+  /** Address family the match is limited to; undefined = both families (no address check at all). */
+  readonly family?: Family
+  /** Id of an IRAddressSet (same family) the remote address must be in; undefined = any address of `family`. */
+  readonly peerSet?: string
+  /** undefined = every port and protocol. */
+  readonly port?: IRPortMatch
+}
+
+/** One chain per (policy, direction) that selects at least one local pod. */
+export interface IRChain {
+  readonly id: string
+  readonly policy: IRPolicyRef
+  readonly direction: 'Ingress' | 'Egress'
+  /** May be empty: the policy isolates and allows nothing (e.g. default deny). */
+  readonly rules: readonly IRRule[]
+}
+
+/** A local pod's isolation in one direction: try chains in order, drop when none accepts. */
+export interface IRPodDirection {
+  /** Id of the per-pod chain (jumps to `policies`, then counter + drop). */
+  readonly chain: string
+  /** Ids of IRChain of that direction, sorted by policy namespace/name. Never empty. */
+  readonly policies: readonly string[]
+}
+
+export interface IRAddress {
+  readonly family: Family
+  readonly address: string
+}
+
+/** A pod on this node that the dataplane can program. */
+export interface IRLocalPod {
+  readonly namespace: string
+  readonly name: string
+  /** Canonical addresses, primary first, deduplicated. */
+  readonly ips: readonly IRAddress[]
+  /** Host-side interface name when CompileOptions.podInterfaces knows it (anti-spoofing). */
+  readonly interface?: string
+  /** undefined = not isolated for ingress (all ingress allowed). */
+  readonly ingress?: IRPodDirection
+  /** undefined = not isolated for egress (all egress allowed). */
+  readonly egress?: IRPodDirection
+}
+
+/** All a node enforces. */
+export interface NodeIR {
+  readonly node: string
+  /** Address families with at least one programmable pod in the cluster, sorted (4 before 6). */
+  readonly families: readonly Family[]
+  /** Sorted by id. Only sets referenced by some chain rule. */
+  readonly sets: readonly IRSet[]
+  /** Sorted by policy namespace, name, then Ingress before Egress. */
+  readonly chains: readonly IRChain[]
+  /** Local pods sorted by namespace/name (isolated or not). */
+  readonly pods: readonly IRLocalPod[]
+  /** True when CompileOptions.podInterfaces was given (anti-spoofing rules rendered). */
+  readonly antiSpoofing: boolean
+  /** Notes about what could not be programmed (pods without IP on this node, unknown interfaces...). */
+  readonly diagnostics: readonly Diagnostic[]
+}

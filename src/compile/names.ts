@@ -1,0 +1,60 @@
+/**
+ * Deterministic, bounded, collision-free identifiers for IR sets and chains.
+ * Ids match /^[a-z][a-z0-9_-]*$/ and are at most IR_NAME_MAX characters. A readable slug is kept; a
+ * hash of the full key is appended whenever the slug had to be altered (characters replaced or cut),
+ * so two different keys never share a name silently.
+ */
+import { IR_NAME_MAX } from './ir.js'
+
+/** Returns the FNV-1a 32-bit hash of a string as 8 hex digits (pure, stable across runs). */
+export function hash8(text: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h.toString(16).padStart(8, '0')
+}
+
+/** Returns true when a string is a valid IR id (and thus a valid nftables identifier). */
+export function isValidId(id: string): boolean {
+  return id.length <= IR_NAME_MAX && /^[a-z][a-z0-9_-]*$/.test(id)
+}
+
+/** Hands out unique ids: the same key always gets the same id, two keys never share one. */
+export interface NameRegistry {
+  /**
+   * Returns the id for `key`, built as prefix + slug(readable) + suffix. prefix and suffix must be
+   * valid id characters and short (a few characters); prefix must start with a letter. The hash
+   * appended to altered slugs is taken from hashKey (default key), so ids of sibling objects (the
+   * IPv4 and IPv6 sets of one peer) can share it.
+   */
+  readonly name: (key: string, prefix: string, readable: string, suffix?: string, hashKey?: string) => string
+}
+
+/** Creates an empty registry (one per IR build). */
+export function createNameRegistry(): NameRegistry {
+  const byKey = new Map<string, string>()
+  const taken = new Set<string>()
+  return {
+    name(key, prefix, readable, suffix = '', hashKey = key) {
+      const known = byKey.get(key)
+      if (known !== undefined) return known
+      const slug = readable
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]+/g, '_')
+        .replace(/__+/g, '_')
+        .replace(/^_|_$/g, '')
+      const room = IR_NAME_MAX - prefix.length - suffix.length
+      const hashed = (extra: string): string =>
+        `${prefix}${slug.slice(0, Math.max(0, room - 9 - extra.length))}_${hash8(hashKey)}${extra}${suffix}`
+      let id = slug === readable && slug.length <= room ? `${prefix}${slug}${suffix}` : hashed('')
+      // Two keys whose readable forms collide: disambiguate by the hash, then by a counter.
+      if (taken.has(id)) id = hashed('')
+      for (let n = 2; taken.has(id); n++) id = hashed(`_${n}`)
+      byKey.set(key, id)
+      taken.add(id)
+      return id
+    },
+  }
+}

@@ -1,0 +1,117 @@
+/** `palisade compile`, `apply` and `cleanup` end to end on the examples (apply inside a throwaway netns). */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { main } from '../../src/cli/main.js'
+import { execCommand } from '../../src/dataplane/exec.js'
+import { createNetns, deleteNetns, kernelSkipReason } from './netns.js'
+
+const EXAMPLE = new URL('../../examples/seed-001-testing', import.meta.url).pathname
+
+/** Runs the CLI in-process and captures its output. */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    stdout += String(s)
+    return true
+  })
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    stderr += String(s)
+    return true
+  })
+  try {
+    const code = await main(args)
+    return { code, stdout, stderr }
+  } finally {
+    out.mockRestore()
+    err.mockRestore()
+  }
+}
+
+describe('palisade compile', () => {
+  let dir = ''
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pz-compile-'))
+  })
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('prints the nftables ruleset of one node', async () => {
+    const r = await run(['compile', EXAMPLE, '--node', 'node-1'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('table inet palisade {')
+    expect(r.stdout).toContain('hook forward priority filter;')
+  })
+
+  it('refuses an unknown backend with exit 2', async () => {
+    const r = await run(['compile', EXAMPLE, '--node', 'node-1', '--backend', 'ebpf'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--backend must be')
+  })
+
+  it('needs --node or --all-nodes', async () => {
+    const r = await run(['compile', EXAMPLE])
+    expect(r.code).toBe(2)
+  })
+
+  it('rejects a malformed --pod-interface', async () => {
+    const r = await run(['compile', EXAMPLE, '--node', 'node-1', '--pod-interface', 'db=v-db'])
+    expect(r.code).toBe(2)
+  })
+
+  it('writes one folder per node with --all-nodes', async () => {
+    const r = await run(['compile', EXAMPLE, '--all-nodes', join(dir, 'all')])
+    expect(r.code).toBe(0)
+    const nodes = (await readdir(join(dir, 'all'))).sort()
+    expect(nodes.length).toBeGreaterThanOrEqual(2)
+    for (const n of nodes) {
+      expect(await readFile(join(dir, 'all', n, 'palisade.nft'), 'utf8')).toContain(`for node ${n}`)
+    }
+  })
+
+  it('writes DIR/palisade.nft with -o', async () => {
+    const r = await run(['compile', EXAMPLE, '--node', 'node-2', '-o', join(dir, 'one')])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/node-2: \d+ rules/)
+    expect(await readFile(join(dir, 'one', 'palisade.nft'), 'utf8')).toContain('table inet palisade {')
+  })
+})
+
+const skip = await kernelSkipReason()
+
+describe.skipIf(skip !== undefined)(`palisade apply and cleanup${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let ns = ''
+  let state = ''
+  beforeAll(async () => {
+    ns = await createNetns('cli')
+    state = await mkdtemp(join(tmpdir(), 'pz-state-'))
+  })
+  afterAll(async () => {
+    if (ns) await deleteNetns(ns)
+    if (state) await rm(state, { recursive: true, force: true })
+  })
+
+  it('applies, skips an unchanged ruleset, and cleans up', async () => {
+    const args = ['apply', EXAMPLE, '--node', 'node-1', '--netns', ns, '--state-dir', state]
+    const first = await run(args)
+    expect(first.stderr).not.toContain('error')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/^applied nftables ruleset for node-1/)
+    const second = await run(args)
+    expect(second.stdout).toMatch(/^unchanged/)
+    const listed = await execCommand('nft', ['list', 'tables'], { netns: ns })
+    expect(listed.stdout).toContain('table inet palisade')
+    const clean = await run(['cleanup', '--netns', ns, '--backend', 'nftables', '--state-dir', state])
+    expect(clean.code).toBe(0)
+    expect((await execCommand('nft', ['list', 'tables'], { netns: ns })).stdout).not.toContain('palisade')
+  })
+
+  it('refuses an invalid netns name', async () => {
+    const r = await run(['cleanup', '--netns', '../etc', '--backend', 'nftables'])
+    expect(r.code).toBe(2)
+  })
+})

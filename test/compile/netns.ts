@@ -1,0 +1,45 @@
+/**
+ * Throwaway network namespaces for kernel tests: unique names `pz-<pid>-<tag>-<n>`, always deleted
+ * (with a time limit), never the host's own namespace. `kernelSkipReason` says why a machine cannot run them.
+ */
+import { execCommand, hasCommand } from '../../src/dataplane/exec.js'
+
+let counter = 0
+
+/** Returns why kernel tests cannot run here, or undefined when they can. */
+export async function kernelSkipReason(): Promise<string | undefined> {
+  if (!(await hasCommand('nft'))) return 'nft is not installed (apt-get install nftables)'
+  if (!(await hasCommand('ip'))) return 'ip is not installed (apt-get install iproute2)'
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'network namespaces need root'
+  return undefined
+}
+
+/** Creates a fresh namespace and returns its name; throws when `ip netns add` fails. */
+export async function createNetns(tag: string): Promise<string> {
+  counter++
+  const name = `pz-${process.pid}-${tag}-${counter}`
+  const r = await execCommand('ip', ['netns', 'add', name], { timeoutMs: 10_000 })
+  if (r.code !== 0) throw new Error(`ip netns add ${name}: ${r.stderr}`)
+  return name
+}
+
+/** Deletes a namespace created by createNetns (kills what runs inside it first). */
+export async function deleteNetns(name: string): Promise<void> {
+  if (!name.startsWith(`pz-${process.pid}-`))
+    throw new Error(`refusing to delete a namespace we did not create: ${name}`)
+  const pids = await execCommand('ip', ['netns', 'pids', name], { timeoutMs: 5_000 })
+  for (const pid of pids.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+    try {
+      process.kill(Number(pid), 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  await execCommand('ip', ['netns', 'del', name], { timeoutMs: 10_000 })
+}
+
+/** Runs `nft -c -f -` on text inside the namespace; returns nft's stderr ('' when valid). */
+export async function nftCheck(netns: string, text: string): Promise<{ ok: boolean; stderr: string }> {
+  const r = await execCommand('nft', ['-c', '-f', '-'], { netns, input: text, timeoutMs: 30_000 })
+  return { ok: r.code === 0, stderr: r.stderr }
+}
