@@ -1,0 +1,619 @@
+/**
+ * Validated RawObjects -> ClusterState: defaulting exactly as the API server does it
+ * (pkg/apis/networking/v1/defaults.go), namespaces implied by their objects, one representative
+ * pod per workload, and the legacy DefaultDeny annotation as a synthetic policy.
+ */
+import {
+  type ClusterState,
+  type ContainerPort,
+  DEFAULT_DENY_ANNOTATION_POLICY,
+  type Diagnostic,
+  describeObject,
+  type FieldPath,
+  type IPBlock,
+  type JsonObject,
+  type JsonValue,
+  type LabelSelector,
+  type LabelSelectorRequirement,
+  type Labels,
+  LEGACY_ISOLATION_ANNOTATION,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+  type PodOwner,
+  type PolicyPeer,
+  type PolicyPort,
+  type PolicyRule,
+  type PolicyType,
+  PROTOCOLS,
+  type Protocol,
+  type RawObject,
+  type Result,
+  type SelectorOperator,
+} from '../model/index.js'
+import { classifyKind, objectKey, type ReadKind, WORKLOAD_KINDS, type WorkloadKind } from './kinds.js'
+
+const NAME_LABEL = 'kubernetes.io/metadata.name'
+const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist']
+/** Namespaces every cluster has: using them without declaring them is not worth a warning. */
+const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set([
+  'default',
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+])
+
+/** Builds the cluster from validated objects; objects it cannot read are left out with a diagnostic. */
+export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterState> {
+  const diagnostics: Diagnostic[] = []
+  const read = selectObjects(objects, diagnostics)
+
+  const namespaces = new Map<string, Namespace>()
+  const policies: NetworkPolicy[] = []
+  const realPods = new Map<string, Pod>()
+  const workloads: { readonly pod: Pod; readonly raw: RawObject; readonly kind: WorkloadKind }[] = []
+  /** Namespace name -> first object that lives in it (input order). */
+  const used = new Map<string, RawObject>()
+  const owners = ownedWorkloads(read)
+
+  for (const { raw, readKind } of read) {
+    const ctx = newContext(raw)
+    if (readKind !== 'Namespace' && !used.has(namespaceOf(raw.value))) used.set(namespaceOf(raw.value), raw)
+    if (readKind === 'Namespace') {
+      const ns = readNamespace(ctx)
+      if (finish(ctx, diagnostics) && ns) {
+        namespaces.set(ns.namespace.name, ns.namespace)
+        if (ns.policy) policies.push(ns.policy)
+      }
+    } else if (readKind === 'Pod') {
+      const pod = readPod(ctx)
+      if (!finish(ctx, diagnostics) || !pod) continue
+      if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
+        diagnostics.push(
+          note(ctx, 'load.terminal-pod', `pod is ${pod.phase}: it has no network and is left out`),
+        )
+        continue
+      }
+      realPods.set(`${pod.namespace}/${pod.name}`, pod)
+    } else if (readKind === 'NetworkPolicy') {
+      const policy = readPolicy(ctx)
+      if (finish(ctx, diagnostics) && policy) policies.push(policy)
+    } else {
+      const pod = readWorkload(ctx, readKind)
+      if (!finish(ctx, diagnostics) || !pod) continue
+      const child = owners.get(`${readKind}/${pod.namespace}/${pod.name}`)
+      if (child) {
+        diagnostics.push(
+          note(
+            ctx,
+            'load.workload-has-pods',
+            `its pods are given by ${child} in the input: no representative pod`,
+          ),
+        )
+        continue
+      }
+      workloads.push({ pod, raw, kind: readKind })
+    }
+  }
+
+  const pods = new Map(realPods)
+  for (const { pod, raw } of workloads) {
+    const key = `${pod.namespace}/${pod.name}`
+    const existing = pods.get(key)
+    if (!existing) {
+      pods.set(key, pod)
+      continue
+    }
+    const ctx = newContext(raw)
+    if (!existing.workload) {
+      diagnostics.push(
+        note(
+          ctx,
+          'load.workload-pod-shadowed',
+          `a real Pod ${key} exists: it is used instead of a representative pod`,
+        ),
+      )
+    } else {
+      diagnostics.push({
+        ...note(
+          ctx,
+          'load.duplicate-pod',
+          `its representative pod ${key} has the name of ${existing.workload.kind} ${key}'s: the first one is kept`,
+        ),
+        severity: 'warning',
+      })
+    }
+  }
+
+  for (const [name, firstUser] of used) {
+    if (namespaces.has(name)) continue
+    namespaces.set(name, { name, labels: { [NAME_LABEL]: name }, declared: false, defaultDenyIngress: false })
+    diagnostics.push({
+      code: 'load.implied-namespace',
+      severity: BUILT_IN_NAMESPACES.has(name) ? 'info' : 'warning',
+      message: `namespace "${name}" is not declared in the input (first used by ${describeObject(firstUser.value)}): assumed to exist with only the ${NAME_LABEL} label`,
+      object: `Namespace ${name}`,
+      path: [],
+      source: firstUser.locate(['metadata', 'namespace']),
+    })
+  }
+
+  const byKey = <T extends { readonly namespace: string; readonly name: string }>(a: T, b: T): number =>
+    compare(a.namespace, b.namespace) || compare(a.name, b.name)
+  return {
+    value: {
+      namespaces: [...namespaces.values()].sort((a, b) => compare(a.name, b.name)),
+      pods: [...pods.values()].sort(byKey),
+      policies: policies.sort(byKey),
+    },
+    diagnostics,
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selection: kinds and duplicates
+
+interface ReadObject {
+  readonly raw: RawObject
+  readonly readKind: ReadKind
+}
+
+/** Keeps the objects we read, the later of two definitions of one object winning (kubectl apply updates). */
+function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[]): ReadObject[] {
+  const byKey = new Map<string, ReadObject>()
+  for (const raw of objects) {
+    const cls = classifyKind(raw.value)
+    const object = describeObject(raw.value)
+    if (cls.kind === 'other') {
+      diagnostics.push({
+        code: 'load.skipped-kind',
+        severity: 'info',
+        message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} does not take part in network policy: skipped`,
+        object,
+        path: [],
+        source: raw.source,
+      })
+      continue
+    }
+    if (cls.kind === 'no-match') {
+      diagnostics.push({
+        code: 'load.unknown-kind',
+        severity: 'error',
+        message: cls.message,
+        object,
+        path: ['kind'],
+        source: raw.locate(['kind']),
+      })
+      continue
+    }
+    const key = objectKey(cls.readKind, raw.value)
+    const earlier = byKey.get(key)
+    if (earlier) {
+      const at = earlier.raw.source
+      diagnostics.push({
+        code: 'load.duplicate-object',
+        severity: 'warning',
+        message: `defined again (first at ${at.file}${at.line ? `:${at.line}` : ''}): the later definition is used, as kubectl apply would update the object`,
+        object,
+        path: [],
+        source: raw.source,
+      })
+      byKey.delete(key) // re-insert so that input order follows the winning definition
+    }
+    byKey.set(key, { raw, readKind: cls.readKind })
+  }
+  return [...byKey.values()]
+}
+
+/** Maps workloads named as owner by another object of the input to that object (its pods stand for them). */
+function ownedWorkloads(read: readonly ReadObject[]): Map<string, string> {
+  const owned = new Map<string, string>()
+  for (const { raw } of read) {
+    const refs = asObject(raw.value.metadata)?.ownerReferences
+    if (!Array.isArray(refs)) continue
+    for (const ref of refs) {
+      const r = asObject(ref)
+      if (!r || typeof r.kind !== 'string' || typeof r.name !== 'string') continue
+      if (!(WORKLOAD_KINDS as readonly string[]).includes(r.kind)) continue
+      const key = `${r.kind}/${namespaceOf(raw.value)}/${r.name}`
+      if (!owned.has(key)) owned.set(key, describeObject(raw.value))
+    }
+  }
+  return owned
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading fields
+
+interface Context {
+  readonly raw: RawObject
+  readonly object: string
+  readonly errors: Diagnostic[]
+  readonly notes: Diagnostic[]
+}
+
+function newContext(raw: RawObject): Context {
+  return { raw, object: describeObject(raw.value), errors: [], notes: [] }
+}
+
+/** Moves the context's diagnostics out; returns false (object left out) when it had errors. */
+function finish(ctx: Context, out: Diagnostic[]): boolean {
+  out.push(...ctx.notes, ...ctx.errors)
+  if (ctx.errors.length === 0) return true
+  out.push({
+    code: 'load.rejected',
+    severity: 'error',
+    message: `${ctx.object} was left out: the API server would reject it`,
+    object: ctx.object,
+    path: [],
+    source: ctx.raw.source,
+  })
+  return false
+}
+
+function note(ctx: Context, code: string, message: string, path: FieldPath = []): Diagnostic {
+  return { code, severity: 'info', message, object: ctx.object, path, source: ctx.raw.locate(path) }
+}
+
+function fail(ctx: Context, path: FieldPath, message: string): void {
+  ctx.errors.push({
+    code: 'load.invalid-field',
+    severity: 'error',
+    message,
+    object: ctx.object,
+    path,
+    source: ctx.raw.locate(path),
+  })
+}
+
+function asObject(v: JsonValue | undefined): JsonObject | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined
+}
+
+function typeName(v: JsonValue | undefined): string {
+  if (v === null || v === undefined) return 'null'
+  if (Array.isArray(v)) return 'array'
+  return typeof v
+}
+
+/** Reads a field by path; undefined for absent or null (Go decodes both to the zero value). */
+function get(root: JsonObject, path: FieldPath): JsonValue | undefined {
+  let v: JsonValue | undefined = root
+  for (const seg of path) {
+    if (v === null || v === undefined) return undefined
+    if (typeof seg === 'number') v = Array.isArray(v) ? v[seg] : undefined
+    else v = asObject(v)?.[seg]
+  }
+  return v === null ? undefined : v
+}
+
+/** Reads an object field; a wrong type is an error (the API server cannot decode it). */
+function getObject(ctx: Context, path: FieldPath): JsonObject | undefined {
+  const v = get(ctx.raw.value, path)
+  if (v === undefined) return undefined
+  const o = asObject(v)
+  if (!o) fail(ctx, path, `expected an object, got ${typeName(v)}`)
+  return o
+}
+
+function getArray(ctx: Context, path: FieldPath): readonly JsonValue[] {
+  const v = get(ctx.raw.value, path)
+  if (v === undefined) return []
+  if (!Array.isArray(v)) {
+    fail(ctx, path, `expected an array, got ${typeName(v)}`)
+    return []
+  }
+  return v
+}
+
+function getString(ctx: Context, path: FieldPath): string | undefined {
+  const v = get(ctx.raw.value, path)
+  if (v === undefined) return undefined
+  if (typeof v !== 'string') {
+    fail(ctx, path, `expected a string, got ${typeName(v)}`)
+    return undefined
+  }
+  return v
+}
+
+function getBoolean(ctx: Context, path: FieldPath): boolean {
+  const v = get(ctx.raw.value, path)
+  if (v === undefined) return false
+  if (typeof v !== 'boolean') {
+    fail(ctx, path, `expected a boolean, got ${typeName(v)}`)
+    return false
+  }
+  return v
+}
+
+function getStringMap(ctx: Context, path: FieldPath): Labels {
+  const o = getObject(ctx, path)
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(o ?? {})) {
+    if (typeof v === 'string') out[k] = v
+    else fail(ctx, [...path, k], `expected a string, got ${typeName(v)}`)
+  }
+  return out
+}
+
+function namespaceOf(value: JsonObject): string {
+  const ns = asObject(value.metadata)?.namespace
+  return typeof ns === 'string' && ns !== '' ? ns : 'default'
+}
+
+function nameOf(ctx: Context): string {
+  return getString(ctx, ['metadata', 'name']) ?? ''
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces
+
+interface ReadNamespace {
+  readonly namespace: Namespace
+  readonly policy?: NetworkPolicy
+}
+
+function readNamespace(ctx: Context): ReadNamespace | undefined {
+  const name = nameOf(ctx)
+  // The API server always sets kubernetes.io/metadata.name to the name, over any value given.
+  const labels = { ...getStringMap(ctx, ['metadata', 'labels']), [NAME_LABEL]: name }
+  const annotationPath = ['metadata', 'annotations', LEGACY_ISOLATION_ANNOTATION]
+  const annotation = get(ctx.raw.value, annotationPath)
+  let defaultDenyIngress = false
+  if (annotation !== undefined) defaultDenyIngress = readIsolation(ctx, annotation, annotationPath)
+  const namespace: Namespace = { name, labels, declared: true, defaultDenyIngress, source: ctx.raw.source }
+  if (!defaultDenyIngress) return { namespace }
+  const policy: NetworkPolicy = {
+    namespace: name,
+    name: DEFAULT_DENY_ANNOTATION_POLICY,
+    origin: { kind: 'DefaultDenyAnnotation' },
+    podSelector: { matchLabels: {}, matchExpressions: [] },
+    policyTypes: ['Ingress'],
+    ingress: [],
+    egress: [],
+    source: ctx.raw.locate(annotationPath),
+  }
+  return { namespace, policy }
+}
+
+/**
+ * Reads the pre-v1 isolation annotation ({"ingress":{"isolation":"DefaultDeny"}}); anything else
+ * isolates nothing. Text that is not such JSON is ignored with a warning (docs/semantics.md).
+ */
+function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): boolean {
+  const warn = (message: string): false => {
+    ctx.notes.push({ ...note(ctx, 'load.invalid-isolation-annotation', message, path), severity: 'warning' })
+    return false
+  }
+  if (typeof annotation !== 'string')
+    return warn(`${LEGACY_ISOLATION_ANNOTATION} must be a JSON string: ignored`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(annotation)
+  } catch (err) {
+    return warn(
+      `${LEGACY_ISOLATION_ANNOTATION} is not valid JSON (${err instanceof Error ? err.message : String(err)}): ignored`,
+    )
+  }
+  const ingress = asObject(asObject(parsed as JsonValue)?.ingress)
+  const isolation = ingress?.isolation
+  if (isolation === 'DefaultDeny') return true
+  if (isolation === undefined || isolation === null || isolation === '') return false
+  return warn(
+    `${LEGACY_ISOLATION_ANNOTATION}: isolation ${JSON.stringify(isolation)} is not "DefaultDeny": ignored`,
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pods and workloads
+
+function readPod(ctx: Context): Pod | undefined {
+  const spec = readPodSpec(ctx, ['spec'])
+  const phase = getString(ctx, ['status', 'phase'])
+  const ips: string[] = []
+  const podIPs = getArray(ctx, ['status', 'podIPs'])
+  podIPs.forEach((_, i) => {
+    const ip = getString(ctx, ['status', 'podIPs', i, 'ip'])
+    if (ip) ips.push(ip)
+  })
+  if (ips.length === 0) {
+    const ip = getString(ctx, ['status', 'podIP'])
+    if (ip) ips.push(ip)
+  }
+  return {
+    namespace: namespaceOf(ctx.raw.value),
+    name: nameOf(ctx),
+    labels: getStringMap(ctx, ['metadata', 'labels']),
+    ips,
+    ...spec,
+    ...(phase ? { phase } : {}),
+    source: ctx.raw.source,
+  }
+}
+
+/** Makes the one pod that stands for every replica of a workload, from its pod template. */
+function readWorkload(ctx: Context, kind: WorkloadKind): Pod | undefined {
+  const template: FieldPath =
+    kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template']
+  const name = nameOf(ctx)
+  const workload: PodOwner = { kind, name }
+  return {
+    namespace: namespaceOf(ctx.raw.value),
+    name,
+    labels: getStringMap(ctx, [...template, 'metadata', 'labels']),
+    ips: [],
+    ...readPodSpec(ctx, [...template, 'spec']),
+    workload,
+    source: ctx.raw.source,
+  }
+}
+
+function readPodSpec(ctx: Context, spec: FieldPath): Pick<Pod, 'ports' | 'hostNetwork' | 'nodeName'> {
+  const ports: ContainerPort[] = []
+  getArray(ctx, [...spec, 'containers']).forEach((_, i) => {
+    ports.push(...readContainerPorts(ctx, [...spec, 'containers', i]))
+  })
+  // Sidecars (init containers with restartPolicy Always) run beside the app and serve traffic.
+  getArray(ctx, [...spec, 'initContainers']).forEach((_, i) => {
+    if (get(ctx.raw.value, [...spec, 'initContainers', i, 'restartPolicy']) === 'Always') {
+      ports.push(...readContainerPorts(ctx, [...spec, 'initContainers', i]))
+    }
+  })
+  const nodeName = getString(ctx, [...spec, 'nodeName'])
+  return { ports, hostNetwork: getBoolean(ctx, [...spec, 'hostNetwork']), ...(nodeName ? { nodeName } : {}) }
+}
+
+function readContainerPorts(ctx: Context, container: FieldPath): ContainerPort[] {
+  const out: ContainerPort[] = []
+  getArray(ctx, [...container, 'ports']).forEach((_, j) => {
+    const path = [...container, 'ports', j]
+    const port = get(ctx.raw.value, [...path, 'containerPort'])
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+      fail(
+        ctx,
+        [...path, 'containerPort'],
+        `Invalid value: ${JSON.stringify(port ?? null)}: must be between 1 and 65535, inclusive`,
+      )
+      return
+    }
+    const protocol = readProtocol(ctx, [...path, 'protocol'])
+    const name = getString(ctx, [...path, 'name'])
+    out.push({ containerPort: port, protocol, ...(name ? { name } : {}) })
+  })
+  return out
+}
+
+/** Reads a protocol; absent defaults to TCP, as the API server's defaulting does. */
+function readProtocol(ctx: Context, path: FieldPath): Protocol {
+  const v = get(ctx.raw.value, path)
+  if (v === undefined) return 'TCP'
+  if (typeof v === 'string' && (PROTOCOLS as readonly string[]).includes(v)) return v as Protocol
+  fail(ctx, path, `Unsupported value: ${JSON.stringify(v)}: supported values: "SCTP", "TCP", "UDP"`)
+  return 'TCP'
+}
+
+// ---------------------------------------------------------------------------------------------
+// NetworkPolicies
+
+function readPolicy(ctx: Context): NetworkPolicy | undefined {
+  const apiVersion =
+    ctx.raw.value.apiVersion === 'extensions/v1beta1' ? 'extensions/v1beta1' : 'networking.k8s.io/v1'
+  const ingress = readRules(ctx, 'ingress', 'from')
+  const egress = readRules(ctx, 'egress', 'to')
+  return {
+    namespace: namespaceOf(ctx.raw.value),
+    name: nameOf(ctx),
+    origin: { kind: 'NetworkPolicy', apiVersion },
+    podSelector: readSelector(ctx, ['spec', 'podSelector']) ?? { matchLabels: {}, matchExpressions: [] },
+    policyTypes: readPolicyTypes(ctx, getArray(ctx, ['spec', 'egress']).length),
+    ingress,
+    egress,
+    source: ctx.raw.source,
+  }
+}
+
+/** policyTypes as given; when absent or empty: Ingress, plus Egress when spec.egress has a rule (defaults.go). */
+function readPolicyTypes(ctx: Context, egressRules: number): readonly PolicyType[] {
+  const given = getArray(ctx, ['spec', 'policyTypes'])
+  if (given.length === 0) return egressRules > 0 ? ['Ingress', 'Egress'] : ['Ingress']
+  const out: PolicyType[] = []
+  given.forEach((t, i) => {
+    if (t === 'Ingress' || t === 'Egress') out.push(t)
+    else
+      fail(
+        ctx,
+        ['spec', 'policyTypes', i],
+        `Unsupported value: ${JSON.stringify(t)}: supported values: "Egress", "Ingress"`,
+      )
+  })
+  return out
+}
+
+function readRules(ctx: Context, direction: 'ingress' | 'egress', peersField: 'from' | 'to'): PolicyRule[] {
+  return getArray(ctx, ['spec', direction]).map((_, i) => {
+    const path: FieldPath = ['spec', direction, i]
+    getObject(ctx, path)
+    const peers = getArray(ctx, [...path, peersField]).map((_, j) => readPeer(ctx, [...path, peersField, j]))
+    const ports = getArray(ctx, [...path, 'ports']).map((_, j) => readPolicyPort(ctx, [...path, 'ports', j]))
+    // An absent or empty from/to (ports) means every peer (port): both are left undefined.
+    return {
+      ...(peers.length > 0 ? { peers } : {}),
+      ...(ports.length > 0 ? { ports } : {}),
+      source: ctx.raw.locate(path),
+    }
+  })
+}
+
+function readPeer(ctx: Context, path: FieldPath): PolicyPeer {
+  getObject(ctx, path)
+  const podSelector = readSelector(ctx, [...path, 'podSelector'])
+  const namespaceSelector = readSelector(ctx, [...path, 'namespaceSelector'])
+  const ipBlock = readIPBlock(ctx, [...path, 'ipBlock'])
+  return {
+    ...(podSelector ? { podSelector } : {}),
+    ...(namespaceSelector ? { namespaceSelector } : {}),
+    ...(ipBlock ? { ipBlock } : {}),
+  }
+}
+
+function readIPBlock(ctx: Context, path: FieldPath): IPBlock | undefined {
+  if (!getObject(ctx, path)) return undefined
+  const except: string[] = []
+  getArray(ctx, [...path, 'except']).forEach((_, i) => {
+    const e = getString(ctx, [...path, 'except', i])
+    if (e !== undefined) except.push(e)
+  })
+  return { cidr: getString(ctx, [...path, 'cidr']) ?? '', except }
+}
+
+/** Reads a metav1.LabelSelector; undefined when absent (null counts as absent, as in Go). */
+function readSelector(ctx: Context, path: FieldPath): LabelSelector | undefined {
+  if (!getObject(ctx, path)) return undefined
+  const matchExpressions: LabelSelectorRequirement[] = []
+  getArray(ctx, [...path, 'matchExpressions']).forEach((_, i) => {
+    const p = [...path, 'matchExpressions', i]
+    const operator = getString(ctx, [...p, 'operator'])
+    if (!operator || !(OPERATORS as readonly string[]).includes(operator)) {
+      fail(
+        ctx,
+        [...p, 'operator'],
+        `Invalid value: ${JSON.stringify(operator ?? '')}: not a valid selector operator`,
+      )
+      return
+    }
+    const values: string[] = []
+    getArray(ctx, [...p, 'values']).forEach((_, j) => {
+      const v = getString(ctx, [...p, 'values', j])
+      if (v !== undefined) values.push(v)
+    })
+    matchExpressions.push({
+      key: getString(ctx, [...p, 'key']) ?? '',
+      operator: operator as SelectorOperator,
+      values,
+    })
+  })
+  return { matchLabels: getStringMap(ctx, [...path, 'matchLabels']), matchExpressions }
+}
+
+/** Reads a NetworkPolicyPort: protocol defaults to TCP; port (number or name) and endPort kept as given. */
+function readPolicyPort(ctx: Context, path: FieldPath): PolicyPort {
+  getObject(ctx, path)
+  const protocol = readProtocol(ctx, [...path, 'protocol'])
+  const port = get(ctx.raw.value, [...path, 'port'])
+  const endPort = get(ctx.raw.value, [...path, 'endPort'])
+  if (port !== undefined && typeof port !== 'number' && typeof port !== 'string') {
+    fail(ctx, [...path, 'port'], `expected an integer or a string, got ${typeName(port)}`)
+  }
+  if (endPort !== undefined && typeof endPort !== 'number') {
+    fail(ctx, [...path, 'endPort'], `expected an integer, got ${typeName(endPort)}`)
+  }
+  return {
+    protocol,
+    ...(typeof port === 'number' || typeof port === 'string' ? { port } : {}),
+    ...(typeof endPort === 'number' ? { endPort } : {}),
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * Text -> RawObject[]: multi-document YAML (and JSON, which is YAML), `kind: List` flattening,
+ * positions for every field path. Pure: the text arrives as a parameter.
+ */
+import {
+  type Diagnostic,
+  describeObject,
+  type FieldPath,
+  type JsonObject,
+  type JsonValue,
+  type RawObject,
+  type Result,
+  type SourceRef,
+} from '../model/index.js'
+import { parseJsonDocument } from './json-tree.js'
+import { type DocContext, type DuplicateKey, sourceAt, type Tree } from './tree.js'
+import { parseYamlChunk, readYamlDocument } from './yaml-tree.js'
+
+/** One input file as text or bytes, named as the user named it. */
+export interface InputText {
+  readonly file: string
+  readonly text: string | Uint8Array
+}
+
+export interface ParseOptions {
+  /** Inputs larger than this many bytes are refused with load.too-large (default 32 MiB). */
+  readonly maxBytes?: number
+}
+
+export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+
+/** An object with the diagnostics that belong to it (duplicate keys): the pipeline decides by mode. */
+export interface ParsedObject {
+  readonly object: RawObject
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** A parsed file: its objects, and diagnostics about the file or about documents that gave no object. */
+export interface ParsedInput {
+  readonly objects: readonly ParsedObject[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** Parses one input into raw objects; every problem becomes a diagnostic, never an exception. */
+export function parseDocuments(input: InputText, opts: ParseOptions = {}): Result<RawObject[]> {
+  const parsed = parseInput(input, opts)
+  return {
+    value: parsed.objects.map((o) => o.object),
+    diagnostics: [...parsed.diagnostics, ...parsed.objects.flatMap((o) => o.diagnostics)],
+  }
+}
+
+/** Parses one input, keeping each object's own diagnostics next to it (used by the pipeline). */
+export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInput {
+  const file = input.file
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
+  const size = byteLength(input.text, maxBytes)
+  if (size > maxBytes) {
+    return fileProblem(
+      file,
+      'load.too-large',
+      `input is ${formatBytes(size)}, over the limit of ${formatBytes(maxBytes)}: not read`,
+    )
+  }
+  const decoded = decodeText(input.text)
+  if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
+  return parseText(file, decoded)
+}
+
+function fileProblem(file: string, code: string, message: string): ParsedInput {
+  return { objects: [], diagnostics: [{ code, severity: 'error', message, path: [], source: { file } }] }
+}
+
+/** Counts UTF-8 bytes, stopping early once past the limit (a huge string is not walked twice). */
+function byteLength(text: string | Uint8Array, limit: number): number {
+  if (typeof text !== 'string') return text.byteLength
+  if (text.length > limit) return text.length
+  if (text.length * 3 <= limit) return text.length * 3 // an upper bound is enough: under the limit anyway
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4
+      i++
+    } else n += 3
+  }
+  return n
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`
+  if (n >= 1024) return `${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} KiB`
+  return `${n} bytes`
+}
+
+/**
+ * Decodes bytes as kubectl does: UTF-8, or UTF-16 when a byte order mark says so (kubectl reads
+ * files through unicode.BOMOverride). NUL bytes or invalid UTF-8 mean the input is not a manifest.
+ */
+function decodeText(text: string | Uint8Array): string | { readonly problem: string } {
+  let out: string
+  if (typeof text === 'string') {
+    out = text
+  } else {
+    const b = text
+    let encoding = 'utf-8'
+    let start = 0
+    if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) start = 3
+    else if (b[0] === 0xff && b[1] === 0xfe) [encoding, start] = ['utf-16le', 2]
+    else if (b[0] === 0xfe && b[1] === 0xff) [encoding, start] = ['utf-16be', 2]
+    if (encoding === 'utf-8') {
+      const nul = b.indexOf(0)
+      if (nul >= 0) return { problem: `binary data (a NUL byte at offset ${nul}): not YAML or JSON text` }
+    }
+    try {
+      out = new TextDecoder(encoding, { fatal: true }).decode(b.subarray(start))
+    } catch {
+      return { problem: `invalid ${encoding.toUpperCase()}: not YAML or JSON text` }
+    }
+  }
+  if (out.charCodeAt(0) === 0xfeff) out = out.slice(1)
+  const nul = out.indexOf('\u0000')
+  if (nul >= 0) return { problem: `binary data (a NUL character at offset ${nul}): not YAML or JSON text` }
+  return out
+}
+
+/** A document separator line as kubectl's YAMLReader splits on it: `---`, then only spaces or a comment. */
+const SEPARATOR = /^---[ \t]*(#.*)?\r?$/
+
+/**
+ * Splits the text into document chunks the way kubectl does before decoding, so that a broken
+ * document cannot swallow the next one (and each document is parsed on its own, in linear time).
+ */
+function splitDocuments(text: string): { chunks: { start: number; text: string }[]; lineStarts: number[] } {
+  const lineStarts: number[] = [0]
+  const chunks: { start: number; text: string }[] = []
+  let chunkStart = 0
+  let lineStart = 0
+  for (;;) {
+    const nl = text.indexOf('\n', lineStart)
+    const end = nl < 0 ? text.length : nl
+    if (text.startsWith('---', lineStart) && SEPARATOR.test(text.slice(lineStart, end))) {
+      chunks.push({ start: chunkStart, text: text.slice(chunkStart, lineStart) })
+      chunkStart = nl < 0 ? text.length : nl + 1
+    }
+    if (nl < 0) break
+    lineStart = nl + 1
+    lineStarts.push(lineStart)
+  }
+  chunks.push({ start: chunkStart, text: text.slice(chunkStart) })
+  return { chunks, lineStarts }
+}
+
+function parseText(file: string, text: string): ParsedInput {
+  const { chunks, lineStarts } = splitDocuments(text)
+  const objects: ParsedObject[] = []
+  const diagnostics: Diagnostic[] = []
+  let index = 0
+  for (const chunk of chunks) {
+    const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
+    const json = parseJsonDocument(chunk.text, at(index))
+    if (json) {
+      objects.push(...buildObjects(json.value, json.tree, json.duplicates, at(index++), diagnostics))
+      continue
+    }
+    // A chunk is normally one document; `--- !tag` style markers kubectl would refuse may add more.
+    for (const doc of parseYamlChunk(chunk.text)) {
+      const ctx = at(index++)
+      const read = readYamlDocument(doc, ctx, diagnostics)
+      if (read.ok) objects.push(...buildObjects(read.value, read.tree, read.duplicates, ctx, diagnostics))
+    }
+  }
+  return { objects, diagnostics }
+}
+
+/** Turns one document's data into objects: a Kubernetes object, or the items of a List. */
+function buildObjects(
+  value: JsonValue,
+  tree: Tree,
+  duplicates: readonly DuplicateKey[],
+  ctx: DocContext,
+  diagnostics: Diagnostic[],
+): ParsedObject[] {
+  if (!isJsonObject(value)) {
+    diagnostics.push(notAnObject(ctx, tree.offset, value))
+    return []
+  }
+  const kind = value.kind
+  const items = value.items
+  if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
+    return flattenList(value, items, tree, ctx, duplicates, diagnostics)
+  }
+  const missing = missingTypeMeta(value)
+  if (missing) {
+    diagnostics.push({ ...notAnObject(ctx, tree.offset, value), message: missing })
+    return []
+  }
+  const own = duplicates.map((d) => duplicateDiagnostic(d, d.path, describeObject(value)))
+  return [{ object: makeRawObject(value, tree, ctx), diagnostics: own }]
+}
+
+/** Flattens `kind: List` and typed lists (`PodList`...): items become objects with their own positions. */
+function flattenList(
+  list: JsonObject,
+  items: readonly JsonValue[],
+  tree: Tree,
+  ctx: DocContext,
+  duplicates: readonly DuplicateKey[],
+  diagnostics: Diagnostic[],
+): ParsedObject[] {
+  const listKind = list.kind as string
+  const itemsTree = tree.child('items')?.tree
+  const objects: ParsedObject[] = []
+  for (const d of duplicates) {
+    if (d.path[0] !== 'items' || typeof d.path[1] !== 'number')
+      diagnostics.push(duplicateDiagnostic(d, d.path))
+  }
+  items.forEach((item, i) => {
+    const itemTree = itemsTree?.child(i)?.tree ?? tree
+    if (!isJsonObject(item)) {
+      diagnostics.push(notAnObject(ctx, itemTree.offset, item, ['items', i]))
+      return
+    }
+    let value: JsonObject = item
+    // Items of typed lists (NetworkPolicyList from the API) may omit their type: it is the list's.
+    if (listKind !== 'List' && value.kind === undefined && value.apiVersion === undefined) {
+      value = { apiVersion: list.apiVersion ?? null, kind: listKind.slice(0, -'List'.length), ...value }
+    }
+    const missing = missingTypeMeta(value)
+    if (missing) {
+      diagnostics.push({ ...notAnObject(ctx, itemTree.offset, value, ['items', i]), message: missing })
+      return
+    }
+    const own = duplicates
+      .filter((d) => d.path[0] === 'items' && d.path[1] === i)
+      .map((d) => duplicateDiagnostic(d, d.path.slice(2), describeObject(value)))
+    objects.push({ object: makeRawObject(value, itemTree, ctx), diagnostics: own })
+  })
+  return objects
+}
+
+function notAnObject(
+  ctx: DocContext,
+  offset: number | undefined,
+  value: JsonValue,
+  path: FieldPath = [],
+): Diagnostic {
+  const what =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'a list'
+        : typeof value === 'object'
+          ? 'a mapping'
+          : `a ${typeof value}`
+  return {
+    code: 'load.not-an-object',
+    severity: 'error',
+    message: `document is ${what}, not a Kubernetes object (a mapping with apiVersion and kind)`,
+    path,
+    source: sourceAt(ctx, offset),
+  }
+}
+
+/** Returns kubectl's decoding error when apiVersion or kind is missing (runtime.NewMissingKindErr). */
+function missingTypeMeta(value: JsonObject): string | undefined {
+  const data = (): string => truncate(JSON.stringify(value), 200)
+  if (typeof value.kind !== 'string' || value.kind === '') return `Object 'Kind' is missing in '${data()}'`
+  if (typeof value.apiVersion !== 'string' || value.apiVersion === '')
+    return `Object 'apiVersion' is missing in '${data()}'`
+  return undefined
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}...` : s
+}
+
+function isJsonObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Builds a RawObject whose locate() walks the positions from the object's own root. */
+function makeRawObject(value: JsonObject, root: Tree, ctx: DocContext): RawObject {
+  const locate = (path: FieldPath): SourceRef => {
+    let tree = root
+    let offset = root.offset
+    for (const seg of path) {
+      const next = tree.child(seg)
+      if (!next) break
+      offset = next.at ?? offset
+      tree = next.tree
+    }
+    return sourceAt(ctx, offset)
+  }
+  return { value, source: sourceAt(ctx, root.offset), locate }
+}
+
+function duplicateDiagnostic(d: DuplicateKey, path: FieldPath, object?: string): Diagnostic {
+  return {
+    code: 'schema.duplicate-key',
+    severity: 'error',
+    message: `mapping key "${d.key}" already defined at line ${d.firstLine}`,
+    ...(object === undefined ? {} : { object }),
+    path,
+    source: d.source,
+  }
+}

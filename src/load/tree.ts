@@ -1,0 +1,58 @@
+/** Positions inside one document, whatever its syntax (YAML or JSON), and the helpers built on them. */
+import type { FieldPath, JsonValue, SourceRef } from '../model/index.js'
+
+/** A node's position and a way to reach its children. */
+export interface Tree {
+  /** Offset of the node in its chunk; undefined when unknown. */
+  readonly offset: number | undefined
+  /** A child by key (at = the key's position) or by index (at = the item's position). */
+  child(seg: string | number): { readonly at: number | undefined; readonly tree: Tree } | undefined
+}
+
+/** A tree that knows no positions below its root. */
+export function leafTree(offset: number | undefined): Tree {
+  return { offset, child: () => undefined }
+}
+
+/** Where a document is: its file, index, and the offsets needed to turn chunk offsets into lines. */
+export interface DocContext {
+  readonly file: string
+  readonly doc: number
+  /** Offset of the document's chunk in the whole text (tree offsets are relative to the chunk). */
+  readonly base: number
+  /** Offsets at which the lines of the whole text start. */
+  readonly lineStarts: readonly number[]
+}
+
+/** Turns an offset in the document's chunk into file, line and column (1-based). */
+export function sourceAt(ctx: DocContext, offset: number | undefined): SourceRef {
+  if (offset === undefined) return { file: ctx.file, doc: ctx.doc }
+  const abs = ctx.base + offset
+  let lo = 0
+  let hi = ctx.lineStarts.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if ((ctx.lineStarts[mid] ?? 0) <= abs) lo = mid
+    else hi = mid - 1
+  }
+  return { file: ctx.file, line: lo + 1, column: abs - (ctx.lineStarts[lo] ?? 0) + 1, doc: ctx.doc }
+}
+
+/** A key defined twice in one mapping. */
+export interface DuplicateKey {
+  readonly path: FieldPath
+  readonly key: string
+  readonly firstLine: number
+  readonly source: SourceRef
+}
+
+/** One document as data plus positions. */
+export interface DocData {
+  readonly ok: true
+  readonly value: JsonValue
+  readonly tree: Tree
+  readonly duplicates: readonly DuplicateKey[]
+}
+
+/** A document read, or not (empty, or a problem already reported as a diagnostic). */
+export type DocParse = DocData | { readonly ok: false; readonly empty: boolean }
