@@ -80,8 +80,15 @@ class FastMatrix {
     return out
   }
 
-  /** Destination classes whose ports admit the query for this rule (named ports differ per class). */
+  /**
+   * Destination classes whose ports admit the query for this rule. Only named ports differ per destination;
+   * a rule without them admits the port for every destination or for none.
+   */
   private portBits(rule: PolicyRule, port: PortQuery): Bitset {
+    if (rule.ports === undefined) return fullBits(this.k)
+    if (!rule.ports.some((p) => typeof p.port === 'string')) {
+      return matchRulePorts(rule.ports, port, undefined) ? fullBits(this.k) : emptyBits(this.k)
+    }
     const out = emptyBits(this.k)
     for (const c of this.classes) if (matchRulePorts(rule.ports, port, c.representative)) setBit(out, c.id)
     return out
