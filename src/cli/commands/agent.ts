@@ -1,4 +1,131 @@
-// TEMPORARY scaffold so the program builds while this command is written; replaced by its owner.
+/** `palisade agent`: the node agent (enforce NetworkPolicies on this node until SIGTERM). */
 import type { Command } from 'commander'
+import { pino } from 'pino'
+import { type ListenAddress, parseDuration, parseListenAddress, startAgent } from '../../agent/index.js'
 
-export function registerAgent(_program: Command, _setExit: (code: number) => void): void {}
+interface AgentCliOptions {
+  readonly nodeName?: string
+  readonly kubeconfig?: string
+  readonly backend: string
+  readonly syncPeriod: string
+  readonly cacheSyncTimeout: string
+  readonly healthAddr: string
+  readonly metricsAddr?: string
+  readonly debounce: string
+  readonly fromDir?: string
+  readonly netns?: string
+  readonly cleanupOnExit?: boolean
+  readonly iptables: string
+  readonly logLevel: string
+}
+
+const fail = (msg: string): undefined => {
+  process.stderr.write(`palisade agent: ${msg}\n`)
+  return undefined
+}
+
+/** Prints a usage problem and sets exit code 2. */
+function usage(setExit: (code: number) => void, msg: string): void {
+  fail(msg)
+  setExit(2)
+}
+
+function duration(flag: string, value: string): number | undefined {
+  const ms = parseDuration(value)
+  return ms === undefined ? fail(`${flag} must be a duration like 50ms, 5m or 1h30m, not "${value}"`) : ms
+}
+
+function address(flag: string, value: string): ListenAddress | undefined {
+  const a = parseListenAddress(value)
+  return a === undefined ? fail(`${flag} must be [HOST]:PORT, not "${value}"`) : a
+}
+
+/** Registers `agent`. */
+export function registerAgent(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('agent')
+    .description(
+      'enforce NetworkPolicies on this node: watch the API server (or --from-dir), compile, apply; keeps rules on exit',
+    )
+    .option('--node-name <name>', 'this node (default: $NODE_NAME)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account)')
+    .option('--backend <backend>', 'nftables | iptables', 'nftables')
+    .option('--iptables <variant>', 'iptables flavour for --backend iptables: nft | legacy', 'nft')
+    .option('--sync-period <duration>', 'full resync period (drift repair)', '5m')
+    .option(
+      '--cache-sync-timeout <duration>',
+      'give up when the caches have not synced by then (rules kept)',
+      '1m',
+    )
+    .option('--health-addr <[host]:port>', '/healthz (and /metrics unless --metrics-addr)', ':20244')
+    .option('--metrics-addr <[host]:port>', 'separate /metrics endpoint')
+    .option('--debounce <duration>', 'quiet time after an event before syncing', '50ms')
+    .option('--from-dir <dir>', 'read manifests from a folder instead of the API server')
+    .option('--netns <name>', 'program this network namespace instead of the current one')
+    .option('--cleanup-on-exit', 'remove the rules when stopping (default: keep them in force)')
+    .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
+    .action(async (o: AgentCliOptions) => {
+      const nodeName = o.nodeName ?? process.env.NODE_NAME
+      if (!nodeName) return usage(setExit, '--node-name (or $NODE_NAME) is required')
+      if (o.backend !== 'nftables' && o.backend !== 'iptables')
+        return usage(setExit, `--backend must be nftables or iptables, not "${o.backend}"`)
+      if (o.iptables !== 'nft' && o.iptables !== 'legacy')
+        return usage(setExit, `--iptables must be nft or legacy, not "${o.iptables}"`)
+      const syncPeriodMs = duration('--sync-period', o.syncPeriod)
+      const cacheSyncTimeoutMs = duration('--cache-sync-timeout', o.cacheSyncTimeout)
+      const debounceMs = duration('--debounce', o.debounce)
+      const healthAddr = address('--health-addr', o.healthAddr)
+      const metricsAddr = o.metricsAddr === undefined ? undefined : address('--metrics-addr', o.metricsAddr)
+      if (
+        syncPeriodMs === undefined ||
+        cacheSyncTimeoutMs === undefined ||
+        debounceMs === undefined ||
+        healthAddr === undefined ||
+        (o.metricsAddr !== undefined && metricsAddr === undefined)
+      ) {
+        return void setExit(2)
+      }
+      const logger = pino({ name: 'palisade-agent', level: o.logLevel })
+      let agent: Awaited<ReturnType<typeof startAgent>>
+      try {
+        agent = await startAgent({
+          nodeName,
+          backend: o.backend,
+          iptables: o.iptables,
+          syncPeriodMs,
+          cacheSyncTimeoutMs,
+          debounceMs,
+          healthAddr,
+          ...(metricsAddr ? { metricsAddr } : {}),
+          ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+          ...(o.fromDir ? { fromDir: o.fromDir } : {}),
+          ...(o.netns ? { netns: o.netns } : {}),
+          cleanupOnExit: o.cleanupOnExit === true,
+          logger,
+        })
+      } catch (err) {
+        fail(err instanceof Error ? err.message : String(err))
+        return void setExit(2)
+      }
+      let code = 0
+      await new Promise<void>((resolve) => {
+        const onSignal = (sig: NodeJS.Signals) => {
+          logger.info({ signal: sig }, 'stopping')
+          process.off('SIGTERM', onSignal)
+          process.off('SIGINT', onSignal)
+          resolve()
+        }
+        process.on('SIGTERM', onSignal)
+        process.on('SIGINT', onSignal)
+        agent.ready.catch(() => {
+          // Caches never synced: exit non-zero (the DaemonSet restarts us), rules untouched.
+          code = 1
+          process.off('SIGTERM', onSignal)
+          process.off('SIGINT', onSignal)
+          resolve()
+        })
+      })
+      await agent.stop()
+      setExit(code)
+    })
+}

@@ -1,0 +1,379 @@
+/**
+ * The node agent (edge): informers (or a manifest folder) -> ObjectStore -> compileNode -> kernel.
+ *
+ * Fail-static everywhere: until the caches have synced nothing is applied (the rules of a previous
+ * run stay); when the API server goes away the last good rules stay; a bad object is reported and
+ * skipped; a failed apply keeps the previous rules and is retried with backoff. Stopping keeps the
+ * rules unless cleanupOnExit is set.
+ */
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { type Logger, pino } from 'pino'
+import { type Backend, type CompiledRuleset, compileNode } from '../compile/index.js'
+import {
+  applyRuleset,
+  type CleanupOptions,
+  cleanup as dataplaneCleanup,
+  DEFAULT_STATE_DIR,
+  type ExecResult,
+  execCommand,
+} from '../dataplane/index.js'
+import type { ClusterState, Result } from '../model/index.js'
+import { type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
+import { createInvalidObjectReporter } from './event-reporter.js'
+import { watchDir } from './from-dir.js'
+import { type HealthReport, type RunningServer, serveEndpoints } from './http-server.js'
+import { startInformers } from './informers.js'
+import { loadKubeConfig } from './kube-client.js'
+import { type AgentMetrics, createMetrics } from './metrics.js'
+import { ObjectStore, type Pipeline, WATCHED_KINDS } from './object-store.js'
+import type { ListenAddress } from './options.js'
+import { defaultPipeline } from './pipeline.js'
+import { createSyncLoop, isHealthy, type SyncLoop, type SyncReport, type SyncResult } from './sync-loop.js'
+
+export interface AgentOptions {
+  readonly nodeName: string
+  /** kubeconfig file; absent = in-cluster service account (ignored with fromDir or kubeConfig). */
+  readonly kubeconfig?: string
+  /** A ready KubeConfig (tests, embedding). */
+  readonly kubeConfig?: KubeConfig
+  readonly backend: Backend
+  readonly syncPeriodMs: number
+  readonly cacheSyncTimeoutMs: number
+  readonly debounceMs: number
+  /** undefined = no health endpoint. */
+  readonly healthAddr?: ListenAddress
+  /** undefined = /metrics is served on the health endpoint. */
+  readonly metricsAddr?: ListenAddress
+  readonly fromDir?: string
+  readonly netns?: string
+  readonly iptables?: 'nft' | 'legacy'
+  readonly cleanupOnExit: boolean
+  /** Where the dataplane keeps its state (default /run/palisade/agent). */
+  readonly stateDir?: string
+  readonly logger?: Logger
+  /** Informer restart backoff (tests shorten it). */
+  readonly watchBackoffInitialMs?: number
+  readonly watchBackoffMaxMs?: number
+  /** Sync retry backoff after a failed apply. */
+  readonly retryInitialMs?: number
+  readonly retryMaxMs?: number
+  /** Floor of the health window (default 5 min; healthy = an apply succeeded within max(2 x sync period, this)). */
+  readonly healthMinWindowMs?: number
+  /** Rescan period of --from-dir. */
+  readonly rescanMs?: number
+}
+
+/** What the agent does to the world; the defaults are the real compiler and dataplane. */
+export interface AgentDeps {
+  readonly pipeline?: Pipeline
+  readonly compile?: (cluster: ClusterState, node: string, backend: Backend) => Result<CompiledRuleset>
+  readonly applyFull?: (rs: CompiledRuleset) => Promise<{ readonly changed: boolean }>
+  readonly runNft?: (script: string) => Promise<ExecResult>
+  readonly listTable?: (family: string, name: string) => Promise<ExecResult>
+  readonly cleanup?: () => Promise<void>
+}
+
+export interface Agent {
+  /** Resolves once caches synced and the first sync was attempted (rejects when the caches did not sync in time). */
+  readonly ready: Promise<void>
+  readonly health: () => HealthReport
+  readonly metrics: AgentMetrics
+  readonly store: ObjectStore
+  readonly loop: SyncLoop
+  /** Ports actually bound (0 when not serving). */
+  readonly healthPort: number
+  readonly metricsPort: number
+  /** Subscribes to sync reports (tests, benchmarks). Returns an unsubscribe function. */
+  readonly onSynced: (listener: (r: SyncReport & { readonly rs?: CompiledRuleset }) => void) => () => void
+  /** The ruleset currently applied. */
+  readonly current: () => CompiledRuleset | undefined
+  /** Stops watching and syncing; keeps the rules unless cleanupOnExit. */
+  readonly stop: () => Promise<void>
+}
+
+/** Starts the agent; resolves once its endpoints listen (sync proceeds in the background, see Agent.ready). */
+export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Promise<Agent> {
+  const log = opts.logger ?? pino({ name: 'palisade-agent' })
+  const metrics = createMetrics({ processMetrics: true })
+  const stateDir = opts.stateDir ?? join(DEFAULT_STATE_DIR, 'agent')
+  const netnsOpt = opts.netns !== undefined ? { netns: opts.netns } : {}
+  const kc = opts.fromDir ? undefined : (opts.kubeConfig ?? loadKubeConfig(opts.kubeconfig))
+  const store = new ObjectStore(
+    deps.pipeline ?? defaultPipeline,
+    createInvalidObjectReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) }),
+  )
+  const compile = deps.compile ?? compileNode
+  const runNft =
+    deps.runNft ?? ((script: string) => execCommand('nft', ['-f', '-'], { ...netnsOpt, input: script }))
+  let firstFull = true
+  const applyFull =
+    deps.applyFull ??
+    (async (rs: CompiledRuleset) => {
+      const text = nftTextOf(rs)
+      if (!firstFull && text !== undefined) {
+        // Later nftables reloads: the rendered file is one self-contained transaction (it replaces
+        // the whole table), so one `nft -f` is the full atomic apply. The dataplane's extra checks
+        // (table handle before/after, bridge sysctls: 4 more processes) ran on the first apply.
+        const r = await runNft(text)
+        if (r.code !== 0) throw new Error(`nft -f failed (exit ${r.code}): ${r.stderr.trim()}`)
+        return { changed: true }
+      }
+      // The dataplane skips a load whose text matches its state file; after our incremental
+      // updates (or when repairing drift) that state no longer describes the kernel, so only the
+      // first apply after start may use it (an agent restart then does not reload identical rules).
+      if (!firstFull) await rm(stateDir, { recursive: true, force: true })
+      firstFull = false
+      const res = await applyRuleset(rs, {
+        ...netnsOpt,
+        stateDir,
+        ...(opts.iptables ? { iptables: opts.iptables } : {}),
+      })
+      for (const w of res.warnings ?? []) log.warn({ warning: w }, 'dataplane warning')
+      return res
+    })
+  const applier = new RulesetApplier({
+    applyFull,
+    runNft,
+    listTable:
+      deps.listTable ??
+      ((family, name) => execCommand('nft', ['list', 'table', family, name], { ...netnsOpt })),
+  })
+  const listeners = new Set<(r: SyncReport & { readonly rs?: CompiledRuleset }) => void>()
+  let cachesSynced = false
+  // Settles after the first sync attempt, successful or not (a failed one is retried in the background).
+  let firstAttempted: () => void = () => undefined
+  const firstSync = new Promise<void>((resolve) => {
+    firstAttempted = resolve
+  })
+
+  const updateObjectGauges = () => {
+    const counts = store.counts()
+    for (const kind of WATCHED_KINDS) metrics.objectsWatched.set({ kind }, counts[kind])
+    metrics.invalidObjects.set(store.invalidCount())
+  }
+
+  const sync = async (o: { readonly resync: boolean }): Promise<SyncResult & { outcome?: ApplyOutcome }> => {
+    const state = store.snapshot()
+    const compiled = compile(state.value, opts.nodeName, opts.backend)
+    const rs = compiled.value
+    let force = false
+    if (o.resync) {
+      const drift = await applier.drift()
+      if (drift) {
+        log.warn({ drift }, 'ruleset drifted from what was applied: reloading in full')
+        force = true
+      }
+    }
+    // Non-nftables backends cannot be checked cheaply: every resync reloads (the dataplane skips identical state).
+    if (o.resync && opts.backend !== 'nftables') force = true
+    const outcome = await applier.apply(rs, force)
+    if (outcome.note) log.info({ note: outcome.note }, 'full reload')
+    if (o.resync) metrics.resyncs.inc({ result: force ? 'repaired' : 'clean' })
+    return { path: outcome.path, changed: outcome.changed, outcome }
+  }
+
+  const loop = createSyncLoop(
+    {
+      sync,
+      onSynced: (r) => {
+        const rs = applier.current
+        metrics.applyDuration.observe({ path: r.path }, r.durationMs / 1000)
+        if (r.eventToEnforcedMs !== undefined)
+          metrics.eventToEnforced.observe({ path: r.path }, r.eventToEnforcedMs / 1000)
+        metrics.applies.inc({ path: r.path })
+        if (r.path === 'incremental') metrics.incrementalUpdates.inc()
+        if (rs) {
+          metrics.rulesetRules.set(rs.stats.rules)
+          metrics.rulesetChains.set(rs.stats.chains)
+          metrics.rulesetSets.set(rs.stats.sets)
+          metrics.rulesetElements.set(rs.stats.elements)
+        }
+        updateObjectGauges()
+        if (r.path !== 'unchanged' || r.resync) {
+          log.info(
+            {
+              path: r.path,
+              resync: r.resync,
+              ms: Math.round(r.durationMs),
+              eventToEnforcedMs: r.eventToEnforcedMs,
+              stats: rs?.stats,
+            },
+            'rules in force',
+          )
+        } else {
+          log.debug({ ms: Math.round(r.durationMs) }, 'rules unchanged')
+        }
+        for (const l of listeners) l({ ...r, ...(rs ? { rs } : {}) })
+        firstAttempted()
+      },
+      onError: (err, o) => {
+        metrics.applyErrors.inc()
+        if (o.resync) metrics.resyncs.inc({ result: 'failed' })
+        log.error(
+          {
+            err: String(err instanceof Error ? err.message : err),
+            failures: o.failures,
+            retryInMs: o.retryInMs,
+          },
+          'apply failed: previous rules kept',
+        )
+        firstAttempted()
+      },
+    },
+    {
+      debounceMs: opts.debounceMs,
+      syncPeriodMs: opts.syncPeriodMs,
+      ...(opts.retryInitialMs !== undefined ? { retryInitialMs: opts.retryInitialMs } : {}),
+      ...(opts.retryMaxMs !== undefined ? { retryMaxMs: opts.retryMaxMs } : {}),
+    },
+  )
+
+  const signal = (at: number) => loop.signal(at)
+  let stopSource: () => Promise<void>
+  let sourceReady: Promise<void>
+  if (opts.fromDir) {
+    const dir = watchDir(opts.fromDir, store, {
+      signal,
+      ...(opts.rescanMs !== undefined ? { rescanMs: opts.rescanMs } : {}),
+      onDiagnostics: (ds) => {
+        for (const d of ds)
+          log.warn(
+            { code: d.code, file: d.source?.file, line: d.source?.line, message: d.message },
+            'manifest problem',
+          )
+      },
+      onError: (err) => log.error({ err: String(err) }, 'reading --from-dir failed'),
+    })
+    stopSource = async () => dir.stop()
+    sourceReady = dir.ready
+  } else {
+    const informers = startInformers(
+      kc as KubeConfig,
+      store,
+      {
+        signal,
+        onError: (kind, err, retryInMs) => {
+          metrics.watchRestarts.inc({ kind })
+          log.warn(
+            { kind, err: String(err instanceof Error ? err.message : err), retryInMs },
+            'watch failed: restarting',
+          )
+        },
+        onListed: (kind, items) => log.info({ kind, items }, 'listed'),
+        onEvent: (kind, verb) => metrics.watchEvents.inc({ kind, verb }),
+      },
+      {
+        ...(opts.watchBackoffInitialMs !== undefined ? { backoffInitialMs: opts.watchBackoffInitialMs } : {}),
+        ...(opts.watchBackoffMaxMs !== undefined ? { backoffMaxMs: opts.watchBackoffMaxMs } : {}),
+      },
+    )
+    stopSource = informers.stop
+    sourceReady = informers.synced(opts.cacheSyncTimeoutMs)
+  }
+
+  const health = (): HealthReport => {
+    const st = loop.status()
+    const now = Date.now()
+    const healthy = isHealthy({
+      cachesSynced,
+      now,
+      syncPeriodMs: opts.syncPeriodMs,
+      ...(opts.healthMinWindowMs !== undefined ? { minWindowMs: opts.healthMinWindowMs } : {}),
+      ...(st.lastSuccessAt !== undefined ? { lastSuccessAt: st.lastSuccessAt } : {}),
+    })
+    return {
+      healthy,
+      details: [
+        `caches synced: ${cachesSynced ? 'yes' : 'no'}`,
+        `last successful apply: ${st.lastSuccessAt === undefined ? 'never' : `${Math.round((now - st.lastSuccessAt) / 1000)} s ago`}`,
+        `consecutive failures: ${st.consecutiveFailures}`,
+      ],
+    }
+  }
+
+  const servers: RunningServer[] = []
+  let healthPort = 0
+  let metricsPort = 0
+  try {
+    if (opts.healthAddr) {
+      const s = await serveEndpoints(opts.healthAddr, {
+        health,
+        ...(opts.metricsAddr ? {} : { metrics: metrics.registry }),
+      })
+      servers.push(s)
+      healthPort = s.port
+      if (!opts.metricsAddr) metricsPort = s.port
+    }
+    if (opts.metricsAddr) {
+      const s = await serveEndpoints(opts.metricsAddr, { metrics: metrics.registry })
+      servers.push(s)
+      metricsPort = s.port
+    }
+  } catch (err) {
+    await stopSource()
+    for (const s of servers) await s.close()
+    throw err
+  }
+
+  const ready = sourceReady.then(async () => {
+    cachesSynced = true
+    updateObjectGauges()
+    const c = store.counts()
+    log.info(
+      {
+        node: opts.nodeName,
+        backend: opts.backend,
+        pods: c.Pod,
+        namespaces: c.Namespace,
+        networkPolicies: c.NetworkPolicy,
+      },
+      'caches synced: enforcing',
+    )
+    loop.start()
+    await firstSync
+  })
+  ready.catch((err: unknown) =>
+    log.error(
+      { err: String(err instanceof Error ? err.message : err) },
+      'not enforcing: previous rules kept',
+    ),
+  )
+
+  let stopped: Promise<void> | undefined
+  const stop = () => {
+    stopped ??= (async () => {
+      await stopSource()
+      await loop.stop()
+      if (opts.cleanupOnExit) {
+        await (
+          deps.cleanup ??
+          (() => dataplaneCleanup({ ...netnsOpt, backend: opts.backend, stateDir } as CleanupOptions))
+        )()
+        applier.reset()
+        log.info('rules removed (--cleanup-on-exit)')
+      } else {
+        log.info('stopped: rules kept in force')
+      }
+      for (const s of servers) await s.close()
+    })()
+    return stopped
+  }
+
+  return {
+    ready,
+    health,
+    metrics,
+    store,
+    loop,
+    healthPort,
+    metricsPort,
+    onSynced: (l) => {
+      listeners.add(l)
+      return () => listeners.delete(l)
+    },
+    current: () => applier.current,
+    stop,
+  }
+}

@@ -1,0 +1,29 @@
+/** The node agent: watch the cluster, compile this node's rules, keep them in the kernel. */
+export { type Agent, type AgentDeps, type AgentOptions, startAgent } from './agent.js'
+export { type ApplierDeps, type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
+export { buildInvalidObjectEvent } from './event-reporter.js'
+export { type DirSource, type FromDirOptions, watchDir } from './from-dir.js'
+export { type HealthReport, serveEndpoints } from './http-server.js'
+export { type InformerSet, KIND_PATH, startInformers } from './informers.js'
+export { KubeHttpError, kubeList, kubeRequest, loadKubeConfig } from './kube-client.js'
+export { type AgentMetrics, createMetrics } from './metrics.js'
+export { diffElements, type ElementDiff, parseNftRuleset, type ParsedNftRuleset } from './nft-elements.js'
+export {
+  fingerprintObject,
+  type InvalidObject,
+  KIND_API_VERSION,
+  ObjectStore,
+  type Pipeline,
+  WATCHED_KINDS,
+  type WatchedKind,
+} from './object-store.js'
+export { type ListenAddress, parseDuration, parseListenAddress } from './options.js'
+export { defaultPipeline, validateApiObject } from './pipeline.js'
+export {
+  type ApplyPath,
+  createSyncLoop,
+  isHealthy,
+  type SyncLoop,
+  type SyncReport,
+  type SyncResult,
+} from './sync-loop.js'

@@ -1,0 +1,111 @@
+/** Prometheus metrics of the agent (prom-client, one registry per agent instance). */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+export interface AgentMetrics {
+  readonly registry: Registry
+  readonly applyDuration: Histogram<'path'>
+  readonly eventToEnforced: Histogram<'path'>
+  readonly rulesetRules: Gauge
+  readonly rulesetChains: Gauge
+  readonly rulesetSets: Gauge
+  readonly rulesetElements: Gauge
+  readonly applyErrors: Counter
+  readonly objectsWatched: Gauge<'kind'>
+  readonly invalidObjects: Gauge
+  readonly resyncs: Counter<'result'>
+  readonly incrementalUpdates: Counter
+  readonly applies: Counter<'path'>
+  readonly watchRestarts: Counter<'kind'>
+  readonly watchEvents: Counter<'kind' | 'verb'>
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+/** Creates the agent's metrics in a fresh registry (process metrics included when asked). */
+export function createMetrics(o: { readonly processMetrics?: boolean } = {}): AgentMetrics {
+  const registry = new Registry()
+  if (o.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'palisade_' })
+  const registers = [registry]
+  return {
+    registry,
+    applyDuration: new Histogram({
+      name: 'palisade_apply_duration_seconds',
+      help: 'Time to compile and apply the ruleset, by path (full, incremental, unchanged).',
+      labelNames: ['path'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    eventToEnforced: new Histogram({
+      name: 'palisade_event_to_enforced_seconds',
+      help: 'Time from an API event reaching the agent to the rules enforcing it.',
+      labelNames: ['path'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    rulesetRules: new Gauge({
+      name: 'palisade_ruleset_rules',
+      help: 'Rules in the applied ruleset.',
+      registers,
+    }),
+    rulesetChains: new Gauge({
+      name: 'palisade_ruleset_chains',
+      help: 'Chains in the applied ruleset.',
+      registers,
+    }),
+    rulesetSets: new Gauge({
+      name: 'palisade_ruleset_sets',
+      help: 'Sets and maps in the applied ruleset.',
+      registers,
+    }),
+    rulesetElements: new Gauge({
+      name: 'palisade_ruleset_elements',
+      help: 'Set and map elements in the applied ruleset.',
+      registers,
+    }),
+    applyErrors: new Counter({
+      name: 'palisade_apply_errors_total',
+      help: 'Failed applies (previous rules kept).',
+      registers,
+    }),
+    objectsWatched: new Gauge({
+      name: 'palisade_objects_watched',
+      help: 'Objects in the agent cache, by kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    invalidObjects: new Gauge({
+      name: 'palisade_invalid_objects',
+      help: 'Cached objects skipped because they failed validation.',
+      registers,
+    }),
+    resyncs: new Counter({
+      name: 'palisade_resyncs_total',
+      help: 'Periodic resyncs, by result (clean, repaired = drift found and fixed, failed).',
+      labelNames: ['result'],
+      registers,
+    }),
+    incrementalUpdates: new Counter({
+      name: 'palisade_incremental_updates_total',
+      help: 'Syncs applied as set/map element updates only.',
+      registers,
+    }),
+    applies: new Counter({
+      name: 'palisade_applies_total',
+      help: 'Successful syncs by path (full, incremental, unchanged).',
+      labelNames: ['path'],
+      registers,
+    }),
+    watchRestarts: new Counter({
+      name: 'palisade_watch_restarts_total',
+      help: 'Informer restarts after an error, by kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    watchEvents: new Counter({
+      name: 'palisade_watch_events_total',
+      help: 'Object events received, by kind and verb.',
+      labelNames: ['kind', 'verb'],
+      registers,
+    }),
+  }
+}

@@ -1,0 +1,224 @@
+import http from 'node:http'
+import { KubeConfig } from '@kubernetes/client-node'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type Agent, type AgentOptions, startAgent } from '../../src/agent/index.js'
+import type { CompiledRuleset } from '../../src/compile/index.js'
+import type { ExecResult } from '../../src/dataplane/index.js'
+import { FakeApiServer } from './fake-apiserver.js'
+import { allowFrom, badPolicy, denyAll, namespace, pod, waitFor } from './fixtures.js'
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+/** A kernel that records what it is given; `failing` makes full applies throw. */
+function fakeKernel() {
+  const k = {
+    full: [] as CompiledRuleset[],
+    scripts: [] as string[],
+    failing: false,
+    cleaned: 0,
+    get text(): string {
+      return (k.full.at(-1)?.files['palisade.nft'] ?? '') + k.scripts.join('')
+    },
+  }
+  const ok: ExecResult = { code: 0, stdout: '', stderr: '', timedOut: false }
+  const deps = {
+    applyFull: async (rs: CompiledRuleset) => {
+      if (k.failing) throw new Error('nft -f - failed (exit 1): Error: Could not process rule')
+      k.full.push(rs)
+      return { changed: true }
+    },
+    runNft: async (s: string) => {
+      if (k.failing) return { ...ok, code: 1, stderr: 'Error: Could not process rule' }
+      k.scripts.push(s)
+      return ok
+    },
+    listTable: async () => ({ ...ok, stdout: k.full.at(-1)?.files['palisade.nft'] ?? '' }),
+    cleanup: async () => {
+      k.cleaned++
+    },
+  }
+  return { k, deps }
+}
+
+async function rig(extra: Partial<AgentOptions> = {}) {
+  const api = new FakeApiServer()
+  await api.start()
+  cleanups.push(() => api.stop())
+  api.apply('Namespace', namespace('shop'))
+  api.apply('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+  api.apply('Pod', pod('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }))
+  api.apply('NetworkPolicy', allowFrom('shop', 'web-to-db', 'db', 'web', 5432))
+  const kc = new KubeConfig()
+  kc.loadFromString(api.kubeconfig())
+  const { k, deps } = fakeKernel()
+  const agent: Agent = await startAgent(
+    {
+      nodeName: 'n1',
+      kubeConfig: kc,
+      backend: 'nftables',
+      syncPeriodMs: 60_000,
+      cacheSyncTimeoutMs: 10_000,
+      debounceMs: 10,
+      healthAddr: { host: '127.0.0.1', port: 0 },
+      cleanupOnExit: false,
+      logger: pino({ level: 'silent' }),
+      watchBackoffInitialMs: 20,
+      retryInitialMs: 50,
+      retryMaxMs: 200,
+      ...extra,
+    },
+    deps,
+  )
+  cleanups.push(() => agent.stop())
+  return { api, agent, k }
+}
+
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`http://127.0.0.1:${port}${path}`, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => {
+          body += c.toString()
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      .on('error', reject)
+  })
+}
+
+describe('agent (fake API server, recorded kernel)', () => {
+  it('applies the node ruleset once the caches synced', async () => {
+    const { agent, k } = await rig()
+    await agent.ready
+    expect(k.full).toHaveLength(1)
+    expect(k.text).toContain('chain pod_in_shop_db')
+    expect(k.text).toContain('10.0.2.3')
+  })
+
+  it('adds a new peer pod as an element update, not a reload', async () => {
+    const { api, agent, k } = await rig()
+    await agent.ready
+    api.apply('Pod', pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' }))
+    await waitFor(() => k.scripts.some((s) => s.includes('10.0.2.4')), 5000, 'element batch')
+    expect(k.full).toHaveLength(1)
+    const metrics = await get(agent.metricsPort, '/metrics')
+    expect(metrics.body).toMatch(/palisade_incremental_updates_total 1/)
+    expect(metrics.body).toMatch(/palisade_event_to_enforced_seconds_count\{path="incremental"\} 1/)
+  })
+
+  it('reloads in full when a policy changes', async () => {
+    const { api, agent, k } = await rig()
+    await agent.ready
+    api.apply('NetworkPolicy', denyAll('shop'))
+    await waitFor(() => k.full.length === 2, 5000, 'second full apply')
+    expect(k.text).toContain('pol_shop_deny-all_in')
+  })
+
+  it('skips a bad policy, reports it as an Event, and still enforces the others', async () => {
+    const { api, agent, k } = await rig()
+    await agent.ready
+    api.apply('NetworkPolicy', badPolicy('shop', 'broken'))
+    api.apply('NetworkPolicy', denyAll('shop'))
+    await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 5000, 'good policy enforced')
+    expect(k.text).not.toContain('broken')
+    await waitFor(() => api.events.length > 0, 5000, 'event posted')
+    const ev = api.events[0] as Record<string, Record<string, unknown>>
+    expect(ev.involvedObject).toMatchObject({ kind: 'NetworkPolicy', namespace: 'shop', name: 'broken' })
+    expect(String(ev.message)).toMatch(/spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr/)
+    expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 1/)
+  })
+
+  it('keeps the previous rules when an apply fails, retries, and recovers', async () => {
+    const { api, agent, k } = await rig()
+    await agent.ready
+    k.failing = true
+    api.apply('NetworkPolicy', denyAll('shop'))
+    await waitFor(() => agent.loop.status().consecutiveFailures >= 2, 5000, 'failed retries')
+    expect(k.full).toHaveLength(1) // the first ruleset is still the one in force
+    expect(agent.current()?.files['palisade.nft']).not.toContain('deny-all')
+    expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_apply_errors_total [2-9]/)
+    k.failing = false
+    await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 5000, 'recovered')
+  })
+
+  it('turns unhealthy when no apply succeeds within the health window', async () => {
+    const { api, agent, k } = await rig({ healthMinWindowMs: 300, syncPeriodMs: 100 })
+    await agent.ready
+    expect((await get(agent.healthPort, '/healthz')).status).toBe(200)
+    k.failing = true
+    api.apply('NetworkPolicy', denyAll('shop'))
+    await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 503, 5000, 'unhealthy')
+    k.failing = false
+    await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 200, 5000, 'healthy again')
+  })
+
+  it('is unhealthy until the caches synced, and keeps the kernel untouched meanwhile', async () => {
+    const api = new FakeApiServer()
+    await api.start()
+    cleanups.push(() => api.stop())
+    api.failLists = 503
+    const kc = new KubeConfig()
+    kc.loadFromString(api.kubeconfig())
+    const { k, deps } = fakeKernel()
+    const agent = await startAgent(
+      {
+        nodeName: 'n1',
+        kubeConfig: kc,
+        backend: 'nftables',
+        syncPeriodMs: 60_000,
+        cacheSyncTimeoutMs: 400,
+        debounceMs: 10,
+        healthAddr: { host: '127.0.0.1', port: 0 },
+        cleanupOnExit: false,
+        logger: pino({ level: 'silent' }),
+        watchBackoffInitialMs: 20,
+      },
+      deps,
+    )
+    cleanups.push(() => agent.stop())
+    const h = await get(agent.healthPort, '/healthz')
+    expect(h.status).toBe(503)
+    expect(h.body).toContain('caches synced: no')
+    await expect(agent.ready).rejects.toThrow(/caches not synced/)
+    expect(k.full).toHaveLength(0)
+  })
+
+  it('keeps the rules in force when the API server goes away, and follows it again after a restart', async () => {
+    const { api, agent, k } = await rig()
+    await agent.ready
+    await api.stop()
+    await new Promise((r) => setTimeout(r, 300))
+    expect(k.full).toHaveLength(1)
+    expect(k.cleaned).toBe(0)
+    api.apply('NetworkPolicy', denyAll('shop'))
+    await api.start()
+    await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 10_000, 'change made while away')
+  })
+
+  it('repairs drift at resync', async () => {
+    const { agent, k } = await rig({ syncPeriodMs: 200 })
+    await agent.ready
+    // Someone deleted our table: the listing is gone, so the next resync reloads in full.
+    const before = k.full.length
+    k.full.push({ ...(k.full[0] as CompiledRuleset), files: { 'palisade.nft': '' } })
+    await waitFor(() => k.full.length >= before + 2, 5000, 'repair')
+    expect((await get(agent.metricsPort, '/metrics')).body).toMatch(
+      /palisade_resyncs_total\{result="repaired"\} [1-9]/,
+    )
+  })
+
+  it.each([
+    { name: 'stop keeps the rules in force by default', cleanupOnExit: false, cleaned: 0 },
+    { name: 'stop removes the rules with --cleanup-on-exit', cleanupOnExit: true, cleaned: 1 },
+  ])('$name', async ({ cleanupOnExit, cleaned }) => {
+    const { agent, k } = await rig({ cleanupOnExit })
+    await agent.ready
+    await agent.stop()
+    expect(k.cleaned).toBe(cleaned)
+  })
+})

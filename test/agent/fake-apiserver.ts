@@ -1,0 +1,427 @@
+/**
+ * A fake Kubernetes API server for tests and benchmarks, speaking the real wire protocol for the
+ * three resources the agent watches:
+ * - list: GET /api/v1/pods, /api/v1/namespaces, /apis/networking.k8s.io/v1/networkpolicies
+ *   (items without kind/apiVersion, metadata.resourceVersion of the list) plus per-namespace paths;
+ * - watch: the same paths with `?watch=true|1&resourceVersion=RV`: a chunked stream of JSON lines
+ *   {"type":"ADDED|MODIFIED|DELETED","object":{...}}; `allowWatchBookmarks=true` adds BOOKMARK events;
+ *   a resourceVersion older than the compaction point gets an ERROR event with a 410 Status
+ *   ("too old resource version") and the stream ends, as etcd compaction makes the real one do;
+ * - POST /api/v1/namespaces/NS/events records Events (the agent reports invalid objects there).
+ * HTTPS with a self-signed certificate made by the openssl CLI, on 127.0.0.1 only. Tests can drop
+ * every watch mid-stream, compact history, and stop/restart the server on the same port.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export type FakeKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
+type Obj = Record<string, unknown> & { metadata: Record<string, unknown> }
+
+interface StoredEvent {
+  readonly rv: number
+  readonly kind: FakeKind
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED'
+  readonly object: Obj
+}
+
+const RESOURCES: Readonly<
+  Record<FakeKind, { group: string; plural: string; apiVersion: string; namespaced: boolean }>
+> = {
+  Pod: { group: '/api/v1', plural: 'pods', apiVersion: 'v1', namespaced: true },
+  Namespace: { group: '/api/v1', plural: 'namespaces', apiVersion: 'v1', namespaced: false },
+  NetworkPolicy: {
+    group: '/apis/networking.k8s.io/v1',
+    plural: 'networkpolicies',
+    apiVersion: 'networking.k8s.io/v1',
+    namespaced: true,
+  },
+}
+
+export interface FakeApiServerOptions {
+  /** Serve plain http (the client then needs skipTLSVerify: true). Default: https with a self-signed cert. */
+  readonly plainHttp?: boolean
+  /** Interval of BOOKMARK events on watches that allow them (default 1 s; 0 = never). */
+  readonly bookmarkIntervalMs?: number
+}
+
+export interface RecordedRequest {
+  readonly method: string
+  readonly path: string
+  readonly query: Readonly<Record<string, string>>
+}
+
+let certCache: { key: string; cert: string } | undefined
+
+/** Makes (once per process) a self-signed certificate for 127.0.0.1 with the openssl CLI. */
+export function selfSignedCert(): { key: string; cert: string } {
+  if (certCache) return certCache
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-fakeapi-'))
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore', timeout: 20_000 },
+    )
+    certCache = {
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    }
+    return certCache
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Returns 'namespace/name' of an object. */
+function keyOf(o: Obj): string {
+  return `${String(o.metadata.namespace ?? '')}/${String(o.metadata.name ?? '')}`
+}
+
+export class FakeApiServer {
+  private server: http.Server | https.Server | undefined
+  private readonly sockets = new Set<Socket>()
+  private readonly watches = new Set<{
+    kind: FakeKind
+    ns?: string
+    res: http.ServerResponse
+    bookmarks?: NodeJS.Timeout
+  }>()
+  private readonly objects: Record<FakeKind, Map<string, Obj>> = {
+    Pod: new Map(),
+    Namespace: new Map(),
+    NetworkPolicy: new Map(),
+  }
+  private history: StoredEvent[] = []
+  private rv = 1000
+  /** Watches from a resourceVersion below this get 410 Gone. */
+  private compactedRv = 0
+  private port = 0
+  private readonly tls: { key: string; cert: string } | undefined
+  /** Every request received, in order (tests assert relists, query parameters...). */
+  readonly requests: RecordedRequest[] = []
+  /** Events POSTed by clients. */
+  readonly events: Obj[] = []
+  /** When set, list requests fail with this status code. */
+  failLists: number | undefined
+
+  constructor(private readonly opts: FakeApiServerOptions = {}) {
+    this.tls = opts.plainHttp ? undefined : selfSignedCert()
+  }
+
+  get url(): string {
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`
+  }
+
+  get resourceVersion(): string {
+    return String(this.rv)
+  }
+
+  /** A kubeconfig (YAML) that points at this server and trusts its certificate. */
+  kubeconfig(): string {
+    const cluster = this.tls
+      ? `certificate-authority-data: ${Buffer.from(this.tls.cert).toString('base64')}`
+      : 'insecure-skip-tls-verify: true'
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: fake',
+      '  cluster:',
+      `    server: ${this.url}`,
+      `    ${cluster}`,
+      'users:',
+      '- name: fake',
+      '  user:',
+      '    token: fake-token',
+      'contexts:',
+      '- name: fake',
+      '  context: {cluster: fake, user: fake}',
+      'current-context: fake',
+      '',
+    ].join('\n')
+  }
+
+  /** Listens on 127.0.0.1 (the same port again after a stop). */
+  async start(): Promise<void> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res)
+    const server = this.tls
+      ? https.createServer({ key: this.tls.key, cert: this.tls.cert }, handler)
+      : http.createServer(handler)
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s)
+      s.on('close', () => this.sockets.delete(s))
+    })
+    server.on('tlsClientError', () => undefined)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.port, '127.0.0.1', () => resolve())
+    })
+    this.port = (server.address() as AddressInfo).port
+    this.server = server
+  }
+
+  /** Stops listening and cuts every connection (watches end mid-stream). */
+  async stop(): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    this.dropWatches()
+    for (const s of this.sockets) s.destroy()
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  /** Stops and starts again on the same port, keeping the stored objects and history. */
+  async restart(downMs = 0): Promise<void> {
+    await this.stop()
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs))
+    await this.start()
+  }
+
+  /** Cuts every open watch connection abruptly (no final chunk), as a broken proxy or node would. */
+  dropWatches(): void {
+    for (const w of this.watches) {
+      clearInterval(w.bookmarks)
+      w.res.socket?.destroy()
+    }
+    this.watches.clear()
+  }
+
+  /** Forgets history up to now: watches from any older resourceVersion get 410 Gone. */
+  compact(): void {
+    this.compactedRv = this.rv
+    this.history = []
+  }
+
+  /** Number of watch streams open now. */
+  get openWatches(): number {
+    return this.watches.size
+  }
+
+  /** Creates or replaces an object (kind taken from the object), notifying watchers. Returns its resourceVersion. */
+  apply(kind: FakeKind, object: Record<string, unknown>): string {
+    const meta = { ...((object.metadata as Record<string, unknown> | undefined) ?? {}) }
+    const obj: Obj = { ...object, apiVersion: RESOURCES[kind].apiVersion, kind, metadata: meta }
+    const key = keyOf(obj)
+    const existing = this.objects[kind].get(key)
+    meta.uid = existing?.metadata.uid ?? `uid-${kind.toLowerCase()}-${key.replace('/', '-')}-${this.rv}`
+    meta.resourceVersion = String(++this.rv)
+    meta.creationTimestamp = existing?.metadata.creationTimestamp ?? '2025-01-01T00:00:00Z'
+    this.objects[kind].set(key, obj)
+    this.publish({ rv: this.rv, kind, type: existing ? 'MODIFIED' : 'ADDED', object: obj })
+    return String(this.rv)
+  }
+
+  /** Deletes an object by namespace/name ('' namespace for Namespaces); returns false when absent. */
+  delete(kind: FakeKind, namespace: string, name: string): boolean {
+    const key = `${namespace}/${name}`
+    const existing = this.objects[kind].get(key)
+    if (!existing) return false
+    this.objects[kind].delete(key)
+    const obj: Obj = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(++this.rv) } }
+    this.publish({ rv: this.rv, kind, type: 'DELETED', object: obj })
+    return true
+  }
+
+  /** Returns a stored object. */
+  get(kind: FakeKind, namespace: string, name: string): Record<string, unknown> | undefined {
+    return this.objects[kind].get(`${namespace}/${name}`)
+  }
+
+  private publish(ev: StoredEvent): void {
+    this.history.push(ev)
+    // Bound the history like etcd compaction does (watches from older versions get 410).
+    if (this.history.length > 200_000) {
+      const cut = this.history.length - 100_000
+      this.compactedRv = (this.history[cut - 1] as StoredEvent).rv
+      this.history = this.history.slice(cut)
+    }
+    const line = `${JSON.stringify({ type: ev.type, object: ev.object })}\n`
+    for (const w of this.watches) {
+      if (w.kind !== ev.kind) continue
+      if (w.ns !== undefined && ev.object.metadata.namespace !== w.ns) continue
+      w.res.write(line)
+    }
+  }
+
+  private route(pathname: string): { kind: FakeKind; ns?: string } | { events: string } | undefined {
+    const ev = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(pathname)
+    if (ev) return { events: decodeURIComponent(ev[1] as string) }
+    for (const kind of Object.keys(RESOURCES) as FakeKind[]) {
+      const r = RESOURCES[kind]
+      if (pathname === `${r.group}/${r.plural}`) return { kind }
+      const m = new RegExp(`^${r.group}/namespaces/([^/]+)/${r.plural}$`).exec(pathname)
+      if (m && r.namespaced) return { kind, ns: decodeURIComponent(m[1] as string) }
+    }
+    return undefined
+  }
+
+  private status(res: http.ServerResponse, code: number, reason: string, message: string): void {
+    res.writeHead(code, { 'content-type': 'application/json' })
+    res.end(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message,
+        reason,
+        code,
+      }),
+    )
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const query = Object.fromEntries(url.searchParams)
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query })
+    if (req.headers.authorization !== 'Bearer fake-token') {
+      this.status(res, 401, 'Unauthorized', 'Unauthorized')
+      return
+    }
+    const route = this.route(url.pathname)
+    if (!route) {
+      this.status(res, 404, 'NotFound', 'the server could not find the requested resource')
+      return
+    }
+    if ('events' in route) {
+      if (req.method !== 'POST') {
+        this.status(
+          res,
+          405,
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+        )
+        return
+      }
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Obj
+        this.events.push(body)
+        res.writeHead(201, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(body))
+      })
+      return
+    }
+    if (req.method !== 'GET') {
+      this.status(
+        res,
+        405,
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      )
+      return
+    }
+    const watch = query.watch === 'true' || query.watch === '1'
+    if (watch) this.watch(route.kind, route.ns, query, res)
+    else this.list(route.kind, route.ns, res)
+  }
+
+  private list(kind: FakeKind, ns: string | undefined, res: http.ServerResponse): void {
+    if (this.failLists !== undefined) {
+      this.status(res, this.failLists, 'InternalError', 'list failed (test)')
+      return
+    }
+    const items: Record<string, unknown>[] = []
+    for (const o of this.objects[kind].values()) {
+      if (ns !== undefined && o.metadata.namespace !== ns) continue
+      // List items carry no kind/apiVersion on the wire.
+      const { kind: _k, apiVersion: _a, ...rest } = o
+      items.push(rest)
+    }
+    const r = RESOURCES[kind]
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(
+      JSON.stringify({
+        kind: `${kind}List`,
+        apiVersion: r.apiVersion,
+        metadata: { resourceVersion: String(this.rv) },
+        items,
+      }),
+    )
+  }
+
+  private watch(
+    kind: FakeKind,
+    ns: string | undefined,
+    query: Record<string, string>,
+    res: http.ServerResponse,
+  ): void {
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+    const from = query.resourceVersion ?? ''
+    const send = (o: unknown) => res.write(`${JSON.stringify(o)}\n`)
+    if (from === '' || from === '0') {
+      // "Any version": start with synthetic ADDED events for every object, as the API server does.
+      for (const o of this.objects[kind].values())
+        if (ns === undefined || o.metadata.namespace === ns) send({ type: 'ADDED', object: o })
+    } else {
+      const n = Number(from)
+      if (!Number.isFinite(n) || n < this.compactedRv) {
+        send({
+          type: 'ERROR',
+          object: {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `too old resource version: ${from} (${this.compactedRv})`,
+            reason: 'Expired',
+            code: 410,
+          },
+        })
+        res.end()
+        return
+      }
+      for (const ev of this.history) {
+        if (ev.rv <= n || ev.kind !== kind) continue
+        if (ns !== undefined && ev.object.metadata.namespace !== ns) continue
+        send({ type: ev.type, object: ev.object })
+      }
+    }
+    const w: { kind: FakeKind; ns?: string; res: http.ServerResponse; bookmarks?: NodeJS.Timeout } = {
+      kind,
+      res,
+      ...(ns !== undefined ? { ns } : {}),
+    }
+    const every = this.opts.bookmarkIntervalMs ?? 1000
+    if (query.allowWatchBookmarks === 'true' && every > 0) {
+      w.bookmarks = setInterval(() => {
+        send({
+          type: 'BOOKMARK',
+          object: {
+            kind,
+            apiVersion: RESOURCES[kind].apiVersion,
+            metadata: { resourceVersion: String(this.rv) },
+          },
+        })
+      }, every)
+    }
+    this.watches.add(w)
+    res.on('close', () => {
+      clearInterval(w.bookmarks)
+      this.watches.delete(w)
+    })
+  }
+}

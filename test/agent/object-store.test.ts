@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest'
+import { type InvalidObject, ObjectStore } from '../../src/agent/object-store.js'
+import { defaultPipeline } from '../../src/agent/pipeline.js'
+import type { JsonObject } from '../../src/model/index.js'
+import { allowFrom, badPolicy, namespace, pod } from './fixtures.js'
+
+function store() {
+  const invalid: InvalidObject[] = []
+  return { s: new ObjectStore(defaultPipeline, (i) => invalid.push(i)), invalid }
+}
+
+/** As list items come: no kind or apiVersion. */
+const bare = (o: JsonObject): JsonObject => {
+  const { kind: _k, apiVersion: _a, ...rest } = o
+  return rest
+}
+
+describe('object store', () => {
+  it('accepts list items without kind and apiVersion', () => {
+    const { s } = store()
+    expect(s.upsert('Pod', bare(pod('a', 'p', '10.0.0.1', 'n1')))).toBe(true)
+    expect(s.snapshot().value.pods.map((p) => p.name)).toEqual(['p'])
+  })
+
+  it('skips a bad object, reports it, and still enforces the rest', () => {
+    const { s, invalid } = store()
+    s.upsert('Namespace', namespace('a'))
+    s.upsert('NetworkPolicy', allowFrom('a', 'good', 'db', 'web'))
+    expect(s.upsert('NetworkPolicy', badPolicy('a', 'bad'))).toBe(false)
+    expect(invalid.map((i) => i.diagnostics.some((d) => d.code === 'validate.invalid-cidr'))).toEqual([true])
+    expect(s.snapshot().value.policies.map((p) => p.name)).toEqual(['good'])
+    expect(s.invalidCount()).toBe(1)
+  })
+
+  it('keeps the last valid version when an enforced object turns invalid', () => {
+    const { s, invalid } = store()
+    s.upsert('NetworkPolicy', allowFrom('a', 'p', 'db', 'web'))
+    expect(s.upsert('NetworkPolicy', badPolicy('a', 'p'))).toBe(false)
+    expect(invalid).toHaveLength(1)
+    expect(s.snapshot().value.policies.map((p) => p.podSelector.matchLabels)).toEqual([{ app: 'db' }])
+  })
+
+  it('does not count a status-only pod update as a change', () => {
+    const { s } = store()
+    const p = pod('a', 'p', '10.0.0.1', 'n1', { app: 'x' })
+    s.upsert('Pod', p)
+    const g = s.generation
+    const withConditions = {
+      ...p,
+      status: { ...(p.status as JsonObject), conditions: [{ type: 'Ready', status: 'True' }] },
+    }
+    expect(s.upsert('Pod', withConditions)).toBe(false)
+    expect(s.generation).toBe(g)
+  })
+
+  it.each([
+    {
+      name: 'a label change is a change',
+      edit: (p: JsonObject) => ({ ...p, metadata: { ...(p.metadata as JsonObject), labels: { app: 'y' } } }),
+    },
+    {
+      name: 'an IP change is a change',
+      edit: (p: JsonObject) => ({
+        ...p,
+        status: { phase: 'Running', podIP: '10.0.0.2', podIPs: [{ ip: '10.0.0.2' }] },
+      }),
+    },
+    {
+      name: 'a phase change to Succeeded is a change',
+      edit: (p: JsonObject) => ({ ...p, status: { ...(p.status as JsonObject), phase: 'Succeeded' } }),
+    },
+  ])('$name', ({ edit }) => {
+    const { s } = store()
+    const p = pod('a', 'p', '10.0.0.1', 'n1', { app: 'x' })
+    s.upsert('Pod', p)
+    expect(s.upsert('Pod', edit(p))).toBe(true)
+  })
+
+  it('accepts a pod with a field newer than our schema (version skew is not an error)', () => {
+    const { s, invalid } = store()
+    const p = pod('a', 'p', '10.0.0.1', 'n1')
+    const newer = { ...p, spec: { ...(p.spec as JsonObject), someFutureField: true } }
+    expect(s.upsert('Pod', newer)).toBe(true)
+    expect(invalid).toHaveLength(0)
+  })
+
+  it('removes objects and caches snapshots per generation', () => {
+    const { s } = store()
+    s.upsert('Pod', pod('a', 'p', '10.0.0.1', 'n1'))
+    const snap = s.snapshot()
+    expect(s.snapshot()).toBe(snap)
+    expect(s.remove('Pod', pod('a', 'p', undefined, 'n1'))).toBe(true)
+    expect(s.snapshot().value.pods).toEqual([])
+    expect(s.remove('Pod', pod('a', 'p', undefined, 'n1'))).toBe(false)
+  })
+})
+
+describe('per-object normalisation', () => {
+  it('merges to the same cluster as normalising every object at once', async () => {
+    const { normalizeObjects } = await import('../../src/load/index.js')
+    const { rawFromValue } = await import('../../src/model/index.js')
+    const legacy: JsonObject = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: 'old',
+        annotations: { 'net.beta.kubernetes.io/network-policy': '{"ingress":{"isolation":"DefaultDeny"}}' },
+      },
+    }
+    const objects: JsonObject[] = [
+      namespace('a', { team: 'x' }),
+      legacy,
+      pod('a', 'p1', '10.0.0.1', 'n1', { app: 'db' }),
+      pod('implied', 'p2', '10.0.0.2', 'n2', { app: 'web' }),
+      { ...pod('a', 'done', '10.0.0.3', 'n1'), status: { phase: 'Succeeded' } },
+      allowFrom('a', 'pol', 'db', 'web'),
+      allowFrom('elsewhere', 'pol2', 'db', 'web'),
+    ]
+    const { s } = store()
+    for (const o of objects) s.upsert(o.kind as 'Pod', o)
+    // Sources differ by design (api:<kind>/<ns>/<name> vs the file name): compare everything else.
+    const strip = (xs: readonly unknown[]) =>
+      xs.map((x) => JSON.stringify(x, (k, v) => (k === 'source' ? undefined : v))).sort()
+    const whole = normalizeObjects(objects.map((o, i) => rawFromValue(o, { file: `o${i}` }))).value
+    const merged = s.snapshot().value
+    expect(strip(merged.pods)).toEqual(strip(whole.pods))
+    expect(strip(merged.policies)).toEqual(strip(whole.policies))
+    expect(strip(merged.namespaces)).toEqual(strip(whole.namespaces))
+  })
+})
