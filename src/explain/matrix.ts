@@ -17,7 +17,9 @@ export function renderMatrixTable(m: Matrix): string {
     const cells = m.cells[k] as Uint8Array
     let allowed = 0
     for (let i = 0; i < n * n; i++) if (cells[i] === CELL_ALLOWED) allowed++
-    out.push(`${port}: ${allowed} of ${n * n} pairs allowed ('.' allowed, 'X' denied; rows = from, columns = to)`)
+    out.push(
+      `${port}: ${allowed} of ${n * n} pairs allowed ('.' allowed, 'X' denied; rows = from, columns = to)`,
+    )
     out.push(`${''.padEnd(width + num + 3)}${m.pods.map((_, j) => String(j + 1).padStart(num)).join(' ')}`)
     m.pods.forEach((src, i) => {
       const row = m.pods.map((_, j) => mark(cells[i * n + j]).padStart(num)).join(' ')
@@ -37,7 +39,9 @@ export function renderMatrixCSV(m: Matrix): string {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         const v = cells[i * n + j]
-        lines.push(`${port},${m.pods[i]},${m.pods[j]},${v === CELL_ALLOWED ? 'true' : v === CELL_DENIED ? 'false' : ''}`)
+        lines.push(
+          `${port},${m.pods[i]},${m.pods[j]},${v === CELL_ALLOWED ? 'true' : v === CELL_DENIED ? 'false' : ''}`,
+        )
       }
     }
   })
@@ -63,7 +67,8 @@ export function renderMatrixDot(m: Matrix): string {
     for (let j = 0; j < n; j++) {
       if (i === j) continue
       const ports = m.ports.filter((_, k) => (m.cells[k] as Uint8Array)[i * n + j] === CELL_ALLOWED)
-      if (ports.length > 0) lines.push(`  ${q(m.pods[i] as string)} -> ${q(m.pods[j] as string)} [label=${q(ports.join(','))}];`)
+      if (ports.length > 0)
+        lines.push(`  ${q(m.pods[i] as string)} -> ${q(m.pods[j] as string)} [label=${q(ports.join(','))}];`)
     }
   }
   lines.push('}')

@@ -1,0 +1,47 @@
+/** Renders one engine Verdict (src -> dst on a port) as text for `check -o text`. Never recomputes. */
+import type { DirectionVerdict, Verdict } from '../engine/index.js'
+import { describePolicyRef, describeRuleRef } from './words.js'
+
+/** Explains why a direction was decided the way it was, in one line (plus the rules that admitted it). */
+function renderDirection(
+  d: DirectionVerdict,
+  direction: 'Ingress' | 'Egress',
+  port: string,
+  remote: string,
+): string {
+  const selected = d.selectedBy.map(describePolicyRef).join(', ')
+  switch (d.note) {
+    case 'not-a-pod':
+      return 'allowed: not a pod, no NetworkPolicy applies on this side'
+    case 'host-network':
+      return 'allowed: hostNetwork pod, NetworkPolicy never selects it'
+    case 'not-isolated':
+      return `allowed: not isolated (no policy with policyTypes ${direction} selects it)`
+    case 'allowed-by-rule':
+      return `allowed by ${d.allowedBy.map(describeRuleRef).join(', ')}\n    isolated by ${selected}`
+    case 'no-rule-matched': {
+      const field = direction === 'Ingress' ? 'ingress' : 'egress'
+      const towards = direction === 'Ingress' ? `from ${remote}` : `to ${remote}`
+      return `denied: isolated by ${selected}; none of their ${field} rules admits ${port} ${towards}`
+    }
+  }
+}
+
+/**
+ * Renders a verdict as a few lines: the answer, then egress of the source and ingress of the destination,
+ * each with the policies that isolate it and the rules (file:line) that admitted the connection.
+ */
+export function renderVerdict(v: Verdict, src: string, dst: string, port: string): string {
+  const head = `${src} -> ${dst} on ${port}: ${v.allowed ? 'ALLOWED' : 'DENIED'}`
+  if (v.note === 'loopback')
+    return `${head}\n  a pod may always reach itself (loopback inside its own network namespace)\n`
+  if (v.note === 'same-node-host') {
+    return `${head}\n  a node and the pods running on it may always talk (kubelet probes; FORWARD hook only)\n`
+  }
+  return [
+    head,
+    `  egress from ${src}: ${renderDirection(v.egress, 'Egress', port, dst)}`,
+    `  ingress to ${dst}: ${renderDirection(v.ingress, 'Ingress', port, src)}`,
+    '',
+  ].join('\n')
+}
