@@ -24,7 +24,11 @@ const bin = fileURLToPath(new URL('../../bin/palisade.js', import.meta.url))
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6
 
 /** Writes the generated manifests as one multi-document YAML file and returns its path. */
-function writeManifests(dir: string, pods: number, policies: number): { file: string; from: string; to: string } {
+function writeManifests(
+  dir: string,
+  pods: number,
+  policies: number,
+): { file: string; from: string; to: string } {
   const docs = realisticManifests({ pods, policies, seed: 42 })
   const file = join(dir, `cluster-${pods}-${policies}.yaml`)
   writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'))
@@ -66,7 +70,11 @@ function timeCheck(file: string, from: string, to: string): number {
   const runs: number[] = []
   for (let i = 0; i < 3; i++) {
     const t0 = process.hrtime.bigint()
-    const r = spawnSync(process.execPath, [bin, 'check', file, '--from', from, '--to', to, '--port', '8080/TCP'], { encoding: 'utf8' })
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'check', file, '--from', from, '--to', to, '--port', '8080/TCP'],
+      { encoding: 'utf8' },
+    )
     runs.push(ms(t0))
     if (r.status !== 0 && r.status !== 1) throw new Error(`check failed: ${r.stderr}`)
   }
@@ -77,12 +85,20 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3] as string)
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-'))
   try {
-    process.stdout.write(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n\n`)
-    process.stdout.write('| pods / policies | classes | parse | classes | matrix (1 port, all pairs) | peak RSS | check (wall, incl. start) |\n')
+    process.stdout.write(
+      `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n\n`,
+    )
+    process.stdout.write(
+      '| pods / policies | classes | parse | classes | matrix (1 port, all pairs) | peak RSS | check (wall, incl. start) |\n',
+    )
     process.stdout.write('|---|---|---|---|---|---|---|\n')
     for (const [pods, policies] of SIZES) {
       const { file, from, to } = writeManifests(dir, pods, policies)
-      const out = execFileSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', file], { encoding: 'utf8' })
+      const out = execFileSync(
+        process.execPath,
+        ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', file],
+        { encoding: 'utf8' },
+      )
       const r = JSON.parse(out.trim().split('\n').pop() as string)
       const check = timeCheck(file, from, to)
       process.stdout.write(

@@ -27,7 +27,10 @@ export function addInputOptions(cmd: Command): Command {
  * Reads and loads every input; prints diagnostics to stderr. Returns undefined when the run must
  * stop (no input, or an error under --strict): the caller exits 2.
  */
-export async function loadFromOptions(paths: readonly string[], opts: InputOptions): Promise<LoadedCluster | undefined> {
+export async function loadFromOptions(
+  paths: readonly string[],
+  opts: InputOptions,
+): Promise<LoadedCluster | undefined> {
   const all = [...(opts.filename ?? []), ...paths]
   if (all.length === 0) {
     process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')

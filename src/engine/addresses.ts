@@ -1,6 +1,13 @@
 /** Which address a connection uses, and ipBlock membership (docs/semantics.md, "Addresses"). */
 import type { IPBlock } from '../model/index.js'
-import { cidrContainsIP, type Family, type ParsedCIDR, type ParsedIP, parseCIDR, parseIP } from '../model/index.js'
+import {
+  cidrContainsIP,
+  type Family,
+  type ParsedCIDR,
+  type ParsedIP,
+  parseCIDR,
+  parseIP,
+} from '../model/index.js'
 
 /** Returns the families of a list of addresses, primary first (e.g. [4, 6]); unparsable ones are ignored. */
 export function familiesOf(ips: readonly string[]): Family[] {

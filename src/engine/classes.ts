@@ -41,7 +41,10 @@ function distinctIPBlocks(index: ClusterIndex): IPBlock[] {
 export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPartition {
   const blocks = distinctIPBlocks(index)
   const withNode = pods.some((p) => p.hostNetwork)
-  const byKey = new Map<string, { id: number; representative: Pod; families: (4 | 6)[]; profile: string; size: number }>()
+  const byKey = new Map<
+    string,
+    { id: number; representative: Pod; families: (4 | 6)[]; profile: string; size: number }
+  >()
   const classOf = new Int32Array(pods.length)
   pods.forEach((pod, i) => {
     const families = familiesOf(pod.ips)
@@ -53,12 +56,21 @@ export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPa
       const p4 = v4 === undefined ? undefined : parseIP(v4)
       const p6 = v6 === undefined ? undefined : parseIP(v6)
       for (const b of blocks) {
-        membership += (p4 && matchIPBlockParsed(b, p4) ? '1' : '0') + (p6 && matchIPBlockParsed(b, p6) ? '1' : '0')
+        membership +=
+          (p4 && matchIPBlockParsed(b, p4) ? '1' : '0') + (p6 && matchIPBlockParsed(b, p6) ? '1' : '0')
       }
     }
     const labels = Object.entries(pod.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort()
-    const key = JSON.stringify([pod.namespace, labels, ports, pod.hostNetwork, profile, membership, withNode ? (pod.nodeName ?? '') : ''])
+    const key = JSON.stringify([
+      pod.namespace,
+      labels,
+      ports,
+      pod.hostNetwork,
+      profile,
+      membership,
+      withNode ? (pod.nodeName ?? '') : '',
+    ])
     let cls = byKey.get(key)
     if (!cls) {
       cls = { id: byKey.size, representative: pod, families, profile, size: 0 }

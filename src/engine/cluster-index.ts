@@ -9,7 +9,10 @@ export interface ClusterIndex {
   /** 'ns/name' -> pod. */
   readonly podsByKey: ReadonlyMap<string, Pod>
   /** Namespace -> policies of that namespace whose policyTypes include the direction. */
-  readonly policiesByNamespace: ReadonlyMap<string, { readonly Ingress: readonly NetworkPolicy[]; readonly Egress: readonly NetworkPolicy[] }>
+  readonly policiesByNamespace: ReadonlyMap<
+    string,
+    { readonly Ingress: readonly NetworkPolicy[]; readonly Egress: readonly NetworkPolicy[] }
+  >
 }
 
 const NO_POLICIES = { Ingress: [] as NetworkPolicy[], Egress: [] as NetworkPolicy[] }

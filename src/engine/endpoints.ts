@@ -13,7 +13,11 @@ export function resolveEndpoint(index: ClusterIndex, spec: string): Endpoint | s
   const text = spec.trim()
   const ip = parseIP(text)
   if (ip) {
-    const pods = index.cluster.pods.filter((p) => !p.hostNetwork && p.ips.some((x) => parseIP(x)?.value === ip.value && parseIP(x)?.family === ip.family))
+    const pods = index.cluster.pods.filter(
+      (p) =>
+        !p.hostNetwork &&
+        p.ips.some((x) => parseIP(x)?.value === ip.value && parseIP(x)?.family === ip.family),
+    )
     if (pods.length === 1) return { kind: 'pod', pod: pods[0] as Pod }
     if (pods.length > 1) return `address ${text} belongs to several pods: ${pods.map(podKey).join(', ')}`
     return { kind: 'ip', ip: text }
@@ -22,7 +26,9 @@ export function resolveEndpoint(index: ClusterIndex, spec: string): Endpoint | s
   if (nodeMatch) {
     const addr = nodeMatch[2]
     if (addr !== undefined && !parseIP(addr)) return `invalid node address "${addr}" in "${text}"`
-    return addr === undefined ? { kind: 'node', node: nodeMatch[1] as string } : { kind: 'node', node: nodeMatch[1] as string, ip: addr }
+    return addr === undefined
+      ? { kind: 'node', node: nodeMatch[1] as string }
+      : { kind: 'node', node: nodeMatch[1] as string, ip: addr }
   }
   const slash = text.indexOf('/')
   if (slash <= 0 || slash === text.length - 1) {
@@ -35,6 +41,9 @@ export function resolveEndpoint(index: ClusterIndex, spec: string): Endpoint | s
   const owned = index.cluster.pods.filter((p) => p.namespace === ns && p.workload?.name === name)
   if (owned.length >= 1) return { kind: 'pod', pod: owned[0] as Pod }
   const inNs = index.cluster.pods.filter((p) => p.namespace === ns).map((p) => p.name)
-  const hint = inNs.length > 0 ? `; pods in ${ns}: ${inNs.slice(0, 10).join(', ')}${inNs.length > 10 ? ', ...' : ''}` : `; no pod in namespace ${ns}`
+  const hint =
+    inNs.length > 0
+      ? `; pods in ${ns}: ${inNs.slice(0, 10).join(', ')}${inNs.length > 10 ? ', ...' : ''}`
+      : `; no pod in namespace ${ns}`
   return `no pod or workload "${name}" in namespace "${ns}"${hint}`
 }

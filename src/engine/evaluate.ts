@@ -44,7 +44,13 @@ export function selectingPolicies(index: ClusterIndex, pod: Pod, direction: Poli
  * podSelector alone means the policy's namespace; both selectors are ANDed; ipBlock matches the address
  * the connection uses, pod or not (docs/semantics.md).
  */
-export function matchPeer(index: ClusterIndex, peer: PolicyPeer, policyNamespace: string, remote: Endpoint, remoteAddress: string | undefined): boolean {
+export function matchPeer(
+  index: ClusterIndex,
+  peer: PolicyPeer,
+  policyNamespace: string,
+  remote: Endpoint,
+  remoteAddress: string | undefined,
+): boolean {
   if (peer.ipBlock) return matchIPBlock(peer.ipBlock, remoteAddress)
   const pod = policyPod(remote)
   if (!pod) return false
@@ -67,10 +73,19 @@ export function matchRule(
   destination: Pod | undefined,
 ): boolean {
   if (!matchRulePorts(rule.ports, port, destination)) return false
-  return rule.peers === undefined || rule.peers.some((peer) => matchPeer(index, peer, policyNamespace, remote, remoteAddress))
+  return (
+    rule.peers === undefined ||
+    rule.peers.some((peer) => matchPeer(index, peer, policyNamespace, remote, remoteAddress))
+  )
 }
 
-const OPEN_OUTSIDE: DirectionVerdict = { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'not-a-pod' }
+const OPEN_OUTSIDE: DirectionVerdict = {
+  isolated: false,
+  allowed: true,
+  selectedBy: [],
+  allowedBy: [],
+  note: 'not-a-pod',
+}
 
 /** Evaluates one direction for the pod on that side of the connection. */
 function evaluateDirection(
@@ -83,9 +98,11 @@ function evaluateDirection(
   destination: Pod | undefined,
 ): DirectionVerdict {
   if (subject.kind !== 'pod') return OPEN_OUTSIDE
-  if (subject.pod.hostNetwork) return { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'host-network' }
+  if (subject.pod.hostNetwork)
+    return { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'host-network' }
   const selecting = selectingPolicies(index, subject.pod, direction)
-  if (selecting.length === 0) return { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'not-isolated' }
+  if (selecting.length === 0)
+    return { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'not-isolated' }
   const allowedBy: RuleRef[] = []
   for (const pol of selecting) {
     const rules = direction === 'Ingress' ? pol.ingress : pol.egress
@@ -120,7 +137,13 @@ function isSameNodeHost(src: Endpoint, dst: Endpoint): boolean {
   return a !== undefined && a === b
 }
 
-const ALWAYS: DirectionVerdict = { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'not-isolated' }
+const ALWAYS: DirectionVerdict = {
+  isolated: false,
+  allowed: true,
+  selectedBy: [],
+  allowedBy: [],
+  note: 'not-isolated',
+}
 
 /**
  * Decides whether src may open a connection to dst on the port: src's egress AND dst's ingress,
@@ -130,7 +153,8 @@ export function evaluate(index: ClusterIndex, src: Endpoint, dst: Endpoint, port
   if (src.kind === 'pod' && dst.kind === 'pod' && podKey(src.pod) === podKey(dst.pod)) {
     return { allowed: true, egress: ALWAYS, ingress: ALWAYS, note: 'loopback' }
   }
-  if (isSameNodeHost(src, dst)) return { allowed: true, egress: ALWAYS, ingress: ALWAYS, note: 'same-node-host' }
+  if (isSameNodeHost(src, dst))
+    return { allowed: true, egress: ALWAYS, ingress: ALWAYS, note: 'same-node-host' }
   const srcIPs = endpointIPs(src)
   const dstIPs = endpointIPs(dst)
   const family = pairFamily(familiesOf(srcIPs), familiesOf(dstIPs))

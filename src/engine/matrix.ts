@@ -19,13 +19,22 @@ export function matrixPods(index: ClusterIndex): Pod[] {
 }
 
 /** Computes the matrix by evaluating every pod pair (the reference). */
-export function referenceMatrix(index: ClusterIndex, ports: readonly PortQuery[], pods: readonly Pod[] = matrixPods(index)): Matrix {
+export function referenceMatrix(
+  index: ClusterIndex,
+  ports: readonly PortQuery[],
+  pods: readonly Pod[] = matrixPods(index),
+): Matrix {
   const n = pods.length
   const cells = ports.map((port) => {
     const out = new Uint8Array(n * n)
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
-        const v = evaluate(index, { kind: 'pod', pod: pods[i] as Pod }, { kind: 'pod', pod: pods[j] as Pod }, port)
+        const v = evaluate(
+          index,
+          { kind: 'pod', pod: pods[i] as Pod },
+          { kind: 'pod', pod: pods[j] as Pod },
+          port,
+        )
         out[i * n + j] = v.allowed ? CELL_ALLOWED : CELL_DENIED
       }
     }
@@ -64,7 +73,9 @@ class FastMatrix {
       const rep = c.representative
       let address: string | undefined
       if (peer.ipBlock) {
-        const fam = subjectIsSource ? pairFamily(subject.families, c.families) : pairFamily(c.families, subject.families)
+        const fam = subjectIsSource
+          ? pairFamily(subject.families, c.families)
+          : pairFamily(c.families, subject.families)
         address = addressOfFamily(rep.ips, fam)
       }
       if (matchPeer(this.index, peer, policyNs, { kind: 'pod', pod: rep }, address)) setBit(bits, c.id)
@@ -123,7 +134,8 @@ class FastMatrix {
       const out = emptyBits(this.k)
       for (const pol of selecting) {
         for (const rule of pol.ingress) {
-          if (matchRulePorts(rule.ports, port, c.representative)) orInto(out, this.ruleBits(rule, pol.namespace, c, false))
+          if (matchRulePorts(rule.ports, port, c.representative))
+            orInto(out, this.ruleBits(rule, pol.namespace, c, false))
         }
       }
       return out
@@ -160,7 +172,8 @@ export function computeMatrix(
       for (let b = 0; b < k; b++) {
         const ra = (classes[a] as PodClass).representative
         const rb = (classes[b] as PodClass).representative
-        if ((ra.hostNetwork || rb.hostNetwork) && ra.nodeName !== undefined && ra.nodeName === rb.nodeName) cls[a * k + b] = 1
+        if ((ra.hostNetwork || rb.hostNetwork) && ra.nodeName !== undefined && ra.nodeName === rb.nodeName)
+          cls[a * k + b] = 1
       }
     }
     const out = new Uint8Array(n * n)

@@ -77,7 +77,8 @@ export function randomCluster(seed: number, opts: RandomClusterOptions = {}): Cl
     if (chance(0.5)) labels.tier = pick(TIERS)
     const ports: ContainerPort[] = [{ name: 'http', containerPort: 80, protocol: 'TCP' }]
     if (chance(0.6)) ports.push({ name: 'alt', containerPort: 81, protocol: pick(protocols) })
-    if (chance(0.4)) ports.push({ containerPort: 80, protocol: 'UDP', ...(chance(0.5) ? { name: 'dns' } : {}) })
+    if (chance(0.4))
+      ports.push({ containerPort: 80, protocol: 'UDP', ...(chance(0.5) ? { name: 'dns' } : {}) })
     if (chance(0.2)) ports.push({ name: 'http', containerPort: 8080, protocol: 'UDP' })
     const v4 = `10.240.${node}.${host}`
     const v6 = `fd00:240:${node}::${host.toString(16)}`
@@ -105,13 +106,21 @@ export function randomCluster(seed: number, opts: RandomClusterOptions = {}): Cl
     if (kind === 'ns') {
       if (r < 0.65) return { matchLabels: { ns: pick(nsNames) }, matchExpressions: [] }
       const req: LabelSelectorRequirement = chance(0.5)
-        ? { key: 'ns', operator: pick(['In', 'NotIn'] as const), values: nsNames.filter(() => chance(0.5)).concat(pick(nsNames)) }
+        ? {
+            key: 'ns',
+            operator: pick(['In', 'NotIn'] as const),
+            values: nsNames.filter(() => chance(0.5)).concat(pick(nsNames)),
+          }
         : { key: 'env', operator: pick(['Exists', 'DoesNotExist'] as const), values: [] }
       return { matchLabels: {}, matchExpressions: [req] }
     }
     if (r < 0.65) return { matchLabels: { app: pick(APPS) }, matchExpressions: [] }
     const req: LabelSelectorRequirement = chance(0.5)
-      ? { key: pick(['app', 'tier']), operator: pick(['In', 'NotIn'] as const), values: [pick([...APPS, ...TIERS])] }
+      ? {
+          key: pick(['app', 'tier']),
+          operator: pick(['In', 'NotIn'] as const),
+          values: [pick([...APPS, ...TIERS])],
+        }
       : { key: 'tier', operator: pick(['Exists', 'DoesNotExist'] as const), values: [] }
     return { matchLabels: chance(0.3) ? { app: pick(APPS) } : {}, matchExpressions: [req] }
   }
@@ -124,12 +133,22 @@ export function randomCluster(seed: number, opts: RandomClusterOptions = {}): Cl
     const node = 1 + int(nodes)
     if (opts.ipv6 && chance(0.4)) {
       const cidr6 = pick([`fd00:240:${node}::/64`, 'fd00::/8', '::/0'])
-      return { ipBlock: { cidr: cidr6, except: chance(0.5) && cidr6 !== '::/0' ? [`fd00:240:${node}::8/125`] : [] } }
+      return {
+        ipBlock: { cidr: cidr6, except: chance(0.5) && cidr6 !== '::/0' ? [`fd00:240:${node}::8/125`] : [] },
+      }
     }
     const cidr = pick([`10.240.${node}.0/24`, '10.240.0.0/16', `10.240.${node}.8/29`, '0.0.0.0/0'])
-    const except = chance(0.5) ? [pick([`10.240.${node}.12/30`, `10.240.${node}.10/32`, `10.240.${node}.0/28`])] : []
+    const except = chance(0.5)
+      ? [pick([`10.240.${node}.12/30`, `10.240.${node}.10/32`, `10.240.${node}.0/28`])]
+      : []
     // keep except inside cidr, as validation requires
-    const ok = except.filter((e) => cidr === '0.0.0.0/0' || cidr === '10.240.0.0/16' || (cidr.endsWith('/24') && e.startsWith(`10.240.${node}.`)) || (cidr.endsWith('.8/29') && e === `10.240.${node}.10/32`))
+    const ok = except.filter(
+      (e) =>
+        cidr === '0.0.0.0/0' ||
+        cidr === '10.240.0.0/16' ||
+        (cidr.endsWith('/24') && e.startsWith(`10.240.${node}.`)) ||
+        (cidr.endsWith('.8/29') && e === `10.240.${node}.10/32`),
+    )
     return { ipBlock: { cidr, except: ok } }
   }
 

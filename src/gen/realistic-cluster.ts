@@ -39,7 +39,11 @@ export function realisticManifests(opts: RealisticOptions): JsonObject[] {
   const out: JsonObject[] = []
   const namespaces: { name: string; team: string; env: string }[] = []
   out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } })
-  out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring', labels: { purpose: 'monitoring' } } })
+  out.push({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'monitoring', labels: { purpose: 'monitoring' } },
+  })
   for (let i = 0; i < nsCount; i++) {
     const team = TEAMS[i % TEAMS.length] as string
     const env = pick(ENVS)
@@ -55,11 +59,19 @@ export function realisticManifests(opts: RealisticOptions): JsonObject[] {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: ns, labels },
-      spec: { nodeName: `node-${i % nodes}`, containers: [{ name: 'main', image: 'registry.example/app:1', ports }] },
+      spec: {
+        nodeName: `node-${i % nodes}`,
+        containers: [{ name: 'main', image: 'registry.example/app:1', ports }],
+      },
       status: { phase: 'Running', podIP: ip(i + 10), podIPs: [{ ip: ip(i + 10) }] },
     }
   }
-  out.push(pod('kube-system', 'coredns-0', { 'k8s-app': 'kube-dns' }, [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53 }]))
+  out.push(
+    pod('kube-system', 'coredns-0', { 'k8s-app': 'kube-dns' }, [
+      { name: 'dns', containerPort: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', containerPort: 53 },
+    ]),
+  )
   out.push(pod('monitoring', 'prometheus-0', { app: 'prometheus' }, [{ name: 'web', containerPort: 9090 }]))
   let remaining = opts.pods - 2
   let d = 0
@@ -85,36 +97,89 @@ export function realisticManifests(opts: RealisticOptions): JsonObject[] {
       policyTypes: ['Egress'],
       egress: [
         {
-          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-          ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
         },
       ],
     }),
-    () => ({ podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }], egress: [{ to: [{ podSelector: {} }] }], policyTypes: ['Ingress', 'Egress'] }),
+    () => ({
+      podSelector: {},
+      ingress: [{ from: [{ podSelector: {} }] }],
+      egress: [{ to: [{ podSelector: {} }] }],
+      policyTypes: ['Ingress', 'Egress'],
+    }),
     (_ns, k) => ({
       podSelector: { matchLabels: { tier: 'api' } },
       ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'web' } } }], ports: [{ port: 'grpc' }] }],
-      egress: [{ to: [{ podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['db', 'cache'] }] } }], ports: [{ port: 5432 }, { port: 6379 }] }],
+      egress: [
+        {
+          to: [
+            { podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['db', 'cache'] }] } },
+          ],
+          ports: [{ port: 5432 }, { port: 6379 }],
+        },
+      ],
       policyTypes: k % 2 === 0 ? ['Ingress', 'Egress'] : ['Ingress'],
     }),
     (ns) => ({
       podSelector: { matchLabels: { tier: 'web' } },
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: ns.team } } }, { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] } }], ports: [{ port: 'http' }] }],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { team: ns.team } } },
+            { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] } },
+          ],
+          ports: [{ port: 'http' }],
+        },
+      ],
     }),
     () => ({
       podSelector: {},
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } }, podSelector: { matchLabels: { app: 'prometheus' } } }], ports: [{ port: 9100 }] }],
+      ingress: [
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { purpose: 'monitoring' } },
+              podSelector: { matchLabels: { app: 'prometheus' } },
+            },
+          ],
+          ports: [{ port: 9100 }],
+        },
+      ],
     }),
     (_ns, k) => ({
       podSelector: { matchLabels: { tier: pick(['worker', 'api']) } },
-      egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }], ports: [{ port: 443 }, { port: 8000 + (k % 50), endPort: 8100 + (k % 50) }] }],
+      egress: [
+        {
+          to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }],
+          ports: [{ port: 443 }, { port: 8000 + (k % 50), endPort: 8100 + (k % 50) }],
+        },
+      ],
       policyTypes: ['Egress'],
     }),
     (ns) => ({
       podSelector: { matchLabels: { tier: 'db' } },
       ingress: [
         {
-          from: [{ namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'In', values: [ns.env] }, { key: 'team', operator: 'Exists' }] }, podSelector: { matchLabels: { tier: 'api' } } }],
+          from: [
+            {
+              namespaceSelector: {
+                matchExpressions: [
+                  { key: 'env', operator: 'In', values: [ns.env] },
+                  { key: 'team', operator: 'Exists' },
+                ],
+              },
+              podSelector: { matchLabels: { tier: 'api' } },
+            },
+          ],
           ports: [{ port: 'postgres' }],
         },
       ],
@@ -122,11 +187,26 @@ export function realisticManifests(opts: RealisticOptions): JsonObject[] {
     }),
     (_ns, k) => ({
       podSelector: { matchLabels: { app: `cache-${k % 4}` } },
-      ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['worker'] }] } }], ports: [{ protocol: 'TCP', port: 6379 }] }],
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['worker'] }] } },
+          ],
+          ports: [{ protocol: 'TCP', port: 6379 }],
+        },
+      ],
     }),
     (_ns, k) => ({
       podSelector: { matchLabels: { tier: 'worker' } },
-      ingress: [{ from: [{ ipBlock: { cidr: `10.${64 + (k % 4)}.0.0/16`, except: [`10.${64 + (k % 4)}.${k % 256}.0/24`] } }] }],
+      ingress: [
+        {
+          from: [
+            {
+              ipBlock: { cidr: `10.${64 + (k % 4)}.0.0/16`, except: [`10.${64 + (k % 4)}.${k % 256}.0/24`] },
+            },
+          ],
+        },
+      ],
     }),
   ]
   for (let k = 0; k < opts.policies; k++) {

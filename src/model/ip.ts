@@ -109,7 +109,12 @@ export function cidrContainsIP(c: ParsedCIDR, ip: ParsedIP): boolean {
 
 /** Returns true when inner lies completely inside outer (same family only). */
 export function cidrContainsCIDR(outer: ParsedCIDR, inner: ParsedCIDR): boolean {
-  return outer.family === inner.family && inner.prefix >= outer.prefix && inner.base >= outer.base && cidrLast(inner) <= cidrLast(outer)
+  return (
+    outer.family === inner.family &&
+    inner.prefix >= outer.prefix &&
+    inner.base >= outer.base &&
+    cidrLast(inner) <= cidrLast(outer)
+  )
 }
 
 /** Formats an address value. IPv6 is printed in RFC 5952 form. */

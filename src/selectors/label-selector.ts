@@ -48,7 +48,11 @@ export function canonicalSelector(sel: LabelSelector): string {
   for (const [k, v] of Object.entries(sel.matchLabels)) reqs.push(`${k} In (${v})`)
   for (const r of sel.matchExpressions) {
     const values = [...new Set(r.values)].sort()
-    reqs.push(r.operator === 'In' || r.operator === 'NotIn' ? `${r.key} ${r.operator} (${values.join(',')})` : `${r.key} ${r.operator}`)
+    reqs.push(
+      r.operator === 'In' || r.operator === 'NotIn'
+        ? `${r.key} ${r.operator} (${values.join(',')})`
+        : `${r.key} ${r.operator}`,
+    )
   }
   return [...new Set(reqs)].sort().join(' && ') || '{}'
 }
@@ -56,7 +60,8 @@ export function canonicalSelector(sel: LabelSelector): string {
 /** Renders a selector the way kubectl does (app=web,tier in (a,b),!x). Empty renders as '{}' . */
 export function renderSelector(sel: LabelSelector): string {
   const parts: string[] = []
-  for (const [k, v] of Object.entries(sel.matchLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) parts.push(`${k}=${v}`)
+  for (const [k, v] of Object.entries(sel.matchLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    parts.push(`${k}=${v}`)
   for (const r of sel.matchExpressions) {
     switch (r.operator) {
       case 'In':

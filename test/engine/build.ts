@@ -12,7 +12,10 @@ import type {
   PolicyType,
 } from '../../src/model/index.js'
 
-export const sel = (matchLabels: Record<string, string> = {}, matchExpressions: LabelSelector['matchExpressions'] = []): LabelSelector => ({
+export const sel = (
+  matchLabels: Record<string, string> = {},
+  matchExpressions: LabelSelector['matchExpressions'] = [],
+): LabelSelector => ({
   matchLabels,
   matchExpressions,
 })
@@ -24,7 +27,12 @@ export const ns = (name: string, labels: Record<string, string> = {}): Namespace
   defaultDenyIngress: false,
 })
 
-export const pod = (key: string, labels: Record<string, string>, ips: string[], extra: Partial<Pod> = {}): Pod => {
+export const pod = (
+  key: string,
+  labels: Record<string, string>,
+  ips: string[],
+  extra: Partial<Pod> = {},
+): Pod => {
   const [namespace, name] = key.split('/') as [string, string]
   const ports: ContainerPort[] = [
     { name: 'http', containerPort: 80, protocol: 'TCP' },
@@ -57,4 +65,8 @@ export const policy = (
   }
 }
 
-export const cluster = (namespaces: Namespace[], pods: Pod[], policies: NetworkPolicy[]): ClusterState => ({ namespaces, pods, policies })
+export const cluster = (namespaces: Namespace[], pods: Pod[], policies: NetworkPolicy[]): ClusterState => ({
+  namespaces,
+  pods,
+  policies,
+})

@@ -33,7 +33,10 @@ describe('fast matrix equals the per-pair reference', () => {
 
   it('classes are fewer than pods when pods repeat', () => {
     const cluster = randomCluster(7, { maxPods: 9 })
-    const doubled = { ...cluster, pods: [...cluster.pods, ...cluster.pods.map((p) => ({ ...p, name: `${p.name}-copy` }))] }
+    const doubled = {
+      ...cluster,
+      pods: [...cluster.pods, ...cluster.pods.map((p) => ({ ...p, name: `${p.name}-copy` }))],
+    }
     const index = buildIndex(doubled)
     const m = computeMatrix(index, declaredPorts(doubled.pods))
     expect(m.stats.classes).toBeLessThan(m.stats.pods)

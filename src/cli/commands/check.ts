@@ -21,7 +21,8 @@ interface CheckOptions extends InputOptions {
   readonly output: string
 }
 
-const where = (s: SourceRef | undefined) => (s ? `${s.file}${s.line !== undefined ? `:${s.line}` : ''}` : undefined)
+const where = (s: SourceRef | undefined) =>
+  s ? `${s.file}${s.line !== undefined ? `:${s.line}` : ''}` : undefined
 
 const ruleJSON = (r: RuleRef) => ({
   policy: r.policy,
@@ -41,7 +42,15 @@ const directionJSON = (d: DirectionVerdict) => ({
 
 /** Returns the JSON document `check -o json` prints. */
 export function verdictJSON(v: Verdict, from: string, to: string, port: string) {
-  return { allowed: v.allowed, from, to, port, note: v.note ?? null, egress: directionJSON(v.egress), ingress: directionJSON(v.ingress) }
+  return {
+    allowed: v.allowed,
+    from,
+    to,
+    port,
+    note: v.note ?? null,
+    egress: directionJSON(v.egress),
+    ingress: directionJSON(v.ingress),
+  }
 }
 
 /** Registers `check`. */
@@ -49,10 +58,18 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
   addInputOptions(
     program
       .command('check')
-      .description('decide whether --from may open a connection to --to on --port (exit 0 allowed, 1 denied, 2 error)')
+      .description(
+        'decide whether --from may open a connection to --to on --port (exit 0 allowed, 1 denied, 2 error)',
+      )
       .argument('[paths...]', 'manifest files or folders')
-      .requiredOption('--from <endpoint>', 'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster')
-      .requiredOption('--to <endpoint>', 'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster')
+      .requiredOption(
+        '--from <endpoint>',
+        'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster',
+      )
+      .requiredOption(
+        '--to <endpoint>',
+        'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster',
+      )
       .requiredOption('--port <port>', 'PORT[/PROTOCOL], e.g. 80/TCP, 53/UDP (protocol defaults to TCP)')
       .option('-o, --output <format>', 'text | json', 'text'),
   ).action(async (paths: string[], opts: CheckOptions) => {
@@ -70,7 +87,10 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     const index = buildIndex(loaded.cluster)
     const src = resolveEndpoint(index, opts.from)
     const dst = resolveEndpoint(index, opts.to)
-    for (const [flag, e] of [['--from', src], ['--to', dst]] as const) {
+    for (const [flag, e] of [
+      ['--from', src],
+      ['--to', dst],
+    ] as const) {
       if (typeof e === 'string') {
         process.stderr.write(`palisade check: ${flag}: ${e}\n`)
         return setExit(2)
@@ -79,7 +99,8 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     if (typeof src === 'string' || typeof dst === 'string') return setExit(2)
     const verdict = evaluate(index, src, dst, port)
     const portText = formatPort(port)
-    if (opts.output === 'json') process.stdout.write(`${JSON.stringify(verdictJSON(verdict, opts.from, opts.to, portText), null, 2)}\n`)
+    if (opts.output === 'json')
+      process.stdout.write(`${JSON.stringify(verdictJSON(verdict, opts.from, opts.to, portText), null, 2)}\n`)
     else process.stdout.write(renderVerdict(verdict, opts.from, opts.to, portText))
     setExit(verdict.allowed ? 0 : 1)
   })

@@ -29,10 +29,16 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
   addInputOptions(
     program
       .command('matrix')
-      .description('print which pod may reach which, per port (default ports: the container ports pods declare)')
+      .description(
+        'print which pod may reach which, per port (default ports: the container ports pods declare)',
+      )
       .argument('[paths...]', 'manifest files or folders')
       .option('--ports <list>', 'comma-separated ports, e.g. 80/TCP,81/UDP')
-      .option('-n, --namespace <name>', 'show only the pods of this namespace (repeatable); every policy still counts', collect)
+      .option(
+        '-n, --namespace <name>',
+        'show only the pods of this namespace (repeatable); every policy still counts',
+        collect,
+      )
       .option('-o, --output <format>', `${FORMATS.join(' | ')}`, 'table'),
   ).action(async (paths: string[], opts: MatrixOptions) => {
     if (!FORMATS.includes(opts.output)) {
@@ -58,12 +64,15 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     if (opts.namespace && opts.namespace.length > 0) {
       const keep = new Set(opts.namespace)
       const unknown = opts.namespace.filter((n) => !index.namespaceLabels.has(n))
-      if (unknown.length > 0) process.stderr.write(`palisade matrix: warning: no namespace ${unknown.join(', ')} in the input\n`)
+      if (unknown.length > 0)
+        process.stderr.write(`palisade matrix: warning: no namespace ${unknown.join(', ')} in the input\n`)
       pods = pods.filter((p) => keep.has(p.namespace))
     }
     const chosen = ports ?? declaredPorts(pods)
     if (chosen.length === 0) {
-      process.stderr.write('palisade matrix: no port to evaluate: the pods declare no container port; give --ports 80/TCP,...\n')
+      process.stderr.write(
+        'palisade matrix: no port to evaluate: the pods declare no container port; give --ports 80/TCP,...\n',
+      )
       return setExit(2)
     }
     const m = computeMatrix(index, chosen, pods)
@@ -92,7 +101,10 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         process.stdout.write(renderMatrixTable(m))
     }
     const cellsAllowed = m.cells.every((c) => c.every((x) => x === CELL_ALLOWED))
-    if (opts.verbose) process.stderr.write(`${m.stats.pods} pods in ${m.stats.classes} classes; ${cellsAllowed ? 'everything allowed' : 'some pairs denied'}\n`)
+    if (opts.verbose)
+      process.stderr.write(
+        `${m.stats.pods} pods in ${m.stats.classes} classes; ${cellsAllowed ? 'everything allowed' : 'some pairs denied'}\n`,
+      )
     setExit(0)
   })
 }
