@@ -2,33 +2,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { main } from '../../src/cli/main.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execCommand } from '../../src/dataplane/exec.js'
+import { runCli as run } from '../cli/run.js'
 import { createNetns, deleteNetns, kernelSkipReason } from './netns.js'
 
 const EXAMPLE = new URL('../../examples/seed-001-testing', import.meta.url).pathname
-
-/** Runs the CLI in-process and captures its output. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s)
-    return true
-  })
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s)
-    return true
-  })
-  try {
-    const code = await main(args)
-    return { code, stdout, stderr }
-  } finally {
-    out.mockRestore()
-    err.mockRestore()
-  }
-}
 
 describe('palisade compile', () => {
   let dir = ''

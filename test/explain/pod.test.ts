@@ -8,9 +8,9 @@ import {
   renderPodExplanations,
 } from '../../src/explain/index.js'
 import type { PolicyPeer, PolicyPort } from '../../src/model/index.js'
+import { runCli } from '../cli/run.js'
 import { expectGolden } from '../golden.js'
 import { ns, pod, policy, sel } from './build.js'
-import { runCli } from './run-cli.js'
 
 const peerCases: { name: string; peer: PolicyPeer; words: string }[] = [
   {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { LINT_RULES, lintInputs } from '../../src/lint/index.js'
 import type { ValidationMode } from '../../src/load/index.js'
-import { runCli } from '../explain/run-cli.js'
+import { runCli } from '../cli/run.js'
 import { expectGolden } from '../golden.js'
 
 const doc = (text: string) => ({ file: 'case.yaml', text })

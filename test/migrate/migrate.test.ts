@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { buildIndex, evaluate } from '../../src/engine/index.js'
 import { loadCluster } from '../../src/load/index.js'
 import { boundaryPorts, migrateInputs, proveMigration } from '../../src/migrate/index.js'
-import { runCli } from '../explain/run-cli.js'
+import { runCli } from '../cli/run.js'
 import { expectGolden } from '../golden.js'
 
 const fixture = async (name: string) => {
