@@ -1,7 +1,7 @@
 /** Input options shared by every command that reads manifests: -f PATH (repeatable, - = stdin) and positional paths. */
 import type { Command } from 'commander'
-import { type LoadedCluster, loadCluster, type ValidationMode } from '../load/index.js'
-import { hasErrors } from '../model/index.js'
+import { type InputText, type LoadedCluster, loadCluster, type ValidationMode } from '../load/index.js'
+import { type Diagnostic, hasErrors } from '../model/index.js'
 import { formatDiagnostic } from './format.js'
 import { readInputs } from './inputs.js'
 
@@ -23,6 +23,36 @@ export function addInputOptions(cmd: Command): Command {
     .option('-v, --verbose', 'also list skipped kinds and informational notes')
 }
 
+export interface ReadInputsResult {
+  readonly inputs: InputText[]
+  readonly diagnostics: Diagnostic[]
+  readonly mode: ValidationMode
+}
+
+/**
+ * Checks --validate, gathers -f and positional paths and reads them. Returns undefined (after saying why)
+ * when the run cannot start: a bad mode or no input at all; the caller exits 2.
+ */
+export async function readInputsFromOptions(
+  command: string,
+  paths: readonly string[],
+  opts: InputOptions,
+  defaultMode: ValidationMode = 'strict',
+): Promise<ReadInputsResult | undefined> {
+  const mode = opts.validate ?? defaultMode
+  if (!['strict', 'warn', 'ignore'].includes(mode)) {
+    process.stderr.write(`palisade ${command}: --validate must be strict, warn or ignore, not "${mode}"\n`)
+    return undefined
+  }
+  const all = [...(opts.filename ?? []), ...paths]
+  if (all.length === 0) {
+    process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')
+    return undefined
+  }
+  const read = await readInputs(all)
+  return { inputs: read.inputs, diagnostics: read.diagnostics, mode }
+}
+
 /**
  * Reads and loads every input; prints diagnostics to stderr. Returns undefined when the run must
  * stop (no input, or an error under --strict): the caller exits 2.
@@ -30,19 +60,11 @@ export function addInputOptions(cmd: Command): Command {
 export async function loadFromOptions(
   paths: readonly string[],
   opts: InputOptions,
+  command = 'load',
 ): Promise<LoadedCluster | undefined> {
-  const all = [...(opts.filename ?? []), ...paths]
-  if (all.length === 0) {
-    process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')
-    return undefined
-  }
-  const mode = opts.validate ?? 'strict'
-  if (!['strict', 'warn', 'ignore'].includes(mode)) {
-    process.stderr.write(`palisade: --validate must be strict, warn or ignore, not "${mode}"\n`)
-    return undefined
-  }
-  const read = await readInputs(all)
-  const loaded = loadCluster(read.inputs, { validate: mode })
+  const read = await readInputsFromOptions(command, paths, opts)
+  if (!read) return undefined
+  const loaded = loadCluster(read.inputs, { validate: read.mode })
   const diagnostics = [...read.diagnostics, ...loaded.diagnostics]
   for (const d of diagnostics) {
     if (d.severity === 'info' && !opts.verbose) continue

@@ -3,8 +3,7 @@ import type { Command } from 'commander'
 import { LINT_RULES, lintInputs, renderSarif } from '../../lint/index.js'
 import type { ValidationMode } from '../../load/index.js'
 import { formatDiagnostic } from '../format.js'
-import { readInputs } from '../inputs.js'
-import { addInputOptions, type InputOptions } from '../options.js'
+import { addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
 
 interface LintOptions extends InputOptions {
   readonly output: string
@@ -30,18 +29,9 @@ export function registerLint(program: Command, setExit: (code: number) => void):
       process.stderr.write(`palisade lint: -o must be text, json or sarif, not "${opts.output}"\n`)
       return setExit(2)
     }
-    const mode = (opts.validate ?? 'strict') as ValidationMode
-    if (!['strict', 'warn', 'ignore'].includes(mode)) {
-      process.stderr.write(`palisade lint: --validate must be strict, warn or ignore, not "${mode}"\n`)
-      return setExit(2)
-    }
-    const all = [...(opts.filename ?? []), ...paths]
-    if (all.length === 0) {
-      process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')
-      return setExit(2)
-    }
-    const read = await readInputs(all)
-    const result = lintInputs(read.inputs, { validate: mode })
+    const read = await readInputsFromOptions('lint', paths, opts)
+    if (!read) return setExit(2)
+    const result = lintInputs(read.inputs, { validate: read.mode })
     const diagnostics = [...read.diagnostics, ...result.diagnostics]
     const errors = result.counts.error + read.diagnostics.filter((d) => d.severity === 'error').length
     if (opts.output === 'json') {

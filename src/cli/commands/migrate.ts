@@ -10,12 +10,12 @@ import type { CellDiff } from '../../engine/index.js'
 import type { ValidationMode } from '../../load/index.js'
 import { migrateInputs, proveMigration } from '../../migrate/index.js'
 import { formatDiagnostic } from '../format.js'
-import { readInputs } from '../inputs.js'
+import { readInputsFromOptions } from '../options.js'
 
 interface MigrateOptions {
   readonly filename?: string[]
   readonly output?: string
-  readonly validate?: string
+  readonly validate?: ValidationMode
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
@@ -38,17 +38,9 @@ export function registerMigrate(program: Command, setExit: (code: number) => voi
     .option('-o, --output <dir>', 'write the migrated files into this folder instead of printing them')
     .option('--validate <mode>', 'strict | warn | ignore, used when loading both sets for the proof', 'warn')
     .action(async (paths: string[], opts: MigrateOptions) => {
-      const mode = (opts.validate ?? 'warn') as ValidationMode
-      if (!['strict', 'warn', 'ignore'].includes(mode)) {
-        process.stderr.write(`palisade migrate: --validate must be strict, warn or ignore, not "${mode}"\n`)
-        return setExit(2)
-      }
-      const all = [...(opts.filename ?? []), ...paths]
-      if (all.length === 0) {
-        process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')
-        return setExit(2)
-      }
-      const read = await readInputs(all)
+      const read = await readInputsFromOptions('migrate', paths, opts, 'warn')
+      if (!read) return setExit(2)
+      const mode = read.mode
       for (const d of read.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`)
       if (read.inputs.length === 0) return setExit(2)
       const result = migrateInputs(read.inputs)
