@@ -1,0 +1,157 @@
+/**
+ * Lab benchmark (root): bulk TCP throughput and new-connection rate between two pods on two nodes with
+ * 0, 100, 1,000 and 5,000 policies selecting the server pod, measured in one run; ratios against 0 policies.
+ *   node dist/bench/lab.js [--seconds 3] [--backend nftables|iptables-nft|iptables-legacy] [--counts 0,100,1000,5000]
+ * Absolute figures are noisy on a shared machine: read the ratios.
+ */
+import { join } from 'node:path'
+import { compileNode } from '../src/compile/index.js'
+import { applyRuleset } from '../src/dataplane/index.js'
+import {
+  compilerBackend,
+  controlSocket,
+  destroyLab,
+  type LabBackend,
+  podInterfacesOf,
+  request,
+  upLab,
+} from '../src/lab/index.js'
+import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../src/model/index.js'
+
+const args = process.argv.slice(2)
+const opt = (name: string, d: string) => (args.includes(name) ? (args[args.indexOf(name) + 1] ?? d) : d)
+const seconds = Number(opt('--seconds', '3'))
+const backend = opt('--backend', 'nftables') as LabBackend
+const counts = opt('--counts', '0,100,1000,5000').split(',').map(Number)
+
+const sel = (matchLabels: Record<string, string>): LabelSelector => ({ matchLabels, matchExpressions: [] })
+const V1 = { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1' } as const
+const pod = (name: string, labels: Record<string, string>, nodeName: string): Pod => ({
+  namespace: 'bench',
+  name,
+  labels,
+  ips: [],
+  ports: [{ containerPort: 80, protocol: 'TCP' }],
+  nodeName,
+  hostNetwork: false,
+})
+
+/** n policies select the server; the client matches only the last one, so every rule is passed first. */
+function policies(n: number): NetworkPolicy[] {
+  const out: NetworkPolicy[] = []
+  for (let i = 0; i < n; i++) {
+    const last = i === n - 1
+    out.push({
+      namespace: 'bench',
+      name: `p${i}`,
+      origin: V1,
+      podSelector: sel({ app: 'server' }),
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          peers: [
+            { podSelector: sel({ peer: last ? 'client' : `c${i}` }) },
+            { ipBlock: { cidr: `172.${16 + (i % 16)}.${(i >> 4) % 256}.0/24`, except: [] } },
+          ],
+          ports: [{ protocol: 'TCP', port: last ? 80 : 1000 + (i % 60000) }],
+        },
+      ],
+      egress: [],
+    })
+  }
+  return out
+}
+
+const base: ClusterState = {
+  namespaces: [
+    {
+      name: 'bench',
+      labels: { 'kubernetes.io/metadata.name': 'bench' },
+      declared: true,
+      defaultDenyIngress: false,
+    },
+  ],
+  pods: [pod('client', { peer: 'client' }, 'node-1'), pod('server', { app: 'server' }, 'node-2')],
+  policies: [],
+}
+
+const up = await upLab(base, { backend, log: (s) => process.stderr.write(`${s}\n`) })
+const lab = up.lab
+const rows: {
+  policies: number
+  compileMs: number
+  applyMs: number
+  rules: number
+  mbps: number
+  connPerSec: number
+  failed: number
+}[] = []
+try {
+  const client = lab.plan.pods.find((p) => p.key === 'bench/client')!
+  const server = lab.plan.pods.find((p) => p.key === 'bench/server')!
+  for (const n of counts) {
+    const cluster: ClusterState = { ...lab.plan.cluster, policies: policies(n) }
+    const t0 = Date.now()
+    const rs = lab.plan.nodes.map(
+      (node) =>
+        compileNode(cluster, node.name, compilerBackend(backend), {
+          podInterfaces: podInterfacesOf(lab, node.name),
+        }).value,
+    )
+    const compileMs = Date.now() - t0
+    const t1 = Date.now()
+    await Promise.all(
+      lab.plan.nodes.map((node, i) =>
+        applyRuleset(rs[i]!, {
+          netns: node.netns,
+          ...(backend === 'nftables'
+            ? {}
+            : { iptables: backend === 'iptables-legacy' ? ('legacy' as const) : ('nft' as const) }),
+          stateDir: join(lab.stateDir, 'dataplane'),
+          timeoutMs: 120_000,
+        }),
+      ),
+    )
+    const applyMs = Date.now() - t1
+    const ms = seconds * 1000
+    const sock = controlSocket(lab, client.netns)
+    const bulk = (
+      await request(sock, { op: 'bulk', ip: server.ip, port: 80, durationMs: ms }, ms + 30_000)
+    ).find((r) => r.done)?.result as { bytes: number; ms: number }
+    const rate = (
+      await request(
+        sock,
+        { op: 'connrate', ip: server.ip, port: 80, durationMs: ms, concurrency: 16 },
+        ms + 30_000,
+      )
+    ).find((r) => r.done)?.result as {
+      connections: number
+      failed: number
+      ms: number
+    }
+    rows.push({
+      policies: n,
+      compileMs,
+      applyMs,
+      rules: rs.reduce((a, r) => a + r.stats.rules, 0),
+      mbps: (bulk.bytes * 8) / 1e6 / (bulk.ms / 1000),
+      connPerSec: rate.connections / (rate.ms / 1000),
+      failed: rate.failed,
+    })
+    process.stderr.write(`${n} policies done\n`)
+  }
+} finally {
+  await destroyLab(lab.plan.prefix)
+}
+const b0 = rows[0]!
+process.stdout.write(
+  `lab bench (${backend}, ${seconds} s per figure, client on node-1 -> server on node-2; ratios vs ${b0.policies} policies)\n`,
+)
+process.stdout.write(
+  'policies  rules   compile ms  apply ms  TCP Mbit/s (ratio)   new conn/s (ratio)  failed\n',
+)
+for (const r of rows) {
+  process.stdout.write(
+    `${String(r.policies).padStart(8)}  ${String(r.rules).padStart(6)}  ${String(r.compileMs).padStart(10)}  ${String(r.applyMs).padStart(8)}  ${r.mbps.toFixed(0).padStart(10)} (${(r.mbps / b0.mbps).toFixed(2)})    ${r.connPerSec.toFixed(0).padStart(9)} (${(r.connPerSec / b0.connPerSec).toFixed(2)})  ${String(r.failed).padStart(6)}\n`,
+  )
+}

@@ -1,0 +1,11 @@
+/** The netns lab: a cluster of network namespaces that proves the engine's analysis equals the kernel's. */
+export * from './compare.js'
+export { LabError } from './exec.js'
+export * from './fuzz.js'
+export * from './plan.js'
+export * from './probe.js'
+export * from './reload.js'
+export * from './rules.js'
+export { agentsOf, controlSocket, request, startAgents } from './server.js'
+export * from './topology.js'
+export * from './verify.js'

@@ -1,0 +1,70 @@
+/** Compiles each lab node's rules with Palisade's compiler and loads them into the node namespace. */
+import { join } from 'node:path'
+import { type Backend, type CompiledRuleset, compileNode } from '../compile/index.js'
+import { applyRuleset } from '../dataplane/index.js'
+import type { Diagnostic } from '../model/index.js'
+import { LabError, withTimeout } from './exec.js'
+import type { Lab } from './topology.js'
+
+/** How the lab loads rules: nftables, or iptables + ipset through either iptables flavour. */
+export type LabBackend = 'nftables' | 'iptables-nft' | 'iptables-legacy'
+export const LAB_BACKENDS: readonly LabBackend[] = ['nftables', 'iptables-nft', 'iptables-legacy']
+
+/** Returns the compiler backend of a lab backend. */
+export function compilerBackend(b: LabBackend): Backend {
+  return b === 'nftables' ? 'nftables' : 'iptables'
+}
+
+/** Returns the pod key -> host-side interface map of one node (the compiler's anti-spoofing input). */
+export function podInterfacesOf(lab: Lab, node: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const p of lab.plan.pods) if (p.node === node) out[p.key] = p.hostIf
+  return out
+}
+
+export interface AppliedRules {
+  readonly rulesets: readonly CompiledRuleset[]
+  readonly diagnostics: readonly Diagnostic[]
+  readonly warnings: readonly string[]
+}
+
+/** Compiles and applies the rules of every node of the lab (in parallel, each with a time limit). */
+export async function applyLabRules(
+  lab: Lab,
+  backend: LabBackend,
+  timeoutMs = 30_000,
+): Promise<AppliedRules> {
+  const compiled = lab.plan.nodes.map((n) =>
+    compileNode(lab.plan.cluster, n.name, compilerBackend(backend), {
+      podInterfaces: podInterfacesOf(lab, n.name),
+    }),
+  )
+  const warnings: string[] = []
+  await Promise.all(
+    lab.plan.nodes.map(async (n, i) => {
+      const rs = (compiled[i] as (typeof compiled)[number]).value
+      const r = await withTimeout(
+        `loading rules into ${n.netns}`,
+        timeoutMs,
+        applyRuleset(rs, {
+          netns: n.netns,
+          ...(backend === 'nftables'
+            ? {}
+            : { iptables: backend === 'iptables-legacy' ? ('legacy' as const) : ('nft' as const) }),
+          stateDir: join(lab.stateDir, 'dataplane'),
+          timeoutMs,
+        }),
+      ).catch((e: unknown) => {
+        throw new LabError(
+          `node ${n.name}: ${backend} rules did not load: ${e instanceof Error ? e.message : String(e)}`,
+        )
+      })
+      for (const w of r.warnings ?? []) warnings.push(`node ${n.name}: ${w}`)
+    }),
+  )
+  return {
+    rulesets: compiled.map((c) => c.value),
+    diagnostics: compiled.flatMap((c) => c.diagnostics),
+    warnings,
+  }
+}
