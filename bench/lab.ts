@@ -1,7 +1,10 @@
 /**
  * Lab benchmark (root): bulk TCP throughput and new-connection rate between two pods on two nodes with
- * 0, 100, 1,000 and 5,000 policies selecting the server pod, measured in one run; ratios against 0 policies.
- *   node dist/bench/lab.js [--seconds 3] [--backend nftables|iptables-nft|iptables-legacy] [--counts 0,100,1000,5000]
+ * 0, 100, 1,000 and 5,000 policies installed on the server's node, measured in one run; ratios against 0 policies.
+ * Two shapes: `spread` (default): policies select the node's pods as real clusters do, one in 100 selects the
+ * server (10 at 1,000); `worst`: every policy selects the server and only the last one admits the client, so
+ * each new connection walks every policy chain.
+ *   node dist/bench/lab.js [--shape spread|worst] [--seconds 3] [--backend nftables|iptables-nft|iptables-legacy] [--counts 0,100,1000,5000]
  * Absolute figures are noisy on a shared machine: read the ratios.
  */
 import { join } from 'node:path'
@@ -23,6 +26,8 @@ const opt = (name: string, d: string) => (args.includes(name) ? (args[args.index
 const seconds = Number(opt('--seconds', '3'))
 const backend = opt('--backend', 'nftables') as LabBackend
 const counts = opt('--counts', '0,100,1000,5000').split(',').map(Number)
+const shape = opt('--shape', 'spread') as 'spread' | 'worst'
+const OTHERS = 10
 
 const sel = (matchLabels: Record<string, string>): LabelSelector => ({ matchLabels, matchExpressions: [] })
 const V1 = { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1' } as const
@@ -36,16 +41,20 @@ const pod = (name: string, labels: Record<string, string>, nodeName: string): Po
   hostNetwork: false,
 })
 
-/** n policies select the server; the client matches only the last one, so every rule is passed first. */
+/**
+ * worst: n policies select the server; the client matches only the last one, so every rule is passed first.
+ * spread: policy i selects one of the node's other pods, except one in 100 (and the last) that select the server.
+ */
 function policies(n: number): NetworkPolicy[] {
   const out: NetworkPolicy[] = []
   for (let i = 0; i < n; i++) {
     const last = i === n - 1
+    const target = shape === 'worst' || last || i % 100 === 0 ? 'server' : `other-${i % OTHERS}`
     out.push({
       namespace: 'bench',
       name: `p${i}`,
       origin: V1,
-      podSelector: sel({ app: 'server' }),
+      podSelector: sel({ app: target }),
       policyTypes: ['Ingress'],
       ingress: [
         {
@@ -71,7 +80,11 @@ const base: ClusterState = {
       defaultDenyIngress: false,
     },
   ],
-  pods: [pod('client', { peer: 'client' }, 'node-1'), pod('server', { app: 'server' }, 'node-2')],
+  pods: [
+    pod('client', { peer: 'client' }, 'node-1'),
+    pod('server', { app: 'server' }, 'node-2'),
+    ...Array.from({ length: OTHERS }, (_, k) => pod(`other-${k}`, { app: `other-${k}` }, 'node-2')),
+  ],
   policies: [],
 }
 
@@ -145,7 +158,7 @@ try {
 }
 const b0 = rows[0]!
 process.stdout.write(
-  `lab bench (${backend}, ${seconds} s per figure, client on node-1 -> server on node-2; ratios vs ${b0.policies} policies)\n`,
+  `lab bench (${backend}, shape ${shape}, ${seconds} s per figure, client on node-1 -> server on node-2; ratios vs ${b0.policies} policies)\n`,
 )
 process.stdout.write(
   'policies  rules   compile ms  apply ms  TCP Mbit/s (ratio)   new conn/s (ratio)  failed\n',
