@@ -1,7 +1,9 @@
 /** `palisade agent`: the node agent (enforce NetworkPolicies on this node until SIGTERM). */
 import type { Command } from 'commander'
-import { pino } from 'pino'
-import { type ListenAddress, parseDuration, parseListenAddress, startAgent } from '../../agent/index.js'
+// The agent (and with it @kubernetes/client-node, ~1.5 s to load) is imported only when `agent` runs,
+// so every other command starts fast.
+import type { Agent } from '../../agent/index.js'
+import { type ListenAddress, parseDuration, parseListenAddress } from '../../agent/options.js'
 
 interface AgentCliOptions {
   readonly nodeName?: string
@@ -85,8 +87,9 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       ) {
         return void setExit(2)
       }
+      const [{ pino }, { startAgent }] = await Promise.all([import('pino'), import('../../agent/index.js')])
       const logger = pino({ name: 'palisade-agent', level: o.logLevel })
-      let agent: Awaited<ReturnType<typeof startAgent>>
+      let agent: Agent
       try {
         agent = await startAgent({
           nodeName,
