@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { type Logger, pino } from 'pino'
-import { type Backend, type CompiledRuleset, compileNode } from '../compile/index.js'
+import { type Backend, type CompiledRuleset, createNodeCompiler } from '../compile/index.js'
 import {
   applyRuleset,
   type CleanupOptions,
@@ -104,7 +104,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     deps.pipeline ?? defaultPipeline,
     createInvalidObjectReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) }),
   )
-  const compile = deps.compile ?? compileNode
+  const compile = deps.compile ?? createNodeCompiler(opts.nodeName, opts.backend).compile
   const runNft =
     deps.runNft ?? ((script: string) => execCommand('nft', ['-f', '-'], { ...netnsOpt, input: script }))
   let firstFull = true

@@ -6,12 +6,13 @@ import type { ClusterState, Result } from '../model/index.js'
 import { buildNodeIR } from './build.js'
 import { renderIptables } from './iptables/index.js'
 import type { CompileOptions, NodeIR } from './ir.js'
-import { renderNftables } from './nftables/index.js'
+import { type NftRenderCache, renderNftables } from './nftables/index.js'
 
 export { buildNodeIR } from './build.js'
+export { createNodeCompiler, type NodeCompiler, type NodeCompilerStats } from './incremental.js'
 export type { CompileOptions, NodeIR } from './ir.js'
 export * from './ir.js'
-export { renderNftables } from './nftables/index.js'
+export { createNftRenderCache, type NftRenderCache, renderNftables } from './nftables/index.js'
 
 export type Backend = 'nftables' | 'iptables'
 export const BACKENDS: readonly Backend[] = ['nftables', 'iptables']
@@ -37,10 +38,10 @@ export function nodesOf(cluster: ClusterState): string[] {
   return [...names].sort()
 }
 
-/** Renders an IR with the given backend. */
-export function renderNodeIR(ir: NodeIR, backend: Backend): CompiledRuleset {
+/** Renders an IR with the given backend (`cache` reuses nftables blocks of IR objects seen before). */
+export function renderNodeIR(ir: NodeIR, backend: Backend, cache?: NftRenderCache): CompiledRuleset {
   if (backend === 'iptables') return renderIptables(ir)
-  const r = renderNftables(ir)
+  const r = renderNftables(ir, cache)
   return { backend: 'nftables', node: ir.node, files: { 'palisade.nft': r.text }, stats: r.stats }
 }
 

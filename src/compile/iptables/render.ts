@@ -359,7 +359,8 @@ function renderIpset(ir: NodeIR): { text: string; sets: number; elements: number
   const lines = [
     `# Palisade ipsets for node ${ir.node}; palisade apply loads each through a temporary set + swap.`,
   ]
-  for (const t of texts) lines.push(...renderSet(t))
+  // One push per line: spreading a set of 120k+ elements into push() overflows the call stack.
+  for (const t of texts) for (const line of renderSet(t)) lines.push(line)
   return {
     text: `${lines.join('\n')}\n`,
     sets: texts.length,

@@ -83,14 +83,17 @@ const ADDR: Readonly<Record<Family, { readonly kw: string; readonly type: string
   6: { kw: 'ip6', type: 'ipv6_addr' },
 }
 
-/** Returns the nft set/map element list, or '' when empty. */
+/** Returns the nft set/map element list as one block of lines (no trailing newline), or undefined when empty. */
+function elementsBlock(indent: string, items: readonly string[]): string | undefined {
+  if (items.length === 0) return undefined
+  if (items.length <= 4) return `${indent}elements = { ${items.join(', ')} }`
+  return `${indent}elements = {\n${indent}\t${items.join(`,\n${indent}\t`)}\n${indent}}`
+}
+
+/** Returns the nft set/map element list lines (empty when there are no elements). */
 function elementsLine(indent: string, items: readonly string[]): string[] {
-  if (items.length === 0) return []
-  if (items.length <= 4) return [`${indent}elements = { ${items.join(', ')} }`]
-  const out = [`${indent}elements = {`]
-  for (let i = 0; i < items.length; i++) out.push(`${indent}\t${items[i]}${i < items.length - 1 ? ',' : ''}`)
-  out.push(`${indent}}`)
-  return out
+  const block = elementsBlock(indent, items)
+  return block === undefined ? [] : [block]
 }
 
 /** Returns who uses a set, bounded. */
@@ -117,26 +120,26 @@ function setComment(s: IRSet): string {
   return `${what}, IPv${s.family}; used by ${usedByText(s.usedBy)}`
 }
 
-/** Renders one set declaration. */
-function renderSet(s: IRSet): string[] {
+/** Renders one set declaration (lines joined). */
+function renderSet(s: IRSet): string {
   const out = [`\tset ${s.id} {`]
+  let elements: string | undefined
   if (s.kind === 'named-port') {
     out.push(`\t\ttype ${ADDR[s.family].type} . inet_service`)
     out.push(`\t\tcomment ${nftComment(setComment(s))}`)
-    out.push(
-      ...elementsLine(
-        '\t\t',
-        s.elements.map((e) => `${e.address} . ${e.port}`),
-      ),
+    elements = elementsBlock(
+      '\t\t',
+      s.elements.map((e) => `${e.address} . ${e.port}`),
     )
   } else {
     out.push(`\t\ttype ${ADDR[s.family].type}`)
     if (s.interval) out.push('\t\tflags interval')
     out.push(`\t\tcomment ${nftComment(setComment(s))}`)
-    out.push(...elementsLine('\t\t', s.elements))
+    elements = elementsBlock('\t\t', s.elements)
   }
+  if (elements !== undefined) out.push(elements)
   out.push('\t}')
-  return out
+  return out.join('\n')
 }
 
 const L4: Readonly<Record<Protocol, string>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' }
@@ -180,8 +183,8 @@ function renderRule(chain: IRChain, r: IRRule): string {
   return `\t\t${parts.join(' ')}`
 }
 
-/** Renders a policy chain; the DefaultDeny annotation policy says where it comes from. */
-function renderPolicyChain(c: IRChain): string[] {
+/** Renders a policy chain (lines joined); the DefaultDeny annotation policy says where it comes from. */
+function renderPolicyChain(c: IRChain): string {
   const dir = c.direction === 'Ingress' ? 'ingress' : 'egress'
   const what = c.policy.defaultDenyAnnotation
     ? `namespace ${c.policy.namespace} annotation net.beta.kubernetes.io/network-policy DefaultDeny (legacy): ${dir} isolation, no rules`
@@ -191,7 +194,7 @@ function renderPolicyChain(c: IRChain): string[] {
     `\t\tcomment ${nftComment(what)}`,
     ...c.rules.map((r) => renderRule(c, r)),
     '\t}',
-  ]
+  ].join('\n')
 }
 
 /** Renders a pod chain: jump to each selecting policy, then count and drop. */
@@ -237,8 +240,39 @@ function renderDispatchMap(
   return { lines, count: items.length }
 }
 
-/** Renders the node's ruleset as one atomic `nft -f` file. */
-export function renderNftables(ir: NodeIR): NftRendered {
+/**
+ * Rendered set, policy-chain and pod-chain blocks by IR object. Sets and policy chains are pure
+ * functions of their object, pod chains of their object and the IR's chain list, so an incremental
+ * compiler that hands the same objects to the next render gets their text back for free.
+ */
+export interface NftRenderCache {
+  readonly sets: WeakMap<IRSet, string>
+  readonly chains: WeakMap<IRChain, string>
+  /** Pod chains by pod, with the policy chains they were rendered against. */
+  readonly pods: WeakMap<IRLocalPod, { readonly chains: readonly IRChain[]; readonly text: string }>
+}
+
+/** Creates an empty render cache (one per incremental compiler). */
+export function createNftRenderCache(): NftRenderCache {
+  return { sets: new WeakMap(), chains: new WeakMap(), pods: new WeakMap() }
+}
+
+/** Returns the cached text of `key`, rendering and caching it on a miss. */
+function cached<K extends object>(
+  cache: WeakMap<K, string> | undefined,
+  key: K,
+  render: (k: K) => string,
+): string {
+  let text = cache?.get(key)
+  if (text === undefined) {
+    text = render(key)
+    cache?.set(key, text)
+  }
+  return text
+}
+
+/** Renders the node's ruleset as one atomic `nft -f` file; `cache` only saves time, never changes bytes. */
+export function renderNftables(ir: NodeIR, cache?: NftRenderCache): NftRendered {
   let rules = 0
   let chains = 0
   let sets = 0
@@ -264,7 +298,7 @@ export function renderNftables(ir: NodeIR): NftRendered {
   out.push(`\tcomment ${nftComment(`palisade: NetworkPolicy enforcement for node ${ir.node}`)}`)
 
   for (const s of ir.sets) {
-    out.push(...renderSet(s))
+    out.push(cached(cache?.sets, s, renderSet))
     sets++
     elements += s.elements.length
   }
@@ -272,17 +306,25 @@ export function renderNftables(ir: NodeIR): NftRendered {
   const policyName = new Map<string, string>()
   for (const c of ir.chains) {
     policyName.set(c.id, `${c.policy.namespace}/${c.policy.name}`)
-    out.push(...renderPolicyChain(c))
+    out.push(cached(cache?.chains, c, renderPolicyChain))
     chains++
     rules += c.rules.length
   }
   for (const p of ir.pods) {
-    for (const dir of ['Ingress', 'Egress'] as const) {
-      const lines = renderPodChain(p, dir, policyName)
-      if (lines.length === 0) continue
-      out.push(...lines)
+    // A pod's chains name the policies of ir.chains: cached text is only valid for the same chains.
+    const hit = cache?.pods.get(p)
+    let text = hit?.chains === ir.chains ? hit.text : undefined
+    if (text === undefined) {
+      const lines: string[] = []
+      for (const dir of ['Ingress', 'Egress'] as const) lines.push(...renderPodChain(p, dir, policyName))
+      text = lines.join('\n')
+      cache?.pods.set(p, { chains: ir.chains, text })
+    }
+    if (text !== '') out.push(text)
+    for (const d of [p.ingress, p.egress]) {
+      if (!d) continue
       chains++
-      rules += (dir === 'Ingress' ? p.ingress : p.egress)!.policies.length + 1
+      rules += d.policies.length + 1
     }
   }
   for (const dir of ['Ingress', 'Egress'] as const) {
