@@ -3,12 +3,19 @@
  * for positions and duplicate keys. The yaml library is some 20 times slower on the same text.
  */
 import type { JsonValue } from '../model/index.js'
-import { type DocContext, type DocData, type DuplicateKey, leafTree, sourceAt, type Tree } from './tree.js'
+import {
+  type DocContext,
+  type DocData,
+  type DuplicateKey,
+  leafTree,
+  type PosNode,
+  posTree,
+  sourceAt,
+  type Tree,
+} from './tree.js'
 
-interface JsonPos {
+interface JsonPos extends PosNode {
   readonly offset: number
-  readonly keys?: Map<string, { readonly at: number; readonly node: JsonPos }>
-  readonly items?: JsonPos[]
 }
 
 /** Parses a chunk as JSON; undefined when it is not JSON (the YAML parser then takes it). */
@@ -24,28 +31,11 @@ export function parseJsonDocument(text: string, ctx: DocContext): DocData | unde
   const duplicates: DuplicateKey[] = []
   let tree: Tree
   try {
-    tree = jsonTree(indexJson(text, first, ctx, duplicates))
+    tree = posTree(indexJson(text, first, ctx, duplicates))
   } catch {
     tree = leafTree(first) // nesting deeper than the stack: data without positions
   }
   return { ok: true, value, tree, duplicates }
-}
-
-function jsonTree(p: JsonPos): Tree {
-  return {
-    offset: p.offset,
-    child(seg) {
-      if (p.keys) {
-        const entry = p.keys.get(String(seg))
-        return entry ? { at: entry.at, tree: jsonTree(entry.node) } : undefined
-      }
-      if (p.items && typeof seg === 'number') {
-        const item = p.items[seg]
-        return item ? { at: item.offset, tree: jsonTree(item) } : undefined
-      }
-      return undefined
-    },
-  }
 }
 
 /** Scans valid JSON (JSON.parse accepted it) recording offsets; the last of duplicate keys wins, as in JSON.parse. */

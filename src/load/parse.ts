@@ -12,6 +12,7 @@ import {
   type Result,
   type SourceRef,
 } from '../model/index.js'
+import { parseFastDocument } from './fast-yaml.js'
 import { parseJsonDocument } from './json-tree.js'
 import { type DocContext, type DuplicateKey, sourceAt, type Tree } from './tree.js'
 import { parseYamlChunk, readYamlDocument } from './yaml-tree.js'
@@ -25,6 +26,8 @@ export interface InputText {
 export interface ParseOptions {
   /** Inputs larger than this many bytes are refused with load.too-large (default 32 MiB). */
   readonly maxBytes?: number
+  /** Reads every YAML document with the exact (slow) parser: the reference the fast path is tested against. */
+  readonly exact?: boolean
 }
 
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -64,7 +67,7 @@ export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInp
   }
   const decoded = decodeText(input.text)
   if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
-  return parseText(file, decoded)
+  return parseText(file, decoded, opts.exact === true)
 }
 
 function fileProblem(file: string, code: string, message: string): ParsedInput {
@@ -153,16 +156,18 @@ function splitDocuments(text: string): { chunks: { start: number; text: string }
   return { chunks, lineStarts }
 }
 
-function parseText(file: string, text: string): ParsedInput {
+function parseText(file: string, text: string, exact: boolean): ParsedInput {
   const { chunks, lineStarts } = splitDocuments(text)
   const objects: ParsedObject[] = []
   const diagnostics: Diagnostic[] = []
   let index = 0
   for (const chunk of chunks) {
     const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
-    const json = parseJsonDocument(chunk.text, at(index))
-    if (json) {
-      objects.push(...buildObjects(json.value, json.tree, json.duplicates, at(index++), diagnostics))
+    // JSON, then plain YAML that js-yaml reads as the yaml library would; the rest takes the exact path.
+    const fast =
+      parseJsonDocument(chunk.text, at(index)) ?? (exact ? undefined : parseFastDocument(chunk.text))
+    if (fast) {
+      objects.push(...buildObjects(fast.value, fast.tree, fast.duplicates, at(index++), diagnostics))
       continue
     }
     // A chunk is normally one document; `--- !tag` style markers kubectl would refuse may add more.

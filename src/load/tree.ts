@@ -56,3 +56,28 @@ export interface DocData {
 
 /** A document read, or not (empty, or a problem already reported as a diagnostic). */
 export type DocParse = DocData | { readonly ok: false; readonly empty: boolean }
+
+/** Positions found by a scanner: a mapping's keys (at = the key) or a sequence's items (at = the item). */
+export interface PosNode {
+  readonly offset: number | undefined
+  readonly keys?: ReadonlyMap<string, { readonly at: number; readonly node: PosNode }>
+  readonly items?: readonly PosNode[]
+}
+
+/** A Tree over scanned positions (a sequence item is found at its own offset). */
+export function posTree(p: PosNode): Tree {
+  return {
+    offset: p.offset,
+    child(seg) {
+      if (p.keys) {
+        const entry = p.keys.get(String(seg))
+        return entry ? { at: entry.at, tree: posTree(entry.node) } : undefined
+      }
+      if (p.items && typeof seg === 'number') {
+        const item = p.items[seg]
+        return item ? { at: item.offset, tree: posTree(item) } : undefined
+      }
+      return undefined
+    },
+  }
+}

@@ -4,13 +4,17 @@
  * follows 1.1. Timestamps and !!binary stay strings, as they do once sigs.k8s.io/yaml makes JSON.
  */
 import {
-  type Document,
+  Document,
+  type DocumentOptions,
   isAlias,
   isMap,
   isPair,
   isScalar,
   isSeq,
+  type ParseOptions,
   parseAllDocuments,
+  type ScalarTag,
+  type SchemaOptions,
   type YAMLMap,
   type Node as YamlNode,
 } from 'yaml'
@@ -30,15 +34,20 @@ const DROPPED_TAGS: ReadonlySet<string> = new Set([
   'tag:yaml.org,2002:binary',
 ])
 
+/** How kubectl's YAML is read: 1.1 with merge keys, timestamps and binary left as strings. */
+const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  // Duplicate keys are reported by us in kubectl's words; the last value wins, as in go-yaml -> JSON.
+  uniqueKeys: false,
+  version: '1.1',
+  merge: true,
+  customTags: (tags) => tags.filter((t) => !DROPPED_TAGS.has(typeof t === 'string' ? t : t.tag)),
+  // The core writes nothing to the console (the library would warn about collection keys there).
+  logLevel: 'error',
+}
+
 /** Parses a chunk of text into YAML documents (normally one). */
 export function parseYamlChunk(text: string): readonly Document.Parsed[] {
-  const docs = parseAllDocuments(text, {
-    // Duplicate keys are reported by us in kubectl's words; the last value wins, as in go-yaml -> JSON.
-    uniqueKeys: false,
-    version: '1.1',
-    merge: true,
-    customTags: (tags) => tags.filter((t) => !DROPPED_TAGS.has(typeof t === 'string' ? t : t.tag)),
-  })
+  const docs = parseAllDocuments(text, YAML_OPTIONS)
   // parseAllDocuments returns an EmptyStream (an empty array) for empty text.
   return Array.isArray(docs) ? docs : [docs]
 }
@@ -70,9 +79,9 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
     return { ok: false, empty: true } // only comments or `---`: skipped, as kubectl does
   }
-  let js: unknown
+  let js: JsonValue
   try {
-    js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+    js = toJson(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), new Set())
   } catch (err) {
     const tooMany = err instanceof ReferenceError
     diagnostics.push({
@@ -86,7 +95,46 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
     })
     return { ok: false, empty: false }
   }
-  return { ok: true, value: toJson(js), tree: yamlTree(root, doc), duplicates: findDuplicateKeys(root, ctx) }
+  return { ok: true, value: js, tree: yamlTree(root, doc), duplicates: findDuplicateKeys(root, ctx) }
+}
+
+/** The implicit scalar tags of the schema above, in the order the yaml library tries them. */
+const scalarTags: readonly ScalarTag[] = new Document(null, YAML_OPTIONS).schema.tags.filter(
+  (t): t is ScalarTag => t.default === true && !t.collection && t.test !== undefined,
+)
+
+/**
+ * The first characters of every plain scalar the tags above can match (the rest are strings at once);
+ * test/load/fast-path.test.ts checks the shortcuts against the tags.
+ */
+const MAYBE_TYPED: ReadonlySet<string> = new Set('~NnYyTtOoFfEe0123456789+-.')
+
+/**
+ * Resolves a plain (unquoted) scalar outside a key exactly as parseYamlChunk would (yes -> true, 0777 ->
+ * 511, 1:20 -> 80...): the first schema tag whose test matches, else a string. Throws when the
+ * yaml library would report a problem.
+ */
+export function resolvePlainScalar(source: string): JsonValue {
+  const c = source.charCodeAt(0)
+  if (c >= 128 || (source.length > 0 && !MAYBE_TYPED.has(source[0] as string))) return source
+  // Words the tags know (null, yes, off, false...) have at most 5 letters; E starts floats (E5).
+  if (source.length > 5 && c !== 69 && c !== 101 && ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)))
+    return source
+  return resolvePlainScalarByTags(source)
+}
+
+/** resolvePlainScalar without the shortcuts: every tag is tried. */
+export function resolvePlainScalarByTags(source: string): JsonValue {
+  const tag = scalarTags.find((t) => t.test?.test(source))
+  if (!tag) return source
+  const res: unknown = tag.resolve(
+    source,
+    (msg) => {
+      throw new Error(msg)
+    },
+    YAML_OPTIONS,
+  )
+  return toJson(isScalar(res) ? res.value : res, new Set())
 }
 
 /** Keeps the yaml library's first line, without its trailing "at line N, column M:" (the source has them). */
@@ -95,25 +143,36 @@ function yamlMessage(message: string): string {
   return first.replace(/ at line \d+, column \d+:?$/, '')
 }
 
-/** Converts the yaml library's JS value into plain JSON data (Map/Set only appear with explicit tags). */
-function toJson(v: unknown): JsonValue {
+/**
+ * Converts the yaml library's JS value into plain JSON data (Map/Set only appear with explicit tags).
+ * An alias inside its own anchor makes a cycle: go-yaml refuses it, and so do we (an Error).
+ */
+function toJson(v: unknown, open: Set<object>): JsonValue {
   if (v === null || v === undefined) return null
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
   if (typeof v === 'bigint') return Number(v)
-  if (Array.isArray(v)) return v.map(toJson)
-  if (v instanceof Set) return [...v].map(toJson)
-  if (v instanceof Map) {
-    const out: JsonObject = {}
-    for (const [k, val] of v) out[String(k)] = toJson(val)
-    return out
-  }
   if (v instanceof Date) return v.toISOString()
-  if (typeof v === 'object') {
-    const out: JsonObject = {}
-    for (const [k, val] of Object.entries(v)) out[k] = toJson(val)
-    return out
+  if (typeof v !== 'object') return String(v)
+  if (open.has(v)) throw new Error('anchor value contains itself')
+  open.add(v)
+  let out: JsonValue
+  if (Array.isArray(v)) out = v.map((x) => toJson(x, open))
+  else if (v instanceof Set) out = [...v].map((x) => toJson(x, open))
+  else {
+    const obj: JsonObject = {}
+    const entries = v instanceof Map ? [...v] : Object.entries(v)
+    for (const [k, val] of entries) {
+      const key = String(k)
+      const value = toJson(val, open)
+      // `__proto__` is a key like any other in a manifest: an own property, never the prototype.
+      if (key === '__proto__')
+        Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })
+      else obj[key] = value
+    }
+    out = obj
   }
-  return String(v)
+  open.delete(v)
+  return out
 }
 
 /** Follows aliases to the anchored node (bounded: an alias chain cannot loop forever). */

@@ -32,9 +32,22 @@ export function maxLenError(length: number): string {
   return `must be no more than ${length} characters`
 }
 
-/** Go's len() on a string counts UTF-8 bytes. */
-function byteLength(s: string): number {
-  return new TextEncoder().encode(s).length
+/** Returns the UTF-8 byte length of a string (Go's len()), without encoding it. */
+export function byteLength(s: string): number {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4 // a surrogate pair is one 4-byte code point
+        i++
+      } else n += 3 // a lone surrogate encodes as U+FFFD (3 bytes), as TextEncoder does
+    } else n += 3
+  }
+  return n
 }
 
 /** Checks a DNS (RFC 1123) label: namespace names, container names. */

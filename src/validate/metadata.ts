@@ -4,7 +4,7 @@
  */
 import type { FieldPath } from '../model/diagnostic.js'
 import type { JsonValue } from '../model/raw.js'
-import { isQualifiedName, isValidLabelValue, nameIsDNSLabel } from './apimachinery.js'
+import { byteLength, isQualifiedName, isValidLabelValue, nameIsDNSLabel } from './apimachinery.js'
 import type { Reporter } from './context.js'
 import { asArray, asObject, asString } from './context.js'
 
@@ -116,8 +116,7 @@ export function validateAnnotations(r: Reporter, annotations: JsonValue | undefi
   for (const [k, v] of Object.entries(map)) {
     for (const msg of isQualifiedName(k.toLowerCase()))
       r.invalid('validate.invalid-annotation', path, k, msg, [...path, k])
-    total +=
-      new TextEncoder().encode(k).length + (typeof v === 'string' ? new TextEncoder().encode(v).length : 0)
+    total += byteLength(k) + (typeof v === 'string' ? byteLength(v) : 0)
   }
   if (total > 256 * 1024)
     r.report('validate.invalid-annotation', path, `Too long: must have at most ${256 * 1024} bytes`)

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { JsonObject } from '../../src/model/index.js'
 import { rawFromValue } from '../../src/model/index.js'
+import { byteLength } from '../../src/validate/apimachinery.js'
 import { SUPPORTED_KINDS, validateObject } from '../../src/validate/index.js'
 
 const pairs = [...SUPPORTED_KINDS].map((p) => {
@@ -67,6 +68,17 @@ describe('robustness', () => {
         }
       }),
       { numRuns: 2000 },
+    )
+  })
+})
+
+describe('byteLength counts UTF-8 bytes like Go len() and TextEncoder', () => {
+  it('agrees with TextEncoder on random strings (including lone surrogates)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(byteLength(s)).toBe(new TextEncoder().encode(s).length)
+      }),
+      { numRuns: 1000 },
     )
   })
 })
