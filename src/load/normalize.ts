@@ -6,6 +6,7 @@
 import {
   type ClusterState,
   type ContainerPort,
+  canonicalCIDR,
   DEFAULT_DENY_ANNOTATION_POLICY,
   type Diagnostic,
   describeObject,
@@ -31,6 +32,7 @@ import {
   type Result,
   type SelectorOperator,
 } from '../model/index.js'
+import { parseCIDRSloppy } from '../validate/cidr.js'
 import { classifyKind, objectKey, type ReadKind, WORKLOAD_KINDS, type WorkloadKind } from './kinds.js'
 
 const NAME_LABEL = 'kubernetes.io/metadata.name'
@@ -560,14 +562,23 @@ function readPeer(ctx: Context, path: FieldPath): PolicyPeer {
   }
 }
 
+/**
+ * Returns the network a CIDR denotes in canonical form (10.0.0.1/8 -> 10.0.0.0/8, 010.0.0.0/8 -> 10.0.0.0/8):
+ * the API server accepts these sloppy forms (docs/semantics.md), the engine and compilers read canonical ones.
+ */
+function canonicalBlockCIDR(text: string): string {
+  const parsed = parseCIDRSloppy(text)
+  return parsed ? canonicalCIDR(parsed) : text
+}
+
 function readIPBlock(ctx: Context, path: FieldPath): IPBlock | undefined {
   if (!getObject(ctx, path)) return undefined
   const except: string[] = []
   getArray(ctx, [...path, 'except']).forEach((_, i) => {
     const e = getString(ctx, [...path, 'except', i])
-    if (e !== undefined) except.push(e)
+    if (e !== undefined) except.push(canonicalBlockCIDR(e))
   })
-  return { cidr: getString(ctx, [...path, 'cidr']) ?? '', except }
+  return { cidr: canonicalBlockCIDR(getString(ctx, [...path, 'cidr']) ?? ''), except }
 }
 
 /** Reads a metav1.LabelSelector; undefined when absent (null counts as absent, as in Go). */
