@@ -87,7 +87,106 @@ export function fingerprintObject(kind: WatchedKind, value: JsonObject): string 
   ])
 }
 
-/** Caches watched objects, validates each once per change, and builds ClusterState snapshots. */
+type Keyed = { readonly namespace: string; readonly name: string }
+
+function compareKeys(a: Keyed, b: Keyed): number {
+  return a.namespace < b.namespace
+    ? -1
+    : a.namespace > b.namespace
+      ? 1
+      : a.name < b.name
+        ? -1
+        : a.name > b.name
+          ? 1
+          : 0
+}
+
+/** First index of `xs` (sorted by namespace/name) whose key is not before `x`'s. */
+function lowerBound(xs: readonly Keyed[], x: Keyed): number {
+  let lo = 0
+  let hi = xs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareKeys(xs[mid] as Keyed, x) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Inserts `x` into `xs` (sorted by namespace/name) after the items of equal key. */
+function insertSorted<T extends Keyed>(xs: T[], x: T): void {
+  let i = lowerBound(xs, x)
+  while (i < xs.length && compareKeys(xs[i] as T, x) === 0) i++
+  xs.splice(i, 0, x)
+}
+
+/** Removes the very object `x` from `xs` (sorted by namespace/name). */
+function removeSorted<T extends Keyed>(xs: T[], x: T): void {
+  for (let i = lowerBound(xs, x); i < xs.length && compareKeys(xs[i] as T, x) === 0; i++) {
+    if (xs[i] === x) {
+      xs.splice(i, 1)
+      return
+    }
+  }
+}
+
+/** Up to this many pending changes are patched in by binary search; more are merged in one pass. */
+const PATCH_LIMIT = 32
+
+/**
+ * Objects kept sorted by namespace/name (objects of equal key in insertion order), published as
+ * immutable arrays: view() returns the same array until the content changes. Changes wait until the
+ * next view(), so a burst (the initial list, a rescan) costs one sort of the new objects and one merge.
+ */
+class SortedList<T extends Keyed> {
+  private items: T[] = []
+  private published: readonly T[] = []
+  private readonly adds = new Set<T>()
+  private readonly removes = new Set<T>()
+
+  /** Adds a new object (one never added before: a changed object is a new one). */
+  add(x: T): void {
+    this.adds.add(x)
+  }
+
+  remove(x: T): void {
+    if (!this.adds.delete(x)) this.removes.add(x)
+  }
+
+  view(): readonly T[] {
+    if (this.adds.size === 0 && this.removes.size === 0) return this.published
+    if (this.adds.size + this.removes.size <= PATCH_LIMIT) {
+      for (const x of this.removes) removeSorted(this.items, x)
+      for (const x of this.adds) insertSorted(this.items, x)
+    } else {
+      const kept = this.removes.size === 0 ? this.items : this.items.filter((x) => !this.removes.has(x))
+      const added = [...this.adds].sort(compareKeys)
+      const merged: T[] = []
+      let i = 0
+      let j = 0
+      while (i < kept.length && j < added.length) {
+        merged.push(compareKeys(added[j] as T, kept[i] as T) < 0 ? (added[j++] as T) : (kept[i++] as T))
+      }
+      while (i < kept.length) merged.push(kept[i++] as T)
+      while (j < added.length) merged.push(added[j++] as T)
+      this.items = merged
+    }
+    this.adds.clear()
+    this.removes.clear()
+    this.published = this.items.slice()
+    return this.published
+  }
+}
+
+/**
+ * Caches watched objects, validates each once per change, and builds ClusterState snapshots.
+ *
+ * Snapshots are incremental: the normalised pods and policies of the valid objects are kept sorted by
+ * namespace/name, patched by binary search (a few changes) or merged (a burst) at the next snapshot,
+ * which copies only the arrays that changed since the previous one. Unchanged objects keep their identity from snapshot to
+ * snapshot, and an unchanged cache returns the very same ClusterState, which is what the incremental
+ * compiler (src/compile/incremental.ts) reuses its work by.
+ */
 export class ObjectStore {
   private readonly maps: Record<WatchedKind, Map<string, Entry>> = {
     Pod: new Map(),
@@ -95,6 +194,16 @@ export class ObjectStore {
     NetworkPolicy: new Map(),
   }
   private version = 0
+  private invalid = 0
+  /** Normalised pods and policies of every valid object, sorted by namespace/name. */
+  private readonly pods = new SortedList<Pod>()
+  private readonly policies = new SortedList<NetworkPolicy>()
+  /** Namespace name -> number of valid non-Namespace objects that live in it. */
+  private readonly uses = new Map<string, number>()
+  /** Implied namespaces by name, kept so an implied namespace keeps its identity. */
+  private readonly implied = new Map<string, Namespace>()
+  /** True when the namespace list may have changed since the last snapshot. */
+  private namespacesDirty = false
   private cached: { readonly version: number; readonly result: Result<ClusterState> } | undefined
 
   constructor(
@@ -136,12 +245,16 @@ export class ObjectStore {
       // Fail-static per object: an invalid update of an object we enforced keeps its last valid
       // version (dropping a policy would lift its isolation); a never-valid object is skipped.
       if (old?.valid) return false
+      if (!old) this.invalid++
       map.set(key, { raw, valid, fingerprint })
       return false
     }
     // Pods, policies and namespaces normalise independently of each other (only implied namespaces
     // need the whole set, and snapshot() adds those), so each object is normalised once, here.
-    map.set(key, { raw, valid, fingerprint, normal: this.pipeline.normalize([raw]).value })
+    const entry: Entry = { raw, valid, fingerprint, normal: this.pipeline.normalize([raw]).value }
+    if (old) this.withdraw(kind, old)
+    map.set(key, entry)
+    this.contribute(kind, entry)
     this.version++
     return true
   }
@@ -152,6 +265,7 @@ export class ObjectStore {
     const old = this.maps[kind].get(key)
     if (!old) return false
     this.maps[kind].delete(key)
+    this.withdraw(kind, old)
     if (!old.valid) return false
     this.version++
     return true
@@ -182,59 +296,93 @@ export class ObjectStore {
 
   /** Number of cached objects that failed validation and are skipped. */
   invalidCount(): number {
-    let n = 0
-    for (const kind of WATCHED_KINDS) for (const e of this.maps[kind].values()) if (!e.valid) n++
-    return n
+    return this.invalid
   }
 
   /**
-   * Returns the cluster as the compiler sees it: every valid object, normalised, merged (cached per
-   * generation). Namespaces used but not (yet) seen are implied with only their name label, as
-   * src/load does; output is sorted so equal caches give equal states.
+   * Returns the cluster as the compiler sees it: every valid object, normalised, merged. Namespaces
+   * used but not (yet) seen are implied with only their name label, as src/load does; output is
+   * sorted by namespace/name so equal caches give equal states. Unchanged objects (and arrays) are
+   * the same objects as in the previous snapshot; with no change since, it is the same snapshot.
    */
   snapshot(): Result<ClusterState> {
-    if (this.cached?.version === this.version) return this.cached.result
-    const namespaces = new Map<string, Namespace>()
-    const pods: Pod[] = []
-    const policies: NetworkPolicy[] = []
-    for (const kind of WATCHED_KINDS) {
-      for (const e of this.maps[kind].values()) {
-        if (!e.valid || !e.normal) continue
-        if (kind === 'Namespace')
-          for (const ns of e.normal.namespaces) if (ns.declared) namespaces.set(ns.name, ns)
-        if (kind === 'Pod') pods.push(...e.normal.pods)
-        policies.push(...e.normal.policies)
-      }
-    }
-    for (const o of [...pods, ...policies]) {
-      if (!namespaces.has(o.namespace)) {
-        namespaces.set(o.namespace, {
-          name: o.namespace,
-          labels: { [NAME_LABEL]: o.namespace },
-          declared: false,
-          defaultDenyIngress: false,
-        })
-      }
-    }
-    const byKey = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
-      a.namespace < b.namespace
-        ? -1
-        : a.namespace > b.namespace
-          ? 1
-          : a.name < b.name
-            ? -1
-            : a.name > b.name
-              ? 1
-              : 0
-    const result: Result<ClusterState> = {
-      value: {
-        namespaces: [...namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-        pods: pods.sort(byKey),
-        policies: policies.sort(byKey),
-      },
-      diagnostics: [],
-    }
+    const last = this.cached?.result
+    if (last && this.cached?.version === this.version) return last
+    const pods = this.pods.view()
+    const policies = this.policies.view()
+    const namespaces = !last || this.namespacesDirty ? this.namespaceList() : last.value.namespaces
+    this.namespacesDirty = false
+    const result: Result<ClusterState> =
+      last &&
+      pods === last.value.pods &&
+      policies === last.value.policies &&
+      namespaces === last.value.namespaces
+        ? last
+        : { value: { namespaces, pods, policies }, diagnostics: [] }
     this.cached = { version: this.version, result }
     return result
+  }
+
+  /** Adds the normalised objects of a valid entry to the sorted lists. */
+  private contribute(kind: WatchedKind, entry: Entry): void {
+    const normal = entry.normal
+    if (!entry.valid || !normal) return
+    if (kind === 'Pod') for (const p of normal.pods) this.pods.add(p)
+    for (const p of normal.policies) this.policies.add(p)
+    this.useNamespaces(kind, normal, 1)
+  }
+
+  /** Takes the normalised objects of an entry out of the sorted lists (or its invalid count). */
+  private withdraw(kind: WatchedKind, entry: Entry): void {
+    const normal = entry.normal
+    if (!entry.valid) this.invalid--
+    if (!entry.valid || !normal) return
+    if (kind === 'Pod') for (const p of normal.pods) this.pods.remove(p)
+    for (const p of normal.policies) this.policies.remove(p)
+    this.useNamespaces(kind, normal, -1)
+  }
+
+  /**
+   * Counts the namespaces an entry declares or lives in. As in src/load, every pod or policy read
+   * (a terminal pod too) implies its namespace, which is what its own normalisation implied.
+   */
+  private useNamespaces(kind: WatchedKind, normal: ClusterState, delta: 1 | -1): void {
+    for (const ns of normal.namespaces) {
+      if (kind === 'Namespace') {
+        if (ns.declared) this.namespacesDirty = true
+      } else if (!ns.declared) this.use(ns.name, delta)
+    }
+  }
+
+  /** Counts an object in (or out of) a namespace; the namespace list changes at 0. */
+  private use(namespace: string, delta: 1 | -1): void {
+    const n = (this.uses.get(namespace) ?? 0) + delta
+    if (n <= 0) {
+      this.uses.delete(namespace)
+      this.implied.delete(namespace)
+      this.namespacesDirty = true
+    } else {
+      if (n === 1 && delta === 1) this.namespacesDirty = true
+      this.uses.set(namespace, n)
+    }
+  }
+
+  /** Declared namespaces of valid Namespace objects plus implied ones, sorted by name. */
+  private namespaceList(): Namespace[] {
+    const namespaces = new Map<string, Namespace>()
+    for (const e of this.maps.Namespace.values()) {
+      if (!e.valid || !e.normal) continue
+      for (const ns of e.normal.namespaces) if (ns.declared) namespaces.set(ns.name, ns)
+    }
+    for (const name of this.uses.keys()) {
+      if (namespaces.has(name)) continue
+      let ns = this.implied.get(name)
+      if (!ns) {
+        ns = { name, labels: { [NAME_LABEL]: name }, declared: false, defaultDenyIngress: false }
+        this.implied.set(name, ns)
+      }
+      namespaces.set(name, ns)
+    }
+    return [...namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 }

@@ -128,3 +128,64 @@ describe('per-object normalisation', () => {
     expect(strip(merged.namespaces)).toEqual(strip(whole.namespaces))
   })
 })
+
+describe('incremental snapshots (identity)', () => {
+  const seeded = () => {
+    const { s } = store()
+    s.upsert('Namespace', namespace('a'))
+    s.upsert('Pod', pod('a', 'p1', '10.0.0.1', 'n1', { app: 'db' }))
+    s.upsert('Pod', pod('b', 'p3', '10.0.0.3', 'n1', { app: 'db' }))
+    s.upsert('NetworkPolicy', allowFrom('a', 'pol', 'db', 'web'))
+    return s
+  }
+  it.each([
+    {
+      name: 'a pod added in the middle keeps the other pods, the policies and the namespaces',
+      edit: (s: ObjectStore) => s.upsert('Pod', pod('a', 'p2', '10.0.0.2', 'n1')),
+      pods: ['a/p1', 'a/p2', 'b/p3'],
+      same: { pods: false, policies: true, namespaces: true },
+    },
+    {
+      name: 'a pod removed keeps the others and drops its implied namespace',
+      edit: (s: ObjectStore) => s.remove('Pod', pod('b', 'p3', undefined, 'n1')),
+      pods: ['a/p1'],
+      same: { pods: false, policies: true, namespaces: false },
+    },
+    {
+      name: 'a policy change keeps the pods and the namespaces',
+      edit: (s: ObjectStore) => s.upsert('NetworkPolicy', allowFrom('a', 'pol', 'db', 'api')),
+      pods: ['a/p1', 'b/p3'],
+      same: { pods: true, policies: false, namespaces: true },
+    },
+    {
+      name: 'a namespace relabelled keeps the pods and the policies',
+      edit: (s: ObjectStore) => s.upsert('Namespace', namespace('a', { team: 'x' })),
+      pods: ['a/p1', 'b/p3'],
+      same: { pods: true, policies: true, namespaces: false },
+    },
+  ])('$name', ({ edit, pods, same }) => {
+    const s = seeded()
+    const before = s.snapshot().value
+    expect(edit(s)).toBe(true)
+    const after = s.snapshot().value
+    expect(after.pods.map((p) => `${p.namespace}/${p.name}`)).toEqual(pods)
+    expect({
+      pods: after.pods === before.pods,
+      policies: after.policies === before.policies,
+      namespaces: after.namespaces === before.namespaces,
+    }).toEqual(same)
+    for (const p of after.pods) {
+      const old = before.pods.find((o) => o.namespace === p.namespace && o.name === p.name)
+      if (old && old.labels === p.labels) expect(p).toBe(old)
+    }
+  })
+
+  it('returns the very same snapshot after an update that changes nothing the compiler reads', () => {
+    const s = seeded()
+    const snap = s.snapshot()
+    const p = pod('a', 'p1', '10.0.0.1', 'n1', { app: 'db' })
+    s.upsert('Pod', { ...p, status: { ...(p.status as JsonObject), conditions: [{ type: 'Ready' }] } })
+    s.upsert('NetworkPolicy', badPolicy('a', 'pol'))
+    expect(s.snapshot()).toBe(snap)
+  })
+})
