@@ -18,7 +18,7 @@ import type {
   PolicyType,
   Protocol,
 } from '../model/index.js'
-import { DEFAULT_DENY_ANNOTATION_POLICY } from '../model/index.js'
+import { defaultDenyAnnotationPolicy } from '../model/index.js'
 
 /** A small deterministic PRNG (mulberry32). */
 export function makeRng(seed: number): () => number {
@@ -182,16 +182,6 @@ export function randomCluster(seed: number, opts: RandomClusterOptions = {}): Cl
       egress: types.includes('Egress') ? Array.from({ length: int(3) }, rule) : [],
     })
   }
-  for (const ns of annotated) {
-    policies.push({
-      namespace: ns,
-      name: DEFAULT_DENY_ANNOTATION_POLICY,
-      origin: { kind: 'DefaultDenyAnnotation' },
-      podSelector: { matchLabels: {}, matchExpressions: [] },
-      policyTypes: ['Ingress'],
-      ingress: [],
-      egress: [],
-    })
-  }
+  for (const ns of annotated) policies.push(defaultDenyAnnotationPolicy(ns))
   return { namespaces, pods, policies }
 }

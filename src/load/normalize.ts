@@ -7,8 +7,8 @@ import {
   type ClusterState,
   type ContainerPort,
   canonicalCIDR,
-  DEFAULT_DENY_ANNOTATION_POLICY,
   type Diagnostic,
+  defaultDenyAnnotationPolicy,
   describeObject,
   type FieldPath,
   type IPBlock,
@@ -369,16 +369,7 @@ function readNamespace(ctx: Context): ReadNamespace | undefined {
   if (annotation !== undefined) defaultDenyIngress = readIsolation(ctx, annotation, annotationPath)
   const namespace: Namespace = { name, labels, declared: true, defaultDenyIngress, source: ctx.raw.source }
   if (!defaultDenyIngress) return { namespace }
-  const policy: NetworkPolicy = {
-    namespace: name,
-    name: DEFAULT_DENY_ANNOTATION_POLICY,
-    origin: { kind: 'DefaultDenyAnnotation' },
-    podSelector: { matchLabels: {}, matchExpressions: [] },
-    policyTypes: ['Ingress'],
-    ingress: [],
-    egress: [],
-    source: ctx.raw.locate(annotationPath),
-  }
+  const policy = defaultDenyAnnotationPolicy(name, ctx.raw.locate(annotationPath))
   return { namespace, policy }
 }
 

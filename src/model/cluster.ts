@@ -137,3 +137,20 @@ export function policyKey(p: { readonly namespace: string; readonly name: string
 /** Name of the synthetic policy made from the DefaultDeny annotation (not a valid object name on purpose). */
 export const DEFAULT_DENY_ANNOTATION_POLICY = '~default-deny-annotation'
 export const LEGACY_ISOLATION_ANNOTATION = 'net.beta.kubernetes.io/network-policy'
+
+/**
+ * Returns the synthetic policy the legacy DefaultDeny annotation stands for (docs/semantics.md): every pod
+ * of the namespace isolated for ingress, nothing admitted.
+ */
+export function defaultDenyAnnotationPolicy(namespace: string, source?: SourceRef): NetworkPolicy {
+  return {
+    namespace,
+    name: DEFAULT_DENY_ANNOTATION_POLICY,
+    origin: { kind: 'DefaultDenyAnnotation' },
+    podSelector: { matchLabels: {}, matchExpressions: [] },
+    policyTypes: ['Ingress'],
+    ingress: [],
+    egress: [],
+    ...(source ? { source } : {}),
+  }
+}
