@@ -20,6 +20,7 @@ import {
   renderNftables,
 } from '../src/compile/index.js'
 import { execCommand, hasCommand } from '../src/dataplane/exec.js'
+import { applyRuleset } from '../src/dataplane/index.js'
 import { realisticManifests } from '../src/gen/realistic-cluster.js'
 import { normalizeObjects } from '../src/load/index.js'
 import { type ClusterState, type NetworkPolicy, type Pod, rawFromValue } from '../src/model/index.js'
@@ -64,6 +65,57 @@ async function loadTimes(text: string): Promise<{ load: number; reload: number; 
   }
 }
 
+/** The same sizes through the iptables backend: render, size, and `palisade apply` (ipset swap + one
+ * iptables-restore commit) in a throwaway netns with iptables-nft and iptables-legacy. */
+async function iptablesTable(): Promise<void> {
+  process.stdout.write(
+    '\n## iptables + ipset\n\n| pods | policies | compile ms | rules | chains | sets | elements | apply iptables-nft ms | apply iptables-legacy ms |\n|---|---|---|---|---|---|---|---|---|\n',
+  )
+  const root =
+    process.getuid?.() === 0 && (await hasCommand('iptables-legacy')) && (await hasCommand('ipset'))
+  for (const size of SIZES) {
+    const cluster = normalizeObjects(
+      realisticManifests({ ...size, seed: 42 }).map((value, doc) =>
+        rawFromValue(value, { file: 'bench', doc }),
+      ),
+    ).value
+    const times: number[] = []
+    let rs = compileNode(cluster, NODE, 'iptables').value
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = now()
+      rs = compileNode(cluster, NODE, 'iptables').value
+      times.push(ms(t0))
+    }
+    const applied: string[] = []
+    for (const variant of ['nft', 'legacy'] as const) {
+      if (!root) {
+        applied.push('n/a')
+        continue
+      }
+      const ns = `pz-${process.pid}-ipt-${variant}`
+      await execCommand('ip', ['netns', 'add', ns], { timeoutMs: 10_000 })
+      const stateDir = `/tmp/pz-${process.pid}-ipt-state`
+      try {
+        const t0 = now()
+        await applyRuleset(rs, { netns: ns, iptables: variant, stateDir, timeoutMs: 120_000 })
+        applied.push(fmt(ms(t0)))
+      } catch (e) {
+        applied.push(`failed: ${e instanceof Error ? e.message.slice(0, 60) : String(e)}`)
+      } finally {
+        await execCommand('ip', ['netns', 'del', ns], { timeoutMs: 10_000 })
+        await execCommand('rm', ['-rf', stateDir], { timeoutMs: 10_000 })
+      }
+    }
+    const st = rs.stats
+    process.stdout.write(
+      `| ${size.pods} | ${size.policies} | ${fmt(median(times))} | ${st.rules} | ${st.chains} | ${st.sets} | ${st.elements} | ${applied[0]} | ${applied[1]} |\n`,
+    )
+  }
+  process.stdout.write(
+    '\ncompile: median of 7 (IR + iptables render). apply: one full `palisade apply` each, process starts included.\n',
+  )
+}
+
 async function main(): Promise<void> {
   process.stdout.write(
     `# palisade compile benchmark: node ${process.version}, ${cpus().length} cpus, ${Math.round(totalmem() / 2 ** 30)} GiB\n`,
@@ -100,6 +152,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     '\nbuild IR + render: median of 7 in-process runs. nft times: one run each inside a throwaway netns, minus the cost of an empty `ip netns exec nft list tables`.\n',
   )
+  await iptablesTable()
   agentTable()
 }
 
