@@ -1,22 +1,35 @@
 /** The palisade command line: parses arguments and hands each command to its module. */
 import { Command, CommanderError } from 'commander'
-import { registerAgent } from './commands/agent.js'
-import { registerApply } from './commands/apply.js'
-import { registerCheck } from './commands/check.js'
-import { registerCompile } from './commands/compile.js'
-import { registerExplain } from './commands/explain.js'
-import { registerLab } from './commands/lab.js'
-import { registerLint } from './commands/lint.js'
-import { registerMatrix } from './commands/matrix.js'
-import { registerMigrate } from './commands/migrate.js'
+
+type Register = (program: Command, setExit: (code: number) => void) => void
+
+/**
+ * Each command's module, imported only when needed: `palisade check` loads the loader and the engine, not
+ * the lab, the compiler or the agent's Kubernetes client (start-up time is part of every `check`).
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  check: async () => (await import('./commands/check.js')).registerCheck,
+  matrix: async () => (await import('./commands/matrix.js')).registerMatrix,
+  explain: async () => (await import('./commands/explain.js')).registerExplain,
+  lint: async () => (await import('./commands/lint.js')).registerLint,
+  migrate: async () => (await import('./commands/migrate.js')).registerMigrate,
+  compile: async () => (await import('./commands/compile.js')).registerCompile,
+  apply: async () => (await import('./commands/apply.js')).registerApply, // registers apply and cleanup
+  lab: async () => (await import('./commands/lab.js')).registerLab,
+  agent: async () => (await import('./commands/agent.js')).registerAgent,
+}
+const ALIASES: Readonly<Record<string, string>> = { cleanup: 'apply' }
 
 /** Exit codes shared by every command. */
 export const EXIT_OK = 0
 export const EXIT_DENIED_OR_FINDINGS = 1
 export const EXIT_ERROR = 2
 
-/** Builds the program with every command registered. */
-export function buildProgram(setExit: (code: number) => void): Command {
+/**
+ * Builds the program. With a command name, only that command's module is loaded; otherwise (help, a
+ * typo, no command) every command is registered so help and suggestions are complete.
+ */
+export async function buildProgram(setExit: (code: number) => void, commandName?: string): Promise<Command> {
   const program = new Command()
   program
     .name('palisade')
@@ -24,28 +37,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
-  for (const register of [
-    registerCheck,
-    registerMatrix,
-    registerExplain,
-    registerLint,
-    registerMigrate,
-    registerCompile,
-    registerApply,
-    registerLab,
-    registerAgent,
-  ]) {
-    register(program, setExit)
-  }
+  const key = commandName === undefined ? undefined : (ALIASES[commandName] ?? commandName)
+  const wanted = key !== undefined && key in COMMANDS ? [key] : Object.keys(COMMANDS)
+  const registers = await Promise.all(wanted.map((name) => (COMMANDS[name] as () => Promise<Register>)()))
+  for (const register of registers) register(program, setExit)
   return program
 }
 
 /** Runs the CLI with the given arguments and resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let code = EXIT_OK
-  const program = buildProgram((c) => {
+  const program = await buildProgram((c) => {
     code = c
-  })
+  }, argv[0])
   try {
     await program.parseAsync([...argv], { from: 'user' })
   } catch (err) {
