@@ -1,12 +1,7 @@
-/** Runs commands for the lab with a time limit each; the only place the lab spawns processes. */
-import { spawn } from 'node:child_process'
+/** Runs commands for the lab with a time limit each (through the dataplane's execCommand, the one spawner). */
+import { type ExecResult, execCommand } from '../dataplane/exec.js'
 
-export interface ExecResult {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-  readonly timedOut: boolean
-}
+export type { ExecResult }
 
 export interface ExecOptions {
   /** Written to the child's stdin, which is then closed. */
@@ -24,32 +19,9 @@ const DEFAULT_TIMEOUT_MS = 10_000
 
 /** Runs argv with a time limit and resolves with its exit code and output; never rejects. */
 export function run(argv: readonly string[], o: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGKILL')
-    }, o.timeoutMs ?? DEFAULT_TIMEOUT_MS)
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => err.push(b))
-    child.stdin.on('error', () => undefined)
-    child.on('error', (e) => {
-      clearTimeout(timer)
-      resolve({ code: 127, stdout: '', stderr: String(e), timedOut })
-    })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({
-        code: code ?? 128,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        timedOut,
-      })
-    })
-    child.stdin.end(o.input ?? '')
+  return execCommand(argv[0] as string, argv.slice(1), {
+    ...(o.input !== undefined ? { input: o.input } : {}),
+    timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   })
 }
 
