@@ -138,3 +138,15 @@ export function formatMismatch(m: Mismatch): string {
   if (v.note === 'same-node-host') return `${head}\n    engine: a node always reaches its own pods`
   return `${head}\n    engine: ${describeDirection('egress', v.egress)}\n            ${describeDirection('ingress', v.ingress)}`
 }
+
+/** Returns a mismatch as plain JSON (without the engine verdict): for `lab verify -o json` and saved fuzz cases. */
+export function mismatchJSON(m: Mismatch) {
+  return {
+    port: m.port,
+    from: m.from,
+    to: m.to,
+    expected: m.expected,
+    observed: m.observed,
+    detail: m.detail,
+  }
+}

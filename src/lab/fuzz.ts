@@ -17,7 +17,7 @@ import type {
   PolicyRule,
 } from '../model/index.js'
 import { DEFAULT_DENY_ANNOTATION_POLICY, LEGACY_ISOLATION_ANNOTATION } from '../model/index.js'
-import { formatMismatch } from './compare.js'
+import { formatMismatch, mismatchJSON } from './compare.js'
 import type { LabMode } from './plan.js'
 import type { LabBackend } from './rules.js'
 import { type VerifyReport, verifyCluster } from './verify.js'
@@ -260,14 +260,7 @@ export async function fuzzLab(opts: FuzzOptions): Promise<FuzzReport> {
       mode,
       expected: matrixToJSON(final.expected),
       observed: matrixToJSON(final.observed.full),
-      mismatches: final.mismatches.map((m) => ({
-        port: m.port,
-        from: m.from,
-        to: m.to,
-        expected: m.expected,
-        observed: m.observed,
-        detail: m.detail,
-      })),
+      mismatches: final.mismatches.map(mismatchJSON),
     }
     await writeFile(`${base}.expected.json`, `${JSON.stringify(expected, null, 1)}\n`)
     failures.push({

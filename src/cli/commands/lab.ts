@@ -11,6 +11,7 @@ import {
   type LabBackend,
   type LabMode,
   listLabIds,
+  mismatchJSON,
   newLabPrefix,
   probeLab,
   readLab,
@@ -192,14 +193,7 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
         `${JSON.stringify({
           lab: r.prefix.replace(/-$/, ''),
           probes: r.observed.probes,
-          mismatches: r.mismatches.map((m) => ({
-            port: m.port,
-            from: m.from,
-            to: m.to,
-            expected: m.expected,
-            observed: m.observed,
-            detail: m.detail,
-          })),
+          mismatches: r.mismatches.map(mismatchJSON),
           timings: r.timings,
           expected: matrixToJSON(r.expected),
           observed: matrixToJSON(r.observed.full),
