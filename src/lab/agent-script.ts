@@ -6,7 +6,8 @@
  * "<identity> tcp/<port>\n" and then echoes bytes (for streams), and each UDP port with
  * "<identity> udp/<port> <payload>". Control: a Unix socket in the state folder (the filesystem is not
  * namespaced, so the controller reaches every agent without any network traffic) takes one JSON request
- * per line: probe (bounded pool, timeout, one UDP resend), stream, conntry, bulk, connrate, ping. The socket appears only
+ * per line: probe (bounded pool, timeout, one UDP resend), stream, conntry, bulk, connrate, ping, forward
+ * (TCP host:port in this namespace -> a Unix socket) and http (one GET from inside the namespace). The socket appears only
  * once every listener is bound.
  */
 export const AGENT_SCRIPT = String.raw`
@@ -218,6 +219,37 @@ async function connrate(req) {
   return { connections, failed, ms: Date.now() - t0 }
 }
 
+// Forwards TCP connections made to host:port inside this namespace to a Unix socket (the lab's way to
+// give node agents an API server without any traffic leaving lab namespaces or loopback).
+const forwards = new Map()
+function forward(req) {
+  const key = req.host + ':' + req.port
+  if (forwards.has(key)) return Promise.resolve({ already: true })
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer((c) => {
+      const u = net.connect(req.to)
+      c.on('error', () => u.destroy())
+      u.on('error', () => c.destroy())
+      c.on('close', () => u.destroy())
+      u.on('close', () => c.destroy())
+      c.pipe(u)
+      u.pipe(c)
+    })
+    srv.once('error', reject)
+    srv.listen({ port: req.port, host: req.host }, () => { forwards.set(key, srv); resolve({ listening: key }) })
+  })
+}
+
+// One HTTP GET from inside this namespace (node agents' /healthz and /metrics on the node's loopback).
+async function httpGet(req) {
+  try {
+    const r = await fetch(req.url, { signal: AbortSignal.timeout(req.timeoutMs || 2000) })
+    return { status: r.status, body: await r.text() }
+  } catch (e) {
+    return { status: 0, body: String(e && e.cause && e.cause.code || e && e.name || e) }
+  }
+}
+
 await listenAll()
 try { fs.unlinkSync(cfg.ctl) } catch {}
 const ctl = net.createServer((c) => {
@@ -240,6 +272,8 @@ const ctl = net.createServer((c) => {
         else if (req.op === 'conntry') write({ done: true, result: await conntry(req) })
         else if (req.op === 'bulk') write({ done: true, result: await bulk(req) })
         else if (req.op === 'connrate') write({ done: true, result: await connrate(req) })
+        else if (req.op === 'forward') write({ done: true, result: await forward(req) })
+        else if (req.op === 'http') write({ done: true, result: await httpGet(req) })
         else write({ error: 'unknown op ' + req.op })
       } catch (e) { write({ error: String(e && e.stack || e) }) }
     }

@@ -166,9 +166,9 @@ function containersYAML(ports: readonly ContainerPort[]): Record<string, unknown
   }))
 }
 
-/** Renders a cluster as Kubernetes manifests (Namespace, Pod, NetworkPolicy) that load back into the same cluster. */
-export function renderClusterYAML(c: ClusterState): string {
-  const docs: unknown[] = []
+/** Returns a cluster as Kubernetes objects (Namespace, Pod, NetworkPolicy) that load back into the same cluster. */
+export function clusterManifests(c: ClusterState): Record<string, unknown>[] {
+  const docs: Record<string, unknown>[] = []
   for (const ns of c.namespaces) {
     const annotations = ns.defaultDenyIngress
       ? { [LEGACY_ISOLATION_ANNOTATION]: '{"ingress":{"isolation":"DefaultDeny"}}' }
@@ -209,8 +209,13 @@ export function renderClusterYAML(c: ClusterState): string {
       },
     })
   }
-  // every string value double-quoted: the loader reads YAML 1.1 like the API server, where y, n, on, off are booleans
   return docs
+}
+
+/** Renders a cluster as Kubernetes manifests (Namespace, Pod, NetworkPolicy) that load back into the same cluster. */
+export function renderClusterYAML(c: ClusterState): string {
+  // every string value double-quoted: the loader reads YAML 1.1 like the API server, where y, n, on, off are booleans
+  return clusterManifests(c)
     .map((d) => stringify(d, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }))
     .join('---\n')
 }

@@ -24,6 +24,8 @@ export interface UpOptions {
   readonly ports?: readonly PortQuery[]
   /** Namespace prefix to use (default: a fresh one). */
   readonly prefix?: string
+  /** Load each node's compiled rules (default true); false leaves the nodes open, for agents to program. */
+  readonly rules?: boolean
 }
 
 export interface UpResult {
@@ -59,6 +61,7 @@ export async function upLab(cluster: ClusterState, opts: UpOptions = {}): Promis
     )
     await startAgents(lab)
     lap('agentsMs')
+    if (opts.rules === false) return { lab, diagnostics: [], warnings: [], timings }
     const applied = await applyLabRules(lab, backend)
     lap('rulesMs')
     for (const w of applied.warnings) log(`warning: ${w}`)
