@@ -54,6 +54,10 @@ class SupervisedInformer {
   private failures = 0
   private lastFailureAt = 0
   private timer: NodeJS.Timeout | undefined
+  /** The informer's start in flight (list, then the watch call that returns once the response headers arrive). */
+  private starting: Promise<void> | undefined
+  /** The connection pool of the latest watch request (the client library makes one per request). */
+  private watchAgent: { destroy(): void } | undefined
 
   constructor(
     kc: KubeConfig,
@@ -71,7 +75,15 @@ class SupervisedInformer {
       setImmediate(() => this.listed(res.items.length))
       return { metadata: { resourceVersion: res.resourceVersion }, items: res.items as KubernetesObject[] }
     }
-    this.informer = makeInformer<KubernetesObject>(kc, path, list)
+    // The same KubeConfig, except that we keep a handle on each watch request's connection pool.
+    const watchKc: KubeConfig = Object.create(kc)
+    watchKc.applyToFetchOptions = async (o) => {
+      const init = await kc.applyToFetchOptions(o)
+      const agent = init.agent as { destroy?: () => void } | undefined
+      if (agent && typeof agent.destroy === 'function') this.watchAgent = agent as { destroy(): void }
+      return init
+    }
+    this.informer = makeInformer<KubernetesObject>(watchKc, path, list)
     const upsert = (verb: 'add' | 'update') => (obj: KubernetesObject) => {
       events.onEvent?.(kind, verb)
       if (store.upsert(kind, asJson(trim(obj)))) events.signal(Date.now())
@@ -121,17 +133,25 @@ class SupervisedInformer {
 
   async start(): Promise<void> {
     this.stopped = false
-    try {
-      await this.informer.start()
-    } catch (err) {
-      this.failed(err)
-    }
+    const p = this.informer.start().catch((err: unknown) => this.failed(err))
+    this.starting = p
+    await p
+    if (this.starting === p) this.starting = undefined
   }
 
   async stop(): Promise<void> {
     this.stopped = true
     clearTimeout(this.timer)
     await this.informer.stop()
+    // The client library can abort a watch only once its response headers have arrived: a watch
+    // still waiting for them would outlive stop(). Closing its connection ends it (the informer then
+    // reports an error, which a stopped informer ignores).
+    this.watchAgent?.destroy()
+    this.watchAgent = undefined
+    // A list in flight ends by itself (bounded by its timeout); do not hold the caller for it.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.starting, new Promise((r) => (timer = setTimeout(r, 2000)))])
+    clearTimeout(timer)
   }
 }
 

@@ -47,6 +47,8 @@ export interface FakeApiServerOptions {
   readonly plainHttp?: boolean
   /** Interval of BOOKMARK events on watches that allow them (default 1 s; 0 = never). */
   readonly bookmarkIntervalMs?: number
+  /** Send a watch's response headers only with its first event, as a buffering proxy would (default: at once, like the API server). */
+  readonly lazyWatchHeaders?: boolean
 }
 
 export interface RecordedRequest {
@@ -370,6 +372,8 @@ export class FakeApiServer {
     res: http.ServerResponse,
   ): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+    // The API server flushes the headers at once (before any event), so a client's watch call returns.
+    if (!this.opts.lazyWatchHeaders) res.flushHeaders()
     const from = query.resourceVersion ?? ''
     const send = (o: unknown) => res.write(`${JSON.stringify(o)}\n`)
     if (from === '' || from === '0') {

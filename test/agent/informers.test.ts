@@ -12,8 +12,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-async function rig(o: { plainHttp?: boolean } = {}) {
-  const api = new FakeApiServer(o.plainHttp ? { plainHttp: true } : {})
+async function rig(o: { plainHttp?: boolean; lazyWatchHeaders?: boolean } = {}) {
+  const api = new FakeApiServer({
+    ...(o.plainHttp ? { plainHttp: true } : {}),
+    ...(o.lazyWatchHeaders ? { lazyWatchHeaders: true, bookmarkIntervalMs: 0 } : {}),
+  })
   await api.start()
   cleanups.push(() => api.stop())
   api.apply('Namespace', namespace('shop', { team: 'a' }))
@@ -48,6 +51,22 @@ describe('informers against the fake API server (real client, real wire protocol
     expect(r.store.counts()).toEqual({ Pod: 1, Namespace: 1, NetworkPolicy: 1 })
     expect(r.informers.isSynced()).toBe(true)
     expect(r.errors).toEqual([])
+  })
+
+  it.each([
+    ['at once (as the API server does)', false],
+    ['only with the first event (a buffering proxy)', true],
+  ])('stop ends every watch when the response headers arrive %s', async (_, lazy) => {
+    const r = await rig({ lazyWatchHeaders: lazy })
+    await r.informers.synced(10_000)
+    await waitFor(() => r.api.openWatches === 3, 5000, 'three watches open')
+    await r.informers.stop()
+    // With lazy headers the client's watch call is still waiting: stop must end it all the same.
+    if (lazy) r.api.apply('Pod', pod('shop', 'late', '10.0.1.9', 'n1', { app: 'late' }))
+    await waitFor(() => r.api.openWatches === 0, 5000, 'every watch closed after stop')
+    await new Promise((res) => setTimeout(res, 200))
+    expect(r.api.openWatches).toBe(0)
+    expect(podNames(r.store)).not.toContain('late')
   })
 
   it('works over plain http when the kubeconfig sets insecure-skip-tls-verify', async () => {

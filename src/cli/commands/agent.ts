@@ -19,6 +19,7 @@ interface AgentCliOptions {
   readonly cleanupOnExit?: boolean
   readonly iptables: string
   readonly logLevel: string
+  readonly stateDir?: string
 }
 
 const fail = (msg: string): undefined => {
@@ -64,6 +65,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     .option('--debounce <duration>', 'quiet time after an event before syncing', '50ms')
     .option('--from-dir <dir>', 'read manifests from a folder instead of the API server')
     .option('--netns <name>', 'program this network namespace instead of the current one')
+    .option('--state-dir <dir>', 'where the dataplane keeps its state (default /run/palisade/agent)')
     .option('--cleanup-on-exit', 'remove the rules when stopping (default: keep them in force)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
     .action(async (o: AgentCliOptions) => {
@@ -103,6 +105,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
           ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
           ...(o.fromDir ? { fromDir: o.fromDir } : {}),
           ...(o.netns ? { netns: o.netns } : {}),
+          ...(o.stateDir ? { stateDir: o.stateDir } : {}),
           cleanupOnExit: o.cleanupOnExit === true,
           logger,
         })
@@ -130,5 +133,8 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       })
       await agent.stop()
       setExit(code)
+      // The rules are kept and the logs written: do not let a client library's stray socket (a watch
+      // aborted before its response arrived) keep the process alive after a SIGTERM.
+      setTimeout(() => process.exit(code), 1000).unref()
     })
 }
