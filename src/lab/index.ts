@@ -2,6 +2,7 @@
 export * from './compare.js'
 export { LabError } from './exec.js'
 export * from './fuzz.js'
+export * from './manifests.js'
 export * from './node-agents.js'
 export * from './plan.js'
 export * from './probe.js'

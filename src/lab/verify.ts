@@ -3,12 +3,16 @@
  * down. The lab proves analysis == kernel: any cell where they differ is reported with the policy and
  * rule that decided it.
  */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Matrix, PortQuery } from '../engine/index.js'
 import type { ClusterState, Diagnostic } from '../model/index.js'
 import { compareLab, expectedLabMatrix, formatMismatch, type Mismatch } from './compare.js'
+import { renderClusterYAML } from './manifests.js'
+import { startNodeAgents } from './node-agents.js'
 import { type LabMode, planLab } from './plan.js'
 import { cellKey, type ProbeOptions, type ProbeResult, probeCells, probeLab, subMatrix } from './probe.js'
-import { applyLabRules, type LabBackend } from './rules.js'
+import { applyLabRules, compilerBackend, type LabBackend } from './rules.js'
 import { startAgents } from './server.js'
 import { buildLab, destroyLab, type Lab, newLabPrefix, teardownOnSignals } from './topology.js'
 
@@ -26,6 +30,11 @@ export interface UpOptions {
   readonly prefix?: string
   /** Load each node's compiled rules (default true); false leaves the nodes open, for agents to program. */
   readonly rules?: boolean
+  /**
+   * Enforce with one `palisade agent --from-dir` process per node (reading the lab's cluster as
+   * manifests) instead of loading the compiled rules directly: proves the agent, not only the compiler.
+   */
+  readonly agents?: boolean
 }
 
 export interface UpResult {
@@ -62,6 +71,19 @@ export async function upLab(cluster: ClusterState, opts: UpOptions = {}): Promis
     await startAgents(lab)
     lap('agentsMs')
     if (opts.rules === false) return { lab, diagnostics: [], warnings: [], timings }
+    if (opts.agents === true) {
+      const dir = join(lab.stateDir, 'manifests')
+      await mkdir(dir, { recursive: true })
+      await writeFile(join(dir, 'cluster.yaml'), renderClusterYAML(plan.cluster))
+      const agents = await startNodeAgents(lab, {
+        source: { fromDir: dir },
+        backend: compilerBackend(backend),
+        ...(backend === 'nftables' ? {} : { iptables: backend === 'iptables-legacy' ? 'legacy' : 'nft' }),
+      })
+      lap('rulesMs')
+      log(`${agents.length} palisade agents enforce ${dir} (logs in ${join(lab.stateDir, 'node-agents')})`)
+      return { lab, diagnostics: [], warnings: [], timings }
+    }
     const applied = await applyLabRules(lab, backend)
     lap('rulesMs')
     for (const w of applied.warnings) log(`warning: ${w}`)

@@ -1,9 +1,9 @@
 /**
  * What CI proves in the kernel on every commit (issue 5): every example in both lab modes with nftables
- * and with both iptables variants, every upstream e2e conformance case on nftables and iptables, and a
+ * and with both iptables variants, every example enforced by real agent processes, every upstream e2e conformance case on nftables and iptables, and a
  * bounded fuzz run with a fixed seed. Each run builds its own lab (unique prefix) and tears it down.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fuzzLab, type LabBackend, type LabMode, verifyCluster } from '../../src/lab/index.js'
@@ -15,6 +15,8 @@ const skip =
   labSkipReason() ??
   (hasCommand('nft') && hasCommand('iptables-legacy') ? undefined : 'nft or iptables-legacy missing')
 const root = new URL('../../examples/', import.meta.url).pathname
+// The agent runs as its own process from dist/ (built by `npm ci`).
+const built = existsSync(new URL('../../dist/src/cli/main.js', import.meta.url))
 
 function readTree(...paths: string[]): InputText[] {
   const out: InputText[] = []
@@ -68,6 +70,30 @@ describe.skipIf(skip)('lab: examples in the kernel', () => {
     120_000,
   )
 })
+
+describe.skipIf(skip || !built)(
+  'lab: examples enforced by palisade agent processes (one per node, --from-dir)',
+  () => {
+    const rows = EXAMPLES.flatMap((e) =>
+      (
+        [
+          { mode: 'routed', backend: 'nftables' },
+          { mode: 'bridge', backend: 'iptables-nft' },
+        ] as const
+      ).map((c) => ({ ...e, ...c })),
+    )
+    it.each(rows)(
+      '$name, $mode, $backend',
+      async ({ paths, mode, backend }) => {
+        const loaded = loadCluster(readTree(...paths), { validate: 'strict' })
+        const r = await verifyCluster(loaded.cluster, { mode, backend, agents: true })
+        expect(r.observed.probes).toBeGreaterThan(0)
+        expect(wrong(r)).toEqual([])
+      },
+      120_000,
+    )
+  },
+)
 
 describe.skipIf(skip)('lab: upstream e2e conformance cases in the kernel', () => {
   const cases = listConformanceCases().filter((c) => !c.skip)

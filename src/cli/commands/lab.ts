@@ -30,6 +30,7 @@ interface LabOptions extends InputOptions {
   readonly ports?: string
   readonly keep?: boolean
   readonly output?: string
+  readonly agents?: boolean
 }
 
 const MODES: readonly LabMode[] = ['routed', 'bridge']
@@ -38,7 +39,7 @@ const err = (s: string) => process.stderr.write(`${s}\n`)
 /** Checks the shared lab options; returns an error message or the parsed values. */
 function parseLabOptions(
   opts: LabOptions,
-): { mode: LabMode; backend: LabBackend; nodes: number; ports?: PortQuery[] } | string {
+): { mode: LabMode; backend: LabBackend; nodes: number; agents: boolean; ports?: PortQuery[] } | string {
   if (!MODES.includes(opts.mode as LabMode)) return `--mode must be routed or bridge, not "${opts.mode}"`
   if (!LAB_BACKENDS.includes(opts.backend as LabBackend))
     return `--backend must be one of ${LAB_BACKENDS.join(', ')}, not "${opts.backend}"`
@@ -58,6 +59,7 @@ function parseLabOptions(
     mode: opts.mode as LabMode,
     backend: opts.backend as LabBackend,
     nodes,
+    agents: opts.agents === true,
     ...(ports ? { ports } : {}),
   }
 }
@@ -75,6 +77,10 @@ function labOptions(cmd: Command): Command {
       .option(
         '--ports <list>',
         'ports to serve and probe, e.g. 80/TCP,53/UDP (default: declared + policy ports)',
+      )
+      .option(
+        '--agents',
+        'enforce with one `palisade agent --from-dir` process per node instead of loading the compiled rules',
       ),
   )
 }
