@@ -4,6 +4,7 @@
  *
  * Packet path (filter table, FORWARD only; INPUT/OUTPUT untouched, docs/semantics.md rule 6):
  *   FORWARD -> PAL-FORWARD (the single jump is installed by src/dataplane/iptables.ts)
+ *     0. IPv6: neighbour solicitations and advertisements (hop limit 255) -> allow, like ARP.
  *     1. anti-spoofing (when the IR knows pod interfaces): a packet entering from a pod's interface
  *        must carry one of that pod's addresses; two hash:net,iface lookups, one rule.
  *     2. ESTABLISHED,RELATED -> allow (rule 10: revocation does not cut live flows); INVALID -> DROP.
@@ -227,6 +228,13 @@ function renderRules(
   const chains: string[] = [IPTABLES_ENTRY_CHAIN, EGRESS, INGRESS, ALLOW]
   const body: string[] = []
   const fwd = (rule: string) => body.push(`-A ${IPTABLES_ENTRY_CHAIN} ${rule}`)
+  if (family === 6) {
+    // Neighbour discovery is link plumbing, like ARP: bridged between pods it must pass (hop limit 255 = on-link).
+    for (const type of ['neighbour-solicitation', 'neighbour-advertisement'])
+      fwd(
+        `-p ipv6-icmp -m icmp6 --icmpv6-type ${type} -m hl --hl-eq 255 -m comment --comment "IPv6 neighbour discovery (like ARP)" -j ${allow}`,
+      )
+  }
   if (spoofPods.length > 0) {
     fwd(
       `-m set --match-set ${ownSet('PODIF', family)} src,src -m set ! --match-set ${ownSet('SPOOF', family)} src,src -m comment --comment "anti-spoofing: source address is not the pod's" -j DROP`,

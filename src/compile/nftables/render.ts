@@ -46,6 +46,9 @@
  *   bridge table would duplicate every set and chain, bridge-family conntrack needs
  *   nf_conntrack_bridge, and with br_netfilter loaded bridged packets would be evaluated twice.
  *   applyRuleset warns when the netns has a bridge and the sysctl is off.
+ *   With br_netfilter, IPv6 neighbour discovery between pods (ICMPv6, unlike ARP) reaches these hooks
+ *   too: both base chains accept neighbour solicitations/advertisements with hop limit 255 first, or an
+ *   isolated pod could not even resolve its peers' MAC addresses (found by the IPv6 lab, bridge mode).
  *
  * - ANTI-SPOOFING. When the pod interfaces are known (CompileOptions.podInterfaces), a packet that
  *   enters from a pod's host-side interface must carry one of that pod's addresses: checked first in
@@ -567,6 +570,9 @@ export function renderNftables(ir: NodeIR, cache?: NftRenderCache): NftRendered 
     `\tchain ${name} {`,
     `\t\ttype filter hook forward priority ${priority}; policy accept;`,
     `\t\tcomment ${nftComment(what)}`,
+    // IPv6 neighbour discovery is link plumbing, like ARP (which never reaches these hooks): bridged
+    // between pods (br_netfilter) it must pass whatever the policies say. Hop limit 255 = on-link only.
+    `\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept comment ${nftComment('IPv6 neighbour discovery (like ARP)')}`,
     ...pre,
     '\t\tct state established,related accept',
     '\t\tct state invalid counter drop',
@@ -585,7 +591,7 @@ export function renderNftables(ir: NodeIR, cache?: NftRenderCache): NftRendered 
     ...base('ingress', 'filter + 10', 'ingress of local destination pods; runs after egress', 'daddr', []),
   )
   chains += 2
-  rules += 2 * 4 + egressBase.length
+  rules += 2 * 5 + egressBase.length
   out.push('}', '')
   return { text: out.join('\n'), stats: { rules, chains, sets, elements } }
 }
