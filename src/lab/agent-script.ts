@@ -36,7 +36,7 @@ async function listenAll() {
     }
     for (const port of cfg.udp) {
       jobs.push(new Promise((resolve, reject) => {
-        const u = dgram.createSocket('udp4')
+        const u = dgram.createSocket(id.bind.includes(':') ? 'udp6' : 'udp4')
         u.on('message', (msg, r) => u.send(id.label + ' udp/' + port + ' ' + msg, r.port, r.address))
         u.once('error', reject)
         u.bind({ port, address: id.bind }, () => { listening++; resolve() })
@@ -78,7 +78,8 @@ function tcpProbe(t, timeoutMs) {
 function udpProbe(t, timeoutMs) {
   return new Promise((resolve) => {
     const t0 = Date.now()
-    const s = dgram.createSocket('udp4')
+    const v6 = t.ip.includes(':')
+    const s = dgram.createSocket(v6 ? 'udp6' : 'udp4')
     const nonce = Math.random().toString(36).slice(2)
     let finished = false
     const send = () => { if (!finished) s.send(nonce, t.port, t.ip, () => {}) }
@@ -98,7 +99,7 @@ function udpProbe(t, timeoutMs) {
       if (line.endsWith(' ' + nonce) || line === want) done(line === want, line)
     })
     s.on('error', (e) => done(false, e.code || String(e)))
-    s.bind({ port: 0, address: t.local || '0.0.0.0' }, send)
+    s.bind({ port: 0, address: t.local || (v6 ? '::' : '0.0.0.0') }, send)
   })
 }
 
@@ -145,7 +146,7 @@ async function stream(req) {
     send = (n) => { if (!s.destroyed) s.write('seq ' + n + '\n') }
     stop = () => s.destroy()
   } else {
-    const s = dgram.createSocket('udp4')
+    const s = dgram.createSocket(ip.includes(':') ? 'udp6' : 'udp4')
     s.on('message', (m) => { const x = /seq (\d+)$/.exec(String(m)); if (x) onReply(Number(x[1])) })
     s.on('error', () => {})
     send = (n) => s.send('seq ' + n, port, ip, () => {})

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { matrixToJSON } from '../engine/index.js'
 import { randomCluster } from '../gen/random-cluster.js'
-import type { ClusterState, NetworkPolicy, PolicyRule } from '../model/index.js'
+import type { ClusterState, Family, NetworkPolicy, PolicyRule } from '../model/index.js'
 import { formatMismatch, mismatchJSON } from './compare.js'
 import { renderClusterYAML } from './manifests.js'
 import type { LabMode } from './plan.js'
@@ -19,6 +19,8 @@ export interface FuzzOptions {
   readonly cases: number
   readonly mode?: LabMode
   readonly backend?: LabBackend
+  /** Address family of the lab (default 4); 6 also gives the random policies IPv6 ipBlocks. */
+  readonly family?: Family
   readonly maxPods?: number
   readonly maxPolicies?: number
   /** Where failing cases are saved (default test/lab/regressions). */
@@ -100,7 +102,10 @@ export async function fuzzLab(opts: FuzzOptions): Promise<FuzzReport> {
   const log = opts.log ?? (() => undefined)
   const mode = opts.mode ?? 'routed'
   const backend = opts.backend ?? 'nftables'
-  const verify = opts.verify ?? ((c: ClusterState) => verifyCluster(c, { mode, backend }))
+  const family = opts.family ?? 4
+  const verify =
+    opts.verify ??
+    ((c: ClusterState) => verifyCluster(c, { mode, backend, ...(family === 6 ? { family } : {}) }))
   const failures: FuzzFailure[] = []
   let probes = 0
   for (let i = 0; i < opts.cases; i++) {
@@ -109,6 +114,7 @@ export async function fuzzLab(opts: FuzzOptions): Promise<FuzzReport> {
       nodes: 2,
       maxPods: opts.maxPods ?? 6,
       maxPolicies: opts.maxPolicies ?? 4,
+      ...(family === 6 ? { ipv6: true } : {}),
     })
     const r = await verify(cluster)
     probes += r.observed.probes
@@ -131,7 +137,7 @@ export async function fuzzLab(opts: FuzzOptions): Promise<FuzzReport> {
     const base = join(dir, `seed-${seed}-${backend}-${mode}`)
     await writeFile(
       `${base}.yaml`,
-      `# palisade lab fuzz --seed ${seed} --cases 1 --backend ${backend} --mode ${mode} (shrunk)\n${renderClusterYAML(shrunk.cluster)}`,
+      `# palisade lab fuzz --seed ${seed} --cases 1 --backend ${backend} --mode ${mode}${family === 6 ? ' --family 6' : ''} (shrunk)\n${renderClusterYAML(shrunk.cluster)}`,
     )
     const expected = {
       seed,

@@ -10,6 +10,7 @@ import type { ClusterState, Pod, PolicyRule } from '../model/index.js'
 import {
   canonicalIP,
   cidrContainsIP,
+  type Family,
   formatIP,
   type ParsedCIDR,
   parseCIDR,
@@ -61,6 +62,8 @@ export interface LabPlan {
   /** 'pl1a2b-': every namespace of this lab starts with it. */
   readonly prefix: string
   readonly mode: LabMode
+  /** Address family of every lab address (absent in state files of older labs: 4). */
+  readonly family?: Family
   readonly underlay: string
   readonly nodes: readonly LabNode[]
   readonly pods: readonly LabPod[]
@@ -82,29 +85,66 @@ export interface PlanOptions {
   readonly maxOutside?: number
   /** Ports to serve and probe instead of labPorts(cluster). */
   readonly ports?: readonly PortQuery[]
+  /** Address family of the lab (default 4): an IPv6 lab gives every pod, node and outside host IPv6 only. */
+  readonly family?: Family
 }
 
 /** Lab namespace prefixes look like 'pl1a2b-'. */
 export const LAB_PREFIX_PATTERN = /^pl[0-9a-f]{4}-$/
 export const MAX_NODES = 200
-const UNDERLAY = parseCIDR('10.240.0.0/24') as ParsedCIDR
-const LAB_RANGE = parseCIDR('10.240.0.0/16') as ParsedCIDR
 
-/** Addresses no lab host may use: this-network, loopback, link-local, multicast, reserved, broadcast. */
-const SPECIAL = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/3'].map(
-  (c) => parseCIDR(c) as ParsedCIDR,
-)
+/** Where a lab of one address family puts its nodes, pods and outside hosts. */
+interface Scheme {
+  readonly family: Family
+  readonly bits: number
+  /** The switch between nodes (node K has host K on it). */
+  readonly underlay: ParsedCIDR
+  /** Every node's pod CIDR lies inside it. */
+  readonly labRange: ParsedCIDR
+  /** Addresses no lab host may use: this-network, loopback, link-local, multicast, reserved. */
+  readonly special: readonly ParsedCIDR[]
+  /** Preferred outside addresses (documentation ranges first), tried before scanning a CIDR. */
+  readonly preferred: readonly string[]
+  readonly nodeIP: (k: number) => string
+  readonly podCidr: (k: number) => string
+  /** Host part of the last usable pod address of a node CIDR. */
+  readonly maxHost: bigint
+}
 
-/** Preferred outside addresses (documentation ranges first), tried before scanning a CIDR. */
-const PREFERRED = [
-  '203.0.113.10',
-  '198.51.100.10',
-  '192.0.2.10',
-  '100.64.0.10',
-  '172.16.0.10',
-  '192.168.0.10',
-  '10.0.0.10',
-]
+const cidr = (t: string) => parseCIDR(t) as ParsedCIDR
+const SCHEMES: Record<Family, Scheme> = {
+  4: {
+    family: 4,
+    bits: 32,
+    underlay: cidr('10.240.0.0/24'),
+    labRange: cidr('10.240.0.0/16'),
+    special: ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/3'].map(cidr),
+    preferred: [
+      '203.0.113.10',
+      '198.51.100.10',
+      '192.0.2.10',
+      '100.64.0.10',
+      '172.16.0.10',
+      '192.168.0.10',
+      '10.0.0.10',
+    ],
+    nodeIP: (k) => `10.240.0.${k}`,
+    podCidr: (k) => `10.240.${k}.0/24`,
+    maxHost: 254n,
+  },
+  6: {
+    family: 6,
+    bits: 128,
+    underlay: cidr('fd00:240::/64'),
+    labRange: cidr('fd00:240::/32'),
+    // unspecified, loopback and v4-mapped/compatible (::/8), link-local, multicast
+    special: ['::/8', 'fe80::/10', 'ff00::/8'].map(cidr),
+    preferred: ['2001:db8::10', 'fd00::10', 'fc00::10', '2001:db8:1::10'],
+    nodeIP: (k) => `fd00:240::${k.toString(16)}`,
+    podCidr: (k) => `fd00:240:${k.toString(16)}::/64`,
+    maxHost: 0xfffen,
+  },
+}
 
 /** Returns true when the lab never needs to program this pod: hostNetwork or finished. */
 function isLabPod(p: Pod): boolean {
@@ -151,30 +191,36 @@ function portHolder(port: number, protocol: PortQuery['protocol']): Pod {
   }
 }
 
-function inAny(ip: bigint, cidrs: readonly ParsedCIDR[]): boolean {
-  return cidrs.some((c) => cidrContainsIP(c, { family: 4, value: ip }))
+function inAny(ip: bigint, cidrs: readonly ParsedCIDR[], family: Family = 4): boolean {
+  return cidrs.some((c) => cidrContainsIP(c, { family, value: ip }))
 }
 
 /**
- * Computes the lab's layout. Pod addresses: the manifest's IPv4 address when it is usable (unique, not
- * special, not on the underlay, inside its node's 10.240.N.0/24 when inside 10.240.0.0/16), else the next
- * free address of the node's CIDR. IPv6 addresses are dropped (the lab is IPv4 only).
+ * Computes the lab's layout. Pod addresses: the manifest's address of the lab's family when it is usable
+ * (unique, not special, not on the underlay, inside its node's pod CIDR when inside the lab range), else
+ * the next free address of the node's CIDR. Addresses of the other family are dropped (a lab is single-stack;
+ * `--family 6` builds an IPv6 one).
  */
 export function planLab(cluster: ClusterState, opts: PlanOptions): LabPlan {
   const prefix = opts.prefix
   const mode = opts.mode ?? 'routed'
+  const sc = SCHEMES[opts.family ?? 4]
+  const fam = sc.family
   const notes: string[] = []
   const names = nodeNames(cluster, Math.max(1, opts.nodes ?? 2))
   if (names.length > MAX_NODES)
     throw new RangeError(`the lab supports at most ${MAX_NODES} nodes, not ${names.length}`)
-  const nodes: LabNode[] = names.map((name, i) => ({
-    name,
-    index: i + 1,
-    netns: `${prefix}n${i + 1}`,
-    ip: `10.240.0.${i + 1}`,
-    podCidr: `10.240.${i + 1}.0/24`,
-    gateway: `10.240.${i + 1}.1`,
-  }))
+  const nodes: LabNode[] = names.map((name, i) => {
+    const own = parseCIDR(sc.podCidr(i + 1)) as ParsedCIDR
+    return {
+      name,
+      index: i + 1,
+      netns: `${prefix}n${i + 1}`,
+      ip: sc.nodeIP(i + 1),
+      podCidr: sc.podCidr(i + 1),
+      gateway: formatIP(fam, own.base + 1n),
+    }
+  })
   const nodeByName = new Map(nodes.map((n) => [n.name, n]))
   const used = new Set<bigint>()
   for (const n of nodes) {
@@ -187,43 +233,47 @@ export function planLab(cluster: ClusterState, opts: PlanOptions): LabPlan {
     const named = p.nodeName ? nodeByName.get(p.nodeName) : undefined
     nodeOfPod.set(p, named ?? (nodes[spread++ % nodes.length] as LabNode))
   }
+  const other = fam === 4 ? 'IPv6' : 'IPv4'
   // First pass: keep usable manifest addresses; second pass: assign the rest.
   const chosen = new Map<Pod, string>()
   for (const p of cluster.pods) {
     if (!isLabPod(p)) continue
     const node = nodeOfPod.get(p) as LabNode
-    const v4 = p.ips.map((s) => parseIP(s)).find((x) => x?.family === 4)
-    if (!v4) continue
+    const addr = p.ips.map((s) => parseIP(s)).find((x) => x?.family === fam)
+    if (!addr) continue
     const own = parseCIDR(node.podCidr) as ParsedCIDR
-    const host = Number(v4.value & 0xffn)
+    const host = addr.value - own.base
     const ok =
-      !used.has(v4.value) &&
-      !inAny(v4.value, SPECIAL) &&
-      !inAny(v4.value, [UNDERLAY]) &&
-      v4.value !== 0xffffffffn &&
-      (!inAny(v4.value, [LAB_RANGE]) || (inAny(v4.value, [own]) && host >= 2 && host <= 254))
+      !used.has(addr.value) &&
+      !inAny(addr.value, sc.special, fam) &&
+      !inAny(addr.value, [sc.underlay], fam) &&
+      (fam === 6 || addr.value !== 0xffffffffn) &&
+      (!inAny(addr.value, [sc.labRange], fam) ||
+        (inAny(addr.value, [own], fam) && host >= 2n && host <= sc.maxHost))
     if (ok) {
-      used.add(v4.value)
-      chosen.set(p, canonicalIP(v4))
+      used.add(addr.value)
+      chosen.set(p, canonicalIP(addr))
     } else {
       notes.push(
-        `pod ${podKey(p)}: address ${canonicalIP(v4)} is not usable in the lab (taken or reserved on node ${node.name}); assigned another`,
+        `pod ${podKey(p)}: address ${canonicalIP(addr)} is not usable in the lab (taken or reserved on node ${node.name}); assigned another`,
       )
     }
   }
-  const next = new Map<string, number>()
+  const next = new Map<string, bigint>()
   for (const p of cluster.pods) {
     if (!isLabPod(p) || chosen.has(p)) continue
     const node = nodeOfPod.get(p) as LabNode
-    let host = next.get(node.name) ?? 10
-    const base = (10n << 24n) | (240n << 16n) | (BigInt(node.index) << 8n)
-    while (host <= 254 && used.has(base | BigInt(host))) host++
-    if (host > 254) throw new RangeError(`node ${node.name} has more pods than its /24 holds`)
-    used.add(base | BigInt(host))
-    chosen.set(p, formatIP(4, base | BigInt(host)))
-    next.set(node.name, host + 1)
-    if (p.ips.some((s) => parseIP(s)?.family === 6))
-      notes.push(`pod ${podKey(p)}: IPv6 addresses dropped (the lab is IPv4 only)`)
+    let host = next.get(node.name) ?? 10n
+    const base = (parseCIDR(node.podCidr) as ParsedCIDR).base
+    while (host <= sc.maxHost && used.has(base | host)) host++
+    if (host > sc.maxHost) throw new RangeError(`node ${node.name} has more pods than its pod CIDR holds`)
+    used.add(base | host)
+    chosen.set(p, formatIP(fam, base | host))
+    next.set(node.name, host + 1n)
+    if (p.ips.some((s) => parseIP(s) !== undefined && parseIP(s)?.family !== fam))
+      notes.push(
+        `pod ${podKey(p)}: ${other} addresses dropped (the lab is ${fam === 4 ? 'IPv4' : 'IPv6'} only)`,
+      )
   }
   const pods: LabPod[] = []
   const adjusted: Pod[] = cluster.pods.map((p) => {
@@ -243,10 +293,11 @@ export function planLab(cluster: ClusterState, opts: PlanOptions): LabPlan {
     return { ...p, nodeName: node.name, ips: [ip] }
   })
   const adjustedCluster: ClusterState = { ...cluster, pods: adjusted }
-  const outside = planOutside(adjustedCluster, prefix, nodes, used, opts.maxOutside ?? 16, notes)
+  const outside = planOutside(adjustedCluster, sc, prefix, nodes, used, opts.maxOutside ?? 16, notes)
   return {
     prefix,
     mode,
+    ...(fam === 6 ? { family: 6 as const } : {}),
     underlay: `${prefix}u`,
     nodes,
     pods,
@@ -260,14 +311,16 @@ export function planLab(cluster: ClusterState, opts: PlanOptions): LabPlan {
 /** Picks one outside address inside every ipBlock cidr (outside its excepts) and one inside every except. */
 function planOutside(
   cluster: ClusterState,
+  sc: Scheme,
   prefix: string,
   nodes: readonly LabNode[],
   used: Set<bigint>,
   max: number,
   notes: string[],
 ): LabOutside | undefined {
+  const fam = sc.family
   for (const n of nodes) used.add(parseIP(n.ip)!.value)
-  const reserved = [UNDERLAY, ...SPECIAL]
+  const reserved = [sc.underlay, ...sc.special]
   const picked: { value: bigint; reasons: string[] }[] = []
   const wanted = new Map<string, { inside: ParsedCIDR; outsideOf: ParsedCIDR[]; reason: string }>()
   for (const pol of cluster.policies) {
@@ -275,25 +328,25 @@ function planOutside(
       for (const peer of rule.peers ?? []) {
         const b = peer.ipBlock
         if (!b) continue
-        const cidr = parseCIDR(b.cidr)
-        if (cidr?.family !== 4) {
-          if (cidr)
+        const block = parseCIDR(b.cidr)
+        if (block?.family !== fam) {
+          if (block)
             notes.push(
-              `ipBlock ${b.cidr} of ${pol.namespace}/${pol.name}: IPv6 is not probed (the lab is IPv4 only)`,
+              `ipBlock ${b.cidr} of ${pol.namespace}/${pol.name}: ${fam === 4 ? 'IPv6' : 'IPv4'} is not probed (the lab is ${fam === 4 ? 'IPv4' : 'IPv6'} only)`,
             )
           continue
         }
-        const excepts = b.except.map((e) => parseCIDR(e)).filter((e): e is ParsedCIDR => e?.family === 4)
+        const excepts = b.except.map((e) => parseCIDR(e)).filter((e): e is ParsedCIDR => e?.family === fam)
         const key = `${b.cidr}|${b.except.join(',')}`
         if (!wanted.has(key))
           wanted.set(key, {
-            inside: cidr,
+            inside: block,
             outsideOf: excepts,
             reason: `inside ${b.cidr} of ${pol.namespace}/${pol.name}`,
           })
         for (const e of b.except) {
           const ec = parseCIDR(e)
-          if (ec?.family === 4 && !wanted.has(`except|${e}`))
+          if (ec?.family === fam && !wanted.has(`except|${e}`))
             wanted.set(`except|${e}`, {
               inside: ec,
               outsideOf: [],
@@ -304,7 +357,9 @@ function planOutside(
     }
   }
   const fits = (v: bigint, w: { inside: ParsedCIDR; outsideOf: ParsedCIDR[] }) =>
-    cidrContainsIP(w.inside, { family: 4, value: v }) && !inAny(v, w.outsideOf)
+    cidrContainsIP(w.inside, { family: fam, value: v }) && !inAny(v, w.outsideOf, fam)
+  // v4: no .0 or .255 host; v6: no subnet-router anycast (::0 of a /112) and no ::ffff
+  const lowMask = fam === 4 ? 0xffn : 0xffffn
   for (const w of wanted.values()) {
     const again = picked.find((p) => fits(p.value, w))
     if (again) {
@@ -316,8 +371,14 @@ function planOutside(
       continue
     }
     const v = pickAddress(
+      sc,
       w.inside,
-      (x) => fits(x, w) && !used.has(x) && !inAny(x, reserved) && (x & 0xffn) !== 0xffn && (x & 0xffn) !== 0n,
+      (x) =>
+        fits(x, w) &&
+        !used.has(x) &&
+        !inAny(x, reserved, fam) &&
+        (x & lowMask) !== lowMask &&
+        (x & lowMask) !== 0n,
     )
     if (v === undefined) {
       notes.push(`no outside address ${w.reason}: every candidate is a pod, a node or reserved`)
@@ -332,17 +393,17 @@ function planOutside(
     netns: `${prefix}x`,
     node: attach.name,
     hostIf: 'vx',
-    addresses: picked.map((p) => ({ ip: formatIP(4, p.value), reasons: p.reasons })),
+    addresses: picked.map((p) => ({ ip: formatIP(fam, p.value), reasons: p.reasons })),
   }
 }
 
 /** Returns an address of the CIDR accepted by ok: preferred ones first, then from both ends of the range. */
-function pickAddress(c: ParsedCIDR, ok: (v: bigint) => boolean): bigint | undefined {
-  for (const s of PREFERRED) {
+function pickAddress(sc: Scheme, c: ParsedCIDR, ok: (v: bigint) => boolean): bigint | undefined {
+  for (const s of sc.preferred) {
     const v = parseIP(s)!.value
-    if (cidrContainsIP(c, { family: 4, value: v }) && ok(v)) return v
+    if (cidrContainsIP(c, { family: sc.family, value: v }) && ok(v)) return v
   }
-  const size = 1n << BigInt(32 - c.prefix)
+  const size = 1n << BigInt(sc.bits - c.prefix)
   const tries = size < 512n ? size : 512n
   for (let i = 0n; i < tries; i++) {
     const lo = c.base + (size > 2n ? (i + 1n) % size : i)

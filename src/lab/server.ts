@@ -15,7 +15,7 @@ import { type Lab, pool } from './topology.js'
 export interface AgentIdentity {
   /** What the agent answers with: 'ns/pod', 'node/NAME' or 'ip/ADDRESS'. */
   readonly label: string
-  /** Address the listeners bind (0.0.0.0 for pods and nodes; the outside address itself). */
+  /** Address the listeners bind (0.0.0.0 or :: for pods and nodes; the outside address itself). */
   readonly bind: string
 }
 
@@ -27,11 +27,12 @@ export interface AgentSpec {
 /** Returns the agents a lab runs: one per pod, one per node, one for the outside host. */
 export function agentsOf(lab: Lab): AgentSpec[] {
   const p = lab.plan
+  const any = p.family === 6 ? '::' : '0.0.0.0'
   const out: AgentSpec[] = [
-    ...p.pods.map((pod) => ({ netns: pod.netns, identities: [{ label: pod.key, bind: '0.0.0.0' }] })),
+    ...p.pods.map((pod) => ({ netns: pod.netns, identities: [{ label: pod.key, bind: any }] })),
     ...p.nodes.map((n) => ({
       netns: n.netns,
-      identities: [{ label: nodeEndpoint(n.name), bind: '0.0.0.0' }],
+      identities: [{ label: nodeEndpoint(n.name), bind: any }],
     })),
   ]
   if (p.outside) {

@@ -134,6 +134,19 @@ export async function buildLab(plan: LabPlan, opts: BuildOptions = {}): Promise<
       labNamespaces(plan).map((n) => `netns add ${n}`),
       t,
     )
+    if (plan.family === 6) {
+      // No duplicate address detection anywhere: an address (link-local ones included) must be usable at
+      // once, not "tentative" for a second or two while the first probes run.
+      await pool(labNamespaces(plan), 16, (ns) =>
+        runInOk(
+          ns,
+          ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'],
+          {
+            timeoutMs: t,
+          },
+        ),
+      )
+    }
     await ipBatch(plan.underlay, ['link set lo up', 'link add fab0 type bridge', 'link set fab0 up'], t)
     await Promise.all(plan.nodes.map((n) => buildNode(plan, n, lab.bridgeNetfilter, t)))
     await ipBatch(
@@ -145,13 +158,17 @@ export async function buildLab(plan: LabPlan, opts: BuildOptions = {}): Promise<
     await pool(plan.pods, 8, (p) => buildPod(plan, p, t))
     if (plan.outside) {
       const o = plan.outside
+      const v6 = plan.family === 6
       await ipBatch(
         o.netns,
         [
           'link set lo up',
-          ...o.addresses.map((a) => `addr add ${a.ip}/32 dev eth0`),
+          ...o.addresses.map((a) =>
+            v6 ? `addr add ${a.ip}/128 dev eth0 nodad` : `addr add ${a.ip}/32 dev eth0`,
+          ),
           'link set eth0 up',
-          'route add default dev eth0 scope link',
+          // IPv4: the node answers ARP for everything (proxy ARP); IPv6: the node's side is fe80::1
+          v6 ? `route add default via ${LINK_GW6} dev eth0` : 'route add default dev eth0 scope link',
         ],
         t,
       )
@@ -163,16 +180,31 @@ export async function buildLab(plan: LabPlan, opts: BuildOptions = {}): Promise<
   return lab
 }
 
+/** Link-local address of a node's side of each routed IPv6 link: the default gateway of pods and outside hosts. */
+const LINK_GW6 = 'fe80::1'
+
+/** Prefix lengths and flags of a lab's addresses (IPv6 addresses skip duplicate detection: usable at once). */
+function addr(plan: LabPlan): { host: number; net: number; nodad: string; scope: string } {
+  return plan.family === 6
+    ? { host: 128, net: 64, nodad: ' nodad', scope: '' }
+    : { host: 32, net: 24, nodad: '', scope: ' scope link' }
+}
+
 /** Node namespace: underlay link, forwarding, rp_filter, proxy ARP defaults for pod links, bridge. */
 async function buildNode(plan: LabPlan, n: LabNode, bridgeNetfilter: boolean, t: number): Promise<void> {
+  const a = addr(plan)
   const lines = [
     'link set lo up',
     `link add eth0 type veth peer name n${n.index} netns ${plan.underlay}`,
-    `addr add ${n.ip}/24 dev eth0`,
+    `addr add ${n.ip}/${a.net} dev eth0${a.nodad}`,
     'link set eth0 up',
   ]
   if (plan.mode === 'bridge')
-    lines.push('link add cbr0 type bridge', `addr add ${n.gateway}/24 dev cbr0`, 'link set cbr0 up')
+    lines.push(
+      'link add cbr0 type bridge',
+      `addr add ${n.gateway}/${a.net} dev cbr0${a.nodad}`,
+      'link set cbr0 up',
+    )
   await ipBatch(n.netns, lines, t)
   const sysctls = [
     'net.ipv4.ip_forward=1',
@@ -190,6 +222,11 @@ async function buildNode(plan: LabPlan, n: LabNode, bridgeNetfilter: boolean, t:
     )
     sysctls.push(`net.bridge.bridge-nf-call-ip6tables=${bridgeNetfilter ? 1 : 0}`)
   }
+  if (plan.family === 6) {
+    sysctls.push('net.ipv6.conf.all.forwarding=1')
+    // cbr0 answers neighbour solicitations for the outside hosts inside the pod CIDR (entries below)
+    if (plan.mode === 'bridge') sysctls.push('net.ipv6.conf.cbr0.proxy_ndp=1')
+  }
   await runInOk(n.netns, ['sysctl', '-qw', ...sysctls], { timeoutMs: t })
 }
 
@@ -201,31 +238,45 @@ function inCidr(ip: string, cidr: string): boolean {
 
 /** Node side of its pods and of the outside host, and the routes to the other nodes. */
 async function attachPods(plan: LabPlan, n: LabNode, t: number): Promise<void> {
+  const a = addr(plan)
+  const v6 = plan.family === 6
+  // IPv6 routed links: the node's side is fe80::1, the default gateway of what hangs off it
+  const gw6 = (link: string) => (v6 ? [`addr add ${LINK_GW6}/64 dev ${link} nodad`] : [])
   const lines: string[] = []
   for (const p of plan.pods) {
     if (p.node === n.name) {
       lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.netns}`)
       if (plan.mode === 'bridge') {
         lines.push(`link set ${p.hostIf} master cbr0`, `link set ${p.hostIf} up`)
-        if (!inCidr(p.ip, n.podCidr)) lines.push(`route add ${p.ip}/32 dev cbr0 scope link`)
+        if (!inCidr(p.ip, n.podCidr)) lines.push(`route add ${p.ip}/${a.host} dev cbr0${a.scope}`)
       } else {
-        lines.push(`link set ${p.hostIf} up`, `route add ${p.ip}/32 dev ${p.hostIf} scope link`)
+        lines.push(
+          `link set ${p.hostIf} up`,
+          ...gw6(p.hostIf),
+          `route add ${p.ip}/${a.host} dev ${p.hostIf}${a.scope}`,
+        )
       }
     } else {
       const home = plan.nodes.find((m) => m.name === p.node) as LabNode
-      if (!inCidr(p.ip, home.podCidr)) lines.push(`route add ${p.ip}/32 via ${home.ip} dev eth0`)
+      if (!inCidr(p.ip, home.podCidr)) lines.push(`route add ${p.ip}/${a.host} via ${home.ip} dev eth0`)
     }
   }
   for (const m of plan.nodes) if (m !== n) lines.push(`route add ${m.podCidr} via ${m.ip} dev eth0`)
   const o = plan.outside
   if (o) {
     if (o.node === n.name) {
-      lines.push(`link add ${o.hostIf} type veth peer name eth0 netns ${o.netns}`, `link set ${o.hostIf} up`)
-      for (const a of o.addresses) lines.push(`route add ${a.ip}/32 dev ${o.hostIf} scope link`)
+      lines.push(
+        `link add ${o.hostIf} type veth peer name eth0 netns ${o.netns}`,
+        `link set ${o.hostIf} up`,
+        ...gw6(o.hostIf),
+      )
+      for (const x of o.addresses) lines.push(`route add ${x.ip}/${a.host} dev ${o.hostIf}${a.scope}`)
     } else {
       const home = plan.nodes.find((m) => m.name === o.node) as LabNode
-      for (const a of o.addresses) lines.push(`route add ${a.ip}/32 via ${home.ip} dev eth0`)
+      for (const x of o.addresses) lines.push(`route add ${x.ip}/${a.host} via ${home.ip} dev eth0`)
     }
+    if (v6 && plan.mode === 'bridge')
+      for (const x of o.addresses) if (inCidr(x.ip, n.podCidr)) lines.push(`neigh add proxy ${x.ip} dev cbr0`)
   }
   await ipBatch(n.netns, lines, t)
   // proxy ARP answers at once (the default delays it by up to 0.8 s, longer than a probe's timeout)
@@ -236,29 +287,38 @@ async function attachPods(plan: LabPlan, n: LabNode, t: number): Promise<void> {
   if (plan.mode === 'bridge')
     links.splice(0, links.length, 'cbr0', ...(o && o.node === n.name ? [o.hostIf] : []))
   if (links.length > 0)
-    await runInOk(n.netns, ['sysctl', '-qw', ...links.map((l) => `net.ipv4.neigh.${l}.proxy_delay=0`)], {
-      timeoutMs: t,
-    })
+    await runInOk(
+      n.netns,
+      ['sysctl', '-qw', ...links.map((l) => `net.${v6 ? 'ipv6' : 'ipv4'}.neigh.${l}.proxy_delay=0`)],
+      { timeoutMs: t },
+    )
 }
 
 async function buildPod(plan: LabPlan, p: LabPod, t: number): Promise<void> {
   const n = plan.nodes.find((m) => m.name === p.node) as LabNode
+  const a = addr(plan)
   const lines = ['link set lo up']
   if (plan.mode === 'bridge' && inCidr(p.ip, n.podCidr)) {
     lines.push(
-      `addr add ${p.ip}/24 dev eth0`,
+      `addr add ${p.ip}/${a.net} dev eth0${a.nodad}`,
       'link set eth0 up',
       `route add default via ${n.gateway} dev eth0`,
     )
   } else if (plan.mode === 'bridge') {
     lines.push(
-      `addr add ${p.ip}/32 dev eth0`,
+      `addr add ${p.ip}/${a.host} dev eth0${a.nodad}`,
       'link set eth0 up',
-      `route add ${n.gateway} dev eth0 scope link`,
+      `route add ${n.gateway} dev eth0${a.scope}`,
       `route add default via ${n.gateway} dev eth0`,
     )
   } else {
-    lines.push(`addr add ${p.ip}/32 dev eth0`, 'link set eth0 up', 'route add default dev eth0 scope link')
+    lines.push(
+      `addr add ${p.ip}/${a.host} dev eth0${a.nodad}`,
+      'link set eth0 up',
+      plan.family === 6
+        ? `route add default via ${LINK_GW6} dev eth0`
+        : 'route add default dev eth0 scope link',
+    )
   }
   await ipBatch(p.netns, lines, t)
 }

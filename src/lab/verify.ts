@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Matrix, PortQuery } from '../engine/index.js'
-import type { ClusterState, Diagnostic } from '../model/index.js'
+import type { ClusterState, Diagnostic, Family } from '../model/index.js'
 import { compareLab, expectedLabMatrix, formatMismatch, type Mismatch } from './compare.js'
 import { renderClusterYAML } from './manifests.js'
 import { startNodeAgents } from './node-agents.js'
@@ -18,6 +18,8 @@ import { buildLab, destroyLab, type Lab, newLabPrefix, teardownOnSignals } from 
 
 export interface UpOptions {
   readonly mode?: LabMode
+  /** Address family of the lab (default 4; 6 = every pod, node and outside host IPv6 only). */
+  readonly family?: Family
   readonly backend?: LabBackend
   readonly nodes?: number
   /** Bridge mode: set net.bridge.bridge-nf-call-iptables (default true; the compiler requires it). */
@@ -58,6 +60,7 @@ export async function upLab(cluster: ClusterState, opts: UpOptions = {}): Promis
   const plan = planLab(cluster, {
     prefix,
     mode: opts.mode ?? 'routed',
+    ...(opts.family ? { family: opts.family } : {}),
     nodes: opts.nodes ?? 2,
     ...(opts.ports ? { ports: opts.ports } : {}),
   })

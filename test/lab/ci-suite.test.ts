@@ -1,6 +1,6 @@
 /**
  * What CI proves in the kernel on every commit (issue 5): every example in both lab modes with nftables
- * and with both iptables variants, every example enforced by real agent processes, every upstream e2e conformance case on nftables and iptables, and a
+ * and with both iptables variants, every example enforced by real agent processes and in an IPv6 lab, every upstream e2e conformance case on nftables and iptables, and a
  * bounded fuzz run with a fixed seed. Each run builds its own lab (unique prefix) and tears it down.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -64,6 +64,27 @@ describe.skipIf(skip)('lab: examples in the kernel', () => {
       const loaded = loadCluster(readTree(...paths), { validate: 'strict' })
       expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([])
       const r = await verifyCluster(loaded.cluster, { mode, backend })
+      expect(r.observed.probes).toBeGreaterThan(0)
+      expect(wrong(r)).toEqual([])
+    },
+    120_000,
+  )
+})
+
+describe.skipIf(skip)('lab: examples in an IPv6 lab (every address IPv6)', () => {
+  const rows = EXAMPLES.flatMap((e) =>
+    (
+      [
+        { mode: 'routed', backend: 'nftables' },
+        { mode: 'bridge', backend: 'iptables-nft' },
+      ] as const
+    ).map((c) => ({ ...e, ...c })),
+  )
+  it.each(rows)(
+    '$name, $mode, $backend',
+    async ({ paths, mode, backend }) => {
+      const loaded = loadCluster(readTree(...paths), { validate: 'strict' })
+      const r = await verifyCluster(loaded.cluster, { mode, backend, family: 6 })
       expect(r.observed.probes).toBeGreaterThan(0)
       expect(wrong(r)).toEqual([])
     },

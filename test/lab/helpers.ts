@@ -111,3 +111,30 @@ export function smallCluster(withPolicies = true): ClusterState {
     policies: withPolicies ? policies : [],
   }
 }
+
+/**
+ * smallCluster with IPv6 ipBlocks instead (for an IPv6 lab): dev/client may send to the lab's IPv6 range
+ * except node-2's first pods, and to a documentation /64 on the outside.
+ */
+export function smallCluster6(): ClusterState {
+  const c = smallCluster(true)
+  return {
+    ...c,
+    policies: c.policies.map((p) =>
+      p.name !== 'client-egress'
+        ? p
+        : {
+            ...p,
+            egress: [
+              {
+                peers: [
+                  { ipBlock: { cidr: 'fd00:240::/32', except: ['fd00:240:2::/120'] } },
+                  { ipBlock: { cidr: '2001:db8::/64', except: [] } },
+                ],
+                source: { file: 'policies.yaml', line: 30 },
+              },
+            ],
+          },
+    ),
+  }
+}

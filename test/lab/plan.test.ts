@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { matchIPBlock } from '../../src/engine/index.js'
 import { labPorts, planLab } from '../../src/lab/index.js'
 import type { ClusterState } from '../../src/model/index.js'
-import { smallCluster } from './helpers.js'
+import { smallCluster, smallCluster6 } from './helpers.js'
 
 const withIPs = (c: ClusterState, ips: Record<string, string[]>): ClusterState => ({
   ...c,
@@ -80,5 +80,57 @@ describe('lab plan (pure)', () => {
       '8000/TCP',
       '8080/TCP',
     ])
+  })
+})
+
+describe('IPv6 lab plan (pure)', () => {
+  const c = withIPs(smallCluster6(), {
+    'prod/db': ['10.0.0.5', 'fd00:240:1::77'],
+    'prod/web': ['fd00:240:1::99'],
+    'dev/client-b': ['2001:db8:5::5'],
+  })
+  const plan = planLab(c, { prefix: 'pl0006-', family: 6 })
+  const ip = (k: string) => plan.pods.find((x) => x.key === k)!.ip
+
+  it('nodes get fd00:240::K on the underlay and fd00:240:K::/64 for pods', () => {
+    expect(plan.family).toBe(6)
+    expect(plan.nodes.map((n) => [n.ip, n.podCidr, n.gateway])).toEqual([
+      ['fd00:240::1', 'fd00:240:1::/64', 'fd00:240:1::1'],
+      ['fd00:240::2', 'fd00:240:2::/64', 'fd00:240:2::1'],
+    ])
+  })
+
+  it.each([
+    [
+      'a usable IPv6 manifest address inside its node CIDR is kept (IPv4 dropped)',
+      'prod/db',
+      'fd00:240:1::77',
+    ],
+    ['an IPv6 address inside another node CIDR is replaced', 'prod/web', 'fd00:240:2::a'],
+    ['an IPv6 address outside the lab range is kept', 'dev/client-b', '2001:db8:5::5'],
+    ['a pod without an IPv6 address gets the next free one', 'prod/api', 'fd00:240:1::a'],
+  ])('%s', (_, key, want) => {
+    expect(ip(key)).toBe(want)
+    expect(plan.cluster.pods.find((p) => `${p.namespace}/${p.name}` === key)!.ips).toEqual([want])
+  })
+
+  it('outside addresses are IPv6, inside each ipBlock but outside its excepts, and one inside each except', () => {
+    const addrs = plan.outside!.addresses.map((a) => a.ip)
+    expect(addrs).toContain('2001:db8::10')
+    expect(addrs.some((a) => matchIPBlock({ cidr: 'fd00:240::/32', except: ['fd00:240:2::/120'] }, a))).toBe(
+      true,
+    )
+    expect(addrs.some((a) => matchIPBlock({ cidr: 'fd00:240:2::/120', except: [] }, a))).toBe(true)
+    for (const a of addrs) {
+      expect(a).toContain(':')
+      expect(plan.pods.map((p) => p.ip)).not.toContain(a)
+      expect(a.startsWith('fd00:240::')).toBe(false)
+    }
+  })
+
+  it('IPv4 ipBlocks of an IPv6 lab are named as not probed', () => {
+    const p4 = planLab(smallCluster(), { prefix: 'pl0007-', family: 6 })
+    expect(p4.outside).toBeUndefined()
+    expect(p4.notes.filter((n) => n.includes('IPv4 is not probed (the lab is IPv6 only)'))).toHaveLength(2)
   })
 })

@@ -20,6 +20,7 @@ import {
   upLab,
   verifyCluster,
 } from '../../lab/index.js'
+import type { Family } from '../../model/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
@@ -31,6 +32,7 @@ interface LabOptions extends InputOptions {
   readonly keep?: boolean
   readonly output?: string
   readonly agents?: boolean
+  readonly family?: string
 }
 
 const MODES: readonly LabMode[] = ['routed', 'bridge']
@@ -39,10 +41,21 @@ const err = (s: string) => process.stderr.write(`${s}\n`)
 /** Checks the shared lab options; returns an error message or the parsed values. */
 function parseLabOptions(
   opts: LabOptions,
-): { mode: LabMode; backend: LabBackend; nodes: number; agents: boolean; ports?: PortQuery[] } | string {
+):
+  | {
+      mode: LabMode
+      backend: LabBackend
+      nodes: number
+      agents: boolean
+      family: Family
+      ports?: PortQuery[]
+    }
+  | string {
   if (!MODES.includes(opts.mode as LabMode)) return `--mode must be routed or bridge, not "${opts.mode}"`
   if (!LAB_BACKENDS.includes(opts.backend as LabBackend))
     return `--backend must be one of ${LAB_BACKENDS.join(', ')}, not "${opts.backend}"`
+  const family = Number(opts.family ?? '4')
+  if (family !== 4 && family !== 6) return `--family must be 4 or 6, not "${opts.family}"`
   const nodes = Number(opts.nodes)
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
     return `--nodes must be an integer from 1 to 200, not "${opts.nodes}"`
@@ -60,6 +73,7 @@ function parseLabOptions(
     backend: opts.backend as LabBackend,
     nodes,
     agents: opts.agents === true,
+    family,
     ...(ports ? { ports } : {}),
   }
 }
@@ -78,6 +92,7 @@ function labOptions(cmd: Command): Command {
         '--ports <list>',
         'ports to serve and probe, e.g. 80/TCP,53/UDP (default: declared + policy ports)',
       )
+      .option('--family <4|6>', 'address family of every lab address (6: an IPv6-only lab)', '4')
       .option(
         '--agents',
         'enforce with one `palisade agent --from-dir` process per node instead of loading the compiled rules',
@@ -236,20 +251,40 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
     .option('--cases <k>', 'number of clusters', '10')
     .option('--mode <mode>', 'routed | bridge', 'routed')
     .option('--backend <backend>', LAB_BACKENDS.join(' | '), 'nftables')
+    .option('--family <4|6>', 'address family of the lab (6 also draws IPv6 ipBlocks)', '4')
     .option('--out <dir>', 'where failing cases are saved', 'test/lab/regressions')
-    .action(async (opts: { seed: string; cases: string; mode: string; backend: string; out: string }) => {
-      const seed = Number(opts.seed)
-      const cases = Number(opts.cases)
-      const o = parseLabOptions({ mode: opts.mode, backend: opts.backend, nodes: '2' })
-      if (typeof o === 'string') return fail(`palisade lab fuzz: ${o}`)
-      if (!Number.isInteger(seed) || !Number.isInteger(cases) || cases < 1)
-        return fail('palisade lab fuzz: --seed and --cases must be integers, --cases >= 1')
-      const r = await fuzzLab({ seed, cases, mode: o.mode, backend: o.backend, outDir: opts.out, log: err })
-      process.stdout.write(`${r.cases} cases, ${r.probes} probes, ${r.failures.length} failing, ${r.ms} ms\n`)
-      for (const f of r.failures)
-        process.stdout.write(`seed ${f.seed}: ${f.mismatches} mismatches, saved ${f.files.join(' ')}\n`)
-      setExit(r.failures.length > 0 ? 1 : 0)
-    })
+    .action(
+      async (opts: {
+        seed: string
+        cases: string
+        mode: string
+        backend: string
+        family: string
+        out: string
+      }) => {
+        const seed = Number(opts.seed)
+        const cases = Number(opts.cases)
+        const o = parseLabOptions({ mode: opts.mode, backend: opts.backend, nodes: '2', family: opts.family })
+        if (typeof o === 'string') return fail(`palisade lab fuzz: ${o}`)
+        if (!Number.isInteger(seed) || !Number.isInteger(cases) || cases < 1)
+          return fail('palisade lab fuzz: --seed and --cases must be integers, --cases >= 1')
+        const r = await fuzzLab({
+          seed,
+          cases,
+          mode: o.mode,
+          backend: o.backend,
+          family: o.family,
+          outDir: opts.out,
+          log: err,
+        })
+        process.stdout.write(
+          `${r.cases} cases, ${r.probes} probes, ${r.failures.length} failing, ${r.ms} ms\n`,
+        )
+        for (const f of r.failures)
+          process.stdout.write(`seed ${f.seed}: ${f.mismatches} mismatches, saved ${f.files.join(' ')}\n`)
+        setExit(r.failures.length > 0 ? 1 : 0)
+      },
+    )
 
   lab
     .command('reload-test')
