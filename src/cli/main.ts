@@ -26,8 +26,8 @@ export const EXIT_DENIED_OR_FINDINGS = 1
 export const EXIT_ERROR = 2
 
 /**
- * Builds the program. With a command name, only that command's module is loaded; otherwise (help, a
- * typo, no command) every command is registered so help and suggestions are complete.
+ * Builds the program. With a command name, only that command's module is loaded; for --version none;
+ * otherwise (help, a typo, no command) every command is registered so help and suggestions are complete.
  */
 export async function buildProgram(setExit: (code: number) => void, commandName?: string): Promise<Command> {
   const program = new Command()
@@ -38,7 +38,12 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
   const key = commandName === undefined ? undefined : (ALIASES[commandName] ?? commandName)
-  const wanted = key !== undefined && key in COMMANDS ? [key] : Object.keys(COMMANDS)
+  const wanted =
+    key !== undefined && key in COMMANDS
+      ? [key]
+      : commandName === '--version' || commandName === '-V'
+        ? [] // the version needs no command
+        : Object.keys(COMMANDS)
   const registers = await Promise.all(wanted.map((name) => (COMMANDS[name] as () => Promise<Register>)()))
   for (const register of registers) register(program, setExit)
   return program

@@ -1,6 +1,7 @@
 /**
- * Fast path for plain YAML documents (some 10 times faster than the yaml library). Two independent
- * readings must agree before a document is taken:
+ * Fast path for plain YAML documents (some 10 times faster than the yaml library), tried when the
+ * simplest reader (simple-yaml.ts) declines a document. Two independent readings must agree before a
+ * document is taken:
  * - js-yaml builds the data, every plain scalar resolved by the yaml library's own YAML 1.1 tags
  *   (resolvePlainScalar), so yes/on are booleans, 0777 is octal, timestamps stay strings;
  * - a line scanner checks the text is the plain kind of YAML it knows (block mappings and sequences,
@@ -13,7 +14,8 @@
  * warning) is left to the exact path (yaml-tree.ts). test/load/fast-path.test.ts compares the two
  * paths on real, generated and randomly damaged documents: values, positions and diagnostics.
  */
-import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml'
+import { createRequire } from 'node:module'
+import type * as JsYaml from 'js-yaml'
 import type { JsonValue } from '../model/index.js'
 import { type DocData, leafTree, type PosNode, posTree, type Tree } from './tree.js'
 import { resolvePlainScalar } from './yaml-tree.js'
@@ -31,16 +33,29 @@ const LONE_CR = /\r(?!\n)/
 const MAX_LINE = 1000
 
 /** Every plain scalar goes through the yaml library's 1.1 resolution; `<<` (a merge key) is refused. */
-const plainScalar = new Type('tag:palisade,2025:plain', {
-  kind: 'scalar',
-  resolve: () => true,
-  construct: (data: string): JsonValue => {
-    if (data === '<<') throw new Error('merge key')
-    return resolvePlainScalar(data)
-  },
-})
+/** js-yaml and the schema above, loaded on first use (simple-yaml.ts reads most documents without it). */
+const requireModule = createRequire(import.meta.url)
+let jsYaml: { readonly load: typeof JsYaml.load; readonly schema: JsYaml.Schema } | undefined
+function loadJsYaml(): { readonly load: typeof JsYaml.load; readonly schema: JsYaml.Schema } {
+  if (!jsYaml) {
+    const lib = requireModule('js-yaml') as typeof JsYaml
+    const plainScalar = new lib.Type('tag:palisade,2025:plain', {
+      kind: 'scalar',
+      resolve: () => true,
+      construct: (data: string): JsonValue => {
+        if (data === '<<') throw new Error('merge key')
+        return resolvePlainScalar(data)
+      },
+    })
+    jsYaml = { load: lib.load, schema: lib.FAILSAFE_SCHEMA.extend({ implicit: [plainScalar] }) }
+  }
+  return jsYaml
+}
 
-const SCHEMA = FAILSAFE_SCHEMA.extend({ implicit: [plainScalar] })
+/** Whether js-yaml has been loaded (tests check that the plainest manifests never need it). */
+export function isJsYamlLoaded(): boolean {
+  return jsYaml !== undefined
+}
 
 /** Parses a chunk holding one plain YAML mapping; undefined when the exact path must take it. */
 export function parseFastDocument(text: string): DocData | undefined {
@@ -48,8 +63,9 @@ export function parseFastDocument(text: string): DocData | undefined {
   let value: JsonValue
   try {
     // A js-yaml warning (deficient indentation...) may be an error for the yaml library: fall back.
+    const { load, schema } = loadJsYaml()
     value = load(text, {
-      schema: SCHEMA,
+      schema,
       onWarning: (w) => {
         throw w
       },

@@ -48,6 +48,9 @@ interface Checked {
   readonly diagnostics: readonly Diagnostic[]
 }
 
+/** The fate of an object nothing was found about. */
+const CLEAN: Checked = { accepted: true, diagnostics: [] }
+
 /**
  * Decides one object's fate. schema.* problems follow the mode (strict: error and the object is
  * rejected; warn: warning; ignore: dropped); validate.* errors always reject (the API server would).
@@ -57,10 +60,12 @@ function checkObject(
   parseDiagnostics: readonly Diagnostic[],
   mode: ValidationMode,
 ): Checked {
-  const name = describeObject(object.value)
   // The validator knows the kinds: it returns nothing for kinds it does not model (ConfigMap, CRDs)
   // and validate.unknown-kind / unknown-version for kinds the API server would not serve (a typo).
-  const found = [...parseDiagnostics, ...validateObject(object)]
+  const validated = validateObject(object)
+  if (parseDiagnostics.length === 0 && validated.length === 0) return CLEAN
+  const name = describeObject(object.value)
+  const found = [...parseDiagnostics, ...validated]
   const out: Diagnostic[] = []
   let schemaRejects = false
   let valueRejects = false

@@ -462,22 +462,35 @@ function readPodSpec(ctx: Context, spec: FieldPath): Pick<Pod, 'ports' | 'hostNe
 
 function readContainerPorts(ctx: Context, container: FieldPath): ContainerPort[] {
   const out: ContainerPort[] = []
-  getArray(ctx, [...container, 'ports']).forEach((_, j) => {
-    const path = [...container, 'ports', j]
-    const port = get(ctx.raw.value, [...path, 'containerPort'])
+  const ports = getArray(ctx, [...container, 'ports'])
+  // Fields are read straight from each item (as get() would); paths are built only for a diagnostic.
+  for (let j = 0; j < ports.length; j++) {
+    const item = asObject(ports[j])
+    const port = field(item, 'containerPort')
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
       fail(
         ctx,
-        [...path, 'containerPort'],
+        [...container, 'ports', j, 'containerPort'],
         `Invalid value: ${JSON.stringify(port ?? null)}: must be between 1 and 65535, inclusive`,
       )
-      return
+      continue
     }
-    const protocol = readProtocol(ctx, [...path, 'protocol'])
-    const name = getString(ctx, [...path, 'name'])
+    const rawProtocol = field(item, 'protocol')
+    const protocol =
+      rawProtocol === 'TCP' || rawProtocol === 'UDP' || rawProtocol === 'SCTP'
+        ? rawProtocol
+        : readProtocol(ctx, [...container, 'ports', j, 'protocol'])
+    const rawName = field(item, 'name')
+    const name = typeof rawName === 'string' ? rawName : getString(ctx, [...container, 'ports', j, 'name'])
     out.push({ containerPort: port, protocol, ...(name ? { name } : {}) })
-  })
+  }
   return out
+}
+
+/** A field of an object as get() reads it: undefined when the object is absent or the value null. */
+function field(o: JsonObject | undefined, key: string): JsonValue | undefined {
+  const v = o?.[key]
+  return v === null ? undefined : v
 }
 
 /** Reads a protocol; absent defaults to TCP, as the API server's defaulting does. */

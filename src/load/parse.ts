@@ -14,6 +14,7 @@ import {
 } from '../model/index.js'
 import { parseFastDocument } from './fast-yaml.js'
 import { parseJsonDocument } from './json-tree.js'
+import { parseSimpleDocument } from './simple-yaml.js'
 import { type DocContext, type DuplicateKey, sourceAt, type Tree } from './tree.js'
 import { parseYamlChunk, readYamlDocument } from './yaml-tree.js'
 
@@ -163,11 +164,15 @@ function parseText(file: string, text: string, exact: boolean): ParsedInput {
   let index = 0
   for (const chunk of chunks) {
     const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
-    // JSON, then plain YAML that js-yaml reads as the yaml library would; the rest takes the exact path.
+    const ctx = at(index)
+    // JSON, then the plainest YAML (one pass), then plain YAML that js-yaml reads as the yaml library
+    // would; the rest takes the exact path.
     const fast =
-      parseJsonDocument(chunk.text, at(index)) ?? (exact ? undefined : parseFastDocument(chunk.text))
+      parseJsonDocument(chunk.text, ctx) ??
+      (exact ? undefined : (parseSimpleDocument(chunk.text) ?? parseFastDocument(chunk.text)))
     if (fast) {
-      objects.push(...buildObjects(fast.value, fast.tree, fast.duplicates, at(index++), diagnostics))
+      objects.push(...buildObjects(fast.value, fast.tree, fast.duplicates, ctx, diagnostics))
+      index++
       continue
     }
     // A chunk is normally one document; `--- !tag` style markers kubectl would refuse may add more.

@@ -3,23 +3,43 @@
  * octal, `<<` merges), because kubectl decodes manifests with go-yaml v2 (sigs.k8s.io/yaml), which
  * follows 1.1. Timestamps and !!binary stay strings, as they do once sigs.k8s.io/yaml makes JSON.
  */
-import {
+import { createRequire } from 'node:module'
+import type * as YamlLib from 'yaml'
+import type {
+  Alias,
   Document,
-  type DocumentOptions,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  type ParseOptions,
-  parseAllDocuments,
-  type ScalarTag,
-  type SchemaOptions,
-  type YAMLMap,
-  type Node as YamlNode,
+  DocumentOptions,
+  Pair,
+  ParseOptions,
+  Scalar,
+  ScalarTag,
+  SchemaOptions,
+  YAMLMap,
+  YAMLSeq,
+  Node as YamlNode,
 } from 'yaml'
 import type { Diagnostic, JsonObject, JsonValue } from '../model/index.js'
 import { type DocContext, type DocParse, type DuplicateKey, sourceAt, type Tree } from './tree.js'
+
+/**
+ * The yaml library, loaded on first use: most documents are read by the fast paths (simple-yaml.ts,
+ * fast-yaml.ts), and loading the library is a good share of a short `palisade check`.
+ */
+const requireModule = createRequire(import.meta.url)
+let yamlLib: typeof YamlLib | undefined
+function yaml(): typeof YamlLib {
+  yamlLib ??= requireModule('yaml') as typeof YamlLib
+  return yamlLib
+}
+/** Whether the yaml library has been loaded (tests check that plain manifests never need it). */
+export function isYamlLibraryLoaded(): boolean {
+  return yamlLib !== undefined
+}
+const isAlias = (n: unknown): n is Alias => yaml().isAlias(n)
+const isMap = (n: unknown): n is YAMLMap => yaml().isMap(n)
+const isPair = (n: unknown): n is Pair => yaml().isPair(n)
+const isScalar = (n: unknown): n is Scalar => yaml().isScalar(n)
+const isSeq = (n: unknown): n is YAMLSeq => yaml().isSeq(n)
 
 /** Resolved aliases allowed per document: beyond this a document is treated as an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000
@@ -47,7 +67,7 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
 
 /** Parses a chunk of text into YAML documents (normally one). */
 export function parseYamlChunk(text: string): readonly Document.Parsed[] {
-  const docs = parseAllDocuments(text, YAML_OPTIONS)
+  const docs = yaml().parseAllDocuments(text, YAML_OPTIONS)
   // parseAllDocuments returns an EmptyStream (an empty array) for empty text.
   return Array.isArray(docs) ? docs : [docs]
 }
@@ -99,9 +119,13 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
 }
 
 /** The implicit scalar tags of the schema above, in the order the yaml library tries them. */
-const scalarTags: readonly ScalarTag[] = new Document(null, YAML_OPTIONS).schema.tags.filter(
-  (t): t is ScalarTag => t.default === true && !t.collection && t.test !== undefined,
-)
+let scalarTagsCache: readonly ScalarTag[] | undefined
+function scalarTags(): readonly ScalarTag[] {
+  scalarTagsCache ??= new (yaml().Document)(null, YAML_OPTIONS).schema.tags.filter(
+    (t): t is ScalarTag => t.default === true && !t.collection && t.test !== undefined,
+  )
+  return scalarTagsCache
+}
 
 /**
  * The first characters of every plain scalar the tags above can match (the rest are strings at once);
@@ -125,7 +149,7 @@ export function resolvePlainScalar(source: string): JsonValue {
 
 /** resolvePlainScalar without the shortcuts: every tag is tried. */
 export function resolvePlainScalarByTags(source: string): JsonValue {
-  const tag = scalarTags.find((t) => t.test?.test(source))
+  const tag = scalarTags().find((t) => t.test?.test(source))
   if (!tag) return source
   const res: unknown = tag.resolve(
     source,

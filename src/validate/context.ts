@@ -58,32 +58,55 @@ export interface Reporter {
 
 /** Creates a Reporter for one object; diagnostics name the object and point at the field's source. */
 export function createReporter(raw: RawObject): Reporter {
-  const diagnostics: Diagnostic[] = []
-  const object = describeObject(raw.value)
-  const report = (code: string, path: FieldPath, message: string, at?: FieldPath): void => {
-    diagnostics.push({
+  return new ObjectReporter(raw)
+}
+
+/** One object's reporter: a class, so that the thousands of objects of a cluster share its methods. */
+class ObjectReporter implements Reporter {
+  readonly diagnostics: Diagnostic[] = []
+  /** Named on the first diagnostic: most objects have none. */
+  private object: string | undefined
+
+  constructor(private readonly raw: RawObject) {}
+
+  report(code: string, path: FieldPath, message: string, at?: FieldPath): void {
+    this.object ??= describeObject(this.raw.value)
+    this.diagnostics.push({
       code,
       severity: 'error',
       message,
-      object,
+      object: this.object,
       path: [...path],
-      source: raw.locate(at ?? path),
+      source: this.raw.locate(at ?? path),
     })
   }
-  return {
-    diagnostics,
-    report,
-    invalid: (code, path, value, detail, at) =>
-      report(code, path, `Invalid value: ${formatValue(value)}: ${detail}`, at),
-    required: (code, path, detail = '') =>
-      report(code, path, detail ? `Required value: ${detail}` : 'Required value'),
-    forbidden: (code, path, detail) => report(code, path, `Forbidden: ${detail}`),
-    notSupported: (code, path, value, supported) =>
-      report(
-        code,
-        path,
-        `Unsupported value: ${formatValue(value)}: supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}`,
-      ),
-    duplicate: (code, path, value) => report(code, path, `Duplicate value: ${formatValue(value)}`),
+
+  invalid(code: string, path: FieldPath, value: JsonValue | undefined, detail: string, at?: FieldPath): void {
+    this.report(code, path, `Invalid value: ${formatValue(value)}: ${detail}`, at)
+  }
+
+  required(code: string, path: FieldPath, detail = ''): void {
+    this.report(code, path, detail ? `Required value: ${detail}` : 'Required value')
+  }
+
+  forbidden(code: string, path: FieldPath, detail: string): void {
+    this.report(code, path, `Forbidden: ${detail}`)
+  }
+
+  notSupported(
+    code: string,
+    path: FieldPath,
+    value: JsonValue | undefined,
+    supported: readonly string[],
+  ): void {
+    this.report(
+      code,
+      path,
+      `Unsupported value: ${formatValue(value)}: supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}`,
+    )
+  }
+
+  duplicate(code: string, path: FieldPath, value: JsonValue | undefined): void {
+    this.report(code, path, `Duplicate value: ${formatValue(value)}`)
   }
 }

@@ -19,10 +19,18 @@ export function validateLabelName(r: Reporter, key: string, path: FieldPath, at?
 export function validateLabels(r: Reporter, labels: JsonValue | undefined, path: FieldPath): void {
   const map = asObject(labels)
   if (!map) return
-  for (const [k, v] of Object.entries(map)) {
-    validateLabelName(r, k, path, [...path, k])
+  const keys = Object.keys(map)
+  for (let n = 0; n < keys.length; n++) {
+    const k = keys[n] as string
+    // The key's own path is built only for a diagnostic (this runs for every label of every object).
+    const keyMsgs = isQualifiedName(k)
+    for (let i = 0; i < keyMsgs.length; i++)
+      r.invalid('validate.invalid-label', path, k, keyMsgs[i] as string, [...path, k])
+    const v = map[k]
     if (typeof v !== 'string') continue
-    for (const msg of isValidLabelValue(v)) r.invalid('validate.invalid-label', path, v, msg, [...path, k])
+    const valueMsgs = isValidLabelValue(v)
+    for (let i = 0; i < valueMsgs.length; i++)
+      r.invalid('validate.invalid-label', path, v, valueMsgs[i] as string, [...path, k])
   }
 }
 
@@ -68,6 +76,9 @@ export function validateLabelSelector(r: Reporter, selector: JsonValue | undefin
   })
 }
 
+const LABELS_PATH: FieldPath = ['metadata', 'labels']
+const ANNOTATIONS_PATH: FieldPath = ['metadata', 'annotations']
+
 /**
  * ValidateObjectMeta for objects read from manifests: a missing namespace is not an error (kubectl
  * fills in the context's namespace), a missing name is.
@@ -104,8 +115,8 @@ export function validateObjectMeta(
       'must be greater than or equal to 0',
     )
   }
-  validateLabels(r, meta.labels, [...path, 'labels'])
-  validateAnnotations(r, meta.annotations, [...path, 'annotations'])
+  validateLabels(r, meta.labels, LABELS_PATH)
+  validateAnnotations(r, meta.annotations, ANNOTATIONS_PATH)
 }
 
 /** ValidateAnnotations: keys are qualified names, compared in lower case. */

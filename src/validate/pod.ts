@@ -32,11 +32,12 @@ function validateContainerPorts(r: Reporter, ports: JsonValue | undefined, path:
   asArray(ports)?.forEach((port, i) => {
     const p = asObject(port)
     if (!p) return
-    const idx = [...path, i]
+    const idx: FieldPath = [...path, i]
     const name = asString(p.name) ?? ''
     if (name !== '') {
       const msgs = isValidPortName(name)
-      for (const msg of msgs) r.invalid('validate.invalid-port', [...idx, 'name'], name, msg)
+      for (let m = 0; m < msgs.length; m++)
+        r.invalid('validate.invalid-port', [...idx, 'name'], name, msgs[m] as string)
       if (msgs.length === 0) {
         if (names.has(name)) r.duplicate('validate.duplicate', [...idx, 'name'], name)
         else names.add(name)

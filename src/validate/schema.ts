@@ -63,58 +63,83 @@ export function checkSchema(
   value: JsonValue | undefined,
   path: FieldPath,
 ): void {
+  // One path buffer for the whole walk (the first `depth` entries are the current path): a copy is
+  // made only for a diagnostic, as this runs over every field of every object.
+  walk(r, schema, value, [...path], path.length)
+}
+
+function walk(
+  r: Reporter,
+  schema: Schema,
+  value: JsonValue | undefined,
+  path: (string | number)[],
+  depth: number,
+): void {
   if (value === undefined || value === null) return
   switch (schema.type) {
     case 'any':
       return
     case 'string':
-      if (typeof value !== 'string') wrongType(r, path, value, 'string')
+      if (typeof value !== 'string') wrongType(r, path.slice(0, depth), value, 'string')
       return
     case 'boolean':
-      if (typeof value !== 'boolean') wrongType(r, path, value, 'boolean')
+      if (typeof value !== 'boolean') wrongType(r, path.slice(0, depth), value, 'boolean')
       return
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) wrongType(r, path, value, 'integer')
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        wrongType(r, path.slice(0, depth), value, 'integer')
       return
     case 'number':
-      if (typeof value !== 'number') wrongType(r, path, value, 'number')
+      if (typeof value !== 'number') wrongType(r, path.slice(0, depth), value, 'number')
       return
     case 'int-or-string':
       if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value)))
-        wrongType(r, path, value, 'integer or string')
+        wrongType(r, path.slice(0, depth), value, 'integer or string')
       return
     case 'quantity':
-      if (typeof value !== 'string' && typeof value !== 'number') wrongType(r, path, value, 'string')
+      if (typeof value !== 'string' && typeof value !== 'number')
+        wrongType(r, path.slice(0, depth), value, 'string')
       return
     case 'opaque-object':
-      if (typeof value !== 'object' || Array.isArray(value)) wrongType(r, path, value, 'object')
+      if (typeof value !== 'object' || Array.isArray(value))
+        wrongType(r, path.slice(0, depth), value, 'object')
       return
     case 'array':
-      if (!Array.isArray(value)) wrongType(r, path, value, 'array')
+      if (!Array.isArray(value)) wrongType(r, path.slice(0, depth), value, 'array')
       else
-        value.forEach((item, i) => {
-          checkSchema(r, schema.items, item, [...path, i])
-        })
+        for (let i = 0; i < value.length; i++) {
+          path[depth] = i
+          walk(r, schema.items, value[i], path, depth + 1)
+        }
       return
     case 'map':
-      if (typeof value !== 'object' || Array.isArray(value)) wrongType(r, path, value, 'object')
-      else for (const [k, v] of Object.entries(value)) checkSchema(r, schema.values, v, [...path, k])
+      if (typeof value !== 'object' || Array.isArray(value))
+        wrongType(r, path.slice(0, depth), value, 'object')
+      else {
+        const keys = Object.keys(value)
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i] as string
+          path[depth] = k
+          walk(r, schema.values, value[k], path, depth + 1)
+        }
+      }
       return
-    case 'object':
+    case 'object': {
       if (typeof value !== 'object' || Array.isArray(value)) {
-        wrongType(r, path, value, 'object')
+        wrongType(r, path.slice(0, depth), value, 'object')
         return
       }
-      for (const [k, v] of Object.entries(value)) {
+      const keys = Object.keys(value)
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string
         const child = Object.hasOwn(schema.fields, k) ? schema.fields[k] : undefined
-        if (child === undefined)
-          r.report(
-            'schema.unknown-field',
-            [...path, k],
-            `unknown field ${JSON.stringify(formatPath([...path, k]))}`,
-          )
-        else checkSchema(r, child, v, [...path, k])
+        path[depth] = k
+        if (child === undefined) {
+          const at = path.slice(0, depth + 1)
+          r.report('schema.unknown-field', at, `unknown field ${JSON.stringify(formatPath(at))}`)
+        } else walk(r, child, value[k], path, depth + 1)
       }
       return
+    }
   }
 }

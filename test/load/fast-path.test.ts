@@ -8,6 +8,7 @@ import { stringify, type ToStringOptions } from 'yaml'
 import { realisticManifests } from '../../src/gen/realistic-cluster.js'
 import { parseFastDocument, scanPositions } from '../../src/load/fast-yaml.js'
 import { type ParsedInput, parseInput } from '../../src/load/index.js'
+import { parseSimpleDocument, resolveCommonPlain, UNSURE } from '../../src/load/simple-yaml.js'
 import { resolvePlainScalar, resolvePlainScalarByTags } from '../../src/load/yaml-tree.js'
 import type { FieldPath, JsonValue, RawObject } from '../../src/model/index.js'
 
@@ -93,6 +94,121 @@ describe('fast path gives the exact path results', () => {
 
   it('a generated realistic cluster as one kind: List reads the same through both paths', () => {
     expectSameAsExact(stringify({ apiVersion: 'v1', kind: 'List', items: realistic }))
+  })
+})
+
+describe('simple reader (the first, library-free fast path)', () => {
+  it('every generated document is read by the simple reader, with the data yaml.stringify wrote', () => {
+    for (const m of realistic) {
+      const text = stringify(m)
+      expect(parseSimpleDocument(text)?.value).toStrictEqual(m)
+      expect(parseSimpleDocument(text.replace(/\n/g, '\r\n'))?.value).toStrictEqual(m)
+    }
+  })
+
+  it('positions from the simple reader are those of the exact path on a generated cluster', () => {
+    const text = realistic.map((m) => stringify(m)).join('---\n')
+    expect(text.split('---\n').every((chunk) => parseSimpleDocument(chunk) !== undefined)).toBe(true)
+    expectSameAsExact(text)
+  })
+
+  const left: { name: string; text: string }[] = [
+    { name: 'a comment line', text: 'kind: A\n# note\na: 1\n' },
+    { name: 'a comment after a value', text: 'kind: A\na: 1 # note\n' },
+    { name: 'a block scalar', text: 'kind: A\na: |\n  x\n' },
+    { name: 'a multi-line plain scalar', text: 'kind: A\na: b\n  c\n' },
+    { name: 'a multi-line quoted scalar', text: 'kind: A\na: "b\n  c"\n' },
+    { name: 'an escape in double quotes', text: 'kind: A\na: "b\\tc"\n' },
+    { name: 'a quote in single quotes', text: "kind: A\na: 'it''s'\n" },
+    { name: 'a flow sequence with items', text: 'kind: A\na: [b, c]\n' },
+    { name: 'a flow mapping with keys', text: 'kind: A\na: {b: c}\n' },
+    { name: 'an octal number', text: 'kind: A\na: 0777\n' },
+    { name: 'a negative number', text: 'kind: A\na: -5\n' },
+    { name: 'a float', text: 'kind: A\na: 1.5\n' },
+    { name: 'a sexagesimal number', text: 'kind: A\na: 1:20\n' },
+    { name: 'an anchor', text: 'kind: A\na: &x 1\n' },
+    { name: 'an alias', text: 'kind: A\na: *x\n' },
+    { name: 'a tag', text: 'kind: A\na: !!str 1\n' },
+    { name: 'a merge key', text: 'kind: A\n<<: {a: 1}\n' },
+    { name: 'a duplicate key', text: 'kind: A\nkind: B\n' },
+    { name: 'a __proto__ key', text: 'kind: A\n__proto__: 1\n' },
+    { name: 'a null key', text: 'kind: A\nnull: 1\n' },
+    { name: 'a quoted key', text: 'kind: A\n"a": 1\n' },
+    { name: 'a space before the colon', text: 'kind: A\na : 1\n' },
+    { name: 'a nested mapping on one line', text: 'kind: A\na: b: c\n' },
+    { name: 'a non-ASCII character', text: 'kind: A\na: é\n' },
+    { name: 'a tab', text: 'kind: A\na:\t1\n' },
+    { name: 'a lone CR', text: 'kind: A\ra: 1\n' },
+    { name: 'a sequence at the root', text: '- a\n' },
+    { name: 'an indented root', text: '  kind: A\n' },
+    { name: 'a sequence in a sequence', text: 'kind: A\na:\n- - b\n' },
+    { name: 'an empty sequence item', text: 'kind: A\na:\n-\n  b\n' },
+    { name: 'a line indented between two levels', text: 'kind: A\na:\n    b: 1\n  c: 2\n' },
+    { name: 'a document end marker', text: 'kind: A\n...\n' },
+    { name: 'a line over 1000 characters', text: `kind: A\nb: ${'x'.repeat(1001)}\n` },
+  ]
+  it.each(left)('a document with $name is left to the next reader', ({ text }) => {
+    expect(parseSimpleDocument(text)).toBeUndefined()
+  })
+
+  const values: { name: string; text: string; value: JsonValue }[] = [
+    {
+      name: 'words are YAML 1.1 nulls and booleans, in keys too',
+      text: 'a: yes\nb: Off\nc: ~\nd:\ny: n\n',
+      value: { a: true, b: false, c: null, d: null, true: false },
+    },
+    { name: 'small integers are numbers', text: 'a: 0\nb: 8080\n80: c\n', value: { a: 0, b: 8080, 80: 'c' } },
+    {
+      name: 'IP addresses and versions are strings',
+      text: 'a: 10.0.0.1\nb: 1.2.3\nc: 10.0.0.0/8\n',
+      value: { a: '10.0.0.1', b: '1.2.3', c: '10.0.0.0/8' },
+    },
+    {
+      name: 'quoted scalars are strings',
+      text: 'a: "yes"\nb: \'080\'\nc: "# not a comment"\n',
+      value: { a: 'yes', b: '080', c: '# not a comment' },
+    },
+    {
+      name: 'a sequence may sit at its key column',
+      text: 'a:\n- b: 1\n  c: x\n- d\ne: {}\nf: []\n',
+      value: { a: [{ b: 1, c: 'x' }, 'd'], e: {}, f: [] },
+    },
+  ]
+  it.each(values)('simple reader: $name', ({ text, value }) => {
+    expect(parseSimpleDocument(text)?.value).toStrictEqual(value)
+    expectSameAsExact(`apiVersion: v1\nkind: X\n${text}`)
+  })
+
+  it('resolveCommonPlain gives what trying every YAML 1.1 tag gives, or UNSURE', () => {
+    const ascii = [...Array(95).keys()].map((i) => String.fromCharCode(32 + i))
+    const body = fc.stringMatching(/^[-+._:0-9a-fA-FxXoObBeEnNuUlLyYsStTrRiI~<]{0,9}$/)
+    let sure = 0
+    fc.assert(
+      fc.property(fc.constantFrom(...ascii), body, (first, rest) => {
+        const s = (first + rest).trim()
+        if (s === '') return
+        const got = resolveCommonPlain(s)
+        if (got === UNSURE) return
+        sure++
+        expect(got).toStrictEqual(resolvePlainScalarByTags(s))
+      }),
+      { numRuns: RUNS * 30 },
+    )
+    expect(sure).toBeGreaterThan(RUNS)
+    for (const s of [
+      '0777',
+      '0x1F',
+      '1:20',
+      '1e3',
+      '.5',
+      '-1',
+      '+5',
+      '.inf',
+      '<<',
+      '1_000',
+      '9999999999999999',
+    ])
+      expect(resolveCommonPlain(s)).toBe(UNSURE)
   })
 })
 
@@ -434,16 +550,19 @@ describe('fast path on random documents', () => {
     () => {
       let total = 0
       let fast = 0
+      let simple = 0
       fc.assert(
         fc.property(blockLines, (doc) => {
           total++
           if (parseFastDocument(doc)) fast++
+          if (parseSimpleDocument(doc)) simple++
           expectSameAsExact(doc)
         }),
         { numRuns: RUNS * 10 },
       )
-      console.log(`fast path took ${fast} of ${total} random line documents`)
+      console.log(`fast path took ${fast} of ${total} random line documents, the simple reader ${simple}`)
       expect(fast).toBeGreaterThan(0)
+      expect(simple).toBeGreaterThan(0)
     },
     TIMEOUT,
   )
@@ -453,19 +572,22 @@ describe('fast path on random documents', () => {
     () => {
       let total = 0
       let fast = 0
+      let simple = 0
       fc.assert(
         fc.property(fc.array(serialised, { minLength: 1, maxLength: 3 }), (docs) => {
           for (const d of docs) {
             total++
             if (parseFastDocument(d)) fast++
+            if (parseSimpleDocument(d)) simple++
           }
           expectSameAsExact(docs.join('---\n'))
         }),
         { numRuns: RUNS },
       )
       // The comparison means something only if the fast path takes a good share of the documents.
-      console.log(`fast path took ${fast} of ${total} random documents`)
+      console.log(`fast path took ${fast} of ${total} random documents, the simple reader ${simple}`)
       expect(fast / total).toBeGreaterThan(0.2)
+      expect(simple / total).toBeGreaterThan(0.05)
     },
     TIMEOUT,
   )

@@ -39,9 +39,7 @@ const MODES: readonly LabMode[] = ['routed', 'bridge']
 const err = (s: string) => process.stderr.write(`${s}\n`)
 
 /** Checks the shared lab options; returns an error message or the parsed values. */
-function parseLabOptions(
-  opts: LabOptions,
-):
+function parseLabOptions(opts: LabOptions):
   | {
       mode: LabMode
       backend: LabBackend

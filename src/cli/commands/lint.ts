@@ -1,7 +1,6 @@
 /** `palisade lint PATH... [-o text|json|sarif]`: validation diagnostics plus semantic smells; exit 1 on any error. */
 import type { Command } from 'commander'
 import { LINT_RULES, lintInputs, renderSarif } from '../../lint/index.js'
-import type { ValidationMode } from '../../load/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
 
