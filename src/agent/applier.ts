@@ -1,15 +1,18 @@
 /**
  * Gets a compiled ruleset into the kernel by the cheapest correct path (edge):
  * - `unchanged`: the same ruleset as last applied: nothing to do;
- * - `incremental`: nftables, same structure, only set/map elements differ: one `nft -f` batch of
- *   `delete element` / `add element` (one transaction);
- * - `full`: anything else, or when the incremental batch fails: the dataplane's atomic apply.
+ * - `incremental`: nftables, same table: one `nft -f` batch that touches only what changed
+ *   (set/map elements, flushed and refilled chains, created/deleted/recreated objects; see
+ *   nft-blocks.ts), one transaction;
+ * - `full`: anything else (first apply, table or base chain changed, other backends), or when the
+ *   incremental batch fails: the dataplane's atomic apply.
  * On any failure the previous rules stay in force (both paths are single transactions) and the
  * error propagates to the sync loop, which retries with backoff.
  */
 import type { CompiledRuleset } from '../compile/index.js'
 import type { ExecResult } from '../dataplane/index.js'
-import { describeShape, diffElements, type ParsedNftRuleset, parseNftRuleset } from './nft-elements.js'
+import { diffNftTables, type NftTableBlocks, primeNftTable, splitNftTable } from './nft-blocks.js'
+import { describeShape } from './nft-elements.js'
 import type { ApplyPath } from './sync-loop.js'
 
 export interface ApplierDeps {
@@ -28,12 +31,19 @@ export interface ApplyOutcome {
   readonly note?: string
   readonly added?: number
   readonly deleted?: number
+  /** Time spent splitting and diffing the text, and in the kernel apply (ms). */
+  readonly diffMs?: number
+  readonly kernelMs?: number
+  /** Incremental: chains flushed/created and sets touched. */
+  readonly chains?: number
+  readonly sets?: number
 }
 
 interface Applied {
   readonly key: string
   readonly rs: CompiledRuleset
-  readonly nft?: ParsedNftRuleset
+  /** The nftables text split into blocks (undefined for other backends or unrecognised text). */
+  readonly nft?: NftTableBlocks
   readonly nftText?: string
 }
 
@@ -67,28 +77,47 @@ export class RulesetApplier {
     const key = keyOf(rs)
     const prev = this.last
     if (!force && prev?.key === key) return { path: 'unchanged', changed: false }
+    const t0 = performance.now()
     const nftText = nftTextOf(rs)
-    const nft = nftText === undefined ? undefined : parseNftRuleset(nftText)
+    // Blocks equal to the previous ones are reused with their parsed form: only changes are parsed.
+    const nft = nftText === undefined ? undefined : splitNftTable(nftText, prev?.nft)
+    const remember = (): void => {
+      this.last = { key, rs, ...(nft ? { nft } : {}), ...(nftText !== undefined ? { nftText } : {}) }
+    }
     let note: string | undefined
     if (!force && prev?.nft && nft) {
-      const diff = diffElements(prev.nft, nft)
-      if (!diff) note = 'structure changed'
+      const diff = diffNftTables(prev.nft, nft)
+      if (!diff) note = 'table or base chain changed'
       else if (diff.script === '') {
-        // Only comments or ordering changed: the kernel already holds these rules.
-        this.last = { key, rs, nft, ...(nftText !== undefined ? { nftText } : {}) }
+        // Only comments outside the table changed: the kernel already holds these rules.
+        remember()
         return { path: 'unchanged', changed: false }
       } else {
+        const t1 = performance.now()
         const r = await this.deps.runNft(diff.script)
         if (r.code === 0) {
-          this.last = { key, rs, nft, ...(nftText !== undefined ? { nftText } : {}) }
-          return { path: 'incremental', changed: true, added: diff.added, deleted: diff.deleted }
+          remember()
+          return {
+            path: 'incremental',
+            changed: true,
+            added: diff.added,
+            deleted: diff.deleted,
+            chains: diff.chains,
+            sets: diff.sets,
+            diffMs: t1 - t0,
+            kernelMs: performance.now() - t1,
+          }
         }
         note = `incremental update failed, reloading in full: ${r.stderr.trim().split('\n')[0] ?? ''}`
       }
-    }
+    } else if (!force && prev?.nft && nftText !== undefined) note = 'ruleset text not recognised'
+    const t2 = performance.now()
     const res = await this.deps.applyFull(rs)
-    this.last = { key, rs, ...(nft ? { nft } : {}), ...(nftText !== undefined ? { nftText } : {}) }
-    return { path: 'full', changed: res.changed, ...(note ? { note } : {}) }
+    const kernelMs = performance.now() - t2
+    remember()
+    // Parse the blocks while idle, so that the next incremental update only parses what it changes.
+    if (nft) setImmediate(() => primeNftTable(nft)).unref?.()
+    return { path: 'full', changed: res.changed, ...(note ? { note } : {}), diffMs: t2 - t0, kernelMs }
   }
 
   /**
@@ -97,8 +126,8 @@ export class RulesetApplier {
    */
   async drift(): Promise<string | undefined> {
     const last = this.last
-    if (!last?.nft?.table || last.nftText === undefined) return undefined
-    const { family, name } = last.nft.table
+    if (!last?.nft || last.nftText === undefined) return undefined
+    const { family, name } = last.nft
     const r = await this.deps.listTable(family, name)
     if (r.code !== 0) return `table ${family} ${name} is missing`
     const want = describeShape(last.nftText)

@@ -7,7 +7,15 @@ export { type HealthReport, serveEndpoints } from './http-server.js'
 export { type InformerSet, KIND_PATH, startInformers } from './informers.js'
 export { KubeHttpError, kubeList, kubeRequest, loadKubeConfig } from './kube-client.js'
 export { type AgentMetrics, createMetrics } from './metrics.js'
-export { diffElements, type ElementDiff, parseNftRuleset, type ParsedNftRuleset } from './nft-elements.js'
+export {
+  diffNftTables,
+  type NftBlock,
+  type NftTableBlocks,
+  type NftTableDiff,
+  primeNftTable,
+  splitNftTable,
+} from './nft-blocks.js'
+export { diffElements, type ElementDiff, type ParsedNftRuleset, parseNftRuleset } from './nft-elements.js'
 export {
   fingerprintObject,
   type InvalidObject,
@@ -24,6 +32,7 @@ export {
   createSyncLoop,
   isHealthy,
   type SyncLoop,
+  type SyncPhases,
   type SyncReport,
   type SyncResult,
 } from './sync-loop.js'

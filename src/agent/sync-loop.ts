@@ -1,7 +1,9 @@
 /**
- * The agent's thin loop (edge): informers only signal(); after a debounce window the current state
- * is compiled and applied, one apply at a time; signals that arrive during an apply coalesce into
- * one follow-up sync. A failed sync keeps the previous rules (every apply is atomic) and is retried
+ * The agent's thin loop (edge): informers only signal(); the current state is compiled and applied,
+ * one apply at a time. The first signal after a quiet period (no sync for a debounce window) is
+ * applied at once (leading edge: a lone event does not wait for the window); signals that follow
+ * within the window, or arrive during an apply, are coalesced into one trailing sync after the
+ * debounce window (bounded by maxDelayMs). A failed sync keeps the previous rules (every apply is atomic) and is retried
  * with exponential backoff. A periodic resync repairs drift (someone flushed our table).
  */
 
@@ -11,6 +13,17 @@ export interface SyncResult {
   /** Which way the rules reached the kernel (or that nothing had to change). */
   readonly path: ApplyPath
   readonly changed: boolean
+  /** Where the sync spent its time (ms), for logs and benchmarks. */
+  readonly phases?: SyncPhases
+}
+
+export interface SyncPhases {
+  /** Snapshot of the store + compile + render. */
+  readonly compileMs: number
+  /** Splitting and diffing the ruleset text (nftables). */
+  readonly diffMs?: number
+  /** The `nft -f` batch or the full apply. */
+  readonly kernelMs?: number
 }
 
 export interface SyncReport extends SyncResult {
@@ -21,8 +34,10 @@ export interface SyncReport extends SyncResult {
 }
 
 export interface SyncLoopOptions {
-  /** Quiet time after the last signal before syncing. */
+  /** Quiet time after the last signal before syncing (events that follow a sync within it are coalesced). */
   readonly debounceMs: number
+  /** Apply the first signal after a quiet period at once (default true); false = always wait debounceMs. */
+  readonly leading?: boolean
   /** Upper bound of the wait after the first pending signal, so a steady event stream cannot starve the sync. Default max(4 x debounce, 250 ms). */
   readonly maxDelayMs?: number
   /** Period of the full resync (drift repair). 0 disables it. */
@@ -72,6 +87,11 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
   const retryInitial = opts.retryInitialMs ?? 500
   const retryMax = opts.retryMaxMs ?? 30_000
   let debounceTimer: NodeJS.Timeout | undefined
+  /** The pending timer is a leading-edge one: later signals of the same turn ride on it. */
+  let leadingArmed = false
+  /** When the last sync settled (leading edge only after debounceMs of quiet). */
+  let lastSettled = Number.NEGATIVE_INFINITY
+  const leading = opts.leading ?? true
   let retryTimer: NodeJS.Timeout | undefined
   let periodTimer: NodeJS.Timeout | undefined
   let pendingSince: number | undefined
@@ -87,6 +107,7 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
 
   const arm = (): void => {
     if (stopped || !started || running || retryTimer) return
+    if (leadingArmed) return
     clearTimeout(debounceTimer)
     const t = now()
     const due = resyncWanted ? t : Math.min(t + opts.debounceMs, (pendingSince ?? t) + maxDelay)
@@ -95,6 +116,7 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
 
   const run = (): void => {
     debounceTimer = undefined
+    leadingArmed = false
     if (stopped) return
     if (running) {
       dirty = true
@@ -140,6 +162,7 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
       )
       .finally(() => {
         running = undefined
+        lastSettled = now()
         if (dirty || pendingSince !== undefined || resyncWanted) arm()
       })
   }
@@ -149,12 +172,23 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
       const t = at ?? now()
       pendingSince = pendingSince === undefined ? t : Math.min(pendingSince, t)
       if (running) dirty = true
-      else arm()
+      else if (
+        leading &&
+        started &&
+        !stopped &&
+        debounceTimer === undefined &&
+        retryTimer === undefined &&
+        now() - lastSettled >= opts.debounceMs
+      ) {
+        // Quiet until now: apply on the next turn (events delivered in this turn coalesce into it).
+        leadingArmed = true
+        debounceTimer = setTimeout(run, 0)
+      } else arm()
     },
     resync() {
       resyncWanted = true
       if (running) dirty = true
-      else if (retryTimer === undefined) {
+      else if (retryTimer === undefined && !leadingArmed) {
         clearTimeout(debounceTimer)
         arm()
       }

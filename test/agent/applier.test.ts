@@ -71,11 +71,28 @@ describe('apply path', () => {
     ])
   })
 
-  it('a structure change is applied in full', async () => {
+  it('a new policy is applied as one chain-level batch', async () => {
     const r = rig()
     await r.applier.apply(compile(base))
-    expect((await r.applier.apply(compile([...base, denyAll('shop')]))).path).toBe('full')
+    const out = await r.applier.apply(compile([...base, denyAll('shop')]))
+    expect(out.path).toBe('incremental')
+    expect(r.full).toHaveLength(1)
+    expect(r.scripts).toHaveLength(1)
+    expect(r.scripts[0]).toMatch(/^\tchain pol_shop_deny-all_in \{$/m)
+  })
+
+  it('a changed base chain declaration is applied in full', async () => {
+    const r = rig()
+    const first = compile(base)
+    await r.applier.apply(first)
+    const text = (first.files['palisade.nft'] as string).replace(
+      'priority filter + 10;',
+      'priority filter + 20;',
+    )
+    const out = await r.applier.apply({ ...first, files: { 'palisade.nft': text } })
+    expect(out).toMatchObject({ path: 'full', note: 'table or base chain changed' })
     expect(r.full).toHaveLength(2)
+    expect(r.scripts).toHaveLength(0)
   })
 
   it('a failed element batch falls back to a full reload', async () => {

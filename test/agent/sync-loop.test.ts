@@ -154,6 +154,69 @@ describe('sync loop', () => {
     expect(f.calls).toHaveLength(1)
   })
 
+  it('applies the first event after a quiet period at once (leading edge)', async () => {
+    const f = fakeSync()
+    const reports: SyncReport[] = []
+    const loop = createSyncLoop(
+      { sync: f.sync, onSynced: (r) => reports.push(r) },
+      { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() },
+    )
+    loop.start()
+    await vi.advanceTimersByTimeAsync(200) // quiet for longer than the window
+    loop.signal()
+    loop.signal() // same turn: rides on the same sync
+    await vi.advanceTimersByTimeAsync(1)
+    expect(f.calls).toHaveLength(2)
+    expect(reports.at(-1)?.eventToEnforcedMs).toBe(0)
+    await loop.stop()
+  })
+
+  it('coalesces events that follow a leading-edge sync into one trailing sync', async () => {
+    const f = fakeSync()
+    const loop = createSyncLoop({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() })
+    loop.start()
+    await vi.advanceTimersByTimeAsync(200)
+    loop.signal()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(f.calls).toHaveLength(2)
+    for (let i = 0; i < 5; i++) {
+      loop.signal()
+      await vi.advanceTimersByTimeAsync(5)
+    }
+    expect(f.calls).toHaveLength(2) // within the window after a sync: debounced
+    await vi.advanceTimersByTimeAsync(60)
+    expect(f.calls).toHaveLength(3)
+    await loop.stop()
+  })
+
+  it('waits the debounce window for every event when the leading edge is off', async () => {
+    const f = fakeSync()
+    const loop = createSyncLoop(
+      { sync: f.sync },
+      { debounceMs: 50, leading: false, syncPeriodMs: 0, now: () => Date.now() },
+    )
+    loop.start()
+    await vi.advanceTimersByTimeAsync(200)
+    loop.signal()
+    await vi.advanceTimersByTimeAsync(40)
+    expect(f.calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(20)
+    expect(f.calls).toHaveLength(2)
+    await loop.stop()
+  })
+
+  it('a resync asked while a leading-edge sync is armed is not lost', async () => {
+    const f = fakeSync()
+    const loop = createSyncLoop({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() })
+    loop.start()
+    await vi.advanceTimersByTimeAsync(200)
+    loop.signal()
+    loop.resync()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(f.calls.at(-1)).toEqual({ resync: true })
+    await loop.stop()
+  })
+
   it('reports event-to-enforced latency from the oldest pending event', async () => {
     const f = fakeSync()
     const reports: SyncReport[] = []
