@@ -14,10 +14,11 @@ import { type Backend, type CompiledRuleset, createNodeCompiler } from '../compi
 import {
   applyRuleset,
   type CleanupOptions,
-  cleanup as dataplaneCleanup,
   DEFAULT_STATE_DIR,
+  cleanup as dataplaneCleanup,
   type ExecResult,
   execCommand,
+  isValidNetnsName,
 } from '../dataplane/index.js'
 import type { ClusterState, Result } from '../model/index.js'
 import { type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
@@ -30,7 +31,14 @@ import { type AgentMetrics, createMetrics } from './metrics.js'
 import { ObjectStore, type Pipeline, WATCHED_KINDS } from './object-store.js'
 import type { ListenAddress } from './options.js'
 import { defaultPipeline } from './pipeline.js'
-import { createSyncLoop, isHealthy, type SyncLoop, type SyncReport, type SyncResult } from './sync-loop.js'
+import {
+  createSyncLoop,
+  isHealthy,
+  type SyncLoop,
+  type SyncPhases,
+  type SyncReport,
+  type SyncResult,
+} from './sync-loop.js'
 
 export interface AgentOptions {
   readonly nodeName: string
@@ -93,10 +101,33 @@ export interface Agent {
   readonly stop: () => Promise<void>
 }
 
+/**
+ * Returns the runner of incremental `nft -f -` batches. In a named netns it enters only the network
+ * namespace (`nsenter --net=/run/netns/NAME`, ~5 ms cheaper per batch than `ip netns exec`, which
+ * also sets up a mount namespace nft does not need); without nsenter it uses `ip netns exec`.
+ */
+function nftRunner(netns: string | undefined): (script: string) => Promise<ExecResult> {
+  if (netns === undefined) return (script) => execCommand('nft', ['-f', '-'], { input: script })
+  let useNsenter = isValidNetnsName(netns)
+  return async (script) => {
+    if (useNsenter) {
+      const r = await execCommand('nsenter', [`--net=/run/netns/${netns}`, 'nft', '-f', '-'], {
+        input: script,
+      })
+      // 127: nsenter is not installed; 1 with no nft output: the netns path is not where we expect it.
+      if (r.code !== 127 && !(r.code === 1 && /nsenter:/.test(r.stderr))) return r
+      useNsenter = false
+    }
+    return execCommand('nft', ['-f', '-'], { netns, input: script })
+  }
+}
+
 /** Starts the agent; resolves once its endpoints listen (sync proceeds in the background, see Agent.ready). */
 export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Promise<Agent> {
   const log = opts.logger ?? pino({ name: 'palisade-agent' })
-  const metrics = createMetrics({ processMetrics: true })
+  // The object gauges are read from the store at each scrape: an invalid object that changes no rule
+  // (so causes no sync) still shows at once.
+  const metrics = createMetrics({ processMetrics: true, onCollectObjects: () => updateObjectGauges() })
   const stateDir = opts.stateDir ?? join(DEFAULT_STATE_DIR, 'agent')
   const netnsOpt = opts.netns !== undefined ? { netns: opts.netns } : {}
   const kc = opts.fromDir ? undefined : (opts.kubeConfig ?? loadKubeConfig(opts.kubeconfig))
@@ -105,8 +136,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     createInvalidObjectReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) }),
   )
   const compile = deps.compile ?? createNodeCompiler(opts.nodeName, opts.backend).compile
-  const runNft =
-    deps.runNft ?? ((script: string) => execCommand('nft', ['-f', '-'], { ...netnsOpt, input: script }))
+  const runNft = deps.runNft ?? nftRunner(opts.netns)
   let firstFull = true
   const applyFull =
     deps.applyFull ??
@@ -155,9 +185,11 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   }
 
   const sync = async (o: { readonly resync: boolean }): Promise<SyncResult & { outcome?: ApplyOutcome }> => {
+    const t0 = performance.now()
     const state = store.snapshot()
     const compiled = compile(state.value, opts.nodeName, opts.backend)
     const rs = compiled.value
+    const compileMs = performance.now() - t0
     let force = false
     if (o.resync) {
       const drift = await applier.drift()
@@ -171,7 +203,12 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     const outcome = await applier.apply(rs, force)
     if (outcome.note) log.info({ note: outcome.note }, 'full reload')
     if (o.resync) metrics.resyncs.inc({ result: force ? 'repaired' : 'clean' })
-    return { path: outcome.path, changed: outcome.changed, outcome }
+    const phases: SyncPhases = {
+      compileMs,
+      ...(outcome.diffMs !== undefined ? { diffMs: outcome.diffMs } : {}),
+      ...(outcome.kernelMs !== undefined ? { kernelMs: outcome.kernelMs } : {}),
+    }
+    return { path: outcome.path, changed: outcome.changed, outcome, phases }
   }
 
   const loop = createSyncLoop(

@@ -22,7 +22,14 @@ export interface AgentMetrics {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
 /** Creates the agent's metrics in a fresh registry (process metrics included when asked). */
-export function createMetrics(o: { readonly processMetrics?: boolean } = {}): AgentMetrics {
+export function createMetrics(
+  o: {
+    readonly processMetrics?: boolean
+    /** Called at every scrape before the object gauges are read (so they are current, not as of the last sync). */
+    readonly onCollectObjects?: () => void
+  } = {},
+): AgentMetrics {
+  const collectObjects = o.onCollectObjects ? { collect: o.onCollectObjects } : {}
   const registry = new Registry()
   if (o.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'palisade_' })
   const registers = [registry]
@@ -72,11 +79,13 @@ export function createMetrics(o: { readonly processMetrics?: boolean } = {}): Ag
       help: 'Objects in the agent cache, by kind.',
       labelNames: ['kind'],
       registers,
+      ...collectObjects,
     }),
     invalidObjects: new Gauge({
       name: 'palisade_invalid_objects',
       help: 'Cached objects skipped because they failed validation.',
       registers,
+      ...collectObjects,
     }),
     resyncs: new Counter({
       name: 'palisade_resyncs_total',

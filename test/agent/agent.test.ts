@@ -111,12 +111,13 @@ describe('agent (fake API server, recorded kernel)', () => {
     expect(metrics.body).toMatch(/palisade_event_to_enforced_seconds_count\{path="incremental"\} 1/)
   })
 
-  it('reloads in full when a policy changes', async () => {
+  it('applies a new policy as one chain-level batch, without a full reload', async () => {
     const { api, agent, k } = await rig()
     await agent.ready
     api.apply('NetworkPolicy', denyAll('shop'))
-    await waitFor(() => k.full.length === 2, 5000, 'second full apply')
-    expect(k.text).toContain('pol_shop_deny-all_in')
+    await waitFor(() => k.scripts.length === 1, 5000, 'incremental batch')
+    expect(k.scripts[0]).toMatch(/^\tchain pol_shop_deny-all_in \{$/m)
+    expect(k.full).toHaveLength(1)
   })
 
   it('skips a bad policy, reports it as an Event, and still enforces the others', async () => {
@@ -131,6 +132,22 @@ describe('agent (fake API server, recorded kernel)', () => {
     expect(ev.involvedObject).toMatchObject({ kind: 'NetworkPolicy', namespace: 'shop', name: 'broken' })
     expect(String(ev.message)).toMatch(/spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr/)
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 1/)
+  })
+
+  it('counts an invalid object at the next scrape although it triggers no sync', async () => {
+    const { api, agent, k } = await rig()
+    await agent.ready
+    const scripts = k.scripts.length
+    expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 0/)
+    api.apply('NetworkPolicy', badPolicy('shop', 'broken'))
+    await waitFor(() => api.events.length > 0, 5000, 'event posted')
+    expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 1/)
+    expect((await get(agent.metricsPort, '/metrics')).body).toMatch(
+      /palisade_objects_watched\{kind="NetworkPolicy"\} 2/,
+    )
+    // nothing was applied for it
+    expect(k.scripts.length).toBe(scripts)
+    expect(k.full).toHaveLength(1)
   })
 
   it('keeps the previous rules when an apply fails, retries, and recovers', async () => {

@@ -62,7 +62,11 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     )
     .option('--health-addr <[host]:port>', '/healthz (and /metrics unless --metrics-addr)', ':20244')
     .option('--metrics-addr <[host]:port>', 'separate /metrics endpoint')
-    .option('--debounce <duration>', 'quiet time after an event before syncing', '50ms')
+    .option(
+      '--debounce <duration>',
+      'window in which events that follow a sync are coalesced (a lone event is applied at once)',
+      '50ms',
+    )
     .option('--from-dir <dir>', 'read manifests from a folder instead of the API server')
     .option('--netns <name>', 'program this network namespace instead of the current one')
     .option('--state-dir <dir>', 'where the dataplane keeps its state (default /run/palisade/agent)')
