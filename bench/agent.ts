@@ -309,7 +309,7 @@ async function main(): Promise<void> {
     await agent.stop()
   } finally {
     await api.stop()
-    if (real) execFileSync('ip', ['netns', 'del', ns], { timeout: 10_000 })
+    // the netns goes in the exit handler (once, also when the bench is killed)
     rmSync(stateDir, { recursive: true, force: true })
   }
 }
