@@ -15,7 +15,7 @@ export {
   primeNftTable,
   splitNftTable,
 } from './nft-blocks.js'
-export { diffElements, type ElementDiff, type ParsedNftRuleset, parseNftRuleset } from './nft-elements.js'
+export { describeShape, type ParsedNftRuleset, parseNftRuleset } from './nft-elements.js'
 export {
   fingerprintObject,
   type InvalidObject,

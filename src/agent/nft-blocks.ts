@@ -24,7 +24,7 @@
  * `\tchain|set|map NAME {` ... `\t}`); a block whose text equals the previous one reuses its parsed
  * form, so a sync pays for parsing only what changed.
  */
-import { elementKey, splitElements } from './nft-elements.js'
+import { elementKey, matchBrace, splitElements } from './nft-elements.js'
 
 export type NftBlockKind = 'chain' | 'set' | 'map'
 
@@ -141,24 +141,6 @@ export function splitNftTable(text: string, prev?: NftTableBlocks): NftTableBloc
   for (const line of text.slice(pos).split('\n'))
     if (line.trim() !== '' && !line.startsWith('#')) return undefined
   return { family, name, head: head.join('\n'), blocks }
-}
-
-/** Returns the index of the `}` closing the `{` at `open`, skipping quoted strings; -1 when unbalanced. */
-function matchBrace(text: string, open: number): number {
-  let depth = 0
-  for (let i = open; i < text.length; i++) {
-    const c = text[i]
-    if (c === '"') {
-      const end = text.indexOf('"', i + 1)
-      if (end < 0) return -1
-      i = end
-    } else if (c === '{') depth++
-    else if (c === '}') {
-      depth--
-      if (depth === 0) return i
-    }
-  }
-  return -1
 }
 
 /**

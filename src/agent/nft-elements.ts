@@ -31,7 +31,7 @@ const ADD_ELEMENT =
   /\badd\s+element\s+(?:(?:ip|ip6|inet|arp|bridge|netdev)\s+)?[A-Za-z0-9_.-]+\s+([A-Za-z0-9_.-]+)\s*\{/y
 
 /** Returns the index of the `}` closing the `{` at `open`, skipping quoted strings; -1 when unbalanced. */
-function matchBrace(text: string, open: number): number {
+export function matchBrace(text: string, open: number): number {
   let depth = 0
   for (let i = open; i < text.length; i++) {
     const c = text[i]
@@ -126,48 +126,6 @@ export function elementKey(element: string, isMap: boolean): string {
   if (!isMap) return element
   const i = element.indexOf(' : ')
   return i < 0 ? element : element.slice(0, i)
-}
-
-export interface ElementDiff {
-  /** nft commands (one batch) turning the old elements into the new ones; '' when nothing differs. */
-  readonly script: string
-  readonly added: number
-  readonly deleted: number
-}
-
-/**
- * Returns the element-only update from `prev` to `next`, or undefined when their structures differ
- * (or they declare no table), in which case only a full reload is correct.
- */
-export function diffElements(prev: ParsedNftRuleset, next: ParsedNftRuleset): ElementDiff | undefined {
-  if (!prev.table || !next.table) return undefined
-  if (prev.structure !== next.structure) return undefined
-  const table = `${next.table.family} ${next.table.name}`
-  const deletes: string[] = []
-  const adds: string[] = []
-  let added = 0
-  let deleted = 0
-  for (const [name, n] of next.sets) {
-    const p = prev.sets.get(name)
-    if (!p || p.isMap !== n.isMap) return undefined
-    const before = new Set(p.elements)
-    const after = new Set(n.elements)
-    const gone = p.elements.filter((e) => !after.has(e))
-    const fresh = n.elements.filter((e) => !before.has(e))
-    if (gone.length > 0) {
-      // Deleting by key; a map entry whose value changed is deleted, then added with the new value.
-      const keys = [...new Set(gone.map((e) => elementKey(e, n.isMap)))]
-      deletes.push(`delete element ${table} ${name} { ${keys.join(', ')} }`)
-      deleted += gone.length
-    }
-    if (fresh.length > 0) {
-      adds.push(`add element ${table} ${name} { ${fresh.join(', ')} }`)
-      added += fresh.length
-    }
-  }
-  for (const name of prev.sets.keys()) if (!next.sets.has(name)) return undefined
-  const script = deletes.length + adds.length === 0 ? '' : `${[...deletes, ...adds].join('\n')}\n`
-  return { script, added, deleted }
 }
 
 /**

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import {
-  describeShape,
-  diffElements,
-  elementKey,
-  parseNftRuleset,
-  splitElements,
-} from '../../src/agent/nft-elements.js'
+import { describeShape, elementKey, splitElements } from '../../src/agent/nft-elements.js'
 import { compileNode } from '../../src/compile/index.js'
 import { normalizeObjects } from '../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../src/model/index.js'
-import { allowFrom, denyAll, namespace, pod } from './fixtures.js'
+import { allowFrom, namespace, pod } from './fixtures.js'
 
 const nftOf = (objects: readonly JsonObject[], node = 'n1'): string => {
   const cluster = normalizeObjects(objects.map((o, i) => rawFromValue(o, { file: `obj${i}` }))).value
@@ -62,90 +56,6 @@ describe('element lists', () => {
     },
   ])('$name', ({ element, isMap, key }) => {
     expect(elementKey(element, isMap)).toBe(key)
-  })
-})
-
-describe('incremental diff of compiled rulesets', () => {
-  const cases: {
-    name: string
-    after: JsonObject[]
-    incremental: boolean
-    adds?: number
-    deletes?: number
-  }[] = [
-    {
-      name: 'a remote pod joining a peer set changes only elements',
-      after: [...base, pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })],
-      incremental: true,
-      adds: 1,
-    },
-    {
-      name: 'a remote peer pod deleted changes only elements',
-      after: base.filter((o) => (o.metadata as { name?: string }).name !== 'web'),
-      incremental: true,
-      deletes: 1,
-    },
-    {
-      name: 'a remote peer pod changing IP changes only elements',
-      after: [
-        ...base.slice(0, 2),
-        pod('shop', 'web', '10.0.2.9', 'n2', { role: 'web' }),
-        base[3] as JsonObject,
-      ],
-      incremental: true,
-    },
-    {
-      name: 'a new policy changes the structure',
-      after: [...base, denyAll('shop')],
-      incremental: false,
-    },
-    {
-      name: 'a new isolated local pod adds a pod chain: structure changes',
-      after: [...base, pod('shop', 'db2', '10.0.1.4', 'n1', { app: 'db' })],
-      incremental: false,
-    },
-  ]
-  it.each(cases)('$name', ({ after, incremental, adds, deletes }) => {
-    const d = diffElements(parseNftRuleset(nftOf(base)), parseNftRuleset(nftOf(after)))
-    if (!incremental) {
-      expect(d).toBeUndefined()
-      return
-    }
-    expect(d).toBeDefined()
-    expect(d?.script).not.toBe('')
-    if (adds !== undefined) expect(d?.added).toBe(adds)
-    if (deletes !== undefined) expect(d?.deleted).toBe(deletes)
-    for (const line of d?.script.trim().split('\n') ?? [])
-      expect(line).toMatch(/^(add|delete) element inet palisade \S+ \{ .+ \}$/)
-  })
-
-  it('an identical ruleset gives an empty script', () => {
-    const t = parseNftRuleset(nftOf(base))
-    expect(diffElements(t, parseNftRuleset(nftOf(base)))).toEqual({ script: '', added: 0, deleted: 0 })
-  })
-
-  it('a map entry whose verdict changes is deleted by key and added again', () => {
-    const a = parseNftRuleset(
-      'table inet t {\n map m {\n type ipv4_addr : verdict\n elements = { 1.1.1.1 : jump a }\n }\n}',
-    )
-    const b = parseNftRuleset(
-      'table inet t {\n map m {\n type ipv4_addr : verdict\n elements = { 1.1.1.1 : jump b }\n }\n}',
-    )
-    expect(diffElements(a, b)?.script).toBe(
-      'delete element inet t m { 1.1.1.1 }\nadd element inet t m { 1.1.1.1 : jump b }\n',
-    )
-  })
-
-  it('a set that goes from empty to filled is still an element-only change', () => {
-    const a = parseNftRuleset('table inet t {\n set s {\n type ipv4_addr\n }\n}')
-    const b = parseNftRuleset('table inet t {\n set s {\n type ipv4_addr\n elements = { 1.1.1.1 }\n }\n}')
-    expect(diffElements(a, b)?.script).toBe('add element inet t s { 1.1.1.1 }\n')
-  })
-
-  it('a renamed set is a structure change', () => {
-    const a = parseNftRuleset('table inet t {\n set s {\n type ipv4_addr\n }\n}')
-    const b = parseNftRuleset('table inet t {\n set s2 {\n type ipv4_addr\n }\n}')
-    expect(diffElements(a, b)).toBeUndefined()
   })
 })
 
