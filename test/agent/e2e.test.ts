@@ -12,17 +12,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Agent, startAgent } from '../../src/agent/index.js'
 import { main } from '../../src/cli/main.js'
 import { FakeApiServer } from './fake-apiserver.js'
-import { allowFrom, namespace, pod, waitFor } from './fixtures.js'
+import { allowFrom, canRunNftInNetns, namespace, pod, waitFor } from './fixtures.js'
 
-const canRun = (() => {
-  try {
-    execFileSync('nft', ['--version'], { stdio: 'ignore' })
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' })
-    return process.getuid?.() === 0
-  } catch {
-    return false
-  }
-})()
+const canRun = canRunNftInNetns()
 
 let ns = ''
 let stateDir = ''

@@ -1,4 +1,5 @@
 /** Object builders shared by the agent tests (API-shaped JSON, as the API server sends it). */
+import { execFileSync } from 'node:child_process'
 import type { JsonObject } from '../../src/model/index.js'
 
 /** A running pod with one IP on a node. */
@@ -80,4 +81,15 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 20))
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+/** True when this machine can run nft inside a network namespace of ours (root, nft, ip netns). */
+export function canRunNftInNetns(): boolean {
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' })
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' })
+    return process.getuid?.() === 0
+  } catch {
+    return false
+  }
 }

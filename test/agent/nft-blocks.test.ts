@@ -11,7 +11,7 @@ import { splitElements } from '../../src/agent/nft-elements.js'
 import { compileNode } from '../../src/compile/index.js'
 import { normalizeObjects } from '../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../src/model/index.js'
-import { allowFrom, denyAll, namespace, pod } from './fixtures.js'
+import { allowFrom, canRunNftInNetns, denyAll, namespace, pod } from './fixtures.js'
 
 const rules = (objects: readonly JsonObject[], node = 'n1'): string =>
   compileNode(
@@ -212,15 +212,7 @@ describe('incremental scripts (recorded)', () => {
 
 // ---- real kernel ----------------------------------------------------------------------------
 
-const canRun = (() => {
-  try {
-    execFileSync('nft', ['--version'], { stdio: 'ignore' })
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' })
-    return process.getuid?.() === 0
-  } catch {
-    return false
-  }
-})()
+const canRun = canRunNftInNetns()
 
 const ns = `palblk-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
 const nft = (input: string, ...args: string[]): string =>

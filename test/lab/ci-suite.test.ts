@@ -6,7 +6,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fuzzLab, type LabBackend, type LabMode, verifyCluster } from '../../src/lab/index.js'
+import {
+  fuzzLab,
+  type LabBackend,
+  type LabMode,
+  type VerifyOptions,
+  verifyCluster,
+} from '../../src/lab/index.js'
 import { type InputText, loadCluster } from '../../src/load/index.js'
 import { caseInputs, listConformanceCases } from '../conformance/cases.js'
 import { hasCommand, labSkipReason } from './helpers.js'
@@ -71,7 +77,8 @@ describe.skipIf(skip)('lab: examples in the kernel', () => {
   )
 })
 
-describe.skipIf(skip)('lab: examples in an IPv6 lab (every address IPv6)', () => {
+/** Every example on routed nftables and bridge iptables-nft, with extra verify options. */
+function examplesWith(extra: Pick<VerifyOptions, 'family' | 'agents'>) {
   const rows = EXAMPLES.flatMap((e) =>
     (
       [
@@ -84,36 +91,19 @@ describe.skipIf(skip)('lab: examples in an IPv6 lab (every address IPv6)', () =>
     '$name, $mode, $backend',
     async ({ paths, mode, backend }) => {
       const loaded = loadCluster(readTree(...paths), { validate: 'strict' })
-      const r = await verifyCluster(loaded.cluster, { mode, backend, family: 6 })
+      const r = await verifyCluster(loaded.cluster, { mode, backend, ...extra })
       expect(r.observed.probes).toBeGreaterThan(0)
       expect(wrong(r)).toEqual([])
     },
     120_000,
   )
-})
+}
+
+describe.skipIf(skip)('lab: examples in an IPv6 lab (every address IPv6)', () => examplesWith({ family: 6 }))
 
 describe.skipIf(skip || !built)(
   'lab: examples enforced by palisade agent processes (one per node, --from-dir)',
-  () => {
-    const rows = EXAMPLES.flatMap((e) =>
-      (
-        [
-          { mode: 'routed', backend: 'nftables' },
-          { mode: 'bridge', backend: 'iptables-nft' },
-        ] as const
-      ).map((c) => ({ ...e, ...c })),
-    )
-    it.each(rows)(
-      '$name, $mode, $backend',
-      async ({ paths, mode, backend }) => {
-        const loaded = loadCluster(readTree(...paths), { validate: 'strict' })
-        const r = await verifyCluster(loaded.cluster, { mode, backend, agents: true })
-        expect(r.observed.probes).toBeGreaterThan(0)
-        expect(wrong(r)).toEqual([])
-      },
-      120_000,
-    )
-  },
+  () => examplesWith({ agents: true }),
 )
 
 describe.skipIf(skip)('lab: upstream e2e conformance cases in the kernel', () => {
