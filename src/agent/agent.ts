@@ -31,6 +31,7 @@ import { type AgentMetrics, createMetrics } from './metrics.js'
 import { ObjectStore, type Pipeline, WATCHED_KINDS } from './object-store.js'
 import type { ListenAddress } from './options.js'
 import { defaultPipeline } from './pipeline.js'
+import { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
 import {
   createSyncLoop,
   isHealthy,
@@ -71,12 +72,20 @@ export interface AgentOptions {
   readonly healthMinWindowMs?: number
   /** Rescan period of --from-dir. */
   readonly rescanMs?: number
+  /**
+   * 'routes': find each local pod's host interface from the node's /32 and /128 routes (routed CNIs) at
+   * every sync and check pod source addresses (anti-spoofing); absent: no interface is known, the ruleset
+   * relies on rp_filter.
+   */
+  readonly podInterfaces?: 'routes'
 }
 
 /** What the agent does to the world; the defaults are the real compiler and dataplane. */
 export interface AgentDeps {
   readonly pipeline?: Pipeline
   readonly compile?: (cluster: ClusterState, node: string, backend: Backend) => Result<CompiledRuleset>
+  /** `ip -j route show` then `ip -j -6 route show` output of the agent's netns (with podInterfaces 'routes'). */
+  readonly listRoutes?: () => Promise<string>
   readonly applyFull?: (rs: CompiledRuleset) => Promise<{ readonly changed: boolean }>
   readonly runNft?: (script: string) => Promise<ExecResult>
   readonly listTable?: (family: string, name: string) => Promise<ExecResult>
@@ -135,7 +144,39 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     deps.pipeline ?? defaultPipeline,
     createInvalidObjectReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) }),
   )
-  const compile = deps.compile ?? createNodeCompiler(opts.nodeName, opts.backend).compile
+  // With podInterfaces 'routes' the compiler is rebuilt whenever the discovered interfaces change
+  // (anti-spoofing on from the start, with whatever is known).
+  const discoverInterfaces = opts.podInterfaces === 'routes' && deps.compile === undefined
+  let compile =
+    deps.compile ??
+    createNodeCompiler(opts.nodeName, opts.backend, discoverInterfaces ? { podInterfaces: {} } : {}).compile
+  let interfacesKey = '[]'
+  const listRoutes =
+    deps.listRoutes ??
+    (async () => {
+      const ns = opts.netns !== undefined ? ['-n', opts.netns] : []
+      const rs = await Promise.all(
+        ['-4', '-6'].map((f) => execCommand('ip', [...ns, '-j', f, 'route', 'show', 'table', 'main'], {})),
+      )
+      const bad = rs.find((r) => r.code !== 0)
+      if (bad) throw new Error(`ip route: ${bad.stderr.trim()}`)
+      return rs.map((r) => r.stdout.trim()).join('\n')
+    })
+  const refreshInterfaces = async (cluster: ClusterState): Promise<void> => {
+    let text: string
+    try {
+      text = await listRoutes()
+    } catch (err) {
+      log.warn({ err: String(err) }, 'cannot read routes: pod interfaces unchanged')
+      return
+    }
+    const map = podInterfacesFromRoutes(cluster, opts.nodeName, parseHostRoutes(text))
+    const key = JSON.stringify(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    if (key === interfacesKey) return
+    interfacesKey = key
+    compile = createNodeCompiler(opts.nodeName, opts.backend, { podInterfaces: map }).compile
+    log.info({ pods: Object.keys(map).length }, 'pod interfaces from routes changed (anti-spoofing)')
+  }
   const runNft = deps.runNft ?? nftRunner(opts.netns)
   let firstFull = true
   const applyFull =
@@ -187,6 +228,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   const sync = async (o: { readonly resync: boolean }): Promise<SyncResult & { outcome?: ApplyOutcome }> => {
     const t0 = performance.now()
     const state = store.snapshot()
+    if (discoverInterfaces) await refreshInterfaces(state.value)
     const compiled = compile(state.value, opts.nodeName, opts.backend)
     const rs = compiled.value
     const compileMs = performance.now() - t0

@@ -27,6 +27,7 @@ export {
 } from './object-store.js'
 export { type ListenAddress, parseDuration, parseListenAddress } from './options.js'
 export { defaultPipeline, validateApiObject } from './pipeline.js'
+export { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
 export {
   type ApplyPath,
   createSyncLoop,

@@ -36,6 +36,8 @@ export interface NodeAgentsOptions {
   readonly syncPeriod?: string
   readonly debounce?: string
   readonly logLevel?: string
+  /** Agent --pod-interfaces (default none). */
+  readonly podInterfaces?: 'none' | 'routes'
   /** Time for every agent to report healthy (default 60 s). */
   readonly readyTimeoutMs?: number
 }
@@ -166,6 +168,8 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         join(dir, `${node.name}.state`),
         '--log-level',
         opts.logLevel ?? 'info',
+        '--pod-interfaces',
+        opts.podInterfaces ?? 'none',
       ],
       healthUrl: `http://127.0.0.1:${healthPort}`,
     }),

@@ -81,6 +81,8 @@ export async function upLab(cluster: ClusterState, opts: UpOptions = {}): Promis
       const agents = await startNodeAgents(lab, {
         source: { fromDir: dir },
         backend: compilerBackend(backend),
+        // routed nodes have one /32 (/128) route per pod veth, as Calico makes them: anti-spoofing on
+        podInterfaces: plan.mode === 'routed' ? 'routes' : 'none',
         ...(backend === 'nftables' ? {} : { iptables: backend === 'iptables-legacy' ? 'legacy' : 'nft' }),
       })
       lap('rulesMs')

@@ -2,7 +2,7 @@ import http from 'node:http'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Agent, type AgentOptions, startAgent } from '../../src/agent/index.js'
+import { type Agent, type AgentDeps, type AgentOptions, startAgent } from '../../src/agent/index.js'
 import type { CompiledRuleset } from '../../src/compile/index.js'
 import type { ExecResult } from '../../src/dataplane/index.js'
 import { FakeApiServer } from './fake-apiserver.js'
@@ -44,7 +44,7 @@ function fakeKernel() {
   return { k, deps }
 }
 
-async function rig(extra: Partial<AgentOptions> = {}) {
+async function rig(extra: Partial<AgentOptions> = {}, extraDeps: Partial<AgentDeps> = {}) {
   const api = new FakeApiServer()
   await api.start()
   cleanups.push(() => api.stop())
@@ -71,7 +71,7 @@ async function rig(extra: Partial<AgentOptions> = {}) {
       retryMaxMs: 200,
       ...extra,
     },
-    deps,
+    { ...deps, ...extraDeps },
   )
   cleanups.push(() => agent.stop())
   return { api, agent, k }
@@ -148,6 +148,27 @@ describe('agent (fake API server, recorded kernel)', () => {
     // nothing was applied for it
     expect(k.scripts.length).toBe(scripts)
     expect(k.full).toHaveLength(1)
+  })
+
+  it('with --pod-interfaces routes, checks pod sources on the interfaces the routes name, and follows them', async () => {
+    let routes = JSON.stringify([{ dst: '10.0.1.3', dev: 'cali-db', scope: 'link', flags: [] }])
+    const { api, agent, k } = await rig({ podInterfaces: 'routes' }, { listRoutes: async () => routes })
+    await agent.ready
+    expect(k.text).toMatch(/"cali-db" \. 10\.0\.1\.3/)
+    // The pod is re-created behind another interface: the next sync follows the routes.
+    routes = JSON.stringify([{ dst: '10.0.1.3', dev: 'cali-db2', scope: 'link', flags: [] }])
+    api.apply('Pod', pod('shop', 'web3', '10.0.2.9', 'n2', { role: 'web' }))
+    await waitFor(() => /"cali-db2" \. 10\.0\.1\.3/.test(k.text), 5000, 'new interface')
+    const script = k.scripts.find((x) => x.includes('cali-db2')) as string
+    expect(script).toMatch(/delete element inet palisade pod_sources_v4 \{[^}]*"cali-db" \. 10\.0\.1\.3/)
+    expect(k.full).toHaveLength(1)
+  })
+
+  it('without --pod-interfaces, the ruleset says it relies on rp_filter', async () => {
+    const { agent, k } = await rig()
+    await agent.ready
+    expect(k.text).toContain('pod interfaces unknown')
+    expect(k.text).not.toContain('pod_sources_v4')
   })
 
   it('keeps the previous rules when an apply fails, retries, and recovers', async () => {

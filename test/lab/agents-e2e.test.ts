@@ -6,6 +6,7 @@
  * cut mid-stream, the API server down (rules stay) and back with its history compacted (410 -> relist), an
  * agent killed and restarted, an object the agents must skip, SIGTERM (rules stay), cleanup.
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import type { Server } from 'node:net'
@@ -17,20 +18,25 @@ import {
   bridgeUnixToTcp,
   clusterManifests,
   compareLab,
+  controlSocket,
   destroyLab,
   expectedLabMatrix,
   formatMismatch,
   type Lab,
+  type LabNode,
+  type LabPod,
   listLabNamespaces,
   type NodeAgent,
   probeCells,
   probeLab,
+  request,
   startNodeAgents,
   upLab,
 } from '../../src/lab/index.js'
 import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../../src/model/index.js'
 import { podKey } from '../../src/model/index.js'
 import { FakeApiServer, type FakeKind } from '../agent/fake-apiserver.js'
+import { waitFor } from '../agent/fixtures.js'
 import { hasCommand, labSkipReason } from './helpers.js'
 
 const built = existsSync(fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url)))
@@ -219,6 +225,52 @@ const metric = (text: string, name: string): number =>
     .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
     .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
 
+/**
+ * The agents found each pod's interface from the routes: a packet leaving shop/web with shop/cache's
+ * address is dropped by the anti-spoofing rule (rp_filter, which would drop it first, is turned off).
+ */
+async function spoofIsDropped(lab: Lab): Promise<void> {
+  const at = (key: string) => lab.plan.pods.find((p) => p.key === key) as LabPod
+  const [web, cache, db] = [at('shop/web'), at('shop/cache'), at('shop/db')]
+  const node = lab.plan.nodes.find((n) => n.name === web.node) as LabNode
+  const inNode = (...argv: string[]) =>
+    execFileSync('ip', ['netns', 'exec', node.netns, ...argv], { encoding: 'utf8', timeout: 10_000 })
+  await waitFor(
+    () =>
+      inNode('nft', 'list', 'set', 'inet', 'palisade', 'pod_sources_v4').includes(
+        `"${web.hostIf}" . ${web.ip}`,
+      ),
+    10_000,
+    'pod interfaces found from routes',
+  )
+  const dropped = () =>
+    Number(
+      /counter packets (\d+) bytes \d+ drop comment "anti-spoofing: IPv4/.exec(
+        inNode('nft', 'list', 'chain', 'inet', 'palisade', 'egress'),
+      )?.[1] ?? Number.NaN,
+    )
+  const before = dropped()
+  expect(before).toBeGreaterThanOrEqual(0)
+  inNode('sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', `net.ipv4.conf.${web.hostIf}.rp_filter=0`)
+  execFileSync('ip', ['netns', 'exec', web.netns, 'ip', 'addr', 'add', `${cache.ip}/32`, 'dev', 'eth0'])
+  try {
+    const r = await request(
+      controlSocket(lab, web.netns),
+      {
+        op: 'probe',
+        probes: [{ id: 'spoof', ip: db.ip, port: 53, proto: 'udp', expect: db.key, local: cache.ip }],
+        timeoutMs: 800,
+      },
+      10_000,
+    )
+    expect(r.find((x) => x.id === 'spoof')?.ok).toBe(false)
+    expect(dropped()).toBeGreaterThan(before)
+  } finally {
+    execFileSync('ip', ['netns', 'exec', web.netns, 'ip', 'addr', 'del', `${cache.ip}/32`, 'dev', 'eth0'])
+    inNode('sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=1', `net.ipv4.conf.${web.hostIf}.rp_filter=1`)
+  }
+}
+
 const prefixes: string[] = []
 afterAll(async () => {
   for (const p of prefixes) await destroyLab(p)
@@ -257,12 +309,15 @@ describe.skipIf(skip)('node agents in the lab, fed by the test API server', () =
           source: { apiSocket: socket, kubeconfig: api.kubeconfig() },
           backend,
           ...(iptables ? { iptables } : {}),
+          // routed lab: one /32 route per pod veth, as Calico makes them: the agents find them
+          podInterfaces: 'routes',
           syncPeriod: '3s',
           debounce: '20ms',
         })
         expect(agents.map((a) => a.node.name).sort()).toEqual(['node-1', 'node-2'])
         for (const a of agents) expect((await a.health()).status).toBe(200)
         timings.s0 = await converge(lab, s0, 'no policy')
+        if (backend === 'nftables') await spoofIsDropped(lab)
 
         // S1: a policy is created.
         const s1 = withPolicies(s0, dbIngress(1))

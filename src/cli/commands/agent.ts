@@ -20,6 +20,7 @@ interface AgentCliOptions {
   readonly iptables: string
   readonly logLevel: string
   readonly stateDir?: string
+  readonly podInterfaces: string
 }
 
 const fail = (msg: string): undefined => {
@@ -70,6 +71,11 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     .option('--from-dir <dir>', 'read manifests from a folder instead of the API server')
     .option('--netns <name>', 'program this network namespace instead of the current one')
     .option('--state-dir <dir>', 'where the dataplane keeps its state (default /run/palisade/agent)')
+    .option(
+      '--pod-interfaces <mode>',
+      'none | routes (find pod interfaces from /32 and /128 routes, as routed CNIs make them, and drop spoofed sources)',
+      'none',
+    )
     .option('--cleanup-on-exit', 'remove the rules when stopping (default: keep them in force)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
     .action(async (o: AgentCliOptions) => {
@@ -79,6 +85,8 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
         return usage(setExit, `--backend must be nftables or iptables, not "${o.backend}"`)
       if (o.iptables !== 'nft' && o.iptables !== 'legacy')
         return usage(setExit, `--iptables must be nft or legacy, not "${o.iptables}"`)
+      if (o.podInterfaces !== 'none' && o.podInterfaces !== 'routes')
+        return usage(setExit, `--pod-interfaces must be none or routes, not "${o.podInterfaces}"`)
       const syncPeriodMs = duration('--sync-period', o.syncPeriod)
       const cacheSyncTimeoutMs = duration('--cache-sync-timeout', o.cacheSyncTimeout)
       const debounceMs = duration('--debounce', o.debounce)
@@ -110,6 +118,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
           ...(o.fromDir ? { fromDir: o.fromDir } : {}),
           ...(o.netns ? { netns: o.netns } : {}),
           ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+          ...(o.podInterfaces === 'routes' ? { podInterfaces: 'routes' as const } : {}),
           cleanupOnExit: o.cleanupOnExit === true,
           logger,
         })
