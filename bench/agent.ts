@@ -6,7 +6,7 @@
  * agent RSS and CPU at rest and under 100 pod events/s. Targets: p99 <= 100 ms pod add, <= 250 ms
  * policy change, RSS <= 200 MiB.
  *
- * Run: npm run build && node --expose-gc dist/bench/agent.js [--pods 10000] [--policies 1000]
+ * Run: npm run build && node --expose-gc dist/bench/agent.js [--pods 10000] [--policies 1000] [--routes]
  *   [--iterations 40]; PAL_BENCH_DEBUG=1 prints every sample (ms, then the parts of the p50 rows).
  * The p99 of 40 samples is their maximum: on a shared machine, repeat runs and compare medians.
  */
@@ -134,6 +134,8 @@ async function main(): Promise<void> {
         ...(real ? { netns: ns } : {}),
         stateDir,
         logger: pino({ level: 'silent' }),
+        // --routes: also read the node's routes at every sync (anti-spoofing from --pod-interfaces routes)
+        ...(process.argv.includes('--routes') ? { podInterfaces: 'routes' as const } : {}),
       },
       deps,
     )

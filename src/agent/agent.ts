@@ -162,7 +162,16 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       if (bad) throw new Error(`ip route: ${bad.stderr.trim()}`)
       return rs.map((r) => r.stdout.trim()).join('\n')
     })
-  const refreshInterfaces = async (cluster: ClusterState): Promise<void> => {
+  // Routes change when this node's pods do (the CNI adds them before the pod reports its address):
+  // read them again only then, and at every resync.
+  let localPodsKey: string | undefined
+  const refreshInterfaces = async (cluster: ClusterState, force: boolean): Promise<void> => {
+    const local: string[] = []
+    for (const p of cluster.pods)
+      if (p.nodeName === opts.nodeName && !p.hostNetwork)
+        local.push(`${p.namespace}/${p.name}=${p.ips.join(',')}`)
+    const key = local.sort().join(' ')
+    if (!force && key === localPodsKey) return
     let text: string
     try {
       text = await listRoutes()
@@ -170,10 +179,11 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       log.warn({ err: String(err) }, 'cannot read routes: pod interfaces unchanged')
       return
     }
+    localPodsKey = key
     const map = podInterfacesFromRoutes(cluster, opts.nodeName, parseHostRoutes(text))
-    const key = JSON.stringify(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    if (key === interfacesKey) return
-    interfacesKey = key
+    const mapKey = JSON.stringify(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    if (mapKey === interfacesKey) return
+    interfacesKey = mapKey
     compile = createNodeCompiler(opts.nodeName, opts.backend, { podInterfaces: map }).compile
     log.info({ pods: Object.keys(map).length }, 'pod interfaces from routes changed (anti-spoofing)')
   }
@@ -228,7 +238,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   const sync = async (o: { readonly resync: boolean }): Promise<SyncResult & { outcome?: ApplyOutcome }> => {
     const t0 = performance.now()
     const state = store.snapshot()
-    if (discoverInterfaces) await refreshInterfaces(state.value)
+    if (discoverInterfaces) await refreshInterfaces(state.value, o.resync)
     const compiled = compile(state.value, opts.nodeName, opts.backend)
     const rs = compiled.value
     const compileMs = performance.now() - t0

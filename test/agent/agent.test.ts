@@ -155,12 +155,22 @@ describe('agent (fake API server, recorded kernel)', () => {
     const { api, agent, k } = await rig({ podInterfaces: 'routes' }, { listRoutes: async () => routes })
     await agent.ready
     expect(k.text).toMatch(/"cali-db" \. 10\.0\.1\.3/)
-    // The pod is re-created behind another interface: the next sync follows the routes.
-    routes = JSON.stringify([{ dst: '10.0.1.3', dev: 'cali-db2', scope: 'link', flags: [] }])
-    api.apply('Pod', pod('shop', 'web3', '10.0.2.9', 'n2', { role: 'web' }))
-    await waitFor(() => /"cali-db2" \. 10\.0\.1\.3/.test(k.text), 5000, 'new interface')
-    const script = k.scripts.find((x) => x.includes('cali-db2')) as string
+    // A pod of this node arrives (its route with it) and db moved behind another interface: read again.
+    routes = JSON.stringify([
+      { dst: '10.0.1.3', dev: 'cali-db2', scope: 'link', flags: [] },
+      { dst: '10.0.1.4', dev: 'cali-db3', scope: 'link', flags: [] },
+    ])
+    api.apply('Pod', pod('shop', 'db3', '10.0.1.4', 'n1', { app: 'db' }))
+    await waitFor(() => /"cali-db3" \. 10\.0\.1\.4/.test(k.text), 5000, 'new local pod mapped')
+    const script = k.scripts.find((x) => x.includes('cali-db3')) as string
     expect(script).toMatch(/delete element inet palisade pod_sources_v4 \{[^}]*"cali-db" \. 10\.0\.1\.3/)
+    expect(script).toMatch(/"cali-db2" \. 10\.0\.1\.3/)
+    // A pod of another node does not make the agent read the routes again.
+    const seen = k.scripts.length
+    routes = JSON.stringify([{ dst: '10.0.1.3', dev: 'cali-zzz', scope: 'link', flags: [] }])
+    api.apply('Pod', pod('shop', 'web9', '10.0.2.9', 'n2', { role: 'web' }))
+    await waitFor(() => k.scripts.length > seen, 5000, 'remote pod applied')
+    expect(k.text).not.toContain('cali-zzz')
     expect(k.full).toHaveLength(1)
   })
 
