@@ -27,6 +27,12 @@ function fakeSync() {
   }
 }
 
+/** A sync loop on the fake timers' clock. */
+const loopOf = (
+  deps: Parameters<typeof createSyncLoop>[0],
+  opts: Omit<Parameters<typeof createSyncLoop>[1], 'now'>,
+) => createSyncLoop(deps, { ...opts, now: () => Date.now() })
+
 describe('sync loop', () => {
   beforeEach(() => {
     vi.useFakeTimers()
@@ -37,7 +43,7 @@ describe('sync loop', () => {
 
   it('runs one sync at start', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() })
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0 })
     loop.start()
     await vi.advanceTimersByTimeAsync(1)
     expect(f.calls).toHaveLength(1)
@@ -46,7 +52,7 @@ describe('sync loop', () => {
 
   it('coalesces a burst of signals inside the debounce window into one sync', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() })
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0 })
     loop.start()
     await vi.advanceTimersByTimeAsync(1)
     for (let i = 0; i < 20; i++) {
@@ -61,10 +67,7 @@ describe('sync loop', () => {
 
   it('does not let a steady stream of signals starve the sync (max delay)', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop(
-      { sync: f.sync },
-      { debounceMs: 50, maxDelayMs: 200, syncPeriodMs: 0, now: () => Date.now() },
-    )
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 50, maxDelayMs: 200, syncPeriodMs: 0 })
     loop.start()
     await vi.advanceTimersByTimeAsync(1)
     for (let i = 0; i < 30; i++) {
@@ -90,7 +93,7 @@ describe('sync loop', () => {
         concurrent--
       }
     }
-    const loop = createSyncLoop({ sync }, { debounceMs: 10, syncPeriodMs: 0, now: () => Date.now() })
+    const loop = loopOf({ sync }, { debounceMs: 10, syncPeriodMs: 0 })
     loop.start()
     await vi.advanceTimersByTimeAsync(20) // first sync in flight
     for (let i = 0; i < 10; i++) {
@@ -108,9 +111,9 @@ describe('sync loop', () => {
     f.fail(3)
     const errors: number[] = []
     const reports: SyncReport[] = []
-    const loop = createSyncLoop(
+    const loop = loopOf(
       { sync: f.sync, onError: (_e, o) => errors.push(o.retryInMs), onSynced: (r) => reports.push(r) },
-      { debounceMs: 10, syncPeriodMs: 0, retryInitialMs: 100, retryMaxMs: 1000, now: () => Date.now() },
+      { debounceMs: 10, syncPeriodMs: 0, retryInitialMs: 100, retryMaxMs: 1000 },
     )
     loop.start()
     await vi.advanceTimersByTimeAsync(1)
@@ -130,10 +133,7 @@ describe('sync loop', () => {
 
   it('runs a resync every sync period, flagged as such', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop(
-      { sync: f.sync },
-      { debounceMs: 10, syncPeriodMs: 1000, now: () => Date.now() },
-    )
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 10, syncPeriodMs: 1000 })
     loop.start()
     await vi.advanceTimersByTimeAsync(3500)
     expect(f.calls.filter((c) => c.resync)).toHaveLength(3)
@@ -142,10 +142,7 @@ describe('sync loop', () => {
 
   it('starts no sync after stop', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop(
-      { sync: f.sync },
-      { debounceMs: 10, syncPeriodMs: 100, now: () => Date.now() },
-    )
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 10, syncPeriodMs: 100 })
     loop.start()
     await vi.advanceTimersByTimeAsync(1)
     await loop.stop()
@@ -157,9 +154,9 @@ describe('sync loop', () => {
   it('applies the first event after a quiet period at once (leading edge)', async () => {
     const f = fakeSync()
     const reports: SyncReport[] = []
-    const loop = createSyncLoop(
+    const loop = loopOf(
       { sync: f.sync, onSynced: (r) => reports.push(r) },
-      { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() },
+      { debounceMs: 50, syncPeriodMs: 0 },
     )
     loop.start()
     await vi.advanceTimersByTimeAsync(200) // quiet for longer than the window
@@ -173,7 +170,7 @@ describe('sync loop', () => {
 
   it('coalesces events that follow a leading-edge sync into one trailing sync', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() })
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0 })
     loop.start()
     await vi.advanceTimersByTimeAsync(200)
     loop.signal()
@@ -191,10 +188,7 @@ describe('sync loop', () => {
 
   it('waits the debounce window for every event when the leading edge is off', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop(
-      { sync: f.sync },
-      { debounceMs: 50, leading: false, syncPeriodMs: 0, now: () => Date.now() },
-    )
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 50, leading: false, syncPeriodMs: 0 })
     loop.start()
     await vi.advanceTimersByTimeAsync(200)
     loop.signal()
@@ -207,7 +201,7 @@ describe('sync loop', () => {
 
   it('a resync asked while a leading-edge sync is armed is not lost', async () => {
     const f = fakeSync()
-    const loop = createSyncLoop({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() })
+    const loop = loopOf({ sync: f.sync }, { debounceMs: 50, syncPeriodMs: 0 })
     loop.start()
     await vi.advanceTimersByTimeAsync(200)
     loop.signal()
@@ -220,9 +214,9 @@ describe('sync loop', () => {
   it('reports event-to-enforced latency from the oldest pending event', async () => {
     const f = fakeSync()
     const reports: SyncReport[] = []
-    const loop = createSyncLoop(
+    const loop = loopOf(
       { sync: f.sync, onSynced: (r) => reports.push(r) },
-      { debounceMs: 50, syncPeriodMs: 0, now: () => Date.now() },
+      { debounceMs: 50, syncPeriodMs: 0 },
     )
     loop.start()
     await vi.advanceTimersByTimeAsync(1)
