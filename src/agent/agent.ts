@@ -73,9 +73,9 @@ export interface AgentOptions {
   /** Rescan period of --from-dir. */
   readonly rescanMs?: number
   /**
-   * 'routes': find each local pod's host interface from the node's /32 and /128 routes (routed CNIs) at
-   * every sync and check pod source addresses (anti-spoofing); absent: no interface is known, the ruleset
-   * relies on rp_filter.
+   * 'routes': find each local pod's host interface from the node's /32 and /128 routes (routed CNIs),
+   * read again when this node's pods change and at every resync, and check pod source addresses
+   * (anti-spoofing); absent: no interface is known, the ruleset relies on rp_filter.
    */
   readonly podInterfaces?: 'routes'
 }

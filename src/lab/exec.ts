@@ -1,4 +1,9 @@
-/** Runs commands for the lab with a time limit each (through the dataplane's execCommand, the one spawner). */
+/**
+ * Runs commands for the lab with a time limit each (through the dataplane's execCommand, the one spawner),
+ * and starts the lab's long-lived processes inside its namespaces.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
 import { type ExecResult, execCommand } from '../dataplane/exec.js'
 
 export type { ExecResult }
@@ -74,5 +79,24 @@ export async function withTimeout<T>(what: string, ms: number, p: Promise<T>): P
     return await Promise.race([p, limit])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/**
+ * Starts `node <argv>` inside a network namespace, detached, with stdout and stderr appended to logFile.
+ * The child is unref'd: it outlives the caller when asked to, and teardown kills it with its namespace.
+ */
+export function spawnNodeInNetns(netns: string, argv: readonly string[], logFile: string): ChildProcess {
+  const log = openSync(logFile, 'a')
+  try {
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...argv], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    })
+    child.on('error', () => undefined)
+    child.unref()
+    return child
+  } finally {
+    closeSync(log)
   }
 }

@@ -7,13 +7,13 @@
  * the caller serves (the filesystem is not namespaced), so no traffic leaves lab namespaces or loopback.
  * Health and metrics are read from inside the node too (its loopback), through the same lab server.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LabError, sleep } from './exec.js'
+import { LabError, sleep, spawnNodeInNetns } from './exec.js'
 import type { LabNode } from './plan.js'
 import { controlSocket, request } from './server.js'
 import type { Lab } from './topology.js'
@@ -225,15 +225,7 @@ function nodeAgent(lab: Lab, node: LabNode, p: AgentProcess): NodeAgent {
     },
     async start() {
       if (agent.pid() !== undefined) return
-      const log = openSync(p.logFile, 'a')
-      const c = spawn('ip', ['netns', 'exec', node.netns, process.execPath, p.launcher, ...p.args], {
-        detached: true,
-        stdio: ['ignore', log, log],
-      })
-      closeSync(log)
-      c.on('error', () => undefined)
-      // Teardown kills every process of the lab's namespaces; the agents must not keep us alive either.
-      c.unref()
+      const c = spawnNodeInNetns(node.netns, [p.launcher, ...p.args], p.logFile)
       child = c
       exited = new Promise((resolve) => c.once('exit', (code, signal) => resolve({ code, signal })))
     },

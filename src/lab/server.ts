@@ -2,13 +2,11 @@
  * Starts the agent in every lab namespace (pods, nodes, outside host) and talks to it over its Unix
  * control socket. Agents serve every TCP/UDP port of the plan; SCTP is not served (no SCTP in the kernel).
  */
-import { spawn } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { AGENT_SCRIPT } from './agent-script.js'
-import { LabError, runInOk, sleep } from './exec.js'
+import { LabError, runInOk, sleep, spawnNodeInNetns } from './exec.js'
 import { nodeEndpoint, outsideEndpoint } from './plan.js'
 import { type Lab, pool } from './topology.js'
 
@@ -66,14 +64,7 @@ export async function startAgents(lab: Lab, timeoutMs = 20_000): Promise<void> {
       cfgPath,
       JSON.stringify({ ctl: controlSocket(lab, a.netns), identities: a.identities, tcp, udp }),
     )
-    const log = openSync(join(lab.stateDir, `${a.netns}.log`), 'a')
-    const child = spawn('ip', ['netns', 'exec', a.netns, process.execPath, script, cfgPath], {
-      detached: true,
-      stdio: ['ignore', log, log],
-    })
-    child.on('error', () => undefined)
-    child.unref()
-    closeSync(log)
+    spawnNodeInNetns(a.netns, [script, cfgPath], join(lab.stateDir, `${a.netns}.log`))
   }
   const deadline = Date.now() + timeoutMs
   await pool(agents, 16, async (a) => {

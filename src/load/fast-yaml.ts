@@ -119,6 +119,14 @@ function isObject(v: JsonValue | undefined): v is { [key: string]: JsonValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** Returns the parsed value's own entry for key; gives up when there is none (inherited ones are functions, or __proto__). */
+function ownChild(v: { [key: string]: JsonValue }, key: string): JsonValue {
+  const child = v[key]
+  if (child === undefined || ((typeof child === 'function' || key === '__proto__') && !Object.hasOwn(v, key)))
+    throw GIVE_UP
+  return child
+}
+
 /**
  * Scans a block-style document line by line, checking it has the shape of the parsed value (the same
  * keys, items, and scalars where it has scalars) and that it holds nothing the scanner does not know.
@@ -368,12 +376,7 @@ export function scanPositions(text: string, value: JsonValue, build = true): Pos
           i = k
         }
         if (text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32) throw GIVE_UP
-        const child = v[key]
-        if (
-          child === undefined ||
-          ((typeof child === 'function' || key === '__proto__') && !Object.hasOwn(v, key))
-        )
-          throw GIVE_UP
+        const child = ownChild(v, key)
         if (!seen.add(key)) throw GIVE_UP
         i = skipSpaces(i + 2, end)
         if (i >= end || text.charCodeAt(i) === 44 || text.charCodeAt(i) === 125) throw GIVE_UP // no value
@@ -442,13 +445,7 @@ export function scanPositions(text: string, value: JsonValue, build = true): Pos
       const p = at(li, col)
       if (!(li === first && known) && !readKey(p, end)) throw GIVE_UP
       const key = keyText
-      const child = v[key]
-      // Only own keys count: inherited ones are functions, or __proto__.
-      if (
-        child === undefined ||
-        ((typeof child === 'function' || key === '__proto__') && !Object.hasOwn(v, key))
-      )
-        throw GIVE_UP
+      const child = ownChild(v, key)
       if (!seen.add(key)) throw GIVE_UP
       let q = keyAfter
       while (q < end && text.charCodeAt(q) === 32) q++

@@ -279,6 +279,15 @@ export class FakeApiServer {
     return undefined
   }
 
+  private methodNotAllowed(res: http.ServerResponse): void {
+    this.status(
+      res,
+      405,
+      'MethodNotAllowed',
+      'the server does not allow this method on the requested resource',
+    )
+  }
+
   private status(res: http.ServerResponse, code: number, reason: string, message: string): void {
     res.writeHead(code, { 'content-type': 'application/json' })
     res.end(
@@ -309,12 +318,7 @@ export class FakeApiServer {
     }
     if ('events' in route) {
       if (req.method !== 'POST') {
-        this.status(
-          res,
-          405,
-          'MethodNotAllowed',
-          'the server does not allow this method on the requested resource',
-        )
+        this.methodNotAllowed(res)
         return
       }
       const chunks: Buffer[] = []
@@ -328,12 +332,7 @@ export class FakeApiServer {
       return
     }
     if (req.method !== 'GET') {
-      this.status(
-        res,
-        405,
-        'MethodNotAllowed',
-        'the server does not allow this method on the requested resource',
-      )
+      this.methodNotAllowed(res)
       return
     }
     const watch = query.watch === 'true' || query.watch === '1'
