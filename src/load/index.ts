@@ -177,5 +177,45 @@ function rejected(object: RawObject, name: string, why: string): Diagnostic {
   }
 }
 
+/** What an analysis did not see: documents (or files) not read, and objects left out, with the reasons. */
+export interface Omissions {
+  readonly documents: number
+  readonly objects: number
+  /** The error diagnostics that say why, in input order. */
+  readonly reasons: readonly Diagnostic[]
+}
+
+/** Errors that mean a file or document was not read at all. */
+const DOCUMENT_CODES: ReadonlySet<string> = new Set([
+  'yaml.syntax',
+  'yaml.alias-limit',
+  'load.not-an-object',
+  'load.too-large',
+  'load.binary',
+  'input.not-found',
+  'input.unreadable',
+])
+/** Errors that mean an object was read and then left out of the cluster. */
+const OBJECT_CODES: ReadonlySet<string> = new Set(['load.rejected', 'load.unknown-kind'])
+
+/**
+ * Finds, among the diagnostics of a load (and of reading the inputs), what makes the input partial:
+ * a verdict then assumes the cluster holds only what was read, and says so. Undefined when nothing
+ * was left out. (Warnings never count: under --validate=lenient or warn the object was analysed.)
+ */
+export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | undefined {
+  let documents = 0
+  let objects = 0
+  const reasons: Diagnostic[] = []
+  for (const d of diagnostics) {
+    if (d.severity !== 'error') continue
+    if (DOCUMENT_CODES.has(d.code)) documents++
+    else if (OBJECT_CODES.has(d.code)) objects++
+    else continue
+    reasons.push(d)
+  }
+  return reasons.length === 0 ? undefined : { documents, objects, reasons }
+}
+
 export { DEFAULT_MAX_BYTES, type ParsedInput, type ParsedObject, parseInput } from './parse.js'
 export { type InputText, normalizeObjects, type ParseOptions, parseDocuments }
