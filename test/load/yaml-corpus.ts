@@ -94,6 +94,49 @@ export const YAML_CORPUS: readonly CorpusEntry[] = [
     kubectl: { a: ['b c', 'd'] },
     why: 'scannerc.go yaml_parser_scan_plain_scalar: the indentation check applies only when flow_level == 0',
   },
+  // yaml-test-suite cases where YAML 1.2 and go-yaml disagree: kubectl follows go-yaml.
+  {
+    name: 'yaml-test-suite 9C9N: a flow sequence continued at column 0 (an error in YAML 1.2)',
+    yaml: 'flow: [a,\nb,\nc]\n',
+    kubectl: { flow: ['a', 'b', 'c'] },
+    why: 'yaml-test-suite 9C9N "Wrong indented flow sequence" (fail: true); scannerc.go checks no indentation in flow context',
+  },
+  {
+    name: 'yaml-test-suite QB6E: a quoted scalar continued at column 0 (an error in YAML 1.2)',
+    yaml: 'quoted: "a\nb\nc"\n',
+    kubectl: { quoted: 'a b c' },
+    why: 'yaml-test-suite QB6E "Wrong indented multiline quoted scalar" (fail: true); scannerc.go yaml_parser_scan_flow_scalar',
+  },
+  {
+    name: 'yaml-test-suite DK95: tabs that look like indentation in a quoted scalar',
+    yaml: `foo: "bar\n${T}${T}baz"\n`,
+    kubectl: { foo: 'bar baz' },
+    why: 'yaml-test-suite DK95; scannerc.go yaml_parser_scan_flow_scalar skips leading blanks, tabs included',
+  },
+  {
+    name: 'yaml-test-suite Y79Y: a line holding only a tab inside a flow sequence',
+    yaml: `a:\n- [\n${T}\n  foo\n  ]\n`,
+    kubectl: { a: [['foo']] },
+    why: 'yaml-test-suite Y79Y; scannerc.go yaml_parser_scan_to_next_token skips tabs when flow_level > 0',
+  },
+  {
+    name: 'yaml-test-suite DC7X: a tab after a mapping colon with nothing after it (valid YAML 1.2)',
+    yaml: `a: b${T}\nseq:${T}\n - a${T}\nc: d${T}#X\n`,
+    kubectl: { error: 'found character that cannot start any token' },
+    why: 'yaml-test-suite DC7X "Various trailing tabs" is valid YAML 1.2; go-yaml does not skip a tab after ":" in block context',
+  },
+  {
+    name: 'yaml-test-suite J3BT: a tab between a key and a block scalar indicator (valid YAML 1.2)',
+    yaml: `quoted: "Quoted ${T}"\nblock:${T}|\n  void main() {\n  ${T}printf("Hello, world!\\n");\n  }\n`,
+    kubectl: { error: 'found character that cannot start any token' },
+    why: 'yaml-test-suite J3BT (spec example 5.12); go-yaml refuses the tab after "block:"',
+  },
+  {
+    name: 'yaml-test-suite 6CA3: a tab before a flow collection at the start of a line (valid YAML 1.2)',
+    yaml: `${T}[\n${T}]\n`,
+    kubectl: { error: 'found character that cannot start any token' },
+    why: 'yaml-test-suite 6CA3 "Tab indented top flow"; in block context go-yaml does not skip a tab at the start of a line',
+  },
   // Forms go-yaml refuses and the yaml library reads.
   {
     name: 'a tab after a mapping colon',
@@ -351,13 +394,13 @@ export const YAML_CORPUS: readonly CorpusEntry[] = [
     name: 'indentation that goes back to a level that does not exist',
     yaml: 'a:\n    b: 1\n  c: 2\n',
     kubectl: { error: '' },
-    why: 'parserc.go: "did not find expected key" (yaml-test-suite DMG6)',
+    why: 'parserc.go: "did not find expected key" (like yaml-test-suite DMG6)',
   },
   {
     name: 'a plain value followed by a nested mapping on the same line',
     yaml: 'a: b: c\n',
     kubectl: { error: '' },
-    why: 'scannerc.go fetch_value: "mapping values are not allowed in this context" (yaml-test-suite ZCZ6)',
+    why: 'scannerc.go fetch_value: "mapping values are not allowed in this context" (like yaml-test-suite ZCZ6)',
   },
   {
     name: 'a quoted scalar that never closes',
