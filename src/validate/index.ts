@@ -1,7 +1,7 @@
 /**
  * API-server checks for the kinds Palisade reads, in the API server's words. Codes:
  * - schema.unknown-field      a field the kind does not have (kubectl --validate=strict)
- * - schema.wrong-type        a value of the wrong JSON type
+ * - decode.wrong-type        a value of the wrong JSON type (the decoder refuses it in every mode)
  * - validate.unknown-kind    a kind no API group we know serves (typo: "did you mean")
  * - validate.unknown-version a kind we know, in an apiVersion that does not serve it
  * - validate.required        a required value is missing
@@ -82,7 +82,7 @@ function validateKind(r: Reporter, apiVersion: string, kind: string, value: Json
 
 /**
  * Validates one object as the API server would on create (kubectl apply --validate=strict): unknown
- * fields and wrong types (schema.*), then the kind's own validation (validate.*). Kinds of groups we
+ * fields (schema.*) and wrong types (decode.*), then the kind's own validation (validate.*). Kinds of groups we
  * do not model return no diagnostics.
  */
 export function validateObject(raw: RawObject): Diagnostic[] {

@@ -53,7 +53,8 @@ function typeName(value: JsonValue): string {
 
 function wrongType(r: Reporter, path: FieldPath, value: JsonValue, expected: string): void {
   const p = formatPath(path)
-  r.invalid('schema.wrong-type', path, typeName(value), `${p} in body must be of type ${expected}`)
+  // decode.*: the API server's decoder refuses the value before any validation, whatever --validate says.
+  r.invalid('decode.wrong-type', path, typeName(value), `${p} in body must be of type ${expected}`)
 }
 
 /** Checks a value against a schema, reporting unknown fields and wrong types below `path`. */
