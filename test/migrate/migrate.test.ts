@@ -151,3 +151,51 @@ describe('palisade migrate', () => {
   })
 })
 
+describe('proveMigration over classes', () => {
+  it('finds exactly the cells a pod-by-pod comparison of the full matrices finds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (seed, cut) => {
+          const cluster = randomCluster(seed, { maxPods: 10, maxPolicies: 5 })
+          // Replicas: pods that share a class, so that cells between two pods of one class count too.
+          const docs = clusterManifests(cluster).flatMap((d) => {
+            if (d.kind !== 'Pod' || seed % 3 === 0) return [d]
+            const meta = d.metadata as { name: string }
+            return [d, { ...d, metadata: { ...meta, name: `${meta.name}-replica` }, status: {} }]
+          })
+          // The "migrated" set loses one policy or one namespace annotation, or nothing.
+          const drop = cut % (docs.length + 1)
+          const other = docs.filter(
+            (d, i) => i !== drop || (d.kind !== 'NetworkPolicy' && d.kind !== 'Namespace'),
+          )
+          const render = (ds: Record<string, unknown>[]) =>
+            ds
+              .map((d) => stringify(d, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }))
+              .join('---\n')
+          const original = [{ file: 'a.yaml', text: render(docs) }]
+          const migrated = [{ file: 'a.yaml', text: render(other) }]
+          const proof = proveMigration(original, migrated, 'warn')
+          const a = loadCluster(original, { validate: 'warn' }).cluster
+          const b = loadCluster(migrated, { validate: 'warn' }).cluster
+          const ports = boundaryPorts([a, b])
+          const ia = buildIndex(a)
+          const ib = buildIndex(b)
+          const full = diffMatrices(
+            computeMatrix(ia, ports),
+            computeMatrix(
+              ib,
+              ports,
+              matrixPods(ia).map((p) => ib.podsByKey.get(podKey(p))!),
+            ),
+          )
+          expect(proof.differing).toBe(full.length)
+          expect(proof.diffs).toEqual(full.slice(0, 1000))
+          expect(proof.equal).toBe(full.length === 0 && proof.newErrors.length === 0)
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})

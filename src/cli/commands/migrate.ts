@@ -122,9 +122,9 @@ export function registerMigrate(program: Command, setExit: (code: number) => voi
       // The proof reads the rewritten text back: nothing is printed or written before it holds.
       const proof = proveMigration(read.inputs, result.files, read.mode)
       if (!proof.equal) {
-        say(`matrix CHANGED (${proof.pods} pods x ${proof.ports} ports): ${proof.diffs.length} cell(s) differ`)
+        say(`matrix CHANGED (${proof.pods} pods x ${proof.ports} ports): ${proof.differing} cell(s) differ`)
         for (const d of proof.diffs.slice(0, MAX_DIFFS)) say(renderDiff(d))
-        if (proof.diffs.length > MAX_DIFFS) say(`  ... and ${proof.diffs.length - MAX_DIFFS} more`)
+        if (proof.differing > MAX_DIFFS) say(`  ... and ${proof.differing - MAX_DIFFS} more`)
         for (const p of proof.podsOnlyIn.original) say(`  pod ${p} is gone after migration`)
         for (const p of proof.podsOnlyIn.migrated) say(`  pod ${p} appears after migration`)
         for (const d of proof.newErrors) say(`  new error: ${formatDiagnostic(d)}`)
