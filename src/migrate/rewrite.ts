@@ -75,14 +75,12 @@ const LEGACY = 'extensions/v1beta1'
 const DENY_NAME = 'default-deny-ingress'
 
 /**
- * Parse problems after which a file's content is unknown (a legacy object may hide in it). A document
- * that is read but is no object (a list, a scalar, no kind) holds no legacy object and stays as it is.
+ * Parse problems after which a file's content is unknown (a legacy object may hide in it): every parse
+ * error but two. A document that is read but is no object (a list, a scalar, no kind) holds no legacy
+ * object, and a duplicate key in a List's own fields loses nothing migrate reads: both stay as they are.
  */
 function isUnreadable(d: Diagnostic): boolean {
-  return (
-    d.severity === 'error' &&
-    (d.code.startsWith('yaml.') || d.code === 'load.binary' || d.code === 'load.too-large')
-  )
+  return d.severity === 'error' && d.code !== 'load.not-an-object' && !d.code.startsWith('schema.')
 }
 
 /** Reads the legacy annotation value; true when it asks for ingress DefaultDeny (as src/load reads it). */
