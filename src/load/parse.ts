@@ -211,7 +211,11 @@ function buildObjects(
   return [{ object: makeRawObject(value, tree, ctx), diagnostics: own }]
 }
 
-/** Flattens `kind: List` and typed lists (`PodList`...): items become objects with their own positions. */
+/**
+ * Flattens `kind: List` and typed lists (`PodList`...): items become objects with their own positions.
+ * A list inside a list is flattened too, in kubectl's order (its FlattenListVisitor works through a queue:
+ * a list's own objects come before those of the lists it holds); a queue, not recursion, so depth is no limit.
+ */
 function flattenList(
   list: JsonObject,
   items: readonly JsonValue[],
@@ -220,35 +224,85 @@ function flattenList(
   duplicates: readonly DuplicateKey[],
   diagnostics: Diagnostic[],
 ): ParsedObject[] {
-  const listKind = list.kind as string
-  const itemsTree = tree.child('items')?.tree
-  const objects: ParsedObject[] = []
-  for (const d of duplicates) {
-    if (d.path[0] !== 'items' || typeof d.path[1] !== 'number')
-      diagnostics.push(duplicateDiagnostic(d, d.path))
+  interface Queued {
+    readonly list: JsonObject
+    readonly items: readonly JsonValue[]
+    readonly tree: Tree
+    /** Where the list is: its parent's queue index and its index among the parent's items. */
+    readonly parent: number
+    readonly index: number
+    /** What each item became: a queued list (q) or a found object (o). */
+    readonly children: Map<number, { readonly q: number } | { readonly o: number }>
   }
-  items.forEach((item, i) => {
-    const itemTree = itemsTree?.child(i)?.tree ?? tree
-    if (!isJsonObject(item)) {
-      diagnostics.push(notAnObject(ctx, itemTree.offset, item, ['items', i]))
-      return
+  const found: { value: JsonObject; tree: Tree }[] = []
+  const queue: Queued[] = [{ list, items, tree, parent: -1, index: 0, children: new Map() }]
+  const pathOf = (q: number, i: number): FieldPath => {
+    const path: (string | number)[] = ['items', i]
+    for (let at = queue[q]; at && at.parent >= 0; at = queue[at.parent]) path.unshift('items', at.index)
+    return path
+  }
+  for (let q = 0; q < queue.length; q++) {
+    const current = queue[q] as Queued
+    const listKind = current.list.kind as string
+    const itemsTree = current.tree.child('items')?.tree
+    current.items.forEach((item, i) => {
+      const itemTree = itemsTree?.child(i)?.tree ?? current.tree
+      if (!isJsonObject(item)) {
+        diagnostics.push(notAnObject(ctx, itemTree.offset, item, pathOf(q, i)))
+        return
+      }
+      let value: JsonObject = item
+      // Items of typed lists (NetworkPolicyList from the API) may omit their type: it is the list's.
+      if (listKind !== 'List' && value.kind === undefined && value.apiVersion === undefined) {
+        value = {
+          apiVersion: current.list.apiVersion ?? null,
+          kind: listKind.slice(0, -'List'.length),
+          ...value,
+        }
+      }
+      const kind = value.kind
+      if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(value.items)) {
+        current.children.set(i, { q: queue.length })
+        queue.push({
+          list: value,
+          items: value.items,
+          tree: itemTree,
+          parent: q,
+          index: i,
+          children: new Map(),
+        })
+        return
+      }
+      const missing = missingTypeMeta(value)
+      if (missing) {
+        diagnostics.push({ ...notAnObject(ctx, itemTree.offset, value, pathOf(q, i)), message: missing })
+        return
+      }
+      current.children.set(i, { o: found.length })
+      found.push({ value, tree: itemTree })
+    })
+  }
+  const own: Diagnostic[][] = found.map(() => [])
+  for (const d of duplicates) {
+    // The object at the end of the key's items,N,items,M... path owns it; else the list reports it.
+    let at: Queued | undefined = queue[0]
+    let n = 0
+    let owner = -1
+    while (at && d.path[n] === 'items' && typeof d.path[n + 1] === 'number') {
+      const child = at.children.get(d.path[n + 1] as number)
+      if (!child) break
+      n += 2
+      if ('o' in child) {
+        owner = child.o
+        break
+      }
+      at = queue[child.q]
     }
-    let value: JsonObject = item
-    // Items of typed lists (NetworkPolicyList from the API) may omit their type: it is the list's.
-    if (listKind !== 'List' && value.kind === undefined && value.apiVersion === undefined) {
-      value = { apiVersion: list.apiVersion ?? null, kind: listKind.slice(0, -'List'.length), ...value }
-    }
-    const missing = missingTypeMeta(value)
-    if (missing) {
-      diagnostics.push({ ...notAnObject(ctx, itemTree.offset, value, ['items', i]), message: missing })
-      return
-    }
-    const own = duplicates
-      .filter((d) => d.path[0] === 'items' && d.path[1] === i)
-      .map((d) => duplicateDiagnostic(d, d.path.slice(2), describeObject(value)))
-    objects.push({ object: makeRawObject(value, itemTree, ctx), diagnostics: own })
-  })
-  return objects
+    const target = found[owner]
+    if (target) own[owner]?.push(duplicateDiagnostic(d, d.path.slice(n), describeObject(target.value)))
+    else diagnostics.push(duplicateDiagnostic(d, d.path))
+  }
+  return found.map((f, i) => ({ object: makeRawObject(f.value, f.tree, ctx), diagnostics: own[i] ?? [] }))
 }
 
 function notAnObject(

@@ -50,6 +50,18 @@ const cases: ParseCase[] = [
     codes: [],
   },
   {
+    name: 'a List inside a List is flattened too, in the order of kubectl (FlattenListVisitor: a queue)',
+    text: `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - ${pod('a').trimEnd().replace(/\n/g, '\n    ')}\n  - apiVersion: v1\n    kind: PodList\n    items:\n    - metadata: {name: b}\n- ${pod('c').trimEnd().replace(/\n/g, '\n  ')}\n`,
+    objects: ['Pod/c', 'Pod/a', 'Pod/b'],
+    codes: [],
+  },
+  {
+    name: 'Lists nested two thousand deep are flattened (a queue, no recursion)',
+    text: `${'{"apiVersion":"v1","kind":"List","items":['.repeat(2000)}${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'deep' } })}${']}'.repeat(2000)}`,
+    objects: ['Pod/deep'],
+    codes: [],
+  },
+  {
     name: 'items of a typed list without their own type take it from the list',
     text: JSON.stringify({
       apiVersion: 'networking.k8s.io/v1',
@@ -143,6 +155,15 @@ describe('parseDocuments', () => {
     const r = parseDocuments({ file: 'in.yaml', text })
     expect(names(r.value.map((o) => o.value))).toEqual(objects)
     expect(codes(r.diagnostics)).toEqual(expected)
+  })
+
+  it('reports a duplicate key inside a List inside a List on its object, with the path inside it', () => {
+    const text = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: a\n      name: b\n`
+    const r = parseDocuments({ file: 'in.yaml', text })
+    expect(names(r.value.map((o) => o.value))).toEqual(['Pod/b'])
+    expect(r.diagnostics).toMatchObject([
+      { code: 'schema.duplicate-key', object: 'Pod b', path: ['metadata', 'name'], source: { line: 11 } },
+    ])
   })
 
   it('reports a duplicate key in kubectl words at the second key', () => {
