@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 // so every other command starts fast.
 import type { Agent } from '../../agent/index.js'
 import { type ListenAddress, parseDuration, parseListenAddress } from '../../agent/options.js'
+import { nodeNameProblem } from '../../compile/index.js'
 
 interface AgentCliOptions {
   readonly nodeName?: string
@@ -81,6 +82,8 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     .action(async (o: AgentCliOptions) => {
       const nodeName = o.nodeName ?? process.env.NODE_NAME
       if (!nodeName) return usage(setExit, '--node-name (or $NODE_NAME) is required')
+      const nodeProblem = nodeNameProblem(nodeName)
+      if (nodeProblem) return usage(setExit, `--node-name: ${nodeProblem}`)
       if (o.backend !== 'nftables' && o.backend !== 'iptables')
         return usage(setExit, `--backend must be nftables or iptables, not "${o.backend}"`)
       if (o.iptables !== 'nft' && o.iptables !== 'legacy')

@@ -1,6 +1,6 @@
 /** `palisade apply` (load a node's ruleset into the kernel) and `palisade cleanup` (remove it). */
 import type { Command } from 'commander'
-import { compileNode, nodesOf } from '../../compile/index.js'
+import { compileNode, nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { applyRuleset, cleanup, isValidNetnsName } from '../../dataplane/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 import { parseBackend, parsePodInterfaces, printDiagnostics } from './compile.js'
@@ -57,8 +57,9 @@ export function registerApply(program: Command, setExit: (code: number) => void)
       ? checkCommon(opts)
       : `--backend must be nftables or iptables, not "${opts.backend}"`
     const copts = parsePodInterfaces(opts.podInterface)
-    if (problem || typeof copts === 'string' || !backend) {
-      process.stderr.write(`palisade apply: ${problem ?? copts}\n`)
+    const nodeProblem = nodeNameProblem(opts.node as string)
+    if (problem || typeof copts === 'string' || !backend || nodeProblem) {
+      process.stderr.write(`palisade apply: ${problem ?? (nodeProblem ? `--node: ${nodeProblem}` : copts)}\n`)
       return setExit(2)
     }
     const node = opts.node as string
