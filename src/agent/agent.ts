@@ -6,7 +6,6 @@
  * skipped; a failed apply keeps the previous rules and is retried with backoff. Stopping keeps the
  * rules unless cleanupOnExit is set.
  */
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { type Logger, pino } from 'pino'
@@ -18,6 +17,7 @@ import {
   cleanup as dataplaneCleanup,
   type ExecResult,
   execCommand,
+  forgetAppliedState,
   isValidNetnsName,
 } from '../dataplane/index.js'
 import type { ClusterState, Result } from '../model/index.js'
@@ -204,7 +204,14 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       // The dataplane skips a load whose text matches its state file; after our incremental
       // updates (or when repairing drift) that state no longer describes the kernel, so only the
       // first apply after start may use it (an agent restart then does not reload identical rules).
-      if (!firstFull) await rm(stateDir, { recursive: true, force: true })
+      // Only that one file is forgotten: the folder may hold other things (the iptables ownership
+      // record, files that are not ours).
+      if (!firstFull)
+        await forgetAppliedState(opts.backend, {
+          ...netnsOpt,
+          stateDir,
+          ...(opts.iptables ? { iptables: opts.iptables } : {}),
+        })
       firstFull = false
       const res = await applyRuleset(rs, {
         ...netnsOpt,
@@ -438,7 +445,16 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       if (opts.cleanupOnExit) {
         await (
           deps.cleanup ??
-          (() => dataplaneCleanup({ ...netnsOpt, backend: opts.backend, stateDir } as CleanupOptions))
+          (async () => {
+            const r = await dataplaneCleanup({
+              ...netnsOpt,
+              backend: opts.backend,
+              stateDir,
+              ...(opts.iptables ? { iptables: opts.iptables } : {}),
+            } as CleanupOptions)
+            if (r.left.length > 0)
+              log.info({ left: r.left }, 'left in place: named like ours, but not recorded as ours')
+          })
         )()
         applier.reset()
         log.info('rules removed (--cleanup-on-exit)')

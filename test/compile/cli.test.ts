@@ -89,6 +89,31 @@ describe.skipIf(skip !== undefined)(`palisade apply and cleanup${skip ? ` (skipp
     expect((await execCommand('nft', ['list', 'tables'], { netns: ns })).stdout).not.toContain('palisade')
   })
 
+  it('cleanup with the iptables backend removes what apply recorded and names what it leaves', async () => {
+    expect((await execCommand('iptables-nft', ['-N', 'PAL-FOO'], { netns: ns })).code).toBe(0)
+    const applied = await run([
+      'apply',
+      EXAMPLE,
+      '--node',
+      'node-1',
+      '--backend',
+      'iptables',
+      '--netns',
+      ns,
+      '--state-dir',
+      state,
+    ])
+    expect(applied.code).toBe(0)
+    const clean = await run(['cleanup', '--netns', ns, '--backend', 'iptables', '--state-dir', state])
+    expect(clean.code).toBe(0)
+    expect(clean.stderr).toMatch(
+      /left in place \(named like ours, but no palisade record lists them\): PAL-FOO\n/,
+    )
+    const saved = (await execCommand('iptables-nft-save', ['-t', 'filter'], { netns: ns })).stdout
+    expect(saved).toContain(':PAL-FOO ')
+    expect(saved).not.toContain('PAL-FORWARD')
+  })
+
   it('refuses an invalid netns name', async () => {
     const r = await run(['cleanup', '--netns', '../etc', '--backend', 'nftables'])
     expect(r.code).toBe(2)
