@@ -106,6 +106,12 @@ export interface Agent {
   readonly onSynced: (listener: (r: SyncReport & { readonly rs?: CompiledRuleset }) => void) => () => void
   /** The ruleset currently applied. */
   readonly current: () => CompiledRuleset | undefined
+  /**
+   * Records an error nothing handled (the CLI's process-level policy: uncaught exceptions, unhandled
+   * rejections): logs it at fatal level, counts it, and asks for a resync so that a sync proves the loop
+   * still runs. The rules in force stay; the process does not exit.
+   */
+  readonly reportFault: (kind: 'uncaughtException' | 'unhandledRejection', err: unknown) => void
   /** Stops watching and syncing; keeps the rules unless cleanupOnExit. */
   readonly stop: () => Promise<void>
 }
@@ -369,6 +375,19 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     sourceReady = informers.synced(opts.cacheSyncTimeoutMs)
   }
 
+  let faults = 0
+  let lastFault = ''
+  const reportFault = (kind: 'uncaughtException' | 'unhandledRejection' | 'http', err: unknown): void => {
+    faults++
+    lastFault = `${kind}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200)
+    metrics.internalErrors.inc({ kind })
+    log[kind === 'http' ? 'error' : 'fatal'](
+      { kind, err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+      'unhandled error: logged, rules kept in force, agent keeps running',
+    )
+    if (kind !== 'http' && cachesSynced) loop.resync()
+  }
+
   const health = (): HealthReport => {
     const st = loop.status()
     const now = Date.now()
@@ -385,6 +404,10 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
         `caches synced: ${cachesSynced ? 'yes' : 'no'}`,
         `last successful apply: ${st.lastSuccessAt === undefined ? 'never' : `${Math.round((now - st.lastSuccessAt) / 1000)} s ago`}`,
         `consecutive failures: ${st.consecutiveFailures}`,
+        ...(st.runningSince !== undefined && now - st.runningSince > 10_000
+          ? [`sync in progress for ${Math.round((now - st.runningSince) / 1000)} s`]
+          : []),
+        `internal errors: ${faults}${faults > 0 ? ` (last: ${lastFault})` : ''}`,
       ],
     }
   }
@@ -393,19 +416,31 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   let healthPort = 0
   let metricsPort = 0
   try {
+    const serveOpts = { onError: (err: unknown) => reportFault('http', err) }
+    const where = (a: ListenAddress, port: number) =>
+      `${a.host === '' ? '*' : a.host.includes(':') ? `[${a.host}]` : a.host}:${port}`
     if (opts.healthAddr) {
-      const s = await serveEndpoints(opts.healthAddr, {
-        health,
-        ...(opts.metricsAddr ? {} : { metrics: metrics.registry }),
-      })
+      const s = await serveEndpoints(
+        opts.healthAddr,
+        { health, ...(opts.metricsAddr ? {} : { metrics: metrics.registry }) },
+        serveOpts,
+      )
       servers.push(s)
       healthPort = s.port
       if (!opts.metricsAddr) metricsPort = s.port
+      log.info(
+        {
+          addr: where(opts.healthAddr, s.port),
+          paths: opts.metricsAddr ? ['/healthz'] : ['/healthz', '/metrics'],
+        },
+        'serving',
+      )
     }
     if (opts.metricsAddr) {
-      const s = await serveEndpoints(opts.metricsAddr, { metrics: metrics.registry })
+      const s = await serveEndpoints(opts.metricsAddr, { metrics: metrics.registry }, serveOpts)
       servers.push(s)
       metricsPort = s.port
+      log.info({ addr: where(opts.metricsAddr, s.port), paths: ['/metrics'] }, 'serving')
     }
   } catch (err) {
     await stopSource()
@@ -479,6 +514,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       return () => listeners.delete(l)
     },
     current: () => applier.current,
+    reportFault,
     stop,
   }
 }

@@ -17,6 +17,7 @@ export interface AgentMetrics {
   readonly applies: Counter<'path'>
   readonly watchRestarts: Counter<'kind'>
   readonly watchEvents: Counter<'kind' | 'verb'>
+  readonly internalErrors: Counter<'kind'>
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -114,6 +115,12 @@ export function createMetrics(
       name: 'palisade_watch_events_total',
       help: 'Object events received, by kind and verb.',
       labelNames: ['kind', 'verb'],
+      registers,
+    }),
+    internalErrors: new Counter({
+      name: 'palisade_internal_errors_total',
+      help: 'Errors no code path handled (kind: uncaughtException, unhandledRejection, http): logged; the process and the rules in force stay.',
+      labelNames: ['kind'],
       registers,
     }),
   }
