@@ -22,7 +22,7 @@ import {
 } from '../dataplane/index.js'
 import type { ClusterState, Result } from '../model/index.js'
 import { type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
-import { createInvalidObjectReporter } from './event-reporter.js'
+import { createInvalidObjectReporter, createUndecodableReporter } from './event-reporter.js'
 import { watchDir } from './from-dir.js'
 import { type HealthReport, type RunningServer, serveEndpoints } from './http-server.js'
 import { startInformers } from './informers.js'
@@ -65,6 +65,8 @@ export interface AgentOptions {
   /** Informer restart backoff (tests shorten it). */
   readonly watchBackoffInitialMs?: number
   readonly watchBackoffMaxMs?: number
+  /** First wait before the relist that a skipped (undecodable) watch event asks for (tests shorten it). */
+  readonly relistInitialMs?: number
   /** Sync retry backoff after a failed apply. */
   readonly retryInitialMs?: number
   readonly retryMaxMs?: number
@@ -150,6 +152,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     deps.pipeline ?? defaultPipeline,
     createInvalidObjectReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) }),
   )
+  const reportUndecodable = createUndecodableReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) })
   // With podInterfaces 'routes' the compiler is rebuilt whenever the discovered interfaces change
   // (anti-spoofing on from the start, with whatever is known).
   const discoverInterfaces = opts.podInterfaces === 'routes' && deps.compile === undefined
@@ -335,6 +338,8 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   const signal = (at: number) => loop.signal(at)
   let stopSource: () => Promise<void>
   let sourceReady: Promise<void>
+  /** Kinds whose last list was partial (from the informers; none with --from-dir). */
+  let partialKinds: () => readonly string[] = () => []
   if (opts.fromDir) {
     const dir = watchDir(opts.fromDir, store, {
       signal,
@@ -363,16 +368,28 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
             'watch failed: restarting',
           )
         },
-        onListed: (kind, items) => log.info({ kind, items }, 'listed'),
+        onListed: (kind, items, skipped) =>
+          skipped > 0
+            ? log.warn(
+                { kind, items, skipped },
+                'listed, with items that could not be decoded: nothing deleted',
+              )
+            : log.info({ kind, items }, 'listed'),
         onEvent: (kind, verb) => metrics.watchEvents.inc({ kind, verb }),
+        onUndecodable: (kind, source, problem) => {
+          metrics.undecodableObjects.inc({ kind, source })
+          reportUndecodable(kind, source, problem)
+        },
       },
       {
         ...(opts.watchBackoffInitialMs !== undefined ? { backoffInitialMs: opts.watchBackoffInitialMs } : {}),
         ...(opts.watchBackoffMaxMs !== undefined ? { backoffMaxMs: opts.watchBackoffMaxMs } : {}),
+        ...(opts.relistInitialMs !== undefined ? { relistInitialMs: opts.relistInitialMs } : {}),
       },
     )
     stopSource = informers.stop
     sourceReady = informers.synced(opts.cacheSyncTimeoutMs)
+    partialKinds = informers.partialKinds
   }
 
   let faults = 0
@@ -408,6 +425,11 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
           ? [`sync in progress for ${Math.round((now - st.runningSince) / 1000)} s`]
           : []),
         `internal errors: ${faults}${faults > 0 ? ` (last: ${lastFault})` : ''}`,
+        ...(partialKinds().length > 0
+          ? [
+              `last list incomplete (items that could not be decoded; deletions held back): ${partialKinds().join(', ')}`,
+            ]
+          : []),
       ],
     }
   }

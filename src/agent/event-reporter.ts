@@ -93,3 +93,57 @@ export function createInvalidObjectReporter(o: {
     )
   }
 }
+
+/** Returns the Event (core/v1, on this Node) that reports a list item or watch event the agent could not decode. */
+export function buildUndecodableEvent(
+  u: { readonly kind: string; readonly source: 'list' | 'watch'; readonly problem: string },
+  node: string,
+  now: Date,
+): JsonObject {
+  const ts = now.toISOString()
+  const what = u.source === 'list' ? `${u.kind} list item` : `${u.kind} watch event`
+  return {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { generateName: `${node}.`, namespace: 'default' },
+    involvedObject: { apiVersion: 'v1', kind: 'Node', name: node },
+    reason: 'PalisadeUndecodableObject',
+    message: `palisade on node ${node} skipped a ${what} it could not decode (${u.problem.slice(0, 500)}); nothing enforced was removed for it`,
+    type: 'Warning',
+    source: { component: 'palisade-agent', host: node },
+    reportingComponent: 'palisade-agent',
+    reportingInstance: node,
+    firstTimestamp: ts,
+    lastTimestamp: ts,
+    count: 1,
+  }
+}
+
+/**
+ * Makes the reporter of undecodable list items and watch events: a log line every time, an Event on the
+ * Node at most once per kind, source and problem every 10 minutes (a broken stream must not flood events).
+ */
+export function createUndecodableReporter(o: {
+  readonly log: Logger
+  readonly node: string
+  readonly kc?: KubeConfig
+}): (kind: string, source: 'list' | 'watch', problem: string) => void {
+  const last = new Map<string, number>()
+  return (kind, source, problem) => {
+    o.log.warn({ kind, source, problem }, 'undecodable object skipped: nothing enforced is removed for it')
+    const kc = o.kc
+    if (!kc) return
+    const now = Date.now()
+    const key = `${kind}|${source}|${problem.replace(/^item \d+: /, '')}`
+    if (now - (last.get(key) ?? Number.NEGATIVE_INFINITY) < 10 * 60_000) return
+    if (last.size > 1000) last.clear()
+    last.set(key, now)
+    const event = buildUndecodableEvent({ kind, source, problem }, o.node, new Date(now))
+    kubeRequest(kc, 'POST', '/api/v1/namespaces/default/events', event, 10_000).then(
+      (r) => {
+        if (r.status >= 300) o.log.debug({ status: r.status }, 'event not recorded')
+      },
+      () => undefined,
+    )
+  }
+}

@@ -18,6 +18,7 @@ export interface AgentMetrics {
   readonly watchRestarts: Counter<'kind'>
   readonly watchEvents: Counter<'kind' | 'verb'>
   readonly internalErrors: Counter<'kind'>
+  readonly undecodableObjects: Counter<'kind' | 'source'>
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -115,6 +116,12 @@ export function createMetrics(
       name: 'palisade_watch_events_total',
       help: 'Object events received, by kind and verb.',
       labelNames: ['kind', 'verb'],
+      registers,
+    }),
+    undecodableObjects: new Counter({
+      name: 'palisade_undecodable_objects_total',
+      help: 'List items (source=list) and watch events (source=watch) skipped because they could not be decoded; nothing enforced was removed for them.',
+      labelNames: ['kind', 'source'],
       registers,
     }),
     internalErrors: new Counter({

@@ -52,6 +52,17 @@ interface Entry {
   readonly fingerprint: string
 }
 
+/** The diagnostic of an object the pipeline threw on (a bug there must not take the agent down). */
+function unreadable(raw: RawObject, step: string, err: unknown): Diagnostic {
+  return {
+    code: 'agent.unreadable',
+    severity: 'error',
+    message: `could not ${step} this object: ${err instanceof Error ? err.message : String(err)}`,
+    path: [],
+    ...(raw.source ? { source: raw.source } : {}),
+  }
+}
+
 /** Returns metadata.namespace/name of an API object ('' parts when absent). */
 export function objectKey(value: JsonObject): string {
   const meta = asObject(value.metadata)
@@ -238,8 +249,18 @@ export class ObjectStore {
             value,
             parsed?.source ?? { file: `api:${kind}/${key.startsWith('/') ? key.slice(1) : key}` },
           )
-    const diagnostics = this.pipeline.validate(raw)
-    const valid = !diagnostics.some((d) => d.severity === 'error')
+    let diagnostics = this.validate(raw)
+    // Pods, policies and namespaces normalise independently of each other (only implied namespaces
+    // need the whole set, and snapshot() adds those), so each object is normalised once, here.
+    let normal: ClusterState | undefined
+    if (!diagnostics.some((d) => d.severity === 'error')) {
+      try {
+        normal = this.pipeline.normalize([raw]).value
+      } catch (err) {
+        diagnostics = [...diagnostics, unreadable(raw, 'normalise', err)]
+      }
+    }
+    const valid = normal !== undefined
     if (!valid) {
       this.onInvalid({ kind, value, diagnostics })
       // Fail-static per object: an invalid update of an object we enforced keeps its last valid
@@ -249,14 +270,21 @@ export class ObjectStore {
       map.set(key, { raw, valid, fingerprint })
       return false
     }
-    // Pods, policies and namespaces normalise independently of each other (only implied namespaces
-    // need the whole set, and snapshot() adds those), so each object is normalised once, here.
-    const entry: Entry = { raw, valid, fingerprint, normal: this.pipeline.normalize([raw]).value }
+    const entry: Entry = { raw, valid, fingerprint, normal }
     if (old) this.withdraw(kind, old)
     map.set(key, entry)
     this.contribute(kind, entry)
     this.version++
     return true
+  }
+
+  /** Runs the validator; a validator that throws rejects the object (errors are values here). */
+  private validate(raw: RawObject): readonly Diagnostic[] {
+    try {
+      return this.pipeline.validate(raw)
+    } catch (err) {
+      return [unreadable(raw, 'validate', err)]
+    }
   }
 
   /** Removes an object; returns true when the compiled rules may change. */
@@ -279,6 +307,25 @@ export class ObjectStore {
       keep.add(objectKey(r.value))
       if (this.upsert(kind, r.value, r)) changed = true
     }
+    for (const [key, entry] of [...this.maps[kind]]) {
+      if (!keep.has(key) && this.remove(kind, entry.raw.value)) changed = true
+    }
+    return changed
+  }
+
+  /**
+   * Takes in a list of every object of a kind (an informer's list). A complete list also removes the
+   * objects it does not show; a partial one (some items could not be decoded) removes nothing, since
+   * a missing object may be one of those items. Returns true when the compiled rules may change.
+   */
+  relist(kind: WatchedKind, values: readonly JsonObject[], complete: boolean): boolean {
+    let changed = false
+    const keep = new Set<string>()
+    for (const v of values) {
+      keep.add(objectKey(v))
+      if (this.upsert(kind, v)) changed = true
+    }
+    if (!complete) return changed
     for (const [key, entry] of [...this.maps[kind]]) {
       if (!keep.has(key) && this.remove(kind, entry.raw.value)) changed = true
     }
