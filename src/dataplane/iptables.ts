@@ -18,7 +18,7 @@
  * destroyed, by apply and by cleanup. Someone else's `PAL-FOO` chain or `pal-x` set is left alone.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CompiledRuleset } from '../compile/index.js'
 import {
@@ -274,8 +274,23 @@ export interface OwnedObjects {
 
 const NOTHING_OWNED: OwnedObjects = { chains4: [], chains6: [], sets: [] }
 
-function ownedPath(opts: IptablesOptions, stateDir = opts.stateDir ?? DEFAULT_STATE_DIR): string {
-  return join(stateDir, `iptables-${nsTag(opts)}-${opts.iptables ?? 'nft'}.owned`)
+/**
+ * Returns the ownership record's path. The record is keyed by the network namespace itself (its nsfs
+ * inode), not by the name it is reached by: an agent started inside a namespace (`ip netns exec X`) and a
+ * `cleanup --netns X` from outside must find the same record. Falls back to the name when the namespace
+ * cannot be looked at.
+ */
+async function ownedPath(
+  opts: IptablesOptions,
+  stateDir = opts.stateDir ?? DEFAULT_STATE_DIR,
+): Promise<string> {
+  let key = nsTag(opts)
+  try {
+    key = `ns${(await stat(opts.netns === undefined ? '/proc/self/ns/net' : `/run/netns/${opts.netns}`)).ino}`
+  } catch {
+    // keep the name
+  }
+  return join(stateDir, `iptables-${key}-${opts.iptables ?? 'nft'}.owned`)
 }
 
 const strings = (v: unknown): string[] =>
@@ -288,7 +303,7 @@ export async function readOwned(
 ): Promise<OwnedObjects> {
   let parsed: unknown
   try {
-    parsed = JSON.parse(await readFile(ownedPath(opts, stateDir), 'utf8'))
+    parsed = JSON.parse(await readFile(await ownedPath(opts, stateDir), 'utf8'))
   } catch {
     return NOTHING_OWNED
   }
@@ -301,7 +316,7 @@ export async function readOwned(
 async function writeOwned(opts: IptablesOptions, owned: OwnedObjects): Promise<void> {
   const dir = opts.stateDir ?? DEFAULT_STATE_DIR
   await mkdir(dir, { recursive: true })
-  const file = ownedPath(opts)
+  const file = await ownedPath(opts)
   const sorted = (xs: readonly string[]) => [...new Set(xs)].sort()
   const text = `${JSON.stringify({ chains4: sorted(owned.chains4), chains6: sorted(owned.chains6), sets: sorted(owned.sets) })}\n`
   await writeFile(`${file}.tmp`, text)
@@ -509,7 +524,7 @@ export async function cleanupIptables(opts: IptablesCleanupOptions = {}): Promis
   }
   for (const d of dirs) {
     await rm(statePath(opts, d), { force: true })
-    await rm(ownedPath(opts, d), { force: true })
+    await rm(await ownedPath(opts, d), { force: true })
   }
   // A set still in use (by the other flavour's rules) stays recorded, so a later cleanup removes it.
   if (kept.length > 0) await writeOwned(opts, { chains4: [], chains6: [], sets: kept })
