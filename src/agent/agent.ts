@@ -249,6 +249,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     const counts = store.counts()
     for (const kind of WATCHED_KINDS) metrics.objectsWatched.set({ kind }, counts[kind])
     metrics.invalidObjects.set(store.invalidCount())
+    metrics.failClosedPolicies.set(store.failClosedPolicies())
   }
 
   const sync = async (o: { readonly resync: boolean }): Promise<SyncResult & { outcome?: ApplyOutcome }> => {
@@ -340,6 +341,8 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   let sourceReady: Promise<void>
   /** Kinds whose last list was partial (from the informers; none with --from-dir). */
   let partialKinds: () => readonly string[] = () => []
+  /** --from-dir: files that do not parse now (their last good objects are kept). */
+  let heldFiles: readonly string[] = []
   if (opts.fromDir) {
     const dir = watchDir(opts.fromDir, store, {
       signal,
@@ -352,6 +355,15 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
           )
       },
       onError: (err) => log.error({ err: String(err) }, 'reading --from-dir failed'),
+      onHeld: (files) => {
+        heldFiles = files
+        metrics.filesHeld.set(files.length)
+        if (files.length > 0)
+          log.warn(
+            { files },
+            'files that do not parse (half-written?): their last good objects stay in force',
+          )
+      },
     })
     stopSource = async () => dir.stop()
     sourceReady = dir.ready
@@ -425,6 +437,9 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
           ? [`sync in progress for ${Math.round((now - st.runningSince) / 1000)} s`]
           : []),
         `internal errors: ${faults}${faults > 0 ? ` (last: ${lastFault})` : ''}`,
+        ...(heldFiles.length > 0
+          ? [`files that do not parse (last good objects kept): ${heldFiles.join(', ')}`]
+          : []),
         ...(partialKinds().length > 0
           ? [
               `last list incomplete (items that could not be decoded; deletions held back): ${partialKinds().join(', ')}`,

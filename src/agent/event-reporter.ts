@@ -21,6 +21,20 @@ function meta(value: JsonObject): Record<string, string> {
   return out
 }
 
+/** Says what the agent does with an invalid object, for Events and logs. */
+export function actionText(inv: InvalidObject, node: string): string {
+  const fc = inv.failClosed
+  if (inv.action === 'fail-closed' && fc?.mode === 'as-written')
+    return `palisade on node ${node} enforces this policy as written (only its metadata failed validation)`
+  if (inv.action === 'fail-closed' && fc) {
+    const sel = JSON.stringify(fc.podSelector)
+    return `palisade on node ${node} cannot read this policy's rules, so it fails closed: the pods it selects (podSelector ${sel}${fc.selectorExact ? '' : ', the parts it could read: a superset'}) are isolated for ${fc.policyTypes.join(' and ')} with no allow rule (docs/semantics.md#agent-fail-closed)`
+  }
+  if (inv.action === 'kept-last-valid')
+    return `palisade on node ${node} keeps enforcing the last valid version of this object`
+  return `palisade skipped this object on node ${node}`
+}
+
 /** Returns the Event object (core/v1) that reports an invalid object. */
 export function buildInvalidObjectEvent(inv: InvalidObject, node: string, now: Date): JsonObject {
   const m = meta(inv.value)
@@ -43,8 +57,8 @@ export function buildInvalidObjectEvent(inv: InvalidObject, node: string, now: D
       ...(m.uid ? { uid: m.uid } : {}),
       ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
     },
-    reason: 'PalisadeInvalidObject',
-    message: `palisade skipped this object on node ${node}: ${message}`,
+    reason: inv.action === 'fail-closed' ? 'PalisadeFailClosed' : 'PalisadeInvalidObject',
+    message: `${actionText(inv, node)}: ${message}`,
     type: 'Warning',
     source: { component: 'palisade-agent', host: node },
     reportingComponent: 'palisade-agent',
@@ -72,6 +86,7 @@ export function createInvalidObjectReporter(o: {
       {
         kind: inv.kind,
         object: `${m.namespace ? `${m.namespace}/` : ''}${m.name ?? ''}`,
+        action: actionText(inv, o.node),
         diagnostics: inv.diagnostics.map((d) => ({
           code: d.code,
           path: formatPath(d.path),
@@ -79,7 +94,7 @@ export function createInvalidObjectReporter(o: {
           severity: d.severity,
         })),
       },
-      'invalid object skipped',
+      inv.action === 'fail-closed' ? 'invalid policy enforced fail-closed' : `invalid object: ${inv.action}`,
     )
     const kc = o.kc
     if (!kc) return

@@ -39,7 +39,7 @@ export interface InformerEvents {
 export interface InformerOptions {
   readonly backoffInitialMs?: number
   readonly backoffMaxMs?: number
-  /** First wait before the relist a skipped watch event asks for (default 1 s; doubles up to 5 min). */
+  /** First wait before the relist a skipped watch event asks for (default 1 s; doubles up to 30 s). */
   readonly relistInitialMs?: number
   /** The server ends each watch after a random time in [t, 2t] seconds (default 300, as client-go). */
   readonly watchTimeoutSeconds?: number
@@ -228,7 +228,7 @@ class KindInformer {
       this.lastRelistAskAt = t
       this.relists++
       const initial = this.opts.relistInitialMs ?? 1000
-      this.schedule(Math.min(5 * 60_000, initial * 2 ** (this.relists - 1)))
+      this.schedule(Math.min(30_000, initial * 2 ** (this.relists - 1)))
       return
     }
     if (err !== undefined) {

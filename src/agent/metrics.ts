@@ -12,6 +12,8 @@ export interface AgentMetrics {
   readonly applyErrors: Counter
   readonly objectsWatched: Gauge<'kind'>
   readonly invalidObjects: Gauge
+  readonly failClosedPolicies: Gauge
+  readonly filesHeld: Gauge
   readonly resyncs: Counter<'result'>
   readonly incrementalUpdates: Counter
   readonly applies: Counter<'path'>
@@ -85,7 +87,18 @@ export function createMetrics(
     }),
     invalidObjects: new Gauge({
       name: 'palisade_invalid_objects',
-      help: 'Cached objects skipped because they failed validation.',
+      help: 'Cached objects whose current version failed validation (Pods and Namespaces: skipped or kept at their last valid version; NetworkPolicies: enforced fail-closed).',
+      registers,
+      ...collectObjects,
+    }),
+    filesHeld: new Gauge({
+      name: 'palisade_files_held',
+      help: '--from-dir: files that do not parse now, whose last good objects stay in force.',
+      registers,
+    }),
+    failClosedPolicies: new Gauge({
+      name: 'palisade_fail_closed_policies',
+      help: 'NetworkPolicies the agent cannot read and enforces fail-closed (their pods isolated, no allow rule).',
       registers,
       ...collectObjects,
     }),
