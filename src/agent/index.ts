@@ -8,7 +8,8 @@ export {
   type UndecodableEvent,
   type WatchEvent,
 } from './decode.js'
-export { buildInvalidObjectEvent, buildUndecodableEvent } from './event-reporter.js'
+export { actionText, buildInvalidObjectEvent, buildUndecodableEvent } from './event-reporter.js'
+export { buildFailClosedPolicy, type FailClosedPolicy, failClosedPolicyTypes } from './fail-closed.js'
 export { type DirSource, type FromDirOptions, watchDir } from './from-dir.js'
 export { type HealthReport, serveEndpoints } from './http-server.js'
 export { type InformerSet, KIND_PATH, startInformers } from './informers.js'
