@@ -6,7 +6,6 @@
  * skipped; a failed apply keeps the previous rules and is retried with backoff. Stopping keeps the
  * rules unless cleanupOnExit is set.
  */
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { type Logger, pino } from 'pino'
@@ -18,11 +17,12 @@ import {
   cleanup as dataplaneCleanup,
   type ExecResult,
   execCommand,
+  forgetAppliedState,
   isValidNetnsName,
 } from '../dataplane/index.js'
 import type { ClusterState, Result } from '../model/index.js'
 import { type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
-import { createInvalidObjectReporter } from './event-reporter.js'
+import { createInvalidObjectReporter, createUndecodableReporter } from './event-reporter.js'
 import { watchDir } from './from-dir.js'
 import { type HealthReport, type RunningServer, serveEndpoints } from './http-server.js'
 import { startInformers } from './informers.js'
@@ -65,6 +65,8 @@ export interface AgentOptions {
   /** Informer restart backoff (tests shorten it). */
   readonly watchBackoffInitialMs?: number
   readonly watchBackoffMaxMs?: number
+  /** First wait before the relist that a skipped (undecodable) watch event asks for (tests shorten it). */
+  readonly relistInitialMs?: number
   /** Sync retry backoff after a failed apply. */
   readonly retryInitialMs?: number
   readonly retryMaxMs?: number
@@ -106,6 +108,12 @@ export interface Agent {
   readonly onSynced: (listener: (r: SyncReport & { readonly rs?: CompiledRuleset }) => void) => () => void
   /** The ruleset currently applied. */
   readonly current: () => CompiledRuleset | undefined
+  /**
+   * Records an error nothing handled (the CLI's process-level policy: uncaught exceptions, unhandled
+   * rejections): logs it at fatal level, counts it, and asks for a resync so that a sync proves the loop
+   * still runs. The rules in force stay; the process does not exit.
+   */
+  readonly reportFault: (kind: 'uncaughtException' | 'unhandledRejection', err: unknown) => void
   /** Stops watching and syncing; keeps the rules unless cleanupOnExit. */
   readonly stop: () => Promise<void>
 }
@@ -144,6 +152,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     deps.pipeline ?? defaultPipeline,
     createInvalidObjectReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) }),
   )
+  const reportUndecodable = createUndecodableReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) })
   // With podInterfaces 'routes' the compiler is rebuilt whenever the discovered interfaces change
   // (anti-spoofing on from the start, with whatever is known).
   const discoverInterfaces = opts.podInterfaces === 'routes' && deps.compile === undefined
@@ -204,7 +213,14 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       // The dataplane skips a load whose text matches its state file; after our incremental
       // updates (or when repairing drift) that state no longer describes the kernel, so only the
       // first apply after start may use it (an agent restart then does not reload identical rules).
-      if (!firstFull) await rm(stateDir, { recursive: true, force: true })
+      // Only that one file is forgotten: the folder may hold other things (the iptables ownership
+      // record, files that are not ours).
+      if (!firstFull)
+        await forgetAppliedState(opts.backend, {
+          ...netnsOpt,
+          stateDir,
+          ...(opts.iptables ? { iptables: opts.iptables } : {}),
+        })
       firstFull = false
       const res = await applyRuleset(rs, {
         ...netnsOpt,
@@ -233,6 +249,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     const counts = store.counts()
     for (const kind of WATCHED_KINDS) metrics.objectsWatched.set({ kind }, counts[kind])
     metrics.invalidObjects.set(store.invalidCount())
+    metrics.failClosedPolicies.set(store.failClosedPolicies())
   }
 
   const sync = async (o: { readonly resync: boolean }): Promise<SyncResult & { outcome?: ApplyOutcome }> => {
@@ -322,6 +339,10 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   const signal = (at: number) => loop.signal(at)
   let stopSource: () => Promise<void>
   let sourceReady: Promise<void>
+  /** Kinds whose last list was partial (from the informers; none with --from-dir). */
+  let partialKinds: () => readonly string[] = () => []
+  /** --from-dir: files that do not parse now (their last good objects are kept). */
+  let heldFiles: readonly string[] = []
   if (opts.fromDir) {
     const dir = watchDir(opts.fromDir, store, {
       signal,
@@ -334,6 +355,15 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
           )
       },
       onError: (err) => log.error({ err: String(err) }, 'reading --from-dir failed'),
+      onHeld: (files) => {
+        heldFiles = files
+        metrics.filesHeld.set(files.length)
+        if (files.length > 0)
+          log.warn(
+            { files },
+            'files that do not parse (half-written?): their last good objects stay in force',
+          )
+      },
     })
     stopSource = async () => dir.stop()
     sourceReady = dir.ready
@@ -350,16 +380,41 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
             'watch failed: restarting',
           )
         },
-        onListed: (kind, items) => log.info({ kind, items }, 'listed'),
+        onListed: (kind, items, skipped) =>
+          skipped > 0
+            ? log.warn(
+                { kind, items, skipped },
+                'listed, with items that could not be decoded: nothing deleted',
+              )
+            : log.info({ kind, items }, 'listed'),
         onEvent: (kind, verb) => metrics.watchEvents.inc({ kind, verb }),
+        onUndecodable: (kind, source, problem) => {
+          metrics.undecodableObjects.inc({ kind, source })
+          reportUndecodable(kind, source, problem)
+        },
       },
       {
         ...(opts.watchBackoffInitialMs !== undefined ? { backoffInitialMs: opts.watchBackoffInitialMs } : {}),
         ...(opts.watchBackoffMaxMs !== undefined ? { backoffMaxMs: opts.watchBackoffMaxMs } : {}),
+        ...(opts.relistInitialMs !== undefined ? { relistInitialMs: opts.relistInitialMs } : {}),
       },
     )
     stopSource = informers.stop
     sourceReady = informers.synced(opts.cacheSyncTimeoutMs)
+    partialKinds = informers.partialKinds
+  }
+
+  let faults = 0
+  let lastFault = ''
+  const reportFault = (kind: 'uncaughtException' | 'unhandledRejection' | 'http', err: unknown): void => {
+    faults++
+    lastFault = `${kind}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200)
+    metrics.internalErrors.inc({ kind })
+    log[kind === 'http' ? 'error' : 'fatal'](
+      { kind, err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+      'unhandled error: logged, rules kept in force, agent keeps running',
+    )
+    if (kind !== 'http' && cachesSynced) loop.resync()
   }
 
   const health = (): HealthReport => {
@@ -378,6 +433,18 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
         `caches synced: ${cachesSynced ? 'yes' : 'no'}`,
         `last successful apply: ${st.lastSuccessAt === undefined ? 'never' : `${Math.round((now - st.lastSuccessAt) / 1000)} s ago`}`,
         `consecutive failures: ${st.consecutiveFailures}`,
+        ...(st.runningSince !== undefined && now - st.runningSince > 10_000
+          ? [`sync in progress for ${Math.round((now - st.runningSince) / 1000)} s`]
+          : []),
+        `internal errors: ${faults}${faults > 0 ? ` (last: ${lastFault})` : ''}`,
+        ...(heldFiles.length > 0
+          ? [`files that do not parse (last good objects kept): ${heldFiles.join(', ')}`]
+          : []),
+        ...(partialKinds().length > 0
+          ? [
+              `last list incomplete (items that could not be decoded; deletions held back): ${partialKinds().join(', ')}`,
+            ]
+          : []),
       ],
     }
   }
@@ -386,19 +453,31 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   let healthPort = 0
   let metricsPort = 0
   try {
+    const serveOpts = { onError: (err: unknown) => reportFault('http', err) }
+    const where = (a: ListenAddress, port: number) =>
+      `${a.host === '' ? '*' : a.host.includes(':') ? `[${a.host}]` : a.host}:${port}`
     if (opts.healthAddr) {
-      const s = await serveEndpoints(opts.healthAddr, {
-        health,
-        ...(opts.metricsAddr ? {} : { metrics: metrics.registry }),
-      })
+      const s = await serveEndpoints(
+        opts.healthAddr,
+        { health, ...(opts.metricsAddr ? {} : { metrics: metrics.registry }) },
+        serveOpts,
+      )
       servers.push(s)
       healthPort = s.port
       if (!opts.metricsAddr) metricsPort = s.port
+      log.info(
+        {
+          addr: where(opts.healthAddr, s.port),
+          paths: opts.metricsAddr ? ['/healthz'] : ['/healthz', '/metrics'],
+        },
+        'serving',
+      )
     }
     if (opts.metricsAddr) {
-      const s = await serveEndpoints(opts.metricsAddr, { metrics: metrics.registry })
+      const s = await serveEndpoints(opts.metricsAddr, { metrics: metrics.registry }, serveOpts)
       servers.push(s)
       metricsPort = s.port
+      log.info({ addr: where(opts.metricsAddr, s.port), paths: ['/metrics'] }, 'serving')
     }
   } catch (err) {
     await stopSource()
@@ -438,7 +517,16 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       if (opts.cleanupOnExit) {
         await (
           deps.cleanup ??
-          (() => dataplaneCleanup({ ...netnsOpt, backend: opts.backend, stateDir } as CleanupOptions))
+          (async () => {
+            const r = await dataplaneCleanup({
+              ...netnsOpt,
+              backend: opts.backend,
+              stateDir,
+              ...(opts.iptables ? { iptables: opts.iptables } : {}),
+            } as CleanupOptions)
+            if (r.left.length > 0)
+              log.info({ left: r.left }, 'left in place: named like ours, but not recorded as ours')
+          })
         )()
         applier.reset()
         log.info('rules removed (--cleanup-on-exit)')
@@ -463,6 +551,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       return () => listeners.delete(l)
     },
     current: () => applier.current,
+    reportFault,
     stop,
   }
 }

@@ -9,6 +9,7 @@ import type { CompileOptions, NodeIR } from './ir.js'
 import { type NftRenderCache, renderNftables } from './nftables/index.js'
 
 export { buildNodeIR } from './build.js'
+export { COMMENT_MAX, commentLine, commentText, nodeNameProblem } from './comment.js'
 export { createNodeCompiler, type NodeCompiler, type NodeCompilerStats } from './incremental.js'
 export type { CompileOptions, NodeIR } from './ir.js'
 export * from './ir.js'

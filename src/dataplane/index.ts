@@ -3,8 +3,8 @@
  * removes it again. Only Palisade's own table, chains and sets are ever touched.
  */
 import type { Backend, CompiledRuleset } from '../compile/index.js'
-import { applyIptables, cleanupIptables } from './iptables.js'
-import { applyNftables, cleanupNftables } from './nftables.js'
+import { applyIptables, type CleanupReport, cleanupIptables, forgetIptablesState } from './iptables.js'
+import { applyNftables, cleanupNftables, forgetNftablesState } from './nftables.js'
 
 export {
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -14,6 +14,7 @@ export {
   hasCommand,
   isValidNetnsName,
 } from './exec.js'
+export { type CleanupReport, type OwnedObjects, readOwned } from './iptables.js'
 export { applyNftables, cleanupNftables, DEFAULT_STATE_DIR, NFT_FILE, nftTableHandle } from './nftables.js'
 
 export interface ApplyOptions {
@@ -40,6 +41,8 @@ export interface CleanupOptions {
   readonly backend?: Backend | 'all'
   readonly iptables?: 'nft' | 'legacy'
   readonly stateDir?: string
+  /** Every state folder whose records count (default: [stateDir]); `palisade cleanup` names apply's and the agent's. */
+  readonly stateDirs?: readonly string[]
   readonly timeoutMs?: number
 }
 
@@ -49,15 +52,36 @@ export async function applyRuleset(rs: CompiledRuleset, opts: ApplyOptions = {})
   return applyIptables(rs, opts)
 }
 
-/** Removes Palisade's objects (nftables table and/or iptables chains and sets) and nothing else. */
-export async function cleanup(opts: CleanupOptions = {}): Promise<void> {
+/**
+ * Removes Palisade's objects (the nftables table; the iptables chains, jumps and sets its records list)
+ * and nothing else. Reports what carries our prefix without a record: left in place.
+ */
+export async function cleanup(opts: CleanupOptions = {}): Promise<CleanupReport> {
   const backend = opts.backend ?? 'all'
   const errors: string[] = []
+  const left: string[] = []
   if (backend === 'nftables' || backend === 'all') {
     await cleanupNftables(opts).catch((e: unknown) => errors.push(String(e instanceof Error ? e.message : e)))
   }
   if (backend === 'iptables' || backend === 'all') {
-    await cleanupIptables(opts).catch((e: unknown) => errors.push(String(e instanceof Error ? e.message : e)))
+    await cleanupIptables(opts).then(
+      (r) => left.push(...r.left),
+      (e: unknown) => errors.push(String(e instanceof Error ? e.message : e)),
+    )
   }
   if (errors.length > 0) throw new Error(errors.join('\n'))
+  return { left }
+}
+
+/**
+ * Forgets the record of the last applied ruleset of a backend (its hash), so that the next apply reloads
+ * even when the text did not change. Touches only that file: the ownership record and anything else in
+ * the folder stay.
+ */
+export async function forgetAppliedState(
+  backend: Backend,
+  opts: { readonly netns?: string; readonly stateDir?: string; readonly iptables?: 'nft' | 'legacy' },
+): Promise<void> {
+  if (backend === 'nftables') await forgetNftablesState(opts)
+  else await forgetIptablesState(opts)
 }

@@ -11,9 +11,14 @@
  *    the single `-j PAL-FORWARD` jump first in FORWARD. A failing commit changes nothing.
  * 4. Our sets that no rule uses any more are destroyed.
  * An apply whose three files hash to the state file's hash, with the jump in place, is skipped.
+ *
+ * "Ours" is what we recorded, not what carries our prefix: every chain and set an apply creates is written
+ * to an ownership record in the state folder BEFORE it is created (so a crash leaves a record that covers
+ * it), and only recorded chains, their FORWARD jumps and recorded sets are ever flushed, deleted or
+ * destroyed, by apply and by cleanup. Someone else's `PAL-FOO` chain or `pal-x` set is left alone.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CompiledRuleset } from '../compile/index.js'
 import {
@@ -37,7 +42,7 @@ export interface IptablesOptions {
   readonly timeoutMs?: number
 }
 
-/** Temporary sets are named `pal-TMP-<n>`: our prefix, so cleanup removes leftovers of a crashed apply. */
+/** Temporary sets are named `pal-TMP-<n>` and recorded before they are made, so cleanup removes leftovers of a crashed apply. */
 const TMP_SET_PREFIX = `${IPSET_PREFIX}TMP-`
 const DEFAULT_STATE_DIR = '/run/palisade'
 const DEFAULT_TIMEOUT_MS = 30_000
@@ -117,15 +122,15 @@ export function parseIpsetListTerse(text: string): LiveSet[] {
 
 /** What iptables-save shows of the filter table that matters to us. */
 export interface FilterTableView {
-  /** Chains named with our prefix. */
-  readonly ourChains: readonly string[]
+  /** Chains named with our prefix (ours only when the ownership record lists them). */
+  readonly prefixed: readonly string[]
   /** FORWARD rules in order, as `-A FORWARD ...` lines. */
   readonly forward: readonly string[]
 }
 
 /** Parses `iptables-save -t filter` output (any flavour; warnings and comments are skipped). */
 export function parseFilterSave(text: string): FilterTableView {
-  const ourChains: string[] = []
+  const prefixed: string[] = []
   const forward: string[] = []
   let inFilter = false
   for (const raw of text.split('\n')) {
@@ -134,22 +139,28 @@ export function parseFilterSave(text: string): FilterTableView {
     else if (!inFilter || line.startsWith('#')) continue
     else if (line.startsWith(':')) {
       const chain = line.slice(1).split(' ')[0] as string
-      if (chain.startsWith(IPTABLES_CHAIN_PREFIX)) ourChains.push(chain)
+      if (chain.startsWith(IPTABLES_CHAIN_PREFIX)) prefixed.push(chain)
     } else if (line.startsWith('-A FORWARD ')) forward.push(line)
   }
-  return { ourChains, forward }
+  return { prefixed, forward }
 }
 
 const JUMP = `-A FORWARD -j ${IPTABLES_ENTRY_CHAIN}`
 
-/** Returns true when a FORWARD rule jumps to one of our chains. */
-function isOurJump(rule: string): boolean {
-  return new RegExp(`(^| )-[jg] ${IPTABLES_CHAIN_PREFIX}\\S*( |$)`).test(rule)
+/** Returns the chain a FORWARD rule jumps or goes to, if any. */
+function jumpTarget(rule: string): string | undefined {
+  return / -[jg] (\S+)(?: |$)/.exec(rule)?.[1]
+}
+
+/** Returns true when a FORWARD rule jumps to one of the given chains (ours). */
+function isOurJump(rule: string, ours: ReadonlySet<string>): boolean {
+  const target = jumpTarget(rule)
+  return target !== undefined && ours.has(target)
 }
 
 /** Returns true when FORWARD starts with our jump and holds no other jump of ours. */
-function jumpInPlace(view: FilterTableView): boolean {
-  return view.forward[0] === JUMP && view.forward.filter(isOurJump).length === 1
+function jumpInPlace(view: FilterTableView, ours: ReadonlySet<string>): boolean {
+  return view.forward[0] === JUMP && view.forward.filter((r) => isOurJump(r, ours)).length === 1
 }
 
 /** Returns the chains a rules file declares (`:NAME POLICY [c:b]`). */
@@ -161,16 +172,18 @@ function declaredChains(rules: string): Set<string> {
 }
 
 /**
- * Builds the one restore input of a family: our rules file, plus flush-and-delete of our chains no longer
- * wanted, plus the FORWARD jump fix-up, all before the file's COMMIT so that they land in one transaction.
+ * Builds the one restore input of a family: our rules file, plus flush-and-delete of our recorded chains
+ * no longer wanted, plus the FORWARD jump fix-up, all before the file's COMMIT so that they land in one
+ * transaction. `owned` are the chains the ownership record lists; no other chain is touched.
  */
-export function buildCommit(rules: string, live: FilterTableView): string {
+export function buildCommit(rules: string, live: FilterTableView, owned: ReadonlySet<string>): string {
   const wanted = declaredChains(rules)
-  const stale = live.ourChains.filter((c) => !wanted.has(c)).sort()
+  const ours = new Set([...owned, ...wanted])
+  const stale = live.prefixed.filter((c) => owned.has(c) && !wanted.has(c)).sort()
   const extra: string[] = []
   const head: string[] = stale.map((c) => `:${c} - [0:0]`)
-  if (!jumpInPlace(live)) {
-    for (const rule of live.forward.filter(isOurJump)) extra.push(`-D${rule.slice(2)}`)
+  if (!jumpInPlace(live, ours)) {
+    for (const rule of live.forward.filter((r) => isOurJump(r, ours))) extra.push(`-D${rule.slice(2)}`)
     extra.push(`-I FORWARD 1 -j ${IPTABLES_ENTRY_CHAIN}`)
   }
   for (const c of stale) extra.push(`-X ${c}`)
@@ -189,23 +202,41 @@ export function buildCommit(rules: string, live: FilterTableView): string {
   ].join('\n')
 }
 
-/** Builds the first ipset input: destroy leftover temporaries, then create and fill one temporary per set. */
-export function buildIpsetFill(sets: readonly IpsetDefinition[]): string {
+/** Returns n temporary set names: `pal-TMP-<k>`, skipping names a set we did not record already holds. */
+export function tmpSetNames(n: number, live: readonly LiveSet[], owned: ReadonlySet<string>): string[] {
+  const taken = new Set(live.map((s) => s.name).filter((name) => !owned.has(name)))
+  const out: string[] = []
+  for (let k = 0; out.length < n; k++)
+    if (!taken.has(`${TMP_SET_PREFIX}${k}`)) out.push(`${TMP_SET_PREFIX}${k}`)
+  return out
+}
+
+const defaultTmp = (sets: readonly IpsetDefinition[]) => sets.map((_, i) => `${TMP_SET_PREFIX}${i}`)
+
+/**
+ * Builds the first ipset input: destroy leftover temporaries (names that are ours, see tmpSetNames), then
+ * create and fill one temporary per set.
+ */
+export function buildIpsetFill(sets: readonly IpsetDefinition[], tmp = defaultTmp(sets)): string {
   const out: string[] = []
   sets.forEach((s, i) => {
-    const tmp = `${TMP_SET_PREFIX}${i}`
-    out.push(`destroy ${tmp}`, `create ${tmp} ${s.type} ${s.options}`)
-    for (const e of s.elements) out.push(`add ${tmp} ${e}`)
+    const t = tmp[i] as string
+    out.push(`destroy ${t}`, `create ${t} ${s.type} ${s.options}`)
+    for (const e of s.elements) out.push(`add ${t} ${e}`)
   })
   return out.length ? `${out.join('\n')}\n` : ''
 }
 
 /** Builds the second ipset input: swap each temporary into its live set, or rename it when the set is new. */
-export function buildIpsetSwap(sets: readonly IpsetDefinition[], live: readonly LiveSet[]): string {
+export function buildIpsetSwap(
+  sets: readonly IpsetDefinition[],
+  live: readonly LiveSet[],
+  tmpNames = defaultTmp(sets),
+): string {
   const byName = new Map(live.map((s) => [s.name, s]))
   const out: string[] = []
   sets.forEach((s, i) => {
-    const tmp = `${TMP_SET_PREFIX}${i}`
+    const tmp = tmpNames[i] as string
     const cur = byName.get(s.name)
     if (!cur) {
       out.push(`rename ${tmp} ${s.name}`)
@@ -225,9 +256,76 @@ function tool(variant: IptablesVariant, family: Family, what: 'restore' | 'save'
   return `${family === 4 ? 'iptables' : 'ip6tables'}-${variant}-${what}`
 }
 
-function statePath(opts: IptablesOptions): string {
-  const ns = (opts.netns ?? 'host').replace(/[^A-Za-z0-9_.-]/g, '_')
-  return join(opts.stateDir ?? DEFAULT_STATE_DIR, `iptables-${ns}-${opts.iptables ?? 'nft'}.sha256`)
+function statePath(opts: IptablesOptions, stateDir = opts.stateDir ?? DEFAULT_STATE_DIR): string {
+  return join(stateDir, `iptables-${nsTag(opts)}-${opts.iptables ?? 'nft'}.sha256`)
+}
+
+function nsTag(opts: IptablesOptions): string {
+  return (opts.netns ?? 'host').replace(/[^A-Za-z0-9_.-]/g, '_')
+}
+
+/** What palisade made in a netns with one iptables flavour: the only chains and sets it ever removes. */
+export interface OwnedObjects {
+  readonly chains4: readonly string[]
+  readonly chains6: readonly string[]
+  /** ipsets (shared by both flavours; each flavour's record lists those its applies made). */
+  readonly sets: readonly string[]
+}
+
+const NOTHING_OWNED: OwnedObjects = { chains4: [], chains6: [], sets: [] }
+
+/**
+ * Returns the ownership record's path. The record is keyed by the network namespace itself (its nsfs
+ * inode), not by the name it is reached by: an agent started inside a namespace (`ip netns exec X`) and a
+ * `cleanup --netns X` from outside must find the same record. Falls back to the name when the namespace
+ * cannot be looked at.
+ */
+async function ownedPath(
+  opts: IptablesOptions,
+  stateDir = opts.stateDir ?? DEFAULT_STATE_DIR,
+): Promise<string> {
+  let key = nsTag(opts)
+  try {
+    key = `ns${(await stat(opts.netns === undefined ? '/proc/self/ns/net' : `/run/netns/${opts.netns}`)).ino}`
+  } catch {
+    // keep the name
+  }
+  return join(stateDir, `iptables-${key}-${opts.iptables ?? 'nft'}.owned`)
+}
+
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+
+/** Reads the ownership record (nothing owned when absent or unreadable). */
+export async function readOwned(
+  opts: IptablesOptions,
+  stateDir = opts.stateDir ?? DEFAULT_STATE_DIR,
+): Promise<OwnedObjects> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(await ownedPath(opts, stateDir), 'utf8'))
+  } catch {
+    return NOTHING_OWNED
+  }
+  if (typeof parsed !== 'object' || parsed === null) return NOTHING_OWNED
+  const o = parsed as Record<string, unknown>
+  return { chains4: strings(o.chains4), chains6: strings(o.chains6), sets: strings(o.sets) }
+}
+
+/** Writes the ownership record atomically (temporary file + rename). */
+async function writeOwned(opts: IptablesOptions, owned: OwnedObjects): Promise<void> {
+  const dir = opts.stateDir ?? DEFAULT_STATE_DIR
+  await mkdir(dir, { recursive: true })
+  const file = await ownedPath(opts)
+  const sorted = (xs: readonly string[]) => [...new Set(xs)].sort()
+  const text = `${JSON.stringify({ chains4: sorted(owned.chains4), chains6: sorted(owned.chains6), sets: sorted(owned.sets) })}\n`
+  await writeFile(`${file}.tmp`, text)
+  await rename(`${file}.tmp`, file)
+}
+
+/** Forgets the hash of the last applied ruleset (the next apply reloads); the ownership record stays. */
+export async function forgetIptablesState(opts: IptablesOptions = {}): Promise<void> {
+  await rm(statePath(opts), { force: true })
 }
 
 /** Runs one command in the target namespace; throws with its stderr when it fails. */
@@ -245,28 +343,35 @@ async function saveFilter(opts: IptablesOptions, family: Family): Promise<Filter
   return parseFilterSave(await run(opts, [tool(v, family, 'save'), '-t', 'filter']))
 }
 
+/** Sets named with our prefix (ours only when recorded). */
 async function liveSets(opts: IptablesOptions): Promise<LiveSet[]> {
   return parseIpsetListTerse(await run(opts, ['ipset', 'list', '-t'])).filter((s) =>
     s.name.startsWith(IPSET_PREFIX),
   )
 }
 
-/** Destroys the named sets; a set still referenced by a rule (e.g. of the other iptables flavour) is kept. */
-async function destroySets(opts: IptablesOptions, names: readonly string[]): Promise<void> {
-  if (names.length === 0) return
+/**
+ * Destroys the named sets; a set still referenced by a rule (e.g. of the other iptables flavour) is kept.
+ * Returns the names that are still there.
+ */
+async function destroySets(opts: IptablesOptions, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return []
   const input = names.map((n) => `destroy ${n}\n`).join('')
   const bulk = await execIn(opts.netns, ['ipset', 'restore', '-exist'], {
     input,
     timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   })
-  if (bulk.code === 0) return
+  if (bulk.code === 0) return []
+  const kept: string[] = []
   for (const n of names) {
     const r = await execIn(opts.netns, ['ipset', 'destroy', n], {
       timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     })
-    if (r.code !== 0 && !/in use|does not exist/.test(r.stderr))
-      throw new Error(`ipset destroy ${n} failed: ${r.stderr.trim()}`)
+    if (r.code === 0 || /does not exist/.test(r.stderr)) continue
+    if (/in use/.test(r.stderr)) kept.push(n)
+    else throw new Error(`ipset destroy ${n} failed: ${r.stderr.trim()}`)
   }
+  return kept
 }
 
 function rulesetHash(rs: CompiledRuleset, variant: IptablesVariant): string {
@@ -290,60 +395,78 @@ export async function applyIptables(
   const hash = rulesetHash(rs, variant)
   const state = statePath(opts)
   const previous = await readFile(state, 'utf8').catch(() => '')
+  const owned = await readOwned(opts)
   const [live4, live6] = await Promise.all([saveFilter(opts, 4), saveFilter(opts, 6)])
   const wanted4 = declaredChains(rules4)
   const wanted6 = declaredChains(rules6)
-  const intact = (live: FilterTableView, wanted: Set<string>) =>
-    jumpInPlace(live) && [...wanted].every((c) => live.ourChains.includes(c))
-  if (previous.trim() === hash && intact(live4, wanted4) && intact(live6, wanted6)) return { changed: false }
+  const owned4 = new Set(owned.chains4)
+  const owned6 = new Set(owned.chains6)
+  const intact = (live: FilterTableView, wanted: Set<string>, ownedF: Set<string>) =>
+    jumpInPlace(live, new Set([...ownedF, ...wanted])) && [...wanted].every((c) => live.prefixed.includes(c))
+  if (
+    previous.trim() === hash &&
+    intact(live4, wanted4, owned4) &&
+    intact(live6, wanted6, owned6) &&
+    [...wanted4].every((c) => owned4.has(c)) &&
+    [...wanted6].every((c) => owned6.has(c))
+  )
+    return { changed: false }
 
-  // 1 + 2: sets. A failure while filling leaves every live set as it was.
   const sets = parseIpsetRestore(ipsetText)
   const before = await liveSets(opts)
-  const fill = buildIpsetFill(sets)
+  const ownedSets = new Set(owned.sets)
+  const tmp = tmpSetNames(sets.length, before, ownedSets)
+  // Record what this apply is about to create before creating it: a crash leaves nothing unrecorded.
+  await writeOwned(opts, {
+    chains4: [...owned.chains4, ...wanted4],
+    chains6: [...owned.chains6, ...wanted6],
+    sets: [...owned.sets, ...sets.map((x) => x.name), ...tmp],
+  })
+
+  // 1 + 2: sets. A failure while filling leaves every live set as it was.
+  const fill = buildIpsetFill(sets, tmp)
   if (fill) {
     try {
       await run(opts, ['ipset', 'restore', '-exist'], fill)
     } catch (err) {
-      await destroySets(
-        opts,
-        sets.map((_, i) => `${TMP_SET_PREFIX}${i}`),
-      ).catch(() => undefined)
+      await destroySets(opts, tmp).catch(() => undefined)
       throw err
     }
     try {
-      await run(opts, ['ipset', 'restore'], buildIpsetSwap(sets, before))
+      await run(opts, ['ipset', 'restore'], buildIpsetSwap(sets, before, tmp))
     } catch (err) {
-      await destroySets(
-        opts,
-        sets.map((_, i) => `${TMP_SET_PREFIX}${i}`),
-      ).catch(() => undefined)
+      await destroySets(opts, tmp).catch(() => undefined)
       throw err
     }
   }
 
   // 3: one transaction per family; the previous rules stay when it fails.
   const v = variant
-  await run(opts, [tool(v, 4, 'restore'), '-w', '10', '--noflush'], buildCommit(rules4, live4))
-  await run(opts, [tool(v, 6, 'restore'), '-w', '10', '--noflush'], buildCommit(rules6, live6))
+  await run(opts, [tool(v, 4, 'restore'), '-w', '10', '--noflush'], buildCommit(rules4, live4, owned4))
+  await run(opts, [tool(v, 6, 'restore'), '-w', '10', '--noflush'], buildCommit(rules6, live6, owned6))
 
-  // 4: sets nobody references any more.
-  const keep = new Set(sets.map((s) => s.name))
-  await destroySets(
+  // 4: our sets nobody references any more (a set another flavour's rules still use stays, recorded).
+  const keep = new Set(sets.map((x) => x.name))
+  const tmpNames = new Set(tmp)
+  const kept = await destroySets(
     opts,
-    before.map((s) => s.name).filter((n) => !keep.has(n) && !n.startsWith(TMP_SET_PREFIX)),
+    before.map((x) => x.name).filter((n) => ownedSets.has(n) && !keep.has(n) && !tmpNames.has(n)),
   )
+  await writeOwned(opts, { chains4: [...wanted4], chains6: [...wanted6], sets: [...keep, ...kept] })
   await mkdir(opts.stateDir ?? DEFAULT_STATE_DIR, { recursive: true })
   await writeFile(`${state}.tmp`, `${hash}\n`)
   await rename(`${state}.tmp`, state)
   return { changed: true }
 }
 
-/** Builds the restore input that removes our jumps and chains from a filter table, or '' when none are there. */
-export function buildCleanup(live: FilterTableView): string {
-  const jumps = live.forward.filter(isOurJump)
-  if (jumps.length === 0 && live.ourChains.length === 0) return ''
-  const chains = [...live.ourChains].sort()
+/**
+ * Builds the restore input that removes our chains and the FORWARD jumps to them, or '' when none are
+ * there. `owned` are the chains the ownership record lists; other chains and jumps are left alone.
+ */
+export function buildCleanup(live: FilterTableView, owned: ReadonlySet<string>): string {
+  const jumps = live.forward.filter((r) => isOurJump(r, owned))
+  const chains = live.prefixed.filter((c) => owned.has(c)).sort()
+  if (jumps.length === 0 && chains.length === 0) return ''
   return [
     '*filter',
     ...chains.map((c) => `:${c} - [0:0]`),
@@ -354,27 +477,56 @@ export function buildCleanup(live: FilterTableView): string {
   ].join('\n')
 }
 
-/** Removes our FORWARD jumps, our chains (PAL-*) and our sets (pal-*); nothing else is touched. */
-export async function cleanupIptables(opts: IptablesOptions = {}): Promise<void> {
+export interface IptablesCleanupOptions extends IptablesOptions {
+  /** Every state folder whose ownership records count (default: [stateDir]). */
+  readonly stateDirs?: readonly string[]
+}
+
+export interface CleanupReport {
+  /** Chains and sets that carry our prefix but no record lists: left in place, named for the operator. */
+  readonly left: readonly string[]
+}
+
+/**
+ * Removes the chains, FORWARD jumps and sets our ownership records list; nothing else is touched. What
+ * carries our prefix without a record (someone else's, or made by a palisade whose state was lost) is
+ * named in the report, not removed.
+ */
+export async function cleanupIptables(opts: IptablesCleanupOptions = {}): Promise<CleanupReport> {
   const v = opts.iptables ?? 'nft'
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const dirs = opts.stateDirs ?? [opts.stateDir ?? DEFAULT_STATE_DIR]
+  const records = await Promise.all(dirs.map((d) => readOwned(opts, d)))
+  const left = new Set<string>()
   for (const family of [4, 6] as const) {
+    const owned = new Set(records.flatMap((r) => (family === 4 ? r.chains4 : r.chains6)))
     // a flavour that is not installed cannot hold anything of ours
     const saved = await execIn(opts.netns, [tool(v, family, 'save'), '-t', 'filter'], { timeoutMs })
     if (saved.code === 127) continue
     if (saved.code !== 0)
       throw new Error(`${tool(v, family, 'save')} failed (exit ${saved.code}): ${saved.stderr.trim()}`)
-    const input = buildCleanup(parseFilterSave(saved.stdout))
+    const live = parseFilterSave(saved.stdout)
+    for (const c of live.prefixed) if (!owned.has(c)) left.add(c)
+    const input = buildCleanup(live, owned)
     if (input) await run(opts, [tool(v, family, 'restore'), '-w', '10', '--noflush'], input)
   }
+  let kept: string[] = []
   const listed = await execIn(opts.netns, ['ipset', 'list', '-t'], { timeoutMs })
   if (listed.code !== 127) {
     if (listed.code !== 0) throw new Error(`ipset list failed (exit ${listed.code}): ${listed.stderr.trim()}`)
-    const ours = parseIpsetListTerse(listed.stdout).filter((s) => s.name.startsWith(IPSET_PREFIX))
-    await destroySets(
+    const owned = new Set(records.flatMap((r) => r.sets))
+    const prefixed = parseIpsetListTerse(listed.stdout).filter((x) => x.name.startsWith(IPSET_PREFIX))
+    for (const x of prefixed) if (!owned.has(x.name)) left.add(x.name)
+    kept = await destroySets(
       opts,
-      ours.map((s) => s.name),
+      prefixed.map((x) => x.name).filter((n) => owned.has(n)),
     )
   }
-  await rm(statePath(opts), { force: true })
+  for (const d of dirs) {
+    await rm(statePath(opts, d), { force: true })
+    await rm(await ownedPath(opts, d), { force: true })
+  }
+  // A set still in use (by the other flavour's rules) stays recorded, so a later cleanup removes it.
+  if (kept.length > 0) await writeOwned(opts, { chains4: [], chains6: [], sets: kept })
+  return { left: [...left].sort() }
 }

@@ -36,8 +36,13 @@ export const DEFAULT_STATE_DIR = '/run/palisade'
 export const NFT_FILE = 'palisade.nft'
 
 /** Returns the state file path for a netns. */
-function statePath(opts: NftablesApplyOptions): string {
-  return join(opts.stateDir ?? DEFAULT_STATE_DIR, `nftables.${opts.netns ?? 'host'}.state`)
+function statePath(opts: NftablesApplyOptions, stateDir = opts.stateDir ?? DEFAULT_STATE_DIR): string {
+  return join(stateDir, `nftables.${opts.netns ?? 'host'}.state`)
+}
+
+/** Forgets the hash of the last loaded ruleset (the next apply reloads); nothing else in the folder is touched. */
+export async function forgetNftablesState(opts: NftablesApplyOptions = {}): Promise<void> {
+  await rm(statePath(opts), { force: true })
 }
 
 /** Runs nft; throws with nft's own message on failure. */
@@ -105,9 +110,12 @@ export async function applyNftables(
   return { changed: true, warnings: await bridgeWarnings(opts) }
 }
 
-/** Deletes `table inet palisade` (if present) and the state file; nothing else is touched. */
-export async function cleanupNftables(opts: NftablesApplyOptions = {}): Promise<void> {
+/** Deletes `table inet palisade` (if present) and the state files (of each of stateDirs); nothing else is touched. */
+export async function cleanupNftables(
+  opts: NftablesApplyOptions & { readonly stateDirs?: readonly string[] } = {},
+): Promise<void> {
   // "table" then "delete table" in one transaction: succeeds whether or not the table exists.
   await nft(opts, ['-f', '-'], `table ${NFT_FAMILY} ${NFT_TABLE}\ndelete table ${NFT_FAMILY} ${NFT_TABLE}\n`)
-  await rm(statePath(opts), { force: true })
+  for (const d of opts.stateDirs ?? [opts.stateDir ?? DEFAULT_STATE_DIR])
+    await rm(statePath(opts, d), { force: true })
 }

@@ -120,18 +120,24 @@ describe('agent (fake API server, recorded kernel)', () => {
     expect(k.full).toHaveLength(1)
   })
 
-  it('skips a bad policy, reports it as an Event, and still enforces the others', async () => {
+  it('fails closed on a policy it cannot read, reports it as an Event, and still enforces the others', async () => {
     const { api, agent, k } = await rig()
     await agent.ready
     api.apply('NetworkPolicy', badPolicy('shop', 'broken'))
     api.apply('NetworkPolicy', denyAll('shop'))
     await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 5000, 'good policy enforced')
-    expect(k.text).not.toContain('broken')
+    await waitFor(() => k.text.includes('pol_shop_broken_in'), 5000, 'bad policy enforced fail-closed')
+    // its chain admits nothing: no accept rule names it
+    expect(k.text).not.toMatch(/comment "shop\/broken ingress\[/)
     await waitFor(() => api.events.length > 0, 5000, 'event posted')
     const ev = api.events[0] as Record<string, Record<string, unknown>>
     expect(ev.involvedObject).toMatchObject({ kind: 'NetworkPolicy', namespace: 'shop', name: 'broken' })
+    expect(ev.reason).toBe('PalisadeFailClosed')
+    expect(String(ev.message)).toMatch(/fails closed.*isolated for Ingress with no allow rule/)
     expect(String(ev.message)).toMatch(/spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr/)
-    expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 1/)
+    const metrics = (await get(agent.metricsPort, '/metrics')).body
+    expect(metrics).toMatch(/palisade_invalid_objects 1/)
+    expect(metrics).toMatch(/palisade_fail_closed_policies 1/)
   })
 
   it('counts an invalid object at the next scrape although it triggers no sync', async () => {
@@ -139,11 +145,11 @@ describe('agent (fake API server, recorded kernel)', () => {
     await agent.ready
     const scripts = k.scripts.length
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 0/)
-    api.apply('NetworkPolicy', badPolicy('shop', 'broken'))
+    api.apply('Pod', pod('shop', 'broken', '10.0.2.9', 'n2', { role: 'not a label value!' }))
     await waitFor(() => api.events.length > 0, 5000, 'event posted')
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 1/)
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(
-      /palisade_objects_watched\{kind="NetworkPolicy"\} 2/,
+      /palisade_objects_watched\{kind="Pod"\} 3/,
     )
     // nothing was applied for it
     expect(k.scripts.length).toBe(scripts)
@@ -197,7 +203,8 @@ describe('agent (fake API server, recorded kernel)', () => {
   it('turns unhealthy when no apply succeeds within the health window', async () => {
     const { api, agent, k } = await rig({ healthMinWindowMs: 300, syncPeriodMs: 100 })
     await agent.ready
-    expect((await get(agent.healthPort, '/healthz')).status).toBe(200)
+    // A 300 ms window: on a loaded machine a scrape can land just outside it, so wait for the first 200.
+    await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 200, 5000, 'healthy')
     k.failing = true
     api.apply('NetworkPolicy', denyAll('shop'))
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 503, 5000, 'unhealthy')

@@ -180,6 +180,64 @@ describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (var
   })
 })
 
+describe.each(['nft', 'legacy'] as const)(
+  'with iptables-%s, only what palisade recorded is ever removed',
+  (variant) => {
+    let netns = ''
+    let stateDir = ''
+    const opts = () => ({ netns, iptables: variant, stateDir })
+    const ipt = (...args: string[]) => sh(netns, [`iptables-${variant}`, ...args])
+    beforeEach(async () => {
+      netns = await createNetns(`own-${variant}`)
+      stateDir = await mkdtemp(join(tmpdir(), 'pzi-own-state-'))
+      // Someone else's chain and sets that happen to use our prefixes (issue 14, item 7).
+      await ipt('-N', 'PAL-FOO')
+      await ipt('-A', 'PAL-FOO', '-s', '192.0.2.9', '-j', 'RETURN')
+      await ipt('-A', 'FORWARD', '-j', 'PAL-FOO')
+      await sh(netns, ['ipset', 'create', 'pal-x', 'hash:ip'])
+      await sh(netns, ['ipset', 'add', 'pal-x', '192.0.2.9'])
+      await sh(netns, ['ipset', 'create', 'pal-TMP-0', 'hash:ip'])
+      await sh(netns, ['ipset', 'add', 'pal-TMP-0', '192.0.2.10'])
+    }, 30_000)
+    afterEach(async () => {
+      if (netns) await removeNetns(netns)
+      if (stateDir) await rm(stateDir, { recursive: true, force: true })
+    }, 30_000)
+
+    const foreignIntact = async () => {
+      const saved = await save(netns, variant)
+      expect(saved).toContain(':PAL-FOO - ')
+      expect(saved).toContain('-A PAL-FOO -s 192.0.2.9/32 -j RETURN')
+      expect(await forwardRules(netns, variant)).toContain('-A FORWARD -j PAL-FOO')
+      expect(await setSave(netns, 'pal-x')).toBe('add pal-x 192.0.2.9')
+      expect(await setSave(netns, 'pal-TMP-0')).toBe('add pal-TMP-0 192.0.2.10')
+    }
+
+    it('apply, a changed apply and cleanup leave a foreign PAL-FOO chain, its jump and pal- sets alone', async () => {
+      expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: true })
+      expect((await forwardRules(netns, variant))[0]).toBe('-A FORWARD -j PAL-FORWARD')
+      await foreignIntact()
+      expect(await applyIptables(renderIptables(dualStack), opts())).toEqual({ changed: true })
+      expect(await save(netns, variant)).not.toContain('PAL-in_prod_db')
+      await foreignIntact()
+      const report = await cleanupIptables(opts())
+      await foreignIntact()
+      expect(await save(netns, variant)).not.toContain('PAL-FORWARD')
+      expect(await setNames(netns)).toEqual(['pal-TMP-0', 'pal-x'])
+      // What looked like ours but was not recorded is named, not removed.
+      expect(report.left).toEqual(['PAL-FOO', 'pal-TMP-0', 'pal-x'])
+    })
+
+    it('cleanup twice is fine and never touches what is not recorded', async () => {
+      await applyIptables(renderIptables(pocNode1), opts())
+      await cleanupIptables(opts())
+      await foreignIntact()
+      expect((await cleanupIptables(opts())).left).toEqual(['PAL-FOO', 'pal-TMP-0', 'pal-x'])
+      await foreignIntact()
+    })
+  },
+)
+
 describe('applyIptables refuses what it cannot apply', () => {
   it('an nftables ruleset is refused', async () => {
     await expect(
@@ -205,22 +263,26 @@ describe('restore input builders', () => {
       ':FORWARD ACCEPT [0:0]',
       ':PAL-FORWARD - [0:0]',
       ':PAL-old - [0:0]',
+      ':PAL-FOO - [0:0]',
       ':KUBE-FORWARD - [0:0]',
       '-A FORWARD -j KUBE-FORWARD',
       '-A FORWARD -j PAL-FORWARD',
+      '-A FORWARD -j PAL-FOO',
       'COMMIT',
     ].join('\n'),
   )
+  /** What the ownership record lists: PAL-FOO is someone else's. */
+  const owned = new Set(['PAL-FORWARD', 'PAL-old'])
 
-  it('parses only the filter table: our chains and the FORWARD rules in order', () => {
+  it('parses only the filter table: chains with our prefix and the FORWARD rules in order', () => {
     expect(live).toEqual({
-      ourChains: ['PAL-FORWARD', 'PAL-old'],
-      forward: ['-A FORWARD -j KUBE-FORWARD', '-A FORWARD -j PAL-FORWARD'],
+      prefixed: ['PAL-FORWARD', 'PAL-old', 'PAL-FOO'],
+      forward: ['-A FORWARD -j KUBE-FORWARD', '-A FORWARD -j PAL-FORWARD', '-A FORWARD -j PAL-FOO'],
     })
   })
 
-  it('a commit flushes and deletes stale chains and moves the jump first, inside the one COMMIT', () => {
-    const out = buildCommit('*filter\n:PAL-FORWARD - [0:0]\n-A PAL-FORWARD -j RETURN\nCOMMIT\n', live)
+  it('a commit flushes and deletes stale recorded chains and moves the jump first, inside the one COMMIT', () => {
+    const out = buildCommit('*filter\n:PAL-FORWARD - [0:0]\n-A PAL-FORWARD -j RETURN\nCOMMIT\n', live, owned)
     expect(out).toBe(
       [
         '*filter',
@@ -237,14 +299,14 @@ describe('restore input builders', () => {
   })
 
   it('a commit leaves a jump that is already first and single alone', () => {
-    const ok = { ourChains: ['PAL-FORWARD'], forward: ['-A FORWARD -j PAL-FORWARD', '-A FORWARD -j X'] }
-    expect(buildCommit('*filter\n:PAL-FORWARD - [0:0]\nCOMMIT\n', ok)).toBe(
+    const ok = { prefixed: ['PAL-FORWARD'], forward: ['-A FORWARD -j PAL-FORWARD', '-A FORWARD -j X'] }
+    expect(buildCommit('*filter\n:PAL-FORWARD - [0:0]\nCOMMIT\n', ok, new Set())).toBe(
       '*filter\n:PAL-FORWARD - [0:0]\nCOMMIT\n',
     )
   })
 
-  it('cleanup input deletes every jump of ours and every chain of ours, nothing else', () => {
-    expect(buildCleanup(live)).toBe(
+  it('cleanup input deletes every recorded chain and the jumps to them, nothing else', () => {
+    expect(buildCleanup(live, owned)).toBe(
       [
         '*filter',
         ':PAL-FORWARD - [0:0]',
@@ -256,7 +318,8 @@ describe('restore input builders', () => {
         '',
       ].join('\n'),
     )
-    expect(buildCleanup({ ourChains: [], forward: ['-A FORWARD -j X'] })).toBe('')
+    expect(buildCleanup({ prefixed: [], forward: ['-A FORWARD -j X'] }, owned)).toBe('')
+    expect(buildCleanup(live, new Set())).toBe('')
   })
 
   it('swap input swaps existing sets, renames new ones, and refuses a type change', () => {

@@ -1,7 +1,9 @@
 /** `palisade apply` (load a node's ruleset into the kernel) and `palisade cleanup` (remove it). */
+
+import { join } from 'node:path'
 import type { Command } from 'commander'
-import { compileNode, nodesOf } from '../../compile/index.js'
-import { applyRuleset, cleanup, isValidNetnsName } from '../../dataplane/index.js'
+import { compileNode, nodeNameProblem, nodesOf } from '../../compile/index.js'
+import { applyRuleset, cleanup, DEFAULT_STATE_DIR, isValidNetnsName } from '../../dataplane/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 import { parseBackend, parsePodInterfaces, printDiagnostics } from './compile.js'
 
@@ -57,8 +59,9 @@ export function registerApply(program: Command, setExit: (code: number) => void)
       ? checkCommon(opts)
       : `--backend must be nftables or iptables, not "${opts.backend}"`
     const copts = parsePodInterfaces(opts.podInterface)
-    if (problem || typeof copts === 'string' || !backend) {
-      process.stderr.write(`palisade apply: ${problem ?? copts}\n`)
+    const nodeProblem = nodeNameProblem(opts.node as string)
+    if (problem || typeof copts === 'string' || !backend || nodeProblem) {
+      process.stderr.write(`palisade apply: ${problem ?? (nodeProblem ? `--node: ${nodeProblem}` : copts)}\n`)
       return setExit(2)
     }
     const node = opts.node as string
@@ -98,7 +101,10 @@ export function registerApply(program: Command, setExit: (code: number) => void)
     .option('--netns <name>', 'clean this network namespace instead of the current one')
     .option('--backend <name>', 'nftables | iptables | all', 'all')
     .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
-    .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')
+    .option(
+      '--state-dir <dir>',
+      'where apply or the agent kept their state (default: both /run/palisade and /run/palisade/agent)',
+    )
     .action(async (opts: CleanupCliOptions) => {
       const backend = opts.backend === 'all' ? 'all' : parseBackend(opts.backend)
       const problem = backend
@@ -109,15 +115,22 @@ export function registerApply(program: Command, setExit: (code: number) => void)
         return setExit(2)
       }
       try {
-        await cleanup({
+        // Without --state-dir, the records of `palisade apply` and of `palisade agent` both count.
+        const report = await cleanup({
           backend,
           ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
           iptables: opts.iptables as 'nft' | 'legacy',
-          ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+          ...(opts.stateDir !== undefined
+            ? { stateDir: opts.stateDir }
+            : { stateDirs: [DEFAULT_STATE_DIR, join(DEFAULT_STATE_DIR, 'agent')] }),
         })
         process.stdout.write(
           `removed palisade ${backend === 'all' ? 'nftables and iptables' : backend} objects\n`,
         )
+        if (report.left.length > 0)
+          process.stderr.write(
+            `palisade cleanup: left in place (named like ours, but no palisade record lists them): ${report.left.join(', ')}\n`,
+          )
       } catch (err) {
         process.stderr.write(`palisade cleanup: ${err instanceof Error ? err.message : String(err)}\n`)
         return setExit(2)

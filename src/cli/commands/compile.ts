@@ -8,6 +8,7 @@ import {
   type CompiledRuleset,
   type CompileOptions,
   compileNode,
+  nodeNameProblem,
   nodesOf,
 } from '../../compile/index.js'
 import type { ClusterState, Diagnostic } from '../../model/index.js'
@@ -48,11 +49,6 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], verbose: bo
     if (d.severity === 'info' && !verbose) continue
     process.stderr.write(`${formatDiagnostic(d)}\n`)
   }
-}
-
-/** Node names become folder names: refuse anything that could leave the output folder. */
-function safeNodeDir(node: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node) && node !== '.' && node !== '..'
 }
 
 /** Returns the ruleset as one text: the file itself for nftables, the files with headers otherwise. */
@@ -116,6 +112,11 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       process.stderr.write('palisade compile: give --node NAME or --all-nodes DIR\n')
       return setExit(2)
     }
+    const nodeProblem = opts.node === undefined ? undefined : nodeNameProblem(opts.node)
+    if (nodeProblem) {
+      process.stderr.write(`palisade compile: --node: ${nodeProblem}\n`)
+      return setExit(2)
+    }
     const loaded = await loadFromOptions(paths, opts)
     if (!loaded) return setExit(2)
     const nodes = nodesOf(loaded.cluster)
@@ -124,8 +125,10 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
         if (nodes.length === 0)
           process.stderr.write('palisade compile: warning: no pod has spec.nodeName: nothing to write\n')
         for (const node of nodes) {
-          if (!safeNodeDir(node)) {
-            process.stderr.write(`palisade compile: node name "${node}" cannot be a folder name: skipped\n`)
+          // Node names become folder names: an RFC 1123 subdomain cannot leave the output folder.
+          const problem = nodeNameProblem(node)
+          if (problem) {
+            process.stderr.write(`palisade compile: ${problem}: skipped\n`)
             setExit(2)
             continue
           }

@@ -21,6 +21,7 @@
  * address that another block allows (hash:net answers from the most specific entry only).
  */
 import type { Family, Protocol } from '../../model/index.js'
+import { commentLine, commentText } from '../comment.js'
 import type { CompiledRuleset } from '../index.js'
 import type {
   IRAddressSet,
@@ -134,7 +135,7 @@ function namedPortSetText(s: IRNamedPortSet): SetText {
 
 function renderSet(s: SetText): string[] {
   return [
-    `# ${s.comment}`,
+    `# ${commentLine(s.comment)}`,
     `create ${s.name} ${s.type} family ${inetFamily(s.family)} maxelem ${maxelem(s.elements.length)}`,
     ...s.elements.map((e) => `add ${s.name} ${e}`),
   ]
@@ -163,8 +164,9 @@ function portClauses(protocol: Protocol, ranges: readonly IRPortRange[]): string
   return out
 }
 
+/** Returns a quoted `--comment` argument: one line of printable ASCII, no quotes inside, at most 255 bytes. */
 function quote(text: string): string {
-  return `"${text.replace(/["\\]/g, '_').slice(0, 255)}"`
+  return `"${commentText(text, 255, '_')}"`
 }
 
 function ruleComment(chain: IRChain, r: IRRule): string {
@@ -299,7 +301,7 @@ function renderRules(
   }
   const tool = family === 4 ? 'iptables' : 'ip6tables'
   return [
-    `# Palisade ${tool} rules for node ${ir.node} (${tool}-restore --noflush: declared chains are flushed,`,
+    `# Palisade ${tool} rules for node ${commentLine(ir.node)} (${tool}-restore --noflush: declared chains are flushed,`,
     `# other chains untouched). The one jump FORWARD -> ${IPTABLES_ENTRY_CHAIN} is installed by palisade apply.`,
     ...(ir.antiSpoofing
       ? []
@@ -365,7 +367,7 @@ function renderIpset(ir: NodeIR): { text: string; sets: number; elements: number
     names.add(t.name)
   }
   const lines = [
-    `# Palisade ipsets for node ${ir.node}; palisade apply loads each through a temporary set + swap.`,
+    `# Palisade ipsets for node ${commentLine(ir.node)}; palisade apply loads each through a temporary set + swap.`,
   ]
   // One push per line: spreading a set of 120k+ elements into push() overflows the call stack.
   for (const t of texts) for (const line of renderSet(t)) lines.push(line)

@@ -60,6 +60,7 @@
  * index, so `nft list ruleset` traces back to the YAML.
  */
 import type { Family, Protocol } from '../../model/index.js'
+import { commentLine, commentText } from '../comment.js'
 import {
   IR_NAME_MAX,
   type IRChain,
@@ -89,13 +90,9 @@ export interface NftRendered {
   readonly stats: NftStats
 }
 
-const COMMENT_MAX = 120
-
-/** Returns a quoted nft comment: no double quotes or newlines inside, bounded length. */
+/** Returns a quoted nft comment: one line of printable ASCII, no quotes inside, bounded length. */
 export function nftComment(text: string): string {
-  let t = text.replace(/["\\]/g, "'").replace(/[\r\n\t]+/g, ' ')
-  if (t.length > COMMENT_MAX) t = `${t.slice(0, COMMENT_MAX - 3)}...`
-  return `"${t}"`
+  return `"${commentText(text)}"`
 }
 
 const ADDR: Readonly<Record<Family, { readonly kw: string; readonly type: string }>> = {
@@ -464,7 +461,7 @@ export function renderNftables(ir: NodeIR, cache?: NftRenderCache): NftRendered 
   const out: string[] = []
   const podsIsolated = ir.pods.filter((p) => p.ingress || p.egress).length
   out.push(
-    `# Palisade NetworkPolicy ruleset for node ${ir.node} (generated; do not edit).`,
+    `# Palisade NetworkPolicy ruleset for node ${commentLine(ir.node)} (generated; do not edit).`,
     `# ${ir.pods.length} local pods (${podsIsolated} isolated), ${ir.chains.length} policy chains, ${ir.sets.length} peer sets.`,
     '# Load with `nft -f`: the three statements below are ONE transaction (all or nothing).',
   )
