@@ -19,6 +19,7 @@ import {
   type Diagnostic,
   type FieldPath,
   type NetworkPolicy,
+  ownValue,
   type ParsedCIDR,
   type Pod,
   type PolicyPeer,
@@ -303,7 +304,7 @@ function peerCovers(ctx: Ctx, ns: string, a: PolicyPeer, b: PolicyPeer): boolean
   const aLabels = Object.entries(a.podSelector.matchLabels)
   return (
     a.podSelector.matchExpressions.length === 0 &&
-    aLabels.every(([k, v]) => b.podSelector!.matchLabels[k] === v)
+    aLabels.every(([k, v]) => ownValue(b.podSelector!.matchLabels, k) === v)
   )
 }
 

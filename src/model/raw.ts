@@ -37,3 +37,18 @@ export function describeObject(value: JsonObject): string {
 export function rawFromValue(value: JsonObject, source: SourceRef): RawObject {
   return { value, source, locate: () => source }
 }
+
+/**
+ * Returns an object's own entry for a key taken from input (a kind, a label, a field name): never an
+ * inherited one, so `constructor` or `__proto__` are keys like any other.
+ */
+export function ownValue<T>(o: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(o, key) ? o[key] : undefined
+}
+
+/** Sets an own entry for a key taken from input; `__proto__` becomes an own key, never the prototype. */
+export function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true })
+  else o[key] = value
+}

@@ -21,7 +21,7 @@
  * - validate.invalid-value   another value the API server rejects (e.g. negative generation)
  */
 import type { Diagnostic } from '../model/diagnostic.js'
-import type { JsonObject, RawObject } from '../model/raw.js'
+import { type JsonObject, ownValue, type RawObject } from '../model/raw.js'
 import type { Reporter } from './context.js'
 import { createReporter } from './context.js'
 import { classifyKind, splitAPIVersion } from './kinds.js'
@@ -38,7 +38,7 @@ function schemaFor(kind: string): Schema | undefined {
   if (kind === 'NetworkPolicy') return networkPolicySchema
   if (kind === 'Pod') return podSchema
   if (kind === 'Namespace') return namespaceSchema
-  return workloadSchemas[kind]
+  return ownValue(workloadSchemas, kind)
 }
 
 /** Runs the semantic checks of a validated kind. */

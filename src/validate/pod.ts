@@ -11,6 +11,7 @@ import type {
   LabelSelectorRequirement,
   SelectorOperator,
 } from '../model/index.js'
+import { setOwn } from '../model/index.js'
 import { matchSelector } from '../selectors/index.js'
 import {
   isDNS1123Label,
@@ -115,7 +116,7 @@ function toLabelSelector(value: JsonValue | undefined): LabelSelector | undefine
   const matchLabels: Record<string, string> = {}
   for (const [k, v] of Object.entries(asObject(sel.matchLabels) ?? {})) {
     if (typeof v !== 'string') return undefined
-    matchLabels[k] = v
+    setOwn(matchLabels, k, v)
   }
   const matchExpressions: LabelSelectorRequirement[] = []
   for (const e of asArray(sel.matchExpressions) ?? []) {
@@ -142,7 +143,7 @@ function formatLabelMap(labels: Readonly<Record<string, string>>): string {
 /** String-valued labels of a template (non-strings were reported by the schema check). */
 function stringLabels(value: JsonValue | undefined): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(asObject(value) ?? {})) if (typeof v === 'string') out[k] = v
+  for (const [k, v] of Object.entries(asObject(value) ?? {})) if (typeof v === 'string') setOwn(out, k, v)
   return out
 }
 

@@ -462,6 +462,30 @@ describe('normalizeObjects: objects and kinds', () => {
     ])
   })
 
+  it.each(['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'])(
+    'skips kind %s like any other kind (no lookup reaches Object.prototype)',
+    (kind) => {
+      const { cluster, diagnostics } = load(
+        `apiVersion: v1\nkind: ${kind}\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: ${kind}\nmetadata: {name: b}\n`,
+      )
+      expect(cluster).toEqual({ namespaces: [], pods: [], policies: [] })
+      expect(diagnostics.map((d) => [d.code, d.object])).toEqual([
+        ['load.skipped-kind', `${kind} a`],
+        ['load.skipped-kind', `${kind} b`],
+      ])
+    },
+  )
+
+  it('reads labels named like Object.prototype members as own labels, __proto__ included', () => {
+    const { cluster } = load(
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {constructor: a, toString: b, "__proto__": c}\n',
+    )
+    const labels = (cluster.pods[0] as Pod).labels
+    expect(Object.keys(labels).sort()).toEqual(['__proto__', 'constructor', 'toString'])
+    expect(Object.getOwnPropertyDescriptor(labels, '__proto__')?.value).toBe('c')
+    expect(Object.getPrototypeOf(labels)).toBe(Object.prototype)
+  })
+
   it('sorts namespaces, pods and policies whatever the input order', () => {
     const text = ['b/z', 'a/x', 'b/a', 'a/b']
       .map((k) => {

@@ -1,0 +1,314 @@
+/**
+ * Hostile input never crashes a command: every command that reads manifests (check, matrix, explain, lint,
+ * migrate, compile) is run in-process on each input below, next to a small valid cluster. Each run must end
+ * with an exit code (no exception, no stack trace, no "internal error"), the valid cluster must still be
+ * analysed (the bad document is left out, never the file), and the commands that print load diagnostics
+ * must name the problem with its stable code.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+import { runCli } from './run.js'
+
+/** Two pods on node-1 that may talk (no policy): `check` exits 0 when the valid part was read. */
+const BASE = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: robust
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+  namespace: robust
+  labels:
+    app: client
+spec:
+  nodeName: node-1
+  containers:
+  - name: c
+    image: busybox
+status:
+  podIP: 10.0.0.1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: server
+  namespace: robust
+  labels:
+    app: server
+spec:
+  nodeName: node-1
+  containers:
+  - name: c
+    image: nginx
+    ports:
+    - containerPort: 80
+status:
+  podIP: 10.0.0.2
+`
+
+const WORDS = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'] as const
+
+interface HostileCase {
+  readonly name: string
+  readonly text: string
+  /** The diagnostic code every command that prints load diagnostics must print; undefined: none required. */
+  readonly code?: string
+}
+
+const cases: HostileCase[] = [
+  ...WORDS.flatMap((w): HostileCase[] => [
+    { name: `kind: ${w} (core group)`, text: `apiVersion: v1\nkind: ${w}\nmetadata:\n  name: x\n` },
+    {
+      name: `kind: ${w} (apps/v1)`,
+      text: `apiVersion: apps/v1\nkind: ${w}\nmetadata:\n  name: x\n`,
+    },
+    {
+      name: `kind: ${w} (networking.k8s.io/v1)`,
+      text: `apiVersion: networking.k8s.io/v1\nkind: ${w}\nmetadata:\n  name: x\n`,
+      code: 'validate.unknown-kind',
+    },
+    { name: `apiVersion: ${w}`, text: `apiVersion: ${w}\nkind: Pod\nmetadata:\n  name: x\n` },
+    {
+      name: `a NetworkPolicy field named ${w}`,
+      text: `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: robust\nspec:\n  podSelector: {}\n  ${w}: 1\n`,
+      code: 'schema.unknown-field',
+    },
+    {
+      name: `a List of kind ${w}List`,
+      text: `apiVersion: v1\nkind: ${w}List\nitems:\n- metadata:\n    name: x\n`,
+    },
+  ]),
+]
+
+const dir = mkdtempSync(join(tmpdir(), 'palisade-robustness-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+let n = 0
+/** Writes the valid cluster and the hostile document into one file (the document is the last one). */
+function inputFile(text: string): string {
+  const file = join(dir, `case-${n++}.yaml`)
+  writeFileSync(file, `${BASE}---\n${text}`)
+  return file
+}
+
+interface CommandCase {
+  readonly command: string
+  readonly args: (file: string) => string[]
+  /** Exit codes that mean the command ran to its end on the valid part. */
+  readonly codes: readonly number[]
+  /** Where the command prints load diagnostics; undefined when it prints none of its own. */
+  readonly diagnostics?: 'stdout' | 'stderr'
+}
+
+const commands: CommandCase[] = [
+  {
+    command: 'check',
+    args: (f) => ['check', f, '--from', 'robust/client', '--to', 'robust/server', '--port', '80'],
+    codes: [0],
+    diagnostics: 'stderr',
+  },
+  { command: 'matrix', args: (f) => ['matrix', f], codes: [0], diagnostics: 'stderr' },
+  { command: 'explain', args: (f) => ['explain', f], codes: [0], diagnostics: 'stderr' },
+  { command: 'lint', args: (f) => ['lint', f], codes: [0, 1], diagnostics: 'stdout' },
+  { command: 'migrate', args: (f) => ['migrate', f], codes: [0, 1] },
+  {
+    command: 'compile',
+    args: (f) => ['compile', f, '--node', 'node-1', '--backend', 'nftables'],
+    codes: [0],
+    diagnostics: 'stderr',
+  },
+]
+
+const STACK = /internal error|\n\s+at .+:\d+:\d+/
+
+describe('hostile input: every command ends with an exit code and reads the rest', () => {
+  for (const c of cases) {
+    describe(c.name, () => {
+      const file = inputFile(c.text)
+      it.each(commands)('$command', async (cmd) => {
+        const r = await runCli(cmd.args(file))
+        expect(r.stderr + r.stdout).not.toMatch(STACK)
+        expect(cmd.codes, r.stderr).toContain(r.code)
+        if (cmd.command === 'check') expect(r.stdout).toContain('ALLOWED')
+        if (cmd.command === 'matrix') expect(r.stdout).toContain('robust/server')
+        if (c.code !== undefined && cmd.diagnostics !== undefined)
+          expect(cmd.diagnostics === 'stdout' ? r.stdout : r.stderr).toContain(`[${c.code}]`)
+      })
+    })
+  }
+})
+
+/**
+ * Label keys and values that are names of Object.prototype members are ordinary labels (they are valid
+ * label keys: alphanumerics, starting and ending with one); `__proto__` is not a valid key or value and the
+ * API server rejects the object.
+ */
+const PROTOTYPE_CLUSTER = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: constructor
+  labels:
+    hasOwnProperty: "yes"
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: constructor
+  labels:
+    constructor: web
+    toString: a
+spec:
+  containers:
+  - name: c
+    image: nginx
+    ports:
+    - name: constructor
+      containerPort: 80
+status:
+  podIP: 10.0.0.10
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+  namespace: constructor
+  labels:
+    valueOf: client
+spec:
+  containers:
+  - name: c
+    image: busybox
+status:
+  podIP: 10.0.0.11
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: other
+  namespace: constructor
+spec:
+  containers:
+  - name: c
+    image: busybox
+status:
+  podIP: 10.0.0.12
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-ingress
+  namespace: constructor
+spec:
+  podSelector:
+    matchExpressions:
+    - key: constructor
+      operator: In
+      values: [web]
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          valueOf: client
+    ports:
+    - port: constructor
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: egress-in-namespace
+  namespace: constructor
+spec:
+  podSelector:
+    matchExpressions:
+    - key: toString
+      operator: DoesNotExist
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          hasOwnProperty: "yes"
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rejected
+  namespace: constructor
+  labels:
+    __proto__: x
+spec:
+  containers:
+  - name: c
+    image: busybox
+`
+
+describe('labels named like Object.prototype members are ordinary labels', () => {
+  const file = join(dir, 'prototype-labels.yaml')
+  writeFileSync(file, PROTOTYPE_CLUSTER)
+  it.each([
+    {
+      name: 'In on key constructor, matchLabels on valueOf, a port named constructor',
+      from: 'constructor/client',
+      to: 'constructor/web',
+      port: '80',
+      allowed: true,
+    },
+    {
+      name: 'a pod without the valueOf label is not admitted',
+      from: 'constructor/other',
+      to: 'constructor/web',
+      port: '80',
+      allowed: false,
+    },
+    {
+      name: 'the named port constructor is 80 only',
+      from: 'constructor/client',
+      to: 'constructor/web',
+      port: '81',
+      allowed: false,
+    },
+    {
+      name: 'DoesNotExist on key toString isolates the pods without it',
+      from: 'constructor/client',
+      to: '203.0.113.1',
+      port: '443',
+      allowed: false,
+    },
+    {
+      name: 'a pod with the toString label is not selected by DoesNotExist',
+      from: 'constructor/web',
+      to: '203.0.113.1',
+      port: '443',
+      allowed: true,
+    },
+  ])('$name', async ({ from, to, port, allowed }) => {
+    const r = await runCli(['check', file, '--from', from, '--to', to, '--port', port, '-o', 'json'])
+    expect(r.stderr).not.toMatch(STACK)
+    expect(JSON.parse(r.stdout).allowed, r.stderr).toBe(allowed)
+  })
+
+  it('a label key __proto__ is rejected in the API server words, the other objects are read', async () => {
+    const r = await runCli(['lint', file])
+    expect(r.stdout).toContain(
+      'Pod constructor/rejected: metadata.labels: Invalid value: "__proto__": name part must consist of alphanumeric characters',
+    )
+    expect(r.stdout).not.toContain('lint.no-pods-selected')
+  })
+})
+
+describe('command names are looked up as own entries', () => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    '%s is an unknown command',
+    async (name) => {
+      const r = await runCli([name])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(`unknown command '${name}'`)
+    },
+  )
+})
