@@ -107,5 +107,6 @@ function rejected(object: RawObject, name: string, why: string): Diagnostic {
   }
 }
 
+export { findTooDeep, findTooDeepTree, MAX_DEPTH, type TooDeep } from './depth.js'
 export { DEFAULT_MAX_BYTES, type ParsedInput, type ParsedObject, parseInput } from './parse.js'
 export { type InputText, normalizeObjects, type ParseOptions, parseDocuments }

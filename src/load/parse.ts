@@ -12,6 +12,14 @@ import {
   type Result,
   type SourceRef,
 } from '../model/index.js'
+import {
+  type AliasProblem,
+  findAliasProblem,
+  findTooDeep,
+  findTooDeepTree,
+  isShallow,
+  MAX_DEPTH,
+} from './depth.js'
 import { parseFastDocument } from './fast-yaml.js'
 import { parseJsonDocument } from './json-tree.js'
 import { parseSimpleDocument } from './simple-yaml.js'
@@ -29,6 +37,8 @@ export interface ParseOptions {
   readonly maxBytes?: number
   /** Reads every YAML document with the exact (slow) parser: the reference the fast path is tested against. */
   readonly exact?: boolean
+  /** Documents nested deeper than this are refused with load.too-deep (default MAX_DEPTH). */
+  readonly maxDepth?: number
 }
 
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -68,7 +78,7 @@ export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInp
   }
   const decoded = decodeText(input.text)
   if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
-  return parseText(file, decoded, opts.exact === true)
+  return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH)
 }
 
 function fileProblem(file: string, code: string, message: string): ParsedInput {
@@ -157,7 +167,7 @@ function splitDocuments(text: string): { chunks: { start: number; text: string }
   return { chunks, lineStarts }
 }
 
-function parseText(file: string, text: string, exact: boolean): ParsedInput {
+function parseText(file: string, text: string, exact: boolean, maxDepth: number): ParsedInput {
   const { chunks, lineStarts } = splitDocuments(text)
   const objects: ParsedObject[] = []
   const diagnostics: Diagnostic[] = []
@@ -165,24 +175,68 @@ function parseText(file: string, text: string, exact: boolean): ParsedInput {
   for (const chunk of chunks) {
     const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
     const ctx = at(index)
+    // Nesting is bounded before any reader recurses (depth.ts). Most documents have too few indicators
+    // to nest deeply (shallow). For the others the count on the text is exact for what the fast readers
+    // take, and the yaml library's own syntax tree decides when that count passes the limit (the text is
+    // then unusual: the exact path reads it) or when the text goes to the yaml library.
+    let bound: 'shallow' | 'text' | 'tree' = 'shallow'
+    if (!isShallow(chunk.text, maxDepth)) {
+      const counted = findTooDeep(chunk.text, maxDepth)
+      const deep = counted && (counted.exact ? counted : findTooDeepTree(chunk.text, maxDepth))
+      if (deep) {
+        diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
+        index++
+        continue
+      }
+      bound = counted ? 'tree' : 'text'
+    }
     // JSON, then the plainest YAML (one pass), then plain YAML that js-yaml reads as the yaml library
     // would; the rest takes the exact path.
     const fast =
       parseJsonDocument(chunk.text, ctx) ??
-      (exact ? undefined : (parseSimpleDocument(chunk.text) ?? parseFastDocument(chunk.text)))
+      (exact || bound === 'tree'
+        ? undefined
+        : (parseSimpleDocument(chunk.text) ?? parseFastDocument(chunk.text)))
     if (fast) {
       objects.push(...buildObjects(fast.value, fast.tree, fast.duplicates, ctx, diagnostics))
+      index++
+      continue
+    }
+    const deep = bound === 'text' ? findTooDeepTree(chunk.text, maxDepth) : undefined
+    if (deep) {
+      diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
       index++
       continue
     }
     // A chunk is normally one document; `--- !tag` style markers kubectl would refuse may add more.
     for (const doc of parseYamlChunk(chunk.text)) {
       const ctx = at(index++)
+      const problem = doc.errors.length === 0 ? findAliasProblem(doc, maxDepth) : undefined
+      if (problem) {
+        diagnostics.push(aliasDiagnostic(ctx, problem))
+        continue
+      }
       const read = readYamlDocument(doc, ctx, diagnostics)
       if (read.ok) objects.push(...buildObjects(read.value, read.tree, read.duplicates, ctx, diagnostics))
     }
   }
   return { objects, diagnostics }
+}
+
+/** load.too-deep, in go-yaml's words (`exceeded max depth of 10000`), at the place the limit is passed. */
+function tooDeep(ctx: DocContext, offset: number | undefined, limit: number, how: string): Diagnostic {
+  return {
+    code: 'load.too-deep',
+    severity: 'error',
+    message: `exceeded max depth of ${limit}: mappings and sequences nest more than ${limit} levels deep${how} (document ${ctx.doc + 1} skipped)`,
+    path: [],
+    source: sourceAt(ctx, offset),
+  }
+}
+
+/** Aliases that nest too deep once expanded. */
+function aliasDiagnostic(ctx: DocContext, problem: AliasProblem): Diagnostic {
+  return tooDeep(ctx, problem.offset, problem.limit, ' once aliases are expanded')
 }
 
 /** Turns one document's data into objects: a Kubernetes object, or the items of a List. */

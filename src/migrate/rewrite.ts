@@ -5,7 +5,7 @@
  * plus the namespace without the annotation. Pure: texts in, texts out.
  */
 import { Document, isMap, isScalar, isSeq, parseAllDocuments, type YAMLMap } from 'yaml'
-import type { InputText } from '../load/index.js'
+import { findTooDeepTree, type InputText, MAX_DEPTH } from '../load/index.js'
 import { type Diagnostic, LEGACY_ISOLATION_ANNOTATION, type SourceRef } from '../model/index.js'
 
 /** One rewrite made, for the report. */
@@ -98,11 +98,24 @@ function denyPolicy(namespace: string, name: string): Document {
 
 /** Rewrites every input; files that fail to parse are returned unchanged with a diagnostic. */
 export function migrateInputs(inputs: readonly InputText[]): MigrationResult {
-  const texts = inputs.map((i) => ({ file: i.file, text: decode(i.text) }))
+  const all = inputs.map((i) => ({ file: i.file, text: decode(i.text) }))
+  // The yaml library recurses once per level of nesting: files nested too deep are not parsed (src/load/depth.ts).
+  const tooDeep = all.map((t) => findTooDeepTree(t.text) !== undefined)
+  const texts = all.filter((_, i) => !tooDeep[i])
   const taken = existingPolicyNames(texts)
   const changes: MigrationChange[] = []
   const diagnostics: Diagnostic[] = []
-  const files = texts.map(({ file, text }): MigratedFile => {
+  const files = all.map(({ file, text }, i): MigratedFile => {
+    if (tooDeep[i]) {
+      diagnostics.push({
+        code: 'load.too-deep',
+        severity: 'error',
+        message: `cannot be rewritten: exceeded max depth of ${MAX_DEPTH}; left unchanged`,
+        path: [],
+        source: { file },
+      })
+      return { file, text, changed: false }
+    }
     const docs = parseAllDocuments(text)
     const list = Array.isArray(docs) ? docs : [docs]
     const broken = list.find((d) => d.errors.length > 0)

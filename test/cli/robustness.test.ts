@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
+import { MAX_DEPTH } from '../../src/load/index.js'
 import { runCli } from './run.js'
 
 /** Two pods on node-1 that may talk (no policy): `check` exits 0 when the valid part was read. */
@@ -53,6 +54,29 @@ status:
 
 const WORDS = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'] as const
 
+/** `- - - ... x`: a sequence nested n deep on one line. */
+const compactSequence = (n: number): string => `${'- '.repeat(n)}x\n`
+/** A block mapping nested n deep, one key per line. */
+const blockMapping = (n: number): string =>
+  `${Array.from({ length: n }, (_, i) => `${' '.repeat(i)}a:`).join('\n')} x\n`
+/** JSON arrays nested n deep. */
+const jsonArrays = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}\n`
+/** JSON objects nested n deep, without kind (the loader's own messages once walked them). */
+const jsonObjects = (n: number): string => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}\n`
+/** A Pod whose spec holds an unknown field nested n deep. */
+const deepPod = (n: number): string =>
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\n  namespace: robust\nspec:\n  x: ${'['.repeat(n)}${']'.repeat(n)}\n`
+/**
+ * Anchors that nest the previous one 20 levels deeper each time: 15 short lines expand to 300 levels,
+ * past the limit although no line nests deeply (the readers must not recurse through the expansion).
+ */
+const aliasChain = (): string => {
+  const lines = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: chain', 'data:']
+  lines.push(`  a0: &a0 ${'['.repeat(20)}x${']'.repeat(20)}`)
+  for (let i = 1; i < 15; i++) lines.push(`  a${i}: &a${i} ${'['.repeat(20)}*a${i - 1}${']'.repeat(20)}`)
+  return `${lines.join('\n')}\n`
+}
+
 interface HostileCase {
   readonly name: string
   readonly text: string
@@ -83,6 +107,16 @@ const cases: HostileCase[] = [
       text: `apiVersion: v1\nkind: ${w}List\nitems:\n- metadata:\n    name: x\n`,
     },
   ]),
+  {
+    name: 'a sequence nested 1,000 deep on one line',
+    text: compactSequence(1000),
+    code: 'load.too-deep',
+  },
+  { name: 'a block mapping nested 1,000 deep', text: blockMapping(1000), code: 'load.too-deep' },
+  { name: 'JSON arrays nested 10,000 deep', text: jsonArrays(10000), code: 'load.too-deep' },
+  { name: 'JSON objects nested 10,000 deep, without kind', text: jsonObjects(10000), code: 'load.too-deep' },
+  { name: 'a Pod with a field nested 1,000 deep', text: deepPod(1000), code: 'load.too-deep' },
+  { name: 'anchors that expand past the depth limit', text: aliasChain(), code: 'load.too-deep' },
 ]
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-robustness-'))
@@ -141,6 +175,22 @@ describe('hostile input: every command ends with an exit code and reads the rest
       })
     })
   }
+})
+
+describe('the depth limit', () => {
+  it('reads a document nested exactly MAX_DEPTH deep in every command', async () => {
+    // A ConfigMap (a kind Palisade skips) whose data nests to the limit: root + data + MAX_DEPTH - 2 arrays.
+    const inner = MAX_DEPTH - 2
+    const file = inputFile(
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: at-limit\ndata:\n  x: ${'['.repeat(inner)}${']'.repeat(inner)}\n`,
+    )
+    for (const cmd of commands) {
+      const r = await runCli(cmd.args(file))
+      expect(r.stderr + r.stdout, cmd.command).not.toMatch(STACK)
+      expect(r.stderr + r.stdout, cmd.command).not.toContain('load.too-deep')
+      expect(cmd.codes, `${cmd.command}: ${r.stderr}`).toContain(r.code)
+    }
+  })
 })
 
 /**
