@@ -15,7 +15,8 @@
  *   below decides for every text the yaml library reads.
  * - findTooDeepTree: the depth of the yaml library's concrete syntax tree, which its parser builds
  *   without recursion: exact, for every document the yaml library composes (it recurses on that tree).
- * - findAliasProblem: the depth after aliases are expanded (anchors may nest each other).
+ * - findAliasProblem: an alias to an anchor that is not defined before it (go-yaml: `unknown anchor 'a'
+ *   referenced`), and the depth after aliases are expanded (anchors may nest each other).
  * test/load/depth.test.ts checks them on generated and damaged documents.
  */
 import { createRequire } from 'node:module'
@@ -500,16 +501,14 @@ export function findTooDeepTree(text: string, limit: number = MAX_DEPTH): TooDee
 }
 
 /** A problem with the aliases of a composed document. */
-export type AliasProblem = {
-  readonly kind: 'too-deep'
-  readonly offset: number | undefined
-  readonly limit: number
-}
+export type AliasProblem =
+  | { readonly kind: 'unknown-anchor'; readonly anchor: string; readonly offset: number | undefined }
+  | { readonly kind: 'too-deep'; readonly offset: number | undefined; readonly limit: number }
 
 /**
- * Checks the aliases of a document the yaml library composed: the data, aliases expanded (an alias names
- * the last anchor of its name before it, as in go-yaml), must nest at most limit deep. Walks the tree
- * without recursion; each anchored node's depth is computed once.
+ * Checks the aliases of a document the yaml library composed: each must name an anchor defined before it
+ * (in document order, the last one of that name wins, as in go-yaml), and the data, aliases expanded, must
+ * nest at most limit deep. Walks the tree without recursion; each anchored node's depth is computed once.
  */
 export function findAliasProblem(doc: Document.Parsed, limit: number = MAX_DEPTH): AliasProblem | undefined {
   const y = yaml()
@@ -527,7 +526,9 @@ export function findAliasProblem(doc: Document.Parsed, limit: number = MAX_DEPTH
     const node = order.pop()
     if (y.isAlias(node)) {
       const found = anchors.get(node.source)
-      if (found === undefined) continue // the yaml library refuses it when the value is built
+      if (found === undefined) {
+        return { kind: 'unknown-anchor', anchor: node.source, offset: node.range?.[0] }
+      }
       target.set(node, found)
       aliases++
       continue

@@ -234,9 +234,17 @@ function tooDeep(ctx: DocContext, offset: number | undefined, limit: number, how
   }
 }
 
-/** Aliases that nest too deep once expanded. */
+/** An alias whose anchor is not defined before it (go-yaml's words), or aliases that nest too deep. */
 function aliasDiagnostic(ctx: DocContext, problem: AliasProblem): Diagnostic {
-  return tooDeep(ctx, problem.offset, problem.limit, ' once aliases are expanded')
+  if (problem.kind === 'too-deep')
+    return tooDeep(ctx, problem.offset, problem.limit, ' once aliases are expanded')
+  return {
+    code: 'yaml.unknown-anchor',
+    severity: 'error',
+    message: `unknown anchor '${problem.anchor}' referenced (document ${ctx.doc + 1} skipped)`,
+    path: [],
+    source: sourceAt(ctx, problem.offset),
+  }
 }
 
 /** Turns one document's data into objects: a Kubernetes object, or the items of a List. */

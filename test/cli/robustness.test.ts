@@ -82,6 +82,8 @@ interface HostileCase {
   readonly text: string
   /** The diagnostic code every command that prints load diagnostics must print; undefined: none required. */
   readonly code?: string
+  /** Commands that cannot run this row yet, with the reason. */
+  readonly skip?: Readonly<Partial<Record<string, string>>>
 }
 
 const cases: HostileCase[] = [
@@ -117,6 +119,24 @@ const cases: HostileCase[] = [
   { name: 'JSON objects nested 10,000 deep, without kind', text: jsonObjects(10000), code: 'load.too-deep' },
   { name: 'a Pod with a field nested 1,000 deep', text: deepPod(1000), code: 'load.too-deep' },
   { name: 'anchors that expand past the depth limit', text: aliasChain(), code: 'load.too-deep' },
+  {
+    name: 'an alias to an anchor that is never defined',
+    text: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  port: *a\n',
+    code: 'yaml.unknown-anchor',
+  },
+  {
+    name: 'an undefined alias in an extensions/v1beta1 NetworkPolicy',
+    text: 'apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: robust\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: *a\n',
+    code: 'yaml.unknown-anchor',
+    skip: {
+      migrate: 'its rewrite prints the alias with the yaml library (src/migrate, issue 14 items 16-17)',
+    },
+  },
+  {
+    name: 'an alias used before its anchor',
+    text: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: *x\n  b: &x y\n',
+    code: 'yaml.unknown-anchor',
+  },
 ]
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-robustness-'))
@@ -164,15 +184,21 @@ describe('hostile input: every command ends with an exit code and reads the rest
   for (const c of cases) {
     describe(c.name, () => {
       const file = inputFile(c.text)
-      it.each(commands)('$command', async (cmd) => {
-        const r = await runCli(cmd.args(file))
-        expect(r.stderr + r.stdout).not.toMatch(STACK)
-        expect(cmd.codes, r.stderr).toContain(r.code)
-        if (cmd.command === 'check') expect(r.stdout).toContain('ALLOWED')
-        if (cmd.command === 'matrix') expect(r.stdout).toContain('robust/server')
-        if (c.code !== undefined && cmd.diagnostics !== undefined)
-          expect(cmd.diagnostics === 'stdout' ? r.stdout : r.stderr).toContain(`[${c.code}]`)
-      })
+      for (const cmd of commands) {
+        const skip = c.skip?.[cmd.command]
+        it.skipIf(skip !== undefined)(
+          skip === undefined ? cmd.command : `${cmd.command}: ${skip}`,
+          async () => {
+            const r = await runCli(cmd.args(file))
+            expect(r.stderr + r.stdout).not.toMatch(STACK)
+            expect(cmd.codes, r.stderr).toContain(r.code)
+            if (cmd.command === 'check') expect(r.stdout).toContain('ALLOWED')
+            if (cmd.command === 'matrix') expect(r.stdout).toContain('robust/server')
+            if (c.code !== undefined && cmd.diagnostics !== undefined)
+              expect(cmd.diagnostics === 'stdout' ? r.stdout : r.stderr).toContain(`[${c.code}]`)
+          },
+        )
+      }
     })
   }
 })

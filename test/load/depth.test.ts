@@ -273,6 +273,13 @@ describe('findAliasProblem', () => {
     return findAliasProblem(doc, limit)
   }
   it.each([
+    { name: 'an alias to no anchor', text: 'a: 1\nb: *x\n', anchor: 'x', offset: 8 },
+    { name: 'an alias before its anchor', text: 'a: *x\nb: &x 1\n', anchor: 'x', offset: 3 },
+    { name: 'an alias in a flow collection', text: 'a: [1, *y]\n', anchor: 'y', offset: 7 },
+  ])('$name: unknown anchor', ({ text, anchor, offset }) => {
+    expect(problem(text)).toEqual({ kind: 'unknown-anchor', anchor, offset })
+  })
+  it.each([
     { name: 'an alias after its anchor', text: 'a: &x 1\nb: *x\n' },
     { name: 'a redefined anchor', text: 'a: &x 1\nb: &x [2]\nc: *x\n' },
     { name: 'a merge key', text: 'a: &x {b: 1}\nc:\n  <<: *x\n' },

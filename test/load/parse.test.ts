@@ -204,6 +204,24 @@ describe('parseDocuments', () => {
     expect(names(r.value.map((o) => o.value))).toEqual(['Pod/after'])
   })
 
+  it.each([
+    { name: 'never defined', data: '  port: *a\n', line: 5 },
+    { name: 'defined after the alias', data: '  port: *a\n  other: &a 80\n', line: 5 },
+    { name: 'in a flow collection', data: '  ports: [80, *a]\n', line: 5 },
+  ])('an alias to an anchor $name is yaml.unknown-anchor at its line, in go-yaml words', ({ data, line }) => {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n${data}---\n${pod('after')}`
+    const r = parseDocuments({ file: 'alias.yaml', text })
+    expect(r.diagnostics).toMatchObject([
+      {
+        code: 'yaml.unknown-anchor',
+        severity: 'error',
+        message: "unknown anchor 'a' referenced (document 1 skipped)",
+        source: { file: 'alias.yaml', line, doc: 0 },
+      },
+    ])
+    expect(names(r.value.map((o) => o.value))).toEqual(['Pod/after'])
+  })
+
   it('resolves anchors, aliases and merge keys', () => {
     const text = [
       'apiVersion: v1',
