@@ -259,11 +259,7 @@ function buildObjects(
     diagnostics.push(notAnObject(ctx, tree.offset, value))
     return []
   }
-  const kind = value.kind
-  const items = value.items
-  if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
-    return flattenList(value, items, tree, ctx, duplicates, diagnostics)
-  }
+  if (isList(value)) return flattenList(value, tree, ctx, duplicates, diagnostics)
   const missing = missingTypeMeta(value)
   if (missing) {
     diagnostics.push({ ...notAnObject(ctx, tree.offset, value), message: missing })
@@ -273,44 +269,74 @@ function buildObjects(
   return [{ object: makeRawObject(value, tree, ctx), diagnostics: own }]
 }
 
-/** Flattens `kind: List` and typed lists (`PodList`...): items become objects with their own positions. */
+/** `kind: List` and typed lists (`PodList`...): a kind ending in List, with items. */
+function isList(value: JsonObject): value is JsonObject & { kind: string; items: JsonValue[] } {
+  return typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)
+}
+
+/** An item waiting to be read: its value, positions, path from the document root and enclosing list. */
+interface ListItem {
+  readonly value: JsonValue
+  readonly tree: Tree
+  readonly path: FieldPath
+  readonly list: JsonObject & { kind: string }
+}
+
+/**
+ * Flattens `kind: List` and typed lists (`PodList`...) into objects with their own positions. Lists inside
+ * lists are flattened too, in kubectl's order (resource.FlattenListVisitor): a list's own items first, then
+ * the items of the lists among them. Nesting is bounded by the document's depth limit.
+ */
 function flattenList(
-  list: JsonObject,
-  items: readonly JsonValue[],
+  list: JsonObject & { kind: string; items: JsonValue[] },
   tree: Tree,
   ctx: DocContext,
   duplicates: readonly DuplicateKey[],
   diagnostics: Diagnostic[],
 ): ParsedObject[] {
-  const listKind = list.kind as string
-  const itemsTree = tree.child('items')?.tree
-  const objects: ParsedObject[] = []
-  for (const d of duplicates) {
-    if (d.path[0] !== 'items' || typeof d.path[1] !== 'number')
-      diagnostics.push(duplicateDiagnostic(d, d.path))
+  const queue: ListItem[] = []
+  const enqueue = (l: JsonObject & { kind: string; items: JsonValue[] }, t: Tree, path: FieldPath): void => {
+    const itemsTree = t.child('items')?.tree
+    l.items.forEach((value, i) => {
+      queue.push({ value, tree: itemsTree?.child(i)?.tree ?? t, path: [...path, 'items', i], list: l })
+    })
   }
-  items.forEach((item, i) => {
-    const itemTree = itemsTree?.child(i)?.tree ?? tree
-    if (!isJsonObject(item)) {
-      diagnostics.push(notAnObject(ctx, itemTree.offset, item, ['items', i]))
-      return
+  enqueue(list, tree, [])
+  const read: { readonly value: JsonObject; readonly tree: Tree; readonly path: FieldPath }[] = []
+  for (let q = 0; q < queue.length; q++) {
+    const item = queue[q] as ListItem
+    if (!isJsonObject(item.value)) {
+      diagnostics.push(notAnObject(ctx, item.tree.offset, item.value, item.path))
+      continue
     }
-    let value: JsonObject = item
+    let value: JsonObject = item.value
     // Items of typed lists (NetworkPolicyList from the API) may omit their type: it is the list's.
+    const listKind = item.list.kind
     if (listKind !== 'List' && value.kind === undefined && value.apiVersion === undefined) {
-      value = { apiVersion: list.apiVersion ?? null, kind: listKind.slice(0, -'List'.length), ...value }
+      value = { apiVersion: item.list.apiVersion ?? null, kind: listKind.slice(0, -'List'.length), ...value }
+    }
+    if (isList(value)) {
+      enqueue(value, item.tree, item.path)
+      continue
     }
     const missing = missingTypeMeta(value)
     if (missing) {
-      diagnostics.push({ ...notAnObject(ctx, itemTree.offset, value, ['items', i]), message: missing })
-      return
+      diagnostics.push({ ...notAnObject(ctx, item.tree.offset, value, item.path), message: missing })
+      continue
     }
-    const own = duplicates
-      .filter((d) => d.path[0] === 'items' && d.path[1] === i)
-      .map((d) => duplicateDiagnostic(d, d.path.slice(2), describeObject(value)))
-    objects.push({ object: makeRawObject(value, itemTree, ctx), diagnostics: own })
-  })
-  return objects
+    read.push({ value, tree: item.tree, path: item.path })
+  }
+  // A duplicate key belongs to the object it is in; the others (in a list itself) to the document.
+  const owner = (d: DuplicateKey): number =>
+    read.findIndex((o) => o.path.length <= d.path.length && o.path.every((seg, i) => d.path[i] === seg))
+  const own = read.map((): Diagnostic[] => [])
+  for (const d of duplicates) {
+    const at = owner(d)
+    const o = read[at]
+    if (o) own[at]?.push(duplicateDiagnostic(d, d.path.slice(o.path.length), describeObject(o.value)))
+    else diagnostics.push(duplicateDiagnostic(d, d.path))
+  }
+  return read.map((o, i) => ({ object: makeRawObject(o.value, o.tree, ctx), diagnostics: own[i] ?? [] }))
 }
 
 function notAnObject(

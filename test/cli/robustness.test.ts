@@ -388,3 +388,41 @@ describe('command names are looked up as own entries', () => {
     },
   )
 })
+
+describe('a List inside a List', () => {
+  it('is flattened: a deny-all policy there isolates the pods (check says DENIED)', async () => {
+    const file = join(dir, 'nested-list.yaml')
+    writeFileSync(
+      file,
+      `${BASE}---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: List
+  items:
+  - apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: deny-all
+      namespace: robust
+    spec:
+      podSelector: {}
+      policyTypes: [Ingress]
+`,
+    )
+    const r = await runCli([
+      'check',
+      file,
+      '--from',
+      'robust/client',
+      '--to',
+      'robust/server',
+      '--port',
+      '80',
+    ])
+    expect(r.stdout).toContain('DENIED')
+    expect(r.stdout).toContain('robust/deny-all')
+    expect(r.code).toBe(1)
+  })
+})
