@@ -410,10 +410,13 @@ function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): bo
 
 function readPod(ctx: Context): Pod | undefined {
   const spec = readPodSpec(ctx, ['spec'])
+  // A status that is not an object cannot be decoded: the pod is refused, never kept without an address.
+  getObject(ctx, ['status'])
   const phase = getString(ctx, ['status', 'phase'])
   const ips: string[] = []
   const podIPs = getArray(ctx, ['status', 'podIPs'])
   podIPs.forEach((_, i) => {
+    getObject(ctx, ['status', 'podIPs', i])
     const ip = getString(ctx, ['status', 'podIPs', i, 'ip'])
     if (ip) ips.push(ip)
   })

@@ -34,6 +34,17 @@ import { namespaceSchema, networkPolicySchema, podSchema, workloadSchemas } from
 export { parseCIDRSloppy } from './cidr.js'
 export { SUPPORTED_KINDS } from './kinds.js'
 
+/**
+ * The word apps validation uses in "empty selector is invalid for <word>" (ValidateReplicaSetSpec says
+ * deployment too, in pkg/apis/apps/validation/validation.go).
+ */
+const EMPTY_SELECTOR_WORD: ReadonlyMap<string, string> = new Map([
+  ['Deployment', 'deployment'],
+  ['ReplicaSet', 'deployment'],
+  ['StatefulSet', 'statefulset'],
+  ['DaemonSet', 'daemonset'],
+])
+
 function schemaFor(kind: string): Schema | undefined {
   if (kind === 'NetworkPolicy') return networkPolicySchema
   if (kind === 'Pod') return podSchema
@@ -69,12 +80,19 @@ function validateKind(r: Reporter, apiVersion: string, kind: string, value: Json
         selectorRequired: false,
         mapSelector: true,
         checkTemplateMatch: true,
+        replicas: true,
       })
       return
     default: {
       // Deployment, StatefulSet, DaemonSet, ReplicaSet: apps/v1 and apps/v1beta2 dropped selector defaulting.
       const selectorRequired = group === 'apps' && (version === 'v1' || version === 'v1beta2')
-      validateWorkload(r, value, { selectorRequired, mapSelector: false, checkTemplateMatch: true })
+      validateWorkload(r, value, {
+        selectorRequired,
+        mapSelector: false,
+        checkTemplateMatch: true,
+        replicas: kind !== 'DaemonSet',
+        emptySelectorFor: EMPTY_SELECTOR_WORD.get(kind),
+      })
       return
     }
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { normalizeObjects, parseDocuments } from '../../src/load/index.js'
+import { loadCluster, normalizeObjects, parseDocuments } from '../../src/load/index.js'
 import {
   type ClusterState,
   DEFAULT_DENY_ANNOTATION_POLICY,
@@ -316,6 +316,29 @@ describe('normalizeObjects: pods', () => {
     expect(cluster.pods).toEqual([])
     expect(diagnostics.map((d) => d.code)).toContain('load.invalid-field')
     expect(diagnostics.map((d) => d.code)).toContain('load.rejected')
+  })
+})
+
+describe('normalizeObjects: pod status that cannot be decoded', () => {
+  it.each([
+    { name: 'status as a string', status: '"s"', path: ['status'] },
+    { name: 'a podIPs entry as a string', status: '{podIPs: [10.0.0.1]}', path: ['status', 'podIPs', 0] },
+  ])('$name: the pod is left out, never kept without its address', ({ status, path }) => {
+    const { cluster, diagnostics } = load(
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n}\nstatus: ${status}\n`,
+    )
+    expect(cluster.pods).toEqual([])
+    expect(diagnostics.filter((d) => d.code === 'load.invalid-field').map((d) => d.path)).toEqual([path])
+    expect(diagnostics.map((d) => d.code)).toContain('load.rejected')
+  })
+
+  it('is refused whatever --validate says (warn keeps schema problems as warnings)', () => {
+    const text =
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n}\nspec: {containers: [{name: c, image: i}]}\nstatus: "s"\n'
+    for (const validate of ['strict', 'warn', 'ignore'] as const) {
+      const loaded = loadCluster([{ file: 'p.yaml', text }], { validate })
+      expect(loaded.cluster.pods, validate).toEqual([])
+    }
   })
 })
 
