@@ -20,15 +20,24 @@ export interface RawObject {
   readonly locate: (path: FieldPath) => SourceRef
 }
 
+/** The longest kind, name or namespace a message quotes whole (a DNS subdomain); longer ones are shortened. */
+const MAX_SHOWN = 253
+
+/** Shortens a value taken from input for a message (a kind may be megabytes long). */
+export function shortened(s: string): string {
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}...` : s
+}
+const shown = shortened
+
 /** Describes an object for messages: 'NetworkPolicy team-a/allow-dns' (namespace omitted when absent). */
 export function describeObject(value: JsonObject): string {
-  const kind = typeof value.kind === 'string' ? value.kind : '<no kind>'
+  const kind = typeof value.kind === 'string' ? shown(value.kind) : '<no kind>'
   const meta = value.metadata
   let name = '<no name>'
   let ns: string | undefined
   if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
-    if (typeof meta.name === 'string') name = meta.name
-    if (typeof meta.namespace === 'string') ns = meta.namespace
+    if (typeof meta.name === 'string') name = shown(meta.name)
+    if (typeof meta.namespace === 'string') ns = shown(meta.namespace)
   }
   return ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`
 }

@@ -32,7 +32,7 @@ import { checkSchema } from './schema.js'
 import { namespaceSchema, networkPolicySchema, podSchema, workloadSchemas } from './schemas.js'
 
 export { parseCIDRSloppy } from './cidr.js'
-export { SUPPORTED_KINDS } from './kinds.js'
+export { editDistanceAtMost, SUPPORTED_KINDS } from './kinds.js'
 
 /**
  * The word apps validation uses in "empty selector is invalid for <word>" (ValidateReplicaSetSpec says

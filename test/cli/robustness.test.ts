@@ -426,3 +426,19 @@ items:
     expect(r.code).toBe(1)
   })
 })
+
+describe('a kind of a mebibyte', () => {
+  const file = inputFile(
+    `apiVersion: networking.k8s.io/v1\nkind: ${'N'.repeat(1 << 20)}\nmetadata:\n  name: x\n  namespace: robust\n`,
+  )
+  it.each(commands)('$command names it shortened, without a suggestion', async (cmd) => {
+    const r = await runCli(cmd.args(file))
+    expect(r.stderr + r.stdout).not.toMatch(STACK)
+    expect(cmd.codes, r.stderr).toContain(r.code)
+    if (cmd.diagnostics === undefined) return
+    const out = cmd.diagnostics === 'stdout' ? r.stdout : r.stderr
+    expect(out).toContain('[validate.unknown-kind]')
+    expect(out).not.toContain('did you mean')
+    expect(out.length).toBeLessThan(5000)
+  })
+})
