@@ -4,8 +4,10 @@
  * past a few hundred levels the yaml library exhausts Node's stack, and a stack overflow there may abort
  * the process (a RangeError cannot always be caught: V8 aborts when the stack runs out while it compiles
  * a regular expression). kubectl's go-yaml refuses documents nested deeper than 10000 levels, and Go's
- * encoding/json the same; Palisade refuses those deeper than MAX_DEPTH (docs/semantics.md, "Nesting
- * depth"), before any reader recurses:
+ * encoding/json the same; Palisade refuses those deeper than MAX_DEPTH (docs/semantics.md#nesting-depth)
+ * before any reader recurses:
+ * - isShallow: twice the count of the indicators every level needs (`-`, `?`, `:`, `[`, `{`) bounds the
+ *   depth in any reader, broken text included; most documents stop here.
  * - findTooDeep: one linear pass over a document's text counting how collections open (an indentation
  *   stack of block collections, `- ` and `? ` entries and keys, `[` and `{` outside comments, quoted and
  *   block scalars). On the text the fast readers take (plain block YAML, one-line flow collections, JSON)
