@@ -1,5 +1,6 @@
 /** The palisade command line: parses arguments and hands each command to its module. */
 import { Command, CommanderError } from 'commander'
+import { ownValue } from '../model/index.js'
 
 type Register = (program: Command, setExit: (code: number) => void) => void
 
@@ -37,9 +38,9 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
-  const key = commandName === undefined ? undefined : (ALIASES[commandName] ?? commandName)
+  const key = commandName === undefined ? undefined : (ownValue(ALIASES, commandName) ?? commandName)
   const wanted =
-    key !== undefined && key in COMMANDS
+    key !== undefined && Object.hasOwn(COMMANDS, key)
       ? [key]
       : commandName === '--version' || commandName === '-V'
         ? [] // the version needs no command

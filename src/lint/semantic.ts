@@ -19,6 +19,7 @@ import {
   type Diagnostic,
   type FieldPath,
   type NetworkPolicy,
+  ownValue,
   type ParsedCIDR,
   type Pod,
   type PolicyPeer,
@@ -32,6 +33,7 @@ import {
   type SourceRef,
 } from '../model/index.js'
 import { canonicalSelector, isEmptySelector, matchSelector, renderSelector } from '../selectors/index.js'
+import { editDistanceAtMost } from '../validate/index.js'
 import { lintRule } from './rules.js'
 
 /** Namespaces every cluster has: a policy there is never "in an undeclared namespace". */
@@ -303,7 +305,7 @@ function peerCovers(ctx: Ctx, ns: string, a: PolicyPeer, b: PolicyPeer): boolean
   const aLabels = Object.entries(a.podSelector.matchLabels)
   return (
     a.podSelector.matchExpressions.length === 0 &&
-    aLabels.every(([k, v]) => b.podSelector!.matchLabels[k] === v)
+    aLabels.every(([k, v]) => ownValue(b.podSelector!.matchLabels, k) === v)
   )
 }
 
@@ -407,29 +409,11 @@ function checkAllowAllBesideDeny(ctx: Ctx): void {
   }
 }
 
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0] as number
-    dp[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j] as number
-      dp[j] = Math.min(
-        (dp[j] as number) + 1,
-        (dp[j - 1] as number) + 1,
-        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
-      )
-      prev = tmp
-    }
-  }
-  return dp[b.length] as number
-}
-
 function checkUndeclaredNamespace(ctx: Ctx, pol: NetworkPolicy): void {
   if (pol.origin.kind !== 'NetworkPolicy' || BUILT_IN_NAMESPACES.has(pol.namespace)) return
   const declared = ctx.cluster.namespaces.filter((n) => n.declared).map((n) => n.name)
   if (declared.length === 0 || declared.includes(pol.namespace)) return
-  const close = declared.filter((n) => editDistance(n, pol.namespace) <= 2)
+  const close = declared.filter((n) => editDistanceAtMost(n, pol.namespace, 2) <= 2)
   const hint = close.length > 0 ? `; did you mean ${close.map((c) => JSON.stringify(c)).join(' or ')}?` : ''
   report(
     ctx,

@@ -189,6 +189,8 @@ export interface Omissions {
 const DOCUMENT_CODES: ReadonlySet<string> = new Set([
   'yaml.syntax',
   'yaml.alias-limit',
+  'yaml.unknown-anchor',
+  'load.too-deep',
   'load.not-an-object',
   'load.too-large',
   'load.binary',
@@ -217,5 +219,6 @@ export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | u
   return reasons.length === 0 ? undefined : { documents, objects, reasons }
 }
 
+export { findTooDeep, findTooDeepTree, MAX_DEPTH, type TooDeep } from './depth.js'
 export { DEFAULT_MAX_BYTES, type ParsedInput, type ParsedObject, parseInput } from './parse.js'
 export { type InputText, normalizeObjects, type ParseOptions, parseDocuments }

@@ -56,8 +56,8 @@ const cases: ParseCase[] = [
     codes: [],
   },
   {
-    name: 'Lists nested two thousand deep are flattened (a queue, no recursion)',
-    text: `${'{"apiVersion":"v1","kind":"List","items":['.repeat(2000)}${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'deep' } })}${']}'.repeat(2000)}`,
+    name: 'Lists nested 90 deep (180 levels, inside the depth limit) are flattened',
+    text: `${'{"apiVersion":"v1","kind":"List","items":['.repeat(90)}${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'deep' } })}${']}'.repeat(90)}`,
     objects: ['Pod/deep'],
     codes: [],
   },
@@ -225,6 +225,24 @@ describe('parseDocuments', () => {
     expect(names(r.value.map((o) => o.value))).toEqual(['Pod/after'])
   })
 
+  it.each([
+    { name: 'never defined', data: '  port: *a\n', line: 5 },
+    { name: 'defined after the alias', data: '  port: *a\n  other: &a 80\n', line: 5 },
+    { name: 'in a flow collection', data: '  ports: [80, *a]\n', line: 5 },
+  ])('an alias to an anchor $name is yaml.unknown-anchor at its line, in go-yaml words', ({ data, line }) => {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n${data}---\n${pod('after')}`
+    const r = parseDocuments({ file: 'alias.yaml', text })
+    expect(r.diagnostics).toMatchObject([
+      {
+        code: 'yaml.unknown-anchor',
+        severity: 'error',
+        message: "unknown anchor 'a' referenced (document 1 skipped)",
+        source: { file: 'alias.yaml', line, doc: 0 },
+      },
+    ])
+    expect(names(r.value.map((o) => o.value))).toEqual(['Pod/after'])
+  })
+
   it('resolves anchors, aliases and merge keys', () => {
     const text = [
       'apiVersion: v1',
@@ -342,6 +360,66 @@ describe('RawObject.locate', () => {
       line: 21,
       column: 11,
     })
+  })
+})
+
+describe('lists inside lists', () => {
+  const text = [
+    'apiVersion: v1', //                      1
+    'kind: List', //                          2
+    'items:', //                              3
+    '- apiVersion: v1', //                    4  a
+    '  kind: Pod',
+    '  metadata: {name: a}',
+    '- apiVersion: v1', //                    7  a List inside the List
+    '  kind: List',
+    '  items:',
+    '  - apiVersion: v1', //                  10 b
+    '    kind: Pod',
+    '    metadata:',
+    '      name: b',
+    '      name: b2', //                      14 a duplicate key of b
+    '  - apiVersion: networking.k8s.io/v1', // 15 a typed list inside the List inside the List
+    '    kind: NetworkPolicyList',
+    '    items:',
+    '    - metadata: {name: deny, namespace: x}', // 18
+    '      spec: {podSelector: {}}',
+    '- apiVersion: v1', //                    20 c
+    '  kind: Pod',
+    '  metadata: {name: c}',
+  ].join('\n')
+  const parsed = parseDocuments({ file: 'l.yaml', text })
+
+  it("flattens them in kubectl's order: a list's own items, then those of the lists inside it", () => {
+    expect(names(parsed.value.map((o) => o.value))).toEqual([
+      'Pod/a',
+      'Pod/c',
+      'Pod/b2',
+      'NetworkPolicy/deny',
+    ])
+  })
+
+  it('gives nested items their own positions', () => {
+    expect(parsed.value.map((o) => o.source.line)).toEqual([4, 20, 10, 18])
+    expect(parsed.value[3]?.locate(['spec', 'podSelector'])).toMatchObject({ line: 19, column: 14 })
+  })
+
+  it('ties a duplicate key inside a nested item to that item, with its own path', () => {
+    expect(parsed.diagnostics).toMatchObject([
+      { code: 'schema.duplicate-key', object: 'Pod b2', path: ['metadata', 'name'], source: { line: 14 } },
+    ])
+  })
+
+  it('reports items that are not objects at their path inside the nested list', () => {
+    const r = parseDocuments({
+      file: 'l.json',
+      text: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [{ apiVersion: 'v1', kind: 'List', items: [7] }],
+      }),
+    })
+    expect(r.diagnostics).toMatchObject([{ code: 'load.not-an-object', path: ['items', 0, 'items', 0] }])
   })
 })
 

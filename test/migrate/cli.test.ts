@@ -81,7 +81,7 @@ const badInputs: BadInput[] = [
     text: `a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n---\n${LEGACY_POLICY}`,
     code: 'yaml.alias-limit',
   },
-  { name: 'YAML nested deeper than the stack', text: deepYaml(), code: 'yaml.' },
+  { name: 'YAML nested deeper than the depth limit', text: deepYaml(), code: 'load.too-deep' },
   { name: 'binary junk', text: new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1]), code: 'load.binary' },
 ]
 
@@ -109,8 +109,8 @@ describe('palisade migrate on input it cannot read', () => {
     expect(r.stdout).toBe(text.replace('extensions/v1beta1', 'networking.k8s.io/v1'))
   })
 
-  it('a legacy policy in JSON nested 5,000 deep is migrated (as JSON)', async () => {
-    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`
+  it('a legacy policy in JSON nested 190 deep (inside the depth limit) is migrated (as JSON)', async () => {
+    const deep = `${'['.repeat(190)}${']'.repeat(190)}`
     const text = `{"apiVersion":"extensions/v1beta1","kind":"NetworkPolicy","metadata":{"name":"p","namespace":"x","annotations":{"deep":${deep}}},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}`
     await put({ 'p.json': text })
     const r = await runCli(['migrate', join(dir, 'p.json'), '-o', join(dir, 'out')])
