@@ -17,6 +17,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   apply: async () => (await import('./commands/apply.js')).registerApply, // registers apply and cleanup
   lab: async () => (await import('./commands/lab.js')).registerLab,
   agent: async () => (await import('./commands/agent.js')).registerAgent,
+  diff: async () => (await import('./commands/diff.js')).registerDiff,
 }
 const ALIASES: Readonly<Record<string, string>> = { cleanup: 'apply' }
 
