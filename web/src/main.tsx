@@ -40,7 +40,9 @@ function csv(s: string | null): string[] {
 
 function App({ initial }: { initial: PageData }) {
   const [data, setData] = useState(initial)
-  const [tab, setTab] = useState<Tab>((params.get('tab') as Tab | null) ?? 'matrix')
+  const [tab, setTab] = useState<Tab>(
+    (params.get('tab') as Tab | null) ?? (initial.current.cluster.pods.length === 0 && initial.lint.length > 0 ? 'lint' : 'matrix'),
+  )
   const [nsFilter, setNsFilter] = useState<Set<string>>(new Set(csv(params.get('ns'))))
   const [labelText, setLabelText] = useState(params.get('label') ?? '')
   const [search, setSearch] = useState(params.get('q') ?? '')
