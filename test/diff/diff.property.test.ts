@@ -97,7 +97,7 @@ describe('diff(A, B) = the cells where matrix(A) != matrix(B)', () => {
         const d = diffClusters(a, b)
         expect(reportedConnections(d, ports)).toEqual(expectedConnections(a, b, ports))
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     )
   })
 
@@ -110,7 +110,7 @@ describe('diff(A, B) = the cells where matrix(A) != matrix(B)', () => {
         const d = diffClusters(a, b, { ports })
         expect(reportedConnections(d, ports)).toEqual(expectedConnections(a, b, ports))
       }),
-      { numRuns: 100 },
+      { numRuns: 60 },
     )
   })
 
@@ -124,7 +124,7 @@ describe('diff(A, B) = the cells where matrix(A) != matrix(B)', () => {
         expect(d.exposure).toEqual([])
         expect(d.workloads).toEqual([])
       }),
-      { numRuns: 50 },
+      { numRuns: 30 },
     )
   })
 
@@ -176,7 +176,7 @@ describe('diff(A, B) = the cells where matrix(A) != matrix(B)', () => {
           }
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     )
   })
 })

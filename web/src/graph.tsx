@@ -116,7 +116,17 @@ export function Graph(props: {
         { selector: 'edge.removed', style: { 'line-color': '#ec2828', 'target-arrow-color': '#ec2828', width: 3 } },
         { selector: 'edge.same', style: { 'line-color': '#d1d5db', 'target-arrow-color': '#d1d5db' } },
       ],
-      layout: nodes.length <= 150 ? { name: 'cose', animate: false, randomize: false, nodeDimensionsIncludeLabels: true } : { name: 'grid' },
+      layout:
+        nodes.length <= 150
+          ? {
+              name: 'cose',
+              animate: false,
+              randomize: false,
+              nodeDimensionsIncludeLabels: true,
+              nodeRepulsion: () => 8_000,
+              padding: 20,
+            }
+          : { name: 'grid', avoidOverlap: true },
       wheelSensitivity: 0.3,
     })
     props.onReady?.(cy)
