@@ -1,7 +1,7 @@
 /** Inputs of `serve` and `report` (edge): the side shown, an optional base for the diff view, the page data. */
 import type { Command } from 'commander'
 import { VALIDATION_MODES, type ValidationMode } from '../load/index.js'
-import { buildPageData, type PageData } from '../web/page-data.js'
+import { buildPageData, type PageData } from '../web/index.js'
 import { parsePortList } from './commands/diff.js'
 import { formatDiagnostic } from './format.js'
 import { describeSide, loadSide, type SideSpec } from './sides.js'

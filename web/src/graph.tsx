@@ -49,6 +49,7 @@ export function graphOf(
   return { nodes: workloads.map((w) => ({ id: w.key, ns: w.namespace, size: w.pods.length })), edges }
 }
 
+/** Draws the workload graph with Cytoscape.js (rebuilt when the grid or the view changes). */
 export function Graph(props: {
   grid: Grid
   pods: readonly Pod[]

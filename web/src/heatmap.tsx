@@ -60,6 +60,7 @@ export interface HeatMapHandle {
   cellCenter(row: number, col: number): { x: number; y: number } | undefined
 }
 
+/** Draws the heat map of the rows and handles zoom, pan, hover, clicks on cells and on namespace names. */
 export function HeatMap(props: HeatMapProps & { readonly handle?: (h: HeatMapHandle) => void }) {
   const canvasRef = useRef<HTMLCanvasElement>(null)
   const wrapRef = useRef<HTMLDivElement>(null)

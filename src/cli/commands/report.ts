@@ -1,8 +1,7 @@
 /** `palisade report PATH... -o report.html`: the web page as one self-contained HTML file (no network needed). */
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { readAssets } from '../../web/assets.js'
-import { renderReportPage } from '../../web/html.js'
+import { readAssets, renderReportPage } from '../../web/index.js'
 import { addPageOptions, loadPageData, type PageOptions, resolvePageSpecs } from '../page-inputs.js'
 
 interface ReportOptions extends PageOptions {

@@ -3,9 +3,7 @@
  * explanations, graph, lint, diff). It reloads when the files change, or the cluster does.
  */
 import type { Command } from 'commander'
-import { readAssets } from '../../web/assets.js'
-import { WebServer } from '../../web/server.js'
-import { watchPaths } from '../../web/watch.js'
+import { readAssets, WebServer, watchPaths } from '../../web/index.js'
 import { addPageOptions, loadPageData, type PageOptions, resolvePageSpecs } from '../page-inputs.js'
 
 interface ServeOptions extends PageOptions {
