@@ -150,6 +150,8 @@ export async function readClusterInputs(opts: KubeInputsOptions): Promise<ReadIn
     }
     for (const item of r.list.items ?? []) {
       const wire = toWire(item) as { metadata?: Record<string, unknown> } & Record<string, unknown>
+      // A workload scaled to zero (old ReplicaSets of every Deployment) runs no pod: nothing to analyse.
+      if (r.k.optional && (wire.spec as { replicas?: unknown } | undefined)?.replicas === 0) continue
       const metadata = { ...(wire.metadata ?? {}) }
       delete metadata.managedFields
       const object = { apiVersion: r.k.apiVersion, kind: r.k.kind, ...wire, metadata }

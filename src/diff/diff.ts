@@ -21,6 +21,7 @@ import {
 import type { ClusterState, Pod, PolicyType } from '../model/index.js'
 import { podKey } from '../model/index.js'
 import { type AddressRange, addressRanges, rangeAddress, rangesToCIDRs } from './addresses.js'
+import { alignWorkloads } from './align.js'
 import { explicitPortGroups, mergeRanges, type PortGroup, type PortRange, portGroups } from './ports.js'
 import { foldWorkloads, type Workload } from './workloads.js'
 
@@ -122,6 +123,10 @@ export function diffClusters(
   newCluster: ClusterState,
   opts: DiffOptions = {},
 ): ReachabilityDiff {
+  // A Deployment in manifests against its running pods: the template stands for each of them.
+  const aligned = alignWorkloads(oldCluster, newCluster)
+  oldCluster = aligned.a
+  newCluster = aligned.b
   const a = sideOf(oldCluster)
   const b = sideOf(newCluster)
   const groups = opts.ports ? explicitPortGroups(opts.ports) : portGroups([oldCluster, newCluster])

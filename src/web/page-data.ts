@@ -3,7 +3,7 @@
  * for the matrix, the graph and the explanations), the YAML excerpt of every policy, the lint findings,
  * and the reachability diff when there is a base. `serve` hands it out at /api/data; `report` inlines it.
  */
-import { type DiffSides, diffClusters, diffToJSON } from '../diff/index.js'
+import { alignWorkloads, type DiffSides, diffClusters, diffToJSON } from '../diff/index.js'
 import { lintLoaded } from '../lint/index.js'
 import { findOmissions, type InputText, type LoadedCluster, parseDocuments } from '../load/index.js'
 import type { ClusterState, Diagnostic, SourceRef } from '../model/index.js'
@@ -130,7 +130,7 @@ export function buildPageData(opts: {
   readonly base?: SideInput
   readonly ports?: readonly string[]
 }): PageData {
-  const current = buildPageSide(opts.current)
+  let current = buildPageSide(opts.current)
   const files = linesOf(opts.current.inputs)
   const lint = lintLoaded({
     cluster: opts.current.loaded.cluster,
@@ -151,7 +151,13 @@ export function buildPageData(opts: {
       ...(excerpt ? { excerpt } : {}),
     }
   })
-  const base = opts.base ? buildPageSide(opts.base) : undefined
+  let base = opts.base ? buildPageSide(opts.base) : undefined
+  if (base) {
+    // The diff view compares pods by name: a template lines up with the running pods it stands for.
+    const aligned = alignWorkloads(base.cluster, current.cluster)
+    base = { ...base, cluster: aligned.a }
+    current = { ...current, cluster: aligned.b }
+  }
   const sides: DiffSides | undefined = base ? { old: base.label, new: current.label } : undefined
   return {
     version: 1,

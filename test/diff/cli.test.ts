@@ -233,6 +233,55 @@ describe('palisade diff --kubeconfig (a live cluster against a folder)', () => {
     expect(changed.stdout).toContain('cluster/networkpolicy/shop/db-from-web.yaml:')
   })
 
+  it('a Deployment in the folder lines up with the pods it runs in the cluster: unchanged', async () => {
+    const labels = { app: 'api', 'pod-template-hash': '7c9f' }
+    api.apply('Pod', pod('shop', 'api-7c9f-a1', '10.0.0.4', 'node-1', labels) as Record<string, unknown>)
+    api.apply('Pod', pod('shop', 'api-7c9f-b2', '10.0.0.5', 'node-1', labels) as Record<string, unknown>)
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { namespace: 'shop', name: 'api' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'api' } },
+        template: {
+          metadata: { labels: { app: 'api' } },
+          spec: {
+            containers: [
+              { name: 'c', image: 'registry.example/app:1', ports: [{ name: 'http', containerPort: 8080 }] },
+            ],
+          },
+        },
+      },
+    }
+    writeFileSync(
+      join(dir, 'deploy', 'all.json'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          namespace('shop', { team: 'a' }),
+          pod('shop', 'web', '10.0.0.2', 'node-1', { app: 'web' }),
+          pod('shop', 'db', '10.0.0.3', 'node-1', { app: 'db' }),
+          allowFrom('shop', 'db-from-web', 'db', 'web', 8080),
+          deployment,
+        ],
+      }),
+    )
+    const r = await runCli([
+      'diff',
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      join(dir, 'deploy'),
+      '-o',
+      'json',
+    ])
+    expect(r.code, r.stdout).toBe(0)
+    expect(JSON.parse(r.stdout).workloads).toEqual([])
+    api.delete('Pod', 'shop', 'api-7c9f-a1')
+    api.delete('Pod', 'shop', 'api-7c9f-b2')
+  })
+
   it('an unreachable API server is an error (exit 2)', async () => {
     const bad = join(dir, 'bad-kubeconfig')
     writeFileSync(bad, api.kubeconfig().replace(/server: .*/, 'server: https://127.0.0.1:1'))

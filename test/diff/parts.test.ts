@@ -1,6 +1,7 @@
 /** The diff's building blocks: port ranges, address ranges, workload folding (tables). */
 import { describe, expect, it } from 'vitest'
 import {
+  alignWorkloads,
   foldWorkloads,
   formatAddresses,
   formatPortRanges,
@@ -150,5 +151,39 @@ describe('foldWorkloads', () => {
       ['shop/debug', 'Pod', 1],
       ['shop/web', 'Deployment', 1],
     ])
+  })
+})
+
+describe('alignWorkloads', () => {
+  const cluster = (pods: Pod[]): ClusterState => ({ namespaces: [], pods, policies: [] })
+  const web = pod('shop', 'web', { app: 'web' }, { workload: { kind: 'Deployment', name: 'web' } })
+  const live = (name: string, labels: Record<string, string>) =>
+    pod('shop', name, labels, { ips: ['10.0.0.9'] })
+  it.each([
+    {
+      name: 'a template stands for each running pod that carries its labels',
+      old: [
+        live('web-5d4f7-a', { app: 'web', 'pod-template-hash': '5d4f7' }),
+        live('web-5d4f7-b', { app: 'web', 'pod-template-hash': '5d4f7' }),
+      ],
+      now: [web],
+      keys: ['shop/web-5d4f7-a', 'shop/web-5d4f7-b'],
+    },
+    {
+      name: 'a pod two templates could own stays unmatched',
+      old: [live('x-1', { app: 'web', tier: 'db' })],
+      now: [web, pod('shop', 'db', { tier: 'db' }, { workload: { kind: 'Deployment', name: 'db' } })],
+      keys: ['shop/db', 'shop/web'],
+    },
+    {
+      name: 'a pod of another namespace is not matched',
+      old: [pod('other', 'web-1', { app: 'web' })],
+      now: [web],
+      keys: ['shop/web'],
+    },
+  ])('$name', ({ old, now, keys }) => {
+    const { b } = alignWorkloads(cluster(old), cluster(now))
+    expect(b.pods.map((p) => `${p.namespace}/${p.name}`).sort()).toEqual(keys)
+    for (const p of b.pods) if (p.workload) expect(p.ips).toEqual([])
   })
 })
