@@ -123,7 +123,19 @@ function Direction({
   )
 }
 
-function OneWay({ v, from, to, port, side }: { v: Verdict; from: string; to: string; port: string; side: ExplainSide }) {
+function OneWay({
+  v,
+  from,
+  to,
+  port,
+  side,
+}: {
+  v: Verdict
+  from: string
+  to: string
+  port: string
+  side: ExplainSide
+}) {
   return (
     <section class="oneway">
       <h3 class={v.allowed ? 'ok' : 'no'}>
@@ -168,7 +180,11 @@ export function Explanation(props: {
         const back = evaluate(side.model.index, ep(b), ep(a), props.port)
         return (
           <div key={side.label} class="side">
-            {props.base && <h2 class="side-label">{side === props.base ? 'before' : 'after'}: {side.label}</h2>}
+            {props.base && (
+              <h2 class="side-label">
+                {side === props.base ? 'before' : 'after'}: {side.label}
+              </h2>
+            )}
             <OneWay v={there} from={props.from} to={props.to} port={props.portText} side={side} />
             {props.from !== props.to && (
               <OneWay v={back} from={props.to} to={props.from} port={props.portText} side={side} />

@@ -29,7 +29,8 @@ export function graphOf(
   const units: Unit[] = workloads.map((w) => {
     const members = w.pods.map((k) => indexOf.get(k) as number)
     const hist = new Map<number, number>()
-    for (const m of members) hist.set(grid.classOf[m] as number, (hist.get(grid.classOf[m] as number) ?? 0) + 1)
+    for (const m of members)
+      hist.set(grid.classOf[m] as number, (hist.get(grid.classOf[m] as number) ?? 0) + 1)
     return { label: w.name, namespace: w.namespace, collapsed: false, members, hist }
   })
   const edges: GraphEdge[] = []
@@ -69,10 +70,17 @@ export function Graph(props: {
       elements: [
         ...namespaces.map((ns) => ({ data: { id: `ns:${ns}`, label: ns }, classes: 'namespace' })),
         ...nodes.map((n) => ({
-          data: { id: n.id, label: `${n.id.slice(n.ns.length + 1)}${n.size > 1 ? ` ×${n.size}` : ''}`, parent: `ns:${n.ns}` },
+          data: {
+            id: n.id,
+            label: `${n.id.slice(n.ns.length + 1)}${n.size > 1 ? ` ×${n.size}` : ''}`,
+            parent: `ns:${n.ns}`,
+          },
           classes: 'workload',
         })),
-        ...edges.map((e, i) => ({ data: { id: `e${i}`, source: e.from, target: e.to, kind: e.kind }, classes: e.kind })),
+        ...edges.map((e, i) => ({
+          data: { id: `e${i}`, source: e.from, target: e.to, kind: e.kind },
+          classes: e.kind,
+        })),
       ],
       style: [
         {
@@ -113,8 +121,14 @@ export function Graph(props: {
           },
         },
         { selector: 'edge.partial', style: { 'line-style': 'dashed' } },
-        { selector: 'edge.added', style: { 'line-color': '#10c840', 'target-arrow-color': '#10c840', width: 3 } },
-        { selector: 'edge.removed', style: { 'line-color': '#ec2828', 'target-arrow-color': '#ec2828', width: 3 } },
+        {
+          selector: 'edge.added',
+          style: { 'line-color': '#10c840', 'target-arrow-color': '#10c840', width: 3 },
+        },
+        {
+          selector: 'edge.removed',
+          style: { 'line-color': '#ec2828', 'target-arrow-color': '#ec2828', width: 3 },
+        },
         { selector: 'edge.same', style: { 'line-color': '#d1d5db', 'target-arrow-color': '#d1d5db' } },
       ],
       layout:

@@ -93,7 +93,7 @@ export function HeatMap(props: HeatMapProps & { readonly handle?: (h: HeatMapHan
     }
     ctx.putImageData(img, 0, 0)
     offRef.current = off
-    fit()
+    fitView()
     draw()
   }, [props.grid, props.units, props.diff])
 
@@ -110,7 +110,7 @@ export function HeatMap(props: HeatMapProps & { readonly handle?: (h: HeatMapHan
     return () => ro.disconnect()
   }, [])
 
-  const fit = () => {
+  const fitView = () => {
     const { w, h } = sizeRef.current
     const s = Math.min((w - LEFT) / Math.max(n, 1), (h - TOP) / Math.max(n, 1))
     viewRef.current = { scale: Math.min(Math.max(s, 0.05), 48), ox: 0, oy: 0 }
@@ -310,7 +310,11 @@ export function HeatMap(props: HeatMapProps & { readonly handle?: (h: HeatMapHan
                 ? 'allowed'
                 : 'denied'
               : `${g.allowed} of ${g.total} pairs allowed`
-          setTip({ x: px + 14, y: py + 14, text: `${u.namespace}/${u.label} → ${w.namespace}/${w.label}: ${what}` })
+          setTip({
+            x: px + 14,
+            y: py + 14,
+            text: `${u.namespace}/${u.label} → ${w.namespace}/${w.label}: ${what}`,
+          })
         }}
         onMouseLeave={() => {
           drag.current = undefined
@@ -336,7 +340,7 @@ export function HeatMap(props: HeatMapProps & { readonly handle?: (h: HeatMapHan
         <button
           type="button"
           onClick={() => {
-            fit()
+            fitView()
             draw()
           }}
         >

@@ -35,13 +35,17 @@ const params = new URLSearchParams(window.location.search || window.location.has
 const COLLAPSE_ABOVE = 1500
 
 function csv(s: string | null): string[] {
-  return (s ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+  return (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
 }
 
 function App({ initial }: { initial: PageData }) {
   const [data, setData] = useState(initial)
   const [tab, setTab] = useState<Tab>(
-    (params.get('tab') as Tab | null) ?? (initial.current.cluster.pods.length === 0 && initial.lint.length > 0 ? 'lint' : 'matrix'),
+    (params.get('tab') as Tab | null) ??
+      (initial.current.cluster.pods.length === 0 && initial.lint.length > 0 ? 'lint' : 'matrix'),
   )
   const [nsFilter, setNsFilter] = useState<Set<string>>(new Set(csv(params.get('ns'))))
   const [labelText, setLabelText] = useState(params.get('label') ?? '')
@@ -77,7 +81,10 @@ function App({ initial }: { initial: PageData }) {
     [current, base],
   )
   const ports = useMemo(() => {
-    const declared = data.ports.length > 0 ? [...data.ports] : declaredPorts([...current.pods, ...(base?.pods ?? [])]).map(formatPort)
+    const declared =
+      data.ports.length > 0
+        ? [...data.ports]
+        : declaredPorts([...current.pods, ...(base?.pods ?? [])]).map(formatPort)
     const all = [...declared, ...extraPorts.filter((p) => !declared.includes(p))]
     return all.length > 0 ? all : ['80/TCP']
   }, [data, current, base, extraPorts])
@@ -111,7 +118,8 @@ function App({ initial }: { initial: PageData }) {
     })
     return out
   }, [units, search])
-  const rowOf = (key: string) => units.findIndex((u) => !u.collapsed && grid.keys[u.members[0] as number] === key)
+  const rowOf = (key: string) =>
+    units.findIndex((u) => !u.collapsed && grid.keys[u.members[0] as number] === key)
   const heat = useRef<HeatMapHandle | undefined>(undefined)
   hook.cellCenter = (from, to) => {
     const r = rowOf(from)
@@ -138,7 +146,10 @@ function App({ initial }: { initial: PageData }) {
       })
       return
     }
-    setSelected({ from: grid.keys[u.members[0] as number] as string, to: grid.keys[v.members[0] as number] as string })
+    setSelected({
+      from: grid.keys[u.members[0] as number] as string,
+      to: grid.keys[v.members[0] as number] as string,
+    })
   }
   const toggleNs = (ns: string) =>
     setCollapsed((c) => {
@@ -168,14 +179,20 @@ function App({ initial }: { initial: PageData }) {
         <h1>{data.title}</h1>
         <span class="facts">
           {counts.pods} pods · {counts.policies} policies · {keys.length} shown
-          {data.current.partial && <strong class="warn"> · partial input: some objects were left out (see Lint)</strong>}
+          {data.current.partial && (
+            <strong class="warn"> · partial input: some objects were left out (see Lint)</strong>
+          )}
           {reloadError && <strong class="warn"> · reload failed: {reloadError}</strong>}
         </span>
       </header>
       <nav class="tabs">
         {(['matrix', 'graph', 'lint', ...(data.base ? ['diff'] : [])] as Tab[]).map((t) => (
           <button type="button" key={t} class={t === tab ? 'on' : ''} data-tab={t} onClick={() => setTab(t)}>
-            {t === 'lint' ? `Lint (${counts.errors} errors, ${counts.warnings} warnings)` : t === 'diff' ? 'Diff' : t[0]?.toUpperCase() + t.slice(1)}
+            {t === 'lint'
+              ? `Lint (${counts.errors} errors, ${counts.warnings} warnings)`
+              : t === 'diff'
+                ? 'Diff'
+                : t[0]?.toUpperCase() + t.slice(1)}
           </button>
         ))}
       </nav>
@@ -183,7 +200,13 @@ function App({ initial }: { initial: PageData }) {
         <div class="toolbar">
           <div class="ports" role="tablist">
             {ports.map((p) => (
-              <button type="button" key={p} class={p === portText ? 'on' : ''} data-port={p} onClick={() => setPort(p)}>
+              <button
+                type="button"
+                key={p}
+                class={p === portText ? 'on' : ''}
+                data-port={p}
+                onClick={() => setPort(p)}
+              >
                 {p}
               </button>
             ))}
@@ -248,15 +271,24 @@ function App({ initial }: { initial: PageData }) {
           />
           {tab === 'diff' && (
             <span class="diffview">
-              <button type="button" class={diffView === 'matrix' ? 'on' : ''} onClick={() => setDiffView('matrix')}>
+              <button
+                type="button"
+                class={diffView === 'matrix' ? 'on' : ''}
+                onClick={() => setDiffView('matrix')}
+              >
                 heat map
               </button>
-              <button type="button" class={diffView === 'graph' ? 'on' : ''} onClick={() => setDiffView('graph')}>
+              <button
+                type="button"
+                class={diffView === 'graph' ? 'on' : ''}
+                onClick={() => setDiffView('graph')}
+              >
                 graph
               </button>
               {diffView === 'graph' && (
                 <label>
-                  <input type="checkbox" checked={showSame} onChange={() => setShowSame(!showSame)} /> unchanged edges
+                  <input type="checkbox" checked={showSame} onChange={() => setShowSame(!showSame)} />{' '}
+                  unchanged edges
                 </label>
               )}
             </span>
@@ -274,7 +306,9 @@ function App({ initial }: { initial: PageData }) {
                 units={units}
                 diff={diffMode}
                 highlight={highlight}
-                {...(selected && rowOf(selected.from) >= 0 ? { selected: { row: rowOf(selected.from), col: rowOf(selected.to) } } : {})}
+                {...(selected && rowOf(selected.from) >= 0
+                  ? { selected: { row: rowOf(selected.from), col: rowOf(selected.to) } }
+                  : {})}
                 onCell={onCell}
                 onToggleNamespace={toggleNs}
                 handle={(h) => {
@@ -423,7 +457,9 @@ function DiffSummary({ data }: { data: PageData }) {
       {d.changed
         ? `${added} connections added, ${d.connections.length - added} removed, ${d.isolation.length} isolation changes, ${d.workloads.length} workloads added or removed`
         : 'reachability unchanged'}
-      {exposures.length > 0 && <span class="warn"> · {exposures.length} new exposure to outside addresses</span>}
+      {exposures.length > 0 && (
+        <span class="warn"> · {exposures.length} new exposure to outside addresses</span>
+      )}
     </div>
   )
 }
@@ -438,9 +474,21 @@ function DiffList({ data }: { data: PageData }) {
           <ul>
             {d.exposure.map((e, i) => (
               <li key={i} class={e.change}>
-                {e.change === 'added' && e.direction === 'Ingress' && <strong class="warn">NEW EXPOSURE </strong>}
-                {e.workload} {e.direction === 'Ingress' ? (e.change === 'added' ? 'may now be reached from' : 'may no longer be reached from') : e.change === 'added' ? 'may now reach' : 'may no longer reach'}{' '}
-                {e.addresses.length > 4 ? `${e.addresses.slice(0, 4).join(', ')}, … (${e.addresses.length} ranges)` : e.addresses.join(', ')} on {e.ports}
+                {e.change === 'added' && e.direction === 'Ingress' && (
+                  <strong class="warn">NEW EXPOSURE </strong>
+                )}
+                {e.workload}{' '}
+                {e.direction === 'Ingress'
+                  ? e.change === 'added'
+                    ? 'may now be reached from'
+                    : 'may no longer be reached from'
+                  : e.change === 'added'
+                    ? 'may now reach'
+                    : 'may no longer reach'}{' '}
+                {e.addresses.length > 4
+                  ? `${e.addresses.slice(0, 4).join(', ')}, … (${e.addresses.length} ranges)`
+                  : e.addresses.join(', ')}{' '}
+                on {e.ports}
               </li>
             ))}
           </ul>
@@ -451,7 +499,8 @@ function DiffList({ data }: { data: PageData }) {
         <ul>
           {d.connections.slice(0, 500).map((c, i) => (
             <li key={i} class={c.change}>
-              <span class="sign">{c.change === 'added' ? '+' : '−'}</span> {c.from} → {c.to} on {c.ports} ({c.pairs === c.of ? `${c.of} pod pairs` : `${c.pairs} of ${c.of} pod pairs`})
+              <span class="sign">{c.change === 'added' ? '+' : '−'}</span> {c.from} → {c.to} on {c.ports} (
+              {c.pairs === c.of ? `${c.of} pod pairs` : `${c.pairs} of ${c.of} pod pairs`})
               {c.reasons.map((r, j) => (
                 <div key={j} class="why">
                   {reasonText(r, c.sample.from, c.sample.to)}
@@ -459,7 +508,9 @@ function DiffList({ data }: { data: PageData }) {
               ))}
             </li>
           ))}
-          {d.connections.length > 500 && <li>… {d.connections.length - 500} more (palisade diff -o json has them all)</li>}
+          {d.connections.length > 500 && (
+            <li>… {d.connections.length - 500} more (palisade diff -o json has them all)</li>
+          )}
         </ul>
       </section>
       {d.isolation.length > 0 && (
@@ -468,7 +519,8 @@ function DiffList({ data }: { data: PageData }) {
           <ul>
             {d.isolation.map((x, i) => (
               <li key={i}>
-                {x.workload}: {x.change === 'isolated' ? 'now isolated' : 'no longer isolated'} for {x.direction.toLowerCase()} by{' '}
+                {x.workload}: {x.change === 'isolated' ? 'now isolated' : 'no longer isolated'} for{' '}
+                {x.direction.toLowerCase()} by{' '}
                 {x.policies.map((p) => `${p.policy}${p.source ? ` (${p.source})` : ''}`).join(', ')}
               </li>
             ))}
