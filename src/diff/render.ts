@@ -128,8 +128,15 @@ export function renderDiffText(d: ReachabilityDiff, sides: DiffSides): string {
 
 const md = (s: string): string => s.replace(/\|/g, '\\|').replace(/</g, '&lt;')
 
-/** Renders the diff as GitHub-flavoured Markdown for a pull-request comment. */
-export function renderDiffMarkdown(d: ReachabilityDiff, sides: DiffSides): string {
+/** Connection rows a Markdown comment shows (GitHub caps a comment at 65,536 characters). */
+export const MARKDOWN_MAX_ROWS = 150
+
+/** Renders the diff as GitHub-flavoured Markdown for a pull-request comment (at most maxRows connections). */
+export function renderDiffMarkdown(
+  d: ReachabilityDiff,
+  sides: DiffSides,
+  maxRows = MARKDOWN_MAX_ROWS,
+): string {
   const out: string[] = [
     '### Palisade: reachability diff',
     '',
@@ -149,12 +156,16 @@ export function renderDiffMarkdown(d: ReachabilityDiff, sides: DiffSides): strin
   }
   if (d.connections.length > 0) {
     out.push('| | from | to | ports | pod pairs | why |', '|---|---|---|---|---|---|')
-    for (const c of d.connections) {
+    for (const c of d.connections.slice(0, maxRows)) {
       const why = c.reasons.map((r) => md(renderDirectionChange(r, c.sample.from, c.sample.to))).join('<br>')
       out.push(
         `| ${c.change === 'added' ? '➕' : '➖'} | \`${md(c.from)}\` | \`${md(c.to)}\` | ${md(formatPortRanges(c.ports))} | ${c.pairs === c.of ? c.of : `${c.pairs} of ${c.of}`} | ${why} |`,
       )
     }
+    if (d.connections.length > maxRows)
+      out.push(
+        `| | … ${d.connections.length - maxRows} more connection changes | | | | \`palisade diff -o json\` or the report lists them all |`,
+      )
     out.push('')
   }
   if (d.isolation.length > 0) {

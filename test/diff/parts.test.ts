@@ -2,11 +2,13 @@
 import { describe, expect, it } from 'vitest'
 import {
   alignWorkloads,
+  diffClusters,
   foldWorkloads,
   formatAddresses,
   formatPortRanges,
   portGroups,
   rangesToCIDRs,
+  renderDiffMarkdown,
 } from '../../src/diff/index.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'
 
@@ -185,5 +187,34 @@ describe('alignWorkloads', () => {
     const { b } = alignWorkloads(cluster(old), cluster(now))
     expect(b.pods.map((p) => `${p.namespace}/${p.name}`).sort()).toEqual(keys)
     for (const p of b.pods) if (p.workload) expect(p.ips).toEqual([])
+  })
+})
+
+describe('renderDiffMarkdown', () => {
+  it('caps the connection table for a pull-request comment and says how many rows it left out', () => {
+    const a: ClusterState = {
+      namespaces: [],
+      pods: Array.from({ length: 12 }, (_, i) => pod('n', `p${i}`, { i: String(i) })),
+      policies: [],
+    }
+    const b: ClusterState = {
+      ...a,
+      policies: [
+        {
+          namespace: 'n',
+          name: 'deny',
+          origin: { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1' },
+          podSelector: { matchLabels: {}, matchExpressions: [] },
+          policyTypes: ['Ingress'],
+          ingress: [],
+          egress: [],
+        },
+      ],
+    }
+    const d = diffClusters(a, b)
+    expect(d.connections).toHaveLength(12 * 11)
+    const text = renderDiffMarkdown(d, { old: 'a', new: 'b' }, 100)
+    expect(text.split('\n').filter((l) => l.startsWith('| ➖'))).toHaveLength(100)
+    expect(text).toContain('… 32 more connection changes')
   })
 })
