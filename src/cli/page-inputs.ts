@@ -16,6 +16,7 @@ export interface PageOptions {
   readonly validate: string
   readonly title?: string
   readonly verbose?: boolean
+  readonly lint?: boolean
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
@@ -35,6 +36,10 @@ export function addPageOptions(cmd: Command): Command {
     .option('--ports <list>', 'port tabs, e.g. 80/TCP,53/UDP (default: the container ports the pods declare)')
     .option('--validate <mode>', 'strict | warn | ignore | lenient (as for the other commands)', 'strict')
     .option('--title <text>', 'the page title')
+    .option(
+      '--no-lint',
+      'list only load and validation findings (the lint checks take most of the time on large inputs)',
+    )
     .option('-v, --verbose', 'also print informational notes')
 }
 
@@ -47,6 +52,7 @@ export interface PageSpecs {
   /** Paths to watch for changes (files and folders of both sides). */
   readonly watched: readonly string[]
   readonly cluster: boolean
+  readonly lint: boolean
 }
 
 /** Decides what the page shows from the arguments; an error message when they make no sense. */
@@ -89,6 +95,7 @@ export function resolvePageSpecs(paths: readonly string[], opts: PageOptions): P
     title,
     watched: [...all, ...(opts.base ?? [])],
     cluster: current.kind === 'cluster' || base?.kind === 'cluster',
+    lint: opts.lint !== false,
   }
 }
 
@@ -116,5 +123,6 @@ export async function loadPageData(
     current: { label: current.label, loaded: current, inputs: current.inputs },
     ...(base ? { base: { label: base.label, loaded: base, inputs: base.inputs } } : {}),
     ports: specs.ports,
+    lint: specs.lint,
   })
 }

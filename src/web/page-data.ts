@@ -129,15 +129,21 @@ export function buildPageData(opts: {
   readonly current: SideInput
   readonly base?: SideInput
   readonly ports?: readonly string[]
+  /** Run the lint checks (default true); without them only load and validation findings are listed. */
+  readonly lint?: boolean
 }): PageData {
   let current = buildPageSide(opts.current)
   const files = linesOf(opts.current.inputs)
-  const lint = lintLoaded({
-    cluster: opts.current.loaded.cluster,
-    diagnostics: opts.current.loaded.diagnostics,
-    written: opts.current.inputs.flatMap((input) => parseDocuments(input).value),
-    accepted: opts.current.loaded.objects,
-  }).diagnostics.map((d): LintEntry => {
+  const findings =
+    opts.lint === false
+      ? opts.current.loaded.diagnostics
+      : lintLoaded({
+          cluster: opts.current.loaded.cluster,
+          diagnostics: opts.current.loaded.diagnostics,
+          written: opts.current.inputs.flatMap((input) => parseDocuments(input).value),
+          accepted: opts.current.loaded.objects,
+        }).diagnostics
+  const lint = findings.map((d): LintEntry => {
     const lines = d.source ? files.get(d.source.file) : undefined
     const excerpt = d.source && lines ? around(lines, d.source) : undefined
     const source = where(d.source)

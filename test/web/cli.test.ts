@@ -138,3 +138,17 @@ describe.skipIf(!built)('palisade serve (process)', () => {
     expect(code).toBe(0)
   }, 40_000)
 })
+
+describe.skipIf(!built)('palisade report --no-lint', () => {
+  it('lists only load and validation findings', async () => {
+    const r = await runCli(['report', ex('seed-001-typos'), '--validate', 'warn', '--no-lint', '-o', '-'])
+    expect(r.code, r.stderr).toBe(0)
+    const data = JSON.parse(/id="palisade-data">(.*?)<\/script>/s.exec(r.stdout)?.[1] ?? '')
+    const codes: string[] = data.lint.map((l: { code: string }) => l.code)
+    expect(codes.length).toBeGreaterThan(0)
+    expect(codes.filter((c) => c.startsWith('lint.'))).toEqual([])
+    const full = await runCli(['report', ex('seed-001-typos'), '--validate', 'warn', '-o', '-'])
+    const all = JSON.parse(/id="palisade-data">(.*?)<\/script>/s.exec(full.stdout)?.[1] ?? '')
+    expect(all.lint.some((l: { code: string }) => l.code.startsWith('lint.'))).toBe(true)
+  })
+})
