@@ -18,6 +18,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   apply: async () => (await import('./commands/apply.js')).registerApply, // registers apply and cleanup
   lab: async () => (await import('./commands/lab.js')).registerLab,
   agent: async () => (await import('./commands/agent.js')).registerAgent,
+  diff: async () => (await import('./commands/diff.js')).registerDiff,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  report: async () => (await import('./commands/report.js')).registerReport,
 }
 const ALIASES: Readonly<Record<string, string>> = { cleanup: 'apply' }
 
