@@ -34,7 +34,7 @@ import {
   podKey,
   policyKey,
 } from '../model/index.js'
-import { canonicalSelector, isEmptySelector, matchSelector, renderSelector } from '../selectors/index.js'
+import { canonicalSelector, isEmptySelector, matchSelector, renderSelector } from '../semantics/index.js'
 import type {
   CompileOptions,
   IRAddress,

@@ -5,7 +5,7 @@
  */
 import type { NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType } from '../model/index.js'
 import { podKey, policyKey } from '../model/index.js'
-import { matchSelector } from '../selectors/index.js'
+import { matchSelector } from '../semantics/index.js'
 import { addressOfFamily, familiesOf, matchIPBlock, pairFamily } from './addresses.js'
 import { type ClusterIndex, namespaceLabelsOf, policiesOf } from './cluster-index.js'
 import { matchRulePorts } from './ports.js'

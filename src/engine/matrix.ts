@@ -4,7 +4,7 @@
  */
 import type { NetworkPolicy, Pod, PolicyPeer, PolicyRule } from '../model/index.js'
 import { podKey } from '../model/index.js'
-import { canonicalSelector } from '../selectors/index.js'
+import { canonicalSelector } from '../semantics/index.js'
 import { addressOfFamily, pairFamily } from './addresses.js'
 import { type Bitset, emptyBits, fullBits, hasBit, orAndInto, orInto, setBit } from './bitset.js'
 import { buildClasses, type PodClass } from './classes.js'

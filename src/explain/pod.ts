@@ -6,7 +6,7 @@
 import { type ClusterIndex, matchPeer, refOf, selectingPolicies } from '../engine/index.js'
 import type { NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType } from '../model/index.js'
 import { podKey } from '../model/index.js'
-import { renderSelector } from '../selectors/index.js'
+import { renderSelector } from '../semantics/index.js'
 import { describePeers, describePolicyRef, describePorts, renderSource } from './words.js'
 
 export interface RuleExplanation {

@@ -31,7 +31,7 @@ import {
   type RawObject,
   type SourceRef,
 } from '../model/index.js'
-import { canonicalSelector, isEmptySelector, matchSelector, renderSelector } from '../selectors/index.js'
+import { canonicalSelector, isEmptySelector, matchSelector, renderSelector } from '../semantics/index.js'
 import { lintRule } from './rules.js'
 
 /** Namespaces every cluster has: a policy there is never "in an undeclared namespace". */

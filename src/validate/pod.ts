@@ -11,7 +11,7 @@ import type {
   LabelSelectorRequirement,
   SelectorOperator,
 } from '../model/index.js'
-import { matchSelector } from '../selectors/index.js'
+import { matchSelector } from '../semantics/index.js'
 import {
   isDNS1123Label,
   isValidPortName,
