@@ -1,17 +1,10 @@
 /**
  * Semantic smells found on the normalised cluster: policies and peers that select nothing, egress that
  * blocks DNS, shadowed rules, ipBlocks over pod addresses, ignored rules. Facts about selection come from
- * the engine and the selectors; checks that depend on pods run only when the input has pods.
+ * src/semantics (which pods a policy or a peer selects) and the engine (which policies isolate a pod);
+ * checks that depend on pods run only when the input has pods.
  */
-import {
-  buildIndex,
-  type ClusterIndex,
-  matchIPBlock,
-  matchPeer,
-  matchRulePorts,
-  namespaceLabelsOf,
-  selectingPolicies,
-} from '../engine/index.js'
+import { buildIndex, type ClusterIndex, selectingPolicies } from '../engine/index.js'
 import {
   type ClusterState,
   cidrContainsCIDR,
@@ -25,13 +18,29 @@ import {
   type PolicyPort,
   type PolicyRule,
   type PolicyType,
-  parseCIDR,
   podKey,
   policyKey,
   type RawObject,
   type SourceRef,
 } from '../model/index.js'
-import { canonicalSelector, isEmptySelector, matchSelector, renderSelector } from '../semantics/index.js'
+import {
+  buildPodIndex,
+  canonicalSelector,
+  declaresNamedPort,
+  isEmptySelector,
+  isPolicyEndpoint,
+  matchNamespaceScope,
+  matchPeerPod,
+  matchRulePorts,
+  matchSelector,
+  namespaceLabelsOf,
+  type PodIndex,
+  peerMatcher,
+  policySelectsPod,
+  renderSelector,
+  rulesOf,
+  selectPods,
+} from '../semantics/index.js'
 import { lintRule } from './rules.js'
 
 /** Namespaces every cluster has: a policy there is never "in an undeclared namespace". */
@@ -50,6 +59,8 @@ interface Ctx {
   /** 'ns/name' -> raw object of the policy, for exact field positions. */
   readonly raws: ReadonlyMap<string, RawObject>
   readonly out: Diagnostic[]
+  /** The pod index, built on first use. */
+  podIndex?: PodIndex<Pod>
 }
 
 function listPods(pods: readonly string[]): string {
@@ -77,26 +88,21 @@ function report(
   })
 }
 
-const rulesOf = (pol: NetworkPolicy, d: PolicyType): readonly PolicyRule[] =>
-  d === 'Ingress' ? pol.ingress : pol.egress
 const field = (d: PolicyType): 'ingress' | 'egress' => (d === 'Ingress' ? 'ingress' : 'egress')
 const peerField = (d: PolicyType): 'from' | 'to' => (d === 'Ingress' ? 'from' : 'to')
 
 /** Pods a policy selects (policy endpoints only). */
 function selectedPods(ctx: Ctx, pol: NetworkPolicy): Pod[] {
-  return ctx.cluster.pods.filter(
-    (p) => !p.hostNetwork && p.namespace === pol.namespace && matchSelector(pol.podSelector, p.labels),
-  )
+  return ctx.cluster.pods.filter((p) => policySelectsPod(pol, p))
 }
 
-/** Pods a peer matches (ipBlock: by any of their addresses). */
+/** Pods a peer matches (ipBlock: by any of their addresses), in the order of the input. */
 function peerPods(ctx: Ctx, peer: PolicyPeer, ns: string): Pod[] {
-  return ctx.cluster.pods.filter((pod) => {
-    const ep = { kind: 'pod', pod } as const
-    return peer.ipBlock
-      ? pod.ips.some((ip) => matchPeer(ctx.index, peer, ns, ep, ip))
-      : matchPeer(ctx.index, peer, ns, ep, undefined)
-  })
+  const m = peerMatcher(peer, ns)
+  if (m.kind !== 'pods') return ctx.cluster.pods.filter((pod) => matchPeerPod(ctx.index.namespaces, m, pod))
+  ctx.podIndex ??= buildPodIndex(ctx.cluster.pods, (p) => p)
+  const hits = new Set(selectPods(ctx.podIndex, ctx.index.namespaces, m))
+  return hits.size === 0 ? [] : ctx.cluster.pods.filter((pod) => hits.has(pod))
 }
 
 function checkNoPodsSelected(ctx: Ctx, pol: NetworkPolicy): void {
@@ -119,8 +125,9 @@ function checkPeers(ctx: Ctx, pol: NetworkPolicy): void {
         const base: FieldPath = ['spec', field(d), i, peerField(d), j]
         if (peer.ipBlock) {
           if (!ctx.hasPods) return
+          const m = peerMatcher(peer, pol.namespace)
           const covered = ctx.cluster.pods
-            .filter((p) => !p.hostNetwork && p.ips.some((ip) => matchIPBlock(peer.ipBlock!, ip)))
+            .filter((p) => isPolicyEndpoint(p) && matchPeerPod(ctx.index.namespaces, m, p))
             .map(podKey)
           if (covered.length > 0) {
             report(
@@ -191,7 +198,7 @@ function checkNamedPorts(ctx: Ctx, pol: NetworkPolicy): void {
         if (typeof p.port !== 'string') return
         let targets: Pod[]
         if (d === 'Ingress') targets = selectedPods(ctx, pol)
-        else if (rule.peers === undefined) targets = ctx.cluster.pods.filter((x) => !x.hostNetwork)
+        else if (rule.peers === undefined) targets = ctx.cluster.pods.filter(isPolicyEndpoint)
         else
           targets = [
             ...new Set(
@@ -199,8 +206,8 @@ function checkNamedPorts(ctx: Ctx, pol: NetworkPolicy): void {
             ),
           ]
         if (targets.length === 0) return
-        if (targets.some((t) => t.ports.some((cp) => cp.name === p.port && cp.protocol === p.protocol)))
-          return
+        const name = p.port
+        if (targets.some((t) => declaresNamedPort(t, name, p.protocol))) return
         const whose = d === 'Ingress' ? 'pods this policy selects' : 'destination pods'
         report(
           ctx,
@@ -229,7 +236,7 @@ function ruleAllowsDNS(ctx: Ctx, pol: NetworkPolicy, rule: PolicyRule): boolean 
     DNS.some((q) => matchRulePorts(rule.ports, q, undefined)) || (rule.ports ?? []).some(namedDNS)
   if (!portOK) return false
   if (rule.peers === undefined) return true
-  const kubeSystem = namespaceLabelsOf(ctx.index, 'kube-system')
+  const kubeSystem = namespaceLabelsOf(ctx.index.namespaces, 'kube-system')
   return rule.peers.some((peer) => {
     if (peer.ipBlock) return true
     if (peer.namespaceSelector) return matchSelector(peer.namespaceSelector, kubeSystem)
@@ -277,33 +284,33 @@ function overlaps(a: ParsedCIDR, b: ParsedCIDR): boolean {
 
 /** True when every address peer b matches, peer a matches too (structurally; may miss exotic cases). */
 function peerCovers(ctx: Ctx, ns: string, a: PolicyPeer, b: PolicyPeer): boolean {
-  if (a.ipBlock || b.ipBlock) {
-    if (!a.ipBlock || !b.ipBlock) return false
-    const ac = parseCIDR(a.ipBlock.cidr)
-    const bc = parseCIDR(b.ipBlock.cidr)
+  const ma = peerMatcher(a, ns)
+  const mb = peerMatcher(b, ns)
+  if (ma.kind === 'ipBlock' || mb.kind === 'ipBlock') {
+    if (ma.kind !== 'ipBlock' || mb.kind !== 'ipBlock') return false
+    const ac = ma.cidr
+    const bc = mb.cidr
     if (!ac || !bc || !cidrContainsCIDR(ac, bc)) return false
-    const bex = b.ipBlock.except.map((e) => parseCIDR(e)).filter((x): x is ParsedCIDR => x !== undefined)
-    return a.ipBlock.except.every((e) => {
-      const ec = parseCIDR(e)
-      return !ec || !overlaps(ec, bc) || bex.some((x) => cidrContainsCIDR(x, ec))
-    })
+    return ma.except.every((ec) => !overlaps(ec, bc) || mb.except.some((x) => cidrContainsCIDR(x, ec)))
   }
+  if (ma.kind !== 'pods' || mb.kind !== 'pods') return ma.kind === 'all'
   // namespace scope
-  if (a.namespaceSelector) {
-    if (!isEmptySelector(a.namespaceSelector)) {
-      if (b.namespaceSelector) {
-        if (canonicalSelector(a.namespaceSelector) !== canonicalSelector(b.namespaceSelector)) return false
-      } else if (!matchSelector(a.namespaceSelector, namespaceLabelsOf(ctx.index, ns))) return false
+  const sa = ma.namespaces
+  const sb = mb.namespaces
+  if (sa.kind === 'namespaceSelector') {
+    if (!isEmptySelector(sa.selector)) {
+      if (sb.kind === 'namespaceSelector') {
+        if (sa.key !== sb.key) return false
+      } else if (!matchNamespaceScope(ctx.index.namespaces, sa, ns)) return false
     }
-  } else if (b.namespaceSelector) return false
+  } else if (sb.kind === 'namespaceSelector') return false
   // pod selector
-  if (!a.podSelector || isEmptySelector(a.podSelector)) return true
-  if (!b.podSelector) return false
-  if (canonicalSelector(a.podSelector) === canonicalSelector(b.podSelector)) return true
-  const aLabels = Object.entries(a.podSelector.matchLabels)
+  if (isEmptySelector(ma.podSelector)) return true
+  if (ma.podSelectorKey === mb.podSelectorKey) return true
+  const aLabels = Object.entries(ma.podSelector.matchLabels)
   return (
-    a.podSelector.matchExpressions.length === 0 &&
-    aLabels.every(([k, v]) => b.podSelector!.matchLabels[k] === v)
+    ma.podSelector.matchExpressions.length === 0 &&
+    aLabels.every(([k, v]) => mb.podSelector.matchLabels[k] === v)
   )
 }
 
