@@ -4,44 +4,33 @@
  * src/semantics (which pods a policy or a peer selects) and the engine (which policies isolate a pod);
  * checks that depend on pods run only when the input has pods.
  */
-import { buildIndex, type ClusterIndex, selectingPolicies } from '../engine/index.js'
+import { buildIndex, selectingPolicies } from '../engine/index.js'
 import {
   type ClusterState,
-  cidrContainsCIDR,
-  cidrLast,
   type Diagnostic,
   type FieldPath,
   type NetworkPolicy,
-  type ParsedCIDR,
   type Pod,
-  type PolicyPeer,
   type PolicyPort,
   type PolicyRule,
-  type PolicyType,
   podKey,
   policyKey,
   type RawObject,
-  type SourceRef,
 } from '../model/index.js'
 import {
-  buildPodIndex,
-  canonicalSelector,
   declaresNamedPort,
   isEmptySelector,
   isPolicyEndpoint,
-  matchNamespaceScope,
   matchPeerPod,
   matchRulePorts,
   matchSelector,
   namespaceLabelsOf,
-  type PodIndex,
   peerMatcher,
-  policySelectsPod,
   renderSelector,
   rulesOf,
-  selectPods,
 } from '../semantics/index.js'
-import { lintRule } from './rules.js'
+import { type Ctx, field, listPods, peerField, peerPods, report, selectedPods } from './semantic-context.js'
+import { checkAllowAllBesideDeny, checkShadowed } from './shadowed.js'
 
 /** Namespaces every cluster has: a policy there is never "in an undeclared namespace". */
 const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set([
@@ -50,61 +39,6 @@ const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set([
   'kube-public',
   'kube-node-lease',
 ])
-const MAX_LISTED = 5
-
-interface Ctx {
-  readonly index: ClusterIndex
-  readonly cluster: ClusterState
-  readonly hasPods: boolean
-  /** 'ns/name' -> raw object of the policy, for exact field positions. */
-  readonly raws: ReadonlyMap<string, RawObject>
-  readonly out: Diagnostic[]
-  /** The pod index, built on first use. */
-  podIndex?: PodIndex<Pod>
-}
-
-function listPods(pods: readonly string[]): string {
-  const shown = pods.slice(0, MAX_LISTED).join(', ')
-  return pods.length > MAX_LISTED ? `${shown} and ${pods.length - MAX_LISTED} more` : shown
-}
-
-function report(
-  ctx: Ctx,
-  code: string,
-  pol: NetworkPolicy,
-  path: FieldPath,
-  message: string,
-  fallback?: SourceRef,
-): void {
-  const raw = ctx.raws.get(policyKey(pol))
-  const source = raw ? raw.locate(path) : (fallback ?? pol.source)
-  ctx.out.push({
-    code,
-    severity: lintRule(code)?.severity ?? 'warning',
-    message,
-    object: `NetworkPolicy ${policyKey(pol)}`,
-    path,
-    ...(source ? { source } : {}),
-  })
-}
-
-const field = (d: PolicyType): 'ingress' | 'egress' => (d === 'Ingress' ? 'ingress' : 'egress')
-const peerField = (d: PolicyType): 'from' | 'to' => (d === 'Ingress' ? 'from' : 'to')
-
-/** Pods a policy selects (policy endpoints only). */
-function selectedPods(ctx: Ctx, pol: NetworkPolicy): Pod[] {
-  return ctx.cluster.pods.filter((p) => policySelectsPod(pol, p))
-}
-
-/** Pods a peer matches (ipBlock: by any of their addresses), in the order of the input. */
-function peerPods(ctx: Ctx, peer: PolicyPeer, ns: string): Pod[] {
-  const m = peerMatcher(peer, ns)
-  if (m.kind !== 'pods') return ctx.cluster.pods.filter((pod) => matchPeerPod(ctx.index.namespaces, m, pod))
-  ctx.podIndex ??= buildPodIndex(ctx.cluster.pods, (p) => p)
-  const hits = new Set(selectPods(ctx.podIndex, ctx.index.namespaces, m))
-  return hits.size === 0 ? [] : ctx.cluster.pods.filter((pod) => hits.has(pod))
-}
-
 function checkNoPodsSelected(ctx: Ctx, pol: NetworkPolicy): void {
   if (!ctx.hasPods || pol.origin.kind !== 'NetworkPolicy') return
   if (selectedPods(ctx, pol).length > 0) return
@@ -273,145 +207,6 @@ function dnsMessage(pol: NetworkPolicy, pods: readonly string[]): string {
   const who = pods.length > 0 ? `the pods it isolates for egress (${listPods(pods)})` : 'the pods it selects'
   const alone = pol.egress.length === 0 ? ' (it has no egress rules: all egress is denied)' : ''
   return `${who} cannot reach DNS: no egress rule of the policies selecting them admits UDP/TCP 53 to kube-system or to an address${alone}; add an egress rule to port 53 of kube-system`
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shadowed rules and allow-all next to deny-all
-
-function overlaps(a: ParsedCIDR, b: ParsedCIDR): boolean {
-  return a.family === b.family && a.base <= cidrLast(b) && b.base <= cidrLast(a)
-}
-
-/** True when every address peer b matches, peer a matches too (structurally; may miss exotic cases). */
-function peerCovers(ctx: Ctx, ns: string, a: PolicyPeer, b: PolicyPeer): boolean {
-  const ma = peerMatcher(a, ns)
-  const mb = peerMatcher(b, ns)
-  if (ma.kind === 'ipBlock' || mb.kind === 'ipBlock') {
-    if (ma.kind !== 'ipBlock' || mb.kind !== 'ipBlock') return false
-    const ac = ma.cidr
-    const bc = mb.cidr
-    if (!ac || !bc || !cidrContainsCIDR(ac, bc)) return false
-    return ma.except.every((ec) => !overlaps(ec, bc) || mb.except.some((x) => cidrContainsCIDR(x, ec)))
-  }
-  if (ma.kind !== 'pods' || mb.kind !== 'pods') return ma.kind === 'all'
-  // namespace scope
-  const sa = ma.namespaces
-  const sb = mb.namespaces
-  if (sa.kind === 'namespaceSelector') {
-    if (!isEmptySelector(sa.selector)) {
-      if (sb.kind === 'namespaceSelector') {
-        if (sa.key !== sb.key) return false
-      } else if (!matchNamespaceScope(ctx.index.namespaces, sa, ns)) return false
-    }
-  } else if (sb.kind === 'namespaceSelector') return false
-  // pod selector
-  if (isEmptySelector(ma.podSelector)) return true
-  if (ma.podSelectorKey === mb.podSelectorKey) return true
-  const aLabels = Object.entries(ma.podSelector.matchLabels)
-  return (
-    ma.podSelector.matchExpressions.length === 0 &&
-    aLabels.every(([k, v]) => mb.podSelector.matchLabels[k] === v)
-  )
-}
-
-function portCovers(a: PolicyPort, b: PolicyPort): boolean {
-  if (a.protocol !== b.protocol) return false
-  if (a.port === undefined) return true
-  if (b.port === undefined) return false
-  if (typeof a.port === 'string' || typeof b.port === 'string') return a.port === b.port
-  const aEnd = a.endPort ?? a.port
-  const bEnd = b.endPort ?? b.port
-  return a.port <= b.port && bEnd <= aEnd
-}
-
-/** True when rule a admits everything rule b admits. */
-function ruleCovers(ctx: Ctx, ns: string, a: PolicyRule, b: PolicyRule): boolean {
-  const portsOK =
-    a.ports === undefined || b.ports?.every((bp) => a.ports!.some((ap) => portCovers(ap, bp))) === true
-  if (!portsOK) return false
-  if (a.peers === undefined) return true
-  if (b.peers === undefined) return false
-  return b.peers.every((bp) => a.peers!.some((ap) => peerCovers(ctx, ns, ap, bp)))
-}
-
-interface RuleAt {
-  readonly pol: NetworkPolicy
-  readonly i: number
-  readonly rule: PolicyRule
-}
-
-function describeRuleAt(r: RuleAt, d: PolicyType, same: NetworkPolicy): string {
-  const where = r.rule.source?.line !== undefined ? ` (line ${r.rule.source.line})` : ''
-  return r.pol === same
-    ? `${field(d)}[${r.i}] of the same policy${where}`
-    : `${field(d)}[${r.i}] of ${policyKey(r.pol)}${where}`
-}
-
-function checkShadowed(ctx: Ctx): void {
-  const groups = new Map<string, NetworkPolicy[]>()
-  for (const pol of ctx.cluster.policies) {
-    if (pol.origin.kind !== 'NetworkPolicy') continue
-    const key = `${pol.namespace}|${canonicalSelector(pol.podSelector)}`
-    groups.set(key, [...(groups.get(key) ?? []), pol])
-  }
-  for (const pols of groups.values()) {
-    for (const d of ['Ingress', 'Egress'] as const) {
-      const rules: RuleAt[] = pols
-        .filter((p) => p.policyTypes.includes(d))
-        .flatMap((pol) => rulesOf(pol, d).map((rule, i) => ({ pol, i, rule })))
-      const reported = new Set<number>()
-      for (let j = 0; j < rules.length; j++) {
-        for (let i = 0; i < rules.length; i++) {
-          if (i === j || reported.has(j) || reported.has(i)) continue
-          const a = rules[i] as RuleAt
-          const b = rules[j] as RuleAt
-          if (!ruleCovers(ctx, b.pol.namespace, a.rule, b.rule)) continue
-          // identical rules: keep the first, report the later one
-          if (i > j && ruleCovers(ctx, b.pol.namespace, b.rule, a.rule)) continue
-          reported.add(j)
-          report(
-            ctx,
-            'lint.rule-shadowed',
-            b.pol,
-            ['spec', field(d), b.i],
-            `${field(d)}[${b.i}] admits nothing that ${describeRuleAt(a, d, b.pol)} does not already admit for the same pods: it is redundant (or a mistake)`,
-            b.rule.source,
-          )
-        }
-      }
-    }
-  }
-}
-
-function checkAllowAllBesideDeny(ctx: Ctx): void {
-  for (const d of ['Ingress', 'Egress'] as const) {
-    const typed = ctx.cluster.policies.filter((p) => p.policyTypes.includes(d))
-    for (const pol of typed) {
-      if (pol.origin.kind !== 'NetworkPolicy') continue
-      rulesOf(pol, d).forEach((rule, i) => {
-        if (rule.peers !== undefined || rule.ports !== undefined) return
-        const denies = typed.filter((other) => {
-          if (other === pol || other.namespace !== pol.namespace || rulesOf(other, d).length > 0) return false
-          if (!ctx.hasPods)
-            return (
-              isEmptySelector(other.podSelector) ||
-              canonicalSelector(other.podSelector) === canonicalSelector(pol.podSelector)
-            )
-          const mine = new Set(selectedPods(ctx, pol).map(podKey))
-          return selectedPods(ctx, other).some((p) => mine.has(podKey(p)))
-        })
-        if (denies.length === 0) return
-        report(
-          ctx,
-          'lint.allow-all-beside-deny',
-          pol,
-          ['spec', field(d), i],
-          `${field(d)}[${i}] has no peers and no ports: it admits all ${field(d)} for the pods this policy selects, so ${denies.map((x) => (x.origin.kind === 'DefaultDenyAnnotation' ? `the DefaultDeny annotation of ${x.namespace}` : policyKey(x))).join(', ')} ${denies.length === 1 ? 'has' : 'have'} no effect on them in that direction`,
-          rule.source,
-        )
-      })
-    }
-  }
 }
 
 function editDistance(a: string, b: string): number {
