@@ -1,6 +1,7 @@
 /**
- * Per-connection evaluation with reasons: the obviously-correct reading of the NetworkPolicy spec,
- * one pair at a time. `check` and `explain` use it directly; the fast class-based matrix is
+ * Per-connection evaluation with reasons, one pair at a time: which policies isolate each side and which
+ * of their rules admit the connection. Which pods a policy or a peer selects and which ports a rule
+ * admits is src/semantics' reading. `check` and `explain` use it directly; the fast class-based matrix is
  * property-tested against it. Every special case cites docs/semantics.md.
  */
 import type { NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'

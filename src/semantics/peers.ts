@@ -12,9 +12,11 @@
  * Extending it (ClusterNetworkPolicy, issue 13): a CNP `pods` peer is a `pods` matcher with a
  * namespaceSelector scope; a `namespaces` peer is the same with podSelector {}; `networks` is one
  * `ipBlock` matcher per CIDR (no except). Only `nodes` is new: add `{ kind: 'nodes'; nodeSelector; key }`
- * to PeerMatcher, its key in its constructor, and one case in matchPeer; the compiler now fails to build
- * until its own switch on `kind` handles it too. Actions (Accept, Deny, Pass) and priorities belong to
- * rules, not peers: every NetworkPolicy rule is an Accept.
+ * to PeerMatcher, its key in its constructor, and a case in matchPeer and matchPeerPod (switches the
+ * type checker holds exhaustive); the compiler then fails to build until its own switch on `kind`
+ * handles it too. A CNP subject (namespaces, or pods of namespaces) reads like a `pods` matcher, as
+ * policySelectsPod reads a NetworkPolicy's podSelector in its namespace. Actions (Accept, Deny, Pass)
+ * and priorities belong to rules, not peers: every NetworkPolicy rule is an Accept.
  */
 import {
   canonicalCIDR,
