@@ -12,8 +12,8 @@ import {
   matchPeer,
   matchRulePorts,
   pairFamily,
+  peerMatcher,
   policySelectsPod,
-  ruleMatchers,
 } from '../semantics/index.js'
 import { type ClusterIndex, policiesOf } from './cluster-index.js'
 import type { DirectionVerdict, Endpoint, PolicyRef, PortQuery, RuleRef, Verdict } from './types.js'
@@ -54,8 +54,12 @@ export function matchRule(
   destination: Pod | undefined,
 ): boolean {
   if (!matchRulePorts(rule.ports, port, destination)) return false
+  if (rule.peers === undefined) return true
   const pod = remote.kind === 'pod' ? remote.pod : undefined
-  return ruleMatchers(rule, policyNamespace).some((m) => matchPeer(index.namespaces, m, pod, remoteAddress))
+  for (const peer of rule.peers) {
+    if (matchPeer(index.namespaces, peerMatcher(peer, policyNamespace), pod, remoteAddress)) return true
+  }
+  return false
 }
 
 const OPEN_OUTSIDE: DirectionVerdict = {

@@ -10,7 +10,7 @@ import {
   matchRulePorts,
   type PeerMatcher,
   pairFamily,
-  ruleMatchers,
+  peerMatcher,
 } from '../semantics/index.js'
 import { type Bitset, emptyBits, fullBits, hasBit, orAndInto, orInto, setBit } from './bitset.js'
 import { buildClasses, type PodClass } from './classes.js'
@@ -91,7 +91,8 @@ class FastMatrix {
   private ruleBits(rule: PolicyRule, policyNs: string, subject: PodClass, subjectIsSource: boolean): Bitset {
     if (rule.peers === undefined) return fullBits(this.k)
     const out = emptyBits(this.k)
-    for (const m of ruleMatchers(rule, policyNs)) orInto(out, this.peerBits(m, subject, subjectIsSource))
+    for (const peer of rule.peers)
+      orInto(out, this.peerBits(peerMatcher(peer, policyNs), subject, subjectIsSource))
     return out
   }
 

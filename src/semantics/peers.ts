@@ -27,7 +27,6 @@ import {
   type ParsedIP,
   type Pod,
   type PolicyPeer,
-  type PolicyRule,
   parseCIDR,
   parseIP,
 } from '../model/index.js'
@@ -126,11 +125,6 @@ function podsMatcher(peer: PolicyPeer, policyNamespace: string): PodsPeer {
     podSelector,
     podSelectorKey,
   }
-}
-
-/** Returns the matchers of a rule's peers ([ALL_PEERS] when the rule has none), in spec order. */
-export function ruleMatchers(rule: PolicyRule, policyNamespace: string): readonly PeerMatcher[] {
-  return rule.peers === undefined ? [ALL_PEERS] : rule.peers.map((p) => peerMatcher(p, policyNamespace))
 }
 
 /** Returns true when a parsed address lies in the block's cidr and in none of its except ranges. */
