@@ -5,11 +5,13 @@
  * and renders them.
  */
 import { type ClusterIndex, refOf, selectingPolicies } from '../engine/index.js'
-import type { NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType } from '../model/index.js'
+import type { NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'
 import { podKey } from '../model/index.js'
 import {
+  ALL_PEERS,
   buildPodIndex,
   matchPeerPod,
+  type PeerMatcher,
   type PodIndex,
   peerMatcher,
   renderSelector,
@@ -72,9 +74,8 @@ interface Lookup {
 }
 
 /** Returns the pods a peer matches now (sorted keys): selector peers via the pod index, ipBlocks on any address. */
-function podsMatching(lookup: Lookup, peer: PolicyPeer, policyNamespace: string): string[] {
+function podsMatching(lookup: Lookup, m: PeerMatcher): string[] {
   const { index } = lookup
-  const m = peerMatcher(peer, policyNamespace)
   let pods: readonly Pod[]
   if (m.kind === 'pods') {
     lookup.podIndex ??= buildPodIndex(index.cluster.pods, (p) => p)
@@ -92,10 +93,8 @@ function explainRule(
   subject: Pod,
   direction: PolicyType,
 ): RuleExplanation {
-  const matching =
-    rule.peers === undefined
-      ? lookup.index.cluster.pods.map(podKey).sort()
-      : [...new Set(rule.peers.flatMap((p) => podsMatching(lookup, p, pol.namespace)))].sort()
+  const matchers = rule.peers?.map((p) => peerMatcher(p, pol.namespace)) ?? [ALL_PEERS]
+  const matching = [...new Set(matchers.flatMap((m) => podsMatching(lookup, m)))].sort()
   const source = renderSource(rule.source)
   return {
     rule: i,
