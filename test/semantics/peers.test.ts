@@ -2,7 +2,9 @@
  * Peer matchers: one row per reading of a from/to element (docs/semantics.md, "Peers"), and canonical
  * keys: two peers share a key exactly when they match the same endpoints.
  */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { Pod, PolicyPeer } from '../../src/model/index.js'
 import {
   ALL_PEERS,
@@ -232,5 +234,34 @@ describe('canonical keys', () => {
   ]
   it.each(different)('%s', (_name, a, nsA, b, nsB) => {
     expect(peerMatcher(a, nsA).key).not.toBe(peerMatcher(b, nsB).key)
+  })
+})
+
+describe('canonical keys on random clusters', () => {
+  it('peers with one key match the same pods and the same addresses', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (s) => {
+        const cluster = randomCluster(s, { maxPods: 16, maxPolicies: 10, ipv6: true })
+        const index = buildNamespaceIndex(cluster.namespaces)
+        const byKey = new Map<string, PeerMatcher[]>()
+        for (const pol of cluster.policies)
+          for (const rule of [...pol.ingress, ...pol.egress])
+            for (const peer of rule.peers ?? []) {
+              const m = peerMatcher(peer, pol.namespace)
+              byKey.set(m.key, [...(byKey.get(m.key) ?? []), m])
+            }
+        const addresses = [...cluster.pods.flatMap((p) => p.ips), '10.240.1.1', 'fd00:240:1::9', '192.0.2.1']
+        for (const group of byKey.values()) {
+          const [first, ...rest] = group as [PeerMatcher, ...PeerMatcher[]]
+          for (const other of rest) {
+            for (const pod of cluster.pods)
+              expect(matchPeer(index, other, pod, undefined)).toBe(matchPeer(index, first, pod, undefined))
+            for (const a of addresses)
+              expect(matchPeer(index, other, undefined, a)).toBe(matchPeer(index, first, undefined, a))
+          }
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 })
