@@ -12,7 +12,7 @@ import type {
   SelectorOperator,
 } from '../model/index.js'
 import { setOwn } from '../model/index.js'
-import { matchSelector } from '../selectors/index.js'
+import { matchSelector } from '../semantics/index.js'
 import {
   isDNS1123Label,
   isValidPortName,

@@ -6,9 +6,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compileNode, createNodeCompiler } from '../../src/compile/index.js'
-import { parseIPv4Number } from '../../src/compile/ranges.js'
 import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../../src/model/index.js'
 import { parseIP } from '../../src/model/index.js'
+import { parseIPv4Number } from '../../src/semantics/index.js'
 
 describe('IPv4 fast path', () => {
   const rows = [
