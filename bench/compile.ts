@@ -10,15 +10,8 @@
  * change, as the agent calls it on every debounced change.
  */
 import { cpus, loadavg, totalmem } from 'node:os'
-import {
-  buildNodeIR,
-  type CompiledRuleset,
-  compileNode,
-  createNodeCompiler,
-  type NodeIR,
-  nodesOf,
-  renderNftables,
-} from '../src/compile/index.js'
+import { type CompiledRuleset, compileNode, createNodeCompiler, renderNodeIR } from '../src/backends/index.js'
+import { buildNodeIR, type NodeIR, nodesOf } from '../src/compile/index.js'
 import { execCommand, hasCommand } from '../src/dataplane/exec.js'
 import { applyRuleset } from '../src/dataplane/index.js'
 import { realisticManifests } from '../src/gen/realistic-cluster.js'
@@ -134,19 +127,20 @@ async function main(): Promise<void> {
     const build: number[] = []
     const render: number[] = []
     let ir = buildNodeIR(cluster, NODE)
-    let out = renderNftables(ir)
+    let out = renderNodeIR(ir, 'nftables')
     for (let i = 0; i < RUNS; i++) {
       const t0 = now()
       ir = buildNodeIR(cluster, NODE)
       build.push(ms(t0))
       const t1 = now()
-      out = renderNftables(ir)
+      out = renderNodeIR(ir, 'nftables')
       render.push(ms(t1))
     }
-    const k = await loadTimes(out.text)
+    const text = out.files['palisade.nft'] ?? ''
+    const k = await loadTimes(text)
     const s = out.stats
     process.stdout.write(
-      `| ${size.pods} | ${size.policies} | ${ir.pods.length} | ${fmt(median(build))} | ${fmt(median(render))} | ${s.rules} | ${s.chains} | ${s.sets} | ${s.elements} | ${out.text.length} | ${k ? fmt(k.check) : 'n/a'} | ${k ? fmt(k.load) : 'n/a'} | ${k ? fmt(k.reload) : 'n/a'} |\n`,
+      `| ${size.pods} | ${size.policies} | ${ir.pods.length} | ${fmt(median(build))} | ${fmt(median(render))} | ${s.rules} | ${s.chains} | ${s.sets} | ${s.elements} | ${text.length} | ${k ? fmt(k.check) : 'n/a'} | ${k ? fmt(k.load) : 'n/a'} | ${k ? fmt(k.reload) : 'n/a'} |\n`,
     )
   }
   process.stdout.write(

@@ -12,7 +12,7 @@
  * figure (`ss -K`) and the client may reuse them (tcp_tw_reuse=1): figures no longer depend on their order.
  */
 import { join } from 'node:path'
-import { compileNode } from '../src/compile/index.js'
+import { compileNode } from '../src/backends/index.js'
 import { applyRuleset } from '../src/dataplane/index.js'
 import { runInOk } from '../src/lab/exec.js'
 import {

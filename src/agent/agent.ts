@@ -9,7 +9,7 @@
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { type Logger, pino } from 'pino'
-import { type Backend, type CompiledRuleset, createNodeCompiler } from '../compile/index.js'
+import { type BackendName as Backend, type CompiledRuleset, createNodeCompiler } from '../backends/index.js'
 import {
   applyRuleset,
   type CleanupOptions,

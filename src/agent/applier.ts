@@ -9,7 +9,7 @@
  * On any failure the previous rules stay in force (both paths are single transactions) and the
  * error propagates to the sync loop, which retries with backoff.
  */
-import type { CompiledRuleset } from '../compile/index.js'
+import type { CompiledRuleset } from '../backends/index.js'
 import type { ExecResult } from '../dataplane/index.js'
 import { diffNftTables, type NftTableBlocks, primeNftTable, splitNftTable } from './nft-blocks.js'
 import { describeShape } from './nft-elements.js'

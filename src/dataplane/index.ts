@@ -2,7 +2,7 @@
  * The dataplane edge: puts a CompiledRuleset into the kernel (nft / iptables-restore + ipset) and
  * removes it again. Only Palisade's own table, chains and sets are ever touched.
  */
-import type { Backend, CompiledRuleset } from '../compile/index.js'
+import type { BackendName as Backend, CompiledRuleset } from '../backends/index.js'
 import { applyIptables, type CleanupReport, cleanupIptables, forgetIptablesState } from './iptables.js'
 import { applyNftables, cleanupNftables, forgetNftablesState } from './nftables.js'
 

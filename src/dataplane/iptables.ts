@@ -20,13 +20,13 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CompiledRuleset } from '../compile/index.js'
+import type { CompiledRuleset } from '../backends/index.js'
 import {
   IPSET_PREFIX,
   IPTABLES_CHAIN_PREFIX,
   IPTABLES_ENTRY_CHAIN,
   IPTABLES_FILES,
-} from '../compile/iptables/index.js'
+} from '../backends/iptables/index.js'
 import { type ExecResult, execCommand } from './exec.js'
 
 export type IptablesVariant = 'nft' | 'legacy'

@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CompiledRuleset } from '../compile/index.js'
-import { NFT_FAMILY, NFT_TABLE } from '../compile/nftables/index.js'
+import type { CompiledRuleset } from '../backends/index.js'
+import { NFT_FAMILY, NFT_TABLE } from '../backends/nftables/index.js'
 import { DEFAULT_EXEC_TIMEOUT_MS, execCommand } from './exec.js'
 
 export interface NftablesApplyOptions {

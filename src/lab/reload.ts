@@ -4,7 +4,7 @@
  * a denied connection. Atomic reloads must leak no denied connection and break no allowed flow.
  */
 import { join } from 'node:path'
-import { compileNode } from '../compile/index.js'
+import { compileNode } from '../backends/index.js'
 import { applyRuleset } from '../dataplane/index.js'
 import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../model/index.js'
 import { compilerBackend, type LabBackend, podInterfacesOf } from './rules.js'

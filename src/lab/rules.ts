@@ -1,6 +1,6 @@
 /** Compiles each lab node's rules with Palisade's compiler and loads them into the node namespace. */
 import { join } from 'node:path'
-import { type Backend, type CompiledRuleset, compileNode } from '../compile/index.js'
+import { type BackendName as Backend, type CompiledRuleset, compileNode } from '../backends/index.js'
 import { applyRuleset } from '../dataplane/index.js'
 import type { Diagnostic } from '../model/index.js'
 import { LabError, withTimeout } from './exec.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RulesetApplier } from '../../src/agent/applier.js'
-import { type CompiledRuleset, compileNode } from '../../src/compile/index.js'
+import { type CompiledRuleset, compileNode } from '../../src/backends/index.js'
 import type { ExecResult } from '../../src/dataplane/index.js'
 import { normalizeObjects } from '../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../src/model/index.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { describeShape, elementKey, splitElements } from '../../src/agent/nft-elements.js'
-import { compileNode } from '../../src/compile/index.js'
+import { compileNode } from '../../src/backends/index.js'
 import { normalizeObjects } from '../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../src/model/index.js'
 import { allowFrom, namespace, pod } from './fixtures.js'

@@ -6,12 +6,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  type Backend,
-  type CompileOptions,
+  type BackendName as Backend,
   compileNode,
   createNodeCompiler,
   type NodeCompiler,
-} from '../../src/compile/index.js'
+} from '../../src/backends/index.js'
+import type { CompileOptions } from '../../src/compile/index.js'
 import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { ClusterState, Labels, Namespace, NetworkPolicy, Pod } from '../../src/model/index.js'
 

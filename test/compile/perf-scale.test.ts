@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compileNode, createNodeCompiler } from '../../src/compile/index.js'
+import { compileNode, createNodeCompiler } from '../../src/backends/index.js'
 import { parseIPv4Number } from '../../src/compile/ranges.js'
 import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../../src/model/index.js'
 import { parseIP } from '../../src/model/index.js'

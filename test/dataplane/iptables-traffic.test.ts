@@ -8,11 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderIptables } from '../../src/compile/iptables/index.js'
+import { printRuleset } from '../../src/backends/index.js'
+import { renderIptables as renderStructure } from '../../src/backends/iptables/index.js'
 import type { NodeIR } from '../../src/compile/ir.js'
 import { applyIptables, cleanupIptables } from '../../src/dataplane/iptables.js'
-import { pocNode1 } from '../compile/iptables/fixtures.js'
-import { createNetns, removeNetns, sh } from '../compile/iptables/netns.js'
+import { pocNode1 } from '../backends/iptables/fixtures.js'
+import { createNetns, removeNetns, sh } from '../backends/iptables/netns.js'
+
+const renderIptables = (ir: NodeIR) => printRuleset(renderStructure(ir))
 
 const pods = [
   { name: 'db', ip: '10.240.1.11' },

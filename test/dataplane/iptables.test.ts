@@ -6,8 +6,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { CompiledRuleset } from '../../src/compile/index.js'
-import { renderIptables } from '../../src/compile/iptables/index.js'
+import type { CompiledRuleset } from '../../src/backends/index.js'
+import { printRuleset } from '../../src/backends/index.js'
+import { renderIptables as renderStructure } from '../../src/backends/iptables/index.js'
+import type { NodeIR } from '../../src/compile/ir.js'
 import {
   applyIptables,
   buildCleanup,
@@ -17,8 +19,10 @@ import {
   parseFilterSave,
   parseIpsetRestore,
 } from '../../src/dataplane/iptables.js'
-import { dualStack, pocNode1 } from '../compile/iptables/fixtures.js'
-import { createNetns, removeNetns, sh } from '../compile/iptables/netns.js'
+import { dualStack, pocNode1 } from '../backends/iptables/fixtures.js'
+import { createNetns, removeNetns, sh } from '../backends/iptables/netns.js'
+
+const renderIptables = (ir: NodeIR) => printRuleset(renderStructure(ir))
 
 const save = (netns: string, v: string, family: 4 | 6 = 4) =>
   sh(netns, [`${family === 4 ? 'iptables' : 'ip6tables'}-${v}-save`, '-t', 'filter']).then((t) =>
@@ -244,6 +248,7 @@ describe('applyIptables refuses what it cannot apply', () => {
       applyIptables({
         backend: 'nftables',
         node: 'n',
+        structure: {},
         files: {},
         stats: { rules: 0, chains: 0, sets: 0, elements: 0 },
       }),

@@ -2,7 +2,8 @@
 
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { compileNode, nodeNameProblem, nodesOf } from '../../compile/index.js'
+import { compileNode } from '../../backends/index.js'
+import { nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { applyRuleset, cleanup, DEFAULT_STATE_DIR, isValidNetnsName } from '../../dataplane/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 import { parseBackend, parsePodInterfaces, printDiagnostics } from './compile.js'

@@ -4,13 +4,12 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import {
   BACKENDS,
-  type Backend,
+  type BackendName as Backend,
   type CompiledRuleset,
-  type CompileOptions,
   compileNode,
-  nodeNameProblem,
-  nodesOf,
-} from '../../compile/index.js'
+  parseBackendName,
+} from '../../backends/index.js'
+import { type CompileOptions, nodeNameProblem, nodesOf } from '../../compile/index.js'
 import type { ClusterState, Diagnostic } from '../../model/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
@@ -40,7 +39,7 @@ export function parsePodInterfaces(items: readonly string[] | undefined): Compil
 
 /** Returns the backend named on the command line, or undefined when it is not one. */
 export function parseBackend(text: string): Backend | undefined {
-  return (BACKENDS as readonly string[]).includes(text) ? (text as Backend) : undefined
+  return parseBackendName(text)
 }
 
 /** Prints compile diagnostics to stderr (info only when verbose). */

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_CHAIN_NAME, MAX_SET_NAME, renderIptables } from '../../../src/compile/iptables/index.js'
-import { boundedName, shortHash } from '../../../src/compile/iptables/names.js'
+import { printRuleset } from '../../../src/backends/index.js'
+import {
+  type IptablesRenderOptions,
+  MAX_CHAIN_NAME,
+  MAX_SET_NAME,
+  renderIptables as renderStructure,
+} from '../../../src/backends/iptables/index.js'
+import { boundedName, shortHash } from '../../../src/backends/iptables/names.js'
 import type { NodeIR } from '../../../src/compile/ir.js'
 import { ROWS } from './cases.js'
 import { dualStack, pocNode1 } from './fixtures.js'
 import { expectRulesetGolden } from './golden.js'
+
+const renderIptables = (ir: NodeIR, o?: IptablesRenderOptions) => printRuleset(renderStructure(ir, o))
 
 const lines = (text: string | undefined) => (text ?? '').split('\n')
 const chainsOf = (text: string | undefined) =>

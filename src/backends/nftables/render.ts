@@ -1,5 +1,5 @@
 /**
- * NodeIR -> one `nft -f` file for `table inet palisade`.
+ * NodeIR -> the structure of `table inet palisade` (print.ts writes it as one `nft -f` file).
  *
  * Design (why the ruleset looks the way it does):
  *
@@ -59,9 +59,9 @@
  * Every set, chain and rule carries a comment naming the policy (namespace/name), direction and rule
  * index, so `nft list ruleset` traces back to the YAML.
  */
-import type { Family, Protocol } from '../../model/index.js'
-import { commentLine, commentText } from '../comment.js'
+
 import {
+  hash8,
   IR_NAME_MAX,
   type IRChain,
   type IRLocalPod,
@@ -69,48 +69,18 @@ import {
   type IRRule,
   type IRSet,
   type NodeIR,
-} from '../ir.js'
-import { hash8 } from '../names.js'
+} from '../../compile/index.js'
+import type { Family, Protocol } from '../../model/index.js'
+import { nftComment } from './print.js'
+import type { NftChain, NftHook, NftMap, NftMapElement, NftObject, NftSet, NftTable } from './structure.js'
 
 /** The one table Palisade owns. */
 export const NFT_TABLE = 'palisade'
 export const NFT_FAMILY = 'inet'
 
-/** Sizes of a rendered ruleset. */
-export interface NftStats {
-  readonly rules: number
-  readonly chains: number
-  readonly sets: number
-  readonly elements: number
-}
-
-/** A rendered ruleset and its sizes. */
-export interface NftRendered {
-  readonly text: string
-  readonly stats: NftStats
-}
-
-/** Returns a quoted nft comment: one line of printable ASCII, no quotes inside, bounded length. */
-export function nftComment(text: string): string {
-  return `"${commentText(text)}"`
-}
-
 const ADDR: Readonly<Record<Family, { readonly kw: string; readonly type: string }>> = {
   4: { kw: 'ip', type: 'ipv4_addr' },
   6: { kw: 'ip6', type: 'ipv6_addr' },
-}
-
-/** Returns the nft set/map element list as one block of lines (no trailing newline), or undefined when empty. */
-function elementsBlock(indent: string, items: readonly string[]): string | undefined {
-  if (items.length === 0) return undefined
-  if (items.length <= 4) return `${indent}elements = { ${items.join(', ')} }`
-  return `${indent}elements = {\n${indent}\t${items.join(`,\n${indent}\t`)}\n${indent}}`
-}
-
-/** Returns the nft set/map element list lines (empty when there are no elements). */
-function elementsLine(indent: string, items: readonly string[]): string[] {
-  const block = elementsBlock(indent, items)
-  return block === undefined ? [] : [block]
 }
 
 /** Returns who uses a set, bounded. */
@@ -137,26 +107,25 @@ function setComment(s: IRSet): string {
   return `${what}, IPv${s.family}; used by ${usedByText(s.usedBy)}`
 }
 
-/** Renders one set declaration (lines joined). */
-function renderSet(s: IRSet): string {
-  const out = [`\tset ${s.id} {`]
-  let elements: string | undefined
+/** Renders one IR set as a named set. */
+function renderSet(s: IRSet): NftSet {
   if (s.kind === 'named-port') {
-    out.push(`\t\ttype ${ADDR[s.family].type} . inet_service`)
-    out.push(`\t\tcomment ${nftComment(setComment(s))}`)
-    elements = elementsBlock(
-      '\t\t',
-      s.elements.map((e) => `${e.address} . ${e.port}`),
-    )
-  } else {
-    out.push(`\t\ttype ${ADDR[s.family].type}`)
-    if (s.interval) out.push('\t\tflags interval')
-    out.push(`\t\tcomment ${nftComment(setComment(s))}`)
-    elements = elementsBlock('\t\t', s.elements)
+    return {
+      kind: 'set',
+      name: s.id,
+      type: `${ADDR[s.family].type} . inet_service`,
+      comment: setComment(s),
+      elements: s.elements.map((e) => `${e.address} . ${e.port}`),
+    }
   }
-  if (elements !== undefined) out.push(elements)
-  out.push('\t}')
-  return out.join('\n')
+  return {
+    kind: 'set',
+    name: s.id,
+    type: ADDR[s.family].type,
+    ...(s.interval ? { flags: 'interval' } : {}),
+    comment: setComment(s),
+    elements: s.elements,
+  }
 }
 
 const L4: Readonly<Record<Protocol, string>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' }
@@ -201,34 +170,32 @@ function renderRule(chain: IRChain, r: IRRule): string {
     parts.push(`${ADDR[r.family].kw} ${side} @${r.peerSet}`)
   else if (r.family !== undefined && r.port?.kind !== 'named') parts.push(`meta nfproto ipv${r.family}`)
   parts.push('accept', `comment ${nftComment(ruleComment(chain, r))}`)
-  return `\t\t${parts.join(' ')}`
+  return parts.join(' ')
 }
 
-/** Renders a policy chain (lines joined); the DefaultDeny annotation policy says where it comes from. */
-function renderPolicyChain(c: IRChain): string {
+/** Returns the distinct names in `names`, sorted. */
+function sortedRefs(names: Iterable<string>): string[] {
+  return [...new Set(names)].sort()
+}
+
+/** Renders a policy chain; the DefaultDeny annotation policy says where it comes from. */
+function renderPolicyChain(c: IRChain): NftChain {
   const dir = c.direction === 'Ingress' ? 'ingress' : 'egress'
   const what = c.policy.defaultDenyAnnotation
     ? `namespace ${c.policy.namespace} annotation net.beta.kubernetes.io/network-policy DefaultDeny (legacy): ${dir} isolation, no rules`
     : `NetworkPolicy ${c.policy.namespace}/${c.policy.name} ${dir}${c.rules.length === 0 ? ': allows nothing' : ''}`
-  return [
-    `\tchain ${c.id} {`,
-    `\t\tcomment ${nftComment(what)}`,
-    ...c.rules.map((r) => renderRule(c, r)),
-    '\t}',
-  ].join('\n')
-}
-
-/** Sizes of the rendered chains and maps of one pod. */
-interface PodChainStats {
-  readonly rules: number
-  readonly chains: number
-  readonly maps: number
-  readonly elements: number
-}
-
-/** A rendered pod chain block and its sizes. */
-interface PodChainText extends PodChainStats {
-  readonly lines: string[]
+  const refs: string[] = []
+  for (const r of c.rules) {
+    if (r.peerSet !== undefined && r.family !== undefined) refs.push(r.peerSet)
+    if (r.port?.kind === 'named') refs.push(r.port.set)
+  }
+  return {
+    kind: 'chain',
+    name: c.id,
+    comment: what,
+    rules: c.rules.map((r) => renderRule(c, r)),
+    refs: sortedRefs(refs),
+  }
 }
 
 /**
@@ -317,16 +284,17 @@ function portSlices(chains: readonly IRChain[]): PortSlice[] {
  * `meta l4proto . th dport` sends the packet only to the policies with a rule for its port (directly,
  * or through a small chain when several share the interval). A packet of another port or protocol
  * matches no element and falls through to the drop. Other policies (a rule for every port, a whole
- * protocol or a named port) are jumped first, as before.
+ * protocol or a named port) are jumped first, as before. Returns the pod chain, its helper chains and
+ * its port map, in print order.
  */
 function renderPodChain(
   p: IRLocalPod,
   direction: 'Ingress' | 'Egress',
   policyName: ReadonlyMap<string, string>,
   chainById: ReadonlyMap<string, IRChain>,
-): PodChainText {
+): NftObject[] {
   const d = direction === 'Ingress' ? p.ingress : p.egress
-  if (!d) return { lines: [], rules: 0, chains: 0, maps: 0, elements: 0 }
+  if (!d) return []
   const dir = direction === 'Ingress' ? 'ingress' : 'egress'
   const key = `${p.namespace}/${p.name}`
   const by = d.policies.map((id) => policyName.get(id) ?? id)
@@ -343,7 +311,7 @@ function renderPodChain(
   const map = portMapName(d.chain, helperCount)
   // one helper chain per distinct set of two or more policies; a single policy is jumped to directly
   const helpers = new Map<string, { id: string; policies: readonly string[] }>()
-  const items: string[] = []
+  const items: NftMapElement[] = []
   for (const s of slices) {
     let target = s.policies[0] as string
     if (s.policies.length > 1) {
@@ -356,239 +324,223 @@ function renderPodChain(
       target = h.id
     }
     const port = s.from === s.to ? String(s.from) : `${s.from}-${s.to}`
-    items.push(`${L4[s.protocol]} . ${port} : jump ${target}`)
+    items.push({ key: `${L4[s.protocol]} . ${port}`, verdict: { kind: 'jump', chain: target } })
   }
-  const lines = [
-    `\tchain ${d.chain} {`,
-    `\t\tcomment ${nftComment(`${dir} of pod ${key} (${p.ips.map((i) => i.address).join(' ')}): isolated by ${usedByText(by)}`)}`,
-    ...always.map((id) => `\t\tjump ${id}`),
-    ...(items.length > 0 ? [`\t\tmeta l4proto . th dport vmap @${map}`] : []),
-    `\t\tcounter drop comment ${nftComment(`${dir} isolated: ${key}`)}`,
-    '\t}',
+  const out: NftObject[] = [
+    {
+      kind: 'chain',
+      name: d.chain,
+      comment: `${dir} of pod ${key} (${p.ips.map((i) => i.address).join(' ')}): isolated by ${usedByText(by)}`,
+      rules: [
+        ...always.map((id) => `jump ${id}`),
+        ...(items.length > 0 ? [`meta l4proto . th dport vmap @${map}`] : []),
+        `counter drop comment ${nftComment(`${dir} isolated: ${key}`)}`,
+      ],
+      refs: sortedRefs([...always, ...(items.length > 0 ? [map] : [])]),
+    },
   ]
-  let rules = always.length + (items.length > 0 ? 1 : 0) + 1
   for (const h of helpers.values()) {
-    lines.push(
-      `\tchain ${h.id} {`,
-      `\t\tcomment ${nftComment(`${dir} of pod ${key}: policies sharing a port interval`)}`,
-      ...h.policies.map((id) => `\t\tjump ${id}`),
-      '\t}',
-    )
-    rules += h.policies.length
+    out.push({
+      kind: 'chain',
+      name: h.id,
+      comment: `${dir} of pod ${key}: policies sharing a port interval`,
+      rules: h.policies.map((id) => `jump ${id}`),
+      refs: sortedRefs(h.policies),
+    })
   }
   if (items.length > 0) {
-    lines.push(
-      `\tmap ${map} {`,
-      '\t\ttype inet_proto . inet_service : verdict',
-      '\t\tflags interval',
-      `\t\tcomment ${nftComment(`${dir} of pod ${key}: protocol . port -> policies with a rule for it`)}`,
-      ...elementsLine('\t\t', items),
-      '\t}',
-    )
+    out.push({
+      kind: 'map',
+      name: map,
+      type: 'inet_proto . inet_service : verdict',
+      flags: 'interval',
+      comment: `${dir} of pod ${key}: protocol . port -> policies with a rule for it`,
+      elements: items,
+    })
   }
-  return {
-    lines,
-    rules,
-    chains: 1 + helpers.size,
-    maps: items.length > 0 ? 1 : 0,
-    elements: items.length,
-  }
+  return out
 }
 
 /** Renders a verdict map from local pod addresses of one family to pod chains. */
-function renderDispatchMap(
-  ir: NodeIR,
-  direction: 'Ingress' | 'Egress',
-  family: Family,
-): { lines: string[]; count: number } {
-  const name = `${direction === 'Ingress' ? 'ingress' : 'egress'}_pods_v${family}`
-  const items: string[] = []
+function renderDispatchMap(ir: NodeIR, direction: 'Ingress' | 'Egress', family: Family): NftMap {
+  const elements: NftMapElement[] = []
   for (const p of ir.pods) {
     const d = direction === 'Ingress' ? p.ingress : p.egress
     if (!d) continue
-    for (const ip of p.ips) if (ip.family === family) items.push(`${ip.address} : jump ${d.chain}`)
+    for (const ip of p.ips)
+      if (ip.family === family) elements.push({ key: ip.address, verdict: { kind: 'jump', chain: d.chain } })
   }
-  const lines = [
-    `\tmap ${name} {`,
-    `\t\ttype ${ADDR[family].type} : verdict`,
-    `\t\tcomment ${nftComment(`local pods isolated for ${direction.toLowerCase()}, IPv${family} -> pod chain`)}`,
-    ...elementsLine('\t\t', items),
-    '\t}',
+  return {
+    kind: 'map',
+    name: `${direction === 'Ingress' ? 'ingress' : 'egress'}_pods_v${family}`,
+    type: `${ADDR[family].type} : verdict`,
+    comment: `local pods isolated for ${direction.toLowerCase()}, IPv${family} -> pod chain`,
+    elements,
+  }
+}
+
+/** The anti-spoofing sets and the egress base chain's rules that use them. */
+function renderAntiSpoofing(ir: NodeIR): { readonly sets: NftSet[]; readonly rules: string[] } {
+  const withIf = ir.pods.filter((p) => p.interface !== undefined)
+  const sets: NftSet[] = [
+    {
+      kind: 'set',
+      name: 'pod_interfaces',
+      type: 'ifname',
+      comment: 'host-side interfaces of local pods (anti-spoofing)',
+      elements: [...new Set(withIf.map((p) => `"${p.interface}"`))].sort(),
+    },
   ]
-  return { lines, count: items.length }
+  const rules: string[] = []
+  for (const f of [4, 6] as const) {
+    sets.push({
+      kind: 'set',
+      name: `pod_sources_v${f}`,
+      type: `ifname . ${ADDR[f].type}`,
+      comment: `interface . IPv${f} address each local pod may send from`,
+      elements: withIf.flatMap((p) =>
+        p.ips.filter((ip) => ip.family === f).map((ip) => `"${p.interface}" . ${ip.address}`),
+      ),
+    })
+    rules.push(
+      `iifname @pod_interfaces meta nfproto ipv${f} iifname . ${ADDR[f].kw} saddr != @pod_sources_v${f} counter drop comment ${nftComment(`anti-spoofing: IPv${f} source is not the pod's own address`)}`,
+    )
+  }
+  return { sets, rules }
+}
+
+/** Renders a base chain on the forward hook: conntrack first, then dispatch on the pod address. */
+function renderBaseChain(
+  name: 'egress' | 'ingress',
+  priority: string,
+  comment: string,
+  addr: 'saddr' | 'daddr',
+  pre: readonly string[],
+): NftChain {
+  const hook: NftHook = { type: 'filter', hook: 'forward', priority, policy: 'accept' }
+  return {
+    kind: 'chain',
+    name,
+    hook,
+    comment,
+    rules: [
+      // IPv6 neighbour discovery is link plumbing, like ARP (which never reaches these hooks): bridged
+      // between pods (br_netfilter) it must pass whatever the policies say. Hop limit 255 = on-link only.
+      `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept comment ${nftComment('IPv6 neighbour discovery (like ARP)')}`,
+      ...pre,
+      'ct state established,related accept',
+      'ct state invalid counter drop',
+      `ip ${addr} vmap @${name}_pods_v4`,
+      `ip6 ${addr} vmap @${name}_pods_v6`,
+    ],
+    refs: sortedRefs([
+      `${name}_pods_v4`,
+      `${name}_pods_v6`,
+      ...(pre.length > 0 ? ['pod_interfaces', 'pod_sources_v4', 'pod_sources_v6'] : []),
+    ]),
+  }
 }
 
 /**
- * Rendered set, policy-chain and pod-chain blocks by IR object. Sets and policy chains are pure
- * functions of their object, pod chains of their object and the IR's chain list, so an incremental
- * compiler that hands the same objects to the next render gets their text back for free.
+ * Renders the node's ruleset as the structure of one table. `render` below is this function with a
+ * memory: objects rendered from IR objects it has seen are handed back as they were.
  */
-export interface NftRenderCache {
-  readonly sets: WeakMap<IRSet, string>
-  readonly chains: WeakMap<IRChain, string>
-  /** Pod chains by pod, with the policy chains they were rendered against. */
-  readonly pods: WeakMap<
-    IRLocalPod,
-    { readonly chains: readonly IRChain[]; readonly text: string; readonly stats: PodChainStats }
-  >
+export type NftRenderer = (ir: NodeIR) => NftTable
+
+/** Rendered objects by IR object (sets and policy chains: of their object; pod chains: of the pod and the IR's chain list). */
+interface RenderMemo {
+  readonly sets: WeakMap<IRSet, NftSet>
+  readonly chains: WeakMap<IRChain, NftChain>
+  readonly pods: WeakMap<IRLocalPod, { readonly chains: readonly IRChain[]; readonly objects: NftObject[] }>
 }
 
-/** Creates an empty render cache (one per incremental compiler). */
-export function createNftRenderCache(): NftRenderCache {
-  return { sets: new WeakMap(), chains: new WeakMap(), pods: new WeakMap() }
-}
-
-/** Returns the cached text of `key`, rendering and caching it on a miss. */
-function cached<K extends object>(
-  cache: WeakMap<K, string> | undefined,
-  key: K,
-  render: (k: K) => string,
-): string {
-  let text = cache?.get(key)
-  if (text === undefined) {
-    text = render(key)
-    cache?.set(key, text)
+/** Returns the memoised value of `key`, computing and keeping it on a miss. */
+function memo<K extends object, V>(cache: WeakMap<K, V> | undefined, key: K, make: (k: K) => V): V {
+  let v = cache?.get(key)
+  if (v === undefined) {
+    v = make(key)
+    cache?.set(key, v)
   }
-  return text
+  return v
 }
 
-/** Renders the node's ruleset as one atomic `nft -f` file; `cache` only saves time, never changes bytes. */
-export function renderNftables(ir: NodeIR, cache?: NftRenderCache): NftRendered {
-  let rules = 0
-  let chains = 0
-  let sets = 0
-  let elements = 0
-  const out: string[] = []
+/** Renders one table; `m` only saves work (and keeps unchanged objects identical), never changes the result. */
+function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
   const podsIsolated = ir.pods.filter((p) => p.ingress || p.egress).length
-  out.push(
-    `# Palisade NetworkPolicy ruleset for node ${commentLine(ir.node)} (generated; do not edit).`,
-    `# ${ir.pods.length} local pods (${podsIsolated} isolated), ${ir.chains.length} policy chains, ${ir.sets.length} peer sets.`,
-    '# Load with `nft -f`: the three statements below are ONE transaction (all or nothing).',
-  )
-  if (!ir.antiSpoofing) {
-    out.push(
-      '# Anti-spoofing: pod interfaces unknown, so source addresses are not checked here;',
-      '# this relies on strict reverse-path filtering (net.ipv4.conf.all.rp_filter=1) on the node.',
-    )
-  }
-  out.push(
-    `table ${NFT_FAMILY} ${NFT_TABLE}`,
-    `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
-    `table ${NFT_FAMILY} ${NFT_TABLE} {`,
-  )
-  out.push(`\tcomment ${nftComment(`palisade: NetworkPolicy enforcement for node ${ir.node}`)}`)
-
-  for (const s of ir.sets) {
-    out.push(cached(cache?.sets, s, renderSet))
-    sets++
-    elements += s.elements.length
-  }
-
+  const objects: NftObject[] = []
+  for (const s of ir.sets) objects.push(memo(m?.sets, s, renderSet))
   const policyName = new Map<string, string>()
   const chainById = new Map<string, IRChain>()
   for (const c of ir.chains) {
     policyName.set(c.id, `${c.policy.namespace}/${c.policy.name}`)
     chainById.set(c.id, c)
-    out.push(cached(cache?.chains, c, renderPolicyChain))
-    chains++
-    rules += c.rules.length
+    objects.push(memo(m?.chains, c, renderPolicyChain))
   }
   for (const p of ir.pods) {
-    // A pod's chains name the policies of ir.chains: cached text is only valid for the same chains.
-    let hit = cache?.pods.get(p)
+    // A pod's chains name the policies of ir.chains: a kept rendering is only valid for the same chains.
+    let hit = m?.pods.get(p)
     if (hit?.chains !== ir.chains) {
-      const lines: string[] = []
-      const stats = { rules: 0, chains: 0, maps: 0, elements: 0 }
-      for (const dir of ['Ingress', 'Egress'] as const) {
-        const r = renderPodChain(p, dir, policyName, chainById)
-        lines.push(...r.lines)
-        stats.rules += r.rules
-        stats.chains += r.chains
-        stats.maps += r.maps
-        stats.elements += r.elements
+      hit = {
+        chains: ir.chains,
+        objects: [
+          ...renderPodChain(p, 'Ingress', policyName, chainById),
+          ...renderPodChain(p, 'Egress', policyName, chainById),
+        ],
       }
-      hit = { chains: ir.chains, text: lines.join('\n'), stats }
-      cache?.pods.set(p, hit)
+      m?.pods.set(p, hit)
     }
-    if (hit.text !== '') out.push(hit.text)
-    chains += hit.stats.chains
-    rules += hit.stats.rules
-    sets += hit.stats.maps
-    elements += hit.stats.elements
+    for (const o of hit.objects) objects.push(o)
   }
-  for (const dir of ['Ingress', 'Egress'] as const) {
-    for (const f of [4, 6] as const) {
-      const m = renderDispatchMap(ir, dir, f)
-      out.push(...m.lines)
-      sets++
-      elements += m.count
-    }
-  }
-
-  const egressBase: string[] = []
-  if (ir.antiSpoofing) {
-    const withIf = ir.pods.filter((p) => p.interface !== undefined)
-    const ifaces = [...new Set(withIf.map((p) => `"${p.interface}"`))].sort()
-    out.push(
-      '\tset pod_interfaces {',
-      '\t\ttype ifname',
-      `\t\tcomment ${nftComment('host-side interfaces of local pods (anti-spoofing)')}`,
-      ...elementsLine('\t\t', ifaces),
-      '\t}',
-    )
-    sets++
-    elements += ifaces.length
-    for (const f of [4, 6] as const) {
-      const items = withIf.flatMap((p) =>
-        p.ips.filter((ip) => ip.family === f).map((ip) => `"${p.interface}" . ${ip.address}`),
-      )
-      out.push(
-        `\tset pod_sources_v${f} {`,
-        `\t\ttype ifname . ${ADDR[f].type}`,
-        `\t\tcomment ${nftComment(`interface . IPv${f} address each local pod may send from`)}`,
-        ...elementsLine('\t\t', items),
-        '\t}',
-      )
-      sets++
-      elements += items.length
-      egressBase.push(
-        `\t\tiifname @pod_interfaces meta nfproto ipv${f} iifname . ${ADDR[f].kw} saddr != @pod_sources_v${f} counter drop comment ${nftComment(`anti-spoofing: IPv${f} source is not the pod's own address`)}`,
-      )
-    }
-  }
-
-  const base = (
-    name: string,
-    priority: string,
-    what: string,
-    addr: 'saddr' | 'daddr',
-    pre: readonly string[],
-  ): string[] => [
-    `\tchain ${name} {`,
-    `\t\ttype filter hook forward priority ${priority}; policy accept;`,
-    `\t\tcomment ${nftComment(what)}`,
-    // IPv6 neighbour discovery is link plumbing, like ARP (which never reaches these hooks): bridged
-    // between pods (br_netfilter) it must pass whatever the policies say. Hop limit 255 = on-link only.
-    `\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept comment ${nftComment('IPv6 neighbour discovery (like ARP)')}`,
-    ...pre,
-    '\t\tct state established,related accept',
-    '\t\tct state invalid counter drop',
-    `\t\tip ${addr} vmap @${name}_pods_v4`,
-    `\t\tip6 ${addr} vmap @${name}_pods_v6`,
-    '\t}',
-  ]
-  out.push(
-    ...base(
+  for (const dir of ['Ingress', 'Egress'] as const)
+    for (const f of [4, 6] as const) objects.push(renderDispatchMap(ir, dir, f))
+  const spoof = ir.antiSpoofing ? renderAntiSpoofing(ir) : undefined
+  if (spoof) objects.push(...spoof.sets)
+  objects.push(
+    renderBaseChain(
       'egress',
       'filter',
       'egress of local source pods; accept here only ends this chain',
       'saddr',
-      egressBase,
+      spoof?.rules ?? [],
     ),
-    ...base('ingress', 'filter + 10', 'ingress of local destination pods; runs after egress', 'daddr', []),
+    renderBaseChain(
+      'ingress',
+      'filter + 10',
+      'ingress of local destination pods; runs after egress',
+      'daddr',
+      [],
+    ),
   )
-  chains += 2
-  rules += 2 * 5 + egressBase.length
-  out.push('}', '')
-  return { text: out.join('\n'), stats: { rules, chains, sets, elements } }
+  return {
+    family: NFT_FAMILY,
+    name: NFT_TABLE,
+    notes: [
+      `Palisade NetworkPolicy ruleset for node ${ir.node} (generated; do not edit).`,
+      `${ir.pods.length} local pods (${podsIsolated} isolated), ${ir.chains.length} policy chains, ${ir.sets.length} peer sets.`,
+      'Load with `nft -f`: the three statements below are ONE transaction (all or nothing).',
+      ...(ir.antiSpoofing
+        ? []
+        : [
+            'Anti-spoofing: pod interfaces unknown, so source addresses are not checked here;',
+            'this relies on strict reverse-path filtering (net.ipv4.conf.all.rp_filter=1) on the node.',
+          ]),
+    ],
+    comment: `palisade: NetworkPolicy enforcement for node ${ir.node}`,
+    objects,
+  }
+}
+
+/** Renders the node's ruleset as the structure of `table inet palisade` (pure). */
+export function renderNftables(ir: NodeIR): NftTable {
+  return renderTable(ir)
+}
+
+/**
+ * Returns a renderer that remembers what it rendered (no module state: the memory lives in the returned
+ * function): the objects of IR objects handed to it again are the very objects it returned before, so
+ * an incremental compiler pays only for what changed and the delta skips unchanged objects by identity.
+ */
+export function createNftRenderer(): NftRenderer {
+  const m: RenderMemo = { sets: new WeakMap(), chains: new WeakMap(), pods: new WeakMap() }
+  return (ir) => renderTable(ir, m)
 }

@@ -4,10 +4,17 @@
  * iptables-nft and iptables-legacy, inside a throwaway network namespace (never the host's).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderIptables } from '../../../src/compile/iptables/index.js'
+import { printRuleset } from '../../../src/backends/index.js'
+import {
+  type IptablesRenderOptions,
+  renderIptables as renderStructure,
+} from '../../../src/backends/iptables/index.js'
+import type { NodeIR } from '../../../src/compile/ir.js'
 import { ROWS } from './cases.js'
 import { pocNode1 } from './fixtures.js'
 import { createNetns, removeNetns, sh } from './netns.js'
+
+const renderIptables = (ir: NodeIR, o?: IptablesRenderOptions) => printRuleset(renderStructure(ir, o))
 
 const variants = ['nft', 'legacy'] as const
 const rows = ROWS.flatMap((c) =>

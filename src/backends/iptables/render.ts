@@ -1,9 +1,9 @@
 /**
- * Renders a NodeIR as iptables + ipset input (pure): 'ipset.restore' for `ipset restore`,
- * 'iptables.rules' / 'ip6tables.rules' for `iptables-restore --noflush` / `ip6tables-restore --noflush`.
+ * Renders a NodeIR as the iptables + ipset structure (pure); print.ts writes it as 'ipset.restore' for
+ * `ipset restore` and 'iptables.rules' / 'ip6tables.rules' for `iptables-restore --noflush`.
  *
  * Packet path (filter table, FORWARD only; INPUT/OUTPUT untouched, docs/semantics.md rule 6):
- *   FORWARD -> PAL-FORWARD (the single jump is installed by src/dataplane/iptables.ts)
+ *   FORWARD -> PAL-FORWARD (the single jump is installed by apply.ts)
  *     0. IPv6: neighbour solicitations and advertisements (hop limit 255) -> allow, like ARP.
  *     1. anti-spoofing (when the IR knows pod interfaces): a packet entering from a pod's interface
  *        must carry one of that pod's addresses; two hash:net,iface lookups, one rule.
@@ -20,9 +20,6 @@
  * `nomatch` entries are not used: with several ipBlocks in one set, an except of one block would hide an
  * address that another block allows (hash:net answers from the most specific entry only).
  */
-import type { Family, Protocol } from '../../model/index.js'
-import { commentLine, commentText } from '../comment.js'
-import type { CompiledRuleset } from '../index.js'
 import type {
   IRAddressSet,
   IRChain,
@@ -32,8 +29,11 @@ import type {
   IRRule,
   IRSet,
   NodeIR,
-} from '../ir.js'
+} from '../../compile/index.js'
+import { commentText } from '../../compile/index.js'
+import type { Family, Protocol } from '../../model/index.js'
 import { boundedName, IPSET_PREFIX, IPTABLES_CHAIN_PREFIX, MAX_CHAIN_NAME, MAX_SET_NAME } from './names.js'
+import type { Ipset, IptablesFilter, IptablesRule, IptablesRuleset } from './structure.js'
 
 export interface IptablesRenderOptions {
   /**
@@ -47,7 +47,6 @@ export interface IptablesRenderOptions {
 }
 
 export const IPTABLES_ENTRY_CHAIN = 'PAL-FORWARD'
-export const IPTABLES_FILES = ['ipset.restore', 'iptables.rules', 'ip6tables.rules'] as const
 export const DEFAULT_MARK_BIT = 0x400000
 
 const EGRESS = 'PAL-EGRESS'
@@ -59,10 +58,6 @@ const MULTIPORT_SLOTS = 15
 /** Our own sets (not from the IR): upper case, so they never collide with the IR's lower-case ids. */
 function ownSet(kind: 'EGRESS' | 'INGRESS' | 'LOCAL' | 'SPOOF' | 'PODIF', family: Family): string {
   return `${IPSET_PREFIX}${kind}-${family}`
-}
-
-function inetFamily(f: Family): string {
-  return f === 4 ? 'inet' : 'inet6'
 }
 
 /** Returns the ipset type of an IR set. */
@@ -83,10 +78,9 @@ export function chainNameOf(id: string): string {
 }
 
 /** hash:net refuses a /0 element: the whole family is written as its two halves. */
-function netElements(family: Family, cidr: string): string[] {
+function netElements(cidr: string): string[] {
   if (cidr === '0.0.0.0/0') return ['0.0.0.0/1', '128.0.0.0/1']
   if (cidr === '::/0') return ['::/1', '8000::/1']
-  void family
   return [cidr]
 }
 
@@ -96,15 +90,12 @@ function maxelem(n: number): number {
   return m
 }
 
-interface SetText {
-  readonly name: string
-  readonly type: string
-  readonly family: Family
-  readonly elements: readonly string[]
-  readonly comment: string
+/** An ipset with maxelem sized for its elements. */
+function ipset(s: Omit<Ipset, 'maxelem'>): Ipset {
+  return { ...s, maxelem: maxelem(s.elements.length) }
 }
 
-function addressSetText(s: IRAddressSet): SetText {
+function addressSet(s: IRAddressSet): Ipset {
   const o = s.origin
   const comment =
     o.kind === 'ipBlock'
@@ -112,33 +103,24 @@ function addressSetText(s: IRAddressSet): SetText {
       : `pods${o.namespace !== undefined ? ` namespace=${o.namespace}` : ''}${
           o.namespaceSelector !== undefined ? ` namespaceSelector={${o.namespaceSelector}}` : ''
         }${o.podSelector !== undefined ? ` podSelector={${o.podSelector}}` : ''}`
-  const elements = s.interval ? s.elements.flatMap((e) => netElements(s.family, e)) : [...s.elements]
-  return {
+  return ipset({
     name: ipsetName(s),
     type: ipsetType(s),
     family: s.family,
-    elements,
+    elements: s.interval ? s.elements.flatMap(netElements) : s.elements,
     comment: `${comment}; used by ${s.usedBy.join(' ')}`,
-  }
+  })
 }
 
-function namedPortSetText(s: IRNamedPortSet): SetText {
+function namedPortSet(s: IRNamedPortSet): Ipset {
   const proto = s.protocol.toLowerCase()
-  return {
+  return ipset({
     name: ipsetName(s),
     type: ipsetType(s),
     family: s.family,
     elements: s.elements.map((e) => `${e.address},${proto}:${e.port}`),
     comment: `named port ${s.portName}/${s.protocol}; used by ${s.usedBy.join(' ')}`,
-  }
-}
-
-function renderSet(s: SetText): string[] {
-  return [
-    `# ${commentLine(s.comment)}`,
-    `create ${s.name} ${s.type} family ${inetFamily(s.family)} maxelem ${maxelem(s.elements.length)}`,
-    ...s.elements.map((e) => `add ${s.name} ${e}`),
-  ]
+  })
 }
 
 /** Formats port ranges as iptables match text, split into multiport rules of at most 15 slots. */
@@ -179,10 +161,10 @@ function ruleComment(chain: IRChain, r: IRRule): string {
 }
 
 /** Renders the rules of one policy chain for one family. */
-function policyRules(chain: IRChain, family: Family, sets: ReadonlyMap<string, IRSet>): string[] {
+function policyRules(chain: IRChain, family: Family, sets: ReadonlyMap<string, IRSet>): IptablesRule[] {
   const name = chainNameOf(chain.id)
   const dir = chain.direction === 'Ingress' ? 'src' : 'dst'
-  const out: string[] = []
+  const out: IptablesRule[] = []
   for (const r of chain.rules) {
     if (r.family !== undefined && r.family !== family) continue
     const matches: string[] = []
@@ -201,7 +183,10 @@ function policyRules(chain: IRChain, family: Family, sets: ReadonlyMap<string, I
     }
     for (const pm of portMatches) {
       const m = [pm, ...matches].filter((x) => x !== '').join(' ')
-      out.push(`-A ${name}${m ? ` ${m}` : ''} -m comment --comment ${ruleComment(chain, r)} -g ${ALLOW}`)
+      out.push({
+        chain: name,
+        spec: `${m ? `${m} ` : ''}-m comment --comment ${ruleComment(chain, r)} -g ${ALLOW}`,
+      })
     }
   }
   return out
@@ -211,13 +196,13 @@ function podComment(dir: 'ingress' | 'egress', pod: IRLocalPod): string {
   return quote(`${dir} isolated: ${pod.namespace}/${pod.name}`)
 }
 
-/** Renders one family's iptables-restore input. */
-function renderRules(
+/** Renders one family's filter table part. */
+function renderFilter(
   ir: NodeIR,
   family: Family,
   opts: Required<IptablesRenderOptions>,
   sets: ReadonlyMap<string, IRSet>,
-): string {
+): IptablesFilter {
   const mark = `0x${opts.markBit.toString(16)}`
   const allow = opts.allowAction
   const ips = (p: IRLocalPod) => p.ips.filter((a) => a.family === family).map((a) => a.address)
@@ -228,8 +213,9 @@ function renderRules(
   const spoofPods = ir.antiSpoofing ? ir.pods.filter((p) => p.interface !== undefined) : []
 
   const chains: string[] = [IPTABLES_ENTRY_CHAIN, EGRESS, INGRESS, ALLOW]
-  const body: string[] = []
-  const fwd = (rule: string) => body.push(`-A ${IPTABLES_ENTRY_CHAIN} ${rule}`)
+  const rules: IptablesRule[] = []
+  const add = (chain: string, spec: string) => rules.push({ chain, spec })
+  const fwd = (spec: string) => add(IPTABLES_ENTRY_CHAIN, spec)
   if (family === 6) {
     // Neighbour discovery is link plumbing, like ARP: bridged between pods it must pass (hop limit 255 = on-link).
     for (const type of ['neighbour-solicitation', 'neighbour-advertisement'])
@@ -254,7 +240,7 @@ function renderRules(
       `-m set --match-set ${ownSet('LOCAL', family)} dst -m comment --comment "passed: to a local pod" -j ACCEPT`,
     )
   }
-  body.push(`-A ${ALLOW} -j MARK --set-xmark ${mark}/${mark}`)
+  add(ALLOW, `-j MARK --set-xmark ${mark}/${mark}`)
 
   const dispatch = (
     chain: string,
@@ -264,11 +250,10 @@ function renderRules(
   ) => {
     if (pods.length === 0) return
     const dir = side === '-s' ? 'src' : 'dst'
-    body.push(`-A ${chain} -m set ! --match-set ${ownSet(kind, family)} ${dir} -j RETURN`)
+    add(chain, `-m set ! --match-set ${ownSet(kind, family)} ${dir} -j RETURN`)
     for (const p of pods) {
       const pd = kind === 'EGRESS' ? p.egress : p.ingress
-      for (const ip of ips(p))
-        body.push(`-A ${chain} ${side} ${ip}/${host} -g ${chainNameOf(pd?.chain as string)}`)
+      for (const ip of ips(p)) add(chain, `${side} ${ip}/${host} -g ${chainNameOf(pd?.chain as string)}`)
     }
   }
   dispatch(EGRESS, egressPods, 'EGRESS', '-s')
@@ -276,7 +261,7 @@ function renderRules(
 
   for (const c of ir.chains) {
     chains.push(chainNameOf(c.id))
-    body.push(...policyRules(c, family, sets))
+    for (const r of policyRules(c, family, sets)) rules.push(r)
   }
   for (const [dir, pods] of [
     ['egress', egressPods],
@@ -286,12 +271,12 @@ function renderRules(
       const pd = (dir === 'egress' ? p.egress : p.ingress) as NonNullable<IRLocalPod['egress']>
       const name = chainNameOf(pd.chain)
       chains.push(name)
-      body.push(`-A ${name} -j MARK --set-xmark 0x0/${mark}`)
+      add(name, `-j MARK --set-xmark 0x0/${mark}`)
       for (const pol of pd.policies) {
-        body.push(`-A ${name} -j ${chainNameOf(pol)}`)
-        body.push(`-A ${name} -m mark --mark ${mark}/${mark} -j RETURN`)
+        add(name, `-j ${chainNameOf(pol)}`)
+        add(name, `-m mark --mark ${mark}/${mark} -j RETURN`)
       }
-      body.push(`-A ${name} -m comment --comment ${podComment(dir, p)} -j DROP`)
+      add(name, `-m comment --comment ${podComment(dir, p)} -j DROP`)
     }
   }
   const seen = new Set<string>()
@@ -299,35 +284,19 @@ function renderRules(
     if (seen.has(c)) throw new Error(`iptables chain name collision: ${c}`)
     seen.add(c)
   }
-  const tool = family === 4 ? 'iptables' : 'ip6tables'
-  return [
-    `# Palisade ${tool} rules for node ${commentLine(ir.node)} (${tool}-restore --noflush: declared chains are flushed,`,
-    `# other chains untouched). The one jump FORWARD -> ${IPTABLES_ENTRY_CHAIN} is installed by palisade apply.`,
-    ...(ir.antiSpoofing
-      ? []
-      : [
-          '# Anti-spoofing: pod interfaces unknown, source addresses are not checked here; rely on strict rp_filter.',
-        ]),
-    '*filter',
-    ...chains.map((c) => `:${c} - [0:0]`),
-    ...body,
-    'COMMIT',
-    '',
-  ].join('\n')
+  return { chains, rules }
 }
 
-/** Renders the ipset restore input: the IR's sets, then our dispatch / local / anti-spoofing sets per family. */
-function renderIpset(ir: NodeIR): { text: string; sets: number; elements: number } {
-  const texts: SetText[] = ir.sets.map((s) =>
-    s.kind === 'addresses' ? addressSetText(s) : namedPortSetText(s),
-  )
+/** Renders the ipsets: the IR's sets, then our dispatch / local / anti-spoofing sets per family. */
+function renderIpsets(ir: NodeIR): Ipset[] {
+  const out: Ipset[] = ir.sets.map((s) => (s.kind === 'addresses' ? addressSet(s) : namedPortSet(s)))
   for (const family of [4, 6] as const) {
     const ips = (p: IRLocalPod) => p.ips.filter((a) => a.family === family).map((a) => a.address)
     const sorted = (xs: string[]) => [...new Set(xs)].sort()
     const own = (kind: 'EGRESS' | 'INGRESS' | 'LOCAL', pods: readonly IRLocalPod[], comment: string) => {
       const elements = sorted(pods.flatMap(ips))
       if (elements.length > 0)
-        texts.push({ name: ownSet(kind, family), type: 'hash:ip', family, elements, comment })
+        out.push(ipset({ name: ownSet(kind, family), type: 'hash:ip', family, elements, comment }))
     }
     own(
       'EGRESS',
@@ -344,42 +313,35 @@ function renderIpset(ir: NodeIR): { text: string; sets: number; elements: number
       const spoof = ir.pods.filter((p) => p.interface !== undefined)
       if (spoof.length > 0) {
         const halves = family === 4 ? ['0.0.0.0/1', '128.0.0.0/1'] : ['::/1', '8000::/1']
-        texts.push({
-          name: ownSet('PODIF', family),
-          type: 'hash:net,iface',
-          family,
-          elements: spoof.flatMap((p) => halves.map((h) => `${h},${p.interface}`)).sort(),
-          comment: 'pod interfaces (any address): packets from them are checked',
-        })
-        texts.push({
-          name: ownSet('SPOOF', family),
-          type: 'hash:net,iface',
-          family,
-          elements: spoof.flatMap((p) => ips(p).map((ip) => `${ip},${p.interface}`)).sort(),
-          comment: 'the addresses each pod interface may send from',
-        })
+        out.push(
+          ipset({
+            name: ownSet('PODIF', family),
+            type: 'hash:net,iface',
+            family,
+            elements: spoof.flatMap((p) => halves.map((h) => `${h},${p.interface}`)).sort(),
+            comment: 'pod interfaces (any address): packets from them are checked',
+          }),
+          ipset({
+            name: ownSet('SPOOF', family),
+            type: 'hash:net,iface',
+            family,
+            elements: spoof.flatMap((p) => ips(p).map((ip) => `${ip},${p.interface}`)).sort(),
+            comment: 'the addresses each pod interface may send from',
+          }),
+        )
       }
     }
   }
   const names = new Set<string>()
-  for (const t of texts) {
+  for (const t of out) {
     if (names.has(t.name)) throw new Error(`ipset name collision: ${t.name}`)
     names.add(t.name)
   }
-  const lines = [
-    `# Palisade ipsets for node ${commentLine(ir.node)}; palisade apply loads each through a temporary set + swap.`,
-  ]
-  // One push per line: spreading a set of 120k+ elements into push() overflows the call stack.
-  for (const t of texts) for (const line of renderSet(t)) lines.push(line)
-  return {
-    text: `${lines.join('\n')}\n`,
-    sets: texts.length,
-    elements: texts.reduce((n, t) => n + t.elements.length, 0),
-  }
+  return out
 }
 
-/** Renders a node's IR as ipset + iptables + ip6tables restore inputs. */
-export function renderIptables(ir: NodeIR, options: IptablesRenderOptions = {}): CompiledRuleset {
+/** Renders a node's IR as the iptables + ipset structure. */
+export function renderIptablesStructure(ir: NodeIR, options: IptablesRenderOptions = {}): IptablesRuleset {
   const opts: Required<IptablesRenderOptions> = {
     allowAction: options.allowAction ?? 'ACCEPT',
     markBit: options.markBit ?? DEFAULT_MARK_BIT,
@@ -388,19 +350,11 @@ export function renderIptables(ir: NodeIR, options: IptablesRenderOptions = {}):
     throw new Error(`markBit must be a single bit, got ${opts.markBit}`)
   }
   const sets = new Map(ir.sets.map((s) => [s.id, s]))
-  const ipset = renderIpset(ir)
-  const rules4 = renderRules(ir, 4, opts, sets)
-  const rules6 = renderRules(ir, 6, opts, sets)
-  const count = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l)).length
   return {
-    backend: 'iptables',
     node: ir.node,
-    files: { 'ipset.restore': ipset.text, 'iptables.rules': rules4, 'ip6tables.rules': rules6 },
-    stats: {
-      rules: count(rules4, /^-A /) + count(rules6, /^-A /),
-      chains: count(rules4, /^:/) + count(rules6, /^:/),
-      sets: ipset.sets,
-      elements: ipset.elements,
-    },
+    antiSpoofing: ir.antiSpoofing,
+    sets: renderIpsets(ir),
+    filter4: renderFilter(ir, 4, opts, sets),
+    filter6: renderFilter(ir, 6, opts, sets),
   }
 }

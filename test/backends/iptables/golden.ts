@@ -1,5 +1,5 @@
-/** Golden files of the iptables backend: compile/iptables/<case>.<node>.{ipset,rules,rules6}. */
-import type { CompiledRuleset } from '../../../src/compile/index.js'
+/** Golden files of the iptables backend (kept under compile/, where they always were): compile/iptables/<case>.<node>.{ipset,rules,rules6}. */
+import type { CompiledRuleset } from '../../../src/backends/index.js'
 import { expectGolden } from '../../golden.js'
 
 /** Golden file suffix of each file of an iptables ruleset. */

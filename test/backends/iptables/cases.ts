@@ -1,7 +1,7 @@
 /** Every ruleset the iptables tests render: the shared cluster fixtures (compiler + renderer) and the IR fixtures. */
 import { buildNodeIR, nodesOf } from '../../../src/compile/index.js'
 import type { NodeIR } from '../../../src/compile/ir.js'
-import { CASES } from '../fixtures.js'
+import { CASES } from '../../compile/fixtures.js'
 import { irCases } from './fixtures.js'
 
 export interface IrRow {

@@ -1,0 +1,28 @@
+/** The nftables backend: NodeIR -> `table inet palisade` as data -> `palisade.nft` (one atomic `nft -f` file). */
+import type { Backend, Ruleset } from '../backend.js'
+import { NFT_FILE, nftStats, printNftables } from './print.js'
+import { createNftRenderer, renderNftables } from './render.js'
+import type { NftTable } from './structure.js'
+
+export { NFT_FILE, nftComment, nftStats, printNftables, printNftObject } from './print.js'
+export { createNftRenderer, NFT_FAMILY, NFT_TABLE, type NftRenderer, renderNftables } from './render.js'
+export * from './structure.js'
+
+const ruleset = (node: string, structure: NftTable): Ruleset<NftTable> => ({
+  backend: 'nftables',
+  node,
+  structure,
+  stats: nftStats(structure),
+})
+
+/** The nftables backend. */
+export const nftablesBackend: Backend<NftTable> = {
+  name: 'nftables',
+  files: [NFT_FILE],
+  render: (ir) => ruleset(ir.node, renderNftables(ir)),
+  createRenderer() {
+    const render = createNftRenderer()
+    return (ir) => ruleset(ir.node, render(ir))
+  },
+  print: (rs) => ({ [NFT_FILE]: printNftables(rs.structure) }),
+}
