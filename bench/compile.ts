@@ -10,10 +10,17 @@
  * change, as the agent calls it on every debounced change.
  */
 import { cpus, loadavg, totalmem } from 'node:os'
-import { type CompiledRuleset, compileNode, createNodeCompiler, renderNodeIR } from '../src/backends/index.js'
+import {
+  applyRuleset,
+  type CompiledRuleset,
+  compileNode,
+  createNodeCompiler,
+  execCommand,
+  hasCommand,
+  printRuleset,
+  renderNodeIR,
+} from '../src/backends/index.js'
 import { buildNodeIR, type NodeIR, nodesOf } from '../src/compile/index.js'
-import { execCommand, hasCommand } from '../src/dataplane/exec.js'
-import { applyRuleset } from '../src/dataplane/index.js'
 import { realisticManifests } from '../src/gen/realistic-cluster.js'
 import { normalizeObjects } from '../src/load/index.js'
 import { type ClusterState, type NetworkPolicy, type Pod, rawFromValue } from '../src/model/index.js'
@@ -227,7 +234,7 @@ function agentTable(): void {
       polChange.push(ms(t2))
     }
     const check = compileNode(cluster, node, 'nftables').value.files['palisade.nft']
-    if (inc.compile(cluster).value.files['palisade.nft'] !== check)
+    if (printRuleset(inc.compile(cluster).value).files['palisade.nft'] !== check)
       throw new Error('incremental output differs from compileNode')
     process.stdout.write(
       `| ${seed} | ${node} | ${ir.pods.length} | ${fmt(median(full))} / ${fmt(p99(full))} | ${fmt(median(podAdd))} / ${fmt(p99(podAdd))} | ${median(patched)} / ${median(refilled)} of ${ir.sets.length} | ${fmt(median(polChange))} / ${fmt(p99(polChange))} | ${last?.files['palisade.nft']?.length ?? 0} |\n`,

@@ -9,19 +9,17 @@
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { type Logger, pino } from 'pino'
-import { type BackendName as Backend, type CompiledRuleset, createNodeCompiler } from '../backends/index.js'
 import {
-  applyRuleset,
-  type CleanupOptions,
+  type BackendName,
+  createNodeCompiler,
+  type Dataplane,
   DEFAULT_STATE_DIR,
-  cleanup as dataplaneCleanup,
-  type ExecResult,
   execCommand,
-  forgetAppliedState,
-  isValidNetnsName,
-} from '../dataplane/index.js'
-import type { ClusterState, Result } from '../model/index.js'
-import { type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
+  getBackend,
+  type Ruleset,
+} from '../backends/index.js'
+import type { ClusterState } from '../model/index.js'
+import { type ApplyOutcome, RulesetApplier } from './applier.js'
 import { createInvalidObjectReporter, createUndecodableReporter } from './event-reporter.js'
 import { watchDir } from './from-dir.js'
 import { type HealthReport, type RunningServer, serveEndpoints } from './http-server.js'
@@ -47,7 +45,7 @@ export interface AgentOptions {
   readonly kubeconfig?: string
   /** A ready KubeConfig (tests, embedding). */
   readonly kubeConfig?: KubeConfig
-  readonly backend: Backend
+  readonly backend: BackendName
   readonly syncPeriodMs: number
   readonly cacheSyncTimeoutMs: number
   readonly debounceMs: number
@@ -82,16 +80,13 @@ export interface AgentOptions {
   readonly podInterfaces?: 'routes'
 }
 
-/** What the agent does to the world; the defaults are the real compiler and dataplane. */
+/** What the agent does to the world; the defaults are the real dataplane of the backend and `ip route`. */
 export interface AgentDeps {
   readonly pipeline?: Pipeline
-  readonly compile?: (cluster: ClusterState, node: string, backend: Backend) => Result<CompiledRuleset>
   /** `ip -j route show` then `ip -j -6 route show` output of the agent's netns (with podInterfaces 'routes'). */
   readonly listRoutes?: () => Promise<string>
-  readonly applyFull?: (rs: CompiledRuleset) => Promise<{ readonly changed: boolean }>
-  readonly runNft?: (script: string) => Promise<ExecResult>
-  readonly listTable?: (family: string, name: string) => Promise<ExecResult>
-  readonly cleanup?: () => Promise<void>
+  /** The kernel side (tests, benchmarks): default the backend's dataplane for the agent's netns and state folder. */
+  readonly dataplane?: Dataplane
 }
 
 export interface Agent {
@@ -105,9 +100,9 @@ export interface Agent {
   readonly healthPort: number
   readonly metricsPort: number
   /** Subscribes to sync reports (tests, benchmarks). Returns an unsubscribe function. */
-  readonly onSynced: (listener: (r: SyncReport & { readonly rs?: CompiledRuleset }) => void) => () => void
+  readonly onSynced: (listener: (r: SyncReport & { readonly rs?: Ruleset }) => void) => () => void
   /** The ruleset currently applied. */
-  readonly current: () => CompiledRuleset | undefined
+  readonly current: () => Ruleset | undefined
   /**
    * Records an error nothing handled (the CLI's process-level policy: uncaught exceptions, unhandled
    * rejections): logs it at fatal level, counts it, and asks for a resync so that a sync proves the loop
@@ -116,27 +111,6 @@ export interface Agent {
   readonly reportFault: (kind: 'uncaughtException' | 'unhandledRejection', err: unknown) => void
   /** Stops watching and syncing; keeps the rules unless cleanupOnExit. */
   readonly stop: () => Promise<void>
-}
-
-/**
- * Returns the runner of incremental `nft -f -` batches. In a named netns it enters only the network
- * namespace (`nsenter --net=/run/netns/NAME`, ~5 ms cheaper per batch than `ip netns exec`, which
- * also sets up a mount namespace nft does not need); without nsenter it uses `ip netns exec`.
- */
-function nftRunner(netns: string | undefined): (script: string) => Promise<ExecResult> {
-  if (netns === undefined) return (script) => execCommand('nft', ['-f', '-'], { input: script })
-  let useNsenter = isValidNetnsName(netns)
-  return async (script) => {
-    if (useNsenter) {
-      const r = await execCommand('nsenter', [`--net=/run/netns/${netns}`, 'nft', '-f', '-'], {
-        input: script,
-      })
-      // 127: nsenter is not installed; 1 with no nft output: the netns path is not where we expect it.
-      if (r.code !== 127 && !(r.code === 1 && /nsenter:/.test(r.stderr))) return r
-      useNsenter = false
-    }
-    return execCommand('nft', ['-f', '-'], { netns, input: script })
-  }
 }
 
 /** Starts the agent; resolves once its endpoints listen (sync proceeds in the background, see Agent.ready). */
@@ -155,10 +129,12 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   const reportUndecodable = createUndecodableReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) })
   // With podInterfaces 'routes' the compiler is rebuilt whenever the discovered interfaces change
   // (anti-spoofing on from the start, with whatever is known).
-  const discoverInterfaces = opts.podInterfaces === 'routes' && deps.compile === undefined
-  let compile =
-    deps.compile ??
-    createNodeCompiler(opts.nodeName, opts.backend, discoverInterfaces ? { podInterfaces: {} } : {}).compile
+  const discoverInterfaces = opts.podInterfaces === 'routes'
+  let compile = createNodeCompiler(
+    opts.nodeName,
+    opts.backend,
+    discoverInterfaces ? { podInterfaces: {} } : {},
+  ).compile
   let interfacesKey = '[]'
   const listRoutes =
     deps.listRoutes ??
@@ -196,48 +172,12 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     compile = createNodeCompiler(opts.nodeName, opts.backend, { podInterfaces: map }).compile
     log.info({ pods: Object.keys(map).length }, 'pod interfaces from routes changed (anti-spoofing)')
   }
-  const runNft = deps.runNft ?? nftRunner(opts.netns)
-  let firstFull = true
-  const applyFull =
-    deps.applyFull ??
-    (async (rs: CompiledRuleset) => {
-      const text = nftTextOf(rs)
-      if (!firstFull && text !== undefined) {
-        // Later nftables reloads: the rendered file is one self-contained transaction (it replaces
-        // the whole table), so one `nft -f` is the full atomic apply. The dataplane's extra checks
-        // (table handle before/after, bridge sysctls: 4 more processes) ran on the first apply.
-        const r = await runNft(text)
-        if (r.code !== 0) throw new Error(`nft -f failed (exit ${r.code}): ${r.stderr.trim()}`)
-        return { changed: true }
-      }
-      // The dataplane skips a load whose text matches its state file; after our incremental
-      // updates (or when repairing drift) that state no longer describes the kernel, so only the
-      // first apply after start may use it (an agent restart then does not reload identical rules).
-      // Only that one file is forgotten: the folder may hold other things (the iptables ownership
-      // record, files that are not ours).
-      if (!firstFull)
-        await forgetAppliedState(opts.backend, {
-          ...netnsOpt,
-          stateDir,
-          ...(opts.iptables ? { iptables: opts.iptables } : {}),
-        })
-      firstFull = false
-      const res = await applyRuleset(rs, {
-        ...netnsOpt,
-        stateDir,
-        ...(opts.iptables ? { iptables: opts.iptables } : {}),
-      })
-      for (const w of res.warnings ?? []) log.warn({ warning: w }, 'dataplane warning')
-      return res
-    })
-  const applier = new RulesetApplier({
-    applyFull,
-    runNft,
-    listTable:
-      deps.listTable ??
-      ((family, name) => execCommand('nft', ['list', 'table', family, name], { ...netnsOpt })),
-  })
-  const listeners = new Set<(r: SyncReport & { readonly rs?: CompiledRuleset }) => void>()
+  const backend = getBackend(opts.backend)
+  const dataplane =
+    deps.dataplane ??
+    backend.connect({ ...netnsOpt, stateDir, ...(opts.iptables ? { iptables: opts.iptables } : {}) })
+  const applier = new RulesetApplier(backend, dataplane)
+  const listeners = new Set<(r: SyncReport & { readonly rs?: Ruleset }) => void>()
   let cachesSynced = false
   // Settles after the first sync attempt, successful or not (a failed one is retried in the background).
   let firstAttempted: () => void = () => undefined
@@ -256,21 +196,22 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     const t0 = performance.now()
     const state = store.snapshot()
     if (discoverInterfaces) await refreshInterfaces(state.value, o.resync)
-    const compiled = compile(state.value, opts.nodeName, opts.backend)
+    const compiled = compile(state.value)
     const rs = compiled.value
     const compileMs = performance.now() - t0
     let force = false
     if (o.resync) {
       const drift = await applier.drift()
-      if (drift) {
-        log.warn({ drift }, 'ruleset drifted from what was applied: reloading in full')
+      if (drift.kind === 'drifted') {
+        log.warn({ drift: drift.reason }, 'ruleset drifted from what was applied: reloading in full')
         force = true
       }
+      // A backend that cannot check cheaply reloads at every resync.
+      if (drift.kind === 'unknown') force = true
     }
-    // Non-nftables backends cannot be checked cheaply: every resync reloads (the dataplane skips identical state).
-    if (o.resync && opts.backend !== 'nftables') force = true
     const outcome = await applier.apply(rs, force)
     if (outcome.note) log.info({ note: outcome.note }, 'full reload')
+    for (const w of outcome.warnings ?? []) log.warn({ warning: w }, 'dataplane warning')
     if (o.resync) metrics.resyncs.inc({ result: force ? 'repaired' : 'clean' })
     const phases: SyncPhases = {
       compileMs,
@@ -515,19 +456,9 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       await stopSource()
       await loop.stop()
       if (opts.cleanupOnExit) {
-        await (
-          deps.cleanup ??
-          (async () => {
-            const r = await dataplaneCleanup({
-              ...netnsOpt,
-              backend: opts.backend,
-              stateDir,
-              ...(opts.iptables ? { iptables: opts.iptables } : {}),
-            } as CleanupOptions)
-            if (r.left.length > 0)
-              log.info({ left: r.left }, 'left in place: named like ours, but not recorded as ours')
-          })
-        )()
+        const r = await dataplane.cleanup()
+        if (r.left.length > 0)
+          log.info({ left: r.left }, 'left in place: named like ours, but not recorded as ours')
         applier.reset()
         log.info('rules removed (--cleanup-on-exit)')
       } else {

@@ -10,7 +10,7 @@ import {
   type NodeIRBuilderStats,
 } from '../compile/index.js'
 import type { ClusterState, Result } from '../model/index.js'
-import type { BackendName, CompiledRuleset } from './backend.js'
+import type { BackendName, CompiledRuleset, Ruleset } from './backend.js'
 import { getBackend, printRuleset } from './registry.js'
 
 /** Renders an IR with the given backend, printed. */
@@ -36,8 +36,11 @@ export type NodeCompilerStats = NodeIRBuilderStats
 export interface NodeCompiler {
   readonly node: string
   readonly backend: BackendName
-  /** Compiles `cluster` for the node; equal to compileNode(cluster, node, backend, opts). */
-  compile(cluster: ClusterState): Result<CompiledRuleset>
+  /**
+   * Compiles `cluster` for the node: compileNode(cluster, node, backend, opts) before printing. Objects
+   * the previous call rendered and that did not change are the same objects (the delta skips them).
+   */
+  compile(cluster: ClusterState): Result<Ruleset>
   /** What the last compile reused. */
   stats(): NodeCompilerStats
 }
@@ -50,14 +53,14 @@ export function createNodeCompiler(
 ): NodeCompiler {
   const builder = createNodeIRBuilder(node, opts)
   const render = getBackend(backend).createRenderer()
-  let last: { readonly ir: NodeIR; readonly result: Result<CompiledRuleset> } | undefined
+  let last: { readonly ir: NodeIR; readonly result: Result<Ruleset> } | undefined
   return {
     node,
     backend,
     compile(cluster) {
       const ir = builder.build(cluster)
       if (last?.ir === ir) return last.result
-      const result: Result<CompiledRuleset> = { value: printRuleset(render(ir)), diagnostics: ir.diagnostics }
+      const result: Result<Ruleset> = { value: render(ir), diagnostics: ir.diagnostics }
       last = { ir, result }
       return result
     },

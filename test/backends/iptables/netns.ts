@@ -1,5 +1,5 @@
 /** Throwaway network namespaces for kernel tests: unique names, removed with a time limit. */
-import { execCommand } from '../../../src/dataplane/exec.js'
+import { execCommand } from '../../../src/backends/index.js'
 
 let counter = 0
 

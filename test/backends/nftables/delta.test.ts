@@ -1,31 +1,34 @@
 /**
- * Chain/set-level incremental updates: the script shapes (recorded), and on a REAL kernel (a
- * throwaway netns, when root with nft) that loading A then the incremental A->B script leaves the
- * table exactly as loading B in full does, for fixture pairs and random cluster pairs.
+ * Chain- and set-level incremental updates from two structured rulesets: the script shapes (recorded),
+ * and on a REAL kernel (a throwaway netns, when root with nft) that loading A then the delta A->B leaves
+ * the table exactly as loading B in full does, for fixture pairs and random cluster pairs.
  */
 import { execFileSync } from 'node:child_process'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { diffNftTables, splitNftTable } from '../../src/agent/nft-blocks.js'
-import { splitElements } from '../../src/agent/nft-elements.js'
-import { compileNode } from '../../src/backends/index.js'
-import { normalizeObjects } from '../../src/load/index.js'
-import { type JsonObject, rawFromValue } from '../../src/model/index.js'
-import { allowFrom, canRunNftInNetns, denyAll, namespace, pod } from './fixtures.js'
+import { compileNode, createNodeCompiler, type Ruleset } from '../../../src/backends/index.js'
+import {
+  diffNftTables,
+  type NftChain,
+  type NftTable,
+  printNftables,
+  printNftDelta,
+} from '../../../src/backends/nftables/index.js'
+import { normalizeObjects } from '../../../src/load/index.js'
+import { type JsonObject, rawFromValue } from '../../../src/model/index.js'
+import { allowFrom, canRunNftInNetns, denyAll, namespace, pod } from '../../agent/fixtures.js'
 
-const rules = (objects: readonly JsonObject[], node = 'n1'): string =>
-  compileNode(
-    normalizeObjects(objects.map((o, i) => rawFromValue(o, { file: `o${i}` }))).value,
-    node,
-    'nftables',
-  ).value.files['palisade.nft'] as string
+const clusterOf = (objects: readonly JsonObject[]) =>
+  normalizeObjects(objects.map((o, i) => rawFromValue(o, { file: `o${i}` }))).value
 
-const split = (text: string) => {
-  const t = splitNftTable(text)
-  if (!t) throw new Error('renderer output not recognised')
-  return t
+const rules = (objects: readonly JsonObject[], node = 'n1'): NftTable =>
+  (compileNode(clusterOf(objects), node, 'nftables').value as Ruleset<NftTable>).structure
+
+/** The delta's script; undefined when only a full reload is correct, '' when nothing changes. */
+const diff = (a: NftTable, b: NftTable): string | undefined => {
+  const c = diffNftTables(a, b)
+  return c.kind === 'full' ? undefined : c.kind === 'none' ? '' : printNftDelta(c.delta)
 }
-const diff = (a: string, b: string) => diffNftTables(split(a), split(b))
 
 const egressTo = (
   ns: string,
@@ -124,12 +127,12 @@ const pairs: { name: string; a: readonly JsonObject[]; b: readonly JsonObject[] 
 describe('incremental scripts (recorded)', () => {
   it('a remote pod joining a peer set is one element add and nothing else', () => {
     const d = diff(rules(base), rules(pairs[0]?.b ?? []))
-    expect(d?.script).toMatch(/^add element inet palisade pods_[\w-]+_v4 \{ 10\.0\.2\.4 \}\n$/)
+    expect(d).toMatch(/^add element inet palisade pods_[\w-]+_v4 \{ 10\.0\.2\.4 \}\n$/)
   })
 
   it('a policy port change flushes and refills the policy chain and rewrites the port map element', () => {
     const d = diff(rules(base), rules(pairs[2]?.b ?? []))
-    const lines = d?.script.trim().split('\n') ?? []
+    const lines = d?.trim().split('\n') ?? []
     expect(lines[0]).toBe('flush chain inet palisade pol_shop_web-to-db_in')
     expect(lines.some((l) => /^add rule inet palisade pol_shop_web-to-db_in tcp dport 6432 /.test(l))).toBe(
       true,
@@ -138,49 +141,49 @@ describe('incremental scripts (recorded)', () => {
     expect(lines.some((l) => l.startsWith('table '))).toBe(false)
   })
 
-  it('a changed chain comment recreates the chain and refills what jumps to it', () => {
-    const d = diff(rules(base), rules(pairs[11]?.b ?? []))
-    const s = d?.script ?? ''
+  it('a changed chain comment re-creates the chain and refills what jumps to it', () => {
+    const s = diff(rules(base), rules(pairs[11]?.b ?? [])) ?? ''
     expect(s).toMatch(/^delete chain inet palisade pod_in_shop_db$/m)
     expect(s).toMatch(/^\tchain pod_in_shop_db \{$/m)
   })
 
-  it('the same text gives an empty script', () => {
-    expect(diff(rules(base), rules(base))?.script).toBe('')
+  it('the same ruleset gives nothing to do', () => {
+    expect(diffNftTables(rules(base), rules(base))).toEqual({ kind: 'none' })
   })
 
-  it('only the header comment changed gives an empty script', () => {
+  it('a change of the file header alone (not part of the kernel table) gives nothing to do', () => {
     const t = rules(base)
-    expect(diff(t, t.replace(/^# .*pods.*$/m, '# 99 local pods'))?.script).toBe('')
+    expect(diffNftTables(t, { ...t, notes: ['99 local pods'] })).toEqual({ kind: 'none' })
   })
 
+  const rechain = (t: NftTable, name: string, f: (c: NftChain) => NftChain): NftTable => ({
+    ...t,
+    objects: t.objects.map((o) => (o.kind === 'chain' && o.name === name ? f(o) : o)),
+  })
   it.each([
     {
       name: 'a changed base chain declaration has no incremental update',
-      b: (t: string) => t.replace('priority filter + 10;', 'priority filter + 20;'),
+      b: (t: NftTable) =>
+        rechain(t, 'ingress', (c) => ({
+          ...c,
+          hook: { ...(c.hook as NonNullable<NftChain['hook']>), priority: 'filter + 20' },
+        })),
     },
     {
       name: 'a changed table comment has no incremental update',
-      b: (t: string) => t.replace('enforcement for node n1', 'enforcement for node n9'),
+      b: (t: NftTable) => ({ ...t, comment: 'palisade: NetworkPolicy enforcement for node n9' }),
+    },
+    {
+      name: 'a base chain that goes away has no incremental update',
+      b: (t: NftTable) => ({ ...t, objects: t.objects.filter((o) => o.name !== 'ingress') }),
+    },
+    {
+      name: 'a table that declares an object twice has no incremental update',
+      b: (t: NftTable) => ({ ...t, objects: [...t.objects, t.objects[0] as NftTable['objects'][number]] }),
     },
   ])('$name', ({ b }) => {
     const t = rules(base)
-    expect(diff(t, b(t))).toBeUndefined()
-  })
-
-  it.each([
-    { name: 'text without a table is not recognised', text: 'add rule inet palisade x accept\n' },
-    { name: 'an unterminated table is not recognised', text: 'table inet palisade {\n\tchain x {\n\t}\n' },
-    {
-      name: 'a duplicated block is not recognised',
-      text: 'table inet palisade {\n\tchain x {\n\t}\n\tchain x {\n\t}\n}\n',
-    },
-    {
-      name: 'a statement after the table is not recognised',
-      text: 'table inet palisade {\n}\nflush ruleset\n',
-    },
-  ])('$name', ({ text }) => {
-    expect(splitNftTable(text)).toBeUndefined()
+    expect(diffNftTables(t, b(t)).kind).toBe('full')
   })
 
   it.each([
@@ -198,15 +201,53 @@ describe('incremental scripts (recorded)', () => {
         'delete element inet palisade s { 10.0.0.1, 10.0.0.6 }\nadd element inet palisade s { 10.0.0.0, 10.0.0.7 }\n',
     },
   ])('$name', ({ a, b, script }) => {
-    const table = (els: string[]) =>
-      `table inet palisade {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = {\n\t\t\t${els.join(',\n\t\t\t')}\n\t\t}\n\t}\n}\n`
-    expect(diff(table(a), table(b))?.script).toBe(script)
+    const table = (elements: string[]): NftTable => ({
+      family: 'inet',
+      name: 'palisade',
+      notes: [],
+      comment: 'c',
+      objects: [{ kind: 'set', name: 's', type: 'ipv4_addr', comment: 's', elements }],
+    })
+    expect(diff(table(a), table(b))).toBe(script)
   })
 
-  it('unchanged blocks are the previous objects (parsed once)', () => {
-    const a = split(rules(base))
-    const b = splitNftTable(rules(pairs[0]?.b ?? []), a)
-    expect(b?.blocks.get('chain:ingress')).toBe(a.blocks.get('chain:ingress'))
+  it('a verdict-map element that jumps elsewhere is deleted by its key and added again', () => {
+    const table = (chain: string): NftTable => ({
+      family: 'inet',
+      name: 'palisade',
+      notes: [],
+      comment: 'c',
+      objects: [
+        { kind: 'chain', name: 'a', comment: 'a', rules: [], refs: [] },
+        { kind: 'chain', name: 'b', comment: 'b', rules: [], refs: [] },
+        {
+          kind: 'map',
+          name: 'm',
+          type: 'ipv4_addr : verdict',
+          comment: 'm',
+          elements: [{ key: '10.0.0.1', verdict: { kind: 'jump', chain } }],
+        },
+      ],
+    })
+    expect(diff(table('a'), table('b'))).toBe(
+      'delete element inet palisade m { 10.0.0.1 }\nadd element inet palisade m { 10.0.0.1 : jump b }\n',
+    )
+  })
+
+  it('unchanged objects are the previous objects: an incremental compiler hands them back', () => {
+    const inc = createNodeCompiler('n1', 'nftables')
+    // As the agent's store does: the objects that did not change are the same objects.
+    const c1 = clusterOf(base)
+    const c2 = {
+      ...c1,
+      pods: [...c1.pods, ...clusterOf([pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })]).pods],
+    }
+    const a = (inc.compile(c1).value as Ruleset<NftTable>).structure
+    const b = (inc.compile(c2).value as Ruleset<NftTable>).structure
+    const chain = (t: NftTable) => t.objects.find((o) => o.name === 'pol_shop_web-to-db_in')
+    expect(chain(b)).toBeDefined()
+    expect(chain(b)).toBe(chain(a))
+    expect(diffNftTables(a, b)).toMatchObject({ kind: 'delta', stats: { added: 1, deleted: 0, chains: 0 } })
   })
 })
 
@@ -223,9 +264,28 @@ const nft = (input: string, ...args: string[]): string =>
     stdio: ['pipe', 'pipe', 'pipe'],
   })
 
+/** Splits a kernel listing's element list on top-level commas (not inside quotes or braces). */
+function splitElements(body: string): string[] {
+  const out: string[] = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]
+    if (c === '"') i = body.indexOf('"', i + 1)
+    else if (c === '{') depth++
+    else if (c === '}') depth--
+    else if (c === ',' && depth === 0) {
+      out.push(body.slice(start, i))
+      start = i + 1
+    }
+  }
+  out.push(body.slice(start))
+  return out.map((e) => e.replace(/\s+/g, ' ').trim()).filter((e) => e !== '')
+}
+
 /**
- * Normalises `nft list table` output to what the kernel holds, independent of listing order:
- * blocks by name with their declaration, rules in order, and elements as a sorted set.
+ * Normalises `nft list table` output (the kernel's listing) to what the kernel holds, independent of
+ * listing order: blocks by name with their declaration, rules in order, and elements as a sorted set.
  */
 function kernelState(
   listing: string,
@@ -264,19 +324,19 @@ function kernelState(
   return out
 }
 
-/** Loads a then the incremental a->b script, lists; then loads b in full, lists. */
+/** Loads a then the delta a->b, lists; then loads b in full, lists. */
 function compareOnKernel(
-  a: string,
-  b: string,
+  a: NftTable,
+  b: NftTable,
 ): { incremental: string; full: string; script: string } | undefined {
-  const d = diff(a, b)
-  if (!d) return undefined
-  nft(a, '-f', '-')
-  if (d.script !== '') nft(d.script, '-f', '-')
+  const script = diff(a, b)
+  if (script === undefined) return undefined
+  nft(printNftables(a), '-f', '-')
+  if (script !== '') nft(script, '-f', '-')
   const incremental = nft('', 'list', 'table', 'inet', 'palisade')
-  nft(b, '-f', '-')
+  nft(printNftables(b), '-f', '-')
   const full = nft('', 'list', 'table', 'inet', 'palisade')
-  return { incremental, full, script: d.script }
+  return { incremental, full, script }
 }
 
 describe.skipIf(!canRun)('incremental update = full reload (real nftables in a netns)', () => {
@@ -294,10 +354,10 @@ describe.skipIf(!canRun)('incremental update = full reload (real nftables in a n
   it('a batch that fails part-way leaves the previous table in force (one transaction)', () => {
     const a = rules(base)
     const d = diff(a, rules(pairs[2]?.b ?? []))
-    nft(a, '-f', '-')
+    nft(printNftables(a), '-f', '-')
     const before = nft('', 'list', 'table', 'inet', 'palisade')
     // The policy chain is flushed and refilled first; the last command then fails.
-    const broken = `${d?.script ?? ''}add rule inet palisade no_such_chain accept\n`
+    const broken = `${d ?? ''}add rule inet palisade no_such_chain accept\n`
     expect(() => nft(broken, '-f', '-')).toThrow()
     expect(nft('', 'list', 'table', 'inet', 'palisade')).toBe(before)
   })

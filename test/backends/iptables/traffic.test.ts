@@ -8,14 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { printRuleset } from '../../src/backends/index.js'
-import { renderIptables as renderStructure } from '../../src/backends/iptables/index.js'
-import type { NodeIR } from '../../src/compile/ir.js'
-import { applyIptables, cleanupIptables } from '../../src/dataplane/iptables.js'
-import { pocNode1 } from '../backends/iptables/fixtures.js'
-import { createNetns, removeNetns, sh } from '../backends/iptables/netns.js'
-
-const renderIptables = (ir: NodeIR) => printRuleset(renderStructure(ir))
+import { applyIptables, cleanupIptables, renderIptables } from '../../../src/backends/iptables/index.js'
+import type { NodeIR } from '../../../src/compile/ir.js'
+import { pocNode1 } from './fixtures.js'
+import { createNetns, removeNetns, sh } from './netns.js'
 
 const pods = [
   { name: 'db', ip: '10.240.1.11' },

@@ -9,11 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compileNode } from '../../src/backends/index.js'
-import { applyRuleset, execCommand } from '../../src/dataplane/index.js'
-import type { ClusterState } from '../../src/model/index.js'
-import { CASES, policy, rule, sel, tcp } from '../compile/fixtures.js'
-import { createNetns, deleteNetns, kernelSkipReason } from '../compile/netns.js'
+import { applyRuleset, compileNode, execCommand } from '../../../src/backends/index.js'
+import type { ClusterState } from '../../../src/model/index.js'
+import { CASES, policy, rule, sel, tcp } from '../../compile/fixtures.js'
+import { createNetns, deleteNetns, kernelSkipReason } from '../../compile/netns.js'
 
 const skip = await kernelSkipReason()
 

@@ -6,23 +6,21 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { CompiledRuleset } from '../../src/backends/index.js'
-import { printRuleset } from '../../src/backends/index.js'
-import { renderIptables as renderStructure } from '../../src/backends/iptables/index.js'
-import type { NodeIR } from '../../src/compile/ir.js'
+import type { Ruleset } from '../../../src/backends/index.js'
 import {
   applyIptables,
   buildCleanup,
   buildCommit,
+  buildIpsetFill,
   buildIpsetSwap,
   cleanupIptables,
+  type Ipset,
+  type IptablesRuleset,
   parseFilterSave,
-  parseIpsetRestore,
-} from '../../src/dataplane/iptables.js'
-import { dualStack, pocNode1 } from '../backends/iptables/fixtures.js'
-import { createNetns, removeNetns, sh } from '../backends/iptables/netns.js'
-
-const renderIptables = (ir: NodeIR) => printRuleset(renderStructure(ir))
+  renderIptables,
+} from '../../../src/backends/iptables/index.js'
+import { dualStack, pocNode1 } from './fixtures.js'
+import { createNetns, removeNetns, sh } from './netns.js'
 
 const save = (netns: string, v: string, family: 4 | 6 = 4) =>
   sh(netns, [`${family === 4 ? 'iptables' : 'ip6tables'}-${v}-save`, '-t', 'filter']).then((t) =>
@@ -60,7 +58,7 @@ describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (var
   it('a first apply loads sets, chains and exactly one FORWARD jump, first in FORWARD', async () => {
     // a foreign rule already in FORWARD: ours must come before it and leave it alone
     await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-s', '192.0.2.1', '-j', 'DROP'])
-    expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: true })
+    expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: true, warnings: [] })
     expect(await forwardRules(netns, variant)).toEqual([
       '-A FORWARD -j PAL-FORWARD',
       '-A FORWARD -s 192.0.2.1/32 -j DROP',
@@ -82,13 +80,13 @@ describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (var
   it('re-applying the same ruleset changes nothing and reports changed=false', async () => {
     await applyIptables(renderIptables(pocNode1), opts())
     const before = await save(netns, variant)
-    expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: false })
+    expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: false, warnings: [] })
     expect(await save(netns, variant)).toBe(before)
   })
 
   it('a changed ruleset replaces ours: new chains and sets in, stale ones out, still one jump', async () => {
     await applyIptables(renderIptables(pocNode1), opts())
-    expect(await applyIptables(renderIptables(dualStack), opts())).toEqual({ changed: true })
+    expect(await applyIptables(renderIptables(dualStack), opts())).toEqual({ changed: true, warnings: [] })
     const saved = await save(netns, variant)
     expect(saved).not.toContain('PAL-in_prod_db')
     expect(saved).toContain(':PAL-in_shop_web-0 - ')
@@ -107,7 +105,7 @@ describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (var
         s.id === 'pods4_frontend' && s.kind === 'addresses' ? { ...s, elements: ['10.240.9.9'] } : s,
       ),
     }
-    expect(await applyIptables(renderIptables(changed), opts())).toEqual({ changed: true })
+    expect(await applyIptables(renderIptables(changed), opts())).toEqual({ changed: true, warnings: [] })
     expect(await setSave(netns, 'pal-i4-pods4_frontend')).toBe('add pal-i4-pods4_frontend 10.240.9.9')
   })
 
@@ -115,17 +113,21 @@ describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (var
     await applyIptables(renderIptables(pocNode1), opts())
     const rules = await save(netns, variant)
     const good = renderIptables(dualStack)
-    const broken: CompiledRuleset = {
+    const filter4 = good.structure.filter4
+    const broken: Ruleset<IptablesRuleset> = {
       ...good,
-      files: {
-        ...good.files,
-        'iptables.rules': (good.files['iptables.rules'] ?? '').replace('-j DROP', '-j NOSUCHTARGET'),
+      structure: {
+        ...good.structure,
+        filter4: {
+          ...filter4,
+          rules: filter4.rules.map((r) => ({ ...r, spec: r.spec.replace('-j DROP', '-j NOSUCHTARGET') })),
+        },
       },
     }
     await expect(applyIptables(broken, opts())).rejects.toThrow(/iptables-.*restore/)
     expect(await save(netns, variant)).toBe(rules)
     // the next good apply is not skipped
-    expect(await applyIptables(good, opts())).toEqual({ changed: true })
+    expect(await applyIptables(good, opts())).toEqual({ changed: true, warnings: [] })
   })
 
   it('a broken ipset file fails before any set or rule changes, and leaves no temporary set', async () => {
@@ -134,11 +136,17 @@ describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (var
     const sets = await setNames(netns)
     const frontend = await setSave(netns, 'pal-i4-pods4_frontend')
     const good = renderIptables(pocNode1)
-    const ipset = (good.files['ipset.restore'] ?? '')
-      .replace('add pal-i4-pods4_frontend 10.240.1.12', 'add pal-i4-pods4_frontend 10.240.1.99')
-      .replace('add pal-LOCAL-4 10.240.1.13', 'add pal-LOCAL-4 10.240.1.300')
+    // One set changes, and a later one holds an address ipset refuses.
+    const edit: Record<string, [string, string]> = {
+      'pal-i4-pods4_frontend': ['10.240.1.12', '10.240.1.99'],
+      'pal-LOCAL-4': ['10.240.1.13', '10.240.1.300'],
+    }
+    const edited = good.structure.sets.map((s) => {
+      const e = edit[s.name]
+      return e ? { ...s, elements: s.elements.map((x) => (x === e[0] ? e[1] : x)) } : s
+    })
     await expect(
-      applyIptables({ ...good, files: { ...good.files, 'ipset.restore': ipset } }, opts()),
+      applyIptables({ ...good, structure: { ...good.structure, sets: edited } }, opts()),
     ).rejects.toThrow(/ipset restore/)
     expect(await save(netns, variant)).toBe(rules)
     expect(await setNames(netns)).toEqual(sets)
@@ -152,7 +160,7 @@ describe.each(['nft', 'legacy'] as const)('applyIptables with iptables-%s', (var
     await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-j', 'ACCEPT'])
     await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-j', 'PAL-FORWARD'])
     await sh(netns, [`iptables-${variant}`, '-A', 'FORWARD', '-j', 'PAL-FORWARD'])
-    expect(await applyIptables(rs, opts())).toEqual({ changed: true })
+    expect(await applyIptables(rs, opts())).toEqual({ changed: true, warnings: [] })
     expect(await forwardRules(netns, variant)).toEqual(['-A FORWARD -j PAL-FORWARD', '-A FORWARD -j ACCEPT'])
   })
 
@@ -218,10 +226,10 @@ describe.each(['nft', 'legacy'] as const)(
     }
 
     it('apply, a changed apply and cleanup leave a foreign PAL-FOO chain, its jump and pal- sets alone', async () => {
-      expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: true })
+      expect(await applyIptables(renderIptables(pocNode1), opts())).toEqual({ changed: true, warnings: [] })
       expect((await forwardRules(netns, variant))[0]).toBe('-A FORWARD -j PAL-FORWARD')
       await foreignIntact()
-      expect(await applyIptables(renderIptables(dualStack), opts())).toEqual({ changed: true })
+      expect(await applyIptables(renderIptables(dualStack), opts())).toEqual({ changed: true, warnings: [] })
       expect(await save(netns, variant)).not.toContain('PAL-in_prod_db')
       await foreignIntact()
       const report = await cleanupIptables(opts())
@@ -248,8 +256,7 @@ describe('applyIptables refuses what it cannot apply', () => {
       applyIptables({
         backend: 'nftables',
         node: 'n',
-        structure: {},
-        files: {},
+        structure: {} as IptablesRuleset,
         stats: { rules: 0, chains: 0, sets: 0, elements: 0 },
       }),
     ).rejects.toThrow(/nftables ruleset/)
@@ -287,7 +294,11 @@ describe('restore input builders', () => {
   })
 
   it('a commit flushes and deletes stale recorded chains and moves the jump first, inside the one COMMIT', () => {
-    const out = buildCommit('*filter\n:PAL-FORWARD - [0:0]\n-A PAL-FORWARD -j RETURN\nCOMMIT\n', live, owned)
+    const out = buildCommit(
+      { chains: ['PAL-FORWARD'], rules: [{ chain: 'PAL-FORWARD', spec: '-j RETURN' }] },
+      live,
+      owned,
+    )
     expect(out).toBe(
       [
         '*filter',
@@ -305,7 +316,7 @@ describe('restore input builders', () => {
 
   it('a commit leaves a jump that is already first and single alone', () => {
     const ok = { prefixed: ['PAL-FORWARD'], forward: ['-A FORWARD -j PAL-FORWARD', '-A FORWARD -j X'] }
-    expect(buildCommit('*filter\n:PAL-FORWARD - [0:0]\nCOMMIT\n', ok, new Set())).toBe(
+    expect(buildCommit({ chains: ['PAL-FORWARD'], rules: [] }, ok, new Set())).toBe(
       '*filter\n:PAL-FORWARD - [0:0]\nCOMMIT\n',
     )
   })
@@ -328,13 +339,20 @@ describe('restore input builders', () => {
   })
 
   it('swap input swaps existing sets, renames new ones, and refuses a type change', () => {
-    const sets = parseIpsetRestore(
-      '# c\ncreate pal-a hash:ip family inet\nadd pal-a 1.2.3.4\ncreate pal-b hash:net family inet6\n',
+    const sets: Ipset[] = [
+      { name: 'pal-a', type: 'hash:ip', family: 4, maxelem: 65536, comment: 'a', elements: ['1.2.3.4'] },
+      { name: 'pal-b', type: 'hash:net', family: 6, maxelem: 65536, comment: 'b', elements: [] },
+    ]
+    expect(buildIpsetFill(sets)).toBe(
+      [
+        'destroy pal-TMP-0',
+        'create pal-TMP-0 hash:ip family inet maxelem 65536',
+        'add pal-TMP-0 1.2.3.4',
+        'destroy pal-TMP-1',
+        'create pal-TMP-1 hash:net family inet6 maxelem 65536',
+        '',
+      ].join('\n'),
     )
-    expect(sets).toEqual([
-      { name: 'pal-a', type: 'hash:ip', family: 'inet', options: 'family inet', elements: ['1.2.3.4'] },
-      { name: 'pal-b', type: 'hash:net', family: 'inet6', options: 'family inet6', elements: [] },
-    ])
     expect(buildIpsetSwap(sets, [{ name: 'pal-a', type: 'hash:ip', family: 'inet' }])).toBe(
       'swap pal-TMP-0 pal-a\ndestroy pal-TMP-0\nrename pal-TMP-1 pal-b\n',
     )
