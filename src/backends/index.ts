@@ -40,6 +40,7 @@ export {
   BACKEND_VARIANTS,
   BACKENDS,
   cleanup,
+  DEFAULT_BACKEND,
   getBackend,
   parseBackendName,
   parseBackendVariant,

@@ -21,6 +21,9 @@ const BY_NAME: ReadonlyMap<string, Backend> = new Map(ALL.map((b) => [b.name, b]
 /** Every backend's name, the default (nftables) first. */
 export const BACKENDS: readonly BackendName[] = ALL.map((b) => b.name)
 
+/** The backend used when none is named. */
+export const DEFAULT_BACKEND: BackendName = nftablesBackend.name
+
 /** Every backend variant's name (`nftables`, `iptables-nft`, `iptables-legacy`), the default first. */
 export const BACKEND_VARIANTS: readonly BackendVariant[] = ALL.flatMap((b) => b.variants)
 

@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { BackendName } from '../backends/index.js'
+import { type BackendName, DEFAULT_BACKEND } from '../backends/index.js'
 import { LabError, sleep, spawnNodeInNetns } from './exec.js'
 import type { LabNode } from './plan.js'
 import { controlSocket, request } from './server.js'
@@ -158,7 +158,7 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         node.name,
         ...sourceArgs,
         '--backend',
-        opts.backend ?? 'nftables',
+        opts.backend ?? DEFAULT_BACKEND,
         ...(opts.iptables ? ['--iptables', opts.iptables] : []),
         '--sync-period',
         opts.syncPeriod ?? '5s',

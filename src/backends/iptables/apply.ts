@@ -41,7 +41,7 @@ import { IPTABLES_FILES, printIptables } from './print.js'
 import { buildCleanup, buildCommit, buildIpsetFill, buildIpsetSwap, tmpSetNames } from './restore.js'
 import type { IptablesRuleset } from './structure.js'
 
-export type IptablesVariant = 'nft' | 'legacy'
+type IptablesVariant = NonNullable<DataplaneTarget['iptables']>
 
 type Family = 4 | 6
 

@@ -91,16 +91,27 @@ function sameObject(p: NftObject, n: NftObject): boolean {
   )
 }
 
-/** Objects by identity, in table order; undefined when two share one (not a table we made). */
-function byKey(t: NftTable): Map<string, NftObject> | undefined {
-  const m = new Map<string, NftObject>()
-  for (const o of t.objects) {
-    const k = nftObjectKey(o)
-    if (m.has(k)) return undefined
-    m.set(k, o)
-  }
-  return m
+/** A table's objects by identity: chains by name, sets and maps by name (they share one namespace). */
+interface TableIndex {
+  readonly chains: Map<string, NftObject>
+  readonly sets: Map<string, NftObject>
 }
+
+/** Indexes a table's objects; undefined when two share an identity (not a table we made). */
+function indexOf(t: NftTable): TableIndex | undefined {
+  const chains = new Map<string, NftObject>()
+  const sets = new Map<string, NftObject>()
+  for (const o of t.objects) {
+    const m = o.kind === 'chain' ? chains : sets
+    if (m.has(o.name)) return undefined
+    m.set(o.name, o)
+  }
+  return { chains, sets }
+}
+
+/** Returns the object of `t` with the identity of `o`. */
+const lookup = (t: TableIndex, o: NftObject): NftObject | undefined =>
+  (o.kind === 'chain' ? t.chains : t.sets).get(o.name)
 
 /** The elements of a set or map, with the text that identifies each and the key it is deleted by. */
 function elementsOf(o: NftSet | NftMap): {
@@ -134,8 +145,8 @@ function bucket<V>(m: Map<string, V>, key: string, make: () => V): V {
 export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> {
   const full = { kind: 'full', reason: 'table or base chain changed' } as const
   if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
-  const before = byKey(prev)
-  const after = byKey(next)
+  const before = indexOf(prev)
+  const after = indexOf(next)
   if (!before || !after) return { kind: 'full', reason: 'an object is declared twice' }
   const flush = new Set<string>() // chains flushed (then refilled, deleted or re-created)
   const refill = new Set<string>() // chains kept whose rules are added again
@@ -182,8 +193,8 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
     }
   }
 
-  for (const [k, n] of after) {
-    const p = before.get(k)
+  for (const n of next.objects) {
+    const p = lookup(before, n)
     if (p === n || (p !== undefined && sameObject(p, n))) continue
     if (p === undefined) {
       if (isBase(n)) return full
@@ -201,8 +212,8 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
       refill.add(n.name)
     } else elemDiff(n.name, p as NftSet | NftMap, n)
   }
-  for (const [k, p] of before) {
-    if (after.has(k)) continue
+  for (const p of prev.objects) {
+    if (lookup(after, p) !== undefined) continue
     if (isBase(p)) return full
     remove.push(p)
   }
@@ -212,9 +223,9 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
     const names = new Set(recreate.map((o) => o.name))
     const recreated = new Set(recreate.map(nftObjectKey))
     const jumpsToRecreated = (e: NftMapElement) => 'chain' in e.verdict && names.has(e.verdict.chain)
-    for (const [k, p] of before) {
-      const n = after.get(k)
-      if (recreated.has(k) || n === undefined) continue
+    for (const p of prev.objects) {
+      const n = lookup(after, p)
+      if (n === undefined || recreated.has(nftObjectKey(p))) continue
       if (p.kind === 'chain') {
         if (refill.has(p.name)) continue
         if (p.refs.some((r) => names.has(r))) {
@@ -235,7 +246,7 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
   }
   for (const o of [...remove, ...recreate]) if (o.kind === 'chain') flush.add(o.name)
 
-  const prevKind = (o: NftObject) => (before.get(nftObjectKey(o)) as NftObject).kind
+  const prevKind = (o: NftObject) => (lookup(before, o) as NftObject).kind
   const fresh = [...create, ...recreate]
   // Sets before chains: nft declares every chain before any rule, and sets before rules, anyway.
   fresh.sort((a, b) => (a.kind === 'chain' ? 1 : 0) - (b.kind === 'chain' ? 1 : 0))
@@ -254,7 +265,7 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
       ...recreate.filter((o) => prevKind(o) === 'chain').map((o) => ({ kind: prevKind(o), name: o.name })),
     ],
     create: fresh,
-    addRules: [...refill].map((chain) => ({ chain, rules: (after.get(`chain:${chain}`) as NftChain).rules })),
+    addRules: [...refill].map((chain) => ({ chain, rules: (after.chains.get(chain) as NftChain).rules })),
     addElements: [...addEls]
       .filter(([, els]) => els.size > 0)
       .map(([name, els]) => ({ name, elements: [...els.values()] })),

@@ -72,7 +72,18 @@ import {
 } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
 import { nftComment } from './print.js'
-import type { NftChain, NftHook, NftMap, NftMapElement, NftObject, NftSet, NftTable } from './structure.js'
+import {
+  type NftChain,
+  type NftHook,
+  type NftMap,
+  type NftMapElement,
+  type NftObject,
+  type NftSet,
+  type NftTable,
+  nftChain,
+  nftMap,
+  nftSet,
+} from './structure.js'
 
 /** The one table Palisade owns. */
 export const NFT_TABLE = 'palisade'
@@ -110,22 +121,10 @@ function setComment(s: IRSet): string {
 /** Renders one IR set as a named set. */
 function renderSet(s: IRSet): NftSet {
   if (s.kind === 'named-port') {
-    return {
-      kind: 'set',
-      name: s.id,
-      type: `${ADDR[s.family].type} . inet_service`,
-      comment: setComment(s),
-      elements: s.elements.map((e) => `${e.address} . ${e.port}`),
-    }
+    const elements = s.elements.map((e) => `${e.address} . ${e.port}`)
+    return nftSet(s.id, `${ADDR[s.family].type} . inet_service`, setComment(s), elements)
   }
-  return {
-    kind: 'set',
-    name: s.id,
-    type: ADDR[s.family].type,
-    ...(s.interval ? { flags: 'interval' } : {}),
-    comment: setComment(s),
-    elements: s.elements,
-  }
+  return nftSet(s.id, ADDR[s.family].type, setComment(s), s.elements, s.interval ? 'interval' : undefined)
 }
 
 const L4: Readonly<Record<Protocol, string>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' }
@@ -189,13 +188,12 @@ function renderPolicyChain(c: IRChain): NftChain {
     if (r.peerSet !== undefined && r.family !== undefined) refs.push(r.peerSet)
     if (r.port?.kind === 'named') refs.push(r.port.set)
   }
-  return {
-    kind: 'chain',
-    name: c.id,
-    comment: what,
-    rules: c.rules.map((r) => renderRule(c, r)),
-    refs: sortedRefs(refs),
-  }
+  return nftChain(
+    c.id,
+    what,
+    c.rules.map((r) => renderRule(c, r)),
+    sortedRefs(refs),
+  )
 }
 
 /**
@@ -327,36 +325,31 @@ function renderPodChain(
     items.push({ key: `${L4[s.protocol]} . ${port}`, verdict: { kind: 'jump', chain: target } })
   }
   const out: NftObject[] = [
-    {
-      kind: 'chain',
-      name: d.chain,
-      comment: `${dir} of pod ${key} (${p.ips.map((i) => i.address).join(' ')}): isolated by ${usedByText(by)}`,
-      rules: [
+    nftChain(
+      d.chain,
+      `${dir} of pod ${key} (${p.ips.map((i) => i.address).join(' ')}): isolated by ${usedByText(by)}`,
+      [
         ...always.map((id) => `jump ${id}`),
         ...(items.length > 0 ? [`meta l4proto . th dport vmap @${map}`] : []),
         `counter drop comment ${nftComment(`${dir} isolated: ${key}`)}`,
       ],
-      refs: sortedRefs([...always, ...(items.length > 0 ? [map] : [])]),
-    },
+      sortedRefs([...always, ...(items.length > 0 ? [map] : [])]),
+    ),
   ]
   for (const h of helpers.values()) {
-    out.push({
-      kind: 'chain',
-      name: h.id,
-      comment: `${dir} of pod ${key}: policies sharing a port interval`,
-      rules: h.policies.map((id) => `jump ${id}`),
-      refs: sortedRefs(h.policies),
-    })
+    const comment = `${dir} of pod ${key}: policies sharing a port interval`
+    out.push(
+      nftChain(
+        h.id,
+        comment,
+        h.policies.map((id) => `jump ${id}`),
+        sortedRefs(h.policies),
+      ),
+    )
   }
   if (items.length > 0) {
-    out.push({
-      kind: 'map',
-      name: map,
-      type: 'inet_proto . inet_service : verdict',
-      flags: 'interval',
-      comment: `${dir} of pod ${key}: protocol . port -> policies with a rule for it`,
-      elements: items,
-    })
+    const comment = `${dir} of pod ${key}: protocol . port -> policies with a rule for it`
+    out.push(nftMap(map, 'inet_proto . inet_service : verdict', comment, items, 'interval'))
   }
   return out
 }
@@ -370,38 +363,37 @@ function renderDispatchMap(ir: NodeIR, direction: 'Ingress' | 'Egress', family: 
     for (const ip of p.ips)
       if (ip.family === family) elements.push({ key: ip.address, verdict: { kind: 'jump', chain: d.chain } })
   }
-  return {
-    kind: 'map',
-    name: `${direction === 'Ingress' ? 'ingress' : 'egress'}_pods_v${family}`,
-    type: `${ADDR[family].type} : verdict`,
-    comment: `local pods isolated for ${direction.toLowerCase()}, IPv${family} -> pod chain`,
+  return nftMap(
+    `${direction === 'Ingress' ? 'ingress' : 'egress'}_pods_v${family}`,
+    `${ADDR[family].type} : verdict`,
+    `local pods isolated for ${direction.toLowerCase()}, IPv${family} -> pod chain`,
     elements,
-  }
+  )
 }
 
 /** The anti-spoofing sets and the egress base chain's rules that use them. */
 function renderAntiSpoofing(ir: NodeIR): { readonly sets: NftSet[]; readonly rules: string[] } {
   const withIf = ir.pods.filter((p) => p.interface !== undefined)
   const sets: NftSet[] = [
-    {
-      kind: 'set',
-      name: 'pod_interfaces',
-      type: 'ifname',
-      comment: 'host-side interfaces of local pods (anti-spoofing)',
-      elements: [...new Set(withIf.map((p) => `"${p.interface}"`))].sort(),
-    },
+    nftSet(
+      'pod_interfaces',
+      'ifname',
+      'host-side interfaces of local pods (anti-spoofing)',
+      [...new Set(withIf.map((p) => `"${p.interface}"`))].sort(),
+    ),
   ]
   const rules: string[] = []
   for (const f of [4, 6] as const) {
-    sets.push({
-      kind: 'set',
-      name: `pod_sources_v${f}`,
-      type: `ifname . ${ADDR[f].type}`,
-      comment: `interface . IPv${f} address each local pod may send from`,
-      elements: withIf.flatMap((p) =>
-        p.ips.filter((ip) => ip.family === f).map((ip) => `"${p.interface}" . ${ip.address}`),
+    sets.push(
+      nftSet(
+        `pod_sources_v${f}`,
+        `ifname . ${ADDR[f].type}`,
+        `interface . IPv${f} address each local pod may send from`,
+        withIf.flatMap((p) =>
+          p.ips.filter((ip) => ip.family === f).map((ip) => `"${p.interface}" . ${ip.address}`),
+        ),
       ),
-    })
+    )
     rules.push(
       `iifname @pod_interfaces meta nfproto ipv${f} iifname . ${ADDR[f].kw} saddr != @pod_sources_v${f} counter drop comment ${nftComment(`anti-spoofing: IPv${f} source is not the pod's own address`)}`,
     )
@@ -418,27 +410,22 @@ function renderBaseChain(
   pre: readonly string[],
 ): NftChain {
   const hook: NftHook = { type: 'filter', hook: 'forward', priority, policy: 'accept' }
-  return {
-    kind: 'chain',
-    name,
-    hook,
-    comment,
-    rules: [
-      // IPv6 neighbour discovery is link plumbing, like ARP (which never reaches these hooks): bridged
-      // between pods (br_netfilter) it must pass whatever the policies say. Hop limit 255 = on-link only.
-      `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept comment ${nftComment('IPv6 neighbour discovery (like ARP)')}`,
-      ...pre,
-      'ct state established,related accept',
-      'ct state invalid counter drop',
-      `ip ${addr} vmap @${name}_pods_v4`,
-      `ip6 ${addr} vmap @${name}_pods_v6`,
-    ],
-    refs: sortedRefs([
-      `${name}_pods_v4`,
-      `${name}_pods_v6`,
-      ...(pre.length > 0 ? ['pod_interfaces', 'pod_sources_v4', 'pod_sources_v6'] : []),
-    ]),
-  }
+  const rules = [
+    // IPv6 neighbour discovery is link plumbing, like ARP (which never reaches these hooks): bridged
+    // between pods (br_netfilter) it must pass whatever the policies say. Hop limit 255 = on-link only.
+    `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept comment ${nftComment('IPv6 neighbour discovery (like ARP)')}`,
+    ...pre,
+    'ct state established,related accept',
+    'ct state invalid counter drop',
+    `ip ${addr} vmap @${name}_pods_v4`,
+    `ip6 ${addr} vmap @${name}_pods_v6`,
+  ]
+  const refs = [
+    `${name}_pods_v4`,
+    `${name}_pods_v6`,
+    ...(pre.length > 0 ? ['pod_interfaces', 'pod_sources_v4', 'pod_sources_v6'] : []),
+  ]
+  return nftChain(name, comment, rules, sortedRefs(refs), hook)
 }
 
 /**

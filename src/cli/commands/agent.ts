@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 // so every other command starts fast.
 import type { Agent } from '../../agent/index.js'
 import { type ListenAddress, parseDuration, parseListenAddress } from '../../agent/options.js'
-import { BACKENDS, parseBackendName } from '../../backends/index.js'
+import { BACKENDS, DEFAULT_BACKEND, parseBackendName } from '../../backends/index.js'
 import { nodeNameProblem } from '../../compile/index.js'
 
 interface AgentCliOptions {
@@ -73,7 +73,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     )
     .option('--node-name <name>', 'this node (default: $NODE_NAME)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account)')
-    .option('--backend <backend>', BACKENDS.join(' | '), 'nftables')
+    .option('--backend <backend>', BACKENDS.join(' | '), DEFAULT_BACKEND)
     .option('--iptables <variant>', 'iptables flavour for --backend iptables: nft | legacy', 'nft')
     .option('--sync-period <duration>', 'full resync period (drift repair)', '5m')
     .option(

@@ -7,6 +7,7 @@ import {
   BACKENDS,
   cleanup,
   compileNode,
+  DEFAULT_BACKEND,
   DEFAULT_STATE_DIR,
   isValidNetnsName,
 } from '../../backends/index.js'
@@ -51,7 +52,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
       )
       .argument('[paths...]', 'manifest files or folders')
       .requiredOption('--node <name>', 'the node (spec.nodeName of its pods)')
-      .option('--backend <name>', BACKENDS.join(' | '), 'nftables')
+      .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
       .option('--netns <name>', 'program this network namespace instead of the current one')
       .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
       .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')

@@ -7,6 +7,7 @@ import {
   type BackendName as Backend,
   type CompiledRuleset,
   compileNode,
+  DEFAULT_BACKEND,
   parseBackendName,
 } from '../../backends/index.js'
 import { type CompileOptions, nodeNameProblem, nodesOf } from '../../compile/index.js'
@@ -86,7 +87,7 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       .description('print (or write) the ruleset a node must load to enforce the policies')
       .argument('[paths...]', 'manifest files or folders')
       .option('--node <name>', 'the node (spec.nodeName of its pods)')
-      .option('--backend <name>', `${BACKENDS.join(' | ')}`, 'nftables')
+      .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
       .option('-o, --output <dir>', 'write the files into DIR instead of printing them')
       .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
       .option(
