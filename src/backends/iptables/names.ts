@@ -38,13 +38,3 @@ export function boundedName(prefix: string, body: string, max: number): string {
   if (room < 1) throw new Error(`name prefix ${prefix} leaves no room within ${max} characters`)
   return `${prefix}${clean.slice(0, room).replace(/[-.]+$/, '')}-${hash}`
 }
-
-/** Returns a chain name of ours (<= 28 characters) for a kind tag and a body, e.g. ('EG', 'ns/pod'). */
-export function chainName(kind: string, body: string): string {
-  return boundedName(`${IPTABLES_CHAIN_PREFIX}${kind}-`, body, MAX_CHAIN_NAME)
-}
-
-/** Returns a set name of ours (<= 31 characters) for a kind tag and a body. */
-export function setName(kind: string, body: string): string {
-  return boundedName(`${IPSET_PREFIX}${kind}-`, body, MAX_SET_NAME)
-}

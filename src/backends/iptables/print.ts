@@ -16,7 +16,7 @@ export function ipsetOptions(s: Ipset): string {
 }
 
 /** Prints the ipset restore input: every set with its `create` line and one `add` line per element. */
-export function printIpsets(rs: IptablesRuleset): string {
+function printIpsets(rs: IptablesRuleset): string {
   const lines = [
     `# Palisade ipsets for node ${commentLine(rs.node)}; palisade apply loads each through a temporary set + swap.`,
   ]
@@ -43,7 +43,7 @@ export function filterLines(
 }
 
 /** Prints one family's `iptables-restore --noflush` input. */
-export function printFilter(rs: IptablesRuleset, family: Family): string {
+function printFilter(rs: IptablesRuleset, family: Family): string {
   const tool = family === 4 ? 'iptables' : 'ip6tables'
   return [
     `# Palisade ${tool} rules for node ${commentLine(rs.node)} (${tool}-restore --noflush: declared chains are flushed,`,

@@ -16,7 +16,7 @@ export function nftComment(text: string): string {
 }
 
 /** Returns a verdict as nft writes it. */
-export function printVerdict(v: NftVerdict): string {
+function printVerdict(v: NftVerdict): string {
   return v.kind === 'jump' || v.kind === 'goto' ? `${v.kind} ${v.chain}` : v.kind
 }
 
