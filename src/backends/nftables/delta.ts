@@ -137,6 +137,86 @@ function bucket<V>(m: Map<string, V>, key: string, make: () => V): V {
   return v
 }
 
+/** Element changes of the kept sets and maps: name -> keys to delete / elements to add (by their text). */
+interface ElementChanges {
+  readonly del: Map<string, Set<string>>
+  readonly add: Map<string, Map<string, NftElement>>
+  added: number
+  deleted: number
+}
+
+/**
+ * Records the element changes from `p` to `n` (same set or map). Most changes are a few elements of a
+ * long list: only what lies between the common head and tail is compared (rendered lists are sorted, so
+ * one pod is one short window).
+ */
+function diffElements(acc: ElementChanges, name: string, p: NftSet | NftMap, n: NftSet | NftMap): void {
+  const { items: pi, id, key } = elementsOf(p)
+  const ni = elementsOf(n).items
+  let lo = 0
+  const max = Math.min(pi.length, ni.length)
+  while (lo < max && id(pi[lo] as NftElement) === id(ni[lo] as NftElement)) lo++
+  let hp = pi.length
+  let hn = ni.length
+  while (hp > lo && hn > lo && id(pi[hp - 1] as NftElement) === id(ni[hn - 1] as NftElement)) {
+    hp--
+    hn--
+  }
+  const pm = pi.slice(lo, hp)
+  const nm = ni.slice(lo, hn)
+  const was = new Set(pm.map(id))
+  const will = new Set(nm.map(id))
+  let all: Set<string> | undefined // every element of n, built only when something is deleted
+  for (const e of pm) {
+    const t = id(e)
+    if (will.has(t)) continue
+    all ??= new Set(ni.map(id))
+    // Also listed outside the window (a duplicate): still wanted.
+    if (all.has(t)) continue
+    bucket(acc.del, name, () => new Set<string>()).add(key(e))
+    acc.deleted++
+  }
+  for (const e of nm) {
+    if (was.has(id(e))) continue
+    bucket(acc.add, name, () => new Map<string, NftElement>()).set(id(e), e)
+    acc.added++
+  }
+}
+
+/**
+ * Whatever refers to a re-created object must let go of it first and take the new one after: chains
+ * whose rules name it are flushed and refilled, verdict-map elements jumping to it deleted and added again.
+ */
+function letGoOf(
+  recreate: readonly NftObject[],
+  prev: NftTable,
+  after: TableIndex,
+  out: { readonly flush: Set<string>; readonly refill: Set<string>; readonly els: ElementChanges },
+): void {
+  const names = new Set(recreate.map((o) => o.name))
+  const recreated = new Set(recreate.map(nftObjectKey))
+  const jumpsToRecreated = (e: NftMapElement) => 'chain' in e.verdict && names.has(e.verdict.chain)
+  for (const p of prev.objects) {
+    const n = lookup(after, p)
+    if (n === undefined || recreated.has(nftObjectKey(p))) continue
+    if (p.kind === 'chain') {
+      if (out.refill.has(p.name)) continue
+      if (p.refs.some((r) => names.has(r))) {
+        out.flush.add(p.name)
+        out.refill.add(p.name)
+      }
+    } else if (p.kind === 'map' && n.kind === 'map') {
+      const stale = p.elements.filter(jumpsToRecreated)
+      const fresh = n.elements.filter(jumpsToRecreated)
+      if (stale.length === 0 && fresh.length === 0) continue
+      const d = bucket(out.els.del, p.name, () => new Set<string>())
+      for (const e of stale) d.add(e.key)
+      const a = bucket(out.els.add, p.name, () => new Map<string, NftElement>())
+      for (const e of fresh) a.set(printMapElement(e), e)
+    }
+  }
+}
+
 /**
  * Returns how the kernel gets from `prev` to `next`: nothing, one delta, or only a full reload (the
  * table or a base chain changed). The kernel state the delta produces is the state a full load of `next`
@@ -153,45 +233,8 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
   const remove: NftObject[] = []
   const recreate: NftObject[] = []
   const create: NftObject[] = []
-  // Element changes of kept sets and maps: name -> keys to delete / elements to add (by their text).
-  const delKeys = new Map<string, Set<string>>()
-  const addEls = new Map<string, Map<string, NftElement>>()
-  let added = 0
-  let deleted = 0
-  const elemDiff = (name: string, p: NftSet | NftMap, n: NftSet | NftMap): void => {
-    const { items: pi, id, key } = elementsOf(p)
-    const ni = elementsOf(n).items
-    // Most changes are a few elements of a long list: compare only what lies between the common head
-    // and tail (rendered lists are sorted, so one pod is one short window).
-    let lo = 0
-    const max = Math.min(pi.length, ni.length)
-    while (lo < max && id(pi[lo] as NftElement) === id(ni[lo] as NftElement)) lo++
-    let hp = pi.length
-    let hn = ni.length
-    while (hp > lo && hn > lo && id(pi[hp - 1] as NftElement) === id(ni[hn - 1] as NftElement)) {
-      hp--
-      hn--
-    }
-    const pm = pi.slice(lo, hp)
-    const nm = ni.slice(lo, hn)
-    const was = new Set(pm.map(id))
-    const will = new Set(nm.map(id))
-    let all: Set<string> | undefined // every element of n, built only when something is deleted
-    for (const e of pm) {
-      const t = id(e)
-      if (will.has(t)) continue
-      all ??= new Set(ni.map(id))
-      // Also listed outside the window (a duplicate): still wanted.
-      if (all.has(t)) continue
-      bucket(delKeys, name, () => new Set<string>()).add(key(e))
-      deleted++
-    }
-    for (const e of nm) {
-      if (was.has(id(e))) continue
-      bucket(addEls, name, () => new Map<string, NftElement>()).set(id(e), e)
-      added++
-    }
-  }
+  const els: ElementChanges = { del: new Map(), add: new Map(), added: 0, deleted: 0 }
+  const { del: delKeys, add: addEls } = els
 
   for (const n of next.objects) {
     const p = lookup(before, n)
@@ -210,7 +253,7 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
     if (n.kind === 'chain') {
       flush.add(n.name)
       refill.add(n.name)
-    } else elemDiff(n.name, p as NftSet | NftMap, n)
+    } else diffElements(els, n.name, p as NftSet | NftMap, n)
   }
   for (const p of prev.objects) {
     if (lookup(after, p) !== undefined) continue
@@ -218,32 +261,7 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
     remove.push(p)
   }
 
-  // Whatever refers to a re-created object must let go of it first and take the new one after.
-  if (recreate.length > 0) {
-    const names = new Set(recreate.map((o) => o.name))
-    const recreated = new Set(recreate.map(nftObjectKey))
-    const jumpsToRecreated = (e: NftMapElement) => 'chain' in e.verdict && names.has(e.verdict.chain)
-    for (const p of prev.objects) {
-      const n = lookup(after, p)
-      if (n === undefined || recreated.has(nftObjectKey(p))) continue
-      if (p.kind === 'chain') {
-        if (refill.has(p.name)) continue
-        if (p.refs.some((r) => names.has(r))) {
-          flush.add(p.name)
-          refill.add(p.name)
-        }
-      } else if (p.kind === 'map' && n.kind === 'map') {
-        // Verdict-map elements jumping to a re-created chain: delete and add again.
-        const stale = p.elements.filter(jumpsToRecreated)
-        const fresh = n.elements.filter(jumpsToRecreated)
-        if (stale.length === 0 && fresh.length === 0) continue
-        const d = bucket(delKeys, p.name, () => new Set<string>())
-        for (const e of stale) d.add(e.key)
-        const a = bucket(addEls, p.name, () => new Map<string, NftElement>())
-        for (const e of fresh) a.set(printMapElement(e), e)
-      }
-    }
-  }
+  if (recreate.length > 0) letGoOf(recreate, prev, after, { flush, refill, els })
   for (const o of [...remove, ...recreate]) if (o.kind === 'chain') flush.add(o.name)
 
   const prevKind = (o: NftObject) => (lookup(before, o) as NftObject).kind
@@ -285,8 +303,8 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
     kind: 'delta',
     delta,
     stats: {
-      added,
-      deleted,
+      added: els.added,
+      deleted: els.deleted,
       chains: flush.size + create.filter((o) => o.kind === 'chain').length,
       sets: touchedSets.size,
     },
