@@ -1,6 +1,6 @@
 /** The node agent: watch the cluster, compile this node's rules, keep them in the kernel. */
 export { type Agent, type AgentDeps, type AgentOptions, startAgent } from './agent.js'
-export { type ApplierDeps, type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
+export { type ApplyOutcome, RulesetApplier } from './applier.js'
 export {
   type DecodedObject,
   decodeObject,
@@ -22,15 +22,6 @@ export {
   type WatchHandle,
 } from './kube-client.js'
 export { type AgentMetrics, createMetrics } from './metrics.js'
-export {
-  diffNftTables,
-  type NftBlock,
-  type NftTableBlocks,
-  type NftTableDiff,
-  primeNftTable,
-  splitNftTable,
-} from './nft-blocks.js'
-export { describeShape, type ParsedNftRuleset, parseNftRuleset } from './nft-elements.js'
 export {
   fingerprintObject,
   type InvalidObject,

@@ -3,45 +3,18 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Agent, type AgentDeps, type AgentOptions, startAgent } from '../../src/agent/index.js'
-import type { CompiledRuleset } from '../../src/compile/index.js'
-import type { ExecResult } from '../../src/dataplane/index.js'
+import { printRuleset } from '../../src/backends/index.js'
 import { FakeApiServer } from './fake-apiserver.js'
-import { allowFrom, badPolicy, denyAll, namespace, pod, waitFor } from './fixtures.js'
+import { allowFrom, badPolicy, denyAll, namespace, pod, recordingKernel, waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** A kernel that records what it is given; `failing` makes full applies throw. */
 function fakeKernel() {
-  const k = {
-    full: [] as CompiledRuleset[],
-    scripts: [] as string[],
-    failing: false,
-    cleaned: 0,
-    get text(): string {
-      return (k.full.at(-1)?.files['palisade.nft'] ?? '') + k.scripts.join('')
-    },
-  }
-  const ok: ExecResult = { code: 0, stdout: '', stderr: '', timedOut: false }
-  const deps = {
-    applyFull: async (rs: CompiledRuleset) => {
-      if (k.failing) throw new Error('nft -f - failed (exit 1): Error: Could not process rule')
-      k.full.push(rs)
-      return { changed: true }
-    },
-    runNft: async (s: string) => {
-      if (k.failing) return { ...ok, code: 1, stderr: 'Error: Could not process rule' }
-      k.scripts.push(s)
-      return ok
-    },
-    listTable: async () => ({ ...ok, stdout: k.full.at(-1)?.files['palisade.nft'] ?? '' }),
-    cleanup: async () => {
-      k.cleaned++
-    },
-  }
-  return { k, deps }
+  const k = recordingKernel()
+  return { k, deps: { dataplane: k.dataplane } }
 }
 
 async function rig(extra: Partial<AgentOptions> = {}, extraDeps: Partial<AgentDeps> = {}) {
@@ -194,7 +167,8 @@ describe('agent (fake API server, recorded kernel)', () => {
     api.apply('NetworkPolicy', denyAll('shop'))
     await waitFor(() => agent.loop.status().consecutiveFailures >= 2, 5000, 'failed retries')
     expect(k.full).toHaveLength(1) // the first ruleset is still the one in force
-    expect(agent.current()?.files['palisade.nft']).not.toContain('deny-all')
+    const current = agent.current()
+    expect(current && printRuleset(current).files['palisade.nft']).not.toContain('deny-all')
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_apply_errors_total [2-9]/)
     k.failing = false
     await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 5000, 'recovered')
@@ -258,10 +232,11 @@ describe('agent (fake API server, recorded kernel)', () => {
   it('repairs drift at resync', async () => {
     const { agent, k } = await rig({ syncPeriodMs: 200 })
     await agent.ready
-    // Someone deleted our table: the listing is gone, so the next resync reloads in full.
+    // Someone deleted our table: the drift check says so, and the next resync reloads in full.
     const before = k.full.length
-    k.full.push({ ...(k.full[0] as CompiledRuleset), files: { 'palisade.nft': '' } })
-    await waitFor(() => k.full.length >= before + 2, 5000, 'repair')
+    k.tampered = true
+    await waitFor(() => k.full.length >= before + 1, 5000, 'repair')
+    expect(k.tampered).toBe(false)
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(
       /palisade_resyncs_total\{result="repaired"\} [1-9]/,
     )

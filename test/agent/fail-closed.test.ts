@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { type InvalidObject, ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
-import { compileNode } from '../../src/compile/index.js'
+import { compileNode } from '../../src/backends/index.js'
 import type { JsonObject, LabelSelector, PolicyType } from '../../src/model/index.js'
 import { namespace, pod } from './fixtures.js'
 

@@ -10,10 +10,8 @@ import { type Agent, startAgent } from '../../src/agent/index.js'
 import { startInformers } from '../../src/agent/informers.js'
 import { ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
-import type { CompiledRuleset } from '../../src/compile/index.js'
-import type { ExecResult } from '../../src/dataplane/index.js'
 import { FakeApiServer } from './fake-apiserver.js'
-import { denyAll, namespace, pod, waitFor } from './fixtures.js'
+import { denyAll, namespace, pod, recordingKernel, waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -207,29 +205,6 @@ describe('informers with undecodable input', () => {
   })
 })
 
-/** A kernel that records what it is given. */
-function recordingKernel() {
-  const full: CompiledRuleset[] = []
-  const scripts: string[] = []
-  const ok: ExecResult = { code: 0, stdout: '', stderr: '', timedOut: false }
-  return {
-    full,
-    text: () => (full.at(-1)?.files['palisade.nft'] ?? '') + scripts.join(''),
-    deps: {
-      applyFull: async (rs: CompiledRuleset) => {
-        full.push(rs)
-        return { changed: true }
-      },
-      runNft: async (s: string) => {
-        scripts.push(s)
-        return ok
-      },
-      listTable: async () => ({ ...ok, stdout: full.at(-1)?.files['palisade.nft'] ?? '' }),
-      cleanup: async () => undefined,
-    },
-  }
-}
-
 describe('the agent with undecodable input', () => {
   async function agentRig(setup: (api: FakeApiServer) => void = () => undefined) {
     const api = new FakeApiServer({ bookmarkIntervalMs: 0 })
@@ -257,7 +232,7 @@ describe('the agent with undecodable input', () => {
         watchBackoffInitialMs: 20,
         relistInitialMs: 50,
       },
-      k.deps,
+      { dataplane: k.dataplane },
     )
     cleanups.push(() => agent.stop())
     return { api, agent, k }
@@ -269,7 +244,7 @@ describe('the agent with undecodable input', () => {
       api.listExtras.Pod = [{ spec: { nodeName: 'n1' } }]
     })
     await agent.ready
-    expect(isolated(k.text())).toEqual(['pod_in_shop_db', 'pod_in_shop_web'])
+    expect(isolated(k.text)).toEqual(['pod_in_shop_db', 'pod_in_shop_web'])
     const h = agent.health()
     expect(h.healthy).toBe(true)
     expect(h.details.join('\n')).toMatch(/last list incomplete .*: Pod/)
@@ -282,7 +257,7 @@ describe('the agent with undecodable input', () => {
     const { api, agent, k } = await agentRig()
     await agent.ready
     await waitFor(() => api.openWatches === 3, 5000, 'watches open')
-    const before = isolated(k.text())
+    const before = isolated(k.text)
     expect(before).toEqual(['pod_in_shop_db', 'pod_in_shop_web'])
     const lines = [
       '{"type":"ADDED","object":null}',
@@ -313,7 +288,7 @@ describe('the agent with undecodable input', () => {
         5000,
         `line ${i} counted for every kind`,
       )
-      expect(isolated(k.text())).toEqual(before)
+      expect(isolated(k.text)).toEqual(before)
       expect(agent.health().healthy).toBe(true)
     }
   })

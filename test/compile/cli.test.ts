@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execCommand } from '../../src/dataplane/exec.js'
+import { execCommand } from '../../src/backends/index.js'
 import { runCli as run } from '../cli/run.js'
 import { createNetns, deleteNetns, kernelSkipReason } from './netns.js'
 

@@ -8,9 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  applyRuleset,
+  type BackendName as Backend,
+  compileNode,
+  execCommand,
+} from '../../src/backends/index.js'
 import { commentLine, commentText, nodeNameProblem } from '../../src/compile/comment.js'
-import { type Backend, compileNode } from '../../src/compile/index.js'
-import { applyRuleset, execCommand } from '../../src/dataplane/index.js'
 import type { ClusterState } from '../../src/model/index.js'
 import { runCli } from '../cli/run.js'
 import { ns, pod, policy, rule, sel, tcp } from './fixtures.js'

@@ -14,7 +14,7 @@ import type { Server } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanup } from '../../src/dataplane/index.js'
+import { cleanup } from '../../src/backends/index.js'
 import {
   bridgeUnixToTcp,
   clusterManifests,

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 // so every other command starts fast.
 import type { Agent } from '../../agent/index.js'
 import { type ListenAddress, parseDuration, parseListenAddress } from '../../agent/options.js'
+import { BACKENDS, DEFAULT_BACKEND, parseBackendName } from '../../backends/index.js'
 import { nodeNameProblem } from '../../compile/index.js'
 
 interface AgentCliOptions {
@@ -72,7 +73,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     )
     .option('--node-name <name>', 'this node (default: $NODE_NAME)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account)')
-    .option('--backend <backend>', 'nftables | iptables', 'nftables')
+    .option('--backend <backend>', BACKENDS.join(' | '), DEFAULT_BACKEND)
     .option('--iptables <variant>', 'iptables flavour for --backend iptables: nft | legacy', 'nft')
     .option('--sync-period <duration>', 'full resync period (drift repair)', '5m')
     .option(
@@ -109,8 +110,8 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       if (!nodeName) return usage(setExit, '--node-name (or $NODE_NAME) is required')
       const nodeProblem = nodeNameProblem(nodeName)
       if (nodeProblem) return usage(setExit, `--node-name: ${nodeProblem}`)
-      if (o.backend !== 'nftables' && o.backend !== 'iptables')
-        return usage(setExit, `--backend must be nftables or iptables, not "${o.backend}"`)
+      const backend = parseBackendName(o.backend)
+      if (!backend) return usage(setExit, `--backend must be ${BACKENDS.join(' or ')}, not "${o.backend}"`)
       if (o.iptables !== 'nft' && o.iptables !== 'legacy')
         return usage(setExit, `--iptables must be nft or legacy, not "${o.iptables}"`)
       if (o.podInterfaces !== 'none' && o.podInterfaces !== 'routes')
@@ -146,7 +147,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       try {
         agent = await startAgent({
           nodeName,
-          backend: o.backend,
+          backend,
           iptables: o.iptables,
           syncPeriodMs,
           cacheSyncTimeoutMs,

@@ -4,13 +4,13 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import {
   BACKENDS,
-  type Backend,
+  type BackendName as Backend,
   type CompiledRuleset,
-  type CompileOptions,
   compileNode,
-  nodeNameProblem,
-  nodesOf,
-} from '../../compile/index.js'
+  DEFAULT_BACKEND,
+  parseBackendName,
+} from '../../backends/index.js'
+import { type CompileOptions, nodeNameProblem, nodesOf } from '../../compile/index.js'
 import type { ClusterState, Diagnostic } from '../../model/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
@@ -40,7 +40,7 @@ export function parsePodInterfaces(items: readonly string[] | undefined): Compil
 
 /** Returns the backend named on the command line, or undefined when it is not one. */
 export function parseBackend(text: string): Backend | undefined {
-  return (BACKENDS as readonly string[]).includes(text) ? (text as Backend) : undefined
+  return parseBackendName(text)
 }
 
 /** Prints compile diagnostics to stderr (info only when verbose). */
@@ -87,7 +87,7 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       .description('print (or write) the ruleset a node must load to enforce the policies')
       .argument('[paths...]', 'manifest files or folders')
       .option('--node <name>', 'the node (spec.nodeName of its pods)')
-      .option('--backend <name>', `${BACKENDS.join(' | ')}`, 'nftables')
+      .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
       .option('-o, --output <dir>', 'write the files into DIR instead of printing them')
       .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
       .option(
