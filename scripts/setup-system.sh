@@ -12,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v modprobe >/dev/null 2>&1 || need+=(kmod)
 # Headless Chromium for the web page's browser tests (test/web), driven by playwright-core.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# A CJK font, so the page shows the seed posts' Chinese and Japanese comments (and their screenshots) as text.
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-system: missing ${need[*]}; run as root (apt-get install)" >&2

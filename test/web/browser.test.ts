@@ -8,10 +8,10 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadSide, type SideSpec } from '../../src/cli/sides.js'
+import { describeSide, loadSide, type SideSpec } from '../../src/cli/sides.js'
 import { diffClusters } from '../../src/diff/index.js'
 import {
   buildIndex,
@@ -39,7 +39,8 @@ declare global {
 
 const CHROMIUM = '/usr/bin/chromium'
 const root = new URL('../../', import.meta.url).pathname
-const ex = (p: string) => join(root, 'examples', p)
+// Paths as a user at the repository's root types them, so the screenshots show what they would see.
+const ex = (p: string) => relative(process.cwd(), join(root, 'examples', p)) || '.'
 const ARTIFACTS = join(root, 'test-artifacts', 'screenshots')
 const FLAGS = [
   '--headless',
@@ -57,7 +58,7 @@ async function pageData(current: SideSpec, base?: SideSpec): Promise<PageData> {
   const c = await loadSide(current, 'strict')
   const b = base ? await loadSide(base, 'strict') : undefined
   return buildPageData({
-    title: 'test',
+    title: `Palisade: ${describeSide(current)}`,
     current: { label: c.label, loaded: c, inputs: c.inputs },
     ...(b ? { base: { label: b.label, loaded: b, inputs: b.inputs } } : {}),
   })
