@@ -8,6 +8,7 @@ import {
   type ContainerPort,
   canonicalCIDR,
   type Diagnostic,
+  type DiagnosticCode,
   defaultDenyAnnotationPolicy,
   describeObject,
   type FieldPath,
@@ -258,7 +259,7 @@ function finish(ctx: Context, out: Diagnostic[]): boolean {
   return false
 }
 
-function note(ctx: Context, code: string, message: string, path: FieldPath = []): Diagnostic {
+function note(ctx: Context, code: DiagnosticCode, message: string, path: FieldPath = []): Diagnostic {
   return { code, severity: 'info', message, object: ctx.object, path, source: ctx.raw.locate(path) }
 }
 
