@@ -380,7 +380,7 @@ function readNamespace(ctx: Context): ReadNamespace | undefined {
 
 /**
  * Reads the pre-v1 isolation annotation ({"ingress":{"isolation":"DefaultDeny"}}); anything else
- * isolates nothing. Text that is not such JSON is ignored with a warning (docs/semantics.md).
+ * isolates nothing. Text that is not such JSON is ignored with a warning (docs/semantics.md#legacy-default-deny).
  */
 function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): boolean {
   const warn = (message: string): false => {
@@ -576,7 +576,7 @@ function readPeer(ctx: Context, path: FieldPath): PolicyPeer {
 
 /**
  * Returns the network a CIDR denotes in canonical form (10.0.0.1/8 -> 10.0.0.0/8, 010.0.0.0/8 -> 10.0.0.0/8):
- * the API server accepts these sloppy forms (docs/semantics.md), the engine and compilers read canonical ones.
+ * the API server accepts these sloppy forms (docs/semantics.md#ipblock-cidr-forms), the engine and compilers read canonical ones.
  */
 function canonicalBlockCIDR(text: string): string {
   const parsed = parseCIDRSloppy(text)
