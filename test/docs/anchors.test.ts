@@ -4,7 +4,7 @@
  * doc) in src/, test/, bench/, docs/, README.md and deploy/README.md must name an anchor that exists,
  * and a bare "rule N" citation must not come back.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
@@ -36,14 +36,14 @@ function headingSlug(heading: string): string {
 }
 
 /** The anchors of a markdown text: explicit `<a id="...">` and heading slugs. */
-export function anchorsOf(markdown: string): Set<string> {
+function anchorsOf(markdown: string): Set<string> {
   const out = new Set<string>()
   for (const m of markdown.matchAll(/<a id="([^"]+)"><\/a>/g)) out.add(m[1] as string)
   for (const m of markdown.matchAll(/^#{1,6} (.+)$/gm)) out.add(headingSlug(m[1] as string))
   return out
 }
 
-export interface Problem {
+interface Problem {
   readonly file: string
   readonly line: number
   readonly text: string
@@ -54,7 +54,7 @@ const BARE_RULE = /\b(?:rules?|semantics\.md,?)\s+\d+/i
 const LIST_INDEX = /\/\/ rule \d+:/
 
 /** Finds citations of docs/<name>.md#anchor whose anchor does not exist, and bare "rule N" citations. */
-export function findBadCitations(
+function findBadCitations(
   file: string,
   text: string,
   anchors: ReadonlyMap<string, ReadonlySet<string>>,
@@ -85,6 +85,33 @@ function docAnchors(): Map<string, Set<string>> {
   }
   return map
 }
+
+/**
+ * Repository paths a doc names (`src/...`, `test/...`, `docs/...`...), without placeholders (`<name>`)
+ * or globs, cut at the first character a path does not have.
+ */
+function pathsNamed(markdown: string): string[] {
+  const found = markdown.matchAll(/(?<![\w./-])((?:src|test|bench|docs|web|scripts|deploy)\/[\w./-]*[\w])/g)
+  return [...new Set([...found].map((m) => m[1] as string))]
+}
+
+describe('docs/architecture.md', () => {
+  it('names only paths that exist', () => {
+    const text = readFileSync(join(DOCS, 'architecture.md'), 'utf8')
+    const placeholders = /<|\*/
+    const named = pathsNamed(text.replace(/\S*(<[^>]*>|\*)\S*/g, ' '))
+    expect(named.length).toBeGreaterThan(40)
+    expect(named.filter((p) => !placeholders.test(p) && !existsSync(p))).toEqual([])
+  })
+
+  it('finds the paths it checks', () => {
+    expect(pathsNamed('see `src/agent/applier.ts` RulesetApplier, src/load/parse.ts (and test/x).')).toEqual([
+      'src/agent/applier.ts',
+      'src/load/parse.ts',
+      'test/x',
+    ])
+  })
+})
 
 describe('citations of the docs', () => {
   const anchors = docAnchors()
