@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_MAX_BYTES, type InputText } from '../load/index.js'
-import type { Diagnostic } from '../model/index.js'
+import type { Diagnostic, DiagnosticCode } from '../model/index.js'
 
 export interface ReadInputsOptions {
   /** Inputs larger than this are not read (load.too-large). Default 32 MiB. */
@@ -120,7 +120,7 @@ async function readStdin(maxBytes: number): Promise<Uint8Array> {
   return new Uint8Array(all.buffer, all.byteOffset, all.byteLength)
 }
 
-function problem(code: string, file: string, err: unknown): Diagnostic {
+function problem(code: DiagnosticCode, file: string, err: unknown): Diagnostic {
   const message = err instanceof Error ? err.message : String(err)
   return { code, severity: 'error', message, path: [], source: { file } }
 }

@@ -80,7 +80,7 @@ function programmableLocalPods(
   onNodeFacts: readonly PodFacts[],
   diagnostics: Diagnostic[],
 ): PodFacts[] {
-  // docs/semantics.md: pods without an IP cannot be programmed yet.
+  // docs/semantics.md#finished-pods: pods without an IP cannot be programmed yet.
   const local: PodFacts[] = []
   const sortedOnNode = [...onNodeFacts].sort((x, y) => byString(keyOf(x), keyOf(y)))
   for (const f of sortedOnNode) {

@@ -2,7 +2,7 @@
  * The node IR: everything one node must enforce, computed from the whole cluster, independent of the
  * backend (nftables, iptables+ipset). Backends only render it; they never read the ClusterState.
  *
- * Shape (docs/semantics.md rules 1-11):
+ * Shape (docs/semantics.md#from-the-api, docs/semantics.md#plugin-choices):
  * - `sets`: address sets (one per distinct peer, cluster-wide, deduplicated across policies) and
  *   named-port sets (destination address . port of pods declaring a port name/protocol), one per family.
  * - `chains`: one per (policy, direction) that selects at least one local pod. Its rules are an OR;

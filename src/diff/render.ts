@@ -1,6 +1,7 @@
 /** Renders a reachability diff as text, Markdown, CSV, JSON and SARIF. Renders only: never recomputes. */
 import type { DirectionVerdict, PolicyRef, RuleRef } from '../engine/index.js'
 import { describePolicyRef, describeRuleRef, renderSource } from '../explain/index.js'
+import { CATALOGUE, type DiffCode } from '../model/index.js'
 import { formatAddresses } from './addresses.js'
 import {
   type ConnectionChange,
@@ -293,34 +294,23 @@ export function diffToJSON(d: ReachabilityDiff, sides: DiffSides) {
   }
 }
 
-const SARIF_RULES = [
-  ['diff.connection-added', 'A connection between workloads is allowed that was denied before.', 'note'],
-  ['diff.connection-removed', 'A connection between workloads is denied that was allowed before.', 'note'],
-  [
-    'diff.isolation-changed',
-    'A workload became isolated, or stopped being isolated, in one direction.',
-    'note',
-  ],
-  ['diff.exposure-added', 'A workload may now be reached from addresses outside the cluster.', 'warning'],
-  [
-    'diff.outside-changed',
-    'What a workload may reach outside the cluster, or be reached from, changed.',
-    'note',
-  ],
-  ['diff.workload-changed', 'A workload was added or removed.', 'note'],
-] as const
+/** The findings of the diff, in the order of the SARIF rules (their docs and levels are in the catalogue). */
+const SARIF_RULES: readonly DiffCode[] = [
+  'diff.connection-added',
+  'diff.connection-removed',
+  'diff.isolation-changed',
+  'diff.exposure-added',
+  'diff.outside-changed',
+  'diff.workload-changed',
+]
+const SARIF_LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const
 
 /** Renders the diff as a SARIF 2.1.0 log: each change located at the rule or policy that made it. */
 export function renderDiffSarif(d: ReachabilityDiff, sides: DiffSides, toolVersion: string) {
-  const ids: string[] = SARIF_RULES.map((r) => r[0])
-  const result = (
-    ruleId: (typeof SARIF_RULES)[number][0],
-    text: string,
-    src: { file: string; line?: number } | undefined,
-  ) => ({
+  const result = (ruleId: DiffCode, text: string, src: { file: string; line?: number } | undefined) => ({
     ruleId,
-    ruleIndex: ids.indexOf(ruleId),
-    level: SARIF_RULES[ids.indexOf(ruleId)]?.[2] ?? 'note',
+    ruleIndex: SARIF_RULES.indexOf(ruleId),
+    level: SARIF_LEVEL[CATALOGUE[ruleId].severity],
     message: { text },
     ...(src
       ? {
@@ -380,10 +370,10 @@ export function renderDiffSarif(d: ReachabilityDiff, sides: DiffSides, toolVersi
           driver: {
             name: 'palisade',
             version: toolVersion,
-            rules: SARIF_RULES.map(([id, text, level]) => ({
+            rules: SARIF_RULES.map((id) => ({
               id,
-              shortDescription: { text },
-              defaultConfiguration: { level },
+              shortDescription: { text: CATALOGUE[id].doc },
+              defaultConfiguration: { level: SARIF_LEVEL[CATALOGUE[id].severity] },
             })),
           },
         },

@@ -18,7 +18,7 @@ import type { ClusterIndex } from './cluster-index.js'
 import { evaluate, selectingPolicies } from './evaluate.js'
 import { CELL_ALLOWED, CELL_DENIED, formatPort, type Matrix, type PortQuery } from './types.js'
 
-/** Returns the pods a matrix shows by default: every pod except hostNetwork ones (docs/semantics.md). */
+/** Returns the pods a matrix shows by default: every pod except hostNetwork ones (docs/semantics.md#hostnetwork-pods). */
 export function matrixPods(index: ClusterIndex): Pod[] {
   return index.cluster.pods.filter((p) => !p.hostNetwork)
 }
@@ -172,7 +172,7 @@ export function computeMatrix(
       const ea = eg[a] as Bitset
       for (let b = 0; b < k; b++) cls[a * k + b] = hasBit(ea, b) && hasBit(ing[b] as Bitset, a) ? 1 : 0
     }
-    // A node (hostNetwork pod) and the pods on its own node always talk (docs/semantics.md).
+    // A node (hostNetwork pod) and the pods on its own node always talk (docs/semantics.md#node-and-local-pods).
     for (let a = 0; a < k && hasHostNetwork; a++) {
       for (let b = 0; b < k; b++) {
         const ra = (classes[a] as PodClass).representative

@@ -32,7 +32,7 @@ export interface RuleRef extends PolicyRef {
 /** Why a direction was decided the way it was, beyond the rules. */
 export type DirectionNote =
   | 'not-a-pod' // the endpoint is outside the cluster: no policy applies on its side
-  | 'host-network' // hostNetwork pods are not selected by NetworkPolicy (docs/semantics.md)
+  | 'host-network' // hostNetwork pods are not selected by NetworkPolicy (docs/semantics.md#hostnetwork-pods)
   | 'not-isolated' // no policy of this type selects the pod
   | 'allowed-by-rule'
   | 'no-rule-matched'
@@ -48,7 +48,10 @@ export interface DirectionVerdict {
   readonly note: DirectionNote
 }
 
-/** Special cases decided before any policy is read (docs/semantics.md). */
+/**
+ * Special cases decided before any policy is read (docs/semantics.md#pod-reaches-itself,
+ * docs/semantics.md#node-and-local-pods).
+ */
 export type VerdictNote = 'loopback' | 'same-node-host' | undefined
 
 export interface Verdict {

@@ -4,6 +4,7 @@
  * They explain what the schema diagnostics mean for the policy, and point at them.
  */
 import {
+  CATALOGUE,
   type Diagnostic,
   describeObject,
   type FieldPath,
@@ -11,19 +12,19 @@ import {
   type JsonObject,
   type JsonValue,
   LEGACY_ISOLATION_ANNOTATION,
+  type LintCode,
   PROTOCOLS,
   type RawObject,
 } from '../model/index.js'
-import { lintRule } from './rules.js'
 
 const asObject = (v: JsonValue | undefined): JsonObject | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined
 const asArray = (v: JsonValue | undefined): readonly JsonValue[] => (Array.isArray(v) ? v : [])
 
-function finding(raw: RawObject, code: string, path: FieldPath, message: string): Diagnostic {
+function finding(raw: RawObject, code: LintCode, path: FieldPath, message: string): Diagnostic {
   return {
     code,
-    severity: lintRule(code)?.severity ?? 'warning',
+    severity: CATALOGUE[code].severity,
     message,
     object: describeObject(raw.value),
     path,

@@ -1,5 +1,5 @@
 /** SARIF 2.1.0 output for lint results (GitHub code scanning, IDEs). */
-import type { Diagnostic } from '../model/index.js'
+import type { Diagnostic, DiagnosticCode } from '../model/index.js'
 import { formatPath } from '../model/index.js'
 import { LINT_RULES } from './rules.js'
 
@@ -9,11 +9,17 @@ export interface SarifLog {
   readonly runs: readonly unknown[]
 }
 
+interface SarifRule {
+  readonly id: DiagnosticCode
+  readonly shortDescription: { readonly text: string }
+  readonly defaultConfiguration: { readonly level: string }
+}
+
 const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const
 
 /** Renders diagnostics as a SARIF 2.1.0 log: every lint rule is declared; other codes are added as seen. */
 export function renderSarif(diagnostics: readonly Diagnostic[], toolVersion: string): SarifLog {
-  const rules = LINT_RULES.map((r) => ({
+  const rules: SarifRule[] = LINT_RULES.map((r) => ({
     id: r.id,
     shortDescription: { text: r.doc },
     defaultConfiguration: { level: LEVEL[r.severity] },

@@ -4,6 +4,7 @@ import type {
   ClusterState,
   Diagnostic,
   FieldPath,
+  LintCode,
   NetworkPolicy,
   Pod,
   PolicyPeer,
@@ -11,7 +12,7 @@ import type {
   RawObject,
   SourceRef,
 } from '../model/index.js'
-import { policyKey } from '../model/index.js'
+import { CATALOGUE, policyKey } from '../model/index.js'
 import {
   buildPodIndex,
   matchPeerPod,
@@ -20,7 +21,6 @@ import {
   policySelectsPod,
   selectPods,
 } from '../semantics/index.js'
-import { lintRule } from './rules.js'
 
 const MAX_LISTED = 5
 
@@ -45,7 +45,7 @@ export function listPods(pods: readonly string[]): string {
 /** Reports a finding on a policy, at the exact position of `path` when the raw object is known. */
 export function report(
   ctx: Ctx,
-  code: string,
+  code: LintCode,
   pol: NetworkPolicy,
   path: FieldPath,
   message: string,
@@ -55,7 +55,7 @@ export function report(
   const source = raw ? raw.locate(path) : (fallback ?? pol.source)
   ctx.out.push({
     code,
-    severity: lintRule(code)?.severity ?? 'warning',
+    severity: CATALOGUE[code].severity,
     message,
     object: `NetworkPolicy ${policyKey(pol)}`,
     path,

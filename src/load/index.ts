@@ -2,7 +2,7 @@
  * The loading pipeline: texts -> raw objects (parse) -> checked objects (validate) -> ClusterState
  * (normalize). Pure: the edges read the files and hand their text in.
  */
-import type { ClusterState, Diagnostic, RawObject } from '../model/index.js'
+import type { ClusterState, Diagnostic, DiagnosticCode, RawObject } from '../model/index.js'
 import { describeObject } from '../model/index.js'
 import { validateObject } from '../validate/index.js'
 import { normalizeObjects } from './normalize.js'
@@ -186,7 +186,7 @@ export interface Omissions {
 }
 
 /** Errors that mean a file or document was not read at all. */
-const DOCUMENT_CODES: ReadonlySet<string> = new Set([
+const DOCUMENT_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
   'yaml.syntax',
   'yaml.alias-limit',
   'yaml.unknown-anchor',
@@ -198,7 +198,10 @@ const DOCUMENT_CODES: ReadonlySet<string> = new Set([
   'input.unreadable',
 ])
 /** Errors that mean an object was read and then left out of the cluster. */
-const OBJECT_CODES: ReadonlySet<string> = new Set(['load.rejected', 'load.unknown-kind'])
+const OBJECT_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
+  'load.rejected',
+  'load.unknown-kind',
+])
 
 /**
  * Finds, among the diagnostics of a load (and of reading the inputs), what makes the input partial:

@@ -8,6 +8,7 @@ import {
   type ContainerPort,
   canonicalCIDR,
   type Diagnostic,
+  type DiagnosticCode,
   defaultDenyAnnotationPolicy,
   describeObject,
   type FieldPath,
@@ -258,7 +259,7 @@ function finish(ctx: Context, out: Diagnostic[]): boolean {
   return false
 }
 
-function note(ctx: Context, code: string, message: string, path: FieldPath = []): Diagnostic {
+function note(ctx: Context, code: DiagnosticCode, message: string, path: FieldPath = []): Diagnostic {
   return { code, severity: 'info', message, object: ctx.object, path, source: ctx.raw.locate(path) }
 }
 
@@ -379,7 +380,7 @@ function readNamespace(ctx: Context): ReadNamespace | undefined {
 
 /**
  * Reads the pre-v1 isolation annotation ({"ingress":{"isolation":"DefaultDeny"}}); anything else
- * isolates nothing. Text that is not such JSON is ignored with a warning (docs/semantics.md).
+ * isolates nothing. Text that is not such JSON is ignored with a warning (docs/semantics.md#legacy-default-deny).
  */
 function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): boolean {
   const warn = (message: string): false => {
@@ -575,7 +576,7 @@ function readPeer(ctx: Context, path: FieldPath): PolicyPeer {
 
 /**
  * Returns the network a CIDR denotes in canonical form (10.0.0.1/8 -> 10.0.0.0/8, 010.0.0.0/8 -> 10.0.0.0/8):
- * the API server accepts these sloppy forms (docs/semantics.md), the engine and compilers read canonical ones.
+ * the API server accepts these sloppy forms (docs/semantics.md#ipblock-cidr-forms), the engine and compilers read canonical ones.
  */
 function canonicalBlockCIDR(text: string): string {
   const parsed = parseCIDRSloppy(text)

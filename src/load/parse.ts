@@ -4,6 +4,7 @@
  */
 import {
   type Diagnostic,
+  type DiagnosticCode,
   describeObject,
   type FieldPath,
   type JsonObject,
@@ -81,7 +82,7 @@ export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInp
   return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH)
 }
 
-function fileProblem(file: string, code: string, message: string): ParsedInput {
+function fileProblem(file: string, code: DiagnosticCode, message: string): ParsedInput {
   return { objects: [], diagnostics: [{ code, severity: 'error', message, path: [], source: { file } }] }
 }
 

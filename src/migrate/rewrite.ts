@@ -10,6 +10,7 @@
 import { type InputText, type ParsedInput, parseInput } from '../load/index.js'
 import {
   type Diagnostic,
+  type DiagnosticCode,
   describeObject,
   type JsonObject,
   type JsonValue,
@@ -753,6 +754,6 @@ function compareObjects(expected: readonly JsonObject[], got: readonly JsonObjec
   return undefined
 }
 
-function problem(code: string, message: string, file: string): Diagnostic {
+function problem(code: DiagnosticCode, message: string, file: string): Diagnostic {
   return { code, severity: 'error', message, path: [], source: { file } }
 }

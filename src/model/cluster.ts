@@ -139,7 +139,7 @@ export const DEFAULT_DENY_ANNOTATION_POLICY = '~default-deny-annotation'
 export const LEGACY_ISOLATION_ANNOTATION = 'net.beta.kubernetes.io/network-policy'
 
 /**
- * Returns the synthetic policy the legacy DefaultDeny annotation stands for (docs/semantics.md): every pod
+ * Returns the synthetic policy the legacy DefaultDeny annotation stands for (docs/semantics.md#legacy-default-deny): every pod
  * of the namespace isolated for ingress, nothing admitted.
  */
 export function defaultDenyAnnotationPolicy(namespace: string, source?: SourceRef): NetworkPolicy {

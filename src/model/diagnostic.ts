@@ -1,4 +1,6 @@
 /** Diagnostics: the core never throws for bad input, it returns values plus diagnostics. */
+import type { DiagnosticCode } from './catalogue.js'
+
 export type Severity = 'error' | 'warning' | 'info'
 
 /** Where something came from, as the user named it. Lines and columns are 1-based. */
@@ -13,8 +15,8 @@ export interface SourceRef {
 export type FieldPath = readonly (string | number)[]
 
 export interface Diagnostic {
-  /** Stable kebab-case id grouped by area: 'yaml.syntax', 'validate.invalid-cidr', 'lint.no-pods-selected'. */
-  readonly code: string
+  /** Stable kebab-case id grouped by area, from the catalogue (catalogue.ts): 'yaml.syntax', 'lint.no-pods-selected'. */
+  readonly code: DiagnosticCode
   readonly severity: Severity
   /** API server wording where one exists. */
   readonly message: string

@@ -1,3 +1,4 @@
+export * from './catalogue.js'
 export * from './cluster.js'
 export * from './diagnostic.js'
 export * from './ip.js'

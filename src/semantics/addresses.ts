@@ -1,6 +1,5 @@
 /**
- * Addresses: which addresses a pod has, and which one a connection uses (docs/semantics.md,
- * "Addresses of a connection"). ipBlock membership is a peer matcher (peers.ts).
+ * Addresses: which addresses a pod has, and which one a connection uses (docs/semantics.md#connection-addresses). ipBlock membership is a peer matcher (peers.ts).
  */
 import { canonicalIP, type Family, parseIP } from '../model/index.js'
 

@@ -1,7 +1,7 @@
 /**
  * Policy endpoints: which pods NetworkPolicy applies to, and which pods a policy selects
- * (docs/semantics.md: hostNetwork pods are not NetworkPolicy endpoints; pods in phase Succeeded or
- * Failed have no network). A pod without an address is still an endpoint: it is selected and matched
+ * (docs/semantics.md#hostnetwork-pods: hostNetwork pods are not NetworkPolicy endpoints;
+ * docs/semantics.md#finished-pods: pods in phase Succeeded or Failed have no network). A pod without an address is still an endpoint: it is selected and matched
  * by its labels, only no ipBlock can match it and no dataplane can program it yet.
  */
 import type { NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'

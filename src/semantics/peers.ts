@@ -5,7 +5,7 @@
  *
  * - `all`: a rule without from/to: every pod and every address.
  * - `ipBlock`: the address a connection uses, pod or not, inside `cidr` and no `except`
- *   (docs/semantics.md, "ipBlock matches pod addresses too").
+ *   (docs/semantics.md#ipblock-matches-pods).
  * - `pods`: policy endpoints of a namespace scope whose labels match podSelector; podSelector alone
  *   scopes to the policy's namespace, namespaceSelector to every namespace it matches, both mean AND.
  *
@@ -151,7 +151,7 @@ export function matchPodsPeer(namespaces: NamespaceIndex, m: PodsPeer, pod: Pod)
 
 /**
  * Returns true when the peer matches the remote side of a connection: `pod` when the remote side is a
- * pod of the cluster, `address` the address the connection uses there (docs/semantics.md, "Addresses").
+ * pod of the cluster, `address` the address the connection uses there (docs/semantics.md#connection-addresses).
  */
 export function matchPeer(
   namespaces: NamespaceIndex,

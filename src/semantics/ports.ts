@@ -1,6 +1,6 @@
 /**
- * Ports: how a rule's ports admit a connection's port (docs/semantics.md, "Ports"), and named ports,
- * which are resolved on the destination pod of the connection ("Named ports").
+ * Ports: how a rule's ports admit a connection's port (docs/semantics.md#ports), and named ports,
+ * which are resolved on the destination pod of the connection (docs/semantics.md#named-ports).
  */
 import type { ContainerPort, Pod, PolicyPort, Protocol } from '../model/index.js'
 import { isPolicyEndpoint } from './endpoints.js'
@@ -26,7 +26,7 @@ export function declaresNamedPort(pod: Pod, name: string, protocol: Protocol, po
 /**
  * Returns true when one rule port admits the query. A named port is resolved on the destination pod:
  * it must declare a container port with that name and protocol whose number is the queried one, and be
- * a policy endpoint (a hostNetwork pod's ports are its node's: docs/semantics.md, "Named ports").
+ * a policy endpoint (a hostNetwork pod's ports are its node's: docs/semantics.md#named-ports).
  */
 export function matchPolicyPort(p: PolicyPort, q: PortQuery, destination: Pod | undefined): boolean {
   if (p.protocol !== q.protocol) return false

@@ -2,7 +2,7 @@
  * CIDR parsing as the API server does it for ipBlock (IsValidCIDRForLegacyField with the
  * StrictIPCIDRValidation gate off, its default: alpha since 1.33): netutils.ParseCIDRSloppy accepts
  * IPv4 octets and prefix lengths with leading zeros (read as decimal) and host bits set after the
- * prefix. See docs/semantics.md ("ipBlock CIDR forms").
+ * prefix. See docs/semantics.md#ipblock-cidr-forms.
  */
 import type { ParsedCIDR } from '../model/ip.js'
 import { parseCIDR } from '../model/ip.js'

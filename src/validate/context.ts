@@ -2,6 +2,7 @@
  * Diagnostics for one object, with messages shaped like apimachinery's field.Error bodies
  * (the path is carried separately; cli/ prints `path: message`).
  */
+import type { DiagnosticCode } from '../model/catalogue.js'
 import type { Diagnostic, FieldPath } from '../model/diagnostic.js'
 import type { JsonObject, JsonValue, RawObject } from '../model/raw.js'
 import { describeObject } from '../model/raw.js'
@@ -38,22 +39,28 @@ export function asInteger(value: JsonValue | undefined): number | undefined {
 export interface Reporter {
   readonly diagnostics: readonly Diagnostic[]
   /** Records one diagnostic; `at` is a more precise position than `path` (e.g. the offending map key). */
-  report(code: string, path: FieldPath, message: string, at?: FieldPath): void
+  report(code: DiagnosticCode, path: FieldPath, message: string, at?: FieldPath): void
   /** field.Invalid: `Invalid value: "x": detail`. */
-  invalid(code: string, path: FieldPath, value: JsonValue | undefined, detail: string, at?: FieldPath): void
+  invalid(
+    code: DiagnosticCode,
+    path: FieldPath,
+    value: JsonValue | undefined,
+    detail: string,
+    at?: FieldPath,
+  ): void
   /** field.Required: `Required value` or `Required value: detail`. */
-  required(code: string, path: FieldPath, detail?: string): void
+  required(code: DiagnosticCode, path: FieldPath, detail?: string): void
   /** field.Forbidden: `Forbidden: detail`. */
-  forbidden(code: string, path: FieldPath, detail: string): void
+  forbidden(code: DiagnosticCode, path: FieldPath, detail: string): void
   /** field.NotSupported: `Unsupported value: "x": supported values: "A", "B"`. */
   notSupported(
-    code: string,
+    code: DiagnosticCode,
     path: FieldPath,
     value: JsonValue | undefined,
     supported: readonly string[],
   ): void
   /** field.Duplicate: `Duplicate value: "x"`. */
-  duplicate(code: string, path: FieldPath, value: JsonValue | undefined): void
+  duplicate(code: DiagnosticCode, path: FieldPath, value: JsonValue | undefined): void
 }
 
 /** Creates a Reporter for one object; diagnostics name the object and point at the field's source. */
@@ -69,7 +76,7 @@ class ObjectReporter implements Reporter {
 
   constructor(private readonly raw: RawObject) {}
 
-  report(code: string, path: FieldPath, message: string, at?: FieldPath): void {
+  report(code: DiagnosticCode, path: FieldPath, message: string, at?: FieldPath): void {
     this.object ??= describeObject(this.raw.value)
     this.diagnostics.push({
       code,
@@ -81,20 +88,26 @@ class ObjectReporter implements Reporter {
     })
   }
 
-  invalid(code: string, path: FieldPath, value: JsonValue | undefined, detail: string, at?: FieldPath): void {
+  invalid(
+    code: DiagnosticCode,
+    path: FieldPath,
+    value: JsonValue | undefined,
+    detail: string,
+    at?: FieldPath,
+  ): void {
     this.report(code, path, `Invalid value: ${formatValue(value)}: ${detail}`, at)
   }
 
-  required(code: string, path: FieldPath, detail = ''): void {
+  required(code: DiagnosticCode, path: FieldPath, detail = ''): void {
     this.report(code, path, detail ? `Required value: ${detail}` : 'Required value')
   }
 
-  forbidden(code: string, path: FieldPath, detail: string): void {
+  forbidden(code: DiagnosticCode, path: FieldPath, detail: string): void {
     this.report(code, path, `Forbidden: ${detail}`)
   }
 
   notSupported(
-    code: string,
+    code: DiagnosticCode,
     path: FieldPath,
     value: JsonValue | undefined,
     supported: readonly string[],
@@ -106,7 +119,7 @@ class ObjectReporter implements Reporter {
     )
   }
 
-  duplicate(code: string, path: FieldPath, value: JsonValue | undefined): void {
+  duplicate(code: DiagnosticCode, path: FieldPath, value: JsonValue | undefined): void {
     this.report(code, path, `Duplicate value: ${formatValue(value)}`)
   }
 }

@@ -74,7 +74,7 @@ export function policy(
   }
 }
 
-/** The synthetic policy normalisation makes from the DefaultDeny namespace annotation (semantics rule 9). */
+/** The synthetic policy normalisation makes from the DefaultDeny namespace annotation (docs/semantics.md#legacy-default-deny). */
 export function annotationPolicy(namespace: string): NetworkPolicy {
   return {
     namespace,

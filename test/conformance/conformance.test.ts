@@ -53,7 +53,7 @@ describe('upstream e2e cases (kubernetes test/e2e/network/netpol/network_policy.
     expect(fast.ports, 'the engine computed every port the case checks').toEqual(expected.ports)
     expect(diffMatrices(expected, fast).map(describeDiff), 'computeMatrix vs upstream').toEqual([])
     expect(diffMatrices(expected, reference).map(describeDiff), 'referenceMatrix vs upstream').toEqual([])
-    // Upstream ignores pod->self; Palisade always allows it (docs/semantics.md, rule 5).
+    // Upstream ignores pod->self; Palisade always allows it (docs/semantics.md#pod-reaches-itself).
     for (const m of [fast, reference]) {
       m.cells.forEach((cells, k) => {
         m.pods.forEach((p, i) => {

@@ -1,5 +1,5 @@
 /**
- * What happens to an established connection when a policy revoking it arrives (docs/semantics.md, rule 19):
+ * What happens to an established connection when a policy revoking it arrives (docs/semantics.md#established-connections):
  * the connection lives on (conntrack accepts established traffic first), while every NEW connection is
  * refused from the moment the ruleset is loaded. Both backends, real TCP in the kernel.
  */

@@ -1,4 +1,4 @@
-/** Sloppy CIDR forms the API server accepts reach the engine as the network they denote (docs/semantics.md 23). */
+/** Sloppy CIDR forms the API server accepts reach the engine as the network they denote (docs/semantics.md#ipblock-cidr-forms). */
 import { describe, expect, it } from 'vitest'
 import { buildIndex, evaluate, resolveEndpoint } from '../../src/engine/index.js'
 import { loadCluster } from '../../src/load/index.js'

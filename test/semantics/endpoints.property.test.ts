@@ -1,7 +1,7 @@
 /**
- * One reading of "which pods are policy endpoints" (docs/semantics.md: hostNetwork pods, pods in phase
- * Succeeded or Failed): the engine and the node compiler ask src/semantics, so a cluster that still
- * holds finished pods (the agent's store does) gets the same verdicts from both, and the same verdicts
+ * One reading of "which pods are policy endpoints" (docs/semantics.md#hostnetwork-pods,
+ * docs/semantics.md#finished-pods): the engine and the node compiler ask src/semantics, so a cluster
+ * that still holds finished pods (the agent's store does) gets the same verdicts from both, and the same verdicts
  * as the cluster without them.
  */
 import fc from 'fast-check'

@@ -1,5 +1,5 @@
 /**
- * Peer matchers: one row per reading of a from/to element (docs/semantics.md, "Peers"), and canonical
+ * Peer matchers: one row per reading of a from/to element (docs/semantics.md#peers), and canonical
  * keys: two peers share a key exactly when they match the same endpoints.
  */
 import fc from 'fast-check'

@@ -2,18 +2,18 @@
  * Renders a NodeIR as the iptables + ipset structure (pure); print.ts writes it as 'ipset.restore' for
  * `ipset restore` and 'iptables.rules' / 'ip6tables.rules' for `iptables-restore --noflush`.
  *
- * Packet path (filter table, FORWARD only; INPUT/OUTPUT untouched, docs/semantics.md rule 6):
+ * Packet path (filter table, FORWARD only; INPUT/OUTPUT untouched, docs/semantics.md#node-and-local-pods):
  *   FORWARD -> PAL-FORWARD (the single jump is installed by apply.ts)
  *     0. IPv6: neighbour solicitations and advertisements (hop limit 255) -> allow, like ARP.
  *     1. anti-spoofing (when the IR knows pod interfaces): a packet entering from a pod's interface
  *        must carry one of that pod's addresses; two hash:net,iface lookups, one rule.
- *     2. ESTABLISHED,RELATED -> allow (rule 10: revocation does not cut live flows); INVALID -> DROP.
+ *     2. ESTABLISHED,RELATED -> allow (docs/semantics.md#established-connections: revocation does not cut live flows); INVALID -> DROP.
  *     3. PAL-EGRESS: source is an egress-isolated local pod? (one hash:ip lookup, then -s dispatch)
  *        -> PAL-<pod egress chain>: clear mark, try each policy chain, RETURN when one set the mark, DROP.
  *     4. PAL-INGRESS: the same for the destination.
  *     5. To or from a local pod: allow (ACCEPT, or RETURN when allowAction is 'RETURN').
  * An allowing rule of a policy chain cannot ACCEPT (for egress, the destination's ingress must still be
- * checked; docs/semantics.md rule 1): it goes to PAL-ALLOW, which sets the mark bit and returns straight
+ * checked; docs/semantics.md#connection-both-directions): it goes to PAL-ALLOW, which sets the mark bit and returns straight
  * to the pod chain (`-g`), skipping the policy's remaining rules.
  *
  * ipBlock sets hold cidr minus except as disjoint CIDRs (the IR computes them), in a plain hash:net set.

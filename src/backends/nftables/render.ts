@@ -13,8 +13,8 @@
  *   pod, `ingress` at priority filter + 10 checks the destination pod. An `accept` only ends its own
  *   base chain, so a packet allowed by the source's egress still meets the destination's ingress; a
  *   `drop` is final. Both start with `ct state established,related accept` (policies apply to new
- *   connections, docs/semantics.md rule 10) and `ct state invalid drop`. INPUT and OUTPUT are never
- *   hooked: the node always reaches its own pods and back (rule 6).
+ *   connections, docs/semantics.md#established-connections) and `ct state invalid drop`. INPUT and OUTPUT are never
+ *   hooked: the node always reaches its own pods and back (docs/semantics.md#node-and-local-pods).
  *
  * - DISPATCH. `ip saddr vmap @egress_pods_v4` / `ip daddr vmap @ingress_pods_v4` (and ip6) jump
  *   from the pod address straight to the pod's chain: the per-packet cost is one hash lookup whatever
@@ -34,7 +34,7 @@
  *   the excepts as disjoint CIDRs (`flags interval`), so a peer is one lookup, there is no second
  *   set and no `!=`, and the elements read as exactly the addresses the peer admits.
  *
- * - NAMED PORTS resolve on the destination pod (rule 4): a set of `addr . port` of every pod
+ * - NAMED PORTS resolve on the destination pod (docs/semantics.md#named-ports): a set of `addr . port` of every pod
  *   declaring that name/protocol, matched by `ip daddr . th dport @np_...` after `meta l4proto`.
  *
  * - BRIDGED SAME-NODE TRAFFIC. With a routed CNI (Calico style: veth + /32 route) every pod-to-pod
