@@ -12,6 +12,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   check: async () => (await import('./commands/check.js')).registerCheck,
   matrix: async () => (await import('./commands/matrix.js')).registerMatrix,
   explain: async () => (await import('./commands/explain.js')).registerExplain,
+  connlist: async () => (await import('./commands/connlist.js')).registerConnlist,
   lint: async () => (await import('./commands/lint.js')).registerLint,
   migrate: async () => (await import('./commands/migrate.js')).registerMigrate,
   compile: async () => (await import('./commands/compile.js')).registerCompile,
