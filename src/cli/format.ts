@@ -11,3 +11,19 @@ export function formatDiagnostic(d: Diagnostic): string {
   parts.push(d.message, `[${d.code}]`)
   return parts.join(' ')
 }
+
+/** Output formats of structured data: JSON, or the same document as YAML (kubectl's -o yaml). */
+export type DataFormat = 'json' | 'yaml'
+
+/**
+ * Prints a document as JSON (indented unless `compact`) or YAML. The YAML library is loaded only for
+ * -o yaml: `check` starts without it.
+ */
+export async function writeData(format: DataFormat, value: unknown, compact = false): Promise<void> {
+  if (format === 'yaml') {
+    const { stringify } = await import('yaml')
+    process.stdout.write(stringify(value, { lineWidth: 0 }))
+    return
+  }
+  process.stdout.write(`${compact ? JSON.stringify(value) : JSON.stringify(value, null, 2)}\n`)
+}

@@ -41,7 +41,12 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
     .description('Kubernetes NetworkPolicy engine: analyze, compile, enforce, prove.')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => process.stdout.write(s),
+      // One line, as kubectl says it: "unknown option '--form' (did you mean --from?)".
+      outputError: (s, write) => write(s.replace(/\n\(Did you mean (.+?)\?\)/, ' (did you mean $1?)')),
+    })
   const key = commandName === undefined ? undefined : (ownValue(ALIASES, commandName) ?? commandName)
   const wanted =
     key !== undefined && Object.hasOwn(COMMANDS, key)

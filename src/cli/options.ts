@@ -72,7 +72,7 @@ export async function readInputsFromOptions(
 export async function loadFromOptions(
   paths: readonly string[],
   opts: InputOptions,
-  command = 'load',
+  command: string,
 ): Promise<LoadedCluster | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined

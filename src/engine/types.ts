@@ -48,8 +48,12 @@ export interface DirectionVerdict {
   readonly note: DirectionNote
 }
 
-/** Special cases decided before any policy is read (docs/semantics.md). */
-export type VerdictNote = 'loopback' | 'same-node-host' | undefined
+/**
+ * Special cases decided before any policy is read (docs/semantics.md). 'no-common-family': a pod and an
+ * outside address of a family the pod has no address of (an IPv4-only pod and 2001:db8::1): there is no
+ * such connection, whatever the policies say.
+ */
+export type VerdictNote = 'loopback' | 'same-node-host' | 'no-common-family' | undefined
 
 export interface Verdict {
   /** Egress of the source AND ingress of the destination. */
@@ -57,6 +61,8 @@ export interface Verdict {
   readonly egress: DirectionVerdict
   readonly ingress: DirectionVerdict
   readonly note?: VerdictNote
+  /** With 'no-common-family': the outside address's family, which the pod lacks. */
+  readonly family?: 4 | 6
 }
 
 /** Formats a port query as '80/TCP'. */

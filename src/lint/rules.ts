@@ -78,7 +78,7 @@ export const LINT_RULES: readonly LintRule[] = [
   {
     id: 'lint.port-protocol-defaulted',
     severity: 'info',
-    doc: 'A port without protocol: the API server defaults it to TCP, so UDP (e.g. DNS) is not covered.',
+    doc: 'A port without protocol: the API server defaults it to TCP, so UDP is not covered. A note (text output shows it with -v); a warning where the port is usually UDP (53 DNS, 123 NTP, 514 syslog...).',
   },
   {
     id: 'lint.protocol-case',

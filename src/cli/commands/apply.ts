@@ -73,7 +73,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
       return setExit(2)
     }
     const node = opts.node as string
-    const loaded = await loadFromOptions(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'apply')
     if (!loaded) return setExit(2)
     if (!nodesOf(loaded.cluster).includes(node)) {
       process.stderr.write(

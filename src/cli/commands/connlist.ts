@@ -16,16 +16,18 @@ import {
 } from '../../connlist/index.js'
 import { partialJSON, renderPartialNotice } from '../../explain/index.js'
 import { findOmissions, type LoadedCluster } from '../../load/index.js'
+import { emptyReason } from '../empty.js'
+import { writeData } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 import { parsePortList } from './diff.js'
 
 interface ConnlistOptions extends InputOptions {
   readonly ports?: string
   readonly namespace?: string[]
-  readonly output: string
+  readonly output: 'text' | 'json' | 'yaml' | 'csv' | 'md' | 'dot'
 }
 
-const FORMATS = ['text', 'json', 'csv', 'md', 'dot']
+const FORMATS = ['text', 'json', 'yaml', 'csv', 'md', 'dot']
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /**
@@ -64,7 +66,7 @@ export function registerConnlist(program: Command, setExit: (code: number) => vo
       )
       .option('-o, --output <format>', FORMATS.join(' | '), 'text'),
   ).action(async (paths: string[], opts: ConnlistOptions) => {
-    if (!FORMATS.includes(opts.output)) {
+    if (!FORMATS.includes(opts.output as string)) {
       process.stderr.write(
         `palisade connlist: -o must be one of ${FORMATS.join(', ')}, not "${opts.output}"\n`,
       )
@@ -77,6 +79,14 @@ export function registerConnlist(program: Command, setExit: (code: number) => vo
     }
     const loaded = await loadConnlistInput(paths, opts)
     if (!loaded) return setExit(2)
+    const shown = loaded.cluster.pods.filter(
+      (p) => !p.hostNetwork && (!opts.namespace?.length || opts.namespace.includes(p.namespace)),
+    )
+    const empty = emptyReason(loaded.cluster, shown, opts.namespace)
+    if (empty) {
+      process.stderr.write(`palisade connlist: ${empty}\n`)
+      return setExit(2)
+    }
     const list = buildConnlist(loaded.cluster, ports ? { ports } : {})
     let connections = list.connections
     let workloads = list.workloads
@@ -89,9 +99,8 @@ export function registerConnlist(program: Command, setExit: (code: number) => vo
     const notice = renderPartialNotice(omissions, 'connections')
     switch (opts.output) {
       case 'json':
-        process.stdout.write(
-          `${JSON.stringify({ connections: connlistToJSON(connections), ...partialJSON(omissions) }, null, 2)}\n`,
-        )
+      case 'yaml':
+        await writeData(opts.output, { connections: connlistToJSON(connections), ...partialJSON(omissions) })
         break
       case 'csv':
         process.stdout.write(renderConnlistCSV(connections))
