@@ -6,6 +6,7 @@ import type { PortRange } from '../diff/index.js'
 import type { Protocol } from '../model/index.js'
 import type { Connection, ConnPeer } from './connlist.js'
 import { peerName } from './connlist.js'
+import type { Exposure, ExposureLevel, ExposureLine, ExposurePorts, WorkloadExposure } from './exposure.js'
 
 const MAX_PORT = 65535
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -92,7 +93,11 @@ export function renderConnlistMarkdown(connections: readonly Connection[]): stri
 const dotQuote = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 
 /** Graphviz dot: workloads grouped by namespace, outside addresses in red, edges labelled with the ports. */
-export function renderConnlistDot(connections: readonly Connection[], all: readonly ConnPeer[] = []): string {
+export function renderConnlistDot(
+  connections: readonly Connection[],
+  all: readonly ConnPeer[] = [],
+  extra: readonly string[] = [],
+): string {
   const nodes = new Map<string, ConnPeer>()
   for (const p of all) nodes.set(peerName(p), p)
   for (const c of connections) {
@@ -125,6 +130,147 @@ export function renderConnlistDot(connections: readonly Connection[], all: reado
       `\t${dotQuote(peerName(c.src))} -> ${dotQuote(peerName(c.dst))} [label=${dotQuote(label)} color="gold2" fontcolor="darkgreen"]`,
     )
   }
-  out.push('}')
+  out.push(...extra, '}')
   return `${out.join('\n')}\n`
+}
+
+/** Formats exposure ports: the numeric ranges as `formatConn`, then egress named ports (`TCP named http`). */
+export function formatExposurePorts(p: ExposurePorts): string {
+  const parts: string[] = []
+  if (p.ranges.length > 0) parts.push(formatConn(p.ranges))
+  for (const n of p.named) parts.push(`${n.protocol} named ${n.name}`)
+  return parts.join(',')
+}
+
+const LEVEL_WORDS: Readonly<Record<ExposureLevel, string>> = {
+  unprotected: 'not protected: any pod and any address',
+  'entire-cluster': 'the entire cluster',
+  namespaces: 'every pod of some namespaces',
+  'selected-pods': 'selected pods only',
+  none: 'no pod',
+}
+
+/** One phrase per direction: `the entire cluster, the internet`, `selected pods only, private addresses`. */
+export function describeExposure(e: WorkloadExposure): string {
+  if (e.level === 'unprotected') return LEVEL_WORDS.unprotected
+  const outside = e.internet ? 'the internet' : e.outside ? 'private addresses only' : 'no outside address'
+  return `${LEVEL_WORDS[e.level]}; ${outside}`
+}
+
+const arrow = (d: ExposureLine['direction']) => (d === 'Ingress' ? '<=' : '=>')
+
+const exposureConn = (l: ExposureLine): string => {
+  const partial =
+    l.count !== undefined && l.of !== undefined && l.count !== l.of ? ` (${l.count} of ${l.of} pods)` : ''
+  const today = l.today.length > 0 ? ` (today: ${l.today.join(', ')})` : ''
+  return `${formatExposurePorts(l.ports)}${partial}${today}`
+}
+
+/** The exposure section of `connlist --exposure`, netpol-analyzer's layout plus a summary per workload. */
+export function renderExposureText(e: Exposure, names: ReadonlyMap<string, string>): string {
+  const name = (key: string) => names.get(key) ?? key
+  const width = Math.max(0, ...e.lines.map((l) => name(l.workload).length))
+  const out = [
+    'Exposure (from the rules of the policies that select each workload: pods and namespaces that do not exist yet count):',
+  ]
+  for (const direction of ['Ingress', 'Egress'] as const) {
+    out.push(`${direction} Exposure:`)
+    for (const l of e.lines.filter((x) => x.direction === direction))
+      out.push(`${name(l.workload).padEnd(width)} ${arrow(direction)} ${l.peerText} : ${exposureConn(l)}`)
+    out.push('')
+  }
+  out.push('Summary (who may reach each workload; whom it may reach):')
+  const keys = [...new Set(e.workloads.map((w) => w.workload))]
+  for (const key of keys) {
+    const of = (d: 'Ingress' | 'Egress') => e.workloads.find((w) => w.workload === key && w.direction === d)
+    const ing = of('Ingress')
+    const eg = of('Egress')
+    out.push(
+      `${name(key).padEnd(width)} ingress from ${ing ? describeExposure(ing) : '?'}; egress to ${eg ? describeExposure(eg) : '?'}`,
+    )
+  }
+  return `${out.join('\n')}\n`
+}
+
+/** The exposure as data (JSON, YAML). */
+export function exposureToJSON(e: Exposure, names: ReadonlyMap<string, string>) {
+  return {
+    lines: e.lines.map((l) => ({
+      workload: names.get(l.workload) ?? l.workload,
+      direction: l.direction,
+      peer: l.peerText,
+      conn: formatExposurePorts(l.ports),
+      ports: l.ports.ranges.map((r) => ({ protocol: r.protocol, from: r.from, to: r.to })),
+      namedPorts: l.ports.named,
+      today: l.today,
+      ...(l.count === undefined ? {} : { count: l.count, of: l.of }),
+    })),
+    workloads: e.workloads.map((w) => ({
+      workload: names.get(w.workload) ?? w.workload,
+      direction: w.direction,
+      level: w.level,
+      internet: w.internet,
+      outside: w.outside,
+      summary: describeExposure(w),
+    })),
+  }
+}
+
+/** The exposure as Markdown tables (after the connection table). */
+export function renderExposureMarkdown(e: Exposure, names: ReadonlyMap<string, string>): string {
+  const name = (key: string) => names.get(key) ?? key
+  const out = ['## Exposure']
+  for (const direction of ['Ingress', 'Egress'] as const) {
+    out.push(`### ${direction} Exposure`, '| workload | peer | conn |', '|-----|-----|------|')
+    for (const l of e.lines.filter((x) => x.direction === direction))
+      out.push(`| ${mdCell(name(l.workload))} | ${mdCell(l.peerText)} | ${mdCell(exposureConn(l))} |`)
+    out.push('')
+  }
+  out.push('### Summary', '| workload | ingress from | egress to |', '|-----|-----|------|')
+  for (const key of [...new Set(e.workloads.map((w) => w.workload))]) {
+    const of = (d: 'Ingress' | 'Egress') => e.workloads.find((w) => w.workload === key && w.direction === d)
+    const ing = of('Ingress')
+    const eg = of('Egress')
+    out.push(
+      `| ${mdCell(name(key))} | ${ing ? describeExposure(ing) : ''} | ${eg ? describeExposure(eg) : ''} |`,
+    )
+  }
+  return `${out.join('\n')}\n`
+}
+
+/** The exposure as CSV rows: direction,workload,peer,conn,count,of. */
+export function renderExposureCSV(e: Exposure, names: ReadonlyMap<string, string>): string {
+  const rows = [['direction', 'workload', 'peer', 'conn', 'count', 'of']]
+  for (const l of e.lines)
+    rows.push([
+      l.direction,
+      names.get(l.workload) ?? l.workload,
+      l.peerText,
+      formatExposurePorts(l.ports),
+      l.count === undefined ? '' : String(l.count),
+      l.of === undefined ? '' : String(l.of),
+    ])
+  return `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`
+}
+
+/** Exposure edges for the dot graph: dashed, from or to a diamond per selector peer. */
+export function exposureDotLines(e: Exposure, names: ReadonlyMap<string, string>): string[] {
+  const out: string[] = []
+  const peers = new Set<string>()
+  for (const l of e.lines) {
+    if (l.peer.kind === 'external') continue // outside addresses are already edges of the connection list
+    peers.add(l.peerText)
+    const w = dotQuote(names.get(l.workload) ?? l.workload)
+    const p = dotQuote(l.peerText)
+    const [from, to] = l.direction === 'Ingress' ? [p, w] : [w, p]
+    out.push(
+      `\t${from} -> ${to} [label=${dotQuote(exposureConn(l))} color="darkorange2" fontcolor="darkgreen" style=dashed]`,
+    )
+  }
+  return [
+    ...[...peers]
+      .sort(compare)
+      .map((p) => `\t${dotQuote(p)} [label=${dotQuote(p)} color="red2" fontcolor="red2" shape=diamond]`),
+    ...out,
+  ]
 }

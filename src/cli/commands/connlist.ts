@@ -6,12 +6,18 @@
 import type { Command } from 'commander'
 import {
   buildConnlist,
+  buildExposure,
   type Connection,
   connlistToJSON,
+  exposureDotLines,
+  exposureToJSON,
   renderConnlistCSV,
   renderConnlistDot,
   renderConnlistMarkdown,
   renderConnlistText,
+  renderExposureCSV,
+  renderExposureMarkdown,
+  renderExposureText,
   workloadPeer,
 } from '../../connlist/index.js'
 import { partialJSON, renderPartialNotice } from '../../explain/index.js'
@@ -24,6 +30,7 @@ import { parsePortList } from './diff.js'
 interface ConnlistOptions extends InputOptions {
   readonly ports?: string
   readonly namespace?: string[]
+  readonly exposure?: boolean
   readonly output: 'text' | 'json' | 'yaml' | 'csv' | 'md' | 'dot'
 }
 
@@ -64,6 +71,10 @@ export function registerConnlist(program: Command, setExit: (code: number) => vo
         'only connections of workloads in this namespace (repeatable); every policy still counts',
         collect,
       )
+      .option(
+        '--exposure',
+        'also list who may reach each workload and whom it may reach, from the rules (entire-cluster, a namespace, the internet...)',
+      )
       .option('-o, --output <format>', FORMATS.join(' | '), 'text'),
   ).action(async (paths: string[], opts: ConnlistOptions) => {
     if (!FORMATS.includes(opts.output as string)) {
@@ -95,27 +106,49 @@ export function registerConnlist(program: Command, setExit: (code: number) => vo
       connections = inNamespaces(connections, keep)
       workloads = workloads.filter((w) => keep.has(w.namespace))
     }
+    let exposure = opts.exposure ? buildExposure(loaded.cluster, list) : undefined
+    if (exposure && opts.namespace && opts.namespace.length > 0) {
+      const keep = new Set(workloads.map((w) => w.key))
+      exposure = {
+        lines: exposure.lines.filter((l) => keep.has(l.workload)),
+        workloads: exposure.workloads.filter((w) => keep.has(w.workload)),
+      }
+    }
+    const names = new Map(list.workloads.map((w) => [w.key, `${w.key}[${w.kind}]`]))
     const omissions = findOmissions(loaded.diagnostics)
     const notice = renderPartialNotice(omissions, 'connections')
     switch (opts.output) {
       case 'json':
       case 'yaml':
-        await writeData(opts.output, { connections: connlistToJSON(connections), ...partialJSON(omissions) })
+        await writeData(opts.output, {
+          connections: connlistToJSON(connections),
+          ...(exposure ? { exposure: exposureToJSON(exposure, names) } : {}),
+          ...partialJSON(omissions),
+        })
         break
       case 'csv':
         process.stdout.write(renderConnlistCSV(connections))
+        if (exposure) process.stdout.write(`\n${renderExposureCSV(exposure, names)}`)
         process.stderr.write(notice)
         break
       case 'md':
         process.stdout.write(renderConnlistMarkdown(connections))
+        if (exposure) process.stdout.write(`\n${renderExposureMarkdown(exposure, names)}`)
         process.stdout.write(notice)
         break
       case 'dot':
-        process.stdout.write(renderConnlistDot(connections, workloads.map(workloadPeer)))
+        process.stdout.write(
+          renderConnlistDot(
+            connections,
+            workloads.map(workloadPeer),
+            exposure ? exposureDotLines(exposure, names) : [],
+          ),
+        )
         process.stderr.write(notice)
         break
       default:
         process.stdout.write(renderConnlistText(connections))
+        if (exposure) process.stdout.write(`\n${renderExposureText(exposure, names)}`)
         process.stdout.write(notice)
     }
     if (opts.verbose)
