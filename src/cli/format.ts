@@ -1,14 +1,26 @@
 /** Formats diagnostics for people (text) once, at the edge. */
 import { type Diagnostic, formatPath } from '../model/index.js'
+import type { Colors } from './color.js'
 
-/** Formats one diagnostic: file:line:col: error: NetworkPolicy ns/name: spec.x[0].y: message [code] */
-export function formatDiagnostic(d: Diagnostic): string {
+/**
+ * Formats one diagnostic: file:line:col: error: NetworkPolicy ns/name: spec.x[0].y: message [code]. With
+ * colours (a terminal), the severity is red, yellow or cyan and the code dim.
+ */
+export function formatDiagnostic(d: Diagnostic, c?: Colors): string {
   const src = d.source
   const where = src ? [src.file, src.line, src.column].filter((x) => x !== undefined).join(':') : '<input>'
-  const parts = [`${where}: ${d.severity}:`]
+  const severity =
+    c === undefined
+      ? `${d.severity}:`
+      : d.severity === 'error'
+        ? c.bold(c.red('error:'))
+        : d.severity === 'warning'
+          ? c.yellow('warning:')
+          : c.cyan(`${d.severity}:`)
+  const parts = [`${where}: ${severity}`]
   if (d.object) parts.push(`${d.object}:`)
   if (d.path.length > 0) parts.push(`${formatPath(d.path)}:`)
-  parts.push(d.message, `[${d.code}]`)
+  parts.push(d.message, c === undefined ? `[${d.code}]` : c.dim(`[${d.code}]`))
   return parts.join(' ')
 }
 

@@ -1,6 +1,7 @@
 /** The palisade command line: parses arguments and hands each command to its module. */
 import { Command, CommanderError } from 'commander'
 import { ownValue } from '../model/index.js'
+import { addExamples, packageVersion } from './help.js'
 
 type Register = (program: Command, setExit: (code: number) => void) => void
 
@@ -22,6 +23,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   diff: async () => (await import('./commands/diff.js')).registerDiff,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   report: async () => (await import('./commands/report.js')).registerReport,
+  completion: async () => (await import('./commands/completion.js')).registerCompletion,
 }
 const ALIASES: Readonly<Record<string, string>> = { cleanup: 'apply' }
 
@@ -39,7 +41,7 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
   program
     .name('palisade')
     .description('Kubernetes NetworkPolicy engine: analyze, compile, enforce, prove.')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
@@ -56,6 +58,7 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
         : Object.keys(COMMANDS)
   const registers = await Promise.all(wanted.map((name) => (COMMANDS[name] as () => Promise<Register>)()))
   for (const register of registers) register(program, setExit)
+  addExamples(program)
   return program
 }
 

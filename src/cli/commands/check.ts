@@ -15,6 +15,7 @@ import {
 import { partialJSON, renderPartialNotice, renderVerdict } from '../../explain/index.js'
 import { findOmissions } from '../../load/index.js'
 import type { SourceRef } from '../../model/index.js'
+import { colorsFor } from '../color.js'
 import { writeData } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
@@ -149,7 +150,16 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       await writeData(opts.output, json)
     } else {
       const shown = named ? `${portText} (${named.name})` : portText
-      process.stdout.write(renderVerdict(verdict, opts.from, opts.to, shown))
+      const text = renderVerdict(verdict, opts.from, opts.to, shown)
+      const c = colorsFor('stdout')
+      // The answer word of the first line in colour on a terminal: green allowed, red denied.
+      process.stdout.write(
+        text.replace(
+          /: (ALLOWED|DENIED|NO SUCH CONNECTION)\n/,
+          (_, w: string) =>
+            `: ${w === 'ALLOWED' ? c.green(c.bold(w)) : w === 'DENIED' ? c.red(c.bold(w)) : c.yellow(c.bold(w))}\n`,
+        ),
+      )
       process.stdout.write(renderPartialNotice(omissions, 'verdict'))
     }
     setExit(verdict.allowed ? 0 : 1)

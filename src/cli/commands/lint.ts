@@ -1,6 +1,7 @@
 /** `palisade lint PATH... [-o text|json|sarif]`: validation diagnostics plus semantic smells; exit 1 on any error. */
 import type { Command } from 'commander'
 import { LINT_RULES, lintInputs, renderSarif } from '../../lint/index.js'
+import { colorsFor } from '../color.js'
 import { formatDiagnostic, writeData } from '../format.js'
 import { addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
 
@@ -32,7 +33,7 @@ export function registerLint(program: Command, setExit: (code: number) => void):
     if (!read) return setExit(2)
     if (read.inputs.length === 0) {
       // Nothing was read (a missing file, an empty folder): say why, and stop as the other commands do.
-      for (const d of read.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`)
+      for (const d of read.diagnostics) process.stderr.write(`${formatDiagnostic(d, colorsFor('stderr'))}\n`)
       return setExit(2)
     }
     const result = lintInputs(read.inputs, { validate: read.mode })
@@ -49,7 +50,8 @@ export function registerLint(program: Command, setExit: (code: number) => void):
     } else {
       // Notes (info) only with -v; the summary counts what was printed and says how many are hidden.
       const shown = diagnostics.filter((d) => d.severity !== 'info' || opts.verbose)
-      for (const d of shown) process.stdout.write(`${formatDiagnostic(d)}\n`)
+      const c = colorsFor('stdout')
+      for (const d of shown) process.stdout.write(`${formatDiagnostic(d, c)}\n`)
       const hidden = diagnostics.length - shown.length
       const shownInfo = shown.filter((d) => d.severity === 'info').length
       const warnings = shown.filter((d) => d.severity === 'warning').length
