@@ -111,6 +111,9 @@ describe('options', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("unknown option '--form' (did you mean --from?)")
     expect(r.stderr).not.toContain('required option')
+    const apply = await runCli(['apply', seed('seed-001-testing'), '--nod', 'node-1'])
+    expect(apply.code).toBe(2)
+    expect(apply.stderr).toContain("unknown option '--nod' (did you mean --node?)")
   })
   it('a missing file is one line naming it', async () => {
     const r = await runCli(['matrix', 'examples/nope.yaml'])
