@@ -166,32 +166,35 @@ function podConnections(
   if (k === 0) return []
   // 'w1|w2|count' -> the port ranges on which exactly count pod pairs are allowed.
   const acc = new Map<string, { from: number; to: number; count: number; ranges: PortRange[] }>()
+  const nw = workloads.length
   for (const group of groups) {
     const cells = classPairMatrix(index, pods, members, group.query)
-    const counts = new Map<string, { from: number; to: number; count: number }>()
+    // Pair counts keyed by the number w1 * nw + w2 (no strings in the k x k loop).
+    const counts = new Map<number, number>()
     for (let x = 0; x < k; x++) {
+      const hx = holders[x] as number[]
       for (let y = 0; y < k; y++) {
         if (cells[x * k + y] !== 1) continue
-        for (const w1 of holders[x] as number[]) {
+        for (const w1 of hx) {
           const src = (byClass[w1] as Map<number, number[]>).get(x) as number[]
           for (const w2 of holders[y] as number[]) {
             const dst = (byClass[w2] as Map<number, number[]>).get(y) as number[]
             // Pairs of distinct pods: a pod to itself is loopback, never a connection between replicas.
             const pairs = w1 === w2 && x === y ? src.length * (src.length - 1) : src.length * dst.length
             if (pairs === 0) continue
-            const id = `${w1}|${w2}`
-            const prev = counts.get(id)
-            if (prev) prev.count += pairs
-            else counts.set(id, { from: w1, to: w2, count: pairs })
+            const id = w1 * nw + w2
+            counts.set(id, (counts.get(id) ?? 0) + pairs)
           }
         }
       }
     }
-    for (const [id, c] of counts) {
-      const key = `${id}|${c.count}`
+    for (const [id, count] of counts) {
+      const from = Math.floor(id / nw)
+      const to = id - from * nw
+      const key = `${from}|${to}|${count}`
       const entry = acc.get(key)
       if (entry) entry.ranges.push(...group.ranges)
-      else acc.set(key, { ...c, ranges: [...group.ranges] })
+      else acc.set(key, { from, to, count, ranges: [...group.ranges] })
     }
   }
   return [...acc.values()].map((e) => {

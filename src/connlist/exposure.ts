@@ -181,11 +181,26 @@ export function buildExposure(
     if (pod) firstPod.set(w.key, pod)
   }
   const nameOf = new Map(list.workloads.map((w) => [w.key, `${w.key}[${w.kind}]`]))
+  // The workloads a selector peer matches today, once per distinct peer (many workloads share peers).
+  const todayOf = new Map<string, string[]>()
+  const today = (m: PeerMatcher): string[] => {
+    let found = todayOf.get(m.key)
+    if (!found) {
+      found = list.workloads
+        .filter((o) => {
+          const p = firstPod.get(o.key)
+          return p !== undefined && matchPeerPod(index.namespaces, m, p)
+        })
+        .map((o) => nameOf.get(o.key) as string)
+      todayOf.set(m.key, found)
+    }
+    return found
+  }
   for (const w of list.workloads) {
     const pod = firstPod.get(w.key)
     if (!pod) continue
     for (const direction of ['Ingress', 'Egress'] as const) {
-      const mine = selectorLines(index, w, pod, direction, list.workloads, firstPod, nameOf)
+      const mine = selectorLines(index, w, pod, direction, today)
       const outside = outsideLines(list.connections, w, direction)
       lines.push(...mine.lines, ...outside)
       const public_ = outside.some((l) => l.peer.kind === 'external' && isPublic(l.peer.cidrs))
@@ -215,9 +230,7 @@ function selectorLines(
   w: Workload,
   pod: Pod,
   direction: PolicyType,
-  all: readonly Workload[],
-  firstPod: ReadonlyMap<string, Pod>,
-  nameOf: ReadonlyMap<string, string>,
+  todayOf: (m: PeerMatcher) => string[],
 ): { lines: ExposureLine[]; level: ExposureLevel } {
   const selecting = selectingPolicies(index, pod, direction)
   if (selecting.length === 0) {
@@ -261,15 +274,7 @@ function selectorLines(
   for (const [text, e] of byText) {
     // A narrower peer on ports the whole cluster already has adds nothing.
     if (cluster && text !== 'entire-cluster' && coversPorts(cluster.ports, e.ports)) continue
-    const today =
-      e.peer.kind === 'pods'
-        ? all
-            .filter((o) => {
-              const p = firstPod.get(o.key)
-              return p !== undefined && matchPeerPod(index.namespaces, e.matcher, p)
-            })
-            .map((o) => nameOf.get(o.key) as string)
-        : []
+    const today = e.peer.kind === 'pods' ? todayOf(e.matcher) : []
     lines.push({ workload: w.key, direction, peer: e.peer, peerText: text, ports: e.ports, today })
     const l: ExposureLevel =
       e.peer.kind === 'entire-cluster'
