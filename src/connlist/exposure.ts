@@ -196,12 +196,21 @@ export function buildExposure(
     }
     return found
   }
+  // The connections with an outside peer, per workload (one pass, not one per workload).
+  const withOutside = new Map<string, Connection[]>()
+  for (const c of list.connections) {
+    const me = c.src.kind === 'workload' ? c.src : c.dst.kind === 'workload' ? c.dst : undefined
+    if (!me || me.kind !== 'workload' || (c.src.kind !== 'external' && c.dst.kind !== 'external')) continue
+    const l = withOutside.get(me.key)
+    if (l) l.push(c)
+    else withOutside.set(me.key, [c])
+  }
   for (const w of list.workloads) {
     const pod = firstPod.get(w.key)
     if (!pod) continue
     for (const direction of ['Ingress', 'Egress'] as const) {
       const mine = selectorLines(index, w, pod, direction, today)
-      const outside = outsideLines(list.connections, w, direction)
+      const outside = outsideLines(withOutside.get(w.key) ?? [], w, direction)
       lines.push(...mine.lines, ...outside)
       const public_ = outside.some((l) => l.peer.kind === 'external' && isPublic(l.peer.cidrs))
       workloads.push({
