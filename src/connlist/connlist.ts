@@ -7,7 +7,7 @@
 import {
   type AddressRange,
   addressRanges,
-  classPairMatrix,
+  classPairMatrices,
   explicitPortGroups,
   foldWorkloads,
   mergeRanges,
@@ -167,8 +167,14 @@ function podConnections(
   // 'w1|w2|count' -> the port ranges on which exactly count pod pairs are allowed.
   const acc = new Map<string, { from: number; to: number; count: number; ranges: PortRange[] }>()
   const nw = workloads.length
-  for (const group of groups) {
-    const cells = classPairMatrix(index, pods, members, group.query)
+  const matrices = classPairMatrices(
+    index,
+    pods,
+    members,
+    groups.map((g) => g.query),
+  )
+  groups.forEach((group, gi) => {
+    const cells = matrices[gi] as Uint8Array
     // Pair counts keyed by the number w1 * nw + w2 (no strings in the k x k loop).
     const counts = new Map<number, number>()
     for (let x = 0; x < k; x++) {
@@ -196,7 +202,7 @@ function podConnections(
       if (entry) entry.ranges.push(...group.ranges)
       else acc.set(key, { from, to, count, ranges: [...group.ranges] })
     }
-  }
+  })
   return [...acc.values()].map((e) => {
     const a = workloads[e.from] as Workload
     const b = workloads[e.to] as Workload

@@ -200,7 +200,7 @@ export function buildExposure(
   const withOutside = new Map<string, Connection[]>()
   for (const c of list.connections) {
     const me = c.src.kind === 'workload' ? c.src : c.dst.kind === 'workload' ? c.dst : undefined
-    if (!me || me.kind !== 'workload' || (c.src.kind !== 'external' && c.dst.kind !== 'external')) continue
+    if (me?.kind !== 'workload' || (c.src.kind !== 'external' && c.dst.kind !== 'external')) continue
     const l = withOutside.get(me.key)
     if (l) l.push(c)
     else withOutside.set(me.key, [c])

@@ -187,20 +187,33 @@ export function classPairMatrix(
   members: readonly (readonly number[])[],
   q: PortQuery,
 ): Uint8Array {
+  return classPairMatrices(index, pods, members, [q])[0] as Uint8Array
+}
+
+/** classPairMatrix for several ports at once: the engine's per-run caches serve every port. */
+export function classPairMatrices(
+  index: ClusterIndex,
+  pods: readonly Pod[],
+  members: readonly (readonly number[])[],
+  queries: readonly PortQuery[],
+): Uint8Array[] {
   const reps = members.map((m) => pods[m[0] as number] as Pod)
-  const cells = computeMatrix(index, [q], reps).cells[0] as Uint8Array
+  const all = computeMatrix(index, queries, reps).cells as Uint8Array[]
   const k = reps.length
-  members.forEach((m, j) => {
-    if (m.length < 2) return
-    const v = evaluate(
-      index,
-      { kind: 'pod', pod: pods[m[0] as number] as Pod },
-      { kind: 'pod', pod: pods[m[1] as number] as Pod },
-      q,
-    )
-    cells[j * k + j] = v.allowed ? 1 : 0
+  queries.forEach((q, p) => {
+    const cells = all[p] as Uint8Array
+    members.forEach((m, j) => {
+      if (m.length < 2) return
+      const v = evaluate(
+        index,
+        { kind: 'pod', pod: pods[m[0] as number] as Pod },
+        { kind: 'pod', pod: pods[m[1] as number] as Pod },
+        q,
+      )
+      cells[j * k + j] = v.allowed ? 1 : 0
+    })
   })
-  return cells
+  return all
 }
 
 /** Returns the directions whose outcome differs between two verdicts of one pair. */
