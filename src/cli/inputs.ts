@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_MAX_BYTES, type InputText } from '../load/index.js'
-import type { Diagnostic, DiagnosticCode } from '../model/index.js'
+import { type Diagnostic, type DiagnosticCode, ownValue } from '../model/index.js'
 
 export interface ReadInputsOptions {
   /** Inputs larger than this are not read (load.too-large). Default 32 MiB. */
@@ -62,6 +62,20 @@ async function listFiles(path: string, diagnostics: Diagnostic[]): Promise<strin
     return []
   }
   if (!info.isDirectory()) return [path]
+  const found = await listFolder(path, diagnostics)
+  if (found.length === 0)
+    diagnostics.push({
+      code: 'input.no-manifests',
+      severity: 'error',
+      message: `no manifest (${MANIFEST_EXTENSIONS.join(', ')}) in this folder`,
+      path: [],
+      source: { file: path },
+    })
+  return found
+}
+
+/** Lists a folder's manifest files, recursively (an empty sub-folder is no error: the top one decides). */
+async function listFolder(path: string, diagnostics: Diagnostic[]): Promise<string[]> {
   let entries: string[]
   try {
     entries = (await readdir(path)).sort()
@@ -80,7 +94,7 @@ async function listFiles(path: string, diagnostics: Diagnostic[]): Promise<strin
       diagnostics.push(problem('input.unreadable', child, err))
       continue
     }
-    if (childInfo.isDirectory()) out.push(...(await listFiles(child, diagnostics)))
+    if (childInfo.isDirectory()) out.push(...(await listFolder(child, diagnostics)))
     else if (MANIFEST_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext))) out.push(child)
   }
   return out
@@ -120,8 +134,21 @@ async function readStdin(maxBytes: number): Promise<Uint8Array> {
   return new Uint8Array(all.buffer, all.byteOffset, all.byteLength)
 }
 
+/** What the system said, in words rather than as `ENOENT: ..., stat 'x'` (the path is named apart). */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory (a part of the path is a file)',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+}
+
 function problem(code: DiagnosticCode, file: string, err: unknown): Diagnostic {
-  const message = err instanceof Error ? err.message : String(err)
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code
+  const words = errno === undefined ? undefined : ownValue(ERRNO_WORDS, errno)
+  const message = words ?? (err instanceof Error ? err.message : String(err))
   return { code, severity: 'error', message, path: [], source: { file } }
 }
 

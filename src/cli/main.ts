@@ -1,6 +1,7 @@
 /** The palisade command line: parses arguments and hands each command to its module. */
 import { Command, CommanderError } from 'commander'
 import { ownValue } from '../model/index.js'
+import { addExamples, packageVersion } from './help.js'
 
 type Register = (program: Command, setExit: (code: number) => void) => void
 
@@ -12,6 +13,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   check: async () => (await import('./commands/check.js')).registerCheck,
   matrix: async () => (await import('./commands/matrix.js')).registerMatrix,
   explain: async () => (await import('./commands/explain.js')).registerExplain,
+  connlist: async () => (await import('./commands/connlist.js')).registerConnlist,
   lint: async () => (await import('./commands/lint.js')).registerLint,
   migrate: async () => (await import('./commands/migrate.js')).registerMigrate,
   compile: async () => (await import('./commands/compile.js')).registerCompile,
@@ -21,6 +23,11 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   diff: async () => (await import('./commands/diff.js')).registerDiff,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   report: async () => (await import('./commands/report.js')).registerReport,
+  completion: async () => {
+    const { registerCompletion } = await import('./commands/completion.js')
+    // The completion script lists every command: this one registered only `completion`.
+    return (program, setExit) => registerCompletion(program, setExit, () => buildProgram(() => undefined))
+  },
 }
 const ALIASES: Readonly<Record<string, string>> = { cleanup: 'apply' }
 
@@ -38,9 +45,14 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
   program
     .name('palisade')
     .description('Kubernetes NetworkPolicy engine: analyze, compile, enforce, prove.')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => process.stdout.write(s),
+      // One line, as kubectl says it: "unknown option '--form' (did you mean --from?)".
+      outputError: (s, write) => write(s.replace(/\n\(Did you mean (.+?)\?\)/, ' (did you mean $1?)')),
+    })
   const key = commandName === undefined ? undefined : (ownValue(ALIASES, commandName) ?? commandName)
   const wanted =
     key !== undefined && Object.hasOwn(COMMANDS, key)
@@ -50,6 +62,7 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
         : Object.keys(COMMANDS)
   const registers = await Promise.all(wanted.map((name) => (COMMANDS[name] as () => Promise<Register>)()))
   for (const register of registers) register(program, setExit)
+  addExamples(program)
   return program
 }
 

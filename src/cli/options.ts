@@ -8,6 +8,7 @@ import {
   type ValidationMode,
 } from '../load/index.js'
 import { type Diagnostic, hasErrors } from '../model/index.js'
+import { colorsFor } from './color.js'
 import { formatDiagnostic } from './format.js'
 import { readInputs } from './inputs.js'
 
@@ -26,7 +27,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('-f, --filename <path>', 'manifest file or folder (repeatable; - reads stdin)', collect)
     .option(
       '--validate <mode>',
-      'strict | warn | ignore, like kubectl --validate (unknown and duplicate fields); lenient: warn, and also analyse objects the API server would refuse for reasons that decide no verdict (container name or image...)',
+      'strict | warn | ignore | lenient; the first three as kubectl --validate (unknown and duplicate fields); lenient: warn, and also analyse objects the API server would refuse for reasons that decide no verdict (container name or image...)',
       'strict',
     )
     .option('--strict', 'any error is fatal (exit 2)')
@@ -72,7 +73,7 @@ export async function readInputsFromOptions(
 export async function loadFromOptions(
   paths: readonly string[],
   opts: InputOptions,
-  command = 'load',
+  command: string,
 ): Promise<LoadedCluster | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
@@ -80,7 +81,7 @@ export async function loadFromOptions(
   const diagnostics = [...read.diagnostics, ...loaded.diagnostics]
   for (const d of diagnostics) {
     if (d.severity === 'info' && !opts.verbose) continue
-    process.stderr.write(`${formatDiagnostic(d)}\n`)
+    process.stderr.write(`${formatDiagnostic(d, colorsFor('stderr'))}\n`)
   }
   if (read.inputs.length === 0) return undefined
   if (opts.strict && hasErrors(diagnostics)) return undefined

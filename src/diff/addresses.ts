@@ -52,7 +52,7 @@ export function rangeAddress(r: AddressRange): string {
 }
 
 /** Joins adjacent ranges of one family (input in any order). */
-function mergeAddressRanges(ranges: readonly AddressRange[]): AddressRange[] {
+export function mergeAddressRanges(ranges: readonly AddressRange[]): AddressRange[] {
   const sorted = [...ranges].sort(
     (a, b) => a.family - b.family || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0),
   )

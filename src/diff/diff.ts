@@ -176,30 +176,44 @@ export function diffClusters(
 }
 
 /**
- * The matrix of one side over the representatives of the joint classes. computeMatrix gives every pair
- * of distinct representatives; a class's own cell (two distinct pods of it) is evaluated apart, since the
- * matrix puts loopback on its diagonal.
+ * The matrix over the representatives of pod groups (classes): cells[x * k + y] says whether a pod of
+ * group x may reach a pod of group y on the port. computeMatrix gives every pair of distinct
+ * representatives; a group's own cell (two distinct pods of it) is evaluated apart, since the matrix puts
+ * loopback on its diagonal. Every pod of a group must behave alike (one engine class, or a join of them).
  */
-function jointMatrix(
-  side: Side,
+export function classPairMatrix(
+  index: ClusterIndex,
   pods: readonly Pod[],
-  members: readonly number[][],
+  members: readonly (readonly number[])[],
   q: PortQuery,
 ): Uint8Array {
+  return classPairMatrices(index, pods, members, [q])[0] as Uint8Array
+}
+
+/** classPairMatrix for several ports at once: the engine's per-run caches serve every port. */
+export function classPairMatrices(
+  index: ClusterIndex,
+  pods: readonly Pod[],
+  members: readonly (readonly number[])[],
+  queries: readonly PortQuery[],
+): Uint8Array[] {
   const reps = members.map((m) => pods[m[0] as number] as Pod)
-  const cells = computeMatrix(side.index, [q], reps).cells[0] as Uint8Array
+  const all = computeMatrix(index, queries, reps).cells as Uint8Array[]
   const k = reps.length
-  members.forEach((m, j) => {
-    if (m.length < 2) return
-    const v = evaluate(
-      side.index,
-      { kind: 'pod', pod: pods[m[0] as number] as Pod },
-      { kind: 'pod', pod: pods[m[1] as number] as Pod },
-      q,
-    )
-    cells[j * k + j] = v.allowed ? 1 : 0
+  queries.forEach((q, p) => {
+    const cells = all[p] as Uint8Array
+    members.forEach((m, j) => {
+      if (m.length < 2) return
+      const v = evaluate(
+        index,
+        { kind: 'pod', pod: pods[m[0] as number] as Pod },
+        { kind: 'pod', pod: pods[m[1] as number] as Pod },
+        q,
+      )
+      cells[j * k + j] = v.allowed ? 1 : 0
+    })
   })
-  return cells
+  return all
 }
 
 /** Returns the directions whose outcome differs between two verdicts of one pair. */
@@ -269,8 +283,8 @@ function diffConnections(
   // Records per port group, then merged across groups with equal counts and reasons.
   const merged = new Map<string, { record: Omit<ConnectionChange, 'ports'>; ranges: PortRange[] }>()
   for (const group of groups) {
-    const before = jointMatrix(a, podsA, members, group.query)
-    const after = jointMatrix(b, podsB, members, group.query)
+    const before = classPairMatrix(a.index, podsA, members, group.query)
+    const after = classPairMatrix(b.index, podsB, members, group.query)
     const acc = new Map<string, Acc>()
     for (let x = 0; x < k; x++) {
       for (let y = 0; y < k; y++) {

@@ -1,6 +1,6 @@
 /** Turns what a user typed (--from / --to) into an endpoint of the cluster. */
 import type { Pod } from '../model/index.js'
-import { parseIP, podKey } from '../model/index.js'
+import { formatIP, parseCIDR, parseIP, podKey } from '../model/index.js'
 import type { ClusterIndex } from './cluster-index.js'
 import type { Endpoint } from './types.js'
 
@@ -10,7 +10,17 @@ import type { Endpoint } from './types.js'
  * when nothing matches.
  */
 export function resolveEndpoint(index: ClusterIndex, spec: string): Endpoint | string {
-  const text = spec.trim()
+  let text = spec.trim()
+  // [2001:db8::1] as in URLs, and a one-address CIDR (8.8.8.8/32, 2001:db8::1/128) are that address.
+  const bracketed = /^\[([^\]]+)\]$/.exec(text)
+  if (bracketed && parseIP(bracketed[1] as string)?.family === 6) text = bracketed[1] as string
+  const cidr = text.includes('/') ? parseCIDR(text) : undefined
+  if (cidr) {
+    const single = cidr.prefix === (cidr.family === 4 ? 32 : 128)
+    if (!single || cidr.hostBitsSet)
+      return `${text} is a range of addresses: give one address (such as ${formatIP(cidr.family, cidr.base + (cidr.family === 4 && cidr.prefix < 31 ? 1n : 0n))})`
+    text = text.slice(0, text.indexOf('/'))
+  }
   const ip = parseIP(text)
   if (ip) {
     const pods = index.cluster.pods.filter(

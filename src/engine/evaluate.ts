@@ -146,5 +146,23 @@ export function evaluate(index: ClusterIndex, src: Endpoint, dst: Endpoint, port
   const destination = dst.kind === 'pod' ? dst.pod : undefined
   const egress = evaluateDirection(index, 'Egress', src, dst, dstAddress, port, destination)
   const ingress = evaluateDirection(index, 'Ingress', dst, src, srcAddress, port, destination)
+  // A pod with known addresses and an outside address of a family it has none of: no such connection
+  // (docs/semantics.md#no-common-family). A pod without known addresses (a template) takes any family.
+  if (
+    family === undefined &&
+    srcIPs.length > 0 &&
+    dstIPs.length > 0 &&
+    (src.kind === 'ip' || dst.kind === 'ip')
+  ) {
+    const outside = src.kind === 'ip' ? srcIPs : dstIPs
+    const f = familiesOf(outside)[0]
+    return {
+      allowed: false,
+      egress,
+      ingress,
+      note: 'no-common-family',
+      ...(f === undefined ? {} : { family: f }),
+    }
+  }
   return { allowed: egress.allowed && ingress.allowed, egress, ingress }
 }

@@ -26,3 +26,36 @@ export function declaredPorts(pods: readonly Pod[]): PortQuery[] {
     (a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0),
   )
 }
+
+/** A port given by name (`http`, `http/TCP`), as an IANA_SVC_NAME: resolved on the destination pod. */
+export interface NamedPortSpec {
+  readonly name: string
+  readonly protocol?: Protocol
+}
+
+/** Parses `http` or `http/TCP` (a name has a letter, as IANA_SVC_NAME requires); undefined otherwise. */
+export function parseNamedPortSpec(text: string): NamedPortSpec | undefined {
+  const m = /^([a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?)(?:\/(tcp|udp|sctp))?$/i.exec(text.trim())
+  if (!m || !/[a-z]/i.test(m[1] as string)) return undefined
+  const name = m[1] as string
+  return m[3] === undefined ? { name } : { name, protocol: (m[3] as string).toUpperCase() as Protocol }
+}
+
+/**
+ * Resolves a named port on a pod, as a rule's named port resolves on the destination (src/semantics): the
+ * container port with that name (and protocol, when given). Returns an error message naming what the pod
+ * declares when none matches.
+ */
+export function resolveNamedPort(pod: Pod, spec: NamedPortSpec): PortQuery | string {
+  const found = pod.ports.find(
+    (p) => p.name === spec.name && (spec.protocol === undefined || p.protocol === spec.protocol),
+  )
+  if (found) return { port: found.containerPort, protocol: found.protocol }
+  const named = pod.ports.filter((p) => p.name !== undefined)
+  const declared =
+    named.length === 0
+      ? 'it declares no named port'
+      : `it declares: ${named.map((p) => `${p.name} ${p.containerPort}/${p.protocol}`).join(', ')}`
+  const what = spec.protocol === undefined ? `"${spec.name}"` : `"${spec.name}" of protocol ${spec.protocol}`
+  return `${pod.namespace}/${pod.name} declares no container port named ${what} (${declared})`
+}

@@ -49,10 +49,13 @@ export interface DirectionVerdict {
 }
 
 /**
+/**
  * Special cases decided before any policy is read (docs/semantics.md#pod-reaches-itself,
- * docs/semantics.md#node-and-local-pods).
+ * docs/semantics.md#node-and-local-pods, docs/semantics.md#no-common-family). 'no-common-family': a pod and an
+ * outside address of a family the pod has no address of (an IPv4-only pod and 2001:db8::1): there is no
+ * such connection, whatever the policies say.
  */
-export type VerdictNote = 'loopback' | 'same-node-host' | undefined
+export type VerdictNote = 'loopback' | 'same-node-host' | 'no-common-family' | undefined
 
 export interface Verdict {
   /** Egress of the source AND ingress of the destination. */
@@ -60,6 +63,8 @@ export interface Verdict {
   readonly egress: DirectionVerdict
   readonly ingress: DirectionVerdict
   readonly note?: VerdictNote
+  /** With 'no-common-family': the outside address's family, which the pod lacks. */
+  readonly family?: 4 | 6
 }
 
 /** Formats a port query as '80/TCP'. */

@@ -5,20 +5,29 @@ import { CELL_ALLOWED, CELL_DENIED } from '../engine/index.js'
 const mark = (v: number | undefined) => (v === CELL_ALLOWED ? '.' : v === CELL_DENIED ? 'X' : '?')
 
 /**
- * Renders one grid per port: sources are rows, destinations columns; '.' allowed, 'X' denied,
- * '?' not evaluated. Columns are numbered, with a legend, so wide clusters stay readable.
+ * Renders one grid per distinct matrix: sources are rows, destinations columns; '.' allowed, 'X' denied,
+ * '?' not evaluated. Ports whose grids are identical share one grid headed by all of them (53/TCP and
+ * 53/UDP usually do). Columns are numbered, with a legend, so wide clusters stay readable.
  */
 export function renderMatrixTable(m: Matrix): string {
   const n = m.pods.length
   const out: string[] = []
   const width = Math.max(4, ...m.pods.map((p) => p.length))
   const num = String(Math.max(n, 1)).length
+  const grids: { ports: string[]; cells: Uint8Array }[] = []
+  const same = (a: Uint8Array, b: Uint8Array): boolean =>
+    a.length === b.length && a.every((v, i) => v === b[i])
   m.ports.forEach((port, k) => {
     const cells = m.cells[k] as Uint8Array
+    const g = grids.find((x) => same(x.cells, cells))
+    if (g) g.ports.push(port)
+    else grids.push({ ports: [port], cells })
+  })
+  for (const { ports, cells } of grids) {
     let allowed = 0
     for (let i = 0; i < n * n; i++) if (cells[i] === CELL_ALLOWED) allowed++
     out.push(
-      `${port}: ${allowed} of ${n * n} pairs allowed ('.' allowed, 'X' denied; rows = from, columns = to)`,
+      `${ports.join(', ')}: ${allowed} of ${n * n} pairs allowed ('.' allowed, 'X' denied; rows = from, columns = to)`,
     )
     out.push(`${''.padEnd(width + num + 3)}${m.pods.map((_, j) => String(j + 1).padStart(num)).join(' ')}`)
     m.pods.forEach((src, i) => {
@@ -26,7 +35,7 @@ export function renderMatrixTable(m: Matrix): string {
       out.push(`${String(i + 1).padStart(num)}  ${src.padEnd(width)} ${row}`)
     })
     out.push('')
-  })
+  }
   return out.join('\n')
 }
 

@@ -2,8 +2,8 @@
 import type { Omissions } from '../load/index.js'
 import type { SourceRef } from '../model/index.js'
 
-/** What the notice speaks of: a check verdict, a matrix, or explanations. */
-export type AnswerKind = 'verdict' | 'matrix' | 'explanations'
+/** What the notice speaks of: a check verdict, a matrix, explanations or a connection list. */
+export type AnswerKind = 'verdict' | 'matrix' | 'explanations' | 'connections'
 
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 

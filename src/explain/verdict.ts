@@ -32,6 +32,11 @@ function renderDirection(
  * each with the policies that isolate it and the rules (file:line) that admitted the connection.
  */
 export function renderVerdict(v: Verdict, src: string, dst: string, port: string): string {
+  if (v.note === 'no-common-family') {
+    const pod = v.egress.note === 'not-a-pod' ? dst : src
+    const family = v.family === undefined ? 'such' : `IPv${v.family}`
+    return `${src} -> ${dst} on ${port}: NO SUCH CONNECTION\n  no such connection: ${pod} has no ${family} address, so it can neither send to nor receive from one\n`
+  }
   const head = `${src} -> ${dst} on ${port}: ${v.allowed ? 'ALLOWED' : 'DENIED'}`
   if (v.note === 'loopback')
     return `${head}\n  a pod may always reach itself (loopback inside its own network namespace)\n`

@@ -24,7 +24,41 @@ export interface LintInput {
 
 export interface LintResult {
   readonly diagnostics: readonly Diagnostic[]
-  readonly counts: { readonly error: number; readonly warning: number; readonly info: number }
+  /**
+   * Findings per severity; a rejected object's `load.rejected` line is the consequence of its error(s),
+   * so it counts once, in `leftOut`, not again as an error.
+   */
+  readonly counts: {
+    readonly error: number
+    readonly warning: number
+    readonly info: number
+    readonly leftOut: number
+  }
+}
+
+/**
+ * Moves each `load.rejected` line ("X was left out") after the findings of the same object in the same
+ * document: the cause first, then what it caused.
+ */
+export function placeRejections(ds: readonly Diagnostic[]): Diagnostic[] {
+  const out = ds.filter((d) => d.code !== 'load.rejected')
+  for (const r of ds) {
+    if (r.code !== 'load.rejected') continue
+    const same = (d: Diagnostic) =>
+      d.object === r.object && d.source?.file === r.source?.file && d.source?.doc === r.source?.doc
+    let at = -1
+    out.forEach((d, i) => {
+      if (same(d)) at = i
+    })
+    if (at >= 0) {
+      out.splice(at + 1, 0, r)
+      continue
+    }
+    // No finding of its own here: it keeps its place in the sorted order.
+    const next = out.findIndex((d) => sortDiagnostics([r, d])[0] === r)
+    out.splice(next < 0 ? out.length : next, 0, r)
+  }
+  return out
 }
 
 const cmp = (a: string | number | undefined, b: string | number | undefined): number => {
@@ -51,13 +85,18 @@ export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
 
 /** Lints a loaded cluster: its diagnostics, raw-object checks and semantic checks, sorted. */
 export function lintLoaded(input: LintInput): LintResult {
-  const all = sortDiagnostics([
-    ...input.diagnostics,
-    ...lintRawObjects(input.written, input.diagnostics),
-    ...lintSemantics(input.cluster, input.accepted),
-  ])
-  const counts = { error: 0, warning: 0, info: 0 }
-  for (const d of all) counts[d.severity]++
+  const all = placeRejections(
+    sortDiagnostics([
+      ...input.diagnostics,
+      ...lintRawObjects(input.written, input.diagnostics),
+      ...lintSemantics(input.cluster, input.accepted),
+    ]),
+  )
+  const counts = { error: 0, warning: 0, info: 0, leftOut: 0 }
+  for (const d of all) {
+    if (d.code === 'load.rejected') counts.leftOut++
+    else counts[d.severity]++
+  }
   return { diagnostics: all, counts }
 }
 

@@ -97,6 +97,37 @@ function checkMisspelledKeys(raw: RawObject, spec: JsonObject, out: Diagnostic[]
   }
 }
 
+/** Well-known services that run over UDP, by port number and by the names containers give such ports. */
+const UDP_SERVICES: ReadonlyMap<number, string> = new Map([
+  [53, 'DNS'],
+  [67, 'DHCP'],
+  [68, 'DHCP'],
+  [69, 'TFTP'],
+  [123, 'NTP'],
+  [161, 'SNMP'],
+  [162, 'SNMP traps'],
+  [500, 'IKE (IPsec)'],
+  [514, 'syslog'],
+  [1812, 'RADIUS'],
+  [1813, 'RADIUS accounting'],
+  [4500, 'IPsec NAT traversal'],
+  [4789, 'VXLAN'],
+  [5353, 'mDNS'],
+  [8472, 'VXLAN (flannel)'],
+  [51820, 'WireGuard'],
+])
+const UDP_NAMES = /^(dns|dns-udp|domain|ntp|snmp|syslog|dhcp|tftp|mdns|radius|wireguard|vxlan)$/i
+
+/** Names the UDP service a port usually is (53: DNS), or undefined when UDP is not plausible there. */
+function udpPlausible(port: unknown): string | undefined {
+  if (typeof port === 'number') return UDP_SERVICES.get(port)
+  if (typeof port === 'string') {
+    if (/^\d+$/.test(port)) return UDP_SERVICES.get(Number(port))
+    if (UDP_NAMES.test(port)) return `the port named ${port}`
+  }
+  return undefined
+}
+
 function checkPorts(raw: RawObject, spec: JsonObject, out: Diagnostic[]): void {
   for (const direction of ['ingress', 'egress'] as const) {
     asArray(spec[direction]).forEach((r, i) => {
@@ -107,14 +138,15 @@ function checkPorts(raw: RawObject, spec: JsonObject, out: Diagnostic[]): void {
         const protocol = port.protocol
         if (protocol === undefined || protocol === null) {
           const what = port.port === undefined ? 'every TCP port' : `TCP ${String(port.port)}`
-          out.push(
-            finding(
-              raw,
-              'lint.port-protocol-defaulted',
-              [...path, 'protocol'],
-              `protocol is not given: the API server defaults it to TCP, so this entry means ${what} (not UDP)`,
-            ),
+          const udp = udpPlausible(port.port)
+          const f = finding(
+            raw,
+            'lint.port-protocol-defaulted',
+            [...path, 'protocol'],
+            `protocol is not given: the API server defaults it to TCP, so this entry means ${what} (not UDP)${udp ? `; ${udp} usually runs over UDP: add an entry with protocol: UDP` : ''}`,
           )
+          // A note (shown with -v) on hand-written TCP policies; a warning where UDP is plausible.
+          out.push(udp ? { ...f, severity: 'warning' } : f)
         } else if (typeof protocol === 'string' && protocol !== protocol.toUpperCase()) {
           const upper = protocol.toUpperCase()
           if ((PROTOCOLS as readonly string[]).includes(upper)) {

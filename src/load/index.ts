@@ -196,6 +196,8 @@ const DOCUMENT_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
   'load.binary',
   'input.not-found',
   'input.unreadable',
+  'input.no-manifests',
+  'json.syntax',
 ])
 /** Errors that mean an object was read and then left out of the cluster. */
 const OBJECT_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([

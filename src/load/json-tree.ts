@@ -124,3 +124,137 @@ function indexJson(text: string, start: number, ctx: DocContext, duplicates: Dup
   }
   return readValue([])
 }
+
+/** A JSON syntax error as Go's encoding/json reports it (what kubectl prints), at an offset of the text. */
+export interface JsonSyntaxError {
+  readonly offset: number
+  readonly message: string
+}
+
+/** Quotes a character as Go's encoding/json does in its errors: 'x', '\n', '"'. */
+function quoteChar(c: string): string {
+  if (c === "'") return "'\\''"
+  if (c === '"') return `'"'`
+  const q = JSON.stringify(c)
+  return `'${q.slice(1, -1)}'`
+}
+
+/**
+ * Finds the first syntax error of a JSON text with the words of Go's encoding/json scanner (`invalid
+ * character '}' looking for beginning of object key string`, `unexpected end of JSON input`). A second value
+ * after a complete first one is no error here (kubectl reads a JSON stream of several objects). Undefined
+ * when the text is one valid JSON value, or several.
+ */
+export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
+  let i = 0
+  const n = text.length
+  const ws = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++
+  }
+  const fail = (context: string): JsonSyntaxError =>
+    i >= n
+      ? { offset: n, message: 'unexpected end of JSON input' }
+      : { offset: i, message: `invalid character ${quoteChar(text[i] as string)} ${context}` }
+  const string = (): JsonSyntaxError | undefined => {
+    i++ // the opening quote
+    while (i < n) {
+      const c = text[i] as string
+      if (c === '"') {
+        i++
+        return undefined
+      }
+      if (c < ' ') return fail('in string literal')
+      if (c === '\\') {
+        i++
+        if (i >= n) return fail('')
+        const e = text[i] as string
+        if (e === 'u') {
+          for (let k = 1; k <= 4; k++) {
+            i++
+            if (i >= n || !/[0-9a-fA-F]/.test(text[i] as string))
+              return fail('in \\u hexadecimal character escape')
+          }
+        } else if (!'"\\/bfnrt'.includes(e)) return fail('in string escape code')
+      }
+      i++
+    }
+    return fail('')
+  }
+  const value = (): JsonSyntaxError | undefined => {
+    ws()
+    if (i >= n) return fail('')
+    const c = text[i] as string
+    if (c === '{') {
+      i++
+      ws()
+      if (text[i] === '}') {
+        i++
+        return undefined
+      }
+      for (;;) {
+        ws()
+        if (text[i] !== '"') return fail('looking for beginning of object key string')
+        const e = string()
+        if (e) return e
+        ws()
+        if (text[i] !== ':') return fail('after object key')
+        i++
+        const v = value()
+        if (v) return v
+        ws()
+        if (text[i] === ',') {
+          i++
+          continue
+        }
+        if (text[i] === '}') {
+          i++
+          return undefined
+        }
+        return fail('after object key:value pair')
+      }
+    }
+    if (c === '[') {
+      i++
+      ws()
+      if (text[i] === ']') {
+        i++
+        return undefined
+      }
+      for (;;) {
+        const v = value()
+        if (v) return v
+        ws()
+        if (text[i] === ',') {
+          i++
+          continue
+        }
+        if (text[i] === ']') {
+          i++
+          return undefined
+        }
+        return fail('after array element')
+      }
+    }
+    if (c === '"') return string()
+    for (const lit of ['true', 'false', 'null']) {
+      if (c !== lit[0]) continue
+      for (let k = 1; k < lit.length; k++) {
+        i++
+        if (text[i] !== lit[k]) return fail(`in literal ${lit} (expecting ${quoteChar(lit[k] as string)})`)
+      }
+      i++
+      return undefined
+    }
+    const num = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400))
+    if (num && num[0] !== '-' && num[0] !== '') {
+      i += num[0].length
+      return undefined
+    }
+    return fail('looking for beginning of value')
+  }
+  const e = value()
+  if (e) return e
+  ws()
+  if (i < n && text[i] !== '{' && text[i] !== '[') return fail('after top-level value')
+  return undefined
+}

@@ -22,7 +22,7 @@ import {
   MAX_DEPTH,
 } from './depth.js'
 import { parseFastDocument } from './fast-yaml.js'
-import { parseJsonDocument } from './json-tree.js'
+import { findJsonSyntaxError, parseJsonDocument } from './json-tree.js'
 import { parseSimpleDocument } from './simple-yaml.js'
 import { type DocContext, type DuplicateKey, sourceAt, type Tree } from './tree.js'
 import { parseYamlChunk, readYamlDocument } from './yaml-tree.js'
@@ -193,8 +193,25 @@ function parseText(file: string, text: string, exact: boolean, maxDepth: number)
     }
     // JSON, then the plainest YAML (one pass), then plain YAML that js-yaml reads as the yaml library
     // would; the rest takes the exact path.
+    const json = parseJsonDocument(chunk.text, ctx)
+    // A file that begins with `{` is a JSON stream for kubectl (apimachinery's YAMLOrJSONDecoder guesses once
+    // per stream): invalid JSON there is refused in encoding/json's words, never read again as YAML.
+    if (!json && chunk.start === 0 && chunk.text.trimStart().startsWith('{')) {
+      const problem = findJsonSyntaxError(chunk.text)
+      if (problem) {
+        diagnostics.push({
+          code: 'json.syntax',
+          severity: 'error',
+          message: `${problem.message} (document ${ctx.doc + 1} skipped)`,
+          path: [],
+          source: sourceAt(ctx, problem.offset),
+        })
+        index++
+        continue
+      }
+    }
     const fast =
-      parseJsonDocument(chunk.text, ctx) ??
+      json ??
       (exact || bound === 'tree'
         ? undefined
         : (parseSimpleDocument(chunk.text) ?? parseFastDocument(chunk.text)))

@@ -18,6 +18,7 @@ export const CODE_AREAS = {
   input: 'Reading the inputs: files, folders, stdin, git revisions, a live cluster.',
   load: 'Turning documents into the cluster Palisade analyses: limits, kinds, duplicates, objects left out, notes.',
   yaml: 'YAML syntax, read as kubectl reads it (go-yaml v2).',
+  json: 'JSON syntax, for a stream kubectl reads as JSON (one that begins with `{`).',
   decode:
     "The API server's decoder: a value of the wrong type is refused before any validation, in every --validate mode.",
   schema:
@@ -36,6 +37,10 @@ export type CodeArea = keyof typeof CODE_AREAS
 /** Every code, grouped by area, sorted by code within an area. */
 export const CATALOGUE = {
   // input
+  'input.no-manifests': {
+    severity: 'error',
+    doc: 'A folder given as input holds no manifest (.yaml, .yml, .json): nothing is read from it.',
+  },
   'input.not-found': {
     severity: 'error',
     doc: 'A path, or a git revision or path, does not exist: nothing of it is read.',
@@ -123,6 +128,12 @@ export const CATALOGUE = {
   'yaml.warning': {
     severity: 'warning',
     doc: 'The YAML library warns about the text (an unusual but readable form): the document is read.',
+  },
+
+  // json
+  'json.syntax': {
+    severity: 'error',
+    doc: "A stream that begins with `{` is JSON for kubectl: invalid JSON there (a trailing comma, say) is refused in encoding/json's words and the document skipped.",
   },
 
   // decode
@@ -266,7 +277,7 @@ export const CATALOGUE = {
   },
   'lint.port-protocol-defaulted': {
     severity: 'info',
-    doc: 'A port without protocol: the API server defaults it to TCP, so UDP (e.g. DNS) is not covered.',
+    doc: 'A port without protocol: the API server defaults it to TCP, so UDP is not covered. A note (text output shows it with -v); a warning where the port is usually UDP (53 DNS, 123 NTP, 514 syslog...).',
   },
   'lint.protocol-case': {
     severity: 'warning',

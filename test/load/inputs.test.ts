@@ -52,7 +52,7 @@ describe('readInputs', () => {
     expect(r.inputs.map((i) => [i.file, text(i.text)])).toEqual([[file, 'kind: Pod']])
   })
 
-  it('reports a missing path with the OS message and goes on with the others', async () => {
+  it('reports a missing path in words (no ENOENT ... stat) and goes on with the others', async () => {
     const file = await put('ok.yaml', 'ok')
     const missing = join(dir, 'nope.yaml')
     const r = await readInputs([missing, file])
@@ -60,7 +60,7 @@ describe('readInputs', () => {
     expect(r.diagnostics).toMatchObject([
       { code: 'input.not-found', severity: 'error', source: { file: missing } },
     ])
-    expect(r.diagnostics[0]?.message).toMatch(/ENOENT: no such file or directory/)
+    expect(r.diagnostics[0]?.message).toBe('no such file or directory')
   })
 
   it('reports a path that exists but cannot be read (a socket) as unreadable', async () => {
@@ -80,7 +80,7 @@ describe('readInputs', () => {
     const file = await put('f.yaml', 'x')
     const r = await readInputs([join(file, 'child.yaml')])
     expect(r.diagnostics.map((d) => d.code)).toEqual(['input.not-found'])
-    expect(r.diagnostics[0]?.message).toMatch(/ENOTDIR/)
+    expect(r.diagnostics[0]?.message).toBe('not a directory (a part of the path is a file)')
   })
 
   it('refuses a file over the size limit before reading it', async () => {
@@ -117,8 +117,19 @@ describe('readInputs', () => {
     expect(r.diagnostics).toMatchObject([{ code: 'input.unreadable', message: 'EIO: i/o error, read' }])
   })
 
-  it('returns an empty folder as no inputs and no problems', async () => {
+  it('reports a folder without any manifest (issue 11: it exited 2 without a word)', async () => {
     const r = await readInputs([dir])
-    expect(r).toEqual({ inputs: [], diagnostics: [] })
+    expect(r).toEqual({
+      inputs: [],
+      diagnostics: [
+        {
+          code: 'input.no-manifests',
+          severity: 'error',
+          message: 'no manifest (.yaml, .yml, .json) in this folder',
+          path: [],
+          source: { file: dir },
+        },
+      ],
+    })
   })
 })

@@ -464,11 +464,55 @@ describe('JSON documents', () => {
     ])
   })
 
-  it('reads JSON-like text that JSON.parse refuses (a comment) as YAML', () => {
-    const text = '{"apiVersion": "v1", # core\n "kind": "Pod", "metadata": {"name": "a"}}'
-    const r = parseDocuments({ file: 'x.json', text })
+  it.each([
+    {
+      name: 'a comment',
+      text: '{"apiVersion": "v1", # core\n "kind": "Pod", "metadata": {"name": "a"}}',
+      at: { line: 1, column: 22 },
+      message: "invalid character '#' looking for beginning of object key string",
+    },
+    {
+      name: 'a trailing comma',
+      text: '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a",\n}}',
+      at: { line: 2, column: 1 },
+      message: "invalid character '}' looking for beginning of object key string",
+    },
+    {
+      name: 'a trailing comma in a list',
+      text: '{"kind": "List", "items": [1,]}',
+      at: { line: 1, column: 30 },
+      message: "invalid character ']' looking for beginning of value",
+    },
+    {
+      name: 'an unquoted key (YAML flow style)',
+      text: '{apiVersion: v1, kind: Namespace, metadata: {name: a}}',
+      at: { line: 1, column: 2 },
+      message: "invalid character 'a' looking for beginning of object key string",
+    },
+    {
+      name: 'an end too early',
+      text: '{"kind": "Pod"',
+      at: { line: 1 },
+      message: 'unexpected end of JSON input',
+    },
+  ])(
+    'refuses a file that starts with { and is not JSON ($name), in encoding/json words, as kubectl does',
+    ({ text, at, message }) => {
+      // kubectl reads a stream whose first character is { with encoding/json (apimachinery's YAMLOrJSONDecoder).
+      const r = parseDocuments({ file: 'x.json', text })
+      expect(r.value).toEqual([])
+      expect(r.diagnostics).toMatchObject([
+        { code: 'json.syntax', severity: 'error', message: `${message} (document 1 skipped)`, source: at },
+      ])
+    },
+  )
+
+  it('reads a YAML flow mapping after other documents as YAML (only the stream start decides)', () => {
+    const text =
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n{apiVersion: v1, kind: Namespace, metadata: {name: b}}\n'
+    const r = parseDocuments({ file: 'x.yaml', text })
     expect(r.diagnostics).toEqual([])
-    expect(r.value[0]?.locate(['kind'])).toMatchObject({ line: 2, column: 2 })
+    expect(r.value).toHaveLength(2)
   })
 
   it('reads JSON documents separated by --- like YAML ones', () => {

@@ -226,4 +226,55 @@ describe('palisade migrate -o DIR', () => {
     expect(r.stderr).not.toContain('internal error')
     expect(await readdir(join(dir, 'out'))).toEqual(['b.yaml'])
   })
+
+  it('several folder arguments keep their tree under DIR (case-N/... stay folders, issue 11)', async () => {
+    const odd =
+      '# kept as written\r\napiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n    name:   x   # four spaces\r\n'
+    await put({
+      'seed/cluster.yaml': odd,
+      'seed/case-1/policy.yaml': LEGACY_POLICY,
+      'seed/case-2/policy.yaml': LEGACY_POLICY.replace('allow-http', 'other'),
+    })
+    const r = await runCli([
+      'migrate',
+      join(dir, 'seed/cluster.yaml'),
+      join(dir, 'seed/case-1'),
+      join(dir, 'seed/case-2'),
+      '-o',
+      join(dir, 'out'),
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    const out = await snapshot(join(dir, 'out'))
+    expect(Object.keys(out).sort()).toEqual(['case-1/policy.yaml', 'case-2/policy.yaml', 'cluster.yaml'])
+    expect(await readFile(join(dir, 'out/cluster.yaml'), 'utf8')).toBe(odd) // byte for byte
+    const migrated = await readFile(join(dir, 'out/case-2/policy.yaml'), 'utf8')
+    expect(migrated).toBe(
+      LEGACY_POLICY.replace('allow-http', 'other').replace('extensions/v1beta1', 'networking.k8s.io/v1'),
+    )
+  })
+
+  it('an unchanged document beside a migrated one stays byte for byte (comments, CRLF, indentation)', async () => {
+    const other =
+      '---\r\n# a comment\r\napiVersion: v1\r\nkind:   Namespace\r\nmetadata:\r\n      name: "x"\r\n'
+    await put({ 'in/all.yaml': `${LEGACY_POLICY}${other}` })
+    const r = await runCli(['migrate', join(dir, 'in'), '-o', join(dir, 'out')])
+    expect(r.code, r.stderr).toBe(0)
+    const text = await readFile(join(dir, 'out/all.yaml'), 'utf8')
+    expect(text.endsWith(other)).toBe(true)
+  })
+
+  it('with nothing to migrate, says so and prints or writes nothing', async () => {
+    const v1 = LEGACY_POLICY.replace('extensions/v1beta1', 'networking.k8s.io/v1')
+    await put({ 'in/a.yaml': v1, 'in/b.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n' })
+    const printed = await runCli(['migrate', join(dir, 'in')])
+    expect(printed.code).toBe(0)
+    expect(printed.stdout).toBe('')
+    expect(printed.stderr).toContain(
+      'nothing to migrate: no extensions/v1beta1 NetworkPolicy and no DefaultDeny annotation in 2 files',
+    )
+    const written = await runCli(['migrate', join(dir, 'in'), '-o', join(dir, 'out')])
+    expect(written.code).toBe(0)
+    expect(written.stderr).toContain('nothing written')
+    await expect(stat(join(dir, 'out'))).rejects.toThrow()
+  })
 })

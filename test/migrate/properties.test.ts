@@ -52,7 +52,8 @@ function yamlText(d: Doc, rnd: () => number): string {
   if (rnd() < 0.3) {
     visit(doc, {
       Map(_, node) {
-        if (rnd() < 0.4) node.flow = true
+        // Never the whole document: kubectl reads a file that starts with { as JSON (docs/semantics.md#yaml-reader).
+        if (rnd() < 0.4 && node !== doc.contents) node.flow = true
       },
       Seq(_, node) {
         if (rnd() < 0.4) node.flow = true

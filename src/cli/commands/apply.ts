@@ -51,7 +51,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
         "compile a node's ruleset and load it into the kernel in one transaction (skipped when unchanged)",
       )
       .argument('[paths...]', 'manifest files or folders')
-      .requiredOption('--node <name>', 'the node (spec.nodeName of its pods)')
+      .option('--node <name>', 'the node (spec.nodeName of its pods; required)')
       .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
       .option('--netns <name>', 'program this network namespace instead of the current one')
       .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
@@ -62,6 +62,11 @@ export function registerApply(program: Command, setExit: (code: number) => void)
         collect,
       ),
   ).action(async (paths: string[], opts: ApplyCliOptions) => {
+    // Checked here, not as a required option: commander checks those before unknown options (a typo).
+    if (opts.node === undefined) {
+      process.stderr.write("error: required option '--node <name>' not specified\n")
+      return setExit(2)
+    }
     const backend = parseBackend(opts.backend)
     const problem = backend
       ? checkCommon(opts)
@@ -73,7 +78,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
       return setExit(2)
     }
     const node = opts.node as string
-    const loaded = await loadFromOptions(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'apply')
     if (!loaded) return setExit(2)
     if (!nodesOf(loaded.cluster).includes(node)) {
       process.stderr.write(

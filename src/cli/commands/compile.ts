@@ -108,6 +108,12 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       process.stderr.write(`palisade compile: ${copts}\n`)
       return setExit(2)
     }
+    if (opts.node !== undefined && opts.allNodes !== undefined) {
+      process.stderr.write(
+        'palisade compile: --node and --all-nodes cannot be used together: give --node NAME (one node) or --all-nodes DIR (every node)\n',
+      )
+      return setExit(2)
+    }
     if (opts.node === undefined && opts.allNodes === undefined) {
       process.stderr.write('palisade compile: give --node NAME or --all-nodes DIR\n')
       return setExit(2)
@@ -117,7 +123,7 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       process.stderr.write(`palisade compile: --node: ${nodeProblem}\n`)
       return setExit(2)
     }
-    const loaded = await loadFromOptions(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'compile')
     if (!loaded) return setExit(2)
     const nodes = nodesOf(loaded.cluster)
     try {

@@ -16,7 +16,7 @@ import { type PortQuery, parsePortSpec } from '../../engine/index.js'
 import { partialJSON } from '../../explain/index.js'
 import { findOmissions, VALIDATION_MODES, type ValidationMode } from '../../load/index.js'
 import { hasErrors } from '../../model/index.js'
-import { formatDiagnostic } from '../format.js'
+import { formatDiagnostic, writeData } from '../format.js'
 import { type LoadedSide, loadSide, type SideSpec } from '../sides.js'
 
 interface DiffOptions {
@@ -32,7 +32,7 @@ interface DiffOptions {
   readonly verbose?: boolean
 }
 
-const FORMATS = ['text', 'json', 'md', 'csv', 'sarif']
+const FORMATS = ['text', 'json', 'yaml', 'md', 'csv', 'sarif']
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** Parses a comma-separated port list; returns an error message on the first bad one. */
@@ -140,17 +140,12 @@ export function registerDiff(program: Command, setExit: (code: number) => void):
           : ''
       switch (opts.output) {
         case 'json':
-          process.stdout.write(
-            `${JSON.stringify(
-              {
-                ...diffToJSON(d, names),
-                oldInput: partialJSON(omitted[0]),
-                newInput: partialJSON(omitted[1]),
-              },
-              null,
-              2,
-            )}\n`,
-          )
+        case 'yaml':
+          await writeData(opts.output, {
+            ...diffToJSON(d, names),
+            oldInput: partialJSON(omitted[0]),
+            newInput: partialJSON(omitted[1]),
+          })
           break
         case 'md':
           process.stdout.write(renderDiffMarkdown(d, names))

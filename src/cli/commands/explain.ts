@@ -10,6 +10,8 @@ import {
   renderPodExplanations,
 } from '../../explain/index.js'
 import { findOmissions } from '../../load/index.js'
+import { emptyReason } from '../empty.js'
+import { writeData } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface ExplainOptions extends InputOptions {
@@ -24,13 +26,13 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
     .description('explain, per pod, which policies select it and what they admit (ingress and egress)')
     .argument('[paths...]', 'manifest files or folders')
     .option('--pod <ns/name>', 'explain only this pod (or workload)')
-    .option('-o, --output <format>', 'text | json', 'text')
+    .option('-o, --output <format>', 'text | json | yaml', 'text')
   addInputOptions(cmd).action(async (paths: string[], opts: ExplainOptions) => {
-    if (opts.output !== 'text' && opts.output !== 'json') {
-      process.stderr.write(`palisade explain: -o must be text or json, not "${opts.output}"\n`)
+    if (opts.output !== 'text' && opts.output !== 'json' && opts.output !== 'yaml') {
+      process.stderr.write(`palisade explain: -o must be text, json or yaml, not "${opts.output}"\n`)
       return setExit(2)
     }
-    const loaded = await loadFromOptions(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'explain')
     if (!loaded) return setExit(2)
     const index = buildIndex(loaded.cluster)
     let explanations: PodExplanation[]
@@ -47,10 +49,11 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
       explanations = explainPods(index)
     }
     const omissions = findOmissions(loaded.diagnostics)
-    if (opts.output === 'json')
-      process.stdout.write(`${JSON.stringify({ pods: explanations, ...partialJSON(omissions) }, null, 2)}\n`)
+    if (opts.output === 'json' || opts.output === 'yaml')
+      await writeData(opts.output, { pods: explanations, ...partialJSON(omissions) })
     else {
-      if (explanations.length === 0) process.stdout.write('no pods in the input\n')
+      if (explanations.length === 0)
+        process.stdout.write(`${emptyReason(loaded.cluster, []) ?? 'no pod in the input'}\n`)
       else process.stdout.write(renderPodExplanations(explanations))
       process.stdout.write(renderPartialNotice(omissions, 'explanations'))
     }

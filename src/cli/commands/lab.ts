@@ -141,7 +141,7 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
   ).action(async (paths: string[], opts: LabOptions) => {
     const o = parseLabOptions(opts)
     if (typeof o === 'string') return fail(`palisade lab up: ${o}`)
-    const loaded = await loadFromOptions(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'lab')
     if (!loaded) return setExit(2)
     const badNode = nodeProblem(loaded.cluster)
     if (badNode) return fail(`palisade lab: ${badNode}`)
@@ -204,7 +204,7 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
   ).action(async (paths: string[], opts: LabOptions) => {
     const o = parseLabOptions(opts)
     if (typeof o === 'string') return fail(`palisade lab verify: ${o}`)
-    const loaded = await loadFromOptions(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'lab')
     if (!loaded) return setExit(2)
     const badNode = nodeProblem(loaded.cluster)
     if (badNode) return fail(`palisade lab: ${badNode}`)

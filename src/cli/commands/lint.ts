@@ -2,7 +2,8 @@
 import { type Command, Option } from 'commander'
 import { LINT_RULES, lintInputs, renderSarif } from '../../lint/index.js'
 import { DIAGNOSTICS_DOC } from '../../model/index.js'
-import { formatDiagnostic } from '../format.js'
+import { colorsFor } from '../color.js'
+import { formatDiagnostic, writeData } from '../format.js'
 import { addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
 
 interface LintOptions extends InputOptions {
@@ -41,36 +42,49 @@ export function registerLint(program: Command, setExit: (code: number) => void):
     .command('lint')
     .description('report validation errors and policy smells (stable ids lint.*); exit 1 when any error')
     .argument('[paths...]', 'manifest files or folders')
-    .option('-o, --output <format>', 'text | json | sarif', 'text')
+    .option('-o, --output <format>', 'text | json | yaml | sarif', 'text')
     .option('--list-checks', 'print every lint check (id, default severity, one line) and exit; -o text|json')
     .addOption(new Option('--list-rules').hideHelp())
   addInputOptions(cmd).action(async (paths: string[], opts: LintOptions) => {
     if (opts.listChecks || opts.listRules) return setExit(listChecks(opts.output))
-    if (!['text', 'json', 'sarif'].includes(opts.output)) {
-      process.stderr.write(`palisade lint: -o must be text, json or sarif, not "${opts.output}"\n`)
+    if (!['text', 'json', 'yaml', 'sarif'].includes(opts.output)) {
+      process.stderr.write(`palisade lint: -o must be text, json, yaml or sarif, not "${opts.output}"\n`)
       return setExit(2)
     }
     const read = await readInputsFromOptions('lint', paths, opts)
     if (!read) return setExit(2)
+    if (read.inputs.length === 0) {
+      // Nothing was read (a missing file, an empty folder): say why, and stop as the other commands do.
+      for (const d of read.diagnostics) process.stderr.write(`${formatDiagnostic(d, colorsFor('stderr'))}\n`)
+      return setExit(2)
+    }
     const result = lintInputs(read.inputs, { validate: read.mode })
     const diagnostics = [...read.diagnostics, ...result.diagnostics]
     const errors = result.counts.error + read.diagnostics.filter((d) => d.severity === 'error').length
-    if (opts.output === 'json') {
+    const leftOut = result.counts.leftOut
+    if (opts.output === 'json' || opts.output === 'yaml') {
       const counts = { ...result.counts, error: errors }
-      process.stdout.write(`${JSON.stringify({ diagnostics, counts }, null, 2)}\n`)
+      await writeData(opts.output, { diagnostics, counts })
     } else if (opts.output === 'sarif') {
       process.stdout.write(
         `${JSON.stringify(renderSarif(diagnostics, program.version() ?? '0.0.0'), null, 2)}\n`,
       )
     } else {
-      // Informational notes of the loader (skipped kinds, built-in namespaces) only with -v; lint notes always.
-      const shown = diagnostics.filter(
-        (d) => d.severity !== 'info' || opts.verbose || d.code.startsWith('lint.'),
-      )
-      for (const d of shown) process.stdout.write(`${formatDiagnostic(d)}\n`)
-      const { warning, info } = result.counts
-      process.stdout.write(`${plural(errors, 'error')}, ${plural(warning, 'warning')}, ${info} info\n`)
+      // Notes (info) only with -v; the summary counts what was printed and says how many are hidden.
+      const shown = diagnostics.filter((d) => d.severity !== 'info' || opts.verbose)
+      const c = colorsFor('stdout')
+      for (const d of shown) process.stdout.write(`${formatDiagnostic(d, c)}\n`)
+      const hidden = diagnostics.length - shown.length
+      const shownInfo = shown.filter((d) => d.severity === 'info').length
+      const warnings = shown.filter((d) => d.severity === 'warning').length
+      const parts = [
+        `${plural(errors, 'error')}${leftOut > 0 ? ` (${plural(leftOut, 'object')} left out)` : ''}`,
+        plural(warnings, 'warning'),
+      ]
+      if (shownInfo > 0) parts.push(`${shownInfo} info`)
+      if (hidden > 0) parts.push(`${hidden} hidden (-v shows ${hidden === 1 ? 'it' : 'them'})`)
+      process.stdout.write(`${parts.join(', ')}\n`)
     }
-    setExit(errors > 0 ? 1 : 0)
+    setExit(errors + leftOut > 0 ? 1 : 0)
   })
 }

@@ -21,15 +21,17 @@ import {
 } from '../../explain/index.js'
 import { findOmissions } from '../../load/index.js'
 import { podKey } from '../../model/index.js'
+import { emptyReason } from '../empty.js'
+import { writeData } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface MatrixOptions extends InputOptions {
   readonly ports?: string
   readonly namespace?: string[]
-  readonly output: string
+  readonly output: 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'dot'
 }
 
-const FORMATS = ['table', 'wide', 'json', 'csv', 'dot']
+const FORMATS = ['table', 'wide', 'json', 'yaml', 'csv', 'dot']
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
 /** Registers `matrix`. */
@@ -49,7 +51,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
       )
       .option('-o, --output <format>', `${FORMATS.join(' | ')}`, 'table'),
   ).action(async (paths: string[], opts: MatrixOptions) => {
-    if (!FORMATS.includes(opts.output)) {
+    if (!FORMATS.includes(opts.output as string)) {
       process.stderr.write(`palisade matrix: -o must be one of ${FORMATS.join(', ')}, not "${opts.output}"\n`)
       return setExit(2)
     }
@@ -65,16 +67,21 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         ports.push(p)
       }
     }
-    const loaded = await loadFromOptions(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'matrix')
     if (!loaded) return setExit(2)
     const index = buildIndex(loaded.cluster)
     let pods = matrixPods(index)
     if (opts.namespace && opts.namespace.length > 0) {
       const keep = new Set(opts.namespace)
       const unknown = opts.namespace.filter((n) => !index.namespaceLabels.has(n))
-      if (unknown.length > 0)
+      if (unknown.length > 0 && unknown.length < opts.namespace.length)
         process.stderr.write(`palisade matrix: warning: no namespace ${unknown.join(', ')} in the input\n`)
       pods = pods.filter((p) => keep.has(p.namespace))
+    }
+    const empty = emptyReason(loaded.cluster, pods, opts.namespace)
+    if (empty) {
+      process.stderr.write(`palisade matrix: ${empty}\n`)
+      return setExit(2)
     }
     const chosen = ports ?? declaredPorts(pods)
     if (chosen.length === 0) {
@@ -88,7 +95,8 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     const notice = renderPartialNotice(omissions, 'matrix')
     switch (opts.output) {
       case 'json':
-        process.stdout.write(`${JSON.stringify({ ...matrixToJSON(m), ...partialJSON(omissions) })}\n`)
+      case 'yaml':
+        await writeData(opts.output, { ...matrixToJSON(m), ...partialJSON(omissions) }, true)
         break
       case 'csv':
         process.stdout.write(renderMatrixCSV(m))

@@ -4,7 +4,7 @@
  * reachability matrix of the rewritten text unchanged, and only then prints or writes it. Exit 0 done,
  * 1 the proof failed (nothing written), 2 an input could not be read or rewritten (nothing written).
  */
-import { realpath } from 'node:fs/promises'
+import { realpath, stat } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import type { Command } from 'commander'
 import type { CellDiff } from '../../engine/index.js'
@@ -43,14 +43,36 @@ function renderStream(files: readonly MigratedFile[]): string {
   return out
 }
 
+/** The deepest folder that holds every given absolute path. */
+function commonFolder(paths: readonly string[]): string {
+  let common = (paths[0] as string).split(sep)
+  for (const p of paths.slice(1)) {
+    const parts = p.split(sep)
+    let i = 0
+    while (i < common.length && i < parts.length && common[i] === parts[i]) i++
+    common = common.slice(0, i)
+  }
+  return common.join(sep) || sep
+}
+
 /**
- * Where each file goes under DIR: its path below the folder argument it was found in (a file argument:
- * its name), numbered when two inputs would meet; a created file next to the file it comes from.
+ * Where each file goes under DIR: its path below the folder argument it was found in when there is one
+ * argument (a file argument: its name); with several arguments, its path below the folder that holds them
+ * all, so `case-1/` and `case-2/` stay folders; numbered only when two inputs would still meet; a created
+ * file next to the file it comes from.
  */
-function targetsUnder(dir: string, files: readonly MigratedFile[], args: readonly string[]): string[] {
+async function targetsUnder(
+  dir: string,
+  files: readonly MigratedFile[],
+  args: readonly string[],
+): Promise<string[]> {
   const used = new Set<string>()
   const byInput = new Map<string, string>()
-  const roots = args.filter((a) => a !== '-').map((a) => resolve(a))
+  const given = args.filter((a) => a !== '-').map((a) => resolve(a))
+  const folders = await Promise.all(
+    given.map(async (a) => ((await stat(a).catch(() => undefined))?.isDirectory() ? a : dirname(a))),
+  )
+  const base = given.length > 1 ? commonFolder(folders) : undefined
   return files.map((f) => {
     if (f.createdFrom !== undefined) {
       const origin = byInput.get(f.createdFrom) ?? join(dir, basename(f.createdFrom))
@@ -62,8 +84,8 @@ function targetsUnder(dir: string, files: readonly MigratedFile[], args: readonl
       rel = readableText(f.text).trimStart().startsWith('{') ? 'stdin.json' : 'stdin.yaml'
     else {
       const abs = resolve(f.file)
-      const root = roots.find((r) => abs.startsWith(r + sep))
-      rel = root ? relative(root, abs) : basename(f.file)
+      const root = base ?? given.find((r) => abs.startsWith(r + sep))
+      rel = root && abs.startsWith(root === sep ? sep : root + sep) ? relative(root, abs) : basename(f.file)
     }
     let name = rel
     for (let n = 2; used.has(name); n++) name = join(dirname(rel), `${n}-${basename(rel)}`)
@@ -116,8 +138,14 @@ export function registerMigrate(program: Command, setExit: (code: number) => voi
         const where = [c.source.file, c.source.line].filter((x) => x !== undefined).join(':')
         say(`${where}: ${c.object}: ${c.message}`)
       }
-      if (result.changes.length === 0)
-        say('nothing to migrate: no extensions/v1beta1 NetworkPolicy and no DefaultDeny annotation')
+      if (result.changes.length === 0) {
+        // Nothing changes: printing (or copying) every input would only hide that.
+        const n = read.inputs.length
+        say(
+          `nothing to migrate: no extensions/v1beta1 NetworkPolicy and no DefaultDeny annotation in ${n} ${n === 1 ? 'file' : 'files'}${opts.output === undefined ? '' : `; ${NOTHING_WRITTEN}`}`,
+        )
+        return setExit(0)
+      }
 
       // The proof reads the rewritten text back: nothing is printed or written before it holds.
       const proof = proveMigration(read.inputs, result.files, read.mode)
@@ -137,7 +165,7 @@ export function registerMigrate(program: Command, setExit: (code: number) => voi
         process.stdout.write(renderStream(result.files))
         return setExit(0)
       }
-      const targets = targetsUnder(opts.output, result.files, [...(opts.filename ?? []), ...paths])
+      const targets = await targetsUnder(opts.output, result.files, [...(opts.filename ?? []), ...paths])
       const toWrite: FileToWrite[] = []
       let inPlace = 0
       for (const [i, f] of result.files.entries()) {

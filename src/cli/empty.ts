@@ -1,0 +1,31 @@
+/** Says what is really empty when an analysis has nothing to show (no pod, only hostNetwork pods, no such namespace). */
+import type { ClusterState, Pod } from '../model/index.js'
+
+const quote = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ')
+
+/**
+ * Returns why there is nothing to show for these pods (the endpoints kept after -n), or undefined when
+ * there is something. `namespaces` are the -n values, when given.
+ */
+export function emptyReason(
+  cluster: ClusterState,
+  shown: readonly Pod[],
+  namespaces: readonly string[] = [],
+): string | undefined {
+  if (shown.length > 0) return undefined
+  const known = new Set(cluster.namespaces.map((n) => n.name))
+  const missing = namespaces.filter((n) => !known.has(n))
+  if (namespaces.length > 0 && missing.length === namespaces.length) {
+    const all = [...known].sort()
+    const list = all.length > 12 ? `${all.slice(0, 12).join(', ')}, ...` : all.join(', ')
+    return `no namespace ${quote(missing)} in the input (namespaces: ${list || 'none'})`
+  }
+  if (cluster.pods.length === 0) {
+    const policies = cluster.policies.length
+    return `no pod in the input (${policies} ${policies === 1 ? 'policy' : 'policies'} read): nothing to show`
+  }
+  const endpoints = cluster.pods.filter((p) => !p.hostNetwork)
+  if (endpoints.length === 0)
+    return `every pod of the input (${cluster.pods.length}) uses hostNetwork: such pods are their node, not NetworkPolicy endpoints, so there is nothing to show`
+  return `no pod in namespace ${quote(namespaces.filter((n) => known.has(n)))} (hostNetwork pods are their node and not shown)`
+}
