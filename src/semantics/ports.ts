@@ -3,6 +3,7 @@
  * which are resolved on the destination pod of the connection ("Named ports").
  */
 import type { ContainerPort, Pod, PolicyPort, Protocol } from '../model/index.js'
+import { isPolicyEndpoint } from './endpoints.js'
 
 /** A port to evaluate: a concrete number and protocol (named ports are resolved per destination pod). */
 export interface PortQuery {
@@ -24,7 +25,8 @@ export function declaresNamedPort(pod: Pod, name: string, protocol: Protocol, po
 
 /**
  * Returns true when one rule port admits the query. A named port is resolved on the destination pod:
- * it must declare a container port with that name and protocol whose number is the queried one.
+ * it must declare a container port with that name and protocol whose number is the queried one, and be
+ * a policy endpoint (a hostNetwork pod's ports are its node's: docs/semantics.md, "Named ports").
  */
 export function matchPolicyPort(p: PolicyPort, q: PortQuery, destination: Pod | undefined): boolean {
   if (p.protocol !== q.protocol) return false
@@ -32,7 +34,11 @@ export function matchPolicyPort(p: PolicyPort, q: PortQuery, destination: Pod | 
   if (typeof p.port === 'number') {
     return p.endPort === undefined ? q.port === p.port : q.port >= p.port && q.port <= p.endPort
   }
-  return destination !== undefined && declaresNamedPort(destination, p.port, q.protocol, q.port)
+  return (
+    destination !== undefined &&
+    isPolicyEndpoint(destination) &&
+    declaresNamedPort(destination, p.port, q.protocol, q.port)
+  )
 }
 
 /** Returns true when a rule's ports admit the query (ports absent = every port of every protocol). */
