@@ -1,4 +1,5 @@
 export * from './cluster.js'
 export * from './diagnostic.js'
 export * from './ip.js'
+export * from './kinds.js'
 export * from './raw.js'
