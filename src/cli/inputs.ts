@@ -2,8 +2,8 @@
  * Reads manifest inputs (edge): files, folders (recursive, .yaml/.yml/.json, sorted) and `-` for stdin.
  * Problems become diagnostics; the core parses the bytes.
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
+import { listManifestFiles } from '../files/index.js'
 import { DEFAULT_MAX_BYTES, type InputText } from '../load/index.js'
 import type { Diagnostic } from '../model/index.js'
 
@@ -18,8 +18,6 @@ export interface ReadInputs {
   readonly inputs: InputText[]
   readonly diagnostics: Diagnostic[]
 }
-
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json']
 
 /** Reads every path into input texts; `-` reads stdin once, folders are walked in sorted order. */
 export async function readInputs(
@@ -49,41 +47,14 @@ export async function readInputs(
   return { inputs, diagnostics }
 }
 
-/** Lists a path: a file as itself, a folder as its manifest files (recursive, sorted, no dotfiles). */
+/** Lists a path: a file as itself, a folder as its manifest files (src/files); problems become diagnostics. */
 async function listFiles(path: string, diagnostics: Diagnostic[]): Promise<string[]> {
-  let info: Awaited<ReturnType<typeof stat>>
-  try {
-    info = await stat(path)
-  } catch (err) {
+  const files = await listManifestFiles(path, (p, err, at) => {
     const code = (err as NodeJS.ErrnoException).code
-    diagnostics.push(
-      problem(code === 'ENOENT' || code === 'ENOTDIR' ? 'input.not-found' : 'input.unreadable', path, err),
-    )
-    return []
-  }
-  if (!info.isDirectory()) return [path]
-  let entries: string[]
-  try {
-    entries = (await readdir(path)).sort()
-  } catch (err) {
-    diagnostics.push(problem('input.unreadable', path, err))
-    return []
-  }
-  const out: string[] = []
-  for (const name of entries) {
-    if (name.startsWith('.') || name === 'node_modules') continue
-    const child = join(path, name)
-    let childInfo: Awaited<ReturnType<typeof stat>>
-    try {
-      childInfo = await stat(child)
-    } catch (err) {
-      diagnostics.push(problem('input.unreadable', child, err))
-      continue
-    }
-    if (childInfo.isDirectory()) out.push(...(await listFiles(child, diagnostics)))
-    else if (MANIFEST_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext))) out.push(child)
-  }
-  return out
+    const missing = at.top && at.op === 'stat' && (code === 'ENOENT' || code === 'ENOTDIR')
+    diagnostics.push(problem(missing ? 'input.not-found' : 'input.unreadable', p, err))
+  })
+  return files.map((f) => f.path)
 }
 
 async function readOne(

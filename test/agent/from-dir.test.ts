@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -113,5 +113,17 @@ describe('--from-dir with half-written files (issue 14, item 4)', () => {
     unlinkSync(join(r.dir, 'cluster.yaml'))
     await r.src.rescan()
     expect(policies(r.store)).toEqual(['deny-b:0'])
+  })
+
+  it('reads the files the CLI reads: linked folders followed, a dangling link skipped like a removed file', async () => {
+    const r = await rig({ 'cluster.yaml': yamlDocs(namespace('a')) })
+    const shared = mkdtempSync(join(tmpdir(), 'palisade-fromdir-shared-'))
+    dirs.push(shared)
+    writeFileSync(join(shared, 'deny.yaml'), yamlDocs(denyAll('a', 'deny')))
+    symlinkSync(shared, join(r.dir, 'linked'))
+    symlinkSync(join(r.dir, 'nowhere.yaml'), join(r.dir, 'dangling.yaml'))
+    await r.src.rescan()
+    expect(policies(r.store)).toEqual(['deny:0'])
+    expect(r.held).toEqual([])
   })
 })
