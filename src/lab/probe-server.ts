@@ -14,6 +14,7 @@ import dgram from 'node:dgram'
 import fs from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { splice } from './splice.js'
 
 /** One name the server answers as, and the address its listeners bind. */
 export interface ProbeIdentity {
@@ -308,6 +309,26 @@ function openUdpStream(ip: string, port: number, onReply: (n: number) => void): 
   }
 }
 
+/** Calls tick every everyMs until durationMs have passed or the controller stopped the tag. */
+function repeat(
+  everyMs: number,
+  durationMs: number,
+  tag: string | undefined,
+  tick: () => void,
+): Promise<void> {
+  const t0 = Date.now()
+  return new Promise<void>((res) => {
+    const timer = setInterval(() => {
+      if (Date.now() - t0 >= durationMs || stopped.has(tag)) {
+        clearInterval(timer)
+        res()
+        return
+      }
+      tick()
+    }, everyMs)
+  })
+}
+
 /** Sends `seq N` every intervalMs for durationMs (or until stopped) and counts the echoes and the longest gap. */
 async function stream(req: StreamRequest) {
   const { proto, ip, port, intervalMs, durationMs } = req
@@ -327,17 +348,7 @@ async function stream(req: StreamRequest) {
   const ends = proto === 'tcp' ? await openTcpStream(ip, port, onReply) : openUdpStream(ip, port, onReply)
   if ('failed' in ends)
     return { proto, target: `${ip}:${port}`, sent: 0, received: 0, lost: 0, maxGapMs: 0, closed: ends.failed }
-  const t0 = Date.now()
-  await new Promise<void>((res) => {
-    const timer = setInterval(() => {
-      if (Date.now() - t0 >= durationMs || stopped.has(req.tag)) {
-        clearInterval(timer)
-        res()
-        return
-      }
-      ends.send(sent++)
-    }, intervalMs)
-  })
+  await repeat(intervalMs, durationMs, req.tag, () => ends.send(sent++))
   await new Promise((r) => setTimeout(r, 1000))
   ends.stop()
   const closed = ends.closed()
@@ -358,35 +369,27 @@ async function conntry(req: ConntryRequest) {
   let tries = 0
   let succeeded = 0
   const pending: Promise<void>[] = []
-  const t0 = Date.now()
-  await new Promise<void>((res) => {
-    const timer = setInterval(() => {
-      if (Date.now() - t0 >= durationMs || stopped.has(req.tag)) {
-        clearInterval(timer)
-        res()
-        return
-      }
-      tries++
-      pending.push(
-        new Promise((done) => {
-          const s = net.connect({ host: ip, port })
-          const t = setTimeout(() => {
-            s.destroy()
-            done()
-          }, timeoutMs)
-          s.on('connect', () => {
-            succeeded++
-            clearTimeout(t)
-            s.destroy()
-            done()
-          })
-          s.on('error', () => {
-            clearTimeout(t)
-            done()
-          })
-        }),
-      )
-    }, everyMs)
+  await repeat(everyMs, durationMs, req.tag, () => {
+    tries++
+    pending.push(
+      new Promise((done) => {
+        const s = net.connect({ host: ip, port })
+        const t = setTimeout(() => {
+          s.destroy()
+          done()
+        }, timeoutMs)
+        s.on('connect', () => {
+          succeeded++
+          clearTimeout(t)
+          s.destroy()
+          done()
+        })
+        s.on('error', () => {
+          clearTimeout(t)
+          done()
+        })
+      }),
+    )
   })
   await Promise.all(pending)
   return { target: `${ip}:${port}`, tries, succeeded }
@@ -467,15 +470,7 @@ function forward(req: ForwardRequest): Promise<{ already: true } | { listening: 
   const key = `${req.host}:${req.port}`
   if (forwards.has(key)) return Promise.resolve({ already: true })
   return new Promise((resolve, reject) => {
-    const srv = net.createServer((c) => {
-      const u = net.connect(req.to)
-      c.on('error', () => u.destroy())
-      u.on('error', () => c.destroy())
-      c.on('close', () => u.destroy())
-      u.on('close', () => c.destroy())
-      c.pipe(u)
-      u.pipe(c)
-    })
+    const srv = net.createServer((c) => splice(c, net.connect(req.to)))
     srv.once('error', reject)
     srv.listen({ port: req.port, host: req.host }, () => {
       forwards.set(key, srv)

@@ -101,7 +101,7 @@ const cluster = {
   namespaces: [
     ns('testing', {}, NS),
     ns('kube-system', { ns: 'kube-system' }, NS),
-    ns('old', {}, { defaultDenyIngress: true, source: { file: 'namespaces.yaml', line: 1 } }),
+    ns('old', {}, { defaultDenyIngress: true, ...NS }),
   ],
   pods: [nginx, myapp, legacy],
   policies: [

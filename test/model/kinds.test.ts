@@ -1,41 +1,12 @@
 /**
  * The one kinds table (src/model/kinds.ts) and the views derived from it: each view pinned to what it
- * was when it was a list of its own (validator, loader, live-cluster reader, agent).
+ * was when it was a list of its own (loader, agent; the validator's pairs: test/validate/kinds.test.ts).
  */
 import { describe, expect, it } from 'vitest'
 import { KIND_API_VERSION, KIND_PATH, WATCHED_KINDS } from '../../src/agent/index.js'
 import { KINDS, kindPath, READ_KINDS, WORKLOAD_KINDS } from '../../src/model/index.js'
-import { SUPPORTED_KINDS } from '../../src/validate/index.js'
 
 describe('the kinds table', () => {
-  it('validates exactly these apiVersion/kind pairs', () => {
-    expect([...SUPPORTED_KINDS].sort()).toEqual(
-      [
-        'v1/Namespace',
-        'v1/Pod',
-        'v1/ReplicationController',
-        'apps/v1/Deployment',
-        'apps/v1/StatefulSet',
-        'apps/v1/DaemonSet',
-        'apps/v1/ReplicaSet',
-        'apps/v1beta1/Deployment',
-        'apps/v1beta1/StatefulSet',
-        'apps/v1beta2/Deployment',
-        'apps/v1beta2/StatefulSet',
-        'apps/v1beta2/DaemonSet',
-        'apps/v1beta2/ReplicaSet',
-        'extensions/v1beta1/Deployment',
-        'extensions/v1beta1/DaemonSet',
-        'extensions/v1beta1/ReplicaSet',
-        'extensions/v1beta1/NetworkPolicy',
-        'batch/v1/Job',
-        'batch/v1/CronJob',
-        'batch/v1beta1/CronJob',
-        'networking.k8s.io/v1/NetworkPolicy',
-      ].sort(),
-    )
-  })
-
   it('reads every validated kind, and every read kind in its served version', () => {
     for (const k of KINDS) {
       expect(READ_KINDS[k.kind]).toEqual(k.versions)
