@@ -1,6 +1,7 @@
 /**
  * `--from-dir DIR`: the cluster comes from a folder of manifests instead of the API server (edge).
- * Every *.yaml, *.yml and *.json file under DIR is read; Namespaces, Pods and NetworkPolicies go to
+ * The files under DIR are those the CLI reads for a folder (src/files: *.yaml, *.yml, *.json, links
+ * followed, dotfiles and node_modules skipped); Namespaces, Pods and NetworkPolicies go to
  * the store (other kinds are ignored: workload templates have no pod IPs to program). The folder
  * is watched (fs.watch, recursive) and rescanned periodically, since fs.watch misses events on some
  * filesystems (network mounts, ConfigMap symlink swaps).
@@ -12,8 +13,8 @@
  * an edit: write files whole (to a temporary name, then rename), as ConfigMap volumes do.
  */
 import { type FSWatcher, watch } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { listManifestFiles } from '../files/index.js'
 import { parseDocuments } from '../load/index.js'
 import type { Diagnostic, RawObject } from '../model/index.js'
 import { decodeObject } from './decode.js'
@@ -39,16 +40,17 @@ export interface DirSource {
   readonly stop: () => void
 }
 
+/**
+ * The manifest files under DIR (src/files), sorted by path. A folder that cannot be listed stops the scan
+ * (the store keeps what it holds: an unreadable folder must not read as an empty one); a file gone since
+ * its folder was listed (or a dangling link) is skipped, as a removed file.
+ */
 async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = []
-  const entries = await readdir(dir, { withFileTypes: true })
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue
-    const p = join(dir, e.name)
-    if (e.isDirectory()) out.push(...(await listFiles(p)))
-    else if (/\.(ya?ml|json)$/i.test(e.name)) out.push(p)
-  }
-  return out.sort()
+  const files = await listManifestFiles(dir, (_path, err, at) => {
+    if (!at.top && at.op === 'stat' && (err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
+  })
+  return files.map((f) => f.path).sort()
 }
 
 /** Reads DIR into the store and keeps it in step with the folder. */

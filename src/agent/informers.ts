@@ -12,16 +12,15 @@
  * a change, so the kind is listed again (with a backoff of its own) to catch up.
  */
 import type { KubeConfig } from '@kubernetes/client-node'
+import { kindPath, WATCHED_KINDS } from '../model/index.js'
 import { decodeObject, decodeWatchLine } from './decode.js'
 import { KubeHttpError, kubeList, kubeWatch, type WatchHandle } from './kube-client.js'
 import type { ObjectStore, WatchedKind } from './object-store.js'
 
 /** API path of each watched kind (cluster-wide). */
-export const KIND_PATH: Readonly<Record<WatchedKind, string>> = {
-  Pod: '/api/v1/pods',
-  Namespace: '/api/v1/namespaces',
-  NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies',
-}
+export const KIND_PATH: Readonly<Record<WatchedKind, string>> = Object.fromEntries(
+  WATCHED_KINDS.map((kind) => [kind, kindPath(kind)]),
+) as Record<WatchedKind, string>
 
 export interface InformerEvents {
   /** Something the compiler reads changed (at = when the event arrived). */
@@ -286,7 +285,7 @@ export function startInformers(
   const check = () => {
     if (informers.every((i) => i.synced)) resolveSynced()
   }
-  for (const kind of ['Namespace', 'Pod', 'NetworkPolicy'] as const) {
+  for (const kind of WATCHED_KINDS) {
     informers.push(new KindInformer(kc, kind, store, events, opts, check))
   }
   for (const i of informers) i.start()

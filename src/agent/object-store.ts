@@ -17,20 +17,17 @@ import type {
   RawObject,
   Result,
 } from '../model/index.js'
-import { rawFromValue } from '../model/index.js'
+import { kindInfo, rawFromValue, WATCHED_KINDS, type WatchedKind } from '../model/index.js'
 import { buildFailClosedPolicy, type FailClosedPolicy } from './fail-closed.js'
 
 const NAME_LABEL = 'kubernetes.io/metadata.name'
 
-export type WatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
-export const WATCHED_KINDS: readonly WatchedKind[] = ['Namespace', 'Pod', 'NetworkPolicy']
+export { WATCHED_KINDS, type WatchedKind }
 
 /** apiVersion of each kind as we list it (list items carry no kind/apiVersion; we add them). */
-export const KIND_API_VERSION: Readonly<Record<WatchedKind, string>> = {
-  Pod: 'v1',
-  Namespace: 'v1',
-  NetworkPolicy: 'networking.k8s.io/v1',
-}
+export const KIND_API_VERSION: Readonly<Record<WatchedKind, string>> = Object.fromEntries(
+  WATCHED_KINDS.map((kind) => [kind, kindInfo(kind).served]),
+) as Record<WatchedKind, string>
 
 /** The load pipeline the store uses: src/validate and src/load (injected so tests can fake them). */
 export interface Pipeline {

@@ -2,8 +2,8 @@
  * Reads manifest inputs (edge): files, folders (recursive, .yaml/.yml/.json, sorted) and `-` for stdin.
  * Problems become diagnostics; the core parses the bytes.
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
+import { listManifestFiles } from '../files/index.js'
 import { DEFAULT_MAX_BYTES, type InputText } from '../load/index.js'
 import { type Diagnostic, type DiagnosticCode, ownValue } from '../model/index.js'
 
@@ -18,8 +18,6 @@ export interface ReadInputs {
   readonly inputs: InputText[]
   readonly diagnostics: Diagnostic[]
 }
-
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json']
 
 /** Reads every path into input texts; `-` reads stdin once, folders are walked in sorted order. */
 export async function readInputs(
@@ -49,55 +47,25 @@ export async function readInputs(
   return { inputs, diagnostics }
 }
 
-/** Lists a path: a file as itself, a folder as its manifest files (recursive, sorted, no dotfiles). */
+/** Lists a path: a file as itself, a folder as its manifest files (src/files); problems become diagnostics. */
 async function listFiles(path: string, diagnostics: Diagnostic[]): Promise<string[]> {
-  let info: Awaited<ReturnType<typeof stat>>
-  try {
-    info = await stat(path)
-  } catch (err) {
+  let unread = false
+  const files = await listManifestFiles(path, (p, err, at) => {
     const code = (err as NodeJS.ErrnoException).code
-    diagnostics.push(
-      problem(code === 'ENOENT' || code === 'ENOTDIR' ? 'input.not-found' : 'input.unreadable', path, err),
-    )
-    return []
-  }
-  if (!info.isDirectory()) return [path]
-  const found = await listFolder(path, diagnostics)
-  if (found.length === 0)
+    const missing = at.top && at.op === 'stat' && (code === 'ENOENT' || code === 'ENOTDIR')
+    if (at.top) unread = true
+    diagnostics.push(problem(missing ? 'input.not-found' : 'input.unreadable', p, err))
+  })
+  // A path that is a file always stands for itself: nothing found and nothing unreadable is an empty folder.
+  if (files.length === 0 && !unread)
     diagnostics.push({
       code: 'input.no-manifests',
       severity: 'error',
-      message: `no manifest (${MANIFEST_EXTENSIONS.join(', ')}) in this folder`,
+      message: 'no manifest (.yaml, .yml, .json) in this folder',
       path: [],
       source: { file: path },
     })
-  return found
-}
-
-/** Lists a folder's manifest files, recursively (an empty sub-folder is no error: the top one decides). */
-async function listFolder(path: string, diagnostics: Diagnostic[]): Promise<string[]> {
-  let entries: string[]
-  try {
-    entries = (await readdir(path)).sort()
-  } catch (err) {
-    diagnostics.push(problem('input.unreadable', path, err))
-    return []
-  }
-  const out: string[] = []
-  for (const name of entries) {
-    if (name.startsWith('.') || name === 'node_modules') continue
-    const child = join(path, name)
-    let childInfo: Awaited<ReturnType<typeof stat>>
-    try {
-      childInfo = await stat(child)
-    } catch (err) {
-      diagnostics.push(problem('input.unreadable', child, err))
-      continue
-    }
-    if (childInfo.isDirectory()) out.push(...(await listFolder(child, diagnostics)))
-    else if (MANIFEST_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext))) out.push(child)
-  }
-  return out
+  return files.map((f) => f.path)
 }
 
 async function readOne(

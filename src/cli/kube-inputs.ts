@@ -7,7 +7,7 @@
 import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig, NetworkingV1Api } from '@kubernetes/client-node'
 import { stringify } from 'yaml'
 import type { InputText } from '../load/index.js'
-import type { Diagnostic } from '../model/index.js'
+import { type Diagnostic, KINDS, type ReadKind } from '../model/index.js'
 import type { ReadInputs } from './inputs.js'
 
 export interface KubeInputsOptions {
@@ -44,68 +44,24 @@ function toWire(value: unknown): unknown {
   return value
 }
 
-const KINDS: readonly {
-  readonly kind: string
-  readonly apiVersion: string
-  /** Workload kinds are optional: a server that does not serve them is not an error. */
-  readonly optional: boolean
-  readonly list: (kc: KubeConfig) => Promise<Listed>
-}[] = [
-  {
-    kind: 'Namespace',
-    apiVersion: 'v1',
-    optional: false,
-    list: (kc) => kc.makeApiClient(CoreV1Api).listNamespace(),
-  },
-  {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    optional: false,
-    list: (kc) => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces(),
-  },
-  {
-    kind: 'NetworkPolicy',
-    apiVersion: 'networking.k8s.io/v1',
-    optional: false,
-    list: (kc) => kc.makeApiClient(NetworkingV1Api).listNetworkPolicyForAllNamespaces(),
-  },
-  {
-    kind: 'Deployment',
-    apiVersion: 'apps/v1',
-    optional: true,
-    list: (kc) => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces(),
-  },
-  {
-    kind: 'ReplicaSet',
-    apiVersion: 'apps/v1',
-    optional: true,
-    list: (kc) => kc.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces(),
-  },
-  {
-    kind: 'StatefulSet',
-    apiVersion: 'apps/v1',
-    optional: true,
-    list: (kc) => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces(),
-  },
-  {
-    kind: 'DaemonSet',
-    apiVersion: 'apps/v1',
-    optional: true,
-    list: (kc) => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces(),
-  },
-  {
-    kind: 'Job',
-    apiVersion: 'batch/v1',
-    optional: true,
-    list: (kc) => kc.makeApiClient(BatchV1Api).listJobForAllNamespaces(),
-  },
-  {
-    kind: 'CronJob',
-    apiVersion: 'batch/v1',
-    optional: true,
-    list: (kc) => kc.makeApiClient(BatchV1Api).listCronJobForAllNamespaces(),
-  },
-]
+/** How each kind is listed through the typed client (ReplicationController is not listed). */
+const LISTERS: Partial<Record<ReadKind, (kc: KubeConfig) => Promise<Listed>>> = {
+  Namespace: (kc) => kc.makeApiClient(CoreV1Api).listNamespace(),
+  Pod: (kc) => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces(),
+  NetworkPolicy: (kc) => kc.makeApiClient(NetworkingV1Api).listNetworkPolicyForAllNamespaces(),
+  Deployment: (kc) => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces(),
+  ReplicaSet: (kc) => kc.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces(),
+  StatefulSet: (kc) => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces(),
+  DaemonSet: (kc) => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces(),
+  Job: (kc) => kc.makeApiClient(BatchV1Api).listJobForAllNamespaces(),
+  CronJob: (kc) => kc.makeApiClient(BatchV1Api).listCronJobForAllNamespaces(),
+}
+
+/** The kinds listed, in the table's order; workload kinds are optional (a server may not serve them). */
+const LISTED = KINDS.flatMap((k) => {
+  const list = LISTERS[k.kind]
+  return list ? [{ kind: k.kind, apiVersion: k.served, optional: k.workload, list }] : []
+})
 
 const statusOf = (err: unknown): number | undefined => {
   const code = (err as { code?: unknown }).code
@@ -119,7 +75,7 @@ export async function readClusterInputs(opts: KubeInputsOptions): Promise<ReadIn
   const diagnostics: Diagnostic[] = []
   const timeoutMs = opts.timeoutMs ?? 30_000
   const results = await Promise.all(
-    KINDS.map(async (k) => {
+    LISTED.map(async (k) => {
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)

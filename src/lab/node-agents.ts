@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type BackendName, DEFAULT_BACKEND } from '../backends/index.js'
 import { LabError, sleep, spawnNodeInNetns } from './exec.js'
+import { splice } from './splice.js'
 import type { LabNode } from './plan.js'
 import { controlSocket, request } from './server.js'
 import type { Lab } from './topology.js'
@@ -107,15 +108,7 @@ export function withServer(kubeconfig: string, url: string): string {
 export async function bridgeUnixToTcp(path: string, port: number, host = '127.0.0.1'): Promise<net.Server> {
   if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost')
     throw new LabError(`the lab only bridges to loopback, not ${host}`)
-  const server = net.createServer((c) => {
-    const t = net.connect({ host, port })
-    c.on('error', () => t.destroy())
-    t.on('error', () => c.destroy())
-    c.on('close', () => t.destroy())
-    t.on('close', () => c.destroy())
-    c.pipe(t)
-    t.pipe(c)
-  })
+  const server = net.createServer((c) => splice(c, net.connect({ host, port })))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(path, () => resolve())

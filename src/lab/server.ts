@@ -1,25 +1,22 @@
 /**
- * Starts the agent in every lab namespace (pods, nodes, outside host) and talks to it over its Unix
- * control socket. Agents serve every TCP/UDP port of the plan; SCTP is not served (no SCTP in the kernel).
+ * Starts the probe server (probe-server.ts, compiled, run as a file) in every lab namespace (pods, nodes,
+ * outside host) and talks to it over its Unix control socket. They serve every TCP/UDP port of the plan;
+ * SCTP is not served (no SCTP in the kernel).
  */
+import { existsSync, statSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
-import { AGENT_SCRIPT } from './agent-script.js'
+import { fileURLToPath } from 'node:url'
 import { LabError, runInOk, sleep, spawnNodeInNetns } from './exec.js'
 import { nodeEndpoint, outsideEndpoint } from './plan.js'
+import type { ControlRequest, ProbeIdentity, ProbeServerConfig } from './probe-server.js'
 import { type Lab, pool } from './topology.js'
-
-export interface AgentIdentity {
-  /** What the agent answers with: 'ns/pod', 'node/NAME' or 'ip/ADDRESS'. */
-  readonly label: string
-  /** Address the listeners bind (0.0.0.0 or :: for pods and nodes; the outside address itself). */
-  readonly bind: string
-}
 
 export interface AgentSpec {
   readonly netns: string
-  readonly identities: readonly AgentIdentity[]
+  /** What the probe server answers with ('ns/pod', 'node/NAME' or 'ip/ADDRESS') and the address it binds. */
+  readonly identities: readonly ProbeIdentity[]
 }
 
 /** Returns the agents a lab runs: one per pod, one per node, one for the outside host. */
@@ -48,22 +45,34 @@ export function controlSocket(lab: Lab, netns: string): string {
 }
 
 /**
+ * The compiled probe server (probe-server.ts): next to this file when it runs from dist/, else in this
+ * checkout's dist/ (built by `npm ci` / `npm run build`), which must not be older than the source.
+ */
+export function probeServerPath(): string {
+  const here = fileURLToPath(import.meta.url)
+  if (here.endsWith('.js')) return join(here, '..', 'probe-server.js')
+  const source = join(here, '..', 'probe-server.ts')
+  const built = join(here, '..', '..', '..', 'dist', 'src', 'lab', 'probe-server.js')
+  if (!existsSync(built)) throw new LabError(`${built} is missing: run \`npm run build\` first`)
+  if (statSync(built).mtimeMs < statSync(source).mtimeMs)
+    throw new LabError(`${built} is older than ${source}: run \`npm run build\` first`)
+  return built
+}
+
+/**
  * Starts every agent (detached: they outlive `lab up`; teardown kills them by namespace) and waits until
  * each answers on its control socket with all its listeners bound and `ss` shows them.
  */
 export async function startAgents(lab: Lab, timeoutMs = 20_000): Promise<void> {
   await mkdir(lab.stateDir, { recursive: true })
-  const script = join(lab.stateDir, 'agent.mjs')
-  await writeFile(script, AGENT_SCRIPT)
+  const script = probeServerPath()
   const tcp = lab.plan.ports.filter((q) => q.protocol === 'TCP').map((q) => q.port)
   const udp = lab.plan.ports.filter((q) => q.protocol === 'UDP').map((q) => q.port)
   const agents = agentsOf(lab)
   for (const a of agents) {
     const cfgPath = join(lab.stateDir, `${a.netns}.json`)
-    await writeFile(
-      cfgPath,
-      JSON.stringify({ ctl: controlSocket(lab, a.netns), identities: a.identities, tcp, udp }),
-    )
+    const cfg: ProbeServerConfig = { ctl: controlSocket(lab, a.netns), identities: a.identities, tcp, udp }
+    await writeFile(cfgPath, JSON.stringify(cfg))
     spawnNodeInNetns(a.netns, [script, cfgPath], join(lab.stateDir, `${a.netns}.log`))
   }
   const deadline = Date.now() + timeoutMs
@@ -93,7 +102,7 @@ export type AgentReply = Record<string, unknown>
  */
 export function request(
   socketPath: string,
-  req: Record<string, unknown>,
+  req: ControlRequest,
   timeoutMs: number,
   onLine?: (r: AgentReply) => void,
 ): Promise<AgentReply[]> {

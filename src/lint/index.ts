@@ -2,7 +2,7 @@
  * `palisade lint`: every load/validation diagnostic plus semantic smells with stable ids (rules.ts).
  * Pure: texts in, sorted diagnostics out; the CLI formats them as text, JSON or SARIF.
  */
-import { type InputText, loadCluster, parseDocuments, type ValidationMode } from '../load/index.js'
+import { type InputText, loadCluster, type ValidationMode } from '../load/index.js'
 import type { ClusterState, Diagnostic, RawObject } from '../model/index.js'
 import { lintRawObjects } from './raw.js'
 import { lintSemantics } from './semantic.js'
@@ -100,17 +100,16 @@ export function lintLoaded(input: LintInput): LintResult {
   return { diagnostics: all, counts }
 }
 
-/** Loads the inputs (with the given validation mode) and lints them. */
+/** Loads the inputs (with the given validation mode) and lints them: each input is parsed once. */
 export function lintInputs(
   inputs: readonly InputText[],
   opts: { readonly validate: ValidationMode },
 ): LintResult {
   const loaded = loadCluster(inputs, { validate: opts.validate })
-  const written = inputs.flatMap((input) => parseDocuments(input).value)
   return lintLoaded({
     cluster: loaded.cluster,
     diagnostics: loaded.diagnostics,
-    written,
+    written: loaded.written,
     accepted: loaded.objects,
   })
 }

@@ -30,6 +30,8 @@ export interface LoadedCluster {
   readonly diagnostics: readonly Diagnostic[]
   /** Every object that was accepted (validated, of any kind), in input order. */
   readonly objects: readonly RawObject[]
+  /** Every object parsed, rejected ones included, in input order (lint reads what was written). */
+  readonly written: readonly RawObject[]
 }
 
 /** Loads inputs into a cluster: a rejected object is left out with diagnostics, its neighbours stay. */
@@ -37,10 +39,12 @@ export function loadCluster(inputs: readonly InputText[], opts: LoadOptions): Lo
   const parseOptions: ParseOptions = opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }
   const diagnostics: Diagnostic[] = []
   const accepted: RawObject[] = []
+  const written: RawObject[] = []
   for (const input of inputs) {
     const parsed = parseInput(input, parseOptions)
     diagnostics.push(...parsed.diagnostics)
     for (const { object, diagnostics: own } of parsed.objects) {
+      written.push(object)
       const checked = checkObject(object, own, opts.validate)
       diagnostics.push(...checked.diagnostics)
       if (checked.accepted) accepted.push(object)
@@ -48,7 +52,7 @@ export function loadCluster(inputs: readonly InputText[], opts: LoadOptions): Lo
   }
   const normalized = normalizeObjects(accepted)
   diagnostics.push(...normalized.diagnostics)
-  return { cluster: normalized.value, diagnostics, objects: accepted }
+  return { cluster: normalized.value, diagnostics, objects: accepted, written }
 }
 
 interface Checked {

@@ -1,40 +1,5 @@
-/** Which kinds Palisade reads into the cluster, and in which API versions (as src/validate accepts them). */
-import { type JsonObject, ownValue, shortened } from '../model/index.js'
-
-export type WorkloadKind =
-  | 'Deployment'
-  | 'StatefulSet'
-  | 'DaemonSet'
-  | 'ReplicaSet'
-  | 'ReplicationController'
-  | 'Job'
-  | 'CronJob'
-
-export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | WorkloadKind
-
-/** API versions in which each kind we read is accepted. */
-export const READ_KINDS: Readonly<Record<ReadKind, readonly string[]>> = {
-  Namespace: ['v1'],
-  Pod: ['v1'],
-  NetworkPolicy: ['networking.k8s.io/v1', 'extensions/v1beta1'],
-  Deployment: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2', 'extensions/v1beta1'],
-  StatefulSet: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2'],
-  DaemonSet: ['apps/v1', 'apps/v1beta2', 'extensions/v1beta1'],
-  ReplicaSet: ['apps/v1', 'apps/v1beta2', 'extensions/v1beta1'],
-  ReplicationController: ['v1'],
-  Job: ['batch/v1'],
-  CronJob: ['batch/v1', 'batch/v1beta1'],
-}
-
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
-  'Deployment',
-  'StatefulSet',
-  'DaemonSet',
-  'ReplicaSet',
-  'ReplicationController',
-  'Job',
-  'CronJob',
-]
+/** Classifies objects by kind against the one kinds table (src/model/kinds.ts). */
+import { type JsonObject, ownValue, READ_KINDS, type ReadKind, shortened } from '../model/index.js'
 
 export type KindClass =
   | { readonly kind: 'read'; readonly readKind: ReadKind }

@@ -30,12 +30,15 @@ import {
   PROTOCOLS,
   type Protocol,
   type RawObject,
+  type ReadKind,
   type Result,
   type SelectorOperator,
   setOwn,
+  WORKLOAD_KINDS,
+  type WorkloadKind,
 } from '../model/index.js'
 import { parseCIDRSloppy } from '../validate/cidr.js'
-import { classifyKind, objectKey, type ReadKind, WORKLOAD_KINDS, type WorkloadKind } from './kinds.js'
+import { classifyKind, objectKey } from './kinds.js'
 
 const NAME_LABEL = 'kubernetes.io/metadata.name'
 const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist']

@@ -1,28 +1,18 @@
 /**
- * Which apiVersion/kind pairs we validate, and the API server's answer (`no matches for kind ...`)
- * for kinds and versions it would not serve, in the API groups whose kinds we know.
+ * Which apiVersion/kind pairs we validate (every kind of the one table, src/model/kinds.ts, in each of
+ * its versions), and the API server's answer (`no matches for kind ...`) for kinds and versions it would
+ * not serve, in the API groups whose kinds we know.
  */
 
+import { KINDS } from '../model/kinds.js'
 import { shortened } from '../model/raw.js'
-
-/** Kinds we validate, by apiVersion. */
-const VALIDATED: Readonly<Record<string, readonly string[]>> = {
-  v1: ['Namespace', 'Pod', 'ReplicationController'],
-  'apps/v1': ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'],
-  'apps/v1beta1': ['Deployment', 'StatefulSet'],
-  'apps/v1beta2': ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'],
-  'extensions/v1beta1': ['Deployment', 'DaemonSet', 'ReplicaSet', 'NetworkPolicy'],
-  'batch/v1': ['Job', 'CronJob'],
-  'batch/v1beta1': ['CronJob'],
-  'networking.k8s.io/v1': ['NetworkPolicy'],
-}
 
 /** 'apiVersion/Kind' pairs validated by validateObject. */
 export const SUPPORTED_KINDS: ReadonlySet<string> = new Set(
-  Object.entries(VALIDATED).flatMap(([version, kinds]) => kinds.map((k) => `${version}/${k}`)),
+  KINDS.flatMap((k) => k.versions.map((version) => `${version}/${k.kind}`)),
 )
 
-const VALIDATED_KIND_NAMES: readonly string[] = [...new Set(Object.values(VALIDATED).flat())].sort()
+const VALIDATED_KIND_NAMES: readonly string[] = KINDS.map((k) => k.kind).sort()
 
 /**
  * Every other kind the groups below serve (or served): these are real, so never "unknown"; we simply

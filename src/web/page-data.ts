@@ -5,7 +5,7 @@
  */
 import { alignWorkloads, type DiffSides, diffClusters, diffToJSON } from '../diff/index.js'
 import { lintLoaded } from '../lint/index.js'
-import { findOmissions, type InputText, type LoadedCluster, parseDocuments } from '../load/index.js'
+import { findOmissions, type InputText, type LoadedCluster } from '../load/index.js'
 import type { ClusterState, Diagnostic, SourceRef } from '../model/index.js'
 import { policyKey } from '../model/index.js'
 
@@ -140,7 +140,7 @@ export function buildPageData(opts: {
       : lintLoaded({
           cluster: opts.current.loaded.cluster,
           diagnostics: opts.current.loaded.diagnostics,
-          written: opts.current.inputs.flatMap((input) => parseDocuments(input).value),
+          written: opts.current.loaded.written,
           accepted: opts.current.loaded.objects,
         }).diagnostics
   const lint = findings.map((d): LintEntry => {

@@ -3,28 +3,17 @@
  * modification times. Polling sees editors that replace files, git checkouts and new files alike, and
  * costs one stat per file and interval.
  */
-import { readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { listManifestFiles } from '../files/index.js'
 
-const MANIFEST = /\.(ya?ml|json)$/i
-
-/** Returns a fingerprint of the manifest files under the paths (missing paths count too). */
+/** Returns a fingerprint of the manifest files under the paths (src/files; missing paths count too). */
 export async function fingerprint(paths: readonly string[]): Promise<string> {
   const parts: string[] = []
-  const visit = async (path: string, top: boolean): Promise<void> => {
-    try {
-      const info = await stat(path)
-      if (info.isDirectory()) {
-        for (const name of (await readdir(path)).sort()) {
-          if (name.startsWith('.') || name === 'node_modules') continue
-          await visit(join(path, name), false)
-        }
-      } else if (top || MANIFEST.test(path)) parts.push(`${path}|${info.size}|${info.mtimeMs}`)
-    } catch {
-      parts.push(`${path}|missing`)
-    }
+  for (const p of paths) {
+    if (p === '-') continue
+    const missing: string[] = []
+    const files = await listManifestFiles(p, (path) => missing.push(`${path}|missing`))
+    parts.push(...files.map((f) => `${f.path}|${f.stats.size}|${f.stats.mtimeMs}`), ...missing)
   }
-  for (const p of paths) if (p !== '-') await visit(p, true)
   return parts.join('\n')
 }
 

@@ -4,8 +4,9 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Agent, type AgentDeps, type AgentOptions, startAgent } from '../../src/agent/index.js'
 import { printRuleset } from '../../src/backends/index.js'
+import { allowFromJson, badPolicyJson, denyAllJson, namespaceJson, podJson } from '../fixtures.js'
 import { FakeApiServer } from './fake-apiserver.js'
-import { allowFrom, badPolicy, denyAll, namespace, pod, recordingKernel, waitFor } from './fixtures.js'
+import { recordingKernel, waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -21,10 +22,10 @@ async function rig(extra: Partial<AgentOptions> = {}, extraDeps: Partial<AgentDe
   const api = new FakeApiServer()
   await api.start()
   cleanups.push(() => api.stop())
-  api.apply('Namespace', namespace('shop'))
-  api.apply('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
-  api.apply('Pod', pod('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }))
-  api.apply('NetworkPolicy', allowFrom('shop', 'web-to-db', 'db', 'web', 5432))
+  api.apply('Namespace', namespaceJson('shop'))
+  api.apply('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+  api.apply('Pod', podJson('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }))
+  api.apply('NetworkPolicy', allowFromJson('shop', 'web-to-db', 'db', 'web', 5432))
   const kc = new KubeConfig()
   kc.loadFromString(api.kubeconfig())
   const { k, deps } = fakeKernel()
@@ -76,7 +77,7 @@ describe('agent (fake API server, recorded kernel)', () => {
   it('adds a new peer pod as an element update, not a reload', async () => {
     const { api, agent, k } = await rig()
     await agent.ready
-    api.apply('Pod', pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' }))
+    api.apply('Pod', podJson('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' }))
     await waitFor(() => k.scripts.some((s) => s.includes('10.0.2.4')), 5000, 'element batch')
     expect(k.full).toHaveLength(1)
     const metrics = await get(agent.metricsPort, '/metrics')
@@ -87,7 +88,7 @@ describe('agent (fake API server, recorded kernel)', () => {
   it('applies a new policy as one chain-level batch, without a full reload', async () => {
     const { api, agent, k } = await rig()
     await agent.ready
-    api.apply('NetworkPolicy', denyAll('shop'))
+    api.apply('NetworkPolicy', denyAllJson('shop'))
     await waitFor(() => k.scripts.length === 1, 5000, 'incremental batch')
     expect(k.scripts[0]).toMatch(/^\tchain pol_shop_deny-all_in \{$/m)
     expect(k.full).toHaveLength(1)
@@ -96,8 +97,8 @@ describe('agent (fake API server, recorded kernel)', () => {
   it('fails closed on a policy it cannot read, reports it as an Event, and still enforces the others', async () => {
     const { api, agent, k } = await rig()
     await agent.ready
-    api.apply('NetworkPolicy', badPolicy('shop', 'broken'))
-    api.apply('NetworkPolicy', denyAll('shop'))
+    api.apply('NetworkPolicy', badPolicyJson('shop', 'broken'))
+    api.apply('NetworkPolicy', denyAllJson('shop'))
     await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 5000, 'good policy enforced')
     await waitFor(() => k.text.includes('pol_shop_broken_in'), 5000, 'bad policy enforced fail-closed')
     // its chain admits nothing: no accept rule names it
@@ -118,7 +119,7 @@ describe('agent (fake API server, recorded kernel)', () => {
     await agent.ready
     const scripts = k.scripts.length
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 0/)
-    api.apply('Pod', pod('shop', 'broken', '10.0.2.9', 'n2', { role: 'not a label value!' }))
+    api.apply('Pod', podJson('shop', 'broken', '10.0.2.9', 'n2', { role: 'not a label value!' }))
     await waitFor(() => api.events.length > 0, 5000, 'event posted')
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_invalid_objects 1/)
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(
@@ -139,7 +140,7 @@ describe('agent (fake API server, recorded kernel)', () => {
       { dst: '10.0.1.3', dev: 'cali-db2', scope: 'link', flags: [] },
       { dst: '10.0.1.4', dev: 'cali-db3', scope: 'link', flags: [] },
     ])
-    api.apply('Pod', pod('shop', 'db3', '10.0.1.4', 'n1', { app: 'db' }))
+    api.apply('Pod', podJson('shop', 'db3', '10.0.1.4', 'n1', { app: 'db' }))
     await waitFor(() => /"cali-db3" \. 10\.0\.1\.4/.test(k.text), 5000, 'new local pod mapped')
     const script = k.scripts.find((x) => x.includes('cali-db3')) as string
     expect(script).toMatch(/delete element inet palisade pod_sources_v4 \{[^}]*"cali-db" \. 10\.0\.1\.3/)
@@ -147,7 +148,7 @@ describe('agent (fake API server, recorded kernel)', () => {
     // A pod of another node does not make the agent read the routes again.
     const seen = k.scripts.length
     routes = JSON.stringify([{ dst: '10.0.1.3', dev: 'cali-zzz', scope: 'link', flags: [] }])
-    api.apply('Pod', pod('shop', 'web9', '10.0.2.9', 'n2', { role: 'web' }))
+    api.apply('Pod', podJson('shop', 'web9', '10.0.2.9', 'n2', { role: 'web' }))
     await waitFor(() => k.scripts.length > seen, 5000, 'remote pod applied')
     expect(k.text).not.toContain('cali-zzz')
     expect(k.full).toHaveLength(1)
@@ -164,7 +165,7 @@ describe('agent (fake API server, recorded kernel)', () => {
     const { api, agent, k } = await rig()
     await agent.ready
     k.failing = true
-    api.apply('NetworkPolicy', denyAll('shop'))
+    api.apply('NetworkPolicy', denyAllJson('shop'))
     await waitFor(() => agent.loop.status().consecutiveFailures >= 2, 5000, 'failed retries')
     expect(k.full).toHaveLength(1) // the first ruleset is still the one in force
     const current = agent.current()
@@ -180,7 +181,7 @@ describe('agent (fake API server, recorded kernel)', () => {
     // A 300 ms window: on a loaded machine a scrape can land just outside it, so wait for the first 200.
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 200, 5000, 'healthy')
     k.failing = true
-    api.apply('NetworkPolicy', denyAll('shop'))
+    api.apply('NetworkPolicy', denyAllJson('shop'))
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 503, 5000, 'unhealthy')
     k.failing = false
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 200, 5000, 'healthy again')
@@ -224,7 +225,7 @@ describe('agent (fake API server, recorded kernel)', () => {
     await new Promise((r) => setTimeout(r, 300))
     expect(k.full).toHaveLength(1)
     expect(k.cleaned).toBe(0)
-    api.apply('NetworkPolicy', denyAll('shop'))
+    api.apply('NetworkPolicy', denyAllJson('shop'))
     await api.start()
     await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 10_000, 'change made while away')
   })

@@ -10,7 +10,7 @@ import {
 import type { NftChain, NftTable } from '../../src/backends/nftables/index.js'
 import { normalizeObjects } from '../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../src/model/index.js'
-import { allowFrom, denyAll, namespace, pod } from './fixtures.js'
+import { allowFromJson, denyAllJson, namespaceJson, podJson } from '../fixtures.js'
 
 const compile = (objects: readonly JsonObject[], backend: BackendName = 'nftables'): Ruleset =>
   compileNode(
@@ -20,12 +20,12 @@ const compile = (objects: readonly JsonObject[], backend: BackendName = 'nftable
   ).value
 
 const base: JsonObject[] = [
-  namespace('shop'),
-  pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
-  pod('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }),
-  allowFrom('shop', 'web-to-db', 'db', 'web', 5432),
+  namespaceJson('shop'),
+  podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
+  podJson('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }),
+  allowFromJson('shop', 'web-to-db', 'db', 'web', 5432),
 ]
-const withPod = [...base, pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })]
+const withPod = [...base, podJson('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })]
 
 /** An applier whose kernel is a recorder: full applies by ruleset, deltas by their printed script. */
 function rig(o: { deltaFails?: boolean; fullFails?: boolean; backend?: BackendName } = {}) {
@@ -77,7 +77,7 @@ describe('apply path', () => {
   it('a new policy is applied as one chain-level batch', async () => {
     const r = rig()
     await r.applier.apply(compile(base))
-    const out = await r.applier.apply(compile([...base, denyAll('shop')]))
+    const out = await r.applier.apply(compile([...base, denyAllJson('shop')]))
     expect(out.path).toBe('incremental')
     expect(r.full).toHaveLength(1)
     expect(r.scripts).toHaveLength(1)

@@ -11,8 +11,9 @@ import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Agent, startAgent } from '../../src/agent/index.js'
 import { main } from '../../src/cli/main.js'
+import { allowFromJson, namespaceJson, podJson } from '../fixtures.js'
 import { FakeApiServer } from './fake-apiserver.js'
-import { allowFrom, canRunNftInNetns, namespace, pod, waitFor } from './fixtures.js'
+import { canRunNftInNetns, waitFor } from './fixtures.js'
 
 const canRun = canRunNftInNetns()
 
@@ -67,11 +68,11 @@ describe.skipIf(!canRun)('agent end to end (fake API server, real nftables in a 
     const api = new FakeApiServer()
     await api.start()
     cleanups.push(() => api.stop())
-    api.apply('Namespace', namespace('shop'))
-    api.apply('Namespace', namespace('ops'))
-    api.apply('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
-    api.apply('Pod', pod('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }))
-    api.apply('Pod', pod('ops', 'prom', '10.0.2.50', 'n2', { app: 'prom' }))
+    api.apply('Namespace', namespaceJson('shop'))
+    api.apply('Namespace', namespaceJson('ops'))
+    api.apply('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+    api.apply('Pod', podJson('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }))
+    api.apply('Pod', podJson('ops', 'prom', '10.0.2.50', 'n2', { app: 'prom' }))
     const kc = new KubeConfig()
     kc.loadFromString(api.kubeconfig())
     const agent: Agent = await startAgent({
@@ -95,13 +96,13 @@ describe.skipIf(!canRun)('agent end to end (fake API server, real nftables in a 
     expect(table()).not.toContain('pod_in_shop_db')
 
     // Create a policy: the local pod gets its chain.
-    api.apply('NetworkPolicy', allowFrom('shop', 'web-to-db', 'db', 'web', 5432))
+    api.apply('NetworkPolicy', allowFromJson('shop', 'web-to-db', 'db', 'web', 5432))
     await waitFor(() => table().includes('chain pod_in_shop_db'), 10_000, 'policy enforced')
     expect(table()).toMatch(/elements = \{ 10\.0\.2\.3 \}/)
 
     // A new peer pod: one element batch (incremental), visible in the kernel set.
     const incrementalBefore = (await agent.metrics.incrementalUpdates.get()).values[0]?.value ?? 0
-    api.apply('Pod', pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' }))
+    api.apply('Pod', podJson('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' }))
     await waitFor(() => table().includes('10.0.2.4'), 10_000, 'pod added to the peer set')
     await waitFor(
       async () => ((await agent.metrics.incrementalUpdates.get()).values[0]?.value ?? 0) > incrementalBefore,
@@ -117,7 +118,7 @@ describe.skipIf(!canRun)('agent end to end (fake API server, real nftables in a 
     api.apply('NetworkPolicy', nsSelectorPolicy)
     await waitFor(() => table().includes('pol_shop_from-monitoring_in'), 10_000, 'namespaceSelector policy')
     expect(table()).not.toContain('10.0.2.50')
-    api.apply('Namespace', namespace('ops', { purpose: 'monitoring' }))
+    api.apply('Namespace', namespaceJson('ops', { purpose: 'monitoring' }))
     await waitFor(() => table().includes('10.0.2.50'), 10_000, 'namespace label change')
 
     // Kill every watch mid-stream, then restart the API server: rules stay, the agent recovers.
@@ -162,9 +163,9 @@ describe.skipIf(!canRun)('agent end to end (fake API server, real nftables in a 
         apiVersion: 'v1',
         kind: 'List',
         items: [
-          namespace('shop'),
-          pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
-          allowFrom('shop', 'p', 'db', 'web'),
+          namespaceJson('shop'),
+          podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
+          allowFromJson('shop', 'p', 'db', 'web'),
         ],
       }),
     )
@@ -209,9 +210,9 @@ describe.skipIf(!canRun)('agent end to end (fake API server, real nftables in a 
     const dir = mkdtempSync(join(tmpdir(), 'palisade-agent-dir-'))
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
     const docs = [
-      namespace('shop'),
-      pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
-      allowFrom('shop', 'p', 'db', 'web'),
+      namespaceJson('shop'),
+      podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
+      allowFromJson('shop', 'p', 'db', 'web'),
     ]
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }))
     const exit = main([

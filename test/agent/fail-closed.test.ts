@@ -8,7 +8,7 @@ import { type InvalidObject, ObjectStore } from '../../src/agent/object-store.js
 import { defaultPipeline } from '../../src/agent/pipeline.js'
 import { compileNode } from '../../src/backends/index.js'
 import type { JsonObject, LabelSelector, PolicyType } from '../../src/model/index.js'
-import { namespace, pod } from './fixtures.js'
+import { namespaceJson, podJson } from '../fixtures.js'
 
 const policy = (spec: JsonObject, metadata: JsonObject = {}): JsonObject => ({
   apiVersion: 'networking.k8s.io/v1',
@@ -127,9 +127,9 @@ const cases: Case[] = [
 function run(c: Case) {
   const invalid: InvalidObject[] = []
   const s = new ObjectStore(defaultPipeline, (i) => invalid.push(i))
-  s.upsert('Namespace', namespace('shop'))
-  s.upsert('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db', tier: 'x', env: 'prod' }))
-  s.upsert('Pod', pod('shop', 'cache', '10.0.1.4', 'n1', { app: 'cache' }))
+  s.upsert('Namespace', namespaceJson('shop'))
+  s.upsert('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db', tier: 'x', env: 'prod' }))
+  s.upsert('Pod', podJson('shop', 'cache', '10.0.1.4', 'n1', { app: 'cache' }))
   s.upsert('NetworkPolicy', policy(c.spec, c.metadata))
   return { s, invalid }
 }
@@ -184,14 +184,14 @@ describe('unknown fields elsewhere stay warnings (version skew)', () => {
       name: "in a Pod's spec",
       kind: 'Pod' as const,
       value: {
-        ...pod('shop', 'x', '10.0.1.9', 'n1'),
-        spec: { ...(pod('shop', 'x', '10.0.1.9', 'n1').spec as JsonObject), newPodField: true },
+        ...podJson('shop', 'x', '10.0.1.9', 'n1'),
+        spec: { ...(podJson('shop', 'x', '10.0.1.9', 'n1').spec as JsonObject), newPodField: true },
       },
     },
     {
       name: 'in a Namespace',
       kind: 'Namespace' as const,
-      value: { ...namespace('x'), spec: { newNsField: 1 } },
+      value: { ...namespaceJson('x'), spec: { newNsField: 1 } },
     },
   ])('$name', ({ kind, value }) => {
     const invalid: InvalidObject[] = []

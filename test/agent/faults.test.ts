@@ -16,8 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execCommand } from '../../src/backends/index.js'
 import type { JsonObject } from '../../src/model/index.js'
 import { createNetns, deleteNetns, kernelSkipReason } from '../compile/netns.js'
+import { allowFromJson, denyAllJson, namespaceJson, podJson } from '../fixtures.js'
 import { FakeApiServer, type FakeKind } from './fake-apiserver.js'
-import { allowFrom, denyAll, namespace, pod, waitFor } from './fixtures.js'
+import { waitFor } from './fixtures.js'
 
 const BIN = new URL('../../bin/palisade.js', import.meta.url).pathname
 const built = existsSync(new URL('../../dist/src/cli/main.js', import.meta.url))
@@ -177,9 +178,10 @@ describe.skipIf(skip !== undefined)(`agent fault suite${skip ? ` (skipped: ${ski
   async function sentinel(kind: FakeKind): Promise<void> {
     const n = ++sentinels
     const before = metric(await metricsText(), 'palisade_objects_watched', `kind="${kind}"`)
-    if (kind === 'Pod') api.apply('Pod', pod('elsewhere', `s${n}`, `10.9.0.${n}`, 'n9', { sentinel: `${n}` }))
-    if (kind === 'Namespace') api.apply('Namespace', namespace(`sentinel-${n}`))
-    if (kind === 'NetworkPolicy') api.apply('NetworkPolicy', denyAll('elsewhere', `sentinel-${n}`))
+    if (kind === 'Pod')
+      api.apply('Pod', podJson('elsewhere', `s${n}`, `10.9.0.${n}`, 'n9', { sentinel: `${n}` }))
+    if (kind === 'Namespace') api.apply('Namespace', namespaceJson(`sentinel-${n}`))
+    if (kind === 'NetworkPolicy') api.apply('NetworkPolicy', denyAllJson('elsewhere', `sentinel-${n}`))
     await waitFor(
       async () => metric(await metricsText(), 'palisade_objects_watched', `kind="${kind}"`) === before + 1,
       45_000,
@@ -191,14 +193,14 @@ describe.skipIf(skip !== undefined)(`agent fault suite${skip ? ` (skipped: ${ski
     netns = await createNetns('faults')
     tmp = mkdtempSync(join(tmpdir(), 'pz-faults-'))
     await api.start()
-    api.apply('Namespace', namespace('shop'))
-    api.apply('Namespace', namespace('elsewhere'))
-    api.apply('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
-    api.apply('Pod', pod('shop', 'web', '10.0.1.4', 'n1', { role: 'web' }))
-    api.apply('Pod', pod('shop', 'cache', '10.0.1.5', 'n1', { app: 'cache' }))
-    api.apply('Pod', pod('shop', 'front', '10.0.2.3', 'n2', { role: 'web' }))
-    api.apply('NetworkPolicy', denyAll('shop'))
-    api.apply('NetworkPolicy', allowFrom('shop', 'db-from-web', 'db', 'web', 5432))
+    api.apply('Namespace', namespaceJson('shop'))
+    api.apply('Namespace', namespaceJson('elsewhere'))
+    api.apply('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+    api.apply('Pod', podJson('shop', 'web', '10.0.1.4', 'n1', { role: 'web' }))
+    api.apply('Pod', podJson('shop', 'cache', '10.0.1.5', 'n1', { app: 'cache' }))
+    api.apply('Pod', podJson('shop', 'front', '10.0.2.3', 'n2', { role: 'web' }))
+    api.apply('NetworkPolicy', denyAllJson('shop'))
+    api.apply('NetworkPolicy', allowFromJson('shop', 'db-from-web', 'db', 'web', 5432))
     writeFileSync(join(tmp, 'kubeconfig'), api.kubeconfig())
     writeFileSync(join(tmp, 'trigger.mjs'), TRIGGER)
     agent = await startAgentProcess(
@@ -314,7 +316,7 @@ describe.skipIf(skip !== undefined)(`agent fault suite${skip ? ` (skipped: ${ski
     api.forget('Pod', 'shop', 'db')
     api.listExtras.Pod = [{ spec: { nodeName: 'n1' } }, null, { metadata: 'shop/db' }]
     const before = metric(await metricsText(), 'palisade_undecodable_objects_total', 'source="list"')
-    api.apply('Namespace', namespace('moved-on'))
+    api.apply('Namespace', namespaceJson('moved-on'))
     api.compact()
     api.dropWatches()
     await waitFor(
@@ -326,9 +328,9 @@ describe.skipIf(skip !== undefined)(`agent fault suite${skip ? ` (skipped: ${ski
     await intact('after a partial list without db')
     expect((await httpGet((agent as AgentProc).port, '/healthz')).body).toMatch(/last list incomplete .*Pod/)
     // db is back in the API and the list is whole again: nothing changed for the node, and /healthz says so.
-    api.apply('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+    api.apply('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
     api.listExtras.Pod = []
-    api.apply('Namespace', namespace('moved-on-again'))
+    api.apply('Namespace', namespaceJson('moved-on-again'))
     api.compact()
     api.dropWatches()
     await waitFor(
@@ -405,11 +407,11 @@ describe.skipIf(skip !== undefined)(
     const file = () => join(tmp, 'manifests', 'cluster.yaml')
     const docs = (...objs: JsonObject[]) => objs.map((o) => JSON.stringify(o, null, 2)).join('\n---\n')
     const good = docs(
-      namespace('shop'),
-      pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
-      pod('shop', 'web', '10.0.1.4', 'n1', { role: 'web' }),
-      denyAll('shop'),
-      allowFrom('shop', 'db-from-web', 'db', 'web', 5432),
+      namespaceJson('shop'),
+      podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
+      podJson('shop', 'web', '10.0.1.4', 'n1', { role: 'web' }),
+      denyAllJson('shop'),
+      allowFromJson('shop', 'db-from-web', 'db', 'web', 5432),
     )
     const metricsText = async () => (await httpGet((agent as AgentProc).port, '/metrics')).body
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -6,7 +6,8 @@ import { type DirSource, watchDir } from '../../src/agent/from-dir.js'
 import { ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
 import type { JsonObject } from '../../src/model/index.js'
-import { allowFrom, badPolicy, denyAll, namespace, pod, waitFor } from './fixtures.js'
+import { allowFromJson, badPolicyJson, denyAllJson, namespaceJson, podJson } from '../fixtures.js'
+import { waitFor } from './fixtures.js'
 
 const dirs: string[] = []
 const sources: DirSource[] = []
@@ -19,12 +20,12 @@ describe('--from-dir', () => {
   it('reads the folder, follows file changes, fails closed on a bad policy, skips other kinds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-fromdir-'))
     dirs.push(dir)
-    writeFileSync(join(dir, 'ns.json'), JSON.stringify(namespace('a')))
+    writeFileSync(join(dir, 'ns.json'), JSON.stringify(namespaceJson('a')))
     writeFileSync(
       join(dir, 'pods.yaml'),
-      `${JSON.stringify(pod('a', 'p1', '10.0.0.1', 'n1'))}\n---\n${JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'a' } })}\n`,
+      `${JSON.stringify(podJson('a', 'p1', '10.0.0.1', 'n1'))}\n---\n${JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'a' } })}\n`,
     )
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify(badPolicy('a', 'bad')))
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(badPolicyJson('a', 'bad')))
     const store = new ObjectStore(defaultPipeline)
     let signals = 0
     const src = watchDir(dir, store, { signal: () => signals++, rescanMs: 60_000, settleMs: 20 })
@@ -33,7 +34,7 @@ describe('--from-dir', () => {
       expect(store.counts()).toEqual({ Namespace: 1, Pod: 1, NetworkPolicy: 1 })
       expect(store.snapshot().value.policies).toMatchObject([{ name: 'bad', ingress: [] }])
       expect(signals).toBe(1)
-      writeFileSync(join(dir, 'pol.json'), JSON.stringify(allowFrom('a', 'good', 'db', 'web')))
+      writeFileSync(join(dir, 'pol.json'), JSON.stringify(allowFromJson('a', 'good', 'db', 'web')))
       await waitFor(() => store.snapshot().value.policies.length === 2, 5000, 'new file')
       unlinkSync(join(dir, 'pol.json'))
       await waitFor(() => store.snapshot().value.policies.length === 1, 5000, 'removed file')
@@ -68,7 +69,7 @@ describe('--from-dir with half-written files (issue 14, item 4)', () => {
     return { dir, store, src, held }
   }
 
-  const good = yamlDocs(namespace('a'), allowFrom('a', 'p1', 'db', 'web'), denyAll('a', 'deny'))
+  const good = yamlDocs(namespaceJson('a'), allowFromJson('a', 'p1', 'db', 'web'), denyAllJson('a', 'deny'))
 
   it.each([
     { name: 'cut in the middle of a document', cut: (t: string) => t.slice(0, Math.floor(t.length * 0.75)) },
@@ -86,7 +87,7 @@ describe('--from-dir with half-written files (issue 14, item 4)', () => {
     expect(policies(r.store)).toEqual(['deny:0', 'p1:1'])
     expect(r.held).toEqual([join(r.dir, 'cluster.yaml')])
     // written in full again, with a change: applied
-    writeFileSync(join(r.dir, 'cluster.yaml'), yamlDocs(namespace('a'), denyAll('a', 'deny')))
+    writeFileSync(join(r.dir, 'cluster.yaml'), yamlDocs(namespaceJson('a'), denyAllJson('a', 'deny')))
     await r.src.rescan()
     expect(policies(r.store)).toEqual(['deny:0'])
     expect(r.held).toEqual([])
@@ -94,7 +95,7 @@ describe('--from-dir with half-written files (issue 14, item 4)', () => {
 
   it('a file that has never parsed gives the documents it could read', async () => {
     const r = await rig({
-      'cluster.yaml': `${yamlDocs(namespace('a'), denyAll('a', 'deny'))}\n---\n{"kind": `,
+      'cluster.yaml': `${yamlDocs(namespaceJson('a'), denyAllJson('a', 'deny'))}\n---\n{"kind": `,
     })
     expect(policies(r.store)).toEqual(['deny:0'])
     expect(r.held).toEqual([])
@@ -102,16 +103,28 @@ describe('--from-dir with half-written files (issue 14, item 4)', () => {
 
   it('a document without a name makes the file unreadable too (its identity is unknown)', async () => {
     const r = await rig({ 'cluster.yaml': good })
-    const nameless = { ...denyAll('a', 'x'), metadata: { namespace: 'a' } }
-    writeFileSync(join(r.dir, 'cluster.yaml'), yamlDocs(namespace('a'), nameless))
+    const nameless = { ...denyAllJson('a', 'x'), metadata: { namespace: 'a' } }
+    writeFileSync(join(r.dir, 'cluster.yaml'), yamlDocs(namespaceJson('a'), nameless))
     await r.src.rescan()
     expect(policies(r.store)).toEqual(['deny:0', 'p1:1'])
   })
 
   it('a deleted file takes its objects with it', async () => {
-    const r = await rig({ 'cluster.yaml': good, 'other.yaml': yamlDocs(denyAll('b', 'deny-b')) })
+    const r = await rig({ 'cluster.yaml': good, 'other.yaml': yamlDocs(denyAllJson('b', 'deny-b')) })
     unlinkSync(join(r.dir, 'cluster.yaml'))
     await r.src.rescan()
     expect(policies(r.store)).toEqual(['deny-b:0'])
+  })
+
+  it('reads the files the CLI reads: linked folders followed, a dangling link skipped like a removed file', async () => {
+    const r = await rig({ 'cluster.yaml': yamlDocs(namespaceJson('a')) })
+    const shared = mkdtempSync(join(tmpdir(), 'palisade-fromdir-shared-'))
+    dirs.push(shared)
+    writeFileSync(join(shared, 'deny.yaml'), yamlDocs(denyAllJson('a', 'deny')))
+    symlinkSync(shared, join(r.dir, 'linked'))
+    symlinkSync(join(r.dir, 'nowhere.yaml'), join(r.dir, 'dangling.yaml'))
+    await r.src.rescan()
+    expect(policies(r.store)).toEqual(['deny:0'])
+    expect(r.held).toEqual([])
   })
 })

@@ -4,8 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startInformers } from '../../src/agent/informers.js'
 import { ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
+import { allowFromJson, namespaceJson, podJson } from '../fixtures.js'
 import { FakeApiServer, selfSignedCert } from './fake-apiserver.js'
-import { allowFrom, namespace, pod, waitFor } from './fixtures.js'
+import { waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -19,9 +20,9 @@ async function rig(o: { plainHttp?: boolean; lazyWatchHeaders?: boolean } = {}) 
   })
   await api.start()
   cleanups.push(() => api.stop())
-  api.apply('Namespace', namespace('shop', { team: 'a' }))
-  api.apply('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
-  api.apply('NetworkPolicy', allowFrom('shop', 'web-to-db', 'db', 'web'))
+  api.apply('Namespace', namespaceJson('shop', { team: 'a' }))
+  api.apply('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+  api.apply('NetworkPolicy', allowFromJson('shop', 'web-to-db', 'db', 'web'))
   const kc = new KubeConfig()
   kc.loadFromString(api.kubeconfig())
   const store = new ObjectStore(defaultPipeline)
@@ -62,7 +63,7 @@ describe('informers against the fake API server (real client, real wire protocol
     await waitFor(() => r.api.openWatches === 3, 5000, 'three watches open')
     await r.informers.stop()
     // With lazy headers the client's watch call is still waiting: stop must end it all the same.
-    if (lazy) r.api.apply('Pod', pod('shop', 'late', '10.0.1.9', 'n1', { app: 'late' }))
+    if (lazy) r.api.apply('Pod', podJson('shop', 'late', '10.0.1.9', 'n1', { app: 'late' }))
     await waitFor(() => r.api.openWatches === 0, 5000, 'every watch closed after stop')
     await new Promise((res) => setTimeout(res, 200))
     expect(r.api.openWatches).toBe(0)
@@ -80,9 +81,9 @@ describe('informers against the fake API server (real client, real wire protocol
     await r.informers.synced(10_000)
     await waitFor(() => r.api.openWatches === 3, 5000, 'three watches')
     const before = r.signals()
-    r.api.apply('Pod', pod('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }))
+    r.api.apply('Pod', podJson('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }))
     await waitFor(() => podNames(r.store).includes('web'), 5000, 'pod web added')
-    r.api.apply('Pod', pod('shop', 'web', '10.0.2.9', 'n2', { role: 'web' }))
+    r.api.apply('Pod', podJson('shop', 'web', '10.0.2.9', 'n2', { role: 'web' }))
     await waitFor(
       () => r.store.snapshot().value.pods.some((p) => p.ips[0] === '10.0.2.9'),
       5000,
@@ -99,7 +100,7 @@ describe('informers against the fake API server (real client, real wire protocol
     await waitFor(() => r.api.openWatches === 3, 5000, 'three watches')
     const lists = r.lists()
     r.api.dropWatches()
-    r.api.apply('Pod', pod('shop', 'late', '10.0.1.9', 'n1'))
+    r.api.apply('Pod', podJson('shop', 'late', '10.0.1.9', 'n1'))
     await waitFor(() => podNames(r.store).includes('late'), 5000, 'event after the drop')
     expect(r.lists()).toBe(lists)
     expect(r.errors.length).toBeGreaterThan(0)
@@ -112,7 +113,7 @@ describe('informers against the fake API server (real client, real wire protocol
     const lists = r.lists()
     await r.api.stop()
     r.api.delete('Pod', 'shop', 'db')
-    r.api.apply('Pod', pod('shop', 'new', '10.0.1.7', 'n1'))
+    r.api.apply('Pod', podJson('shop', 'new', '10.0.1.7', 'n1'))
     r.api.compact() // history gone: the resumed watch gets ERROR 410
     await r.api.start()
     await waitFor(() => podNames(r.store).join() === 'new', 10_000, 'relisted pods')
@@ -133,7 +134,7 @@ describe('informers against the fake API server (real client, real wire protocol
     await r.api.stop()
     await new Promise((res) => setTimeout(res, 300))
     expect(r.store.counts().Pod).toBe(1) // fail-static: nothing forgotten
-    r.api.apply('Pod', pod('shop', 'web', '10.0.2.3', 'n2'))
+    r.api.apply('Pod', podJson('shop', 'web', '10.0.2.3', 'n2'))
     await r.api.start()
     await waitFor(() => podNames(r.store).includes('web'), 10_000, 'catch-up after restart')
     expect(r.errors.some((e) => /ECONNREFUSED|hang up|Premature close/.test(e))).toBe(true)
@@ -212,8 +213,8 @@ describe('fake API server protocol', () => {
     const api = new FakeApiServer({ bookmarkIntervalMs: 100 })
     await api.start()
     cleanups.push(() => api.stop())
-    api.apply('Pod', pod('a', 'p1', '10.0.0.1', 'n1'))
-    api.apply('Pod', pod('a', 'p2', '10.0.0.2', 'n1'))
+    api.apply('Pod', podJson('a', 'p1', '10.0.0.1', 'n1'))
+    api.apply('Pod', podJson('a', 'p2', '10.0.0.2', 'n1'))
     if (compact) api.compact()
     const types = await rawWatch(api, query, 350)
     expect(types.slice(0, want.length)).toEqual(want)

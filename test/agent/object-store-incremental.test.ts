@@ -5,7 +5,7 @@ import { defaultPipeline } from '../../src/agent/pipeline.js'
 import { normalizeObjects } from '../../src/load/index.js'
 import type { ClusterState, JsonObject } from '../../src/model/index.js'
 import { rawFromValue } from '../../src/model/index.js'
-import { allowFrom, badPolicy, namespace, pod } from './fixtures.js'
+import { allowFromJson, badPolicyJson, namespaceJson, podJson } from '../fixtures.js'
 
 /** One informer event: an upsert of an object (valid or not, by construction) or a removal. */
 type Op =
@@ -27,7 +27,7 @@ const podValue = fc
     valid: fc.boolean(),
   })
   .map(({ ns, name, ip, app, terminal, conditions, valid }): Op => {
-    const p = pod(ns, name, ip, 'n1', { app: valid ? app : 'not a label value!' })
+    const p = podJson(ns, name, ip, 'n1', { app: valid ? app : 'not a label value!' })
     const status = { ...(p.status as JsonObject) }
     if (terminal) status.phase = 'Succeeded'
     if (conditions) status.conditions = [{ type: 'Ready', status: 'True' }]
@@ -37,7 +37,7 @@ const podValue = fc
 const namespaceValue = fc
   .record({ name: nsName, team: app, legacy: fc.boolean(), valid: fc.boolean() })
   .map(({ name, team, legacy, valid }): Op => {
-    const n = namespace(name, { team: valid ? team : 'not a label value!' })
+    const n = namespaceJson(name, { team: valid ? team : 'not a label value!' })
     const meta = n.metadata as JsonObject
     const annotations: JsonObject = legacy
       ? { 'net.beta.kubernetes.io/network-policy': '{"ingress":{"isolation":"DefaultDeny"}}' }
@@ -51,7 +51,7 @@ const policyValue = fc
     ({ ns, name, app, from, valid }): Op => ({
       op: 'upsert',
       kind: 'NetworkPolicy',
-      value: valid ? allowFrom(ns, name, app, from) : badPolicy(ns, name),
+      value: valid ? allowFromJson(ns, name, app, from) : badPolicyJson(ns, name),
       valid,
     }),
   )
@@ -83,7 +83,7 @@ const validPod = fc
     ({ ns, name, ip, app }): Op => ({
       op: 'upsert',
       kind: 'Pod',
-      value: pod(ns, name, `10.0.1.${ip}`, 'n1', { app }),
+      value: podJson(ns, name, `10.0.1.${ip}`, 'n1', { app }),
       valid: true,
     }),
   )

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { type InvalidObject, ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
 import type { JsonObject } from '../../src/model/index.js'
-import { allowFrom, badPolicy, namespace, pod } from './fixtures.js'
+import { allowFromJson, badPolicyJson, namespaceJson, podJson } from '../fixtures.js'
 
 function store() {
   const invalid: InvalidObject[] = []
@@ -18,15 +18,15 @@ const bare = (o: JsonObject): JsonObject => {
 describe('object store', () => {
   it('accepts list items without kind and apiVersion', () => {
     const { s } = store()
-    expect(s.upsert('Pod', bare(pod('a', 'p', '10.0.0.1', 'n1')))).toBe(true)
+    expect(s.upsert('Pod', bare(podJson('a', 'p', '10.0.0.1', 'n1')))).toBe(true)
     expect(s.snapshot().value.pods.map((p) => p.name)).toEqual(['p'])
   })
 
   it('skips a bad pod, reports it, and still enforces the rest', () => {
     const { s, invalid } = store()
-    s.upsert('Namespace', namespace('a'))
-    s.upsert('Pod', pod('a', 'good', '10.0.0.1', 'n1'))
-    expect(s.upsert('Pod', pod('a', 'bad', '10.0.0.2', 'n1', { app: 'not a label value!' }))).toBe(false)
+    s.upsert('Namespace', namespaceJson('a'))
+    s.upsert('Pod', podJson('a', 'good', '10.0.0.1', 'n1'))
+    expect(s.upsert('Pod', podJson('a', 'bad', '10.0.0.2', 'n1', { app: 'not a label value!' }))).toBe(false)
     expect(
       invalid.map((i) => [i.action, i.diagnostics.some((d) => d.code === 'validate.invalid-label')]),
     ).toEqual([['skipped', true]])
@@ -36,8 +36,8 @@ describe('object store', () => {
 
   it('a policy it cannot read fails closed: the pods it selects are isolated with no allow rule', () => {
     const { s, invalid } = store()
-    s.upsert('NetworkPolicy', allowFrom('a', 'good', 'db', 'web'))
-    expect(s.upsert('NetworkPolicy', badPolicy('a', 'bad'))).toBe(true)
+    s.upsert('NetworkPolicy', allowFromJson('a', 'good', 'db', 'web'))
+    expect(s.upsert('NetworkPolicy', badPolicyJson('a', 'bad'))).toBe(true)
     expect(
       invalid.map((i) => [i.action, i.diagnostics.some((d) => d.code === 'validate.invalid-cidr')]),
     ).toEqual([['fail-closed', true]])
@@ -46,15 +46,15 @@ describe('object store', () => {
     expect(bad?.podSelector).toEqual({ matchLabels: {}, matchExpressions: [] })
     expect(s.invalidCount()).toBe(1)
     expect(s.failClosedPolicies()).toBe(1)
-    expect(s.remove('NetworkPolicy', badPolicy('a', 'bad'))).toBe(true)
+    expect(s.remove('NetworkPolicy', badPolicyJson('a', 'bad'))).toBe(true)
     expect(s.failClosedPolicies()).toBe(0)
     expect(s.invalidCount()).toBe(0)
   })
 
   it('keeps the last valid version when an enforced pod turns invalid', () => {
     const { s, invalid } = store()
-    s.upsert('Pod', pod('a', 'p', '10.0.0.1', 'n1', { app: 'db' }))
-    expect(s.upsert('Pod', pod('a', 'p', '10.0.0.1', 'n1', { app: 'not a label value!' }))).toBe(false)
+    s.upsert('Pod', podJson('a', 'p', '10.0.0.1', 'n1', { app: 'db' }))
+    expect(s.upsert('Pod', podJson('a', 'p', '10.0.0.1', 'n1', { app: 'not a label value!' }))).toBe(false)
     expect(invalid.map((i) => i.action)).toEqual(['kept-last-valid'])
     expect(s.snapshot().value.pods.map((p) => p.labels)).toEqual([{ app: 'db' }])
     expect(s.invalidCount()).toBe(0)
@@ -62,18 +62,18 @@ describe('object store', () => {
 
   it('an enforced policy that turns unreadable fails closed instead of keeping its old allow rules', () => {
     const { s } = store()
-    s.upsert('NetworkPolicy', allowFrom('a', 'p', 'db', 'web'))
-    expect(s.upsert('NetworkPolicy', badPolicy('a', 'p'))).toBe(true)
+    s.upsert('NetworkPolicy', allowFromJson('a', 'p', 'db', 'web'))
+    expect(s.upsert('NetworkPolicy', badPolicyJson('a', 'p'))).toBe(true)
     expect(s.snapshot().value.policies).toMatchObject([{ name: 'p', policyTypes: ['Ingress'], ingress: [] }])
     // fixed again: enforced as written
-    expect(s.upsert('NetworkPolicy', allowFrom('a', 'p', 'db', 'web'))).toBe(true)
+    expect(s.upsert('NetworkPolicy', allowFromJson('a', 'p', 'db', 'web'))).toBe(true)
     expect(s.snapshot().value.policies[0]?.ingress).toHaveLength(1)
     expect(s.failClosedPolicies()).toBe(0)
   })
 
   it('does not count a status-only pod update as a change', () => {
     const { s } = store()
-    const p = pod('a', 'p', '10.0.0.1', 'n1', { app: 'x' })
+    const p = podJson('a', 'p', '10.0.0.1', 'n1', { app: 'x' })
     s.upsert('Pod', p)
     const g = s.generation
     const withConditions = {
@@ -102,14 +102,14 @@ describe('object store', () => {
     },
   ])('$name', ({ edit }) => {
     const { s } = store()
-    const p = pod('a', 'p', '10.0.0.1', 'n1', { app: 'x' })
+    const p = podJson('a', 'p', '10.0.0.1', 'n1', { app: 'x' })
     s.upsert('Pod', p)
     expect(s.upsert('Pod', edit(p))).toBe(true)
   })
 
   it('accepts a pod with a field newer than our schema (version skew is not an error)', () => {
     const { s, invalid } = store()
-    const p = pod('a', 'p', '10.0.0.1', 'n1')
+    const p = podJson('a', 'p', '10.0.0.1', 'n1')
     const newer = { ...p, spec: { ...(p.spec as JsonObject), someFutureField: true } }
     expect(s.upsert('Pod', newer)).toBe(true)
     expect(invalid).toHaveLength(0)
@@ -117,12 +117,12 @@ describe('object store', () => {
 
   it('removes objects and caches snapshots per generation', () => {
     const { s } = store()
-    s.upsert('Pod', pod('a', 'p', '10.0.0.1', 'n1'))
+    s.upsert('Pod', podJson('a', 'p', '10.0.0.1', 'n1'))
     const snap = s.snapshot()
     expect(s.snapshot()).toBe(snap)
-    expect(s.remove('Pod', pod('a', 'p', undefined, 'n1'))).toBe(true)
+    expect(s.remove('Pod', podJson('a', 'p', undefined, 'n1'))).toBe(true)
     expect(s.snapshot().value.pods).toEqual([])
-    expect(s.remove('Pod', pod('a', 'p', undefined, 'n1'))).toBe(false)
+    expect(s.remove('Pod', podJson('a', 'p', undefined, 'n1'))).toBe(false)
   })
 })
 
@@ -139,13 +139,13 @@ describe('per-object normalisation', () => {
       },
     }
     const objects: JsonObject[] = [
-      namespace('a', { team: 'x' }),
+      namespaceJson('a', { team: 'x' }),
       legacy,
-      pod('a', 'p1', '10.0.0.1', 'n1', { app: 'db' }),
-      pod('implied', 'p2', '10.0.0.2', 'n2', { app: 'web' }),
-      { ...pod('a', 'done', '10.0.0.3', 'n1'), status: { phase: 'Succeeded' } },
-      allowFrom('a', 'pol', 'db', 'web'),
-      allowFrom('elsewhere', 'pol2', 'db', 'web'),
+      podJson('a', 'p1', '10.0.0.1', 'n1', { app: 'db' }),
+      podJson('implied', 'p2', '10.0.0.2', 'n2', { app: 'web' }),
+      { ...podJson('a', 'done', '10.0.0.3', 'n1'), status: { phase: 'Succeeded' } },
+      allowFromJson('a', 'pol', 'db', 'web'),
+      allowFromJson('elsewhere', 'pol2', 'db', 'web'),
     ]
     const { s } = store()
     for (const o of objects) s.upsert(o.kind as 'Pod', o)
@@ -163,34 +163,34 @@ describe('per-object normalisation', () => {
 describe('incremental snapshots (identity)', () => {
   const seeded = () => {
     const { s } = store()
-    s.upsert('Namespace', namespace('a'))
-    s.upsert('Pod', pod('a', 'p1', '10.0.0.1', 'n1', { app: 'db' }))
-    s.upsert('Pod', pod('b', 'p3', '10.0.0.3', 'n1', { app: 'db' }))
-    s.upsert('NetworkPolicy', allowFrom('a', 'pol', 'db', 'web'))
+    s.upsert('Namespace', namespaceJson('a'))
+    s.upsert('Pod', podJson('a', 'p1', '10.0.0.1', 'n1', { app: 'db' }))
+    s.upsert('Pod', podJson('b', 'p3', '10.0.0.3', 'n1', { app: 'db' }))
+    s.upsert('NetworkPolicy', allowFromJson('a', 'pol', 'db', 'web'))
     return s
   }
   it.each([
     {
       name: 'a pod added in the middle keeps the other pods, the policies and the namespaces',
-      edit: (s: ObjectStore) => s.upsert('Pod', pod('a', 'p2', '10.0.0.2', 'n1')),
+      edit: (s: ObjectStore) => s.upsert('Pod', podJson('a', 'p2', '10.0.0.2', 'n1')),
       pods: ['a/p1', 'a/p2', 'b/p3'],
       same: { pods: false, policies: true, namespaces: true },
     },
     {
       name: 'a pod removed keeps the others and drops its implied namespace',
-      edit: (s: ObjectStore) => s.remove('Pod', pod('b', 'p3', undefined, 'n1')),
+      edit: (s: ObjectStore) => s.remove('Pod', podJson('b', 'p3', undefined, 'n1')),
       pods: ['a/p1'],
       same: { pods: false, policies: true, namespaces: false },
     },
     {
       name: 'a policy change keeps the pods and the namespaces',
-      edit: (s: ObjectStore) => s.upsert('NetworkPolicy', allowFrom('a', 'pol', 'db', 'api')),
+      edit: (s: ObjectStore) => s.upsert('NetworkPolicy', allowFromJson('a', 'pol', 'db', 'api')),
       pods: ['a/p1', 'b/p3'],
       same: { pods: true, policies: false, namespaces: true },
     },
     {
       name: 'a namespace relabelled keeps the pods and the policies',
-      edit: (s: ObjectStore) => s.upsert('Namespace', namespace('a', { team: 'x' })),
+      edit: (s: ObjectStore) => s.upsert('Namespace', namespaceJson('a', { team: 'x' })),
       pods: ['a/p1', 'b/p3'],
       same: { pods: true, policies: true, namespaces: false },
     },
@@ -214,10 +214,10 @@ describe('incremental snapshots (identity)', () => {
   it('returns the very same snapshot after an update that changes nothing the compiler reads', () => {
     const s = seeded()
     const snap = s.snapshot()
-    const p = pod('a', 'p1', '10.0.0.1', 'n1', { app: 'db' })
+    const p = podJson('a', 'p1', '10.0.0.1', 'n1', { app: 'db' })
     s.upsert('Pod', { ...p, status: { ...(p.status as JsonObject), conditions: [{ type: 'Ready' }] } })
     // an invalid update of an enforced pod keeps its last valid version: nothing changes either
-    s.upsert('Pod', pod('a', 'p1', '10.0.0.1', 'n1', { app: 'not a label value!' }))
+    s.upsert('Pod', podJson('a', 'p1', '10.0.0.1', 'n1', { app: 'not a label value!' }))
     expect(s.snapshot()).toBe(snap)
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseHostRoutes, podInterfacesFromRoutes } from '../../src/agent/pod-interfaces.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'
+import { pod as makePod } from '../fixtures.js'
 
 const v4 = JSON.stringify([
   { dst: 'default', gateway: '10.0.0.1', dev: 'eth0', flags: [] },
@@ -44,15 +45,8 @@ describe('host routes from `ip -j route`', () => {
   })
 })
 
-const pod = (name: string, ips: string[], nodeName = 'n1', hostNetwork = false): Pod => ({
-  namespace: 'x',
-  name,
-  labels: {},
-  ips,
-  ports: [],
-  nodeName,
-  hostNetwork,
-})
+const pod = (name: string, ips: string[], nodeName = 'n1', hostNetwork = false): Pod =>
+  makePod(`x/${name}`, {}, ips, { nodeName, hostNetwork })
 const cluster = (pods: Pod[]): ClusterState => ({ namespaces: [], pods, policies: [] })
 
 describe('pod interfaces from host routes', () => {

@@ -10,8 +10,9 @@ import { type Agent, startAgent } from '../../src/agent/index.js'
 import { startInformers } from '../../src/agent/informers.js'
 import { ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
+import { denyAllJson, namespaceJson, podJson } from '../fixtures.js'
 import { FakeApiServer } from './fake-apiserver.js'
-import { denyAll, namespace, pod, recordingKernel, waitFor } from './fixtures.js'
+import { recordingKernel, waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -91,9 +92,9 @@ async function informerRig() {
   const api = new FakeApiServer({ bookmarkIntervalMs: 0 })
   await api.start()
   cleanups.push(() => api.stop())
-  api.apply('Namespace', namespace('shop'))
-  api.apply('Pod', pod('shop', 'a', '10.0.1.1', 'n1', { app: 'a' }))
-  api.apply('Pod', pod('shop', 'b', '10.0.1.2', 'n1', { app: 'b' }))
+  api.apply('Namespace', namespaceJson('shop'))
+  api.apply('Pod', podJson('shop', 'a', '10.0.1.1', 'n1', { app: 'a' }))
+  api.apply('Pod', podJson('shop', 'b', '10.0.1.2', 'n1', { app: 'b' }))
   const kc = new KubeConfig()
   kc.loadFromString(api.kubeconfig())
   const store = new ObjectStore(defaultPipeline)
@@ -133,14 +134,14 @@ describe('informers with undecodable input', () => {
     // b's list item becomes unreadable, and the API history is compacted: the agent must relist.
     r.api.forget('Pod', 'shop', 'b')
     r.api.listExtras.Pod = [{ metadata: 'b, garbled' }]
-    r.api.apply('Namespace', namespace('other')) // history moves on, then is compacted: 410 for pods
+    r.api.apply('Namespace', namespaceJson('other')) // history moves on, then is compacted: 410 for pods
     r.api.compact()
     r.api.dropWatches()
     await waitFor(() => r.undecodable.length > 0, 5000, 'the partial relist')
     expect(r.pods()).toBe('a,b') // b may be the item it could not read: kept
     expect(r.informers.partialKinds()).toEqual(['Pod'])
     r.api.listExtras.Pod = []
-    r.api.apply('Namespace', namespace('other2'))
+    r.api.apply('Namespace', namespaceJson('other2'))
     r.api.compact()
     r.api.dropWatches()
     await waitFor(() => r.pods() === 'a', 5000, 'the complete relist removes b')
@@ -165,7 +166,7 @@ describe('informers with undecodable input', () => {
     expect(r.api.injectWatchLine('Pod', line)).toBe(1)
     await waitFor(() => r.undecodable.length === 1, 5000, 'the line counted')
     expect(r.pods()).toBe('a,b')
-    r.api.apply('Pod', pod('shop', 'c', '10.0.1.3', 'n1'))
+    r.api.apply('Pod', podJson('shop', 'c', '10.0.1.3', 'n1'))
     await waitFor(() => r.pods() === 'a,b,c', 5000, 'a later event applied')
   })
 
@@ -183,7 +184,7 @@ describe('informers with undecodable input', () => {
     const api = new FakeApiServer({ bookmarkIntervalMs: 0 })
     await api.start()
     cleanups.push(() => api.stop())
-    api.apply('Pod', pod('shop', 'a', '10.0.1.1', 'n1'))
+    api.apply('Pod', podJson('shop', 'a', '10.0.1.1', 'n1'))
     const kc = new KubeConfig()
     kc.loadFromString(api.kubeconfig())
     const store = new ObjectStore(defaultPipeline)
@@ -200,7 +201,7 @@ describe('informers with undecodable input', () => {
     api.injectWatchLine('Pod', `{"type":"ADDED","object":{"pad":"${'x'.repeat(5000)}"}}`)
     await waitFor(() => undecodable.length === 1, 5000, 'counted')
     expect(undecodable[0]).toMatch(/over the limit/)
-    api.apply('Pod', pod('shop', 'b', '10.0.1.2', 'n1'))
+    api.apply('Pod', podJson('shop', 'b', '10.0.1.2', 'n1'))
     await waitFor(() => store.counts().Pod === 2, 5000, 'later events still arrive')
   })
 })
@@ -210,10 +211,10 @@ describe('the agent with undecodable input', () => {
     const api = new FakeApiServer({ bookmarkIntervalMs: 0 })
     await api.start()
     cleanups.push(() => api.stop())
-    api.apply('Namespace', namespace('shop'))
-    api.apply('Pod', pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
-    api.apply('Pod', pod('shop', 'web', '10.0.1.4', 'n1', { app: 'web' }))
-    api.apply('NetworkPolicy', denyAll('shop'))
+    api.apply('Namespace', namespaceJson('shop'))
+    api.apply('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+    api.apply('Pod', podJson('shop', 'web', '10.0.1.4', 'n1', { app: 'web' }))
+    api.apply('NetworkPolicy', denyAllJson('shop'))
     setup(api)
     const kc = new KubeConfig()
     kc.loadFromString(api.kubeconfig())

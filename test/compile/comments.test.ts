@@ -17,7 +17,7 @@ import {
 import { commentLine, commentText, nodeNameProblem } from '../../src/compile/comment.js'
 import type { ClusterState } from '../../src/model/index.js'
 import { runCli } from '../cli/run.js'
-import { ns, pod, policy, rule, sel, tcp } from './fixtures.js'
+import { ns, pod, policy, rule, sel, tcp } from '../fixtures.js'
 import { createNetns, deleteNetns, kernelSkipReason } from './netns.js'
 
 const EXAMPLE = new URL('../../examples/seed-001-testing', import.meta.url).pathname
@@ -28,11 +28,11 @@ function cluster(o: { node: string; namespace: string; name: string; label: stri
   return {
     namespaces: [ns(o.namespace, { team: o.label })],
     pods: [
-      pod(o.namespace, o.name, { app: o.label }, ['10.0.1.2'], o.node),
-      pod(o.namespace, 'peer', { role: o.label }, ['10.0.2.2'], 'other'),
+      pod(`${o.namespace}/${o.name}`, { app: o.label }, ['10.0.1.2'], { nodeName: o.node }),
+      pod(`${o.namespace}/peer`, { role: o.label }, ['10.0.2.2'], { nodeName: 'other' }),
     ],
     policies: [
-      policy(o.namespace, o.name, sel({ app: o.label }), {
+      policy(`${o.namespace}/${o.name}`, sel({ app: o.label }), {
         types: ['Ingress', 'Egress'],
         ingress: [rule([{ podSelector: sel({ role: o.label }) }], [tcp(80)])],
         egress: [rule([{ namespaceSelector: sel({ team: o.label }) }])],

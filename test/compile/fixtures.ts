@@ -1,111 +1,10 @@
 /**
- * Hand-built ClusterStates for the node compiler tests (model values; no YAML loader involved).
+ * Hand-built ClusterStates for the node compiler tests (model values from test/fixtures.ts; no YAML
+ * loader involved).
  * Each case names the Kubernetes docs section it exercises.
  */
-import {
-  type ClusterState,
-  type ContainerPort,
-  DEFAULT_DENY_ANNOTATION_POLICY,
-  type LabelSelector,
-  type Labels,
-  type Namespace,
-  type NetworkPolicy,
-  type Pod,
-  type PolicyPeer,
-  type PolicyPort,
-  type PolicyRule,
-  type PolicyType,
-} from '../../src/model/index.js'
-
-/** A selector with matchLabels only. */
-export function sel(matchLabels: Labels = {}): LabelSelector {
-  return { matchLabels, matchExpressions: [] }
-}
-
-/** A declared namespace (metadata.name label added as the API server does). */
-export function ns(name: string, labels: Labels = {}, defaultDenyIngress = false): Namespace {
-  return {
-    name,
-    labels: { 'kubernetes.io/metadata.name': name, ...labels },
-    declared: true,
-    defaultDenyIngress,
-  }
-}
-
-/** A running pod. */
-export function pod(
-  namespace: string,
-  name: string,
-  labels: Labels,
-  ips: readonly string[],
-  nodeName: string,
-  extra: { ports?: readonly ContainerPort[]; hostNetwork?: boolean; phase?: string } = {},
-): Pod {
-  return {
-    namespace,
-    name,
-    labels,
-    ips,
-    ports: extra.ports ?? [],
-    nodeName,
-    hostNetwork: extra.hostNetwork ?? false,
-    phase: extra.phase ?? 'Running',
-  }
-}
-
-/** A networking.k8s.io/v1 NetworkPolicy. */
-export function policy(
-  namespace: string,
-  name: string,
-  podSelector: LabelSelector,
-  spec: { types?: readonly PolicyType[]; ingress?: readonly PolicyRule[]; egress?: readonly PolicyRule[] },
-): NetworkPolicy {
-  const types: PolicyType[] = spec.types
-    ? [...spec.types]
-    : ['Ingress', ...(spec.egress && spec.egress.length > 0 ? (['Egress'] as const) : [])]
-  return {
-    namespace,
-    name,
-    origin: { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1' },
-    podSelector,
-    policyTypes: types,
-    ingress: spec.ingress ?? [],
-    egress: spec.egress ?? [],
-  }
-}
-
-/** The synthetic policy normalisation makes from the DefaultDeny namespace annotation (docs/semantics.md#legacy-default-deny). */
-export function annotationPolicy(namespace: string): NetworkPolicy {
-  return {
-    namespace,
-    name: DEFAULT_DENY_ANNOTATION_POLICY,
-    origin: { kind: 'DefaultDenyAnnotation' },
-    podSelector: sel(),
-    policyTypes: ['Ingress'],
-    ingress: [],
-    egress: [],
-  }
-}
-
-/** A rule; peers/ports undefined = every peer / every port. */
-export function rule(peers?: readonly PolicyPeer[], ports?: readonly PolicyPort[]): PolicyRule {
-  return { ...(peers ? { peers } : {}), ...(ports ? { ports } : {}) }
-}
-
-export const tcp = (port?: number | string, endPort?: number): PolicyPort => ({
-  protocol: 'TCP',
-  ...(port !== undefined ? { port } : {}),
-  ...(endPort !== undefined ? { endPort } : {}),
-})
-export const udp = (port?: number | string): PolicyPort => ({
-  protocol: 'UDP',
-  ...(port !== undefined ? { port } : {}),
-})
-export const sctp = (port?: number | string, endPort?: number): PolicyPort => ({
-  protocol: 'SCTP',
-  ...(port !== undefined ? { port } : {}),
-  ...(endPort !== undefined ? { endPort } : {}),
-})
+import type { ClusterState, Pod } from '../../src/model/index.js'
+import { annotationPolicy, ns, pod, policy, rule, sctp, sel, tcp, udp } from '../fixtures.js'
 
 /** Three namespaces and six pods on two nodes, like the dataplane POC. */
 function base(extraPods: readonly Pod[] = []): Pick<ClusterState, 'namespaces' | 'pods'> {
@@ -116,18 +15,21 @@ function base(extraPods: readonly Pod[] = []): Pick<ClusterState, 'namespaces' |
       ns('ops', { env: 'ops' }),
     ],
     pods: [
-      pod('prod', 'db', { app: 'db' }, ['10.240.1.11'], 'node-1', {
+      pod('prod/db', { app: 'db' }, ['10.240.1.11'], {
+        nodeName: 'node-1',
         ports: [{ name: 'pg', containerPort: 5432, protocol: 'TCP' }],
       }),
-      pod('prod', 'api', { app: 'api', role: 'frontend' }, ['10.240.1.12'], 'node-1', {
+      pod('prod/api', { app: 'api', role: 'frontend' }, ['10.240.1.12'], {
+        nodeName: 'node-1',
         ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
       }),
-      pod('dev', 'client-a', { app: 'client', role: 'frontend' }, ['10.240.1.13'], 'node-1'),
-      pod('prod', 'web', { app: 'web', role: 'frontend' }, ['10.240.2.11'], 'node-2', {
+      pod('dev/client-a', { app: 'client', role: 'frontend' }, ['10.240.1.13'], { nodeName: 'node-1' }),
+      pod('prod/web', { app: 'web', role: 'frontend' }, ['10.240.2.11'], {
+        nodeName: 'node-2',
         ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
       }),
-      pod('ops', 'tool', { app: 'tool' }, ['10.240.2.12'], 'node-2'),
-      pod('dev', 'client-b', { app: 'client' }, ['10.240.2.20'], 'node-2'),
+      pod('ops/tool', { app: 'tool' }, ['10.240.2.12'], { nodeName: 'node-2' }),
+      pod('dev/client-b', { app: 'client' }, ['10.240.2.20'], { nodeName: 'node-2' }),
       ...extraPods,
     ],
   }
@@ -146,7 +48,7 @@ export const CASES: readonly CompileCase[] = [
   {
     name: 'default-deny',
     description: 'an empty podSelector isolates every pod of the namespace for ingress and allows nothing',
-    cluster: { ...base(), policies: [policy('prod', 'default-deny-ingress', sel(), { types: ['Ingress'] })] },
+    cluster: { ...base(), policies: [policy('prod/default-deny-ingress', sel(), { types: ['Ingress'] })] },
   },
   {
     name: 'allow-from-pod-selector',
@@ -154,7 +56,7 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       ...base(),
       policies: [
-        policy('prod', 'allow-frontend-to-db', sel({ app: 'db' }), {
+        policy('prod/allow-frontend-to-db', sel({ app: 'db' }), {
           ingress: [rule([{ podSelector: sel({ role: 'frontend' }) }], [tcp(80)])],
         }),
       ],
@@ -167,7 +69,7 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       ...base(),
       policies: [
-        policy('prod', 'allow-dev-clients', sel({ app: 'db' }), {
+        policy('prod/allow-dev-clients', sel({ app: 'db' }), {
           ingress: [
             rule(
               [{ namespaceSelector: sel({ env: 'dev' }), podSelector: sel({ app: 'client' }) }],
@@ -177,7 +79,7 @@ export const CASES: readonly CompileCase[] = [
           ],
         }),
         // the same peer in a second policy shares the set
-        policy('prod', 'allow-dev-clients-api', sel({ app: 'api' }), {
+        policy('prod/allow-dev-clients-api', sel({ app: 'api' }), {
           ingress: [rule([{ namespaceSelector: sel({ env: 'dev' }), podSelector: sel({ app: 'client' }) }])],
         }),
       ],
@@ -189,7 +91,7 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       ...base(),
       policies: [
-        policy('dev', 'client-egress', sel({ app: 'client' }), {
+        policy('dev/client-egress', sel({ app: 'client' }), {
           types: ['Egress'],
           egress: [
             rule([{ ipBlock: { cidr: '10.240.0.0/16', except: ['10.240.2.0/28', '10.240.3.0/24'] } }]),
@@ -205,12 +107,12 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       namespaces: [ns('prod', { env: 'prod' })],
       pods: [
-        pod('prod', 'db', { app: 'db' }, ['10.1.1.11', 'fd00:1::11'], 'node-1'),
-        pod('prod', 'api', { app: 'api' }, ['10.1.1.12', 'fd00:1::12'], 'node-1'),
-        pod('prod', 'v6only', { app: 'api' }, ['fd00:2::5'], 'node-2'),
+        pod('prod/db', { app: 'db' }, ['10.1.1.11', 'fd00:1::11'], { nodeName: 'node-1' }),
+        pod('prod/api', { app: 'api' }, ['10.1.1.12', 'fd00:1::12'], { nodeName: 'node-1' }),
+        pod('prod/v6only', { app: 'api' }, ['fd00:2::5'], { nodeName: 'node-2' }),
       ],
       policies: [
-        policy('prod', 'db-from-api', sel({ app: 'db' }), {
+        policy('prod/db-from-api', sel({ app: 'db' }), {
           types: ['Ingress', 'Egress'],
           ingress: [rule([{ podSelector: sel({ app: 'api' }) }], [tcp(5432)])],
           egress: [rule([{ ipBlock: { cidr: 'fd00::/16', except: ['fd00:2::/32'] } }])],
@@ -224,10 +126,10 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       ...base(),
       policies: [
-        policy('prod', 'allow-http', sel({ role: 'frontend' }), {
+        policy('prod/allow-http', sel({ role: 'frontend' }), {
           ingress: [rule(undefined, [tcp('http')])],
         }),
-        policy('dev', 'egress-to-http', sel({ app: 'client' }), {
+        policy('dev/egress-to-http', sel({ app: 'client' }), {
           types: ['Egress'],
           egress: [rule([{ namespaceSelector: sel({ env: 'prod' }) }], [tcp('http'), tcp('pg'), udp(53)])],
         }),
@@ -240,7 +142,7 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       ...base(),
       policies: [
-        policy('prod', 'ranges', sel({ app: 'db' }), {
+        policy('prod/ranges', sel({ app: 'db' }), {
           ingress: [rule(undefined, [tcp(8000, 9000), tcp(8500), tcp(9001), tcp(443), udp(53), udp()])],
         }),
       ],
@@ -252,7 +154,7 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       ...base(),
       policies: [
-        policy('prod', 'diameter', sel({ app: 'db' }), {
+        policy('prod/diameter', sel({ app: 'db' }), {
           ingress: [rule([{ podSelector: sel() }], [sctp(3868), sctp(5000, 5010)])],
         }),
       ],
@@ -262,11 +164,11 @@ export const CASES: readonly CompileCase[] = [
     name: 'default-deny-annotation',
     description: 'the legacy DefaultDeny namespace annotation is its own chain, saying so',
     cluster: {
-      namespaces: [ns('prod', { env: 'prod' }, true), ns('dev', { env: 'dev' })],
+      namespaces: [ns('prod', { env: 'prod' }, { defaultDenyIngress: true }), ns('dev', { env: 'dev' })],
       pods: base().pods.filter((p) => p.namespace !== 'ops'),
       policies: [
         annotationPolicy('prod'),
-        policy('prod', 'allow-web', sel({ app: 'web' }), { ingress: [rule()] }),
+        policy('prod/allow-web', sel({ app: 'web' }), { ingress: [rule()] }),
       ],
     },
   },
@@ -276,8 +178,8 @@ export const CASES: readonly CompileCase[] = [
     cluster: {
       ...base(),
       policies: [
-        policy('dev', 'deny-egress', sel(), { types: ['Egress'] }),
-        policy('prod', 'allow-all-ingress', sel(), { ingress: [rule()] }),
+        policy('dev/deny-egress', sel(), { types: ['Egress'] }),
+        policy('prod/allow-all-ingress', sel(), { ingress: [rule()] }),
       ],
     },
   },
@@ -285,8 +187,10 @@ export const CASES: readonly CompileCase[] = [
     name: 'anti-spoofing',
     description: 'with known pod interfaces a packet from a pod interface must carry that pod address',
     cluster: {
-      ...base([pod('prod', 'host-agent', { app: 'agent' }, ['10.240.0.1'], 'node-1', { hostNetwork: true })]),
-      policies: [policy('prod', 'default-deny-ingress', sel(), { types: ['Ingress'] })],
+      ...base([
+        pod('prod/host-agent', { app: 'agent' }, ['10.240.0.1'], { nodeName: 'node-1', hostNetwork: true }),
+      ]),
+      policies: [policy('prod/default-deny-ingress', sel(), { types: ['Ingress'] })],
     },
     podInterfaces: { 'prod/db': 'v-db', 'prod/api': 'v-api', 'dev/client-a': 'v-client-a' },
   },

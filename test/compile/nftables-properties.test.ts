@@ -1,16 +1,17 @@
 /**
- * Invariants of the node compiler on random clusters: the IR decides like the engine, every referenced
+ * Invariants of the node compiler on random clusters: the IR and both backends' rulesets decide like
+ * the engine (the implementations of test/conformance/implementations.ts), every referenced
  * set/chain/map exists, names are valid and bounded, output is deterministic and independent of input
  * order, and size does not grow with pods on other nodes.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compileNode } from '../../src/backends/index.js'
-import { buildNodeIR, IR_NAME_MAX, nodesOf } from '../../src/compile/index.js'
-import { buildIndex, declaredPorts, evaluate } from '../../src/engine/index.js'
+import { IR_NAME_MAX, nodesOf } from '../../src/compile/index.js'
+import { declaredPorts } from '../../src/engine/index.js'
 import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'
-import { allowsDirection } from './ir-interpreter.js'
+import { IMPLEMENTATIONS } from '../conformance/implementations.js'
 
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
 
@@ -27,27 +28,27 @@ function namesOf(text: string): { declared: string[]; referenced: string[] } {
 const nftOf = (c: ClusterState, node: string) => compileNode(c, node, 'nftables').value
 
 describe('node compiler invariants', () => {
-  it('the IR of each node decides every pod pair like the engine (single stack)', () => {
+  it("the IR and both backends' rulesets decide every pod pair like the engine (single stack)", () => {
     fc.assert(
       fc.property(seed, (s) => {
         const cluster = randomCluster(s, { maxPods: 8, maxPolicies: 6, sctp: true })
-        const irs = new Map(nodesOf(cluster).map((n) => [n, buildNodeIR(cluster, n)]))
-        const index = buildIndex(cluster)
+        const [engine, ...dataplanes] = IMPLEMENTATIONS.map((i) => ({
+          name: i.name,
+          decide: i.prepare(cluster),
+        }))
         const ports = [...declaredPorts(cluster.pods), { port: 8081, protocol: 'TCP' as const }]
         for (const a of cluster.pods) {
           for (const b of cluster.pods) {
             if (a === b) continue
             for (const port of ports) {
-              const expected = evaluate(index, { kind: 'pod', pod: a }, { kind: 'pod', pod: b }, port).allowed
-              const packet = { family: 4 as const, src: a.ips[0] as string, dst: b.ips[0] as string, ...port }
-              const srcIR = irs.get(a.nodeName as string)!
-              const dstIR = irs.get(b.nodeName as string)!
-              const got =
-                allowsDirection(srcIR, 'Egress', packet) && allowsDirection(dstIR, 'Ingress', packet)
-              if (got !== expected) {
-                throw new Error(
-                  `${a.namespace}/${a.name} -> ${b.namespace}/${b.name} ${port.port}/${port.protocol}: engine ${expected}, IR ${got}`,
-                )
+              const expected = engine?.decide(a, b, port)
+              for (const d of dataplanes) {
+                const got = d.decide(a, b, port)
+                if (got !== expected) {
+                  throw new Error(
+                    `${a.namespace}/${a.name} -> ${b.namespace}/${b.name} ${port.port}/${port.protocol}: engine ${expected}, ${d.name} ${got}`,
+                  )
+                }
               }
             }
           }

@@ -1,7 +1,8 @@
 /**
  * The upstream Kubernetes NetworkPolicy e2e cases (kubernetes/kubernetes test/e2e/network/netpol/
  * network_policy.go), transcribed as manifests + truth tables under test/conformance/cases/<slug>/.
- * Shared by the engine runner (conformance.test.ts) and, later, the lab (kernel probes).
+ * Shared by the one runner (conformance.test.ts: engine, compiler IR, both backends' rulesets) and the
+ * lab (kernel probes, test/lab/ci-suite.test.ts).
  *
  * A case is one state of the cluster: an upstream It() with several steps (policy updated, deleted,
  * labels changed) becomes one case per step. Each case dir holds:

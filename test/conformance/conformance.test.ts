@@ -1,7 +1,9 @@
 /**
- * The upstream NetworkPolicy e2e suite, run against the engine: every case of test/conformance/cases
- * is loaded strictly, its matrix computed (fast path and per-pair reference) and compared cell by
- * cell with the truth table upstream states. See cases.ts for the file layout.
+ * The upstream NetworkPolicy e2e suite as ONE table, run against every implementation that needs no
+ * root (implementations.ts): the engine (fast path and per-pair reference), the compiler's node IR, and
+ * the nftables and iptables backends' structured rulesets. Every case of test/conformance/cases is
+ * loaded strictly and compared cell by cell with the truth table upstream states (see cases.ts for the
+ * file layout). The lab runs the same table in the kernel (test/lab/ci-suite.test.ts).
  */
 import { describe, expect, it } from 'vitest'
 import {
@@ -11,11 +13,12 @@ import {
   type CellDiff,
   computeMatrix,
   diffMatrices,
+  formatPort,
   type Matrix,
   referenceMatrix,
 } from '../../src/engine/index.js'
 import { loadCluster } from '../../src/load/index.js'
-import type { Diagnostic } from '../../src/model/index.js'
+import type { ClusterState, Diagnostic } from '../../src/model/index.js'
 import {
   applyReachability,
   type ConformanceCase,
@@ -25,6 +28,7 @@ import {
   MODEL_PODS,
   UPSTREAM_IT_BLOCKS,
 } from './cases.js'
+import { DATAPLANES, type Implementation } from './implementations.js'
 
 const cases = listConformanceCases()
 const runnable = cases.filter((c) => c.skip === undefined)
@@ -33,35 +37,75 @@ const skipped = cases.filter((c) => c.skip !== undefined)
 const describeDiagnostic = (d: Diagnostic) =>
   `${d.source?.file ?? '?'}:${d.source?.line ?? '?'}: ${d.code}: ${d.object ?? ''} ${d.path.join('.')}: ${d.message}`
 const describeDiff = (d: CellDiff) =>
-  `${d.port} ${d.from} -> ${d.to}: upstream expects ${d.expected === CELL_ALLOWED ? 'allowed' : 'denied'}, engine says ${d.actual === CELL_ALLOWED ? 'allowed' : 'denied'}`
+  `${d.port} ${d.from} -> ${d.to}: upstream expects ${d.expected === CELL_ALLOWED ? 'allowed' : 'denied'}, got ${d.actual === CELL_ALLOWED ? 'allowed' : 'denied'}`
 
-/** Loads a case strictly and returns the engine's two matrices over its ports. */
-function engineMatrices(c: ConformanceCase): { errors: string[]; fast: Matrix; reference: Matrix } {
+/** Loads a case strictly; its pods are spread over two nodes in input order, as the lab spreads them. */
+function loadCase(c: ConformanceCase): { errors: string[]; cluster: ClusterState } {
   const loaded = loadCluster(caseInputs(c), { validate: 'strict' })
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error').map(describeDiagnostic)
-  const index = buildIndex(loaded.cluster)
-  return { errors, fast: computeMatrix(index, c.ports), reference: referenceMatrix(index, c.ports) }
+  const pods = loaded.cluster.pods.map((p, i) => ({ ...p, nodeName: p.nodeName ?? `node-${(i % 2) + 1}` }))
+  return { errors, cluster: { ...loaded.cluster, pods } }
+}
+
+/** The matrix one dataplane implementation decides over the model's pods (pod -> itself is not asked). */
+function dataplaneMatrix(impl: Implementation, cluster: ClusterState, c: ConformanceCase): Matrix {
+  const decide = impl.prepare(cluster)
+  const byKey = new Map(cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p]))
+  const pods = MODEL_PODS.map((k) => {
+    const p = byKey.get(k)
+    if (!p) throw new Error(`the model has no pod ${k}`)
+    return p
+  })
+  const cells = c.ports.map((port) => {
+    const out = new Uint8Array(pods.length * pods.length)
+    pods.forEach((from, i) => {
+      pods.forEach((to, j) => {
+        out[i * pods.length + j] = i === j ? CELL_UNKNOWN : decide(from, to, port) ? 1 : 0
+      })
+    })
+    return out
+  })
+  return { pods: MODEL_PODS, ports: c.ports.map(formatPort), cells }
 }
 
 describe('upstream e2e cases (kubernetes test/e2e/network/netpol/network_policy.go)', () => {
-  it.each(runnable)('$title', (c) => {
-    const { errors, fast, reference } = engineMatrices(c)
-    expect(errors, 'the manifests load without error diagnostics').toEqual([])
-    // diffMatrices skips pods it cannot find: make sure the engine saw every model pod.
-    expect([...fast.pods].sort()).toEqual([...MODEL_PODS].sort())
-    const expected = expectedMatrix(c)
-    expect(fast.ports, 'the engine computed every port the case checks').toEqual(expected.ports)
-    expect(diffMatrices(expected, fast).map(describeDiff), 'computeMatrix vs upstream').toEqual([])
-    expect(diffMatrices(expected, reference).map(describeDiff), 'referenceMatrix vs upstream').toEqual([])
-    // Upstream ignores pod->self; Palisade always allows it (docs/semantics.md#pod-reaches-itself).
-    for (const m of [fast, reference]) {
-      m.cells.forEach((cells, k) => {
-        m.pods.forEach((p, i) => {
-          expect(cells[i * m.pods.length + i], `${m.ports[k]} ${p} -> itself`).toBe(CELL_ALLOWED)
+  describe('engine', () => {
+    it.each(runnable)('$title', (c) => {
+      const { errors, cluster } = loadCase(c)
+      expect(errors, 'the manifests load without error diagnostics').toEqual([])
+      const index = buildIndex(cluster)
+      const fast = computeMatrix(index, c.ports)
+      const reference = referenceMatrix(index, c.ports)
+      // diffMatrices skips pods it cannot find: make sure the engine saw every model pod.
+      expect([...fast.pods].sort()).toEqual([...MODEL_PODS].sort())
+      const expected = expectedMatrix(c)
+      expect(fast.ports, 'the engine computed every port the case checks').toEqual(expected.ports)
+      expect(diffMatrices(expected, fast).map(describeDiff), 'computeMatrix vs upstream').toEqual([])
+      expect(diffMatrices(expected, reference).map(describeDiff), 'referenceMatrix vs upstream').toEqual([])
+      // Upstream ignores pod->self; Palisade always allows it (docs/semantics.md#pod-reaches-itself).
+      for (const m of [fast, reference]) {
+        m.cells.forEach((cells, k) => {
+          m.pods.forEach((p, i) => {
+            expect(cells[i * m.pods.length + i], `${m.ports[k]} ${p} -> itself`).toBe(CELL_ALLOWED)
+          })
         })
-      })
-    }
+      }
+    })
   })
+
+  for (const impl of DATAPLANES) {
+    describe(impl.name, () => {
+      it.each(runnable)('$title', (c) => {
+        const { errors, cluster } = loadCase(c)
+        expect(errors).toEqual([])
+        const expected = expectedMatrix(c)
+        const got = dataplaneMatrix(impl, cluster, c)
+        expect(got.ports, 'every port the case checks was asked').toEqual(expected.ports)
+        expect(diffMatrices(expected, got).map(describeDiff), `${impl.name} vs upstream`).toEqual([])
+      })
+    })
+  }
+
   // A case that cannot be expressed stays listed with its reason (none so far).
   for (const c of skipped) it.skip(`${c.title}: ${c.skip}`, () => {})
 })

@@ -10,8 +10,8 @@ import { readClusterInputs } from '../../src/cli/kube-inputs.js'
 import { diffClusters, hasChanges } from '../../src/diff/index.js'
 import { loadCluster } from '../../src/load/index.js'
 import { FakeApiServer } from '../agent/fake-apiserver.js'
-import { allowFrom, namespace, pod } from '../agent/fixtures.js'
 import { runCli } from '../cli/run.js'
+import { allowFromJson, namespaceJson, podJson } from '../fixtures.js'
 import { expectGolden } from '../golden.js'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -152,10 +152,10 @@ describe('palisade diff --kubeconfig (a live cluster against a folder)', () => {
     await api.start()
     dir = mkdtempSync(join(tmpdir(), 'palisade-diff-kube-'))
     const objects = [
-      namespace('shop', { team: 'a' }),
-      pod('shop', 'web', '10.0.0.2', 'node-1', { app: 'web' }),
-      pod('shop', 'db', '10.0.0.3', 'node-1', { app: 'db' }),
-      allowFrom('shop', 'db-from-web', 'db', 'web', 8080),
+      namespaceJson('shop', { team: 'a' }),
+      podJson('shop', 'web', '10.0.0.2', 'node-1', { app: 'web' }),
+      podJson('shop', 'db', '10.0.0.3', 'node-1', { app: 'db' }),
+      allowFromJson('shop', 'db-from-web', 'db', 'web', 8080),
     ]
     api.apply('Namespace', objects[0] as Record<string, unknown>)
     api.apply('Pod', objects[1] as Record<string, unknown>)
@@ -221,9 +221,9 @@ describe('palisade diff --kubeconfig (a live cluster against a folder)', () => {
         apiVersion: 'v1',
         kind: 'List',
         items: [
-          namespace('shop', { team: 'a' }),
-          pod('shop', 'web', '10.0.0.2', 'node-1', { app: 'web' }),
-          pod('shop', 'db', '10.0.0.3', 'node-1', { app: 'db' }),
+          namespaceJson('shop', { team: 'a' }),
+          podJson('shop', 'web', '10.0.0.2', 'node-1', { app: 'web' }),
+          podJson('shop', 'db', '10.0.0.3', 'node-1', { app: 'db' }),
         ],
       }),
     )
@@ -235,8 +235,8 @@ describe('palisade diff --kubeconfig (a live cluster against a folder)', () => {
 
   it('a Deployment in the folder lines up with the pods it runs in the cluster: unchanged', async () => {
     const labels = { app: 'api', 'pod-template-hash': '7c9f' }
-    api.apply('Pod', pod('shop', 'api-7c9f-a1', '10.0.0.4', 'node-1', labels) as Record<string, unknown>)
-    api.apply('Pod', pod('shop', 'api-7c9f-b2', '10.0.0.5', 'node-1', labels) as Record<string, unknown>)
+    api.apply('Pod', podJson('shop', 'api-7c9f-a1', '10.0.0.4', 'node-1', labels) as Record<string, unknown>)
+    api.apply('Pod', podJson('shop', 'api-7c9f-b2', '10.0.0.5', 'node-1', labels) as Record<string, unknown>)
     const deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -260,10 +260,10 @@ describe('palisade diff --kubeconfig (a live cluster against a folder)', () => {
         apiVersion: 'v1',
         kind: 'List',
         items: [
-          namespace('shop', { team: 'a' }),
-          pod('shop', 'web', '10.0.0.2', 'node-1', { app: 'web' }),
-          pod('shop', 'db', '10.0.0.3', 'node-1', { app: 'db' }),
-          allowFrom('shop', 'db-from-web', 'db', 'web', 8080),
+          namespaceJson('shop', { team: 'a' }),
+          podJson('shop', 'web', '10.0.0.2', 'node-1', { app: 'web' }),
+          podJson('shop', 'db', '10.0.0.3', 'node-1', { app: 'db' }),
+          allowFromJson('shop', 'db-from-web', 'db', 'web', 8080),
           deployment,
         ],
       }),

@@ -11,18 +11,24 @@ import {
   parsePortSpec,
   resolveEndpoint,
 } from '../../src/engine/index.js'
-import type { ClusterState, NetworkPolicy, Pod } from '../../src/model/index.js'
-import { cluster, ns, pod, policy, rule, sel } from './build.js'
+import type { ClusterState, ContainerPort, NetworkPolicy, Pod } from '../../src/model/index.js'
+import { cluster, ns, pod, policy, rule, sel } from '../fixtures.js'
+
+/** The container ports every pod of this table serves (named ports resolve against them). */
+const SERVED: ContainerPort[] = [
+  { name: 'http', containerPort: 80, protocol: 'TCP' },
+  { name: 'dns', containerPort: 53, protocol: 'UDP' },
+]
 
 const namespaces = [ns('a', { team: 'a' }), ns('b', { team: 'b' })]
 const pods: Pod[] = [
-  pod('a/web', { app: 'web' }, ['10.0.1.10']),
-  pod('a/db', { app: 'db' }, ['10.0.1.11']),
-  pod('a/client', { app: 'client' }, ['10.0.2.10'], { nodeName: 'node-2' }),
-  pod('b/client', { app: 'client' }, ['10.0.2.11'], { nodeName: 'node-2' }),
-  pod('b/other', { app: 'other', tier: 'x' }, ['10.0.2.12']),
-  pod('a/host', { app: 'host' }, ['192.168.0.1'], { hostNetwork: true }),
-  pod('a/v6', { app: 'v6' }, ['fd00::10']),
+  pod('a/web', { app: 'web' }, ['10.0.1.10'], { ports: SERVED }),
+  pod('a/db', { app: 'db' }, ['10.0.1.11'], { ports: SERVED }),
+  pod('a/client', { app: 'client' }, ['10.0.2.10'], { ports: SERVED, nodeName: 'node-2' }),
+  pod('b/client', { app: 'client' }, ['10.0.2.11'], { ports: SERVED, nodeName: 'node-2' }),
+  pod('b/other', { app: 'other', tier: 'x' }, ['10.0.2.12'], { ports: SERVED }),
+  pod('a/host', { app: 'host' }, ['192.168.0.1'], { ports: SERVED, hostNetwork: true }),
+  pod('a/v6', { app: 'v6' }, ['fd00::10'], { ports: SERVED }),
 ]
 
 interface Row {

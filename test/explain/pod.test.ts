@@ -9,8 +9,11 @@ import {
 } from '../../src/explain/index.js'
 import type { PolicyPeer, PolicyPort } from '../../src/model/index.js'
 import { runCli } from '../cli/run.js'
+import { ns, pod, policy, sel } from '../fixtures.js'
 import { expectGolden } from '../golden.js'
-import { ns, pod, policy, sel } from './build.js'
+
+/** Where the namespaces of these tests were written (explain names it). */
+const NS = { source: { file: 'namespaces.yaml', line: 1 } }
 
 const peerCases: { name: string; peer: PolicyPeer; words: string }[] = [
   {
@@ -55,9 +58,10 @@ const peerCases: { name: string; peer: PolicyPeer; words: string }[] = [
   },
 ]
 
-const web = pod('testing/web', { app: 'web' }, '10.0.0.1', [
-  { name: 'http', containerPort: 8080, protocol: 'TCP' },
-])
+const web = pod('testing/web', { app: 'web' }, '10.0.0.1', {
+  ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+  source: { file: 'pods.yaml', line: 1 },
+})
 const portCases: { name: string; port: PolicyPort; words: string }[] = [
   { name: 'a numeric port with its protocol', port: { protocol: 'TCP', port: 80 }, words: 'TCP 80' },
   { name: 'an endPort range', port: { protocol: 'UDP', port: 8000, endPort: 8100 }, words: 'UDP 8000-8100' },
@@ -84,50 +88,46 @@ describe('words', () => {
 })
 
 /** Seed 001's testing namespace plus seed 004's ipBlock and a DefaultDeny annotation namespace. */
-const nginx = pod(
-  'testing/nginx',
-  { app: 'nginx' },
-  '10.244.1.2',
-  [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
-  1,
-)
-const myapp = pod(
-  'testing/myapp',
-  { app: 'myapp' },
-  '10.244.1.3',
-  [{ containerPort: 80, protocol: 'TCP' }],
-  20,
-)
-const legacy = pod('old/app', { run: 'app' }, '10.244.3.3', [], 60)
+const nginx = pod('testing/nginx', { app: 'nginx' }, '10.244.1.2', {
+  ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
+  source: { file: 'pods.yaml', line: 1 },
+})
+const myapp = pod('testing/myapp', { app: 'myapp' }, '10.244.1.3', {
+  ports: [{ containerPort: 80, protocol: 'TCP' }],
+  source: { file: 'pods.yaml', line: 20 },
+})
+const legacy = pod('old/app', { run: 'app' }, '10.244.3.3', { source: { file: 'pods.yaml', line: 60 } })
 const cluster = {
-  namespaces: [ns('testing'), ns('kube-system', { ns: 'kube-system' }), ns('old', {}, true)],
+  namespaces: [
+    ns('testing', {}, NS),
+    ns('kube-system', { ns: 'kube-system' }, NS),
+    ns('old', {}, { defaultDenyIngress: true, ...NS }),
+  ],
   pods: [nginx, myapp, legacy],
   policies: [
-    policy('testing/testing-default', sel(), ['Ingress', 'Egress'], [], [], 1),
-    policy(
-      'testing/myapp-policy',
-      sel({ app: 'myapp' }),
-      ['Ingress', 'Egress'],
-      [
+    policy('testing/testing-default', sel(), {
+      types: ['Ingress', 'Egress'],
+      source: { file: 'policies.yaml', line: 1 },
+    }),
+    policy('testing/myapp-policy', sel({ app: 'myapp' }), {
+      types: ['Ingress', 'Egress'],
+      ingress: [
         { peers: [{ podSelector: sel({ app: 'nginx' }) }], ports: [{ protocol: 'TCP', port: 80 }] },
         { peers: [{ namespaceSelector: sel({ ns: 'kube-system' }) }] },
       ],
-      [{ peers: [{ podSelector: sel({ app: 'nginx' }) }] }],
-      20,
-    ),
-    policy(
-      'testing/nginx-policy',
-      sel({ app: 'nginx' }),
-      ['Ingress'],
-      [
+      egress: [{ peers: [{ podSelector: sel({ app: 'nginx' }) }] }],
+      source: { file: 'policies.yaml', line: 20 },
+    }),
+    policy('testing/nginx-policy', sel({ app: 'nginx' }), {
+      types: ['Ingress'],
+      ingress: [
         {
           peers: [{ ipBlock: { cidr: '10.244.0.0/16', except: ['10.244.1.3/32'] } }],
           ports: [{ protocol: 'TCP', port: 'http' }],
         },
       ],
-      [],
-      60,
-    ),
+      source: { file: 'policies.yaml', line: 60 },
+    }),
     {
       namespace: 'old',
       name: '~default-deny-annotation',

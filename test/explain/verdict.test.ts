@@ -2,52 +2,50 @@ import { describe, expect, it } from 'vitest'
 import { buildIndex, type Endpoint, evaluate, type PortQuery, parsePortSpec } from '../../src/engine/index.js'
 import { renderVerdict } from '../../src/explain/index.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'
+import { ns, pod, policy, sel } from '../fixtures.js'
 import { expectGolden } from '../golden.js'
-import { ns, pod, policy, sel } from './build.js'
+
+/** Where the namespaces of these tests were written (explain names it). */
+const NS = { source: { file: 'namespaces.yaml', line: 1 } }
 
 /** Seed 001's "testing" namespace: deny-all, myapp admits nginx on 80 and kube-system; nginx admits all on 80. */
-const nginx = pod(
-  'testing/nginx',
-  { app: 'nginx' },
-  '10.244.1.2',
-  [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
-  1,
-)
-const myapp = pod(
-  'testing/myapp',
-  { app: 'myapp' },
-  '10.244.1.3',
-  [{ containerPort: 80, protocol: 'TCP' }],
-  20,
-)
-const debug = pod('default/debug', { run: 'debug' }, '10.244.2.9', [], 40)
+const nginx = pod('testing/nginx', { app: 'nginx' }, '10.244.1.2', {
+  ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
+  source: { file: 'pods.yaml', line: 1 },
+})
+const myapp = pod('testing/myapp', { app: 'myapp' }, '10.244.1.3', {
+  ports: [{ containerPort: 80, protocol: 'TCP' }],
+  source: { file: 'pods.yaml', line: 20 },
+})
+const debug = pod('default/debug', { run: 'debug' }, '10.244.2.9', {
+  source: { file: 'pods.yaml', line: 40 },
+})
 const cluster: ClusterState = {
-  namespaces: [ns('testing'), ns('default'), ns('kube-system', { ns: 'kube-system' })],
+  namespaces: [ns('testing', {}, NS), ns('default', {}, NS), ns('kube-system', { ns: 'kube-system' }, NS)],
   pods: [nginx, myapp, debug],
   policies: [
-    policy('testing/testing-default', sel(), ['Ingress', 'Egress'], [], [], 1),
-    policy(
-      'testing/myapp-policy',
-      sel({ app: 'myapp' }),
-      ['Ingress', 'Egress'],
-      [
+    policy('testing/testing-default', sel(), {
+      types: ['Ingress', 'Egress'],
+      source: { file: 'policies.yaml', line: 1 },
+    }),
+    policy('testing/myapp-policy', sel({ app: 'myapp' }), {
+      types: ['Ingress', 'Egress'],
+      ingress: [
         { peers: [{ podSelector: sel({ app: 'nginx' }) }], ports: [{ protocol: 'TCP', port: 80 }] },
         { peers: [{ namespaceSelector: sel({ ns: 'kube-system' }) }] },
       ],
-      [
+      egress: [
         { peers: [{ podSelector: sel({ app: 'nginx' }) }] },
         { peers: [{ namespaceSelector: sel({ ns: 'kube-system' }) }] },
       ],
-      20,
-    ),
-    policy(
-      'testing/nginx-policy',
-      sel({ app: 'nginx' }),
-      ['Ingress', 'Egress'],
-      [{ ports: [{ protocol: 'TCP', port: 80 }] }],
-      [{}],
-      60,
-    ),
+      source: { file: 'policies.yaml', line: 20 },
+    }),
+    policy('testing/nginx-policy', sel({ app: 'nginx' }), {
+      types: ['Ingress', 'Egress'],
+      ingress: [{ ports: [{ protocol: 'TCP', port: 80 }] }],
+      egress: [{}],
+      source: { file: 'policies.yaml', line: 60 },
+    }),
   ],
 }
 const index = buildIndex(cluster)

@@ -38,6 +38,7 @@ import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../../src/
 import { podKey } from '../../src/model/index.js'
 import { FakeApiServer, type FakeKind } from '../agent/fake-apiserver.js'
 import { waitFor } from '../agent/fixtures.js'
+import { pod as makePod } from '../fixtures.js'
 import { hasCommand, labSkipReason } from './helpers.js'
 
 const built = existsSync(fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url)))
@@ -53,15 +54,8 @@ const ports = [
   { name: 'http', containerPort: 80, protocol: 'TCP' as const },
   { name: 'dns', containerPort: 53, protocol: 'UDP' as const },
 ]
-const pod = (namespace: string, name: string, nodeName: string, labels: Record<string, string>): Pod => ({
-  namespace,
-  name,
-  labels,
-  ips: [],
-  ports,
-  nodeName,
-  hostNetwork: false,
-})
+const pod = (namespace: string, name: string, nodeName: string, labels: Record<string, string>): Pod =>
+  makePod(`${namespace}/${name}`, labels, [], { ports, nodeName })
 const origin = { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1' } as const
 
 /** shop/db admits role=web pods on 80/TCP (v1), then also on 53/UDP, and pods of team=monitoring namespaces on 53/UDP (v2). */

@@ -1,6 +1,7 @@
 /** Shared fixtures of the lab tests: a small two-node cluster and the "can this machine run a lab" check. */
 import { execFileSync } from 'node:child_process'
-import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../../src/model/index.js'
+import type { ClusterState, ContainerPort, NetworkPolicy, Pod } from '../../src/model/index.js'
+import { pod as makePod, sel } from '../fixtures.js'
 
 /** Returns why lab tests cannot run here, or undefined when they can (root and `ip netns`). */
 export function labSkipReason(): string | undefined {
@@ -24,21 +25,16 @@ export function hasCommand(cmd: string): boolean {
   }
 }
 
-const sel = (matchLabels: Record<string, string>): LabelSelector => ({ matchLabels, matchExpressions: [] })
-
+/** A pod serving http/80 and dns/53, without an address (the lab assigns them), on nodeName when given. */
 function pod(namespace: string, name: string, labels: Record<string, string>, nodeName?: string): Pod {
-  return {
-    namespace,
-    name,
-    labels,
-    ips: [],
-    ports: [
-      { name: 'http', containerPort: 80, protocol: 'TCP' },
-      { name: 'dns', containerPort: 53, protocol: 'UDP' },
-    ],
-    ...(nodeName ? { nodeName } : {}),
-    hostNetwork: false,
-  }
+  const ports: ContainerPort[] = [
+    { name: 'http', containerPort: 80, protocol: 'TCP' },
+    { name: 'dns', containerPort: 53, protocol: 'UDP' },
+  ]
+  const p = makePod(`${namespace}/${name}`, labels, [], { ports })
+  if (nodeName) return { ...p, nodeName }
+  const { nodeName: _, ...unplaced } = p
+  return unplaced
 }
 
 /**

@@ -13,21 +13,18 @@ import {
   upLab,
 } from '../../src/lab/index.js'
 import type { ClusterState, NetworkPolicy, Pod } from '../../src/model/index.js'
+import { pod as makePod } from '../fixtures.js'
 import { hasCommand, labSkipReason } from './helpers.js'
 
 const skip =
   labSkipReason() ??
   (hasCommand('nft') && hasCommand('iptables-nft') ? undefined : 'nft or iptables-nft missing')
 
-const pod = (name: string, nodeName: string): Pod => ({
-  namespace: 'rev',
-  name,
-  labels: { app: name },
-  ips: [],
-  ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
-  nodeName,
-  hostNetwork: false,
-})
+const pod = (name: string, nodeName: string): Pod =>
+  makePod(`rev/${name}`, { app: name }, [], {
+    ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }],
+    nodeName,
+  })
 const base: ClusterState = {
   namespaces: [
     {

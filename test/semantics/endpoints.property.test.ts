@@ -1,12 +1,11 @@
 /**
  * One reading of "which pods are policy endpoints" (docs/semantics.md#hostnetwork-pods,
- * docs/semantics.md#finished-pods): the engine and the node compiler ask src/semantics, so a cluster
- * that still holds finished pods (the agent's store does) gets the same verdicts from both, and the same verdicts
- * as the cluster without them.
+ * docs/semantics.md#finished-pods): the engine and the node compiler ask src/semantics, so a cluster that still
+ * holds finished pods (the agent's store does) gets the same verdicts from the engine, the IR and both
+ * backends' rulesets (test/conformance/implementations.ts), and the same as the cluster without them.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildNodeIR, nodesOf } from '../../src/compile/index.js'
 import {
   buildIndex,
   computeMatrix,
@@ -17,7 +16,7 @@ import {
 import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'
 import { isPolicyEndpoint, isTerminated } from '../../src/semantics/index.js'
-import { allowsDirection } from '../compile/ir-interpreter.js'
+import { DATAPLANES } from '../conformance/implementations.js'
 
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
 const phase = fc.constantFrom(undefined, 'Running', 'Pending', 'Succeeded', 'Failed')
@@ -33,7 +32,7 @@ describe('policy endpoints', () => {
     expect(isPolicyEndpoint({ ...base, phase: 'Failed' })).toBe(false)
   })
 
-  it('the engine and the IR read finished pods alike; they change no verdict between live pods', () => {
+  it('the engine, the IR and both backends read finished pods alike; they change no verdict between live pods', () => {
     fc.assert(
       fc.property(seed, fc.array(phase, { minLength: 1, maxLength: 10 }), (s, phases) => {
         const base = randomCluster(s, { maxPods: 10, maxPolicies: 6, sctp: true })
@@ -45,7 +44,7 @@ describe('policy endpoints', () => {
         const live = pods.filter((p) => !isTerminated(p))
         const liveOnly = buildIndex({ ...cluster, pods: live })
         const index = buildIndex(cluster)
-        const irs = new Map(nodesOf(cluster).map((n) => [n, buildNodeIR(cluster, n)]))
+        const dataplanes = DATAPLANES.map((i) => ({ name: i.name, decide: i.prepare(cluster) }))
         const ports = [...declaredPorts(pods), { port: 8081, protocol: 'TCP' as const }]
         // Destinations are live pods: the engine resolves a named port on any destination pod, the
         // compiler only on endpoints with an address (a known difference for hostNetwork destinations).
@@ -57,11 +56,12 @@ describe('policy endpoints', () => {
               const dst = { kind: 'pod', pod: b } as const
               const engine = evaluate(index, src, dst, port).allowed
               if (!isTerminated(a)) expect(engine).toBe(evaluate(liveOnly, src, dst, port).allowed)
-              const packet = { family: 4 as const, src: a.ips[0] as string, dst: b.ips[0] as string, ...port }
-              const ir =
-                allowsDirection(irs.get(a.nodeName as string)!, 'Egress', packet) &&
-                allowsDirection(irs.get(b.nodeName as string)!, 'Ingress', packet)
-              expect(ir, `${a.name} -> ${b.name} ${port.port}/${port.protocol}`).toBe(engine)
+              for (const d of dataplanes) {
+                expect(
+                  d.decide(a, b, port),
+                  `${d.name}: ${a.name} -> ${b.name} ${port.port}/${port.protocol}`,
+                ).toBe(engine)
+              }
             }
           }
         }

@@ -5,7 +5,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { randomCluster } from '../../src/gen/random-cluster.js'
-import type { Pod, PolicyPeer } from '../../src/model/index.js'
+import type { ContainerPort, Pod, PolicyPeer } from '../../src/model/index.js'
 import {
   ALL_PEERS,
   buildNamespaceIndex,
@@ -14,15 +14,21 @@ import {
   type PeerMatcher,
   peerMatcher,
 } from '../../src/semantics/index.js'
-import { ns, pod, sel } from '../engine/build.js'
+import { ns, pod, sel } from '../fixtures.js'
+
+/** The container ports every pod here serves. */
+const SERVED: ContainerPort[] = [
+  { name: 'http', containerPort: 80, protocol: 'TCP' },
+  { name: 'dns', containerPort: 53, protocol: 'UDP' },
+]
 
 const namespaces = buildNamespaceIndex([ns('a', { team: 'a' }), ns('b', { team: 'b' })])
-const web = pod('a/web', { app: 'web' }, ['10.0.1.10'])
-const client = pod('b/client', { app: 'client' }, ['10.0.2.11'])
-const host = pod('a/host', { app: 'web' }, ['10.0.1.99'], { hostNetwork: true })
-const done = pod('a/done', { app: 'web' }, ['10.0.1.98'], { phase: 'Succeeded' })
-const failed = pod('a/failed', { app: 'web' }, ['10.0.1.97'], { phase: 'Failed' })
-const pending = pod('c/pending', { app: 'web' }, [])
+const web = pod('a/web', { app: 'web' }, ['10.0.1.10'], { ports: SERVED })
+const client = pod('b/client', { app: 'client' }, ['10.0.2.11'], { ports: SERVED })
+const host = pod('a/host', { app: 'web' }, ['10.0.1.99'], { ports: SERVED, hostNetwork: true })
+const done = pod('a/done', { app: 'web' }, ['10.0.1.98'], { ports: SERVED, phase: 'Succeeded' })
+const failed = pod('a/failed', { app: 'web' }, ['10.0.1.97'], { ports: SERVED, phase: 'Failed' })
+const pending = pod('c/pending', { app: 'web' }, [], { ports: SERVED })
 
 interface Row {
   readonly name: string
@@ -153,7 +159,7 @@ describe('peer matchers', () => {
   })
 
   it('lists pods an ipBlock covers by any of their addresses', () => {
-    const dual = pod('a/dual', {}, ['fd00::5', '10.0.1.5'])
+    const dual = pod('a/dual', {}, ['fd00::5', '10.0.1.5'], { ports: SERVED })
     const m = peerMatcher({ ipBlock: { cidr: '10.0.1.0/24', except: [] } }, 'a')
     expect(matchPeerPod(namespaces, m, dual)).toBe(true)
     expect(matchPeer(namespaces, m, dual, 'fd00::5')).toBe(false)

@@ -16,7 +16,8 @@ import {
 } from '../../../src/backends/nftables/index.js'
 import { normalizeObjects } from '../../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../../src/model/index.js'
-import { allowFrom, canRunNftInNetns, denyAll, namespace, pod } from '../../agent/fixtures.js'
+import { canRunNftInNetns } from '../../agent/fixtures.js'
+import { allowFromJson, denyAllJson, namespaceJson, podJson } from '../../fixtures.js'
 
 const clusterOf = (objects: readonly JsonObject[]) =>
   normalizeObjects(objects.map((o, i) => rawFromValue(o, { file: `o${i}` }))).value
@@ -58,13 +59,13 @@ const namedPort = (ns: string, name: string, app: string): JsonObject => ({
 })
 
 const base: JsonObject[] = [
-  namespace('shop', { tier: 'front' }),
-  namespace('ops', { tier: 'back' }),
-  pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
-  pod('shop', 'cache', '10.0.1.4', 'n1', { app: 'cache' }),
-  pod('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }),
-  pod('ops', 'mon', '10.0.2.9', 'n2', { role: 'web' }),
-  allowFrom('shop', 'web-to-db', 'db', 'web', 5432),
+  namespaceJson('shop', { tier: 'front' }),
+  namespaceJson('ops', { tier: 'back' }),
+  podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
+  podJson('shop', 'cache', '10.0.1.4', 'n1', { app: 'cache' }),
+  podJson('shop', 'web', '10.0.2.3', 'n2', { role: 'web' }),
+  podJson('ops', 'mon', '10.0.2.9', 'n2', { role: 'web' }),
+  allowFromJson('shop', 'web-to-db', 'db', 'web', 5432),
 ]
 
 /** Fixture pairs: each row is a change the agent sees, named as what happened. */
@@ -72,34 +73,34 @@ const pairs: { name: string; a: readonly JsonObject[]; b: readonly JsonObject[] 
   {
     name: 'a remote pod joins a peer set',
     a: base,
-    b: [...base, pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })],
+    b: [...base, podJson('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })],
   },
   {
     name: 'a remote pod leaves a peer set',
-    a: [...base, pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })],
+    a: [...base, podJson('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })],
     b: base,
   },
   {
     name: 'a policy changes its port',
     a: base,
-    b: [...base.slice(0, -1), allowFrom('shop', 'web-to-db', 'db', 'web', 6432)],
+    b: [...base.slice(0, -1), allowFromJson('shop', 'web-to-db', 'db', 'web', 6432)],
   },
   {
     name: 'a second policy selects a local pod',
     a: base,
-    b: [...base, allowFrom('shop', 'web-to-cache', 'cache', 'web', 6379)],
+    b: [...base, allowFromJson('shop', 'web-to-cache', 'cache', 'web', 6379)],
   },
   {
     name: 'a policy is deleted',
-    a: [...base, allowFrom('shop', 'web-to-cache', 'cache', 'web', 6379)],
+    a: [...base, allowFromJson('shop', 'web-to-cache', 'cache', 'web', 6379)],
     b: base,
   },
-  { name: 'a default deny isolates every local pod', a: base, b: [...base, denyAll('shop')] },
+  { name: 'a default deny isolates every local pod', a: base, b: [...base, denyAllJson('shop')] },
   { name: 'the last policy goes away', a: base, b: base.slice(0, -1) },
   {
     name: 'two policies share a port (helper chain appears)',
     a: base,
-    b: [...base, allowFrom('shop', 'web-to-db-2', 'db', 'web', 5432)],
+    b: [...base, allowFromJson('shop', 'web-to-db-2', 'db', 'web', 5432)],
   },
   {
     name: 'an ipBlock with except appears',
@@ -115,12 +116,12 @@ const pairs: { name: string; a: readonly JsonObject[]; b: readonly JsonObject[] 
   {
     name: 'a local pod changes its IP (pod chain comment changes)',
     a: base,
-    b: base.map((o) => (o === base[2] ? pod('shop', 'db', '10.0.1.30', 'n1', { app: 'db' }) : o)),
+    b: base.map((o) => (o === base[2] ? podJson('shop', 'db', '10.0.1.30', 'n1', { app: 'db' }) : o)),
   },
   {
     name: 'a local pod is relabelled out of every policy',
     a: base,
-    b: base.map((o) => (o === base[2] ? pod('shop', 'db', '10.0.1.3', 'n1', { app: 'other' }) : o)),
+    b: base.map((o) => (o === base[2] ? podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'other' }) : o)),
   },
 ]
 
@@ -240,7 +241,7 @@ describe('incremental scripts (recorded)', () => {
     const c1 = clusterOf(base)
     const c2 = {
       ...c1,
-      pods: [...c1.pods, ...clusterOf([pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })]).pods],
+      pods: [...c1.pods, ...clusterOf([podJson('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })]).pods],
     }
     const a = (inc.compile(c1).value as Ruleset<NftTable>).structure
     const b = (inc.compile(c2).value as Ruleset<NftTable>).structure
@@ -403,14 +404,14 @@ describe.skipIf(!canRun)('incremental update = full reload (real nftables in a n
     })
     type C = typeof arbCluster extends fc.Arbitrary<infer T> ? T : never
     const objects = (c: C): JsonObject[] => [
-      namespace('shop', { tier: 'front' }),
-      namespace('ops', { tier: 'back' }),
+      namespaceJson('shop', { tier: 'front' }),
+      namespaceJson('ops', { tier: 'back' }),
       ...c.pods.map((p, i) =>
-        pod(p.ns, `p${i}`, `10.0.${p.node === 'n1' ? 1 : 2}.${p.ip}`, p.node, p.labels),
+        podJson(p.ns, `p${i}`, `10.0.${p.node === 'n1' ? 1 : 2}.${p.ip}`, p.node, p.labels),
       ),
       ...c.policies.map((p, i) => {
-        if (p.kind === 'allow') return allowFrom(p.ns, `pol${i}`, p.app, p.from, p.port)
-        if (p.kind === 'deny') return denyAll(p.ns, `pol${i}`)
+        if (p.kind === 'allow') return allowFromJson(p.ns, `pol${i}`, p.app, p.from, p.port)
+        if (p.kind === 'deny') return denyAllJson(p.ns, `pol${i}`)
         if (p.kind === 'egress') return egressTo(p.ns, `pol${i}`, p.app, '10.96.0.0/12', p.except)
         return namedPort(p.ns, `pol${i}`, p.app)
       }),

@@ -11,8 +11,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyRuleset, compileNode, execCommand } from '../../../src/backends/index.js'
 import type { ClusterState } from '../../../src/model/index.js'
-import { CASES, policy, rule, sel, tcp } from '../../compile/fixtures.js'
+import { CASES } from '../../compile/fixtures.js'
 import { createNetns, deleteNetns, kernelSkipReason } from '../../compile/netns.js'
+import { policy, rule, sel, tcp } from '../../fixtures.js'
 
 const skip = await kernelSkipReason()
 
@@ -30,7 +31,7 @@ const cluster: ClusterState = {
   ...base,
   policies: [
     ...base.policies,
-    policy('dev', 'client-egress', sel({ app: 'client' }), {
+    policy('dev/client-egress', sel({ app: 'client' }), {
       types: ['Egress'],
       egress: [
         rule([{ ipBlock: { cidr: '10.240.1.11/32', except: [] } }], [tcp(80)]),

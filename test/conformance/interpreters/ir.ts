@@ -1,29 +1,15 @@
 /**
- * A deliberately naive interpreter of the node IR, for property tests: decides one packet the way
- * the rendered ruleset is meant to (egress on the source's node, then ingress on the destination's).
+ * A deliberately naive interpreter of the node IR: decides one packet the way the rendered ruleset is
+ * meant to (egress on the source's node, then ingress on the destination's).
  */
-import type { IRRule, IRSet, NodeIR } from '../../src/compile/index.js'
-import { type Family, type Protocol, parseCIDR, parseIP } from '../../src/model/index.js'
+import type { IRRule, IRSet, NodeIR } from '../../../src/compile/index.js'
+import { inAddress, type Packet } from './packet.js'
 
-export interface Packet {
-  readonly family: Family
-  readonly src: string
-  readonly dst: string
-  readonly protocol: Protocol
-  readonly port: number
-}
+export type { Packet } from './packet.js'
 
 function inAddressSet(set: IRSet, address: string): boolean {
   if (set.kind !== 'addresses') return false
-  const ip = parseIP(address)
-  if (!ip) return false
-  return set.elements.some((e) => {
-    if (!set.interval) return e === address
-    const c = parseCIDR(e)
-    if (!c || c.family !== ip.family) return false
-    const last = c.base | ((1n << BigInt((c.family === 4 ? 32 : 128) - c.prefix)) - 1n)
-    return ip.value >= c.base && ip.value <= last
-  })
+  return set.elements.some((e) => (set.interval ? inAddress(e, address) : e === address))
 }
 
 function ruleMatches(ir: NodeIR, r: IRRule, remote: string, p: Packet): boolean {

@@ -1,0 +1,111 @@
+/**
+ * The one table of the Kubernetes kinds Palisade reads: in which API versions each is accepted, in which
+ * one it is listed from a live API server, and its role. The loader, the validator, the live-cluster
+ * reader and the agent derive their views from it; nobody keeps a list of their own.
+ */
+
+export type WorkloadKind =
+  | 'Deployment'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'ReplicaSet'
+  | 'ReplicationController'
+  | 'Job'
+  | 'CronJob'
+
+export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | WorkloadKind
+
+/** The kinds the node agent watches: what the compiler reads. */
+export type WatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
+
+export interface KindInfo {
+  readonly kind: ReadKind
+  /** API versions in which the kind is accepted (validated and read), newest first. */
+  readonly versions: readonly string[]
+  /** The version it is listed and watched in from a live API server. */
+  readonly served: string
+  /** Lower-case plural of the REST path (`/api/v1/pods`). */
+  readonly plural: string
+  /** A workload: pods come from its template. */
+  readonly workload: boolean
+}
+
+/** Every kind we read, in the order a live cluster is listed (namespaces first, workloads last). */
+export const KINDS: readonly KindInfo[] = [
+  { kind: 'Namespace', versions: ['v1'], served: 'v1', plural: 'namespaces', workload: false },
+  { kind: 'Pod', versions: ['v1'], served: 'v1', plural: 'pods', workload: false },
+  {
+    kind: 'NetworkPolicy',
+    versions: ['networking.k8s.io/v1', 'extensions/v1beta1'],
+    served: 'networking.k8s.io/v1',
+    plural: 'networkpolicies',
+    workload: false,
+  },
+  {
+    kind: 'Deployment',
+    versions: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2', 'extensions/v1beta1'],
+    served: 'apps/v1',
+    plural: 'deployments',
+    workload: true,
+  },
+  {
+    kind: 'ReplicaSet',
+    versions: ['apps/v1', 'apps/v1beta2', 'extensions/v1beta1'],
+    served: 'apps/v1',
+    plural: 'replicasets',
+    workload: true,
+  },
+  {
+    kind: 'StatefulSet',
+    versions: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2'],
+    served: 'apps/v1',
+    plural: 'statefulsets',
+    workload: true,
+  },
+  {
+    kind: 'DaemonSet',
+    versions: ['apps/v1', 'apps/v1beta2', 'extensions/v1beta1'],
+    served: 'apps/v1',
+    plural: 'daemonsets',
+    workload: true,
+  },
+  { kind: 'Job', versions: ['batch/v1'], served: 'batch/v1', plural: 'jobs', workload: true },
+  {
+    kind: 'CronJob',
+    versions: ['batch/v1', 'batch/v1beta1'],
+    served: 'batch/v1',
+    plural: 'cronjobs',
+    workload: true,
+  },
+  {
+    kind: 'ReplicationController',
+    versions: ['v1'],
+    served: 'v1',
+    plural: 'replicationcontrollers',
+    workload: true,
+  },
+]
+
+/** API versions in which each kind we read is accepted. */
+export const READ_KINDS: Readonly<Record<ReadKind, readonly string[]>> = Object.fromEntries(
+  KINDS.map((k) => [k.kind, k.versions]),
+) as Record<ReadKind, readonly string[]>
+
+/** The workload kinds, in table order. */
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = KINDS.filter((k) => k.workload).map(
+  (k) => k.kind as WorkloadKind,
+)
+
+/** The kinds the agent watches, in the order its informers start. */
+export const WATCHED_KINDS: readonly WatchedKind[] = ['Namespace', 'Pod', 'NetworkPolicy']
+
+/** Returns a kind's row (every ReadKind has one). */
+export function kindInfo(kind: ReadKind): KindInfo {
+  return KINDS.find((k) => k.kind === kind) as KindInfo
+}
+
+/** Returns the cluster-wide REST path of a kind in its served version (`/apis/apps/v1/deployments`). */
+export function kindPath(kind: ReadKind): string {
+  const k = kindInfo(kind)
+  return `${k.served.includes('/') ? '/apis' : '/api'}/${k.served}/${k.plural}`
+}
