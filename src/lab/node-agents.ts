@@ -16,9 +16,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type BackendName, DEFAULT_BACKEND } from '../backends/index.js'
 import { LabError, sleep, spawnNodeInNetns } from './exec.js'
-import { splice } from './splice.js'
 import type { LabNode } from './plan.js'
 import { controlSocket, request } from './server.js'
+import { splice } from './splice.js'
 import type { Lab } from './topology.js'
 
 /** Where the agents get the cluster from. */
