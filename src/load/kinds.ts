@@ -10,12 +10,13 @@ export type WorkloadKind =
   | 'Job'
   | 'CronJob'
 
-export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | WorkloadKind
+export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Node' | WorkloadKind
 
 /** API versions in which each kind we read is accepted. */
 export const READ_KINDS: Readonly<Record<ReadKind, readonly string[]>> = {
   Namespace: ['v1'],
   Pod: ['v1'],
+  Node: ['v1'],
   NetworkPolicy: ['networking.k8s.io/v1', 'extensions/v1beta1'],
   Deployment: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2', 'extensions/v1beta1'],
   StatefulSet: ['apps/v1', 'apps/v1beta1', 'apps/v1beta2'],

@@ -3,11 +3,13 @@ import type { Command } from 'commander'
 import {
   buildIndex,
   type DirectionVerdict,
+  type Endpoint,
   evaluate,
   formatPort,
   parsePortSpec,
+  type Resolved,
   type RuleRef,
-  resolveEndpoint,
+  resolveEndpoints,
   type Verdict,
 } from '../../engine/index.js'
 import { partialJSON, renderPartialNotice, renderVerdict } from '../../explain/index.js'
@@ -20,7 +22,18 @@ interface CheckOptions extends InputOptions {
   readonly to: string
   readonly port: string
   readonly output: string
+  readonly namespace?: string
 }
+
+/** Names an endpoint for people: 'shop/web-1', 'node/worker-1', '10.0.0.1'. */
+function endpointName(e: Endpoint): string {
+  if (e.kind === 'pod') return `${e.pod.namespace}/${e.pod.name}`
+  if (e.kind === 'node') return `node/${e.node}`
+  return e.ip
+}
+
+/** Most pod pairs a workload-to-workload check evaluates (the first pairs beyond are not looked at). */
+const MAX_PAIRS = 100_000
 
 const where = (s: SourceRef | undefined) =>
   s ? `${s.file}${s.line !== undefined ? `:${s.line}` : ''}` : undefined
@@ -65,12 +78,13 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       .argument('[paths...]', 'manifest files or folders')
       .requiredOption(
         '--from <endpoint>',
-        'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster',
+        'ns/pod, ns/workload, [ns/]KIND/NAME (deploy/web, sts/db, ds, rs, job, cronjob, pod), NAME (-n), node/NAME[=IP] or an IP',
       )
       .requiredOption(
         '--to <endpoint>',
-        'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster',
+        'ns/pod, ns/workload, [ns/]KIND/NAME (deploy/web, sts/db, ds, rs, job, cronjob, pod), NAME (-n), node/NAME[=IP] or an IP',
       )
+      .option('-n, --namespace <ns>', 'namespace of KIND/NAME and bare names (default: default)')
       .requiredOption('--port <port>', 'PORT[/PROTOCOL], e.g. 80/TCP, 53/UDP (protocol defaults to TCP)')
       .option('-o, --output <format>', 'text | json', 'text'),
   ).action(async (paths: string[], opts: CheckOptions) => {
@@ -86,8 +100,9 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     const loaded = await loadFromOptions(paths, opts)
     if (!loaded) return setExit(2)
     const index = buildIndex(loaded.cluster)
-    const src = resolveEndpoint(index, opts.from)
-    const dst = resolveEndpoint(index, opts.to)
+    const resolveOpts = opts.namespace === undefined ? {} : { namespace: opts.namespace }
+    const src = resolveEndpoints(index, opts.from, resolveOpts)
+    const dst = resolveEndpoints(index, opts.to, resolveOpts)
     for (const [flag, e] of [
       ['--from', src],
       ['--to', dst],
@@ -98,17 +113,69 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       }
     }
     if (typeof src === 'string' || typeof dst === 'string') return setExit(2)
-    const verdict = evaluate(index, src, dst, port)
+    // A workload is every one of its pods: the answer is the first denied pair, or the first pair.
+    const pairs = comparePairs(index, src, dst, port)
+    const shown = pairs.firstDenied ?? pairs.first
+    const verdict = shown.verdict
     const portText = formatPort(port)
+    const from = pairs.total > 1 ? endpointName(shown.from) : opts.from
+    const to = pairs.total > 1 ? endpointName(shown.to) : opts.to
     // A verdict on a partial input says so next to it (the errors themselves went to stderr).
     const omissions = findOmissions(loaded.diagnostics)
     if (opts.output === 'json') {
-      const json = { ...verdictJSON(verdict, opts.from, opts.to, portText), ...partialJSON(omissions) }
+      const json = {
+        ...verdictJSON(verdict, from, to, portText),
+        allowed: pairs.allowed === pairs.total,
+        ...(pairs.total > 1
+          ? { query: { from: opts.from, to: opts.to }, pairs: { total: pairs.total, allowed: pairs.allowed } }
+          : {}),
+        ...partialJSON(omissions),
+      }
       process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
     } else {
-      process.stdout.write(renderVerdict(verdict, opts.from, opts.to, portText))
+      if (pairs.total > 1) {
+        const all = pairs.allowed === pairs.total
+        const head = `${opts.from} -> ${opts.to} on ${portText}: ${all ? 'ALLOWED' : 'DENIED'} (${pairs.allowed} of ${pairs.total} pod pairs allowed${pairs.truncated ? `, the first ${pairs.total} pairs looked at` : ''})`
+        process.stdout.write(`${head}\n${all ? 'every pair alike; ' : 'the first denied pair: '}`)
+      }
+      process.stdout.write(renderVerdict(verdict, from, to, portText))
       process.stdout.write(renderPartialNotice(omissions, 'verdict'))
     }
-    setExit(verdict.allowed ? 0 : 1)
+    setExit(pairs.allowed === pairs.total ? 0 : 1)
   })
+}
+
+interface Pair {
+  readonly from: Endpoint
+  readonly to: Endpoint
+  readonly verdict: Verdict
+}
+
+/** Evaluates every pair of endpoints (a workload is all its pods), counting those allowed. */
+function comparePairs(
+  index: ReturnType<typeof buildIndex>,
+  src: Resolved,
+  dst: Resolved,
+  port: Exclude<ReturnType<typeof parsePortSpec>, string>,
+): { first: Pair; firstDenied?: Pair; total: number; allowed: number; truncated: boolean } {
+  let first: Pair | undefined
+  let firstDenied: Pair | undefined
+  let total = 0
+  let allowed = 0
+  let truncated = false
+  outer: for (const from of src.endpoints) {
+    for (const to of dst.endpoints) {
+      if (total >= MAX_PAIRS) {
+        truncated = true
+        break outer
+      }
+      const verdict = evaluate(index, from, to, port)
+      const pair = { from, to, verdict }
+      first ??= pair
+      total++
+      if (verdict.allowed) allowed++
+      else firstDenied ??= pair
+    }
+  }
+  return { first: first as Pair, ...(firstDenied ? { firstDenied } : {}), total, allowed, truncated }
 }
