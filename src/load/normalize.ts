@@ -40,6 +40,7 @@ import {
 } from '../model/index.js'
 import { parseCIDRSloppy } from '../validate/cidr.js'
 import { classifyKind, objectKey, type ReadKind, WORKLOAD_KINDS, type WorkloadKind } from './kinds.js'
+import { otherPolicyEnforcer } from './other-policies.js'
 import {
   activeChildren,
   controllerRef,
@@ -219,8 +220,20 @@ interface ReadObject {
 function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[]): ReadObject[] {
   const byKey = new Map<string, ReadObject>()
   for (const raw of objects) {
-    const cls = classifyKind(raw.value)
     const object = describeObject(raw.value)
+    const enforcer = otherPolicyEnforcer(raw.value)
+    if (enforcer) {
+      diagnostics.push({
+        code: 'load.unanalysed-policy',
+        severity: 'warning',
+        message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} (enforced by ${enforcer}) not analysed: verdicts ignore it`,
+        object,
+        path: [],
+        source: raw.source,
+      })
+      continue
+    }
+    const cls = classifyKind(raw.value)
     if (cls.kind === 'other') {
       diagnostics.push({
         code: 'load.skipped-kind',
