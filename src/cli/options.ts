@@ -16,6 +16,10 @@ export interface InputOptions {
   readonly validate?: ValidationMode
   readonly strict?: boolean
   readonly verbose?: boolean
+  /** --kubeconfig [FILE]: read the live cluster (true: the default kubeconfig or in-cluster config). */
+  readonly kubeconfig?: string | boolean
+  /** --context NAME: a context of the kubeconfig (implies reading the cluster). */
+  readonly context?: string
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
@@ -31,6 +35,47 @@ export function addInputOptions(cmd: Command): Command {
     )
     .option('--strict', 'any error is fatal (exit 2)')
     .option('-v, --verbose', 'also list skipped kinds and informational notes')
+}
+
+/**
+ * Adds --kubeconfig [FILE] and --context NAME: the command reads the live cluster (with paths as well:
+ * the files come after the cluster's objects, so a file's version of an object wins, as `kubectl apply`
+ * of it would).
+ */
+export function addClusterOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--kubeconfig [file]',
+      'read the live cluster: this kubeconfig, or without FILE $KUBECONFIG, ~/.kube/config or the in-cluster service account',
+    )
+    .option('--context <name>', 'read the live cluster through this kubeconfig context')
+}
+
+/** Returns whether the options ask for the live cluster. */
+export function wantsCluster(opts: InputOptions): boolean {
+  return (opts.kubeconfig !== undefined && opts.kubeconfig !== false) || opts.context !== undefined
+}
+
+/**
+ * Reads the live cluster the options name (the shared entry for every command that analyses one):
+ * objects as inputs named cluster/<kind>/<ns>/<name>.json and diagnostics; a progress line on stderr
+ * while a big cluster is listed.
+ */
+export async function loadFromCluster(
+  opts: InputOptions,
+): Promise<{ inputs: InputText[]; diagnostics: Diagnostic[] }> {
+  const { readCluster } = await import('./kube-inputs.js')
+  const tty = process.stderr.isTTY === true
+  return readCluster(
+    {
+      ...(typeof opts.kubeconfig === 'string' ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.context !== undefined ? { context: opts.context } : {}),
+    },
+    (line, done) => {
+      if (tty) process.stderr.write(`\r\x1b[K${line}${done ? '\n' : ''}`)
+      else if (done) process.stderr.write(`palisade: ${line}\n`)
+    },
+  )
 }
 
 export interface ReadInputsResult {
@@ -57,12 +102,20 @@ export async function readInputsFromOptions(
     return undefined
   }
   const all = [...(opts.filename ?? []), ...paths]
-  if (all.length === 0) {
-    process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')
+  const cluster = wantsCluster(opts)
+  if (all.length === 0 && !cluster) {
+    process.stderr.write(
+      'palisade: no input: give manifest paths, -f PATH (- for stdin) or --kubeconfig [FILE]\n',
+    )
     return undefined
   }
-  const read = await readInputs(all)
-  return { inputs: read.inputs, diagnostics: read.diagnostics, mode }
+  const live = cluster ? await loadFromCluster(opts) : { inputs: [], diagnostics: [] }
+  const read = all.length > 0 ? await readInputs(all) : { inputs: [], diagnostics: [] }
+  return {
+    inputs: [...live.inputs, ...read.inputs],
+    diagnostics: [...live.diagnostics, ...read.diagnostics],
+    mode,
+  }
 }
 
 /**

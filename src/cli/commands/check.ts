@@ -15,7 +15,7 @@ import {
 import { partialJSON, renderPartialNotice, renderVerdict } from '../../explain/index.js'
 import { findOmissions } from '../../load/index.js'
 import type { SourceRef } from '../../model/index.js'
-import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface CheckOptions extends InputOptions {
   readonly from: string
@@ -69,24 +69,26 @@ export function verdictJSON(v: Verdict, from: string, to: string, port: string) 
 
 /** Registers `check`. */
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
-  addInputOptions(
-    program
-      .command('check')
-      .description(
-        'decide whether --from may open a connection to --to on --port (exit 0 allowed, 1 denied, 2 error)',
-      )
-      .argument('[paths...]', 'manifest files or folders')
-      .requiredOption(
-        '--from <endpoint>',
-        'ns/pod, ns/workload, [ns/]KIND/NAME (deploy/web, sts/db, ds, rs, job, cronjob, pod), NAME (-n), node/NAME[=IP] or an IP',
-      )
-      .requiredOption(
-        '--to <endpoint>',
-        'ns/pod, ns/workload, [ns/]KIND/NAME (deploy/web, sts/db, ds, rs, job, cronjob, pod), NAME (-n), node/NAME[=IP] or an IP',
-      )
-      .option('-n, --namespace <ns>', 'namespace of KIND/NAME and bare names (default: default)')
-      .requiredOption('--port <port>', 'PORT[/PROTOCOL], e.g. 80/TCP, 53/UDP (protocol defaults to TCP)')
-      .option('-o, --output <format>', 'text | json', 'text'),
+  addClusterOptions(
+    addInputOptions(
+      program
+        .command('check')
+        .description(
+          'decide whether --from may open a connection to --to on --port (exit 0 allowed, 1 denied, 2 error)',
+        )
+        .argument('[paths...]', 'manifest files or folders')
+        .requiredOption(
+          '--from <endpoint>',
+          'ns/pod, ns/workload, [ns/]KIND/NAME (deploy/web, sts/db, ds, rs, job, cronjob, pod), NAME (-n), node/NAME[=IP] or an IP',
+        )
+        .requiredOption(
+          '--to <endpoint>',
+          'ns/pod, ns/workload, [ns/]KIND/NAME (deploy/web, sts/db, ds, rs, job, cronjob, pod), NAME (-n), node/NAME[=IP] or an IP',
+        )
+        .option('-n, --namespace <ns>', 'namespace of KIND/NAME and bare names (default: default)')
+        .requiredOption('--port <port>', 'PORT[/PROTOCOL], e.g. 80/TCP, 53/UDP (protocol defaults to TCP)')
+        .option('-o, --output <format>', 'text | json', 'text'),
+    ),
   ).action(async (paths: string[], opts: CheckOptions) => {
     if (!['text', 'json'].includes(opts.output)) {
       process.stderr.write(`palisade check: -o must be text or json, not "${opts.output}"\n`)

@@ -10,7 +10,7 @@ import {
   renderPodExplanations,
 } from '../../explain/index.js'
 import { findOmissions } from '../../load/index.js'
-import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface ExplainOptions extends InputOptions {
   readonly pod?: string
@@ -30,7 +30,7 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
     )
     .option('-n, --namespace <ns>', 'namespace of --pod KIND/NAME and bare names (default: default)')
     .option('-o, --output <format>', 'text | json', 'text')
-  addInputOptions(cmd).action(async (paths: string[], opts: ExplainOptions) => {
+  addClusterOptions(addInputOptions(cmd)).action(async (paths: string[], opts: ExplainOptions) => {
     if (opts.output !== 'text' && opts.output !== 'json') {
       process.stderr.write(`palisade explain: -o must be text or json, not "${opts.output}"\n`)
       return setExit(2)

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { LINT_RULES, lintInputs, renderSarif } from '../../lint/index.js'
 import { formatDiagnostic } from '../format.js'
-import { addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
 
 interface LintOptions extends InputOptions {
   readonly output: string
@@ -19,7 +19,7 @@ export function registerLint(program: Command, setExit: (code: number) => void):
     .argument('[paths...]', 'manifest files or folders')
     .option('-o, --output <format>', 'text | json | sarif', 'text')
     .option('--list-rules', 'print every lint check with its documentation and exit')
-  addInputOptions(cmd).action(async (paths: string[], opts: LintOptions) => {
+  addClusterOptions(addInputOptions(cmd)).action(async (paths: string[], opts: LintOptions) => {
     if (opts.listRules) {
       for (const r of LINT_RULES) process.stdout.write(`${r.id} (${r.severity}): ${r.doc}\n`)
       return setExit(0)
