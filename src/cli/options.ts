@@ -1,6 +1,7 @@
 /** Input options shared by every command that reads manifests: -f PATH (repeatable, - = stdin) and positional paths. */
 import type { Command } from 'commander'
 import {
+  DEFAULT_MAX_BYTES,
   type InputText,
   type LoadedCluster,
   loadCluster,
@@ -20,6 +21,33 @@ export interface InputOptions {
   readonly kubeconfig?: string | boolean
   /** --context NAME: a context of the kubeconfig (implies reading the cluster). */
   readonly context?: string
+  /** --max-input-size SIZE: the per-input limit (default DEFAULT_MAX_BYTES). */
+  readonly maxInputSize?: string
+}
+
+/** The largest input any limit allows: V8's longest string (2^29 - 24 UTF-16 units), as one input is decoded into one. */
+export const MAX_INPUT_SIZE_CEILING = 2 ** 29 - 24
+
+/**
+ * Parses a size: bytes, or a number with Ki, Mi, Gi (also KiB, MiB, GiB; K, M, G are powers of 1000, as
+ * in Kubernetes quantities). Returns an error message when it is not one or is beyond the ceiling.
+ */
+export function parseSize(text: string): number | string {
+  const m = /^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|KiB|MiB|GiB|K|M|G|k)?$/.exec(text.trim())
+  if (!m) return `--max-input-size must be a size such as 512Mi, 1Gi or 100000000, not "${text}"`
+  const unit = (m[2] ?? '').replace(/B$/, '')
+  const factor =
+    (
+      { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1000, k: 1000, M: 1000 ** 2, G: 1000 ** 3 } as Record<
+        string,
+        number
+      >
+    )[unit] ?? 1
+  const bytes = Math.floor(Number(m[1]) * factor)
+  if (bytes < 1) return `--max-input-size must be at least 1 byte, not "${text}"`
+  if (bytes > 512 * 1024 ** 2)
+    return `--max-input-size ${text} is beyond what one input can hold (512Mi: the longest string Node can make): split the input into several files`
+  return Math.min(bytes, MAX_INPUT_SIZE_CEILING)
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
@@ -34,6 +62,10 @@ export function addInputOptions(cmd: Command): Command {
       'strict',
     )
     .option('--strict', 'any error is fatal (exit 2)')
+    .option(
+      '--max-input-size <size>',
+      `largest input read, per file (default ${DEFAULT_MAX_BYTES / 1024 / 1024}Mi; at most 512Mi)`,
+    )
     .option('-v, --verbose', 'also list skipped kinds and informational notes')
 }
 
@@ -82,6 +114,8 @@ export interface ReadInputsResult {
   readonly inputs: InputText[]
   readonly diagnostics: Diagnostic[]
   readonly mode: ValidationMode
+  /** The per-input limit in bytes. */
+  readonly maxBytes: number
 }
 
 /**
@@ -101,6 +135,11 @@ export async function readInputsFromOptions(
     )
     return undefined
   }
+  const maxBytes = opts.maxInputSize === undefined ? DEFAULT_MAX_BYTES : parseSize(opts.maxInputSize)
+  if (typeof maxBytes === 'string') {
+    process.stderr.write(`palisade ${command}: ${maxBytes}\n`)
+    return undefined
+  }
   const all = [...(opts.filename ?? []), ...paths]
   const cluster = wantsCluster(opts)
   if (all.length === 0 && !cluster) {
@@ -110,11 +149,12 @@ export async function readInputsFromOptions(
     return undefined
   }
   const live = cluster ? await loadFromCluster(opts) : { inputs: [], diagnostics: [] }
-  const read = all.length > 0 ? await readInputs(all) : { inputs: [], diagnostics: [] }
+  const read = all.length > 0 ? await readInputs(all, { maxBytes }) : { inputs: [], diagnostics: [] }
   return {
     inputs: [...live.inputs, ...read.inputs],
     diagnostics: [...live.diagnostics, ...read.diagnostics],
     mode,
+    maxBytes,
   }
 }
 
@@ -129,7 +169,7 @@ export async function loadFromOptions(
 ): Promise<LoadedCluster | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
-  const loaded = loadCluster(read.inputs, { validate: read.mode })
+  const loaded = loadCluster(read.inputs, { validate: read.mode, maxBytes: read.maxBytes })
   const diagnostics = [...read.diagnostics, ...loaded.diagnostics]
   for (const d of diagnostics) {
     if (d.severity === 'info' && !opts.verbose) continue

@@ -64,10 +64,15 @@ export function lintLoaded(input: LintInput): LintResult {
 /** Loads the inputs (with the given validation mode) and lints them. */
 export function lintInputs(
   inputs: readonly InputText[],
-  opts: { readonly validate: ValidationMode },
+  opts: { readonly validate: ValidationMode; readonly maxBytes?: number },
 ): LintResult {
-  const loaded = loadCluster(inputs, { validate: opts.validate })
-  const written = inputs.flatMap((input) => parseDocuments(input).value)
+  const loaded = loadCluster(inputs, {
+    validate: opts.validate,
+    ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
+  })
+  const written = inputs.flatMap(
+    (input) => parseDocuments(input, opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }).value,
+  )
   return lintLoaded({
     cluster: loaded.cluster,
     diagnostics: loaded.diagnostics,

@@ -21,7 +21,7 @@ export const VALIDATION_MODES: readonly ValidationMode[] = ['strict', 'warn', 'i
 
 export interface LoadOptions {
   readonly validate: ValidationMode
-  /** Per-input size limit in bytes (default 32 MiB). */
+  /** Per-input size limit in bytes (default 128 MiB). */
   readonly maxBytes?: number
 }
 

@@ -30,7 +30,7 @@ export function registerLint(program: Command, setExit: (code: number) => void):
     }
     const read = await readInputsFromOptions('lint', paths, opts)
     if (!read) return setExit(2)
-    const result = lintInputs(read.inputs, { validate: read.mode })
+    const result = lintInputs(read.inputs, { validate: read.mode, maxBytes: read.maxBytes })
     const diagnostics = [...read.diagnostics, ...result.diagnostics]
     const errors = result.counts.error + read.diagnostics.filter((d) => d.severity === 'error').length
     if (opts.output === 'json') {
