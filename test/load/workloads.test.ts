@@ -157,3 +157,19 @@ describe('representative pods', () => {
     ])
   })
 })
+
+describe('node addresses (docs/semantics.md#node-addresses)', () => {
+  it("come from pods' hostIPs and hostNetwork pods when no Node object is given", () => {
+    const text = [
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: a}\nspec: {nodeName: w1, containers: [{name: c, image: i}]}\nstatus: {phase: Running, podIP: 10.0.0.5, hostIP: 192.168.1.11}',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: a}\nspec: {nodeName: w2, hostNetwork: true, containers: [{name: c, image: i}]}\nstatus: {phase: Running, podIP: 192.168.1.12, podIPs: [{ip: 192.168.1.12}, {ip: "fd00::0012"}]}',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: w3}\nstatus:\n  addresses: [{type: Hostname, address: w3}, {type: InternalIP, address: 192.168.1.13}, {type: ExternalIP, address: 203.0.113.13}]',
+    ].join('\n---\n')
+    const r = loadCluster([{ file: 'in.yaml', text }], { validate: 'strict' })
+    expect(r.cluster.nodes).toEqual([
+      { name: 'w1', addresses: ['192.168.1.11'], declared: false },
+      { name: 'w2', addresses: ['192.168.1.12', 'fd00::12'], declared: false },
+      expect.objectContaining({ name: 'w3', addresses: ['192.168.1.13', '203.0.113.13'], declared: true }),
+    ])
+  })
+})
