@@ -204,6 +204,12 @@ describe('examples/cluster-dump verdicts', () => {
     }
   })
 
+  it("names a node's address as the node in the text", async () => {
+    const r = await runCli(['check', dump, '--from', '192.168.10.11', '--to', 'shop/api', '--port', '9000'])
+    expect(r.stdout).toMatch(/^192\.168\.10\.11 \(node\/worker-1\) -> shop\/api on 9000\/TCP: ALLOWED\n/)
+    expect(r.stdout).toContain("ingress to shop/api: allowed: the pod's own node always reaches it")
+  })
+
   it('every pod of a workload is checked: a DaemonSet whose pods disagree is not allowed', async () => {
     const r = await runCli([
       'check',

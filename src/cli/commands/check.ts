@@ -140,7 +140,10 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
         const head = `${opts.from} -> ${opts.to} on ${portText}: ${all ? 'ALLOWED' : 'DENIED'} (${pairs.allowed} of ${pairs.total} pod pairs allowed${pairs.truncated ? `, the first ${pairs.total} pairs looked at` : ''})`
         process.stdout.write(`${head}\n${all ? 'every pair alike; ' : 'the first denied pair: '}`)
       }
-      process.stdout.write(renderVerdict(verdict, from, to, portText))
+      // An address that is a node's is named as that node (docs/semantics.md#node-addresses).
+      const named = (label: string, e: Endpoint) =>
+        e.kind === 'node' && !label.startsWith('node') ? `${label} (node/${e.node})` : label
+      process.stdout.write(renderVerdict(verdict, named(from, shown.from), named(to, shown.to), portText))
       process.stdout.write(renderPartialNotice(omissions, 'verdict'))
     }
     setExit(pairs.allowed === pairs.total ? 0 : 1)
