@@ -8,7 +8,7 @@ import { DEFAULT_MAX_BYTES, type InputText } from '../load/index.js'
 import { type Diagnostic, type DiagnosticCode, ownValue } from '../model/index.js'
 
 export interface ReadInputsOptions {
-  /** Inputs larger than this are not read (load.too-large). Default 32 MiB. */
+  /** Inputs larger than this are not read (load.too-large). Default 128 MiB. */
   readonly maxBytes?: number
   /** Reads standard input; defaults to process.stdin. */
   readonly stdin?: (maxBytes: number) => Promise<Uint8Array>
@@ -125,7 +125,7 @@ function tooLarge(file: string, maxBytes: number, size?: number): Diagnostic {
   return {
     code: 'load.too-large',
     severity: 'error',
-    message: `input is ${size === undefined ? 'over' : mib(size)}, larger than the limit of ${mib(maxBytes)}: not read`,
+    message: `input is ${size === undefined ? 'over' : mib(size)}, larger than the limit of ${mib(maxBytes)}: not read (raise it with --max-input-size)`,
     path: [],
     source: { file },
   }

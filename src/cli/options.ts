@@ -1,6 +1,7 @@
 /** Input options shared by every command that reads manifests: -f PATH (repeatable, - = stdin) and positional paths. */
 import type { Command } from 'commander'
 import {
+  DEFAULT_MAX_BYTES,
   type InputText,
   type LoadedCluster,
   loadCluster,
@@ -17,6 +18,37 @@ export interface InputOptions {
   readonly validate?: ValidationMode
   readonly strict?: boolean
   readonly verbose?: boolean
+  /** --kubeconfig [FILE]: read the live cluster (true: the default kubeconfig or in-cluster config). */
+  readonly kubeconfig?: string | boolean
+  /** --context NAME: a context of the kubeconfig (implies reading the cluster). */
+  readonly context?: string
+  /** --max-input-size SIZE: the per-input limit (default DEFAULT_MAX_BYTES). */
+  readonly maxInputSize?: string
+}
+
+/** The largest input any limit allows: V8's longest string (2^29 - 24 UTF-16 units), as one input is decoded into one. */
+export const MAX_INPUT_SIZE_CEILING = 2 ** 29 - 24
+
+/**
+ * Parses a size: bytes, or a number with Ki, Mi, Gi (also KiB, MiB, GiB; K, M, G are powers of 1000, as
+ * in Kubernetes quantities). Returns an error message when it is not one or is beyond the ceiling.
+ */
+export function parseSize(text: string): number | string {
+  const m = /^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|KiB|MiB|GiB|K|M|G|k)?$/.exec(text.trim())
+  if (!m) return `--max-input-size must be a size such as 512Mi, 1Gi or 100000000, not "${text}"`
+  const unit = (m[2] ?? '').replace(/B$/, '')
+  const factor =
+    (
+      { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1000, k: 1000, M: 1000 ** 2, G: 1000 ** 3 } as Record<
+        string,
+        number
+      >
+    )[unit] ?? 1
+  const bytes = Math.floor(Number(m[1]) * factor)
+  if (bytes < 1) return `--max-input-size must be at least 1 byte, not "${text}"`
+  if (bytes > 512 * 1024 ** 2)
+    return `--max-input-size ${text} is beyond what one input can hold (512Mi: the longest string Node can make): split the input into several files`
+  return Math.min(bytes, MAX_INPUT_SIZE_CEILING)
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
@@ -31,13 +63,60 @@ export function addInputOptions(cmd: Command): Command {
       'strict',
     )
     .option('--strict', 'any error is fatal (exit 2)')
+    .option(
+      '--max-input-size <size>',
+      `largest input read, per file (default ${DEFAULT_MAX_BYTES / 1024 / 1024}Mi; at most 512Mi)`,
+    )
     .option('-v, --verbose', 'also list skipped kinds and informational notes')
+}
+
+/**
+ * Adds --kubeconfig [FILE] and --context NAME: the command reads the live cluster (with paths as well:
+ * the files come after the cluster's objects, so a file's version of an object wins, as `kubectl apply`
+ * of it would).
+ */
+export function addClusterOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--kubeconfig [file]',
+      'read the live cluster: this kubeconfig, or without FILE $KUBECONFIG, ~/.kube/config or the in-cluster service account',
+    )
+    .option('--context <name>', 'read the live cluster through this kubeconfig context')
+}
+
+/** Returns whether the options ask for the live cluster. */
+export function wantsCluster(opts: InputOptions): boolean {
+  return (opts.kubeconfig !== undefined && opts.kubeconfig !== false) || opts.context !== undefined
+}
+
+/**
+ * Reads the live cluster the options name (the shared entry for every command that analyses one):
+ * objects as inputs named cluster/<kind>/<ns>/<name>.json and diagnostics; a progress line on stderr
+ * while a big cluster is listed.
+ */
+export async function loadFromCluster(
+  opts: InputOptions,
+): Promise<{ inputs: InputText[]; diagnostics: Diagnostic[] }> {
+  const { readCluster } = await import('./kube-inputs.js')
+  const tty = process.stderr.isTTY === true
+  return readCluster(
+    {
+      ...(typeof opts.kubeconfig === 'string' ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.context !== undefined ? { context: opts.context } : {}),
+    },
+    (line, done) => {
+      if (tty) process.stderr.write(`\r\x1b[K${line}${done ? '\n' : ''}`)
+      else if (done) process.stderr.write(`palisade: ${line}\n`)
+    },
+  )
 }
 
 export interface ReadInputsResult {
   readonly inputs: InputText[]
   readonly diagnostics: Diagnostic[]
   readonly mode: ValidationMode
+  /** The per-input limit in bytes. */
+  readonly maxBytes: number
 }
 
 /**
@@ -57,13 +136,27 @@ export async function readInputsFromOptions(
     )
     return undefined
   }
-  const all = [...(opts.filename ?? []), ...paths]
-  if (all.length === 0) {
-    process.stderr.write('palisade: no input: give manifest paths or -f PATH (- for stdin)\n')
+  const maxBytes = opts.maxInputSize === undefined ? DEFAULT_MAX_BYTES : parseSize(opts.maxInputSize)
+  if (typeof maxBytes === 'string') {
+    process.stderr.write(`palisade ${command}: ${maxBytes}\n`)
     return undefined
   }
-  const read = await readInputs(all)
-  return { inputs: read.inputs, diagnostics: read.diagnostics, mode }
+  const all = [...(opts.filename ?? []), ...paths]
+  const cluster = wantsCluster(opts)
+  if (all.length === 0 && !cluster) {
+    process.stderr.write(
+      'palisade: no input: give manifest paths, -f PATH (- for stdin) or --kubeconfig [FILE]\n',
+    )
+    return undefined
+  }
+  const live = cluster ? await loadFromCluster(opts) : { inputs: [], diagnostics: [] }
+  const read = all.length > 0 ? await readInputs(all, { maxBytes }) : { inputs: [], diagnostics: [] }
+  return {
+    inputs: [...live.inputs, ...read.inputs],
+    diagnostics: [...live.diagnostics, ...read.diagnostics],
+    mode,
+    maxBytes,
+  }
 }
 
 /**
@@ -77,7 +170,7 @@ export async function loadFromOptions(
 ): Promise<LoadedCluster | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
-  const loaded = loadCluster(read.inputs, { validate: read.mode })
+  const loaded = loadCluster(read.inputs, { validate: read.mode, maxBytes: read.maxBytes })
   const diagnostics = [...read.diagnostics, ...loaded.diagnostics]
   for (const d of diagnostics) {
     if (d.severity === 'info' && !opts.verbose) continue

@@ -2,12 +2,11 @@
  * One side of a comparison (edge): manifest paths (files, folders, `-`), a git revision of a folder, or a
  * live cluster. `diff`, `serve` and `report` read their inputs through it.
  */
-import { KubeConfig } from '@kubernetes/client-node'
 import { type InputText, type LoadedCluster, loadCluster, type ValidationMode } from '../load/index.js'
 import type { Diagnostic } from '../model/index.js'
 import { readGitInputs } from './git-inputs.js'
 import { readInputs } from './inputs.js'
-import { readClusterInputs } from './kube-inputs.js'
+import { readCluster } from './kube-inputs.js'
 
 export type SideSpec =
   | { readonly kind: 'paths'; readonly paths: readonly string[] }
@@ -38,28 +37,11 @@ export async function readSide(side: SideSpec): Promise<ReadSide> {
       return readInputs(side.paths)
     case 'git':
       return readGitInputs(side.spec)
-    case 'cluster': {
-      const kc = new KubeConfig()
-      try {
-        kc.loadFromFile(side.kubeconfig)
-        if (side.context) kc.setCurrentContext(side.context)
-        if (!kc.getCurrentCluster()) throw new Error('the kubeconfig names no current cluster')
-      } catch (err) {
-        return {
-          inputs: [],
-          diagnostics: [
-            {
-              code: 'input.unreadable',
-              severity: 'error',
-              message: `kubeconfig: ${err instanceof Error ? err.message : String(err)}`,
-              path: [],
-              source: { file: side.kubeconfig },
-            },
-          ],
-        }
-      }
-      return readClusterInputs({ kubeconfig: kc })
-    }
+    case 'cluster':
+      return readCluster({
+        kubeconfig: side.kubeconfig,
+        ...(side.context ? { context: side.context } : {}),
+      })
   }
 }
 

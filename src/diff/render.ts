@@ -33,6 +33,8 @@ function clause(d: DirectionVerdict, direction: 'Ingress' | 'Egress'): string {
       return `not isolated (no policy with policyTypes ${direction} selects it)`
     case 'allowed-by-rule':
       return `allowed by ${d.allowedBy.map(describeRuleRef).join(', ')}`
+    case 'same-node-host':
+      return `allowed: the pod's own node always reaches it (isolated by ${d.selectedBy.map(describePolicyRef).join(', ')})`
     case 'no-rule-matched':
       return `denied: isolated by ${d.selectedBy.map(describePolicyRef).join(', ')} and none of their ${field} rules admits it`
   }

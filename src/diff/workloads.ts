@@ -1,9 +1,10 @@
 /**
  * Workloads: pods folded so that a report speaks of `shop/web (3 pods)` rather than of each replica.
- * The one place that decides which pods are one workload (issue 11 will resolve owners better).
+ * The one place that decides which pods are one workload: the top-level controller the loader resolved
+ * (docs/semantics.md#workload-names), else identical labels.
  */
 import type { Pod } from '../model/index.js'
-import { podKey } from '../model/index.js'
+import { podKey, podWorkload } from '../model/index.js'
 
 export interface Workload {
   /** 'namespace/name' (name is the owner's, the pod's, or a common prefix with '*'). */
@@ -37,22 +38,24 @@ function groupName(names: readonly string[]): string {
 }
 
 /**
- * Folds pods into workloads: by owner (the `workload` normalisation sets) and, for pods without one, by
+ * Folds pods into workloads: by owner (the top-level controller, or the workload a representative pod
+ * stands for: `podWorkload`) and, for pods without one, by
  * namespace and identical labels (replicas of one ReplicaSet or StatefulSet carry the same labels). A pod
  * whose labels no other pod shares is its own workload. Sorted by key; every pod is in exactly one.
  */
 export function foldWorkloads(pods: readonly Pod[]): Workload[] {
   const groups = new Map<string, { namespace: string; kind: string; owner?: string; pods: Pod[] }>()
   for (const pod of pods) {
-    const id = pod.workload
-      ? `o|${pod.namespace}|${pod.workload.kind}|${pod.workload.name}`
+    const owner = podWorkload(pod)
+    const id = owner
+      ? `o|${pod.namespace}|${owner.kind}|${owner.name}`
       : `l|${pod.namespace}|${JSON.stringify(Object.entries(pod.labels).sort(([a], [b]) => compare(a, b)))}`
     let g = groups.get(id)
     if (!g) {
       g = {
         namespace: pod.namespace,
-        kind: pod.workload?.kind ?? 'Pod',
-        ...(pod.workload ? { owner: pod.workload.name } : {}),
+        kind: owner?.kind ?? 'Pod',
+        ...(owner ? { owner: owner.name } : {}),
         pods: [],
       }
       groups.set(id, g)

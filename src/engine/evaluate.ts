@@ -136,8 +136,6 @@ export function evaluate(index: ClusterIndex, src: Endpoint, dst: Endpoint, port
   if (src.kind === 'pod' && dst.kind === 'pod' && podKey(src.pod) === podKey(dst.pod)) {
     return { allowed: true, egress: ALWAYS, ingress: ALWAYS, note: 'loopback' }
   }
-  if (isSameNodeHost(src, dst))
-    return { allowed: true, egress: ALWAYS, ingress: ALWAYS, note: 'same-node-host' }
   const srcIPs = endpointIPs(src)
   const dstIPs = endpointIPs(dst)
   const family = pairFamily(familiesOf(srcIPs), familiesOf(dstIPs))
@@ -146,6 +144,12 @@ export function evaluate(index: ClusterIndex, src: Endpoint, dst: Endpoint, port
   const destination = dst.kind === 'pod' ? dst.pod : undefined
   const egress = evaluateDirection(index, 'Egress', src, dst, dstAddress, port, destination)
   const ingress = evaluateDirection(index, 'Ingress', dst, src, srcAddress, port, destination)
+  if (isSameNodeHost(src, dst)) {
+    // The facts stay true (isolated, by which policies); only the decision is the same-node rule's.
+    const host = (d: DirectionVerdict): DirectionVerdict =>
+      d.allowed ? d : { ...d, allowed: true, note: 'same-node-host' }
+    return { allowed: true, egress: host(egress), ingress: host(ingress), note: 'same-node-host' }
+  }
   // A pod with known addresses and an outside address of a family it has none of: no such connection
   // (docs/semantics.md#no-common-family). A pod without known addresses (a template) takes any family.
   if (

@@ -36,6 +36,11 @@ export type DirectionNote =
   | 'not-isolated' // no policy of this type selects the pod
   | 'allowed-by-rule'
   | 'no-rule-matched'
+  /**
+   * Isolated and no rule admits it, but the other side is this pod's own node (or a hostNetwork pod on
+   * it), which always reaches its pods (docs/semantics.md: rule 12): selectedBy keeps the true facts.
+   */
+  | 'same-node-host'
 
 export interface DirectionVerdict {
   /** The direction applies to a pod that at least one policy of this type selects. */

@@ -17,13 +17,18 @@ export function renderPartialNotice(omissions: Omissions | undefined, answer: An
   if (omissions.documents > 0)
     parts.push(`${count(omissions.documents, 'document', 'documents')} could not be read`)
   if (omissions.objects > 0) parts.push(`${count(omissions.objects, 'object was', 'objects were')} left out`)
+  if (omissions.policies > 0)
+    parts.push(
+      `${count(omissions.policies, 'policy of another kind was', 'policies of other kinds were')} not analysed`,
+    )
   const subject =
     answer === 'verdict'
       ? 'this verdict assumes'
       : answer === 'matrix'
         ? 'this matrix assumes'
         : 'these explanations assume'
-  return `note: ${parts.join(' and ')}: ${subject} the cluster holds only what was read (see the errors above)\n`
+  const above = omissions.policies > 0 ? 'the errors and warnings above' : 'the errors above'
+  return `note: ${parts.join(' and ')}: ${subject} the cluster holds only what was read (see ${above})\n`
 }
 
 const where = (s: SourceRef | undefined): string | undefined =>

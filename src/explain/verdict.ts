@@ -19,6 +19,8 @@ function renderDirection(
       return `allowed: not isolated (no policy with policyTypes ${direction} selects it)`
     case 'allowed-by-rule':
       return `allowed by ${d.allowedBy.map(describeRuleRef).join(', ')}\n    isolated by ${selected}`
+    case 'same-node-host':
+      return `allowed: the pod's own node always reaches it (rule 12), although isolated by ${selected} and none of their ${direction === 'Ingress' ? 'ingress' : 'egress'} rules admits it`
     case 'no-rule-matched': {
       const field = direction === 'Ingress' ? 'ingress' : 'egress'
       const towards = direction === 'Ingress' ? `from ${remote}` : `to ${remote}`
@@ -40,11 +42,11 @@ export function renderVerdict(v: Verdict, src: string, dst: string, port: string
   const head = `${src} -> ${dst} on ${port}: ${v.allowed ? 'ALLOWED' : 'DENIED'}`
   if (v.note === 'loopback')
     return `${head}\n  a pod may always reach itself (loopback inside its own network namespace)\n`
-  if (v.note === 'same-node-host') {
-    return `${head}\n  a node and the pods running on it may always talk (kubelet probes; FORWARD hook only)\n`
-  }
   return [
     head,
+    ...(v.note === 'same-node-host'
+      ? ['  a node and the pods running on it may always talk (kubelet probes; FORWARD hook only)']
+      : []),
     `  egress from ${src}: ${renderDirection(v.egress, 'Egress', port, dst)}`,
     `  ingress to ${dst}: ${renderDirection(v.ingress, 'Ingress', port, src)}`,
     '',

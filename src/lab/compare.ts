@@ -125,6 +125,8 @@ export function describeDirection(name: 'egress' | 'ingress', d: DirectionVerdic
       return `${name}: allowed by ${d.allowedBy.map(ruleText).join(', ')}`
     case 'no-rule-matched':
       return `${name}: isolated by ${d.selectedBy.map(policyText).join(', ')}; no rule matched`
+    case 'same-node-host':
+      return `${name}: isolated by ${d.selectedBy.map(policyText).join(', ')}; the pod's own node always reaches it`
   }
 }
 

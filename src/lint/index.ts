@@ -103,9 +103,12 @@ export function lintLoaded(input: LintInput): LintResult {
 /** Loads the inputs (with the given validation mode) and lints them: each input is parsed once. */
 export function lintInputs(
   inputs: readonly InputText[],
-  opts: { readonly validate: ValidationMode },
+  opts: { readonly validate: ValidationMode; readonly maxBytes?: number },
 ): LintResult {
-  const loaded = loadCluster(inputs, { validate: opts.validate })
+  const loaded = loadCluster(inputs, {
+    validate: opts.validate,
+    ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
+  })
   return lintLoaded({
     cluster: loaded.cluster,
     diagnostics: loaded.diagnostics,

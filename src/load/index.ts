@@ -21,7 +21,7 @@ export const VALIDATION_MODES: readonly ValidationMode[] = ['strict', 'warn', 'i
 
 export interface LoadOptions {
   readonly validate: ValidationMode
-  /** Per-input size limit in bytes (default 32 MiB). */
+  /** Per-input size limit in bytes (default 128 MiB). */
   readonly maxBytes?: number
 }
 
@@ -185,6 +185,8 @@ function rejected(object: RawObject, name: string, why: string): Diagnostic {
 export interface Omissions {
   readonly documents: number
   readonly objects: number
+  /** Policies of other kinds (AdminNetworkPolicy, Calico, Cilium...) that verdicts ignore. */
+  readonly policies: number
   /** The error diagnostics that say why, in input order. */
   readonly reasons: readonly Diagnostic[]
 }
@@ -212,20 +214,27 @@ const OBJECT_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
 /**
  * Finds, among the diagnostics of a load (and of reading the inputs), what makes the input partial:
  * a verdict then assumes the cluster holds only what was read, and says so. Undefined when nothing
- * was left out. (Warnings never count: under --validate=lenient or warn the object was analysed.)
+ * was left out. Warnings do not count (under --validate=lenient or warn the object was analysed), except
+ * a policy of another kind that no verdict takes into account (docs/semantics.md#other-policy-kinds).
  */
 export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | undefined {
   let documents = 0
   let objects = 0
+  let policies = 0
   const reasons: Diagnostic[] = []
   for (const d of diagnostics) {
+    if (d.code === 'load.unanalysed-policy') {
+      policies++
+      reasons.push(d)
+      continue
+    }
     if (d.severity !== 'error') continue
     if (DOCUMENT_CODES.has(d.code)) documents++
     else if (OBJECT_CODES.has(d.code)) objects++
     else continue
     reasons.push(d)
   }
-  return reasons.length === 0 ? undefined : { documents, objects, reasons }
+  return reasons.length === 0 ? undefined : { documents, objects, policies, reasons }
 }
 
 export { findTooDeep, findTooDeepTree, MAX_DEPTH, type TooDeep } from './depth.js'

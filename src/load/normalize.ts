@@ -7,6 +7,7 @@ import {
   type ClusterState,
   type ContainerPort,
   canonicalCIDR,
+  canonicalIP,
   type Diagnostic,
   type DiagnosticCode,
   defaultDenyAnnotationPolicy,
@@ -21,6 +22,7 @@ import {
   LEGACY_ISOLATION_ANNOTATION,
   type Namespace,
   type NetworkPolicy,
+  type Node,
   type Pod,
   type PodOwner,
   type PolicyPeer,
@@ -29,16 +31,31 @@ import {
   type PolicyType,
   PROTOCOLS,
   type Protocol,
+  parseIP,
   type RawObject,
   type ReadKind,
   type Result,
   type SelectorOperator,
+  type SourceRef,
   setOwn,
   WORKLOAD_KINDS,
   type WorkloadKind,
+  type WorkloadObjectInfo,
 } from '../model/index.js'
 import { parseCIDRSloppy } from '../validate/cidr.js'
 import { classifyKind, objectKey } from './kinds.js'
+import { otherPolicyEnforcer } from './other-policies.js'
+import {
+  activeChildren,
+  controllerRef,
+  findWorkload,
+  idleReason,
+  podControllers,
+  type WorkloadObject,
+  type WorkloadObjects,
+  workloadFate,
+  workloadKey,
+} from './workloads.js'
 
 const NAME_LABEL = 'kubernetes.io/metadata.name'
 const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist']
@@ -61,19 +78,25 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
   const workloads: { readonly pod: Pod; readonly raw: RawObject; readonly kind: WorkloadKind }[] = []
   /** Namespace name -> first object that lives in it (input order). */
   const used = new Map<string, RawObject>()
-  const owners = ownedWorkloads(read)
+  const owners = workloadObjects(read)
+  /** Workload key -> the first live pod that names it among its controllers. */
+  const withPods = new Map<string, string>()
+  const nodes = new NodeAddresses()
 
   for (const { raw, readKind } of read) {
     const ctx = newContext(raw)
-    if (readKind !== 'Namespace' && !used.has(namespaceOf(raw.value))) used.set(namespaceOf(raw.value), raw)
+    if (readKind !== 'Namespace' && readKind !== 'Node' && !used.has(namespaceOf(raw.value)))
+      used.set(namespaceOf(raw.value), raw)
     if (readKind === 'Namespace') {
       const ns = readNamespace(ctx)
       if (finish(ctx, diagnostics) && ns) {
         namespaces.set(ns.namespace.name, ns.namespace)
         if (ns.policy) policies.push(ns.policy)
       }
+    } else if (readKind === 'Node') {
+      nodes.addNode(raw)
     } else if (readKind === 'Pod') {
-      const pod = readPod(ctx)
+      const pod = readPod(ctx, owners)
       if (!finish(ctx, diagnostics) || !pod) continue
       if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
         diagnostics.push(
@@ -81,26 +104,42 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
         )
         continue
       }
+      nodes.addPod(pod)
+      for (const owner of pod.controllers ?? []) {
+        const key = workloadKey(pod.namespace, owner)
+        if (!withPods.has(key)) withPods.set(key, `Pod ${pod.namespace}/${pod.name}`)
+      }
       realPods.set(`${pod.namespace}/${pod.name}`, pod)
     } else if (readKind === 'NetworkPolicy') {
       const policy = readPolicy(ctx)
       if (finish(ctx, diagnostics) && policy) policies.push(policy)
-    } else {
-      const pod = readWorkload(ctx, readKind)
-      if (!finish(ctx, diagnostics) || !pod) continue
-      const child = owners.get(`${readKind}/${pod.namespace}/${pod.name}`)
-      if (child) {
-        diagnostics.push(
-          note(
-            ctx,
-            'load.workload-has-pods',
-            `its pods are given by ${child} in the input: no representative pod`,
-          ),
-        )
-        continue
-      }
-      workloads.push({ pod, raw, kind: readKind })
     }
+  }
+  // Workloads after every pod: whether one needs a representative depends on the pods of the input.
+  const children = activeChildren(owners)
+  for (const { raw, readKind } of read) {
+    if (!isWorkloadKind(readKind)) continue
+    const ctx = newContext(raw)
+    const pod = readWorkload(ctx, readKind)
+    if (!finish(ctx, diagnostics) || !pod) continue
+    const object = findWorkload(owners, pod.namespace, { kind: readKind, name: pod.name })
+    if (!object) continue
+    const fate = workloadFate(owners, object, withPods, children)
+    if (fate.kind === 'idle') {
+      diagnostics.push(note(ctx, 'load.workload-idle', `runs no pod (${fate.reason}): no representative pod`))
+      continue
+    }
+    if (fate.kind === 'has-pods') {
+      diagnostics.push(
+        note(
+          ctx,
+          'load.workload-has-pods',
+          `its pods are given by ${fate.by} in the input: no representative pod`,
+        ),
+      )
+      continue
+    }
+    workloads.push({ pod: { ...pod, controllers: fate.controllers }, raw, kind: readKind })
   }
 
   const pods = new Map(realPods)
@@ -147,11 +186,23 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
 
   const byKey = <T extends { readonly namespace: string; readonly name: string }>(a: T, b: T): number =>
     compare(a.namespace, b.namespace) || compare(a.name, b.name)
+  const nodeList = nodes.list()
+  const workloadList: WorkloadObjectInfo[] = [...owners.values()]
+    .map((o) => ({
+      namespace: o.namespace,
+      kind: o.kind,
+      name: o.name,
+      ...(o.idle ? { idle: o.idle } : {}),
+      ...(o.source ? { source: o.source } : {}),
+    }))
+    .sort((a, b) => byKey(a, b) || compare(a.kind, b.kind))
   return {
     value: {
       namespaces: [...namespaces.values()].sort((a, b) => compare(a.name, b.name)),
       pods: [...pods.values()].sort(byKey),
       policies: policies.sort(byKey),
+      ...(nodeList.length > 0 ? { nodes: nodeList } : {}),
+      ...(workloadList.length > 0 ? { workloads: workloadList } : {}),
     },
     diagnostics,
   }
@@ -173,8 +224,20 @@ interface ReadObject {
 function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[]): ReadObject[] {
   const byKey = new Map<string, ReadObject>()
   for (const raw of objects) {
-    const cls = classifyKind(raw.value)
     const object = describeObject(raw.value)
+    const enforcer = otherPolicyEnforcer(raw.value)
+    if (enforcer) {
+      diagnostics.push({
+        code: 'load.unanalysed-policy',
+        severity: 'warning',
+        message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} (enforced by ${enforcer}) not analysed: verdicts ignore it`,
+        object,
+        path: [],
+        source: raw.source,
+      })
+      continue
+    }
+    const cls = classifyKind(raw.value)
     if (cls.kind === 'other') {
       diagnostics.push({
         code: 'load.skipped-kind',
@@ -216,21 +279,87 @@ function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[])
   return [...byKey.values()]
 }
 
-/** Maps workloads named as owner by another object of the input to that object (its pods stand for them). */
-function ownedWorkloads(read: readonly ReadObject[]): Map<string, string> {
-  const owned = new Map<string, string>()
-  for (const { raw } of read) {
-    const refs = asObject(raw.value.metadata)?.ownerReferences
-    if (!Array.isArray(refs)) continue
-    for (const ref of refs) {
-      const r = asObject(ref)
-      if (!r || typeof r.kind !== 'string' || typeof r.name !== 'string') continue
-      if (!(WORKLOAD_KINDS as readonly string[]).includes(r.kind)) continue
-      const key = `${r.kind}/${namespaceOf(raw.value)}/${r.name}`
-      if (!owned.has(key)) owned.set(key, describeObject(raw.value))
+/** Indexes the workload objects of the input with their own controller and whether they run no pod. */
+function workloadObjects(read: readonly ReadObject[]): Map<string, WorkloadObject & { source?: SourceRef }> {
+  const out = new Map<string, WorkloadObject & { source?: SourceRef }>()
+  for (const { raw, readKind } of read) {
+    if (!isWorkloadKind(readKind)) continue
+    const name = asObject(raw.value.metadata)?.name
+    if (typeof name !== 'string') continue
+    const namespace = namespaceOf(raw.value)
+    const owner = controllerRef(raw.value)
+    const idle = idleReason(readKind, raw.value)
+    out.set(workloadKey(namespace, { kind: readKind, name }), {
+      kind: readKind,
+      namespace,
+      name,
+      ...(owner ? { owner } : {}),
+      ...(idle ? { idle } : {}),
+      source: raw.source,
+    })
+  }
+  return out
+}
+
+function isWorkloadKind(kind: ReadKind): kind is WorkloadKind {
+  return (WORKLOAD_KINDS as readonly string[]).includes(kind)
+}
+
+/**
+ * The addresses that are a node's: a Node object's InternalIP and ExternalIP addresses, the hostIPs of
+ * the pods scheduled on it, the addresses of its hostNetwork pods (docs/semantics.md#node-addresses).
+ */
+class NodeAddresses {
+  private readonly byName = new Map<
+    string,
+    { addresses: Set<string>; declared: boolean; source?: SourceRef }
+  >()
+
+  private entry(name: string) {
+    let e = this.byName.get(name)
+    if (!e) {
+      e = { addresses: new Set(), declared: false }
+      this.byName.set(name, e)
+    }
+    return e
+  }
+
+  private add(name: string, ip: string): void {
+    const parsed = parseIP(ip)
+    if (parsed) this.entry(name).addresses.add(canonicalIP(parsed))
+  }
+
+  addNode(raw: RawObject): void {
+    const name = asObject(raw.value.metadata)?.name
+    if (typeof name !== 'string' || name === '') return
+    const e = this.entry(name)
+    e.declared = true
+    e.source = raw.source
+    const addresses = asObject(raw.value.status)?.addresses
+    if (!Array.isArray(addresses)) return
+    for (const item of addresses) {
+      const a = asObject(item)
+      if (!a || typeof a.address !== 'string') continue
+      if (a.type === 'InternalIP' || a.type === 'ExternalIP') this.add(name, a.address)
     }
   }
-  return owned
+
+  addPod(pod: Pod): void {
+    if (!pod.nodeName) return
+    for (const ip of pod.hostIPs ?? []) this.add(pod.nodeName, ip)
+    if (pod.hostNetwork) for (const ip of pod.ips) this.add(pod.nodeName, ip)
+  }
+
+  list(): Node[] {
+    return [...this.byName.entries()]
+      .sort(([a], [b]) => compare(a, b))
+      .map(([name, e]) => ({
+        name,
+        addresses: [...e.addresses].sort(compare),
+        declared: e.declared,
+        ...(e.source ? { source: e.source } : {}),
+      }))
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +541,7 @@ function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): bo
 // ---------------------------------------------------------------------------------------------
 // Pods and workloads
 
-function readPod(ctx: Context): Pod | undefined {
+function readPod(ctx: Context, objects: WorkloadObjects): Pod | undefined {
   const spec = readPodSpec(ctx, ['spec'])
   // A status that is not an object cannot be decoded: the pod is refused, never kept without an address.
   getObject(ctx, ['status'])
@@ -428,13 +557,28 @@ function readPod(ctx: Context): Pod | undefined {
     const ip = getString(ctx, ['status', 'podIP'])
     if (ip) ips.push(ip)
   }
+  const hostIPs: string[] = []
+  const hostList = get(ctx.raw.value, ['status', 'hostIPs'])
+  if (Array.isArray(hostList)) {
+    for (const item of hostList) {
+      const ip = asObject(item)?.ip
+      if (typeof ip === 'string' && ip !== '') hostIPs.push(ip)
+    }
+  }
+  const hostIP = get(ctx.raw.value, ['status', 'hostIP'])
+  if (hostIPs.length === 0 && typeof hostIP === 'string' && hostIP !== '') hostIPs.push(hostIP)
+  const namespace = namespaceOf(ctx.raw.value)
+  const labels = getStringMap(ctx, ['metadata', 'labels'])
+  const controllers = podControllers(objects, namespace, controllerRef(ctx.raw.value), labels)
   return {
-    namespace: namespaceOf(ctx.raw.value),
+    namespace,
     name: nameOf(ctx),
-    labels: getStringMap(ctx, ['metadata', 'labels']),
+    labels,
     ips,
     ...spec,
     ...(phase ? { phase } : {}),
+    ...(controllers.length > 0 ? { controllers } : {}),
+    ...(hostIPs.length > 0 ? { hostIPs } : {}),
     source: ctx.raw.source,
   }
 }

@@ -34,7 +34,7 @@ export interface InputText {
 }
 
 export interface ParseOptions {
-  /** Inputs larger than this many bytes are refused with load.too-large (default 32 MiB). */
+  /** Inputs larger than this many bytes are refused with load.too-large (default 128 MiB; docs/semantics.md#input-size). */
   readonly maxBytes?: number
   /** Reads every YAML document with the exact (slow) parser: the reference the fast path is tested against. */
   readonly exact?: boolean
@@ -42,7 +42,7 @@ export interface ParseOptions {
   readonly maxDepth?: number
 }
 
-export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 
 /** An object with the diagnostics that belong to it (duplicate keys): the pipeline decides by mode. */
 export interface ParsedObject {

@@ -97,7 +97,11 @@ export const CATALOGUE = {
   },
   'load.too-large': {
     severity: 'error',
-    doc: 'An input is larger than the limit (32 MiB): it is not read.',
+    doc: 'An input is larger than the limit (128 MiB by default; --max-input-size): it is not read.',
+  },
+  'load.unanalysed-policy': {
+    severity: 'warning',
+    doc: 'A policy kind another plugin enforces (AdminNetworkPolicy, ClusterNetworkPolicy, Cilium, Calico, Antrea): not analysed, so verdicts ignore it and the answer is marked partial.',
   },
   'load.unknown-kind': {
     severity: 'error',
@@ -106,6 +110,10 @@ export const CATALOGUE = {
   'load.workload-has-pods': {
     severity: 'info',
     doc: 'A workload whose pods are in the input: its pods are used and no representative pod is made for it.',
+  },
+  'load.workload-idle': {
+    severity: 'info',
+    doc: 'A workload that runs no pod (replicas 0, a finished Job, a suspended CronJob): no representative pod is made for it.',
   },
   'load.workload-pod-shadowed': {
     severity: 'info',

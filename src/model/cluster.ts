@@ -49,6 +49,19 @@ export interface PodOwner {
   readonly name: string
 }
 
+/**
+ * A node as the analysis knows it: its name and the addresses that are its own (Node objects'
+ * status.addresses InternalIP/ExternalIP, pods' status.hostIPs, hostNetwork pods' addresses).
+ */
+export interface Node {
+  readonly name: string
+  /** Canonical addresses, sorted, no duplicates. */
+  readonly addresses: readonly string[]
+  /** True when a Node object was read; false when only pods told of the node. */
+  readonly declared: boolean
+  readonly source?: SourceRef
+}
+
 export interface Pod {
   readonly namespace: string
   readonly name: string
@@ -63,6 +76,14 @@ export interface Pod {
   readonly phase?: string
   /** Set when this pod is a representative pod made from a workload template. */
   readonly workload?: PodOwner
+  /**
+   * The controllers of a real pod, its direct owner first and the top-level workload last (ReplicaSet,
+   * then Deployment; Job, then CronJob), from metadata.ownerReferences, the owners' own ownerReferences
+   * and the pod-template-hash label (docs/semantics.md#workload-names). Absent for a pod without owner.
+   */
+  readonly controllers?: readonly PodOwner[]
+  /** status.hostIPs (or status.hostIP): the addresses of the node the pod runs on. */
+  readonly hostIPs?: readonly string[]
   readonly source?: SourceRef
 }
 
@@ -122,6 +143,25 @@ export interface ClusterState {
   readonly namespaces: readonly Namespace[]
   readonly pods: readonly Pod[]
   readonly policies: readonly NetworkPolicy[]
+  /** Nodes with the addresses known to be theirs (sorted by name); absent when none is known. */
+  readonly nodes?: readonly Node[]
+  /** The workload objects of the input (Deployments, Jobs...), sorted; absent when there is none. */
+  readonly workloads?: readonly WorkloadObjectInfo[]
+}
+
+/** A workload object that was read, and why it runs no pod when it runs none (docs/semantics.md#phantom-pods). */
+export interface WorkloadObjectInfo {
+  readonly namespace: string
+  readonly kind: string
+  readonly name: string
+  /** 'replicas: 0', 'finished (Complete)', 'suspended'... */
+  readonly idle?: string
+  readonly source?: SourceRef
+}
+
+/** Returns the workload a pod belongs to: its top-level controller, or the workload it represents. */
+export function podWorkload(pod: Pod): PodOwner | undefined {
+  return pod.controllers?.[pod.controllers.length - 1] ?? pod.workload
 }
 
 /** Returns 'namespace/name'. */

@@ -13,7 +13,7 @@ export type WorkloadKind =
   | 'Job'
   | 'CronJob'
 
-export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | WorkloadKind
+export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Node' | WorkloadKind
 
 /** The kinds the node agent watches: what the compiler reads. */
 export type WatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
@@ -33,6 +33,7 @@ export interface KindInfo {
 /** Every kind we read, in the order a live cluster is listed (namespaces first, workloads last). */
 export const KINDS: readonly KindInfo[] = [
   { kind: 'Namespace', versions: ['v1'], served: 'v1', plural: 'namespaces', workload: false },
+  { kind: 'Node', versions: ['v1'], served: 'v1', plural: 'nodes', workload: false },
   { kind: 'Pod', versions: ['v1'], served: 'v1', plural: 'pods', workload: false },
   {
     kind: 'NetworkPolicy',

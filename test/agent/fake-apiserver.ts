@@ -1,8 +1,10 @@
 /**
  * A fake Kubernetes API server for tests and benchmarks, speaking the real wire protocol for the
- * three resources the agent watches:
+ * three resources the agent watches (and lists of Nodes and workloads, for the CLI's live-cluster reads):
  * - list: GET /api/v1/pods, /api/v1/namespaces, /apis/networking.k8s.io/v1/networkpolicies
  *   (items without kind/apiVersion, metadata.resourceVersion of the list) plus per-namespace paths;
+ *   `limit` and `continue` page a list as the API server does (metadata.continue and
+ *   remainingItemCount while items remain);
  * - watch: the same paths with `?watch=true|1&resourceVersion=RV`: a chunked stream of JSON lines
  *   {"type":"ADDED|MODIFIED|DELETED","object":{...}}; `allowWatchBookmarks=true` adds BOOKMARK events;
  *   a resourceVersion older than the compaction point gets an ERROR event with a 410 Status
@@ -23,7 +25,17 @@ import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-export type FakeKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
+export type FakeKind =
+  | 'Pod'
+  | 'Namespace'
+  | 'NetworkPolicy'
+  | 'Node'
+  | 'Deployment'
+  | 'ReplicaSet'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'Job'
+  | 'CronJob'
 type Obj = Record<string, unknown> & { metadata: Record<string, unknown> }
 
 interface StoredEvent {
@@ -44,6 +56,13 @@ const RESOURCES: Readonly<
     apiVersion: 'networking.k8s.io/v1',
     namespaced: true,
   },
+  Node: { group: '/api/v1', plural: 'nodes', apiVersion: 'v1', namespaced: false },
+  Deployment: { group: '/apis/apps/v1', plural: 'deployments', apiVersion: 'apps/v1', namespaced: true },
+  ReplicaSet: { group: '/apis/apps/v1', plural: 'replicasets', apiVersion: 'apps/v1', namespaced: true },
+  StatefulSet: { group: '/apis/apps/v1', plural: 'statefulsets', apiVersion: 'apps/v1', namespaced: true },
+  DaemonSet: { group: '/apis/apps/v1', plural: 'daemonsets', apiVersion: 'apps/v1', namespaced: true },
+  Job: { group: '/apis/batch/v1', plural: 'jobs', apiVersion: 'batch/v1', namespaced: true },
+  CronJob: { group: '/apis/batch/v1', plural: 'cronjobs', apiVersion: 'batch/v1', namespaced: true },
 }
 
 export interface FakeApiServerOptions {
@@ -121,6 +140,13 @@ export class FakeApiServer {
     Pod: new Map(),
     Namespace: new Map(),
     NetworkPolicy: new Map(),
+    Node: new Map(),
+    Deployment: new Map(),
+    ReplicaSet: new Map(),
+    StatefulSet: new Map(),
+    DaemonSet: new Map(),
+    Job: new Map(),
+    CronJob: new Map(),
   }
   private history: StoredEvent[] = []
   private rv = 1000
@@ -364,15 +390,20 @@ export class FakeApiServer {
     }
     const watch = query.watch === 'true' || query.watch === '1'
     if (watch) this.watch(route.kind, route.ns, query, res)
-    else this.list(route.kind, route.ns, res)
+    else this.list(route.kind, route.ns, res, query)
   }
 
-  private list(kind: FakeKind, ns: string | undefined, res: http.ServerResponse): void {
+  private list(
+    kind: FakeKind,
+    ns: string | undefined,
+    res: http.ServerResponse,
+    query: Record<string, string> = {},
+  ): void {
     if (this.failLists !== undefined) {
       this.status(res, this.failLists, 'InternalError', 'list failed (test)')
       return
     }
-    const items: Record<string, unknown>[] = []
+    let items: Record<string, unknown>[] = []
     for (const o of this.objects[kind].values()) {
       if (ns !== undefined && o.metadata.namespace !== ns) continue
       // List items carry no kind/apiVersion on the wire.
@@ -380,13 +411,32 @@ export class FakeApiServer {
       items.push(rest)
     }
     for (const extra of this.listExtras[kind] ?? []) items.push(extra as Record<string, unknown>)
+    // Pages: `continue` is an opaque token (here the offset and the list's resourceVersion).
+    const metadata: Record<string, unknown> = { resourceVersion: String(this.rv) }
+    const limit = Number(query.limit ?? '0')
+    if (Number.isInteger(limit) && limit > 0) {
+      let offset = 0
+      if (query.continue) {
+        const [o, rv] = Buffer.from(query.continue, 'base64').toString('utf8').split(':')
+        offset = Number(o)
+        metadata.resourceVersion = rv
+      }
+      const rest = items.length - offset - limit
+      items = items.slice(offset, offset + limit)
+      if (rest > 0) {
+        metadata.continue = Buffer.from(`${offset + limit}:${String(metadata.resourceVersion)}`).toString(
+          'base64',
+        )
+        metadata.remainingItemCount = rest
+      }
+    }
     const r = RESOURCES[kind]
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(
       JSON.stringify({
         kind: `${kind}List`,
         apiVersion: r.apiVersion,
-        metadata: { resourceVersion: String(this.rv) },
+        metadata,
         items,
       }),
     )

@@ -179,10 +179,10 @@ describe('palisade diff --kubeconfig (a live cluster against a folder)', () => {
     const read = await readClusterInputs({ kubeconfig: kc })
     expect(read.diagnostics).toEqual([])
     expect(read.inputs.map((i) => i.file)).toEqual([
-      'cluster/namespace/shop.yaml',
-      'cluster/networkpolicy/shop/db-from-web.yaml',
-      'cluster/pod/shop/db.yaml',
-      'cluster/pod/shop/web.yaml',
+      'cluster/namespace/shop.json',
+      'cluster/networkpolicy/shop/db-from-web.json',
+      'cluster/pod/shop/db.json',
+      'cluster/pod/shop/web.json',
     ])
     const live = loadCluster(read.inputs, { validate: 'strict' })
     const files = loadCluster([{ file: 'all.json', text: readFileSync(join(dir, 'deploy', 'all.json')) }], {
@@ -230,7 +230,7 @@ describe('palisade diff --kubeconfig (a live cluster against a folder)', () => {
     const changed = await runCli(['diff', '--kubeconfig', join(dir, 'kubeconfig'), join(dir, 'deploy')])
     expect(changed.code, changed.stderr).toBe(1)
     expect(changed.stdout).toContain('shop/db is no longer isolated for ingress')
-    expect(changed.stdout).toContain('cluster/networkpolicy/shop/db-from-web.yaml:')
+    expect(changed.stdout).toContain('cluster/networkpolicy/shop/db-from-web.json:')
   })
 
   it('a Deployment in the folder lines up with the pods it runs in the cluster: unchanged', async () => {

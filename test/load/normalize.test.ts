@@ -273,7 +273,7 @@ describe('normalizeObjects: namespaces', () => {
 })
 
 describe('normalizeObjects: pods', () => {
-  it('reads a pod from a kubectl dump: labels, ports, node, IPs primary first', () => {
+  it('reads a pod from a kubectl dump: labels, ports, node, IPs primary first, host IPs, controllers', () => {
     const { cluster } = load(fixture('kubectl-dump.yaml'))
     expect(cluster.pods).toEqual<Pod[]>([
       {
@@ -285,6 +285,12 @@ describe('normalizeObjects: pods', () => {
         nodeName: 'node-1',
         hostNetwork: false,
         phase: 'Running',
+        // The ReplicaSet is not in the dump: its name minus the pod-template-hash is the Deployment's.
+        controllers: [
+          { kind: 'ReplicaSet', name: 'web-7d4b9c' },
+          { kind: 'Deployment', name: 'web' },
+        ],
+        hostIPs: ['172.18.0.2'],
         source: { file: 'in.yaml', line: 4, column: 5, doc: 0 },
       },
     ])

@@ -205,8 +205,8 @@ describe('parseDocuments', () => {
     ])
   })
 
-  it('refuses a 33 MiB input with the default limit', () => {
-    const r = parseDocuments({ file: 'huge.yaml', text: new Uint8Array(33 * 1024 * 1024) })
+  it('refuses a 129 MiB input with the default limit (128 MiB)', () => {
+    const r = parseDocuments({ file: 'huge.yaml', text: new Uint8Array(129 * 1024 * 1024) })
     expect(codes(r.diagnostics)).toEqual(['load.too-large'])
   })
 

@@ -3,12 +3,16 @@ import type { Command } from 'commander'
 import {
   buildIndex,
   type DirectionVerdict,
+  type Endpoint,
   evaluate,
   formatPort,
+  type NamedPortSpec,
+  type PortQuery,
   parseNamedPortSpec,
   parsePortSpec,
+  type Resolved,
   type RuleRef,
-  resolveEndpoint,
+  resolveEndpoints,
   resolveNamedPort,
   type Verdict,
 } from '../../engine/index.js'
@@ -17,14 +21,25 @@ import { findOmissions } from '../../load/index.js'
 import type { SourceRef } from '../../model/index.js'
 import { colorsFor } from '../color.js'
 import { writeData } from '../format.js'
-import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface CheckOptions extends InputOptions {
   readonly from?: string
   readonly to?: string
   readonly port?: string
   readonly output: 'text' | 'json' | 'yaml'
+  readonly namespace?: string
 }
+
+/** Names an endpoint for people: 'shop/web-1', 'node/worker-1', '10.0.0.1'. */
+function endpointName(e: Endpoint): string {
+  if (e.kind === 'pod') return `${e.pod.namespace}/${e.pod.name}`
+  if (e.kind === 'node') return `node/${e.node}`
+  return e.ip
+}
+
+/** Most pod pairs a workload-to-workload check evaluates (the first pairs beyond are not looked at). */
+const MAX_PAIRS = 100_000
 
 const where = (s: SourceRef | undefined) =>
   s ? `${s.file}${s.line !== undefined ? `:${s.line}` : ''}` : undefined
@@ -61,28 +76,27 @@ export function verdictJSON(v: Verdict, from: string, to: string, port: string) 
 
 /** Registers `check`. */
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
-  addInputOptions(
-    program
-      .command('check')
-      .description(
-        'decide whether --from may open a connection to --to on --port (exit 0 allowed, 1 denied, 2 error)',
-      )
-      .argument('[paths...]', 'manifest files or folders')
-      // Checked in the action, not as required options: commander checks required options before unknown
-      // ones, so a typo (--form) would be reported as a missing --from.
-      .option(
-        '--from <endpoint>',
-        'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster (required)',
-      )
-      .option(
-        '--to <endpoint>',
-        'namespace/pod, namespace/workload, node/NAME[=IP] or an IP outside the cluster (required)',
-      )
-      .option(
-        '--port <port>',
-        'PORT[/PROTOCOL], e.g. 80/TCP, 53/UDP (protocol defaults to TCP), or a named port (http) of the destination pod (required)',
-      )
-      .option('-o, --output <format>', 'text | json | yaml', 'text'),
+  const endpointHelp =
+    'ns/pod, ns/workload, [ns/]KIND/NAME (deploy/web, sts/db, ds, rs, job, cronjob, pod), NAME (-n), node/NAME[=IP] or an IP (required)'
+  addClusterOptions(
+    addInputOptions(
+      program
+        .command('check')
+        .description(
+          'decide whether --from may open a connection to --to on --port (exit 0 allowed, 1 denied, 2 error)',
+        )
+        .argument('[paths...]', 'manifest files or folders')
+        // Checked in the action, not as required options: commander checks required options before unknown
+        // ones, so a typo (--form) would be reported as a missing --from.
+        .option('--from <endpoint>', endpointHelp)
+        .option('--to <endpoint>', endpointHelp)
+        .option('-n, --namespace <ns>', 'namespace of KIND/NAME and bare names (default: default)')
+        .option(
+          '--port <port>',
+          'PORT[/PROTOCOL], e.g. 80/TCP, 53/UDP (protocol defaults to TCP), or a named port (http) of the destination pod (required)',
+        )
+        .option('-o, --output <format>', 'text | json | yaml', 'text'),
+    ),
   ).action(async (paths: string[], given: CheckOptions) => {
     for (const [flag, value] of [
       ['--from <endpoint>', given.from],
@@ -108,8 +122,9 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     const loaded = await loadFromOptions(paths, opts, 'check')
     if (!loaded) return setExit(2)
     const index = buildIndex(loaded.cluster)
-    const src = resolveEndpoint(index, opts.from)
-    const dst = resolveEndpoint(index, opts.to)
+    const resolveOpts = opts.namespace === undefined ? {} : { namespace: opts.namespace }
+    const src = resolveEndpoints(index, opts.from, resolveOpts)
+    const dst = resolveEndpoints(index, opts.to, resolveOpts)
     for (const [flag, e] of [
       ['--from', src],
       ['--to', dst],
@@ -120,48 +135,111 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       }
     }
     if (typeof src === 'string' || typeof dst === 'string') return setExit(2)
-    let port = numeric
-    if (named) {
-      // A named port means the number the destination pod gives that name (as in a rule's ports).
-      if (dst.kind !== 'pod') {
-        process.stderr.write(
-          `palisade check: --port ${opts.port}: a named port is resolved on the destination pod, and --to ${opts.to} is not a pod\n`,
-        )
-        return setExit(2)
-      }
-      const resolved = resolveNamedPort(dst.pod, named)
-      if (typeof resolved === 'string') {
-        process.stderr.write(`palisade check: --port ${opts.port}: ${resolved}\n`)
-        return setExit(2)
-      }
-      port = resolved
+    const portOf = portResolver(numeric, named, opts)
+    if (typeof portOf === 'string') {
+      process.stderr.write(`palisade check: ${portOf}\n`)
+      return setExit(2)
     }
-    if (port === undefined) return setExit(2)
-    const verdict = evaluate(index, src, dst, port)
-    const portText = formatPort(port)
+    const unresolved = dst.endpoints.map(portOf).find((p) => typeof p === 'string')
+    if (typeof unresolved === 'string') {
+      process.stderr.write(`palisade check: ${unresolved}\n`)
+      return setExit(2)
+    }
+    // A workload is every one of its pods: the answer is the first denied pair, or the first pair.
+    const pairs = comparePairs(index, src, dst, (e) => portOf(e) as PortQuery)
+    const shown = pairs.firstDenied ?? pairs.first
+    const verdict = shown.verdict
+    const portText = formatPort(portOf(shown.to) as PortQuery)
+    const from = pairs.total > 1 ? endpointName(shown.from) : opts.from
+    const to = pairs.total > 1 ? endpointName(shown.to) : opts.to
     // A verdict on a partial input says so next to it (the errors themselves went to stderr).
     const omissions = findOmissions(loaded.diagnostics)
     if (opts.output === 'json' || opts.output === 'yaml') {
       const json = {
-        ...verdictJSON(verdict, opts.from, opts.to, portText),
+        ...verdictJSON(verdict, from, to, portText),
+        allowed: pairs.allowed === pairs.total,
         ...(named ? { portName: named.name } : {}),
+        ...(pairs.total > 1
+          ? { query: { from: opts.from, to: opts.to }, pairs: { total: pairs.total, allowed: pairs.allowed } }
+          : {}),
         ...partialJSON(omissions),
       }
       await writeData(opts.output, json)
     } else {
-      const shown = named ? `${portText} (${named.name})` : portText
-      const text = renderVerdict(verdict, opts.from, opts.to, shown)
       const c = colorsFor('stdout')
-      // The answer word of the first line in colour on a terminal: green allowed, red denied.
-      process.stdout.write(
+      // The answer word in colour on a terminal: green allowed, red denied.
+      const paint = (text: string) =>
         text.replace(
-          /: (ALLOWED|DENIED|NO SUCH CONNECTION)\n/,
-          (_, w: string) =>
-            `: ${w === 'ALLOWED' ? c.green(c.bold(w)) : w === 'DENIED' ? c.red(c.bold(w)) : c.yellow(c.bold(w))}\n`,
-        ),
+          /: (ALLOWED|DENIED|NO SUCH CONNECTION)(\n| \()/,
+          (_, w: string, after: string) =>
+            `: ${w === 'ALLOWED' ? c.green(c.bold(w)) : w === 'DENIED' ? c.red(c.bold(w)) : c.yellow(c.bold(w))}${after}`,
+        )
+      const portShown = named ? `${portText} (${named.name})` : portText
+      if (pairs.total > 1) {
+        const all = pairs.allowed === pairs.total
+        const head = `${opts.from} -> ${opts.to} on ${portShown}: ${all ? 'ALLOWED' : 'DENIED'} (${pairs.allowed} of ${pairs.total} pod pairs allowed${pairs.truncated ? `, the first ${pairs.total} pairs looked at` : ''})`
+        process.stdout.write(`${paint(head)}\n${all ? 'every pair alike; ' : 'the first denied pair: '}`)
+      }
+      // An address that is a node's is named as that node (docs/semantics.md#node-addresses).
+      const label = (text: string, e: Endpoint) =>
+        e.kind === 'node' && !text.startsWith('node') ? `${text} (node/${e.node})` : text
+      process.stdout.write(
+        paint(renderVerdict(verdict, label(from, shown.from), label(to, shown.to), portShown)),
       )
       process.stdout.write(renderPartialNotice(omissions, 'verdict'))
     }
-    setExit(verdict.allowed ? 0 : 1)
+    setExit(pairs.allowed === pairs.total ? 0 : 1)
   })
+}
+
+/**
+ * The port of a pair by its destination: a number as given, or a named port resolved on the destination
+ * pod as a rule's named port is (every replica of a workload has its own).
+ */
+function portResolver(
+  numeric: PortQuery | undefined,
+  named: NamedPortSpec | undefined,
+  opts: { readonly port: string; readonly to: string },
+): ((dst: Endpoint) => PortQuery | string) | string {
+  if (numeric) return () => numeric
+  if (!named) return `--port ${opts.port}: not a port`
+  return (dst) =>
+    dst.kind !== 'pod'
+      ? `--port ${opts.port}: a named port is resolved on the destination pod, and --to ${opts.to} is not a pod`
+      : ((r) => (typeof r === 'string' ? `--port ${opts.port}: ${r}` : r))(resolveNamedPort(dst.pod, named))
+}
+
+interface Pair {
+  readonly from: Endpoint
+  readonly to: Endpoint
+  readonly verdict: Verdict
+}
+
+/** Evaluates every pair of endpoints (a workload is all its pods), counting those allowed. */
+function comparePairs(
+  index: ReturnType<typeof buildIndex>,
+  src: Resolved,
+  dst: Resolved,
+  portOf: (dst: Endpoint) => PortQuery,
+): { first: Pair; firstDenied?: Pair; total: number; allowed: number; truncated: boolean } {
+  let first: Pair | undefined
+  let firstDenied: Pair | undefined
+  let total = 0
+  let allowed = 0
+  let truncated = false
+  outer: for (const from of src.endpoints) {
+    for (const to of dst.endpoints) {
+      if (total >= MAX_PAIRS) {
+        truncated = true
+        break outer
+      }
+      const verdict = evaluate(index, from, to, portOf(to))
+      const pair = { from, to, verdict }
+      first ??= pair
+      total++
+      if (verdict.allowed) allowed++
+      else firstDenied ??= pair
+    }
+  }
+  return { first: first as Pair, ...(firstDenied ? { firstDenied } : {}), total, allowed, truncated }
 }

@@ -1,6 +1,6 @@
 /** `palisade explain PATH... [--pod ns/name] [-o text|json]`: per pod, what isolates it and what it admits. */
 import type { Command } from 'commander'
-import { buildIndex, resolveEndpoint } from '../../engine/index.js'
+import { buildIndex, resolveEndpoints } from '../../engine/index.js'
 import {
   explainPod,
   explainPods,
@@ -12,11 +12,12 @@ import {
 import { findOmissions } from '../../load/index.js'
 import { emptyReason } from '../empty.js'
 import { writeData } from '../format.js'
-import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface ExplainOptions extends InputOptions {
   readonly pod?: string
   readonly output: string
+  readonly namespace?: string
 }
 
 /** Registers the explain command. */
@@ -25,9 +26,13 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
     .command('explain')
     .description('explain, per pod, which policies select it and what they admit (ingress and egress)')
     .argument('[paths...]', 'manifest files or folders')
-    .option('--pod <ns/name>', 'explain only this pod (or workload)')
+    .option(
+      '--pod <name>',
+      'explain only this pod, or every pod of this workload: ns/NAME, [ns/]KIND/NAME (deploy/web), NAME (-n)',
+    )
+    .option('-n, --namespace <ns>', 'namespace of --pod KIND/NAME and bare names (default: default)')
     .option('-o, --output <format>', 'text | json | yaml', 'text')
-  addInputOptions(cmd).action(async (paths: string[], opts: ExplainOptions) => {
+  addClusterOptions(addInputOptions(cmd)).action(async (paths: string[], opts: ExplainOptions) => {
     if (opts.output !== 'text' && opts.output !== 'json' && opts.output !== 'yaml') {
       process.stderr.write(`palisade explain: -o must be text, json or yaml, not "${opts.output}"\n`)
       return setExit(2)
@@ -37,14 +42,19 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
     const index = buildIndex(loaded.cluster)
     let explanations: PodExplanation[]
     if (opts.pod !== undefined) {
-      const ep = resolveEndpoint(index, opts.pod)
-      if (typeof ep === 'string' || ep.kind !== 'pod') {
+      const r = resolveEndpoints(
+        index,
+        opts.pod,
+        opts.namespace === undefined ? {} : { namespace: opts.namespace },
+      )
+      const pods = typeof r === 'string' ? [] : r.endpoints.flatMap((e) => (e.kind === 'pod' ? [e.pod] : []))
+      if (typeof r === 'string' || pods.length === 0) {
         process.stderr.write(
-          `palisade explain: --pod ${opts.pod}: ${typeof ep === 'string' ? ep : 'not a pod of the input'}\n`,
+          `palisade explain: --pod ${opts.pod}: ${typeof r === 'string' ? r : 'not a pod of the input'}\n`,
         )
         return setExit(2)
       }
-      explanations = [explainPod(index, ep.pod)]
+      explanations = pods.map((p) => explainPod(index, p))
     } else {
       explanations = explainPods(index)
     }

@@ -4,7 +4,7 @@ import { LINT_RULES, lintInputs, renderSarif } from '../../lint/index.js'
 import { DIAGNOSTICS_DOC } from '../../model/index.js'
 import { colorsFor } from '../color.js'
 import { formatDiagnostic, writeData } from '../format.js'
-import { addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, readInputsFromOptions } from '../options.js'
 
 interface LintOptions extends InputOptions {
   readonly output: string
@@ -45,7 +45,7 @@ export function registerLint(program: Command, setExit: (code: number) => void):
     .option('-o, --output <format>', 'text | json | yaml | sarif', 'text')
     .option('--list-checks', 'print every lint check (id, default severity, one line) and exit; -o text|json')
     .addOption(new Option('--list-rules').hideHelp())
-  addInputOptions(cmd).action(async (paths: string[], opts: LintOptions) => {
+  addClusterOptions(addInputOptions(cmd)).action(async (paths: string[], opts: LintOptions) => {
     if (opts.listChecks || opts.listRules) return setExit(listChecks(opts.output))
     if (!['text', 'json', 'yaml', 'sarif'].includes(opts.output)) {
       process.stderr.write(`palisade lint: -o must be text, json, yaml or sarif, not "${opts.output}"\n`)
@@ -58,7 +58,7 @@ export function registerLint(program: Command, setExit: (code: number) => void):
       for (const d of read.diagnostics) process.stderr.write(`${formatDiagnostic(d, colorsFor('stderr'))}\n`)
       return setExit(2)
     }
-    const result = lintInputs(read.inputs, { validate: read.mode })
+    const result = lintInputs(read.inputs, { validate: read.mode, maxBytes: read.maxBytes })
     const diagnostics = [...read.diagnostics, ...result.diagnostics]
     const errors = result.counts.error + read.diagnostics.filter((d) => d.severity === 'error').length
     const leftOut = result.counts.leftOut

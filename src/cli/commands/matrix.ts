@@ -23,7 +23,7 @@ import { findOmissions } from '../../load/index.js'
 import { podKey } from '../../model/index.js'
 import { emptyReason } from '../empty.js'
 import { writeData } from '../format.js'
-import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface MatrixOptions extends InputOptions {
   readonly ports?: string
@@ -36,20 +36,22 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 
 /** Registers `matrix`. */
 export function registerMatrix(program: Command, setExit: (code: number) => void): void {
-  addInputOptions(
-    program
-      .command('matrix')
-      .description(
-        'print which pod may reach which, per port (default ports: the container ports pods declare)',
-      )
-      .argument('[paths...]', 'manifest files or folders')
-      .option('--ports <list>', 'comma-separated ports, e.g. 80/TCP,81/UDP')
-      .option(
-        '-n, --namespace <name>',
-        'show only the pods of this namespace (repeatable); every policy still counts',
-        collect,
-      )
-      .option('-o, --output <format>', `${FORMATS.join(' | ')}`, 'table'),
+  addClusterOptions(
+    addInputOptions(
+      program
+        .command('matrix')
+        .description(
+          'print which pod may reach which, per port (default ports: the container ports pods declare)',
+        )
+        .argument('[paths...]', 'manifest files or folders')
+        .option('--ports <list>', 'comma-separated ports, e.g. 80/TCP,81/UDP')
+        .option(
+          '-n, --namespace <name>',
+          'show only the pods of this namespace (repeatable); every policy still counts',
+          collect,
+        )
+        .option('-o, --output <format>', `${FORMATS.join(' | ')}`, 'table'),
+    ),
   ).action(async (paths: string[], opts: MatrixOptions) => {
     if (!FORMATS.includes(opts.output as string)) {
       process.stderr.write(`palisade matrix: -o must be one of ${FORMATS.join(', ')}, not "${opts.output}"\n`)
