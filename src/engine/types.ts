@@ -38,7 +38,7 @@ export type DirectionNote =
   | 'no-rule-matched'
   /**
    * Isolated and no rule admits it, but the other side is this pod's own node (or a hostNetwork pod on
-   * it), which always reaches its pods (docs/semantics.md: rule 12): selectedBy keeps the true facts.
+   * it), which always reaches its pods (docs/semantics.md#node-and-local-pods): selectedBy keeps the true facts.
    */
   | 'same-node-host'
 

@@ -20,7 +20,7 @@ function renderDirection(
     case 'allowed-by-rule':
       return `allowed by ${d.allowedBy.map(describeRuleRef).join(', ')}\n    isolated by ${selected}`
     case 'same-node-host':
-      return `allowed: the pod's own node always reaches it (rule 12), although isolated by ${selected} and none of their ${direction === 'Ingress' ? 'ingress' : 'egress'} rules admits it`
+      return `allowed: the pod's own node always reaches it (docs/semantics.md#node-and-local-pods), although isolated by ${selected} and none of their ${direction === 'Ingress' ? 'ingress' : 'egress'} rules admits it`
     case 'no-rule-matched': {
       const field = direction === 'Ingress' ? 'ingress' : 'egress'
       const towards = direction === 'Ingress' ? `from ${remote}` : `to ${remote}`

@@ -7,12 +7,14 @@
 import { KINDS } from '../model/kinds.js'
 import { shortened } from '../model/raw.js'
 
+const VALIDATED = KINDS.filter((k) => k.validated !== false)
+
 /** 'apiVersion/Kind' pairs validated by validateObject. */
 export const SUPPORTED_KINDS: ReadonlySet<string> = new Set(
-  KINDS.flatMap((k) => k.versions.map((version) => `${version}/${k.kind}`)),
+  VALIDATED.flatMap((k) => k.versions.map((version) => `${version}/${k.kind}`)),
 )
 
-const VALIDATED_KIND_NAMES: readonly string[] = KINDS.map((k) => k.kind).sort()
+const VALIDATED_KIND_NAMES: readonly string[] = VALIDATED.map((k) => k.kind).sort()
 
 /**
  * Every other kind the groups below serve (or served): these are real, so never "unknown"; we simply
