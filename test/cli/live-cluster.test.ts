@@ -91,6 +91,15 @@ describe('analysis commands on a live cluster (test API server)', () => {
     )
   })
 
+  it('connlist reads the cluster: the same connection list as the dump', async () => {
+    const live = await runCli(['connlist', '--kubeconfig', kubeconfig, '-o', 'json'])
+    const fromFile = await runCli(['connlist', dumpFile, '-o', 'json'])
+    expect(live.code, live.stderr).toBe(0)
+    const connections = (out: string) => JSON.parse(out).connections
+    expect(connections(live.stdout).length).toBeGreaterThan(0)
+    expect(connections(live.stdout)).toEqual(connections(fromFile.stdout))
+  })
+
   it('paths given with the cluster come after it: a file version of a policy wins', async () => {
     const open = join(dir, 'open-db.yaml')
     writeFileSync(

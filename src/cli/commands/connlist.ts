@@ -21,10 +21,10 @@ import {
   workloadPeer,
 } from '../../connlist/index.js'
 import { partialJSON, renderPartialNotice } from '../../explain/index.js'
-import { findOmissions, type LoadedCluster } from '../../load/index.js'
+import { findOmissions } from '../../load/index.js'
 import { emptyReason } from '../empty.js'
 import { writeData } from '../format.js'
-import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { addClusterOptions, addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 import { parsePortList } from './diff.js'
 
 interface ConnlistOptions extends InputOptions {
@@ -37,17 +37,6 @@ interface ConnlistOptions extends InputOptions {
 const FORMATS = ['text', 'json', 'yaml', 'csv', 'md', 'dot']
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 
-/**
- * Reads the cluster the list is computed on. SEAM(issue 11 part A): live clusters (--kubeconfig,
- * --context, in-cluster) arrive through the shared `loadFromCluster` of src/cli; until then, manifests.
- */
-async function loadConnlistInput(
-  paths: readonly string[],
-  opts: ConnlistOptions,
-): Promise<LoadedCluster | undefined> {
-  return loadFromOptions(paths, opts, 'connlist')
-}
-
 /** Keeps the connections that touch one of the namespaces (every policy still counts). */
 function inNamespaces(connections: readonly Connection[], namespaces: ReadonlySet<string>): Connection[] {
   const touches = (c: Connection) =>
@@ -58,24 +47,26 @@ function inNamespaces(connections: readonly Connection[], namespaces: ReadonlySe
 
 /** Registers `connlist`. */
 export function registerConnlist(program: Command, setExit: (code: number) => void): void {
-  addInputOptions(
-    program
-      .command('connlist')
-      .description(
-        'list the allowed connections per workload (replicas folded) and with outside addresses, with their ports',
-      )
-      .argument('[paths...]', 'manifest files or folders')
-      .option('--ports <list>', 'only these ports, e.g. 80/TCP,53/UDP (default: every port, exactly)')
-      .option(
-        '-n, --namespace <name>',
-        'only connections of workloads in this namespace (repeatable); every policy still counts',
-        collect,
-      )
-      .option(
-        '--exposure',
-        'also list who may reach each workload and whom it may reach, from the rules (entire-cluster, a namespace, the internet...)',
-      )
-      .option('-o, --output <format>', FORMATS.join(' | '), 'text'),
+  addClusterOptions(
+    addInputOptions(
+      program
+        .command('connlist')
+        .description(
+          'list the allowed connections per workload (replicas folded) and with outside addresses, with their ports',
+        )
+        .argument('[paths...]', 'manifest files or folders')
+        .option('--ports <list>', 'only these ports, e.g. 80/TCP,53/UDP (default: every port, exactly)')
+        .option(
+          '-n, --namespace <name>',
+          'only connections of workloads in this namespace (repeatable); every policy still counts',
+          collect,
+        )
+        .option(
+          '--exposure',
+          'also list who may reach each workload and whom it may reach, from the rules (entire-cluster, a namespace, the internet...)',
+        )
+        .option('-o, --output <format>', FORMATS.join(' | '), 'text'),
+    ),
   ).action(async (paths: string[], opts: ConnlistOptions) => {
     if (!FORMATS.includes(opts.output as string)) {
       process.stderr.write(
@@ -88,7 +79,7 @@ export function registerConnlist(program: Command, setExit: (code: number) => vo
       process.stderr.write(`palisade connlist: --ports: ${ports}\n`)
       return setExit(2)
     }
-    const loaded = await loadConnlistInput(paths, opts)
+    const loaded = await loadFromOptions(paths, opts, 'connlist')
     if (!loaded) return setExit(2)
     const shown = loaded.cluster.pods.filter(
       (p) => !p.hostNetwork && (!opts.namespace?.length || opts.namespace.includes(p.namespace)),
