@@ -1,0 +1,165 @@
+/**
+ * Kernel checks of compiled rulesets (edge): every nftables ruleset a case compiles goes through
+ * `nft -c -f -` inside a throwaway network namespace the checker created (`pz-<pid>-fuzz-<n>`, removed
+ * on stop), many rulesets per `nft` run. iptables rulesets go through `ipset restore` + `iptables-restore
+ * --test` in a second namespace, one at a time, when the checker is free (the others are counted as
+ * skipped). Nothing is ever loaded into the machine's own namespace.
+ */
+import { execCommand, hasCommand } from '../dataplane/exec.js'
+import type { IptablesRuleset } from './execute.js'
+
+let counter = 0
+
+/** Returns why kernel checks cannot run here, or undefined when they can. */
+export async function kernelSkipReason(): Promise<string | undefined> {
+  if (!(await hasCommand('nft'))) return 'nft is not installed (apt-get install nftables)'
+  if (!(await hasCommand('ip'))) return 'ip is not installed (apt-get install iproute2)'
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'network namespaces need root'
+  return undefined
+}
+
+async function createNetns(tag: string): Promise<string> {
+  counter++
+  const name = `pz-${process.pid}-fuzz-${tag}-${counter}`
+  const r = await execCommand('ip', ['netns', 'add', name], { timeoutMs: 10_000 })
+  if (r.code !== 0) throw new Error(`ip netns add ${name}: ${r.stderr}`)
+  return name
+}
+
+async function deleteNetns(name: string): Promise<void> {
+  if (!name.startsWith(`pz-${process.pid}-fuzz-`))
+    throw new Error(`refusing to delete a namespace we did not create: ${name}`)
+  await execCommand('ip', ['netns', 'del', name], { timeoutMs: 10_000 })
+}
+
+export interface KernelVerdict {
+  readonly ok: boolean
+  readonly stderr: string
+}
+
+interface Pending {
+  readonly text: string
+  readonly resolve: (v: KernelVerdict) => void
+}
+
+export interface KernelStats {
+  nftChecked: number
+  nftBatches: number
+  nftRefused: number
+  iptablesChecked: number
+  iptablesSkipped: number
+  iptablesRefused: number
+}
+
+/** Batches nftables rulesets into `nft -c` runs in a private namespace; checks iptables rulesets when idle. */
+export class KernelChecker {
+  readonly stats: KernelStats = {
+    nftChecked: 0,
+    nftBatches: 0,
+    nftRefused: 0,
+    iptablesChecked: 0,
+    iptablesSkipped: 0,
+    iptablesRefused: 0,
+  }
+  private nftNs?: string
+  private iptNs?: string
+  private queue: Pending[] = []
+  private timer: NodeJS.Timeout | undefined
+  private flushing: Promise<void> = Promise.resolve()
+  private iptBusy = false
+
+  constructor(
+    private readonly batchSize = 40,
+    private readonly maxWaitMs = 300,
+  ) {}
+
+  async start(): Promise<void> {
+    this.nftNs = await createNetns('nft')
+    this.iptNs = await createNetns('ipt')
+  }
+
+  /** Resolves with nft's verdict on one ruleset (checked together with others). */
+  checkNft(text: string): Promise<KernelVerdict> {
+    return new Promise((resolve) => {
+      this.queue.push({ text, resolve })
+      if (this.queue.length >= this.batchSize) this.flushSoon(0)
+      else this.flushSoon(this.maxWaitMs)
+    })
+  }
+
+  private flushSoon(ms: number): void {
+    if (this.timer !== undefined && ms > 0) return
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      const batch = this.queue.splice(0, this.queue.length)
+      if (batch.length > 0) this.flushing = this.flushing.then(() => this.runBatch(batch))
+    }, ms)
+  }
+
+  private async nft(text: string): Promise<KernelVerdict> {
+    const r = await execCommand('nft', ['-c', '-f', '-'], {
+      netns: this.nftNs as string,
+      input: text,
+      timeoutMs: 60_000,
+    })
+    return { ok: r.code === 0, stderr: r.stderr }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    this.stats.nftBatches++
+    this.stats.nftChecked += batch.length
+    // Each ruleset is `table ...; delete table ...; table ... {}`: concatenated, they are one valid transaction.
+    const all = await this.nft(batch.map((p) => p.text).join('\n'))
+    if (all.ok) {
+      for (const p of batch) p.resolve(all)
+      return
+    }
+    for (const p of batch) {
+      const one = batch.length === 1 ? all : await this.nft(p.text)
+      if (!one.ok) this.stats.nftRefused++
+      p.resolve(one)
+    }
+  }
+
+  /** Checks an iptables ruleset when no other is being checked; undefined when skipped. */
+  async checkIptables(rs: IptablesRuleset): Promise<KernelVerdict | undefined> {
+    if (this.iptBusy || this.iptNs === undefined) {
+      this.stats.iptablesSkipped++
+      return undefined
+    }
+    this.iptBusy = true
+    const netns = this.iptNs
+    try {
+      this.stats.iptablesChecked++
+      const steps: [string, string[], string][] = [
+        ['ipset', ['restore', '-exist'], rs.ipset],
+        ['iptables-restore', ['--test', '--noflush'], rs.v4],
+        ['ip6tables-restore', ['--test', '--noflush'], rs.v6],
+      ]
+      for (const [cmd, args, input] of steps) {
+        if (input.trim() === '') continue
+        const r = await execCommand(cmd, args, { netns, input, timeoutMs: 60_000 })
+        if (r.code !== 0) {
+          this.stats.iptablesRefused++
+          return { ok: false, stderr: `${cmd} ${args.join(' ')}: ${r.stderr}` }
+        }
+      }
+      return { ok: true, stderr: '' }
+    } finally {
+      // The namespace is ours alone: every set in it was made by the step above.
+      await execCommand('ipset', ['destroy'], { netns, timeoutMs: 30_000 })
+      this.iptBusy = false
+    }
+  }
+
+  /** Checks what is queued and removes the namespaces. */
+  async stop(): Promise<void> {
+    this.flushSoon(0)
+    await new Promise((r) => setTimeout(r, 10))
+    await this.flushing
+    for (const ns of [this.nftNs, this.iptNs]) if (ns !== undefined) await deleteNetns(ns)
+    this.nftNs = undefined
+    this.iptNs = undefined
+  }
+}
