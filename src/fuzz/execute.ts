@@ -10,6 +10,7 @@ import { join, relative } from 'node:path'
 import { threadId } from 'node:worker_threads'
 import { main } from '../cli/main.js'
 import type { Base } from './corpus.js'
+import { pidCpuMs, threadCpuMs } from './cputime.js'
 import {
   Deep,
   Huge,
@@ -238,9 +239,14 @@ export async function runInProcess(argv: readonly string[]): Promise<CliOutcome>
     stderr += s
   }) as typeof process.stderr.write
   const t0 = performance.now()
+  const c0 = threadCpuMs()
+  const cpu = (): { cpuMs?: number } => {
+    const c1 = threadCpuMs()
+    return c0 === undefined || c1 === undefined ? {} : { cpuMs: c1 - c0 }
+  }
   try {
     const code = await main(argv)
-    return { code, stdout, stderr, ms: performance.now() - t0, timedOut: false }
+    return { code, stdout, stderr, ms: performance.now() - t0, ...cpu(), timedOut: false }
   } catch (e) {
     const x = e instanceof Error ? e : new Error(String(e))
     return {
@@ -248,6 +254,7 @@ export async function runInProcess(argv: readonly string[]): Promise<CliOutcome>
       stdout,
       stderr,
       ms: performance.now() - t0,
+      ...cpu(),
       timedOut: false,
     }
   } finally {
@@ -258,8 +265,14 @@ export async function runInProcess(argv: readonly string[]): Promise<CliOutcome>
 
 const KEEP_OUTPUT = 8 << 20
 
-/** Runs `node bin/palisade.js ARGS` in a fresh process, killed after `timeoutMs`. */
-export function runInProcessOf(bin: string, argv: readonly string[], timeoutMs: number): Promise<CliOutcome> {
+/** A case waiting for a core this many times its CPU bound is stopped anyway (a wait that never ends). */
+export const WALL_FACTOR = 20
+
+/**
+ * Runs `node bin/palisade.js ARGS` in a fresh process; killed once it has used `cpuMs` of CPU (or, where
+ * /proc is missing, after that much wall time), or after WALL_FACTOR times that in wall time.
+ */
+export function runFreshProcess(bin: string, argv: readonly string[], cpuMs: number): Promise<CliOutcome> {
   return new Promise((resolve) => {
     const t0 = performance.now()
     const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -268,10 +281,16 @@ export function runInProcessOf(bin: string, argv: readonly string[], timeoutMs: 
     let outSize = 0
     let errSize = 0
     let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGKILL')
-    }, timeoutMs)
+    let used: number | undefined
+    const timer = setInterval(() => {
+      const c = child.pid === undefined ? undefined : pidCpuMs(child.pid)
+      if (c !== undefined) used = c
+      const wall = performance.now() - t0
+      if ((used ?? wall) > cpuMs || wall > cpuMs * WALL_FACTOR) {
+        timedOut = true
+        child.kill('SIGKILL')
+      }
+    }, 100)
     child.stdout.on('data', (b: Buffer) => {
       if (outSize < KEEP_OUTPUT) out.push(b)
       outSize += b.length
@@ -281,18 +300,19 @@ export function runInProcessOf(bin: string, argv: readonly string[], timeoutMs: 
       errSize += b.length
     })
     child.on('close', (code, signal) => {
-      clearTimeout(timer)
+      clearInterval(timer)
       resolve({
         ...(code === null ? {} : { code }),
         ...(signal && !timedOut ? { signal } : {}),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         ms: performance.now() - t0,
+        ...(used === undefined ? {} : { cpuMs: used }),
         timedOut,
       })
     })
     child.on('error', (e) => {
-      clearTimeout(timer)
+      clearInterval(timer)
       resolve({ code: 127, stdout: '', stderr: String(e), ms: performance.now() - t0, timedOut: false })
     })
   })
@@ -348,7 +368,7 @@ export async function runPrepared(p: PreparedCase, env: ExecEnv): Promise<CaseRe
     const isolation = p.isolation === 'process' && env.bin !== undefined ? 'process' : 'in-process'
     const outcome =
       isolation === 'process'
-        ? await runInProcessOf(env.bin as string, argv, env.hangMs)
+        ? await runFreshProcess(env.bin as string, argv, env.hangMs)
         : await runInProcess(argv)
     const failures: Failure[] = [
       ...crashOracle(outcome, p.command, p.recipe.family, p.argsTemplate, env.hangMs),

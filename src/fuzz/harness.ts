@@ -130,9 +130,25 @@ export function caseSeed(seed: number, i: number): number {
   return h | 0
 }
 
+const arbitraries = new Map<string, fc.Arbitrary<Recipe>>()
+
 /** Generates the recipe of case i (as the run would). */
 export function generateRecipe(seed: number, i: number, families?: readonly string[]): Recipe {
-  const [recipe] = fc.sample(recipeArbitrary(families), { seed: caseSeed(seed, i), numRuns: 1 })
+  const key = families?.join(',') ?? ''
+  let arb = arbitraries.get(key)
+  if (!arb) {
+    arb = recipeArbitrary(families)
+    arbitraries.set(key, arb)
+  }
+  // Exactly as runFuzz draws it (same seed, same bias), so case i of a run can be rebuilt alone.
+  let recipe: Recipe | undefined
+  fc.check(
+    fc.property(arb, (r) => {
+      recipe ??= r
+      return true
+    }),
+    { seed: caseSeed(seed, i), numRuns: 1, unbiased: i % 2 === 1 },
+  )
   return recipe as Recipe
 }
 

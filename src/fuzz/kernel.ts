@@ -5,6 +5,7 @@
  * --test` in a second namespace, one at a time, when the checker is free (the others are counted as
  * skipped). Nothing is ever loaded into the machine's own namespace.
  */
+import { execFileSync } from 'node:child_process'
 import { execCommand, hasCommand } from '../dataplane/exec.js'
 import type { IptablesRuleset } from './execute.js'
 
@@ -76,6 +77,19 @@ export class KernelChecker {
   async start(): Promise<void> {
     this.nftNs = await createNetns('nft')
     this.iptNs = await createNetns('ipt')
+    process.once('exit', this.removeOnExit)
+  }
+
+  /** Removes the namespaces even when the process exits without stop() (a second Ctrl-C, SIGTERM). */
+  private readonly removeOnExit = (): void => {
+    for (const ns of [this.nftNs, this.iptNs]) {
+      if (ns === undefined || !ns.startsWith(`pz-${process.pid}-fuzz-`)) continue
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 10_000 })
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /** Resolves with nft's verdict on one ruleset (checked together with others). */
@@ -161,5 +175,6 @@ export class KernelChecker {
     for (const ns of [this.nftNs, this.iptNs]) if (ns !== undefined) await deleteNetns(ns)
     this.nftNs = undefined
     this.iptNs = undefined
+    process.off('exit', this.removeOnExit)
   }
 }

@@ -89,12 +89,13 @@ async function main(argv: string[]): Promise<number> {
     } else process.stdout.write(`kernel checks off: ${skip}\n`)
     const executor = new PoolExecutor(jobs, { tmp, bin: BIN, hangMs, modes })
     let stopping = false
-    const onSigint = (): void => {
-      if (stopping) process.exit(130)
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143) // the kernel checker's exit hook removes its namespaces
       stopping = true
-      process.stderr.write('\nstopping after the cases in flight (Ctrl-C again to abort)\n')
+      process.stderr.write(`\n${signal}: stopping after the cases in flight (again to abort)\n`)
     }
-    process.on('SIGINT', onSigint)
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     let report: FuzzReport
     try {
       report = await runFuzz({
@@ -123,7 +124,8 @@ async function main(argv: string[]): Promise<number> {
         },
       })
     } finally {
-      process.off('SIGINT', onSigint)
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
       await executor.close()
       await kernel?.stop()
     }

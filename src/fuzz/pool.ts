@@ -4,7 +4,8 @@
  */
 import { Worker } from 'node:worker_threads'
 import { loadCorpus } from './corpus.js'
-import { type CaseResult, prepareCase, runPrepared } from './execute.js'
+import { tidCpuMs } from './cputime.js'
+import { type CaseResult, prepareCase, runPrepared, WALL_FACTOR } from './execute.js'
 import type { Executor } from './harness.js'
 import type { Recipe } from './recipe.js'
 import type { FromWorker, WorkerConfig } from './worker.js'
@@ -17,6 +18,8 @@ interface Job {
   readonly resolve: (o: Outcome) => void
   started?: Extract<FromWorker, { type: 'started' }>
   t0: number
+  /** The worker thread's CPU time when the case started. */
+  cpu0?: number
 }
 
 interface Slot {
@@ -24,6 +27,9 @@ interface Slot {
   job?: Job
   timer?: NodeJS.Timeout
 }
+
+/** How often a running case's CPU time is read. */
+const POLL_MS = 250
 
 /** Extra time an in-process case gets beyond the hang bound (its oracles load the input again). */
 const PREPARE_MS = 60_000
@@ -87,9 +93,20 @@ export class PoolExecutor implements Executor {
     }
   }
 
-  private arm(slot: Slot, ms: number): void {
-    clearTimeout(slot.timer)
-    slot.timer = setTimeout(() => this.overrun(slot), ms)
+  /** Watches a slot: over `cpuMs` of the worker's CPU (wall time where /proc is missing), or WALL_FACTOR x that. */
+  private arm(slot: Slot, cpuMs: number): void {
+    clearInterval(slot.timer)
+    const job = slot.job
+    if (!job) return
+    const tid = job.started?.tid
+    const t0 = performance.now()
+    const c0 = tid === undefined ? undefined : tidCpuMs(tid)
+    slot.timer = setInterval(() => {
+      const wall = performance.now() - t0
+      const c1 = tid === undefined ? undefined : tidCpuMs(tid)
+      const used = c0 === undefined || c1 === undefined ? wall : c1 - c0
+      if (used > cpuMs || wall > cpuMs * WALL_FACTOR) this.overrun(slot, used)
+    }, POLL_MS)
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
@@ -97,7 +114,7 @@ export class PoolExecutor implements Executor {
     if (!job || m.id !== job.id) return
     if (m.type === 'process') {
       // Free the worker; the case runs as a child process from here (its own time limit kills it).
-      clearTimeout(slot.timer)
+      clearInterval(slot.timer)
       slot.job = undefined
       this.dispatch()
       void this.runProcessCase(job)
@@ -106,7 +123,8 @@ export class PoolExecutor implements Executor {
     if (m.type === 'started') {
       job.started = m
       const bound = this.config.hangMs
-      this.arm(slot, m.isolation === 'process' ? bound + 15_000 : 2 * bound + 2_000)
+      // The command's own bound, plus its oracles (which load the input again).
+      this.arm(slot, 2 * bound + 2_000)
       return
     }
     this.finish(slot, m.type === 'done' ? m.result : { harnessError: m.error }, false)
@@ -127,7 +145,7 @@ export class PoolExecutor implements Executor {
   }
 
   /** The case overran: a hang. The worker is stopped (mid-computation) and replaced. */
-  private overrun(slot: Slot): void {
+  private overrun(slot: Slot, used: number): void {
     const job = slot.job
     if (!job) return
     const s = job.started
@@ -141,7 +159,7 @@ export class PoolExecutor implements Executor {
         {
           cls: 'hang',
           sub: s.command,
-          detail: `${s.command} did not finish in ${Math.round(ms)} ms (bound ${this.config.hangMs} ms): worker terminated`,
+          detail: `${s.command} used ${Math.round(used)} ms of CPU in ${Math.round(ms)} ms without finishing (bound ${this.config.hangMs} ms of CPU, with its oracles ${2 * this.config.hangMs + 2000} ms): worker terminated`,
           signature: `hang/${job.recipe.family}/${s.command}`,
         },
       ],
@@ -158,7 +176,7 @@ export class PoolExecutor implements Executor {
   }
 
   private finish(slot: Slot, outcome: Outcome, replace: boolean): void {
-    clearTimeout(slot.timer)
+    clearInterval(slot.timer)
     const job = slot.job
     slot.job = undefined
     if (replace) {
@@ -175,7 +193,7 @@ export class PoolExecutor implements Executor {
   async close(): Promise<void> {
     this.closed = true
     for (const slot of this.slots) {
-      clearTimeout(slot.timer)
+      clearInterval(slot.timer)
       await slot.worker.terminate()
     }
   }

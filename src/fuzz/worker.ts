@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadCorpus } from './corpus.js'
+import { threadTid } from './cputime.js'
 import { prepareCase, runPrepared } from './execute.js'
 import type { Failure } from './oracles.js'
 import type { Recipe } from './recipe.js'
@@ -25,6 +26,8 @@ export type FromWorker =
       readonly mode: string
       readonly argsTemplate: readonly string[]
       readonly inputName: string
+      /** This worker's Linux thread id: the pool watches its CPU time. */
+      readonly tid?: number
     }
   /** The case needs a fresh process: the pool runs it (so this worker is free for the next case). */
   | { readonly type: 'process'; readonly id: number }
@@ -32,6 +35,7 @@ export type FromWorker =
   | { readonly type: 'harnessError'; readonly id: number; readonly error: string }
 
 const config = workerData as WorkerConfig
+const tid = threadTid()
 const bases = loadCorpus()
 let unhandled: unknown[] = []
 process.on('unhandledRejection', (e) => {
@@ -55,6 +59,7 @@ parentPort?.on('message', async (msg: ToWorker) => {
       mode: p.mode,
       argsTemplate: p.argsTemplate,
       inputName: p.inputName,
+      ...(tid === undefined ? {} : { tid }),
     })
     unhandled = []
     const result = await runPrepared(p, config)
