@@ -10,8 +10,8 @@ import fc from 'fast-check'
 import { recipeArbitrary } from './arbitraries.js'
 import type { Base } from './corpus.js'
 import { type CaseResult, prepareCase, runPrepared } from './execute.js'
-import type { KernelChecker } from './kernel.js'
-import { type Failure, type FailureClass, normalize } from './oracles.js'
+import { iptablesCause, type KernelChecker, nftCause } from './kernel.js'
+import type { Failure, FailureClass } from './oracles.js'
 import type { Recipe } from './recipe.js'
 import { MODES } from './tables.js'
 
@@ -158,27 +158,23 @@ async function withKernel(result: CaseResult, kernel: KernelChecker | undefined)
   const extra: Failure[] = []
   for (const text of result.nft) {
     const v = await kernel.checkNft(text)
-    if (!v.ok) {
-      const line = v.stderr.split('\n').find((l) => l.includes('Error')) ?? v.stderr.split('\n')[0] ?? ''
+    if (!v.ok)
       extra.push({
         cls: 'crash',
         sub: 'nft-refused',
         detail: `nft -c refused the compiled ruleset:\n${v.stderr.slice(0, 3000)}`,
-        signature: `crash/nft-refused/${normalize(line.replace(/^.*?Error:/, 'Error:'))}`,
+        signature: `crash/nft-refused/${nftCause(text, v.stderr)}`,
       })
-    }
   }
   for (const rs of result.iptables) {
     const v = await kernel.checkIptables(rs)
-    if (v && !v.ok) {
-      const line = v.stderr.split('\n').find((l) => /rror|line/.test(l)) ?? v.stderr.split('\n')[0] ?? ''
+    if (v && !v.ok)
       extra.push({
         cls: 'crash',
         sub: 'iptables-refused',
         detail: `the compiled iptables ruleset was refused:\n${v.stderr.slice(0, 3000)}`,
-        signature: `crash/iptables-refused/${normalize(line.replace(/(unknown argument|line \d+ failed).*$/, '$1'))}`,
+        signature: `crash/iptables-refused/${iptablesCause(rs, v.stderr)}`,
       })
-    }
   }
   if (extra.length === 0) return result
   return { ...result, failures: [...result.failures, ...extra], input: result.input ?? new Uint8Array() }

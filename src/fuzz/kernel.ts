@@ -11,6 +11,18 @@ import type { IptablesRuleset } from './execute.js'
 
 let counter = 0
 
+/** A shell step feeding `text` to `cmd` through a here-document; says which step failed on stderr. */
+function iptStep(cmd: string, tag: string, text: string): string {
+  if (text.trim() === '') return ':'
+  const marker = `PALISADE_FUZZ_${tag}_EOF`
+  // A line equal to the marker would end the document early: never in a compiled ruleset, but be sure.
+  const body = text
+    .split('\n')
+    .filter((l) => l !== marker)
+    .join('\n')
+  return `${cmd} <<'${marker}' || { echo "${cmd}: refused" >&2; exit 1; }\n${body}\n${marker}`
+}
+
 /** Returns why kernel checks cannot run here, or undefined when they can. */
 export async function kernelSkipReason(): Promise<string | undefined> {
   if (!(await hasCommand('nft'))) return 'nft is not installed (apt-get install nftables)'
@@ -143,26 +155,24 @@ export class KernelChecker {
       return undefined
     }
     this.iptBusy = true
-    const netns = this.iptNs
     try {
       this.stats.iptablesChecked++
-      const steps: [string, string[], string][] = [
-        ['ipset', ['restore', '-exist'], rs.ipset],
-        ['iptables-restore', ['--test', '--noflush'], rs.v4],
-        ['ip6tables-restore', ['--test', '--noflush'], rs.v6],
-      ]
-      for (const [cmd, args, input] of steps) {
-        if (input.trim() === '') continue
-        const r = await execCommand(cmd, args, { netns, input, timeoutMs: 60_000 })
-        if (r.code !== 0) {
-          this.stats.iptablesRefused++
-          return { ok: false, stderr: `${cmd} ${args.join(' ')}: ${r.stderr}` }
-        }
+      // One process for the three steps (each spawn of a large process costs milliseconds of its CPU):
+      // the files go to a script's stdin as three here-documents.
+      const script = [
+        // Every set in the namespace is made by the steps below (the namespace is ours alone): destroy them all.
+        "trap 'ipset destroy 2>/dev/null' EXIT",
+        iptStep('ipset restore -exist', 'IPSET', rs.ipset),
+        iptStep('iptables-restore --test --noflush', 'IPT4', rs.v4),
+        iptStep('ip6tables-restore --test --noflush', 'IPT6', rs.v6),
+      ].join('\n')
+      const r = await execCommand('sh', ['-c', script], { netns: this.iptNs, timeoutMs: 60_000 })
+      if (r.code !== 0) {
+        this.stats.iptablesRefused++
+        return { ok: false, stderr: r.stderr }
       }
       return { ok: true, stderr: '' }
     } finally {
-      // The namespace is ours alone: every set in it was made by the step above.
-      await execCommand('ipset', ['destroy'], { netns, timeoutMs: 30_000 })
       this.iptBusy = false
     }
   }
@@ -177,4 +187,47 @@ export class KernelChecker {
     this.iptNs = undefined
     process.off('exit', this.removeOnExit)
   }
+}
+
+const BROKEN_COMMENT = 'a line break in a name ends a # comment: the rest of the name is read as rules'
+
+/** Why nft refused a ruleset, in words that do not depend on the case (for grouping). */
+export function nftCause(text: string, stderr: string): string {
+  const m = /\/dev\/stdin:(\d+):\d+(?:-\d+)?: (Error: .*)/.exec(stderr)
+  if (!m) return normalizeKernelError(stderr.split('\n')[0] ?? '')
+  const lines = text.split('\n')
+  const at = Number(m[1])
+  const line = lines[at - 1] ?? ''
+  const before = lines[at - 2] ?? ''
+  if (before.startsWith('#') && !line.trimStart().startsWith('#')) return BROKEN_COMMENT
+  if (/comment "/.test(line) || /^\s*comment /.test(before))
+    return `inside a comment string: ${normalizeKernelError(m[2] ?? '')}`
+  return normalizeKernelError(m[2] ?? '')
+}
+
+const IPSET_LINE = /^(#.*|create .*|add .*|)$/
+const IPTABLES_LINE = /^(#.*|\*\w+|:\S+ .*|-[AIN] .*|COMMIT|)$/
+
+/** Why ipset/iptables-restore refused a ruleset, in words that do not depend on the case. */
+export function iptablesCause(rs: IptablesRuleset, stderr: string): string {
+  const step =
+    /^(ipset restore|iptables-restore|ip6tables-restore)[^:]*: refused$/m.exec(stderr)?.[1] ?? 'restore'
+  const [text, valid] =
+    step === 'ipset restore'
+      ? [rs.ipset, IPSET_LINE]
+      : [step === 'iptables-restore' ? rs.v4 : rs.v6, IPTABLES_LINE]
+  const lines = text.split('\n')
+  const bad = lines.findIndex((l) => !valid.test(l))
+  if (bad > 0 && (lines[bad - 1] ?? '').startsWith('#')) return `${step}: ${BROKEN_COMMENT}`
+  const first = stderr.split('\n').find((l) => l.trim() !== '') ?? ''
+  return `${step}: ${normalizeKernelError(first)}`
+}
+
+function normalizeKernelError(s: string): string {
+  return s
+    .replace(/unknown argument .*/, 'unknown argument')
+    .replace(/line \d+/g, 'line N')
+    .replace(/v\d+(\.\d+)*/g, 'vN')
+    .replace(/'[^']*'|"[^"]*"/g, '…')
+    .slice(0, 120)
 }

@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
         },
         progress: (r) => {
           process.stderr.write(
-            `  ${(r.ms / 1000).toFixed(0)} s: ${summaryLine(r)}, ${r.misreads} misreads, ${r.groups.size} distinct (${(r.cases / (r.ms / 1000)).toFixed(0)} cases/s)\n`,
+            `  ${(r.ms / 1000).toFixed(0)} s: ${summaryLine(r)}, ${r.misreads} misreads, ${r.groups.size} distinct (${(r.cases / (r.ms / 1000)).toFixed(0)} cases/s, ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB)\n`,
           )
           // The report so far, in case the run is stopped hard.
           void writeFile(

@@ -79,9 +79,12 @@ function deepText(d: Deep, json: boolean): string {
   return `${open.repeat(d.depth)}1${'}'.repeat(d.depth)}`
 }
 
+/** A huge string, written as stringText would write it, without scanning megabytes character by character. */
 function hugeText(h: Huge, quoteAll: boolean): string {
-  const s = h.char.repeat(h.size)
-  return stringText(s, quoteAll)
+  const sample = h.char.repeat(3)
+  const plain = stringText(sample, quoteAll)
+  if (plain === sample) return h.char.repeat(h.size)
+  return `"${quote(h.char).slice(1, -1).repeat(h.size)}"`
 }
 
 /** True when a document needs YAML-only syntax (verbatim scalars or decorations): it is written in block style. */
@@ -244,7 +247,7 @@ function json(n: Node, pretty: boolean, indent = ''): string {
   if (typeof n === 'boolean') return n ? 'true' : 'false'
   if (typeof n === 'number') return numberText(n)
   if (typeof n === 'string') return quote(n)
-  if (n instanceof Huge) return quote(n.char.repeat(n.size))
+  if (n instanceof Huge) return `"${quote(n.char).slice(1, -1).repeat(n.size)}"`
   if (n instanceof Deep) return deepText(n, true)
   if (n instanceof Marker) return 'null'
   return 'null'

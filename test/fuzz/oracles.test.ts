@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { loadCorpus } from '../../src/fuzz/corpus.js'
 import { prepareCase } from '../../src/fuzz/execute.js'
 import { type FailureExample, type FailureGroup, generateRecipe, runFuzz } from '../../src/fuzz/harness.js'
+import { iptablesCause, nftCause } from '../../src/fuzz/kernel.js'
 import { acceptanceOracle, type CliOutcome, crashOracle } from '../../src/fuzz/oracles.js'
 import type { Recipe } from '../../src/fuzz/recipe.js'
 import { reproLine, saveExample, shellQuote } from '../../src/fuzz/report.js'
@@ -76,6 +77,23 @@ describe('crash and hang oracle', () => {
         5000,
       )[0]?.signature
     expect(sig('Unresolved alias: a1')).toBe(sig('Unresolved alias: a27'))
+  })
+})
+
+describe('kernel refusals', () => {
+  it('names a # comment broken by a line break in a name, whatever the name', () => {
+    const text = '# ruleset for node n1\n}\ntable inet evil {\ntable inet palisade\n'
+    const stderr = "/dev/stdin:2:1-1: Error: syntax error, unexpected '}'\n}\n^\n"
+    expect(nftCause(text, stderr)).toMatch(/line break in a name ends a # comment/)
+    const rs = { ipset: '# ipsets for node n1\n}\ncreate a hash:ip\n', v4: '', v6: '' }
+    expect(iptablesCause(rs, 'ipset v7.17: unknown argument }\nipset restore -exist: refused\n')).toBe(
+      'ipset restore: a line break in a name ends a # comment: the rest of the name is read as rules',
+    )
+  })
+
+  it("otherwise keeps nft's error without its particulars", () => {
+    const stderr = '/dev/stdin:12:19-22: Error: syntax error, unexpected number\n'
+    expect(nftCause('table inet palisade {\n', stderr)).toBe('Error: syntax error, unexpected number')
   })
 })
 
