@@ -193,20 +193,27 @@ const BROKEN_COMMENT = 'a line break in a name ends a # comment: the rest of the
 
 /** Why nft refused a ruleset, in words that do not depend on the case (for grouping). */
 export function nftCause(text: string, stderr: string): string {
-  const m = /\/dev\/stdin:(\d+):\d+(?:-\d+)?: (Error: .*)/.exec(stderr)
+  const m = /\/dev\/stdin:(\d+):(\d+)(?:-\d+)?: (Error: .*)/.exec(stderr)
   if (!m) return normalizeKernelError(stderr.split('\n')[0] ?? '')
   const lines = text.split('\n')
   const at = Number(m[1])
   const line = lines[at - 1] ?? ''
   const before = lines[at - 2] ?? ''
+  const error = normalizeKernelError(m[3] ?? '')
   if (before.startsWith('#') && !line.trimStart().startsWith('#')) return BROKEN_COMMENT
-  if (/comment "/.test(line) || /^\s*comment /.test(before))
-    return `inside a comment string: ${normalizeKernelError(m[2] ?? '')}`
-  return normalizeKernelError(m[2] ?? '')
+  // Where nft stopped: inside a quoted string (a comment broken by a quote or a line break), or in the rule.
+  const upTo = Buffer.from(line, 'utf8')
+    .subarray(0, Number(m[2]) - 1)
+    .toString('utf8')
+  if ((upTo.match(/"/g) ?? []).length % 2 === 1) return `inside a quoted string: ${error}`
+  const rule = line.replace(/"[^"]*"/g, '""')
+  if (/\b(?:dport|sport)\b[^;]*?\d+\.\d+(?!\.\d)/.test(rule)) return `a port that is not an integer: ${error}`
+  return error
 }
 
-const IPSET_LINE = /^(#.*|create .*|add .*|)$/
-const IPTABLES_LINE = /^(#.*|\*\w+|:\S+ .*|-[AIN] .*|COMMIT|)$/
+// 's': a carriage return inside a comment belongs to that line for these tools.
+const IPSET_LINE = /^(#.*|create .*|add .*|)$/s
+const IPTABLES_LINE = /^(#.*|\*\w+|:\S+ .*|-[AIN] .*|COMMIT|)$/s
 
 /** Why ipset/iptables-restore refused a ruleset, in words that do not depend on the case. */
 export function iptablesCause(rs: IptablesRuleset, stderr: string): string {

@@ -5,6 +5,7 @@
  * and last the summary line `N cases, C crashes, H hangs, R missed rejections`. Exit 1 on any crash,
  * missed rejection or misread.
  */
+import { rmSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -69,6 +70,9 @@ async function main(argv: string[]): Promise<number> {
   const hangMs = Number(values['hang-ms'] ?? 5000)
   const outDir = values.out ?? 'fuzz-out'
   const tmp = await mkdtemp(join(scratchDir(), 'palisade-fuzz-'))
+  // Also when the run is aborted (a second Ctrl-C or SIGTERM exits at once).
+  const removeTmp = (): void => rmSync(tmp, { recursive: true, force: true })
+  process.once('exit', removeTmp)
   const bases = loadCorpus()
   try {
     if (values.replay !== undefined) return await replay(values.replay, { tmp, hangMs, modes, bases })
@@ -134,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(text)
     return report.crashes + report.missed + report.misreads > 0 ? 1 : 0
   } finally {
+    process.off('exit', removeTmp)
     await rm(tmp, { recursive: true, force: true })
   }
 }

@@ -91,6 +91,21 @@ describe('kernel refusals', () => {
     )
   })
 
+  it('names a port that is not an integer, even on a line with a comment', () => {
+    const text = 'table inet palisade {\n\t\ttcp dport 80-80.5 accept comment "a/b ingress[0] ports[0]"\n'
+    const stderr = '/dev/stdin:2:21-26: Error: syntax error, unexpected accept\n'
+    expect(nftCause(text, stderr)).toBe(
+      'a port that is not an integer: Error: syntax error, unexpected accept',
+    )
+  })
+
+  it('a carriage return in a name breaks the ipset comment line too', () => {
+    const rs = { ipset: '# ipsets for node n\r\nx; more\ncreate a hash:ip\n', v4: '', v6: '' }
+    expect(iptablesCause(rs, 'ipset v7.17: unknown argument x;\nipset restore -exist: refused\n')).toMatch(
+      /line break in a name ends a # comment/,
+    )
+  })
+
   it("otherwise keeps nft's error without its particulars", () => {
     const stderr = '/dev/stdin:12:19-22: Error: syntax error, unexpected number\n'
     expect(nftCause('table inet palisade {\n', stderr)).toBe('Error: syntax error, unexpected number')
