@@ -263,6 +263,7 @@ export async function runInProcess(argv: readonly string[]): Promise<CliOutcome>
   }
 }
 
+/** Output kept from a fresh process (a 30 MiB input can print more: such output is not judged). */
 const KEEP_OUTPUT = 8 << 20
 
 /** A case waiting for a core this many times its CPU bound is stopped anyway (a wait that never ends). */
@@ -308,6 +309,7 @@ export function runFreshProcess(bin: string, argv: readonly string[], cpuMs: num
         stderr: Buffer.concat(err).toString('utf8'),
         ms: performance.now() - t0,
         ...(used === undefined ? {} : { cpuMs: used }),
+        ...(outSize > KEEP_OUTPUT ? { stdoutTruncated: true } : {}),
         timedOut,
       })
     })
@@ -399,7 +401,7 @@ export async function runPrepared(p: PreparedCase, env: ExecEnv): Promise<CaseRe
         signature: `crash/unsafe-write/${p.command} wrote outside its output folder`,
       })
 
-    if (!crashed && outcome.code === 0) {
+    if (!crashed && outcome.code === 0 && !outcome.stdoutTruncated) {
       const written = p.argsTemplate.includes('{out}') ? await listTree(outDir).catch(() => []) : []
       if (p.command === 'compile-nftables') {
         if (written.length === 0 && outcome.stdout !== '') nft.push(outcome.stdout)

@@ -39,6 +39,8 @@ export interface CliOutcome {
   readonly ms: number
   /** CPU time the run used (the thread's, or the child process's), when /proc tells. */
   readonly cpuMs?: number
+  /** Only the start of stdout was kept (a fresh process printed megabytes). */
+  readonly stdoutTruncated?: boolean
   readonly timedOut: boolean
 }
 
@@ -133,7 +135,7 @@ export function crashOracle(
     crash('stack-trace', text, `${normalize(firstErrorLine(o.stderr))} @ ${topFrame(o.stderr)}`)
     return out
   }
-  if (isJsonOutput(args) && (o.code === 0 || o.code === 1)) {
+  if (isJsonOutput(args) && (o.code === 0 || o.code === 1) && !o.stdoutTruncated) {
     try {
       JSON.parse(o.stdout)
     } catch (e) {
@@ -423,7 +425,7 @@ function misreadPattern(
   if (typeof want === 'string' && typeof got === 'number')
     return `${JSON.stringify(want)} (a string for kubectl) read as the number ${got}`
   if (typeof want === 'number' && typeof got === 'string')
-    return `${want} (a number for kubectl) read as the string ${JSON.stringify(got)}`
+    return 'a number for kubectl read as a string'
   return `${pathPattern(at)}: ${kindOf(want)} -> ${kindOf(got)}`
 }
 

@@ -62,6 +62,10 @@ describe('crash and hang oracle', () => {
   it('-o json output that does not parse is a crash (bad output)', () => {
     expect(classify({ stdout: '{"a":' }, ['lint', '{input}', '-o', 'json'])).toEqual(['crash/bad-output'])
     expect(classify({ stdout: 'text' }, ['lint', '{input}', '-o', 'text'])).toEqual([])
+    // Output cut short by the harness is not judged.
+    expect(classify({ stdout: '{"a":', stdoutTruncated: true }, ['lint', '{input}', '-o', 'json'])).toEqual(
+      [],
+    )
   })
 
   it('groups exceptions by message and place, not by the particulars', () => {
