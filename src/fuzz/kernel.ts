@@ -207,7 +207,8 @@ export function nftCause(text: string, stderr: string): string {
     .toString('utf8')
   if ((upTo.match(/"/g) ?? []).length % 2 === 1) return `inside a quoted string: ${error}`
   const rule = line.replace(/"[^"]*"/g, '""')
-  if (/\b(?:dport|sport)\b[^;]*?\d+\.\d+(?!\.\d)/.test(rule)) return `a port that is not an integer: ${error}`
+  if (/\b(?:dport|sport|tcp \.|udp \.|sctp \.)\s[^;]*?(?:\d+\.\d+(?!\.\d)|Infinity|NaN)/.test(rule))
+    return `a port that is not an integer: ${error}`
   return error
 }
 

@@ -381,7 +381,8 @@ export function acceptanceOracle(input: AcceptanceInput): Failure[] {
         const name = describeObject(leaf)
         const depth = intended.depths[n] ?? 0
         const where = depth === 0 ? '' : depth === 1 ? ' in a List' : ' in a List inside a List'
-        if (!here.some((o) => describeObject(o.value) === name))
+        // Same kind and name is enough: a namespace read differently is a misread, reported as such.
+        if (!here.some((o) => describeObject(o.value) === name || sameKindAndName(o.value, leaf)))
           failures.push({
             cls: 'missed-rejection',
             sub: 'silent-drop',
@@ -424,9 +425,16 @@ function misreadPattern(
     return '!!binary scalar kept as its base64 text'
   if (typeof want === 'string' && typeof got === 'number')
     return `${JSON.stringify(want)} (a string for kubectl) read as the number ${got}`
-  if (typeof want === 'number' && typeof got === 'string')
-    return 'a number for kubectl read as a string'
+  if (typeof want === 'number' && typeof got === 'string') return 'a number for kubectl read as a string'
   return `${pathPattern(at)}: ${kindOf(want)} -> ${kindOf(got)}`
+}
+
+function sameKindAndName(a: JsonObject, b: JsonObject): boolean {
+  const name = (o: JsonObject): unknown =>
+    typeof o.metadata === 'object' && o.metadata !== null && !Array.isArray(o.metadata)
+      ? o.metadata.name
+      : undefined
+  return a.kind === b.kind && name(a) !== undefined && name(a) === name(b)
 }
 
 /** An object that is itself a list of objects (reported as a silent drop, not as a misread). */

@@ -103,6 +103,13 @@ describe('kernel refusals', () => {
     )
   })
 
+  it('names an infinite port range (1e309 read as Infinity) as a port that is not an integer', () => {
+    const text = 'table inet palisade {\n\t\telements = { tcp . 80-Infinity : jump pol_a }\n'
+    const stderr =
+      '/dev/stdin:2:25-32: Error: Could not resolve service: Servname not supported for ai_socktype\n'
+    expect(nftCause(text, stderr)).toMatch(/^a port that is not an integer/)
+  })
+
   it('a carriage return in a name breaks the ipset comment line too', () => {
     const rs = { ipset: '# ipsets for node n\r\nx; more\ncreate a hash:ip\n', v4: '', v6: '' }
     expect(iptablesCause(rs, 'ipset v7.17: unknown argument x;\nipset restore -exist: refused\n')).toMatch(
