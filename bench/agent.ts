@@ -117,9 +117,12 @@ async function main(): Promise<void> {
     const deps: AgentDeps = real
       ? {}
       : {
-          applyFull: async () => ({ changed: true }),
-          runNft: async () => ({ code: 0, stdout: '', stderr: '', timedOut: false }),
-          listTable: async () => ({ code: 1, stdout: '', stderr: 'no kernel', timedOut: false }),
+          dataplane: {
+            apply: async () => ({ changed: true, warnings: [] }),
+            applyDelta: async () => undefined,
+            drift: async () => ({ kind: 'drifted', reason: 'no kernel' }),
+            cleanup: async () => ({ left: [] }),
+          },
         }
     const t0 = performance.now()
     const agent = await startAgent(

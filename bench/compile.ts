@@ -11,16 +11,16 @@
  */
 import { cpus, loadavg, totalmem } from 'node:os'
 import {
-  buildNodeIR,
+  applyRuleset,
   type CompiledRuleset,
   compileNode,
   createNodeCompiler,
-  type NodeIR,
-  nodesOf,
-  renderNftables,
-} from '../src/compile/index.js'
-import { execCommand, hasCommand } from '../src/dataplane/exec.js'
-import { applyRuleset } from '../src/dataplane/index.js'
+  execCommand,
+  hasCommand,
+  printRuleset,
+  renderNodeIR,
+} from '../src/backends/index.js'
+import { buildNodeIR, type NodeIR, nodesOf } from '../src/compile/index.js'
 import { realisticManifests } from '../src/gen/realistic-cluster.js'
 import { normalizeObjects } from '../src/load/index.js'
 import { type ClusterState, type NetworkPolicy, type Pod, rawFromValue } from '../src/model/index.js'
@@ -134,19 +134,20 @@ async function main(): Promise<void> {
     const build: number[] = []
     const render: number[] = []
     let ir = buildNodeIR(cluster, NODE)
-    let out = renderNftables(ir)
+    let out = renderNodeIR(ir, 'nftables')
     for (let i = 0; i < RUNS; i++) {
       const t0 = now()
       ir = buildNodeIR(cluster, NODE)
       build.push(ms(t0))
       const t1 = now()
-      out = renderNftables(ir)
+      out = renderNodeIR(ir, 'nftables')
       render.push(ms(t1))
     }
-    const k = await loadTimes(out.text)
+    const text = out.files['palisade.nft'] ?? ''
+    const k = await loadTimes(text)
     const s = out.stats
     process.stdout.write(
-      `| ${size.pods} | ${size.policies} | ${ir.pods.length} | ${fmt(median(build))} | ${fmt(median(render))} | ${s.rules} | ${s.chains} | ${s.sets} | ${s.elements} | ${out.text.length} | ${k ? fmt(k.check) : 'n/a'} | ${k ? fmt(k.load) : 'n/a'} | ${k ? fmt(k.reload) : 'n/a'} |\n`,
+      `| ${size.pods} | ${size.policies} | ${ir.pods.length} | ${fmt(median(build))} | ${fmt(median(render))} | ${s.rules} | ${s.chains} | ${s.sets} | ${s.elements} | ${text.length} | ${k ? fmt(k.check) : 'n/a'} | ${k ? fmt(k.load) : 'n/a'} | ${k ? fmt(k.reload) : 'n/a'} |\n`,
     )
   }
   process.stdout.write(
@@ -233,7 +234,7 @@ function agentTable(): void {
       polChange.push(ms(t2))
     }
     const check = compileNode(cluster, node, 'nftables').value.files['palisade.nft']
-    if (inc.compile(cluster).value.files['palisade.nft'] !== check)
+    if (printRuleset(inc.compile(cluster).value).files['palisade.nft'] !== check)
       throw new Error('incremental output differs from compileNode')
     process.stdout.write(
       `| ${seed} | ${node} | ${ir.pods.length} | ${fmt(median(full))} / ${fmt(p99(full))} | ${fmt(median(podAdd))} / ${fmt(p99(podAdd))} | ${median(patched)} / ${median(refilled)} of ${ir.sets.length} | ${fmt(median(polChange))} / ${fmt(p99(polChange))} | ${last?.files['palisade.nft']?.length ?? 0} |\n`,

@@ -12,14 +12,13 @@
  * figure (`ss -K`) and the client may reuse them (tcp_tw_reuse=1): figures no longer depend on their order.
  */
 import { join } from 'node:path'
-import { compileNode } from '../src/compile/index.js'
-import { applyRuleset } from '../src/dataplane/index.js'
+import { applyRuleset, compileNode } from '../src/backends/index.js'
 import { runInOk } from '../src/lab/exec.js'
 import {
-  compilerBackend,
   controlSocket,
   destroyLab,
   type LabBackend,
+  labBackend,
   podInterfacesOf,
   request,
   upLab,
@@ -113,7 +112,7 @@ try {
     const t0 = Date.now()
     const rs = lab.plan.nodes.map(
       (node) =>
-        compileNode(cluster, node.name, compilerBackend(backend), {
+        compileNode(cluster, node.name, labBackend(backend).backend, {
           podInterfaces: podInterfacesOf(lab, node.name),
         }).value,
     )
@@ -123,9 +122,7 @@ try {
       lab.plan.nodes.map((node, i) =>
         applyRuleset(rs[i]!, {
           netns: node.netns,
-          ...(backend === 'nftables'
-            ? {}
-            : { iptables: backend === 'iptables-legacy' ? ('legacy' as const) : ('nft' as const) }),
+          ...labBackend(backend).target,
           stateDir: join(lab.stateDir, 'dataplane'),
           timeoutMs: 120_000,
         }),

@@ -10,6 +10,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v ss >/dev/null 2>&1 || need+=(iproute2)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v modprobe >/dev/null 2>&1 || need+=(kmod)
+# Headless Chromium for the web page's browser tests (test/web), driven by playwright-core.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup-system: missing ${need[*]}; run as root (apt-get install)" >&2
@@ -22,4 +24,4 @@ fi
 # Kernel modules the lab's bridge mode and the dataplane tests use (present on the dev and CI machines).
 modprobe br_netfilter 2>/dev/null || true
 modprobe nf_conntrack 2>/dev/null || true
-echo "setup-system: nft $(nft --version | awk '{print $2}'), $(iptables-legacy --version), ipset $(ipset --version | awk '{print $2}')"
+echo "setup-system: nft $(nft --version | awk '{print $2}'), $(iptables-legacy --version), ipset $(ipset --version | awk '{print $2}'), $(chromium --version 2>/dev/null | head -1)"

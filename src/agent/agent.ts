@@ -1,45 +1,38 @@
 /**
- * The node agent (edge): informers (or a manifest folder) -> ObjectStore -> compileNode -> kernel.
+ * The node agent (edge): informers (or a manifest folder) -> ObjectStore -> compile -> the backend's
+ * dataplane. This file wires the parts: source.ts (where objects come from), compiler.ts (compile, with
+ * pod interfaces from routes), applier.ts (which apply path), sync.ts (one sync and its report),
+ * health.ts (/healthz and faults), endpoints.ts (the HTTP servers), sync-loop.ts (when to sync).
  *
  * Fail-static everywhere: until the caches have synced nothing is applied (the rules of a previous
  * run stay); when the API server goes away the last good rules stay; a bad object is reported and
  * skipped; a failed apply keeps the previous rules and is retried with backoff. Stopping keeps the
  * rules unless cleanupOnExit is set.
  */
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { type Logger, pino } from 'pino'
-import { type Backend, type CompiledRuleset, createNodeCompiler } from '../compile/index.js'
 import {
-  applyRuleset,
-  type CleanupOptions,
+  type BackendName,
+  type Dataplane,
   DEFAULT_STATE_DIR,
-  cleanup as dataplaneCleanup,
-  type ExecResult,
-  execCommand,
-  isValidNetnsName,
-} from '../dataplane/index.js'
-import type { ClusterState, Result } from '../model/index.js'
-import { type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
+  getBackend,
+  type Ruleset,
+} from '../backends/index.js'
+import { RulesetApplier } from './applier.js'
+import { createAgentCompiler, hostRoutesReader } from './compiler.js'
+import { serveAgentEndpoints } from './endpoints.js'
 import { createInvalidObjectReporter } from './event-reporter.js'
-import { watchDir } from './from-dir.js'
-import { type HealthReport, type RunningServer, serveEndpoints } from './http-server.js'
-import { startInformers } from './informers.js'
+import { createHealth } from './health.js'
+import type { HealthReport } from './http-server.js'
 import { loadKubeConfig } from './kube-client.js'
 import { type AgentMetrics, createMetrics } from './metrics.js'
-import { ObjectStore, type Pipeline, WATCHED_KINDS } from './object-store.js'
+import { ObjectStore, type Pipeline } from './object-store.js'
 import type { ListenAddress } from './options.js'
 import { defaultPipeline } from './pipeline.js'
-import { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
-import {
-  createSyncLoop,
-  isHealthy,
-  type SyncLoop,
-  type SyncPhases,
-  type SyncReport,
-  type SyncResult,
-} from './sync-loop.js'
+import { startSource } from './source.js'
+import { createSync, createSyncReporter, type SyncedReport, updateObjectGauges } from './sync.js'
+import { createSyncLoop, type SyncLoop } from './sync-loop.js'
 
 export interface AgentOptions {
   readonly nodeName: string
@@ -47,7 +40,7 @@ export interface AgentOptions {
   readonly kubeconfig?: string
   /** A ready KubeConfig (tests, embedding). */
   readonly kubeConfig?: KubeConfig
-  readonly backend: Backend
+  readonly backend: BackendName
   readonly syncPeriodMs: number
   readonly cacheSyncTimeoutMs: number
   readonly debounceMs: number
@@ -65,6 +58,8 @@ export interface AgentOptions {
   /** Informer restart backoff (tests shorten it). */
   readonly watchBackoffInitialMs?: number
   readonly watchBackoffMaxMs?: number
+  /** First wait before the relist that a skipped (undecodable) watch event asks for (tests shorten it). */
+  readonly relistInitialMs?: number
   /** Sync retry backoff after a failed apply. */
   readonly retryInitialMs?: number
   readonly retryMaxMs?: number
@@ -80,16 +75,13 @@ export interface AgentOptions {
   readonly podInterfaces?: 'routes'
 }
 
-/** What the agent does to the world; the defaults are the real compiler and dataplane. */
+/** What the agent does to the world; the defaults are the real dataplane of the backend and `ip route`. */
 export interface AgentDeps {
   readonly pipeline?: Pipeline
-  readonly compile?: (cluster: ClusterState, node: string, backend: Backend) => Result<CompiledRuleset>
   /** `ip -j route show` then `ip -j -6 route show` output of the agent's netns (with podInterfaces 'routes'). */
   readonly listRoutes?: () => Promise<string>
-  readonly applyFull?: (rs: CompiledRuleset) => Promise<{ readonly changed: boolean }>
-  readonly runNft?: (script: string) => Promise<ExecResult>
-  readonly listTable?: (family: string, name: string) => Promise<ExecResult>
-  readonly cleanup?: () => Promise<void>
+  /** The kernel side (tests, benchmarks): default the backend's dataplane for the agent's netns and state folder. */
+  readonly dataplane?: Dataplane
 }
 
 export interface Agent {
@@ -103,312 +95,91 @@ export interface Agent {
   readonly healthPort: number
   readonly metricsPort: number
   /** Subscribes to sync reports (tests, benchmarks). Returns an unsubscribe function. */
-  readonly onSynced: (listener: (r: SyncReport & { readonly rs?: CompiledRuleset }) => void) => () => void
+  readonly onSynced: (listener: (r: SyncedReport) => void) => () => void
   /** The ruleset currently applied. */
-  readonly current: () => CompiledRuleset | undefined
+  readonly current: () => Ruleset | undefined
+  /**
+   * Records an error nothing handled (the CLI's process-level policy: uncaught exceptions, unhandled
+   * rejections): logs it at fatal level, counts it, and asks for a resync so that a sync proves the loop
+   * still runs. The rules in force stay; the process does not exit.
+   */
+  readonly reportFault: (kind: 'uncaughtException' | 'unhandledRejection', err: unknown) => void
   /** Stops watching and syncing; keeps the rules unless cleanupOnExit. */
   readonly stop: () => Promise<void>
-}
-
-/**
- * Returns the runner of incremental `nft -f -` batches. In a named netns it enters only the network
- * namespace (`nsenter --net=/run/netns/NAME`, ~5 ms cheaper per batch than `ip netns exec`, which
- * also sets up a mount namespace nft does not need); without nsenter it uses `ip netns exec`.
- */
-function nftRunner(netns: string | undefined): (script: string) => Promise<ExecResult> {
-  if (netns === undefined) return (script) => execCommand('nft', ['-f', '-'], { input: script })
-  let useNsenter = isValidNetnsName(netns)
-  return async (script) => {
-    if (useNsenter) {
-      const r = await execCommand('nsenter', [`--net=/run/netns/${netns}`, 'nft', '-f', '-'], {
-        input: script,
-      })
-      // 127: nsenter is not installed; 1 with no nft output: the netns path is not where we expect it.
-      if (r.code !== 127 && !(r.code === 1 && /nsenter:/.test(r.stderr))) return r
-      useNsenter = false
-    }
-    return execCommand('nft', ['-f', '-'], { netns, input: script })
-  }
 }
 
 /** Starts the agent; resolves once its endpoints listen (sync proceeds in the background, see Agent.ready). */
 export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Promise<Agent> {
   const log = opts.logger ?? pino({ name: 'palisade-agent' })
-  // The object gauges are read from the store at each scrape: an invalid object that changes no rule
-  // (so causes no sync) still shows at once.
-  const metrics = createMetrics({ processMetrics: true, onCollectObjects: () => updateObjectGauges() })
-  const stateDir = opts.stateDir ?? join(DEFAULT_STATE_DIR, 'agent')
-  const netnsOpt = opts.netns !== undefined ? { netns: opts.netns } : {}
   const kc = opts.fromDir ? undefined : (opts.kubeConfig ?? loadKubeConfig(opts.kubeconfig))
   const store = new ObjectStore(
     deps.pipeline ?? defaultPipeline,
     createInvalidObjectReporter({ log, node: opts.nodeName, ...(kc ? { kc } : {}) }),
   )
-  // With podInterfaces 'routes' the compiler is rebuilt whenever the discovered interfaces change
-  // (anti-spoofing on from the start, with whatever is known).
-  const discoverInterfaces = opts.podInterfaces === 'routes' && deps.compile === undefined
-  let compile =
-    deps.compile ??
-    createNodeCompiler(opts.nodeName, opts.backend, discoverInterfaces ? { podInterfaces: {} } : {}).compile
-  let interfacesKey = '[]'
-  const listRoutes =
-    deps.listRoutes ??
-    (async () => {
-      const ns = opts.netns !== undefined ? ['-n', opts.netns] : []
-      const rs = await Promise.all(
-        ['-4', '-6'].map((f) => execCommand('ip', [...ns, '-j', f, 'route', 'show', 'table', 'main'], {})),
-      )
-      const bad = rs.find((r) => r.code !== 0)
-      if (bad) throw new Error(`ip route: ${bad.stderr.trim()}`)
-      return rs.map((r) => r.stdout.trim()).join('\n')
-    })
-  // Routes change when this node's pods do (the CNI adds them before the pod reports its address):
-  // read them again only then, and at every resync.
-  let localPodsKey: string | undefined
-  const refreshInterfaces = async (cluster: ClusterState, force: boolean): Promise<void> => {
-    const local: string[] = []
-    for (const p of cluster.pods)
-      if (p.nodeName === opts.nodeName && !p.hostNetwork)
-        local.push(`${p.namespace}/${p.name}=${p.ips.join(',')}`)
-    const key = local.sort().join(' ')
-    if (!force && key === localPodsKey) return
-    let text: string
-    try {
-      text = await listRoutes()
-    } catch (err) {
-      log.warn({ err: String(err) }, 'cannot read routes: pod interfaces unchanged')
-      return
-    }
-    localPodsKey = key
-    const map = podInterfacesFromRoutes(cluster, opts.nodeName, parseHostRoutes(text))
-    const mapKey = JSON.stringify(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    if (mapKey === interfacesKey) return
-    interfacesKey = mapKey
-    compile = createNodeCompiler(opts.nodeName, opts.backend, { podInterfaces: map }).compile
-    log.info({ pods: Object.keys(map).length }, 'pod interfaces from routes changed (anti-spoofing)')
-  }
-  const runNft = deps.runNft ?? nftRunner(opts.netns)
-  let firstFull = true
-  const applyFull =
-    deps.applyFull ??
-    (async (rs: CompiledRuleset) => {
-      const text = nftTextOf(rs)
-      if (!firstFull && text !== undefined) {
-        // Later nftables reloads: the rendered file is one self-contained transaction (it replaces
-        // the whole table), so one `nft -f` is the full atomic apply. The dataplane's extra checks
-        // (table handle before/after, bridge sysctls: 4 more processes) ran on the first apply.
-        const r = await runNft(text)
-        if (r.code !== 0) throw new Error(`nft -f failed (exit ${r.code}): ${r.stderr.trim()}`)
-        return { changed: true }
-      }
-      // The dataplane skips a load whose text matches its state file; after our incremental
-      // updates (or when repairing drift) that state no longer describes the kernel, so only the
-      // first apply after start may use it (an agent restart then does not reload identical rules).
-      if (!firstFull) await rm(stateDir, { recursive: true, force: true })
-      firstFull = false
-      const res = await applyRuleset(rs, {
-        ...netnsOpt,
-        stateDir,
-        ...(opts.iptables ? { iptables: opts.iptables } : {}),
-      })
-      for (const w of res.warnings ?? []) log.warn({ warning: w }, 'dataplane warning')
-      return res
-    })
-  const applier = new RulesetApplier({
-    applyFull,
-    runNft,
-    listTable:
-      deps.listTable ??
-      ((family, name) => execCommand('nft', ['list', 'table', family, name], { ...netnsOpt })),
+  // The object gauges are read from the store at each scrape: an invalid object that changes no rule
+  // (so causes no sync) still shows at once.
+  const metrics = createMetrics({
+    processMetrics: true,
+    onCollectObjects: () => updateObjectGauges(store, metrics),
   })
-  const listeners = new Set<(r: SyncReport & { readonly rs?: CompiledRuleset }) => void>()
-  let cachesSynced = false
-  // Settles after the first sync attempt, successful or not (a failed one is retried in the background).
-  let firstAttempted: () => void = () => undefined
-  const firstSync = new Promise<void>((resolve) => {
-    firstAttempted = resolve
+  const backend = getBackend(opts.backend)
+  const dataplane =
+    deps.dataplane ??
+    backend.connect({
+      netns: opts.netns,
+      stateDir: opts.stateDir ?? join(DEFAULT_STATE_DIR, 'agent'),
+      iptables: opts.iptables,
+    })
+  const applier = new RulesetApplier(backend, dataplane)
+  const compiler = createAgentCompiler({
+    node: opts.nodeName,
+    backend: opts.backend,
+    podInterfaces: opts.podInterfaces,
+    listRoutes: deps.listRoutes ?? hostRoutesReader(opts.netns),
+    log,
   })
-
-  const updateObjectGauges = () => {
-    const counts = store.counts()
-    for (const kind of WATCHED_KINDS) metrics.objectsWatched.set({ kind }, counts[kind])
-    metrics.invalidObjects.set(store.invalidCount())
-  }
-
-  const sync = async (o: { readonly resync: boolean }): Promise<SyncResult & { outcome?: ApplyOutcome }> => {
-    const t0 = performance.now()
-    const state = store.snapshot()
-    if (discoverInterfaces) await refreshInterfaces(state.value, o.resync)
-    const compiled = compile(state.value, opts.nodeName, opts.backend)
-    const rs = compiled.value
-    const compileMs = performance.now() - t0
-    let force = false
-    if (o.resync) {
-      const drift = await applier.drift()
-      if (drift) {
-        log.warn({ drift }, 'ruleset drifted from what was applied: reloading in full')
-        force = true
-      }
-    }
-    // Non-nftables backends cannot be checked cheaply: every resync reloads (the dataplane skips identical state).
-    if (o.resync && opts.backend !== 'nftables') force = true
-    const outcome = await applier.apply(rs, force)
-    if (outcome.note) log.info({ note: outcome.note }, 'full reload')
-    if (o.resync) metrics.resyncs.inc({ result: force ? 'repaired' : 'clean' })
-    const phases: SyncPhases = {
-      compileMs,
-      ...(outcome.diffMs !== undefined ? { diffMs: outcome.diffMs } : {}),
-      ...(outcome.kernelMs !== undefined ? { kernelMs: outcome.kernelMs } : {}),
-    }
-    return { path: outcome.path, changed: outcome.changed, outcome, phases }
-  }
-
+  const reporter = createSyncReporter({ store, applier, metrics, log })
   const loop = createSyncLoop(
     {
-      sync,
-      onSynced: (r) => {
-        const rs = applier.current
-        metrics.applyDuration.observe({ path: r.path }, r.durationMs / 1000)
-        if (r.eventToEnforcedMs !== undefined)
-          metrics.eventToEnforced.observe({ path: r.path }, r.eventToEnforcedMs / 1000)
-        metrics.applies.inc({ path: r.path })
-        if (r.path === 'incremental') metrics.incrementalUpdates.inc()
-        if (rs) {
-          metrics.rulesetRules.set(rs.stats.rules)
-          metrics.rulesetChains.set(rs.stats.chains)
-          metrics.rulesetSets.set(rs.stats.sets)
-          metrics.rulesetElements.set(rs.stats.elements)
-        }
-        updateObjectGauges()
-        if (r.path !== 'unchanged' || r.resync) {
-          log.info(
-            {
-              path: r.path,
-              resync: r.resync,
-              ms: Math.round(r.durationMs),
-              eventToEnforcedMs: r.eventToEnforcedMs,
-              stats: rs?.stats,
-            },
-            'rules in force',
-          )
-        } else {
-          log.debug({ ms: Math.round(r.durationMs) }, 'rules unchanged')
-        }
-        for (const l of listeners) l({ ...r, ...(rs ? { rs } : {}) })
-        firstAttempted()
-      },
-      onError: (err, o) => {
-        metrics.applyErrors.inc()
-        if (o.resync) metrics.resyncs.inc({ result: 'failed' })
-        log.error(
-          {
-            err: String(err instanceof Error ? err.message : err),
-            failures: o.failures,
-            retryInMs: o.retryInMs,
-          },
-          'apply failed: previous rules kept',
-        )
-        firstAttempted()
-      },
+      sync: createSync({ store, compiler, applier, metrics, log }),
+      onSynced: reporter.onSynced,
+      onError: reporter.onError,
     },
     {
       debounceMs: opts.debounceMs,
       syncPeriodMs: opts.syncPeriodMs,
-      ...(opts.retryInitialMs !== undefined ? { retryInitialMs: opts.retryInitialMs } : {}),
-      ...(opts.retryMaxMs !== undefined ? { retryMaxMs: opts.retryMaxMs } : {}),
+      retryInitialMs: opts.retryInitialMs,
+      retryMaxMs: opts.retryMaxMs,
     },
   )
-
-  const signal = (at: number) => loop.signal(at)
-  let stopSource: () => Promise<void>
-  let sourceReady: Promise<void>
-  if (opts.fromDir) {
-    const dir = watchDir(opts.fromDir, store, {
-      signal,
-      ...(opts.rescanMs !== undefined ? { rescanMs: opts.rescanMs } : {}),
-      onDiagnostics: (ds) => {
-        for (const d of ds)
-          log.warn(
-            { code: d.code, file: d.source?.file, line: d.source?.line, message: d.message },
-            'manifest problem',
-          )
-      },
-      onError: (err) => log.error({ err: String(err) }, 'reading --from-dir failed'),
-    })
-    stopSource = async () => dir.stop()
-    sourceReady = dir.ready
-  } else {
-    const informers = startInformers(
-      kc as KubeConfig,
-      store,
-      {
-        signal,
-        onError: (kind, err, retryInMs) => {
-          metrics.watchRestarts.inc({ kind })
-          log.warn(
-            { kind, err: String(err instanceof Error ? err.message : err), retryInMs },
-            'watch failed: restarting',
-          )
-        },
-        onListed: (kind, items) => log.info({ kind, items }, 'listed'),
-        onEvent: (kind, verb) => metrics.watchEvents.inc({ kind, verb }),
-      },
-      {
-        ...(opts.watchBackoffInitialMs !== undefined ? { backoffInitialMs: opts.watchBackoffInitialMs } : {}),
-        ...(opts.watchBackoffMaxMs !== undefined ? { backoffMaxMs: opts.watchBackoffMaxMs } : {}),
-      },
-    )
-    stopSource = informers.stop
-    sourceReady = informers.synced(opts.cacheSyncTimeoutMs)
-  }
-
-  const health = (): HealthReport => {
-    const st = loop.status()
-    const now = Date.now()
-    const healthy = isHealthy({
-      cachesSynced,
-      now,
-      syncPeriodMs: opts.syncPeriodMs,
-      ...(opts.healthMinWindowMs !== undefined ? { minWindowMs: opts.healthMinWindowMs } : {}),
-      ...(st.lastSuccessAt !== undefined ? { lastSuccessAt: st.lastSuccessAt } : {}),
-    })
-    return {
-      healthy,
-      details: [
-        `caches synced: ${cachesSynced ? 'yes' : 'no'}`,
-        `last successful apply: ${st.lastSuccessAt === undefined ? 'never' : `${Math.round((now - st.lastSuccessAt) / 1000)} s ago`}`,
-        `consecutive failures: ${st.consecutiveFailures}`,
-      ],
-    }
-  }
-
-  const servers: RunningServer[] = []
-  let healthPort = 0
-  let metricsPort = 0
-  try {
-    if (opts.healthAddr) {
-      const s = await serveEndpoints(opts.healthAddr, {
-        health,
-        ...(opts.metricsAddr ? {} : { metrics: metrics.registry }),
-      })
-      servers.push(s)
-      healthPort = s.port
-      if (!opts.metricsAddr) metricsPort = s.port
-    }
-    if (opts.metricsAddr) {
-      const s = await serveEndpoints(opts.metricsAddr, { metrics: metrics.registry })
-      servers.push(s)
-      metricsPort = s.port
-    }
-  } catch (err) {
-    await stopSource()
-    for (const s of servers) await s.close()
+  const source = startSource({ ...opts, node: opts.nodeName, kc }, store, {
+    signal: (at) => loop.signal(at),
+    log,
+    metrics,
+  })
+  const health = createHealth({
+    loop,
+    source,
+    syncPeriodMs: opts.syncPeriodMs,
+    minWindowMs: opts.healthMinWindowMs,
+    metrics,
+    log,
+  })
+  const endpoints = await serveAgentEndpoints({
+    healthAddr: opts.healthAddr,
+    metricsAddr: opts.metricsAddr,
+    health: health.report,
+    registry: metrics.registry,
+    onError: (err) => health.reportFault('http', err),
+    log,
+  }).catch(async (err: unknown) => {
+    await source.stop()
     throw err
-  }
+  })
 
-  const ready = sourceReady.then(async () => {
-    cachesSynced = true
-    updateObjectGauges()
+  const ready = source.ready.then(async () => {
+    health.cachesSynced()
+    updateObjectGauges(store, metrics)
     const c = store.counts()
     log.info(
       {
@@ -421,7 +192,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       'caches synced: enforcing',
     )
     loop.start()
-    await firstSync
+    await reporter.firstAttempt
   })
   ready.catch((err: unknown) =>
     log.error(
@@ -433,36 +204,33 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   let stopped: Promise<void> | undefined
   const stop = () => {
     stopped ??= (async () => {
-      await stopSource()
+      await source.stop()
       await loop.stop()
       if (opts.cleanupOnExit) {
-        await (
-          deps.cleanup ??
-          (() => dataplaneCleanup({ ...netnsOpt, backend: opts.backend, stateDir } as CleanupOptions))
-        )()
+        const r = await dataplane.cleanup()
+        if (r.left.length > 0)
+          log.info({ left: r.left }, 'left in place: named like ours, but not recorded as ours')
         applier.reset()
         log.info('rules removed (--cleanup-on-exit)')
       } else {
         log.info('stopped: rules kept in force')
       }
-      for (const s of servers) await s.close()
+      await endpoints.close()
     })()
     return stopped
   }
 
   return {
     ready,
-    health,
+    health: health.report,
     metrics,
     store,
     loop,
-    healthPort,
-    metricsPort,
-    onSynced: (l) => {
-      listeners.add(l)
-      return () => listeners.delete(l)
-    },
+    healthPort: endpoints.healthPort,
+    metricsPort: endpoints.metricsPort,
+    onSynced: reporter.subscribe,
     current: () => applier.current,
+    reportFault: health.reportFault,
     stop,
   }
 }

@@ -4,12 +4,19 @@
  * the store (other kinds are ignored: workload templates have no pod IPs to program). The folder
  * is watched (fs.watch, recursive) and rescanned periodically, since fs.watch misses events on some
  * filesystems (network mounts, ConfigMap symlink swaps).
+ *
+ * A file caught half-written must not lift isolation (docs/semantics.md#agent-from-dir): a file that
+ * does not parse in full (a YAML or JSON error, or a watched object without a readable name/namespace)
+ * keeps the objects it gave at its last good read; a file never read in full gives the documents it could
+ * read. A removed file takes its objects with it. A cut that leaves valid YAML cannot be told apart from
+ * an edit: write files whole (to a temporary name, then rename), as ConfigMap volumes do.
  */
 import { type FSWatcher, watch } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseDocuments } from '../load/index.js'
 import type { Diagnostic, RawObject } from '../model/index.js'
+import { decodeObject } from './decode.js'
 import { type ObjectStore, WATCHED_KINDS, type WatchedKind } from './object-store.js'
 
 export interface FromDirOptions {
@@ -20,6 +27,8 @@ export interface FromDirOptions {
   readonly signal: (at: number) => void
   readonly onDiagnostics?: (diagnostics: readonly Diagnostic[]) => void
   readonly onError?: (err: unknown) => void
+  /** After each scan: the files that do not parse now and whose last good objects are kept (sorted). */
+  readonly onHeld?: (files: readonly string[]) => void
 }
 
 export interface DirSource {
@@ -50,24 +59,49 @@ export function watchDir(dir: string, store: ObjectStore, o: FromDirOptions): Di
   let again = false
   let lastReport = ''
 
+  /** The watched objects of each file at its last good (complete) read. */
+  const lastGood = new Map<string, readonly { readonly kind: WatchedKind; readonly raw: RawObject }[]>()
+  let lastHeld = '[]'
+
   const scanOnce = async (): Promise<void> => {
     const byKind: Record<WatchedKind, RawObject[]> = { Pod: [], Namespace: [], NetworkPolicy: [] }
     const diagnostics: Diagnostic[] = []
+    const held: string[] = []
+    const seen = new Set<string>()
     for (const file of await listFiles(dir)) {
-      let text: string
+      let text: string | undefined
       try {
         text = await readFile(file, 'utf8')
-      } catch {
-        continue // removed between readdir and read: the next scan sees it gone
+      } catch (err) {
+        // Removed between readdir and read: the next scan sees it gone. Unreadable: as if it did not parse.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
       }
-      const parsed = parseDocuments({ file, text })
-      diagnostics.push(...parsed.diagnostics)
-      for (const raw of parsed.value) {
+      seen.add(file)
+      const parsed = text === undefined ? undefined : parseDocuments({ file, text })
+      if (parsed) diagnostics.push(...parsed.diagnostics)
+      const objects: { kind: WatchedKind; raw: RawObject }[] = []
+      let complete = parsed !== undefined && !parsed.diagnostics.some((d) => d.severity === 'error')
+      for (const raw of parsed?.value ?? []) {
         const kind = raw.value.kind
-        if (typeof kind === 'string' && (WATCHED_KINDS as readonly string[]).includes(kind)) {
-          byKind[kind as WatchedKind].push(raw)
-        }
+        if (typeof kind !== 'string' || !(WATCHED_KINDS as readonly string[]).includes(kind)) continue
+        // An object without a readable name or namespace cannot be filed (nor told from another).
+        if ('problem' in decodeObject(kind as WatchedKind, raw.value)) complete = false
+        else objects.push({ kind: kind as WatchedKind, raw })
       }
+      const previous = lastGood.get(file)
+      let use: readonly { readonly kind: WatchedKind; readonly raw: RawObject }[] = objects
+      if (complete) lastGood.set(file, objects)
+      else if (previous) {
+        use = previous
+        held.push(file)
+      }
+      for (const o of use) byKind[o.kind].push(o.raw)
+    }
+    for (const file of [...lastGood.keys()]) if (!seen.has(file)) lastGood.delete(file)
+    const heldText = JSON.stringify(held)
+    if (heldText !== lastHeld) {
+      lastHeld = heldText
+      o.onHeld?.(held)
     }
     // Report parse problems once per change, not on every rescan.
     const report = JSON.stringify(diagnostics)

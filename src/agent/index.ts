@@ -1,21 +1,27 @@
 /** The node agent: watch the cluster, compile this node's rules, keep them in the kernel. */
 export { type Agent, type AgentDeps, type AgentOptions, startAgent } from './agent.js'
-export { type ApplierDeps, type ApplyOutcome, nftTextOf, RulesetApplier } from './applier.js'
-export { buildInvalidObjectEvent } from './event-reporter.js'
+export { type ApplyOutcome, RulesetApplier } from './applier.js'
+export {
+  type DecodedObject,
+  decodeObject,
+  decodeWatchLine,
+  type UndecodableEvent,
+  type WatchEvent,
+} from './decode.js'
+export { actionText, buildInvalidObjectEvent, buildUndecodableEvent } from './event-reporter.js'
+export { buildFailClosedPolicy, type FailClosedPolicy, failClosedPolicyTypes } from './fail-closed.js'
 export { type DirSource, type FromDirOptions, watchDir } from './from-dir.js'
 export { type HealthReport, serveEndpoints } from './http-server.js'
 export { type InformerSet, KIND_PATH, startInformers } from './informers.js'
-export { KubeHttpError, kubeList, kubeRequest, loadKubeConfig } from './kube-client.js'
-export { type AgentMetrics, createMetrics } from './metrics.js'
 export {
-  diffNftTables,
-  type NftBlock,
-  type NftTableBlocks,
-  type NftTableDiff,
-  primeNftTable,
-  splitNftTable,
-} from './nft-blocks.js'
-export { describeShape, type ParsedNftRuleset, parseNftRuleset } from './nft-elements.js'
+  KubeHttpError,
+  kubeList,
+  kubeRequest,
+  kubeWatch,
+  loadKubeConfig,
+  type WatchHandle,
+} from './kube-client.js'
+export { type AgentMetrics, createMetrics } from './metrics.js'
 export {
   fingerprintObject,
   type InvalidObject,

@@ -1,14 +1,19 @@
 /**
- * List+watch of Pods, Namespaces and NetworkPolicies with @kubernetes/client-node informers (edge).
+ * List+watch of Pods, Namespaces and NetworkPolicies (edge), one loop per kind:
+ * list -> store.relist -> watch from the list's resourceVersion -> each event decoded and applied -> on
+ * the end of the stream, watch again from the last resourceVersion (a relist after 410 Gone). A failure
+ * (list refused, connection lost, ERROR event) restarts the loop with exponential backoff and jitter.
+ * Readiness: every kind has completed one list.
  *
- * Handlers only update the ObjectStore and call signal(). An informer that reports `error` (list
- * failed, watch refused, connection lost) stops; its supervisor restarts it with exponential
- * backoff, resuming the watch from the last resourceVersion (410 Gone makes the informer relist).
- * Readiness: every informer has completed one list.
+ * Bad input never shrinks what is enforced (docs/semantics.md#agent-undecodable): a list item or watch
+ * event that cannot be decoded is skipped and reported (log, Event, metric), never stored, never treated
+ * as a deletion; a list with such an item is partial, so objects it does not show are kept (they may be
+ * the unreadable item) until a complete list says they are gone; a skipped watch event may have carried
+ * a change, so the kind is listed again (with a backoff of its own) to catch up.
  */
-import { type KubeConfig, type KubernetesObject, makeInformer } from '@kubernetes/client-node'
-import type { JsonObject } from '../model/index.js'
-import { kubeList } from './kube-client.js'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { decodeObject, decodeWatchLine } from './decode.js'
+import { KubeHttpError, kubeList, kubeWatch, type WatchHandle } from './kube-client.js'
 import type { ObjectStore, WatchedKind } from './object-store.js'
 
 /** API path of each watched kind (cluster-wide). */
@@ -23,95 +28,224 @@ export interface InformerEvents {
   readonly signal: (at: number) => void
   /** An informer failed and will be restarted after retryInMs. */
   readonly onError?: (kind: WatchedKind, err: unknown, retryInMs: number) => void
-  /** An informer completed a list (first list or a relist after 410 / restart). */
-  readonly onListed?: (kind: WatchedKind, items: number) => void
+  /** An informer completed a list (first list or a relist); `skipped` items could not be decoded. */
+  readonly onListed?: (kind: WatchedKind, items: number, skipped: number) => void
   /** Every object event (for metrics). */
   readonly onEvent?: (kind: WatchedKind, verb: 'add' | 'update' | 'delete') => void
+  /** A list item or watch event was skipped because it could not be decoded. */
+  readonly onUndecodable?: (kind: WatchedKind, source: 'list' | 'watch', problem: string) => void
 }
 
 export interface InformerOptions {
   readonly backoffInitialMs?: number
   readonly backoffMaxMs?: number
+  /** First wait before the relist a skipped watch event asks for (default 1 s; doubles up to 30 s). */
+  readonly relistInitialMs?: number
+  /** The server ends each watch after a random time in [t, 2t] seconds (default 300, as client-go). */
+  readonly watchTimeoutSeconds?: number
+  /** Longest watch line kept (default 16 MiB); a longer one counts as undecodable. */
+  readonly maxEventBytes?: number
 }
 
-/** The watch stream hands objects as parsed JSON; narrow once at this boundary. */
-function asJson(obj: KubernetesObject): JsonObject {
-  return obj as unknown as JsonObject
-}
-
-/** Drops metadata.managedFields (large, never read) from an object we keep. */
-function trim(obj: KubernetesObject): KubernetesObject {
-  const meta = obj.metadata as Record<string, unknown> | undefined
-  if (meta && 'managedFields' in meta) delete meta.managedFields
-  return obj
-}
-
-/** One informer and its restart-with-backoff supervisor. */
-class SupervisedInformer {
-  private readonly informer
+/** One kind's list+watch loop and its restart-with-backoff supervisor. */
+class KindInformer {
+  private rv = ''
   private listedOnce = false
-  private stopped = false
+  private stopped = true
   private failures = 0
   private lastFailureAt = 0
+  private relists = 0
+  private lastRelistAskAt = 0
   private timer: NodeJS.Timeout | undefined
-  /** The informer's start in flight (list, then the watch call that returns once the response headers arrive). */
-  private starting: Promise<void> | undefined
-  /** The connection pool of the latest watch request (the client library makes one per request). */
-  private watchAgent: { destroy(): void } | undefined
+  private watch: WatchHandle | undefined
+  private listAbort: AbortController | undefined
+  /** The last list had items that could not be decoded (its deletions were held back). */
+  partial = false
 
   constructor(
-    kc: KubeConfig,
+    private readonly kc: KubeConfig,
     readonly kind: WatchedKind,
-    store: ObjectStore,
+    private readonly store: ObjectStore,
     private readonly events: InformerEvents,
     private readonly opts: InformerOptions,
     private readonly onFirstList: () => void,
-  ) {
-    const path = KIND_PATH[kind]
-    const list = async () => {
-      const res = await kubeList(kc, path)
-      for (const item of res.items) trim(item as KubernetesObject)
-      // The informer stores the items right after this promise resolves; mark after that.
-      setImmediate(() => this.listed(res.items.length))
-      return { metadata: { resourceVersion: res.resourceVersion }, items: res.items as KubernetesObject[] }
-    }
-    // The same KubeConfig, except that we keep a handle on each watch request's connection pool.
-    const watchKc: KubeConfig = Object.create(kc)
-    watchKc.applyToFetchOptions = async (o) => {
-      const init = await kc.applyToFetchOptions(o)
-      const agent = init.agent as { destroy?: () => void } | undefined
-      if (agent && typeof agent.destroy === 'function') this.watchAgent = agent as { destroy(): void }
-      return init
-    }
-    this.informer = makeInformer<KubernetesObject>(watchKc, path, list)
-    const upsert = (verb: 'add' | 'update') => (obj: KubernetesObject) => {
-      events.onEvent?.(kind, verb)
-      if (store.upsert(kind, asJson(trim(obj)))) events.signal(Date.now())
-    }
-    this.informer.on('add', upsert('add'))
-    this.informer.on('update', upsert('update'))
-    this.informer.on('delete', (obj) => {
-      events.onEvent?.(kind, 'delete')
-      if (store.remove(kind, asJson(obj))) events.signal(Date.now())
-    })
-    this.informer.on('error', (err: unknown) => this.failed(err))
-  }
+  ) {}
 
   get synced(): boolean {
     return this.listedOnce
   }
 
-  private listed(items: number): void {
+  start(): void {
+    this.stopped = false
+    this.schedule(0)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    this.listAbort?.abort()
+    this.watch?.close()
+    this.watch = undefined
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.cycle()
+    }, ms)
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.stopped) return
+    if (this.rv === '') {
+      try {
+        await this.list()
+      } catch (err) {
+        if (!this.stopped) this.failed(err)
+        return
+      }
+      if (this.stopped) return
+    }
+    this.openWatch()
+  }
+
+  private async list(): Promise<void> {
+    const abort = new AbortController()
+    this.listAbort = abort
+    let res: Awaited<ReturnType<typeof kubeList>>
+    try {
+      res = await kubeList(this.kc, KIND_PATH[this.kind], abort.signal)
+    } finally {
+      if (this.listAbort === abort) this.listAbort = undefined
+    }
+    if (this.stopped) return
+    const good = []
+    let skipped = 0
+    for (const item of res.items) {
+      const d = decodeObject(this.kind, item)
+      if ('value' in d) good.push(d.value)
+      else {
+        skipped++
+        this.events.onUndecodable?.(this.kind, 'list', `item ${good.length + skipped - 1}: ${d.problem}`)
+      }
+    }
+    // A partial list is not the whole truth: what it does not show may be the item it could not read.
+    this.partial = skipped > 0
+    if (this.store.relist(this.kind, good, !this.partial)) this.events.signal(Date.now())
+    this.rv = res.resourceVersion
     this.failures = 0
-    this.events.onListed?.(this.kind, items)
+    this.events.onListed?.(this.kind, good.length, skipped)
     if (!this.listedOnce) {
       this.listedOnce = true
       this.onFirstList()
     }
   }
 
+  private openWatch(): void {
+    const opened = Date.now()
+    let lines = 0
+    const base = this.opts.watchTimeoutSeconds ?? 300
+    const timeoutSeconds = Math.round(base * (1 + Math.random()))
+    /** Ends this watch ourselves (no onDone follows a close) and decides what comes next. */
+    const end = (err: unknown, why?: 'relist') => {
+      this.watch?.close()
+      this.watch = undefined
+      this.ended(opened, lines, err, why)
+    }
+    const onLine = (line: string) => {
+      lines++
+      const ev = decodeWatchLine(this.kind, line)
+      if ('problem' in ev) {
+        this.events.onUndecodable?.(this.kind, 'watch', ev.problem)
+        // A skipped BOOKMARK loses nothing; any other event may have carried a change: list again.
+        if (ev.type !== 'BOOKMARK') {
+          this.rv = ''
+          end(undefined, 'relist')
+        }
+        return
+      }
+      switch (ev.type) {
+        case 'ADDED':
+        case 'MODIFIED':
+          this.events.onEvent?.(this.kind, ev.type === 'ADDED' ? 'add' : 'update')
+          if (this.store.upsert(this.kind, ev.object)) this.events.signal(Date.now())
+          if (ev.resourceVersion !== undefined) this.rv = ev.resourceVersion
+          return
+        case 'DELETED':
+          this.events.onEvent?.(this.kind, 'delete')
+          if (this.store.remove(this.kind, ev.object)) this.events.signal(Date.now())
+          if (ev.resourceVersion !== undefined) this.rv = ev.resourceVersion
+          return
+        case 'BOOKMARK':
+          this.rv = ev.resourceVersion
+          return
+        case 'ERROR':
+          // 410 Gone: history compacted past our resourceVersion; list again (as client-go does).
+          if (ev.code === 410) {
+            this.rv = ''
+            end(undefined)
+          } else end(new KubeHttpError(ev.code ?? 0, `watch ERROR: ${ev.message}`))
+          return
+      }
+    }
+    this.watch = kubeWatch(
+      this.kc,
+      KIND_PATH[this.kind],
+      {
+        watch: 'true',
+        resourceVersion: this.rv,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: String(timeoutSeconds),
+      },
+      {
+        onLine,
+        onOverlong: (bytes) => {
+          lines++
+          this.events.onUndecodable?.(this.kind, 'watch', `an event of ${bytes} bytes is over the limit`)
+          this.rv = ''
+          end(undefined, 'relist')
+        },
+        onDone: (err) => {
+          this.watch = undefined
+          this.ended(opened, lines, err, undefined)
+        },
+      },
+      {
+        ...(this.opts.maxEventBytes !== undefined ? { maxLineBytes: this.opts.maxEventBytes } : {}),
+        idleTimeoutMs: (timeoutSeconds + 60) * 1000,
+      },
+    )
+  }
+
+  /** Decides what follows the end of a watch stream. */
+  private ended(opened: number, lines: number, err: unknown, why: 'relist' | undefined): void {
+    if (this.stopped) return
+    if (why === 'relist') {
+      // Undecodable events in a row back off on their own clock: a successful list does not reset it.
+      const t = Date.now()
+      if (t - this.lastRelistAskAt > 10 * 60_000) this.relists = 0
+      this.lastRelistAskAt = t
+      this.relists++
+      const initial = this.opts.relistInitialMs ?? 1000
+      this.schedule(Math.min(30_000, initial * 2 ** (this.relists - 1)))
+      return
+    }
+    if (err !== undefined) {
+      if (err instanceof KubeHttpError && err.statusCode === 410) this.rv = ''
+      this.failed(err)
+      return
+    }
+    // Closed by the server. Right away and empty, it is a failure (a proxy that refuses watches must
+    // not make us spin); otherwise, watch again (or list again after a 410).
+    if (lines === 0 && Date.now() - opened < 1000) {
+      this.failed(new Error('the watch was closed by the server at once'))
+      return
+    }
+    this.schedule(0)
+  }
+
   private failed(err: unknown): void {
-    // stop() aborts the watch request, which reports an AbortError: not a failure.
     if (this.stopped) return
     // A failure long after the previous one starts the backoff over.
     const t = Date.now()
@@ -124,34 +258,7 @@ class SupervisedInformer {
     // Jitter (+-20%) so that every node's agent does not hit a restarted API server at once.
     const retryInMs = Math.round(base * (0.8 + 0.4 * Math.random()))
     this.events.onError?.(this.kind, err, retryInMs)
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      if (!this.stopped) void this.start()
-    }, retryInMs)
-  }
-
-  async start(): Promise<void> {
-    this.stopped = false
-    const p = this.informer.start().catch((err: unknown) => this.failed(err))
-    this.starting = p
-    await p
-    if (this.starting === p) this.starting = undefined
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true
-    clearTimeout(this.timer)
-    await this.informer.stop()
-    // The client library can abort a watch only once its response headers have arrived: a watch
-    // still waiting for them would outlive stop(). Closing its connection ends it (the informer then
-    // reports an error, which a stopped informer ignores).
-    this.watchAgent?.destroy()
-    this.watchAgent = undefined
-    // A list in flight ends by itself (bounded by its timeout); do not hold the caller for it.
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.starting, new Promise((r) => (timer = setTimeout(r, 2000)))])
-    clearTimeout(timer)
+    this.schedule(retryInMs)
   }
 }
 
@@ -159,6 +266,8 @@ export interface InformerSet {
   /** Resolves once every informer has listed once; rejects after timeoutMs. */
   readonly synced: (timeoutMs: number) => Promise<void>
   readonly isSynced: () => boolean
+  /** Kinds whose last list had items that could not be decoded (their deletions are held back). */
+  readonly partialKinds: () => readonly WatchedKind[]
   readonly stop: () => Promise<void>
 }
 
@@ -173,16 +282,17 @@ export function startInformers(
   const allSynced = new Promise<void>((resolve) => {
     resolveSynced = resolve
   })
-  const informers: SupervisedInformer[] = []
+  const informers: KindInformer[] = []
   const check = () => {
     if (informers.every((i) => i.synced)) resolveSynced()
   }
   for (const kind of ['Namespace', 'Pod', 'NetworkPolicy'] as const) {
-    informers.push(new SupervisedInformer(kc, kind, store, events, opts, check))
+    informers.push(new KindInformer(kc, kind, store, events, opts, check))
   }
-  for (const i of informers) void i.start()
+  for (const i of informers) i.start()
   return {
     isSynced: () => informers.every((i) => i.synced),
+    partialKinds: () => informers.filter((i) => i.partial).map((i) => i.kind),
     synced: (timeoutMs) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {

@@ -12,11 +12,15 @@ export interface AgentMetrics {
   readonly applyErrors: Counter
   readonly objectsWatched: Gauge<'kind'>
   readonly invalidObjects: Gauge
+  readonly failClosedPolicies: Gauge
+  readonly filesHeld: Gauge
   readonly resyncs: Counter<'result'>
   readonly incrementalUpdates: Counter
   readonly applies: Counter<'path'>
   readonly watchRestarts: Counter<'kind'>
   readonly watchEvents: Counter<'kind' | 'verb'>
+  readonly internalErrors: Counter<'kind'>
+  readonly undecodableObjects: Counter<'kind' | 'source'>
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -83,7 +87,18 @@ export function createMetrics(
     }),
     invalidObjects: new Gauge({
       name: 'palisade_invalid_objects',
-      help: 'Cached objects skipped because they failed validation.',
+      help: 'Cached objects whose current version failed validation (Pods and Namespaces: skipped or kept at their last valid version; NetworkPolicies: enforced fail-closed).',
+      registers,
+      ...collectObjects,
+    }),
+    filesHeld: new Gauge({
+      name: 'palisade_files_held',
+      help: '--from-dir: files that do not parse now, whose last good objects stay in force.',
+      registers,
+    }),
+    failClosedPolicies: new Gauge({
+      name: 'palisade_fail_closed_policies',
+      help: 'NetworkPolicies the agent cannot read and enforces fail-closed (their pods isolated, no allow rule).',
       registers,
       ...collectObjects,
     }),
@@ -114,6 +129,18 @@ export function createMetrics(
       name: 'palisade_watch_events_total',
       help: 'Object events received, by kind and verb.',
       labelNames: ['kind', 'verb'],
+      registers,
+    }),
+    undecodableObjects: new Counter({
+      name: 'palisade_undecodable_objects_total',
+      help: 'List items (source=list) and watch events (source=watch) skipped because they could not be decoded; nothing enforced was removed for them.',
+      labelNames: ['kind', 'source'],
+      registers,
+    }),
+    internalErrors: new Counter({
+      name: 'palisade_internal_errors_total',
+      help: 'Errors no code path handled (kind: uncaughtException, unhandledRejection, http): logged; the process and the rules in force stay.',
+      labelNames: ['kind'],
       registers,
     }),
   }

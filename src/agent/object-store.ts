@@ -1,9 +1,10 @@
 /**
  * The agent's cache of API objects (edge state, pure logic): informer handlers put objects here,
  * each object is validated once when it changes, and `snapshot()` normalises the valid ones into
- * the ClusterState the compiler reads. Objects that fail validation are reported once per version
- * and skipped (an object that was valid before keeps its last valid version); every other object is
- * still enforced.
+ * the ClusterState the compiler reads. Objects that fail validation are reported once per version.
+ * A NetworkPolicy that fails validation fails closed: its pods are isolated with no allow rule
+ * (src/agent/fail-closed.ts, docs/semantics.md#agent-fail-closed). A Pod or Namespace that fails keeps
+ * its last valid version, or is skipped when it never had one. Every other object is still enforced.
  */
 import type {
   ClusterState,
@@ -17,6 +18,7 @@ import type {
   Result,
 } from '../model/index.js'
 import { rawFromValue } from '../model/index.js'
+import { buildFailClosedPolicy, type FailClosedPolicy } from './fail-closed.js'
 
 const NAME_LABEL = 'kubernetes.io/metadata.name'
 
@@ -36,20 +38,40 @@ export interface Pipeline {
   readonly normalize: (objects: readonly RawObject[]) => Result<ClusterState>
 }
 
-/** An object rejected by validation, with the diagnostics that say why. */
+/** An object rejected by validation, with the diagnostics that say why and what the agent does instead. */
 export interface InvalidObject {
   readonly kind: WatchedKind
   readonly value: JsonObject
   readonly diagnostics: readonly Diagnostic[]
+  /**
+   * skipped: never valid, left out; kept-last-valid: the previous valid version stays in force;
+   * fail-closed: a NetworkPolicy enforced as `failClosed` says.
+   */
+  readonly action: 'skipped' | 'kept-last-valid' | 'fail-closed'
+  readonly failClosed?: FailClosedPolicy
 }
 
 interface Entry {
   readonly raw: RawObject
+  /** The object passed validation. */
   readonly valid: boolean
-  /** The object normalised on its own (computed once per change; merged by snapshot()). */
+  /** The object normalised on its own (computed once per change; merged by snapshot()): what it contributes. */
   readonly normal?: ClusterState
+  /** Set when an invalid NetworkPolicy contributes its fail-closed stand-in. */
+  readonly failClosed?: FailClosedPolicy
   /** What the compiler can see of the object: a change elsewhere (status conditions) is not a change. */
   readonly fingerprint: string
+}
+
+/** The diagnostic of an object the pipeline threw on (a bug there must not take the agent down). */
+function unreadable(raw: RawObject, step: string, err: unknown): Diagnostic {
+  return {
+    code: 'agent.unreadable',
+    severity: 'error',
+    message: `could not ${step} this object: ${err instanceof Error ? err.message : String(err)}`,
+    path: [],
+    ...(raw.source ? { source: raw.source } : {}),
+  }
 }
 
 /** Returns metadata.namespace/name of an API object ('' parts when absent). */
@@ -195,6 +217,7 @@ export class ObjectStore {
   }
   private version = 0
   private invalid = 0
+  private failClosedCount = 0
   /** Normalised pods and policies of every valid object, sorted by namespace/name. */
   private readonly pods = new SortedList<Pod>()
   private readonly policies = new SortedList<NetworkPolicy>()
@@ -238,25 +261,68 @@ export class ObjectStore {
             value,
             parsed?.source ?? { file: `api:${kind}/${key.startsWith('/') ? key.slice(1) : key}` },
           )
-    const diagnostics = this.pipeline.validate(raw)
-    const valid = !diagnostics.some((d) => d.severity === 'error')
-    if (!valid) {
-      this.onInvalid({ kind, value, diagnostics })
-      // Fail-static per object: an invalid update of an object we enforced keeps its last valid
-      // version (dropping a policy would lift its isolation); a never-valid object is skipped.
-      if (old?.valid) return false
-      if (!old) this.invalid++
-      map.set(key, { raw, valid, fingerprint })
-      return false
-    }
+    let diagnostics = this.validate(raw)
     // Pods, policies and namespaces normalise independently of each other (only implied namespaces
     // need the whole set, and snapshot() adds those), so each object is normalised once, here.
-    const entry: Entry = { raw, valid, fingerprint, normal: this.pipeline.normalize([raw]).value }
+    let normal: ClusterState | undefined
+    if (!diagnostics.some((d) => d.severity === 'error')) {
+      try {
+        normal = this.pipeline.normalize([raw]).value
+      } catch (err) {
+        diagnostics = [...diagnostics, unreadable(raw, 'normalise', err)]
+      }
+    }
+    const valid = normal !== undefined
+    let failClosed: FailClosedPolicy | undefined
+    if (!valid && kind === 'NetworkPolicy') {
+      // A policy we cannot read fails closed (skipping it, or keeping an older version that may allow
+      // what the new one forbids, would lift isolation).
+      const fc = buildFailClosedPolicy(value, (r) => this.validate(r))
+      if (fc) {
+        try {
+          normal = this.pipeline.normalize([fc.raw]).value
+          failClosed = fc
+        } catch (err) {
+          diagnostics = [...diagnostics, unreadable(fc.raw, 'normalise the fail-closed stand-in of', err)]
+        }
+      }
+    }
+    if (!valid) {
+      this.onInvalid({
+        kind,
+        value,
+        diagnostics,
+        action: failClosed ? 'fail-closed' : old?.valid ? 'kept-last-valid' : 'skipped',
+        ...(failClosed ? { failClosed } : {}),
+      })
+    }
+    if (!normal) {
+      // Fail-static per object: an invalid update of a Pod or Namespace we enforced keeps its last
+      // valid version (dropping it would take it out of peer sets); a never-valid object is skipped.
+      if (old?.valid) return false
+      const entry: Entry = { raw, valid: false, fingerprint }
+      if (old) this.withdraw(kind, old)
+      map.set(key, entry)
+      this.contribute(kind, entry)
+      if (!old?.normal) return false
+      this.version++
+      return true
+    }
+    const entry: Entry = { raw, valid, fingerprint, normal, ...(failClosed ? { failClosed } : {}) }
     if (old) this.withdraw(kind, old)
     map.set(key, entry)
     this.contribute(kind, entry)
     this.version++
     return true
+  }
+
+  /** Runs the validator; a validator that throws rejects the object (errors are values here). */
+  private validate(raw: RawObject): readonly Diagnostic[] {
+    try {
+      return this.pipeline.validate(raw)
+    } catch (err) {
+      return [unreadable(raw, 'validate', err)]
+    }
   }
 
   /** Removes an object; returns true when the compiled rules may change. */
@@ -266,7 +332,7 @@ export class ObjectStore {
     if (!old) return false
     this.maps[kind].delete(key)
     this.withdraw(kind, old)
-    if (!old.valid) return false
+    if (!old.normal) return false
     this.version++
     return true
   }
@@ -285,6 +351,25 @@ export class ObjectStore {
     return changed
   }
 
+  /**
+   * Takes in a list of every object of a kind (an informer's list). A complete list also removes the
+   * objects it does not show; a partial one (some items could not be decoded) removes nothing, since
+   * a missing object may be one of those items. Returns true when the compiled rules may change.
+   */
+  relist(kind: WatchedKind, values: readonly JsonObject[], complete: boolean): boolean {
+    let changed = false
+    const keep = new Set<string>()
+    for (const v of values) {
+      keep.add(objectKey(v))
+      if (this.upsert(kind, v)) changed = true
+    }
+    if (!complete) return changed
+    for (const [key, entry] of [...this.maps[kind]]) {
+      if (!keep.has(key) && this.remove(kind, entry.raw.value)) changed = true
+    }
+    return changed
+  }
+
   /** Number of cached objects per kind (valid and invalid). */
   counts(): Readonly<Record<WatchedKind, number>> {
     return {
@@ -294,9 +379,14 @@ export class ObjectStore {
     }
   }
 
-  /** Number of cached objects that failed validation and are skipped. */
+  /** Number of cached objects whose current version failed validation (skipped, or enforced fail-closed). */
   invalidCount(): number {
     return this.invalid
+  }
+
+  /** Number of NetworkPolicies enforced fail-closed because they could not be read. */
+  failClosedPolicies(): number {
+    return this.failClosedCount
   }
 
   /**
@@ -323,20 +413,23 @@ export class ObjectStore {
     return result
   }
 
-  /** Adds the normalised objects of a valid entry to the sorted lists. */
+  /** Adds what an entry contributes to the sorted lists (and counts it when invalid). */
   private contribute(kind: WatchedKind, entry: Entry): void {
+    if (!entry.valid) this.invalid++
+    if (entry.failClosed) this.failClosedCount++
     const normal = entry.normal
-    if (!entry.valid || !normal) return
+    if (!normal) return
     if (kind === 'Pod') for (const p of normal.pods) this.pods.add(p)
     for (const p of normal.policies) this.policies.add(p)
     this.useNamespaces(kind, normal, 1)
   }
 
-  /** Takes the normalised objects of an entry out of the sorted lists (or its invalid count). */
+  /** Takes what an entry contributes out of the sorted lists (and out of the counts). */
   private withdraw(kind: WatchedKind, entry: Entry): void {
-    const normal = entry.normal
     if (!entry.valid) this.invalid--
-    if (!entry.valid || !normal) return
+    if (entry.failClosed) this.failClosedCount--
+    const normal = entry.normal
+    if (!normal) return
     if (kind === 'Pod') for (const p of normal.pods) this.pods.remove(p)
     for (const p of normal.policies) this.policies.remove(p)
     this.useNamespaces(kind, normal, -1)

@@ -5,13 +5,18 @@ import { validateObject } from '../validate/index.js'
 import type { Pipeline } from './object-store.js'
 
 /**
- * Validates an object that the API server already accepted. Unknown fields only mean the server is
- * newer than our schema (version skew), so they are downgraded to warnings: dropping a pod for a
- * new PodSpec field would silently take it out of every peer set.
+ * Validates an object that the API server already accepted. Unknown fields mostly mean the server is
+ * newer than our schema (version skew), so they are downgraded to warnings: dropping a pod for a new
+ * PodSpec field would silently take it out of every peer set. Except in a NetworkPolicy's spec: a field
+ * we do not know there may change what the rules admit, so it stays an error and the policy fails
+ * closed (docs/semantics.md#agent-fail-closed).
  */
 export function validateApiObject(raw: RawObject): Diagnostic[] {
+  const policy = raw.value.kind === 'NetworkPolicy'
   return validateObject(raw).map((d) =>
-    d.code === 'schema.unknown-field' ? { ...d, severity: 'warning' as const } : d,
+    d.code === 'schema.unknown-field' && !(policy && d.path[0] === 'spec')
+      ? { ...d, severity: 'warning' as const }
+      : d,
   )
 }
 

@@ -8,6 +8,9 @@
  */
 import { type ClusterState, canonicalIP, parseIP, podKey } from '../model/index.js'
 
+/** Interface names the agent writes into a ruleset (Linux allows up to 15 bytes; we allow no quotes or spaces). */
+const INTERFACE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/
+
 /**
  * Parses the output of `ip -j route show` (one JSON array per line; IPv4 and IPv6 outputs may follow each
  * other) into host route address -> device. Routes through a gateway, to networks, or of other kinds
@@ -24,14 +27,18 @@ export function parseHostRoutes(text: string): Map<string, string> {
       continue
     }
     if (!Array.isArray(routes)) continue
-    for (const r of routes as Record<string, unknown>[]) {
-      if (typeof r.dst !== 'string' || typeof r.dev !== 'string' || r.gateway !== undefined) continue
-      if (r.type !== undefined && r.type !== 'unicast') continue
-      const [addr, len] = r.dst.split('/')
+    for (const r of routes as unknown[]) {
+      if (typeof r !== 'object' || r === null || Array.isArray(r)) continue
+      const { dst, dev, gateway, type } = r as Record<string, unknown>
+      if (typeof dst !== 'string' || typeof dev !== 'string' || gateway !== undefined) continue
+      // The name is written into the ruleset: only what `--pod-interface` accepts (no quotes, no spaces).
+      if (!INTERFACE_NAME.test(dev)) continue
+      if (type !== undefined && type !== 'unicast') continue
+      const [addr, len] = dst.split('/')
       const ip = parseIP(addr ?? '')
       if (!ip) continue
       if (len !== undefined && Number(len) !== (ip.family === 4 ? 32 : 128)) continue
-      out.set(canonicalIP(ip), r.dev)
+      out.set(canonicalIP(ip), dev)
     }
   }
   return out

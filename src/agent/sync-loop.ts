@@ -64,6 +64,8 @@ export interface SyncStatus {
   readonly lastFailureAt?: number
   readonly consecutiveFailures: number
   readonly running: boolean
+  /** When the sync in progress started (absent when none runs). */
+  readonly runningSince?: number
   readonly pending: boolean
   readonly syncs: number
 }
@@ -97,6 +99,7 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
   let pendingSince: number | undefined
   let resyncWanted = false
   let running: Promise<void> | undefined
+  let runningSince: number | undefined
   let dirty = false
   let stopped = false
   let started = false
@@ -128,8 +131,9 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
     resyncWanted = false
     dirty = false
     const begin = now()
-    running = deps
-      .sync({ resync })
+    runningSince = begin
+    // A sync that throws instead of rejecting is a failed sync too (never an uncaught exception in a timer).
+    running = (async () => deps.sync({ resync }))()
       .then(
         (r) => {
           const end = now()
@@ -162,6 +166,7 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
       )
       .finally(() => {
         running = undefined
+        runningSince = undefined
         lastSettled = now()
         if (dirty || pendingSince !== undefined || resyncWanted) arm()
       })
@@ -217,6 +222,7 @@ export function createSyncLoop(deps: SyncLoopDeps, opts: SyncLoopOptions): SyncL
         ...(lastFailureAt !== undefined ? { lastFailureAt } : {}),
         consecutiveFailures: failures,
         running: running !== undefined,
+        ...(runningSince !== undefined ? { runningSince } : {}),
         pending: pendingSince !== undefined || resyncWanted,
         syncs,
       }

@@ -1,5 +1,6 @@
 /** The palisade command line: parses arguments and hands each command to its module. */
 import { Command, CommanderError } from 'commander'
+import { ownValue } from '../model/index.js'
 
 type Register = (program: Command, setExit: (code: number) => void) => void
 
@@ -17,6 +18,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   apply: async () => (await import('./commands/apply.js')).registerApply, // registers apply and cleanup
   lab: async () => (await import('./commands/lab.js')).registerLab,
   agent: async () => (await import('./commands/agent.js')).registerAgent,
+  diff: async () => (await import('./commands/diff.js')).registerDiff,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  report: async () => (await import('./commands/report.js')).registerReport,
 }
 const ALIASES: Readonly<Record<string, string>> = { cleanup: 'apply' }
 
@@ -37,9 +41,9 @@ export async function buildProgram(setExit: (code: number) => void, commandName?
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
-  const key = commandName === undefined ? undefined : (ALIASES[commandName] ?? commandName)
+  const key = commandName === undefined ? undefined : (ownValue(ALIASES, commandName) ?? commandName)
   const wanted =
-    key !== undefined && key in COMMANDS
+    key !== undefined && Object.hasOwn(COMMANDS, key)
       ? [key]
       : commandName === '--version' || commandName === '-V'
         ? [] // the version needs no command

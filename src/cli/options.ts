@@ -1,6 +1,12 @@
 /** Input options shared by every command that reads manifests: -f PATH (repeatable, - = stdin) and positional paths. */
 import type { Command } from 'commander'
-import { type InputText, type LoadedCluster, loadCluster, type ValidationMode } from '../load/index.js'
+import {
+  type InputText,
+  type LoadedCluster,
+  loadCluster,
+  VALIDATION_MODES,
+  type ValidationMode,
+} from '../load/index.js'
 import { type Diagnostic, hasErrors } from '../model/index.js'
 import { formatDiagnostic } from './format.js'
 import { readInputs } from './inputs.js'
@@ -18,7 +24,11 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 export function addInputOptions(cmd: Command): Command {
   return cmd
     .option('-f, --filename <path>', 'manifest file or folder (repeatable; - reads stdin)', collect)
-    .option('--validate <mode>', 'strict | warn | ignore, like kubectl --validate', 'strict')
+    .option(
+      '--validate <mode>',
+      'strict | warn | ignore, like kubectl --validate (unknown and duplicate fields); lenient: warn, and also analyse objects the API server would refuse for reasons that decide no verdict (container name or image...)',
+      'strict',
+    )
     .option('--strict', 'any error is fatal (exit 2)')
     .option('-v, --verbose', 'also list skipped kinds and informational notes')
 }
@@ -40,8 +50,10 @@ export async function readInputsFromOptions(
   defaultMode: ValidationMode = 'strict',
 ): Promise<ReadInputsResult | undefined> {
   const mode = opts.validate ?? defaultMode
-  if (!['strict', 'warn', 'ignore'].includes(mode)) {
-    process.stderr.write(`palisade ${command}: --validate must be strict, warn or ignore, not "${mode}"\n`)
+  if (!VALIDATION_MODES.includes(mode)) {
+    process.stderr.write(
+      `palisade ${command}: --validate must be strict, warn, ignore or lenient, not "${mode}"\n`,
+    )
     return undefined
   }
   const all = [...(opts.filename ?? []), ...paths]

@@ -76,37 +76,3 @@ export function mergePortRanges(ranges: readonly IRPortRange[]): IRPortRange[] {
   }
   return out
 }
-
-/**
- * Parses a dotted-quad IPv4 address into a number, exactly as model parseIP does (decimal octets,
- * leading zeros rejected, as Go's netip does) but without regex or BigInt: the compiler parses every
- * pod address of the cluster on each build. A text it accepts is already canonical.
- */
-export function parseIPv4Number(text: string): number | undefined {
-  const n = text.length
-  if (n < 7 || n > 15) return undefined
-  let value = 0
-  let part = 0
-  let digits = 0
-  let dots = 0
-  let leadingZero = false
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return undefined
-      value = value * 256 + part
-      dots++
-      part = 0
-      digits = 0
-      leadingZero = false
-      continue
-    }
-    if (c < 48 || c > 57 || leadingZero) return undefined
-    if (digits === 0) leadingZero = c === 48
-    part = part * 10 + (c - 48)
-    digits++
-    if (part > 255) return undefined
-  }
-  if (dots !== 3 || digits === 0) return undefined
-  return value * 256 + part
-}

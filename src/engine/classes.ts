@@ -1,12 +1,19 @@
 /**
  * Equivalence classes: pods that no policy, peer or port can tell apart share one class, so the
  * matrix costs classes^2, not pods^2. Two pods are equivalent when they have the same namespace,
- * labels, declared ports, hostNetwork flag, address families and membership in every ipBlock of
- * every policy (and, only when hostNetwork pods are present, the same node).
+ * labels, declared ports, hostNetwork flag, phase (terminated or not), address families and membership
+ * in every ipBlock of every policy (and, only when hostNetwork pods are present, the same node).
  */
-import type { IPBlock, Pod } from '../model/index.js'
+import type { Pod } from '../model/index.js'
 import { parseIP } from '../model/index.js'
-import { addressOfFamily, familiesOf, matchIPBlockParsed } from './addresses.js'
+import {
+  addressOfFamily,
+  familiesOf,
+  type IPBlockPeer,
+  isTerminated,
+  matchIPBlockAddress,
+  peerMatcher,
+} from '../semantics/index.js'
 import type { ClusterIndex } from './cluster-index.js'
 
 export interface PodClass {
@@ -24,13 +31,14 @@ export interface ClassPartition {
   readonly classOf: Int32Array
 }
 
-/** Returns every distinct ipBlock of every policy (by value). */
-function distinctIPBlocks(index: ClusterIndex): IPBlock[] {
-  const seen = new Map<string, IPBlock>()
+/** Returns every distinct ipBlock of every policy (by canonical key). */
+function distinctIPBlocks(index: ClusterIndex): IPBlockPeer[] {
+  const seen = new Map<string, IPBlockPeer>()
   for (const pol of index.cluster.policies) {
     for (const rule of [...pol.ingress, ...pol.egress]) {
       for (const peer of rule.peers ?? []) {
-        if (peer.ipBlock) seen.set(`${peer.ipBlock.cidr}|${peer.ipBlock.except.join(',')}`, peer.ipBlock)
+        const m = peerMatcher(peer, pol.namespace)
+        if (m.kind === 'ipBlock') seen.set(m.key, m)
       }
     }
   }
@@ -57,7 +65,7 @@ export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPa
       const p6 = v6 === undefined ? undefined : parseIP(v6)
       for (const b of blocks) {
         membership +=
-          (p4 && matchIPBlockParsed(b, p4) ? '1' : '0') + (p6 && matchIPBlockParsed(b, p6) ? '1' : '0')
+          (p4 && matchIPBlockAddress(b, p4) ? '1' : '0') + (p6 && matchIPBlockAddress(b, p6) ? '1' : '0')
       }
     }
     const labels = Object.entries(pod.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -67,6 +75,7 @@ export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPa
       labels,
       ports,
       pod.hostNetwork,
+      isTerminated(pod),
       profile,
       membership,
       withNode ? (pod.nodeName ?? '') : '',

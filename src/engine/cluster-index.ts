@@ -1,9 +1,12 @@
 /** Lookup structures over a ClusterState, built once and shared by every evaluation. */
 import type { ClusterState, Labels, NetworkPolicy, Pod, PolicyType } from '../model/index.js'
 import { podKey } from '../model/index.js'
+import { buildNamespaceIndex, type NamespaceIndex } from '../semantics/index.js'
 
 export interface ClusterIndex {
   readonly cluster: ClusterState
+  /** Namespace labels and scope matches, as src/semantics reads them. */
+  readonly namespaces: NamespaceIndex
   /** Namespace name -> labels (implied namespaces included). */
   readonly namespaceLabels: ReadonlyMap<string, Labels>
   /** 'ns/name' -> pod. */
@@ -19,8 +22,7 @@ const NO_POLICIES = { Ingress: [] as NetworkPolicy[], Egress: [] as NetworkPolic
 
 /** Builds the lookup index of a cluster. */
 export function buildIndex(cluster: ClusterState): ClusterIndex {
-  const namespaceLabels = new Map<string, Labels>()
-  for (const ns of cluster.namespaces) namespaceLabels.set(ns.name, ns.labels)
+  const namespaces = buildNamespaceIndex(cluster.namespaces)
   const podsByKey = new Map<string, Pod>()
   for (const p of cluster.pods) podsByKey.set(podKey(p), p)
   const policiesByNamespace = new Map<string, { Ingress: NetworkPolicy[]; Egress: NetworkPolicy[] }>()
@@ -32,12 +34,7 @@ export function buildIndex(cluster: ClusterState): ClusterIndex {
     }
     for (const t of pol.policyTypes) entry[t].push(pol)
   }
-  return { cluster, namespaceLabels, podsByKey, policiesByNamespace }
-}
-
-/** Returns the labels of a namespace; a namespace nobody declared has only its metadata.name label. */
-export function namespaceLabelsOf(index: ClusterIndex, ns: string): Labels {
-  return index.namespaceLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns }
+  return { cluster, namespaces, namespaceLabels: namespaces.labels, podsByKey, policiesByNamespace }
 }
 
 /** Returns the policies of a namespace that have the given policy type. */

@@ -1,14 +1,21 @@
 /**
- * Per-connection evaluation with reasons: the obviously-correct reading of the NetworkPolicy spec,
- * one pair at a time. `check` and `explain` use it directly; the fast class-based matrix is
+ * Per-connection evaluation with reasons, one pair at a time: which policies isolate each side and which
+ * of their rules admit the connection. Which pods a policy or a peer selects and which ports a rule
+ * admits is src/semantics' reading. `check` and `explain` use it directly; the fast class-based matrix is
  * property-tested against it. Every special case cites docs/semantics.md.
  */
-import type { NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType } from '../model/index.js'
+import type { NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'
 import { podKey, policyKey } from '../model/index.js'
-import { matchSelector } from '../selectors/index.js'
-import { addressOfFamily, familiesOf, matchIPBlock, pairFamily } from './addresses.js'
-import { type ClusterIndex, namespaceLabelsOf, policiesOf } from './cluster-index.js'
-import { matchRulePorts } from './ports.js'
+import {
+  addressOfFamily,
+  familiesOf,
+  matchPeer,
+  matchRulePorts,
+  pairFamily,
+  peerMatcher,
+  policySelectsPod,
+} from '../semantics/index.js'
+import { type ClusterIndex, policiesOf } from './cluster-index.js'
 import type { DirectionVerdict, Endpoint, PolicyRef, PortQuery, RuleRef, Verdict } from './types.js'
 
 /** Returns the addresses of an endpoint. */
@@ -23,46 +30,20 @@ export function endpointIPs(e: Endpoint): readonly string[] {
   }
 }
 
-/** Returns the pod behind an endpoint when it is a NetworkPolicy endpoint (not hostNetwork). */
-function policyPod(e: Endpoint): Pod | undefined {
-  return e.kind === 'pod' && !e.pod.hostNetwork ? e.pod : undefined
-}
-
 /** Returns a reference to a policy for verdicts. */
 export function refOf(p: NetworkPolicy): PolicyRef {
   return { policy: policyKey(p), namespace: p.namespace, name: p.name, origin: p.origin, source: p.source }
 }
 
-/** Returns the policies of the given type that select the pod (hostNetwork pods are never selected). */
+/** Returns the policies of the given type that select the pod (only policy endpoints are selected). */
 export function selectingPolicies(index: ClusterIndex, pod: Pod, direction: PolicyType): NetworkPolicy[] {
-  if (pod.hostNetwork) return []
-  return policiesOf(index, pod.namespace, direction).filter((p) => matchSelector(p.podSelector, pod.labels))
+  return policiesOf(index, pod.namespace, direction).filter((p) => policySelectsPod(p, pod))
 }
 
 /**
- * Returns true when a peer matches the remote side. Selectors match only pods that are policy endpoints;
- * podSelector alone means the policy's namespace; both selectors are ANDed; ipBlock matches the address
- * the connection uses, pod or not (docs/semantics.md).
+ * Returns true when a rule admits the connection (peers absent = everyone, ports absent = every port);
+ * which remote sides a peer matches is src/semantics' matchPeer.
  */
-export function matchPeer(
-  index: ClusterIndex,
-  peer: PolicyPeer,
-  policyNamespace: string,
-  remote: Endpoint,
-  remoteAddress: string | undefined,
-): boolean {
-  if (peer.ipBlock) return matchIPBlock(peer.ipBlock, remoteAddress)
-  const pod = policyPod(remote)
-  if (!pod) return false
-  if (peer.namespaceSelector) {
-    if (!matchSelector(peer.namespaceSelector, namespaceLabelsOf(index, pod.namespace))) return false
-  } else if (pod.namespace !== policyNamespace) {
-    return false
-  }
-  return peer.podSelector ? matchSelector(peer.podSelector, pod.labels) : true
-}
-
-/** Returns true when a rule admits the connection (peers absent = everyone, ports absent = every port). */
 export function matchRule(
   index: ClusterIndex,
   rule: PolicyRule,
@@ -73,10 +54,12 @@ export function matchRule(
   destination: Pod | undefined,
 ): boolean {
   if (!matchRulePorts(rule.ports, port, destination)) return false
-  return (
-    rule.peers === undefined ||
-    rule.peers.some((peer) => matchPeer(index, peer, policyNamespace, remote, remoteAddress))
-  )
+  if (rule.peers === undefined) return true
+  const pod = remote.kind === 'pod' ? remote.pod : undefined
+  for (const peer of rule.peers) {
+    if (matchPeer(index.namespaces, peerMatcher(peer, policyNamespace), pod, remoteAddress)) return true
+  }
+  return false
 }
 
 const OPEN_OUTSIDE: DirectionVerdict = {

@@ -1,4 +1,3 @@
-export * from './addresses.js'
 export * from './classes.js'
 export * from './cluster-index.js'
 export * from './endpoints.js'

@@ -2,15 +2,20 @@
  * Reachability matrices. `computeMatrix` is the fast path (classes x classes with bitsets);
  * `referenceMatrix` asks `evaluate` about every pod pair. Property tests prove they agree.
  */
-import type { NetworkPolicy, Pod, PolicyPeer, PolicyRule } from '../model/index.js'
+import type { NetworkPolicy, Pod, PolicyRule } from '../model/index.js'
 import { podKey } from '../model/index.js'
-import { canonicalSelector } from '../selectors/index.js'
-import { addressOfFamily, pairFamily } from './addresses.js'
+import {
+  addressOfFamily,
+  matchPeer,
+  matchRulePorts,
+  type PeerMatcher,
+  pairFamily,
+  peerMatcher,
+} from '../semantics/index.js'
 import { type Bitset, emptyBits, fullBits, hasBit, orAndInto, orInto, setBit } from './bitset.js'
 import { buildClasses, type PodClass } from './classes.js'
 import type { ClusterIndex } from './cluster-index.js'
-import { evaluate, matchPeer, selectingPolicies } from './evaluate.js'
-import { matchRulePorts } from './ports.js'
+import { evaluate, selectingPolicies } from './evaluate.js'
 import { CELL_ALLOWED, CELL_DENIED, formatPort, type Matrix, type PortQuery } from './types.js'
 
 /** Returns the pods a matrix shows by default: every pod except hostNetwork ones (docs/semantics.md). */
@@ -62,23 +67,22 @@ class FastMatrix {
    * Classes matched by a peer, seen from a subject class with the given address profile. Selector peers do
    * not depend on the subject; an ipBlock depends on the address family each pair uses.
    */
-  private peerBits(peer: PolicyPeer, policyNs: string, subject: PodClass, subjectIsSource: boolean): Bitset {
-    const key = peer.ipBlock
-      ? `ip|${peer.ipBlock.cidr}|${peer.ipBlock.except.join(',')}|${subject.profile}|${subjectIsSource ? 's' : 'd'}`
-      : `sel|${peer.namespaceSelector ? canonicalSelector(peer.namespaceSelector) : `=${policyNs}`}|${peer.podSelector ? canonicalSelector(peer.podSelector) : '*'}`
+  private peerBits(m: PeerMatcher, subject: PodClass, subjectIsSource: boolean): Bitset {
+    if (m.kind === 'all') return fullBits(this.k)
+    const key = m.kind === 'ipBlock' ? `${m.key}|${subject.profile}|${subjectIsSource ? 's' : 'd'}` : m.key
     let bits = this.peerCache.get(key)
     if (bits) return bits
     bits = emptyBits(this.k)
     for (const c of this.classes) {
       const rep = c.representative
       let address: string | undefined
-      if (peer.ipBlock) {
+      if (m.kind === 'ipBlock') {
         const fam = subjectIsSource
           ? pairFamily(subject.families, c.families)
           : pairFamily(c.families, subject.families)
         address = addressOfFamily(rep.ips, fam)
       }
-      if (matchPeer(this.index, peer, policyNs, { kind: 'pod', pod: rep }, address)) setBit(bits, c.id)
+      if (matchPeer(this.index.namespaces, m, rep, address)) setBit(bits, c.id)
     }
     this.peerCache.set(key, bits)
     return bits
@@ -87,7 +91,8 @@ class FastMatrix {
   private ruleBits(rule: PolicyRule, policyNs: string, subject: PodClass, subjectIsSource: boolean): Bitset {
     if (rule.peers === undefined) return fullBits(this.k)
     const out = emptyBits(this.k)
-    for (const peer of rule.peers) orInto(out, this.peerBits(peer, policyNs, subject, subjectIsSource))
+    for (const peer of rule.peers)
+      orInto(out, this.peerBits(peerMatcher(peer, policyNs), subject, subjectIsSource))
     return out
   }
 

@@ -1,5 +1,5 @@
-/** Port queries and how a rule's ports match them (docs/semantics.md, "Ports"). */
-import type { Pod, PolicyPort, Protocol } from '../model/index.js'
+/** Port queries as a user types them, and the ports a matrix shows (how rules match ports: src/semantics). */
+import type { Pod, Protocol } from '../model/index.js'
 import type { PortQuery } from './types.js'
 
 /**
@@ -14,31 +14,6 @@ export function parsePortSpec(text: string): PortQuery | string {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     return `invalid port "${text}": must be between 1 and 65535, inclusive`
   return { port, protocol: (proto ?? 'TCP').toUpperCase() as Protocol }
-}
-
-/**
- * Returns true when one rule port admits the query. A named port is resolved on the destination pod:
- * it must declare a container port with that name and protocol whose number is the queried one.
- */
-export function matchPolicyPort(p: PolicyPort, q: PortQuery, destination: Pod | undefined): boolean {
-  if (p.protocol !== q.protocol) return false
-  if (p.port === undefined) return true
-  if (typeof p.port === 'number') {
-    return p.endPort === undefined ? q.port === p.port : q.port >= p.port && q.port <= p.endPort
-  }
-  if (!destination) return false
-  return destination.ports.some(
-    (cp) => cp.name === p.port && cp.protocol === q.protocol && cp.containerPort === q.port,
-  )
-}
-
-/** Returns true when a rule's ports admit the query (ports absent = every port of every protocol). */
-export function matchRulePorts(
-  ports: readonly PolicyPort[] | undefined,
-  q: PortQuery,
-  destination: Pod | undefined,
-): boolean {
-  return ports === undefined || ports.some((p) => matchPolicyPort(p, q, destination))
 }
 
 /** Returns the ports the pods declare, deduplicated and sorted by number then protocol. */

@@ -1,11 +1,9 @@
 /** Engine values: endpoints, port queries, verdicts with their reasons, matrices. */
-import type { NetworkPolicy, Pod, PolicyType, Protocol, SourceRef } from '../model/index.js'
+import type { NetworkPolicy, Pod, PolicyType, SourceRef } from '../model/index.js'
+import type { PortQuery } from '../semantics/index.js'
 
-/** A port to evaluate: a concrete number and protocol (named ports are resolved per destination pod). */
-export interface PortQuery {
-  readonly protocol: Protocol
-  readonly port: number
-}
+/** A port to evaluate (src/semantics' PortQuery; part of the engine's API). */
+export type { PortQuery } from '../semantics/index.js'
 
 /** One side of a connection: a pod of the cluster or an address outside it. */
 export type Endpoint =

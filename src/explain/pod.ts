@@ -1,12 +1,22 @@
 /**
  * Per-pod explanation: which policies select the pod, whether each direction is isolated and why, what
  * every rule of every selecting policy admits (in words), and the effective summary. The facts come from
- * the engine (selectingPolicies, matchPeer); this module only arranges and renders them.
+ * the engine (selectingPolicies) and src/semantics (which pods a peer matches); this module only arranges
+ * and renders them.
  */
-import { type ClusterIndex, matchPeer, refOf, selectingPolicies } from '../engine/index.js'
-import type { NetworkPolicy, Pod, PolicyPeer, PolicyRule, PolicyType } from '../model/index.js'
+import { type ClusterIndex, refOf, selectingPolicies } from '../engine/index.js'
+import type { NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'
 import { podKey } from '../model/index.js'
-import { renderSelector } from '../selectors/index.js'
+import {
+  ALL_PEERS,
+  buildPodIndex,
+  matchPeerPod,
+  type PeerMatcher,
+  type PodIndex,
+  peerMatcher,
+  renderSelector,
+  selectPods,
+} from '../semantics/index.js'
 import { describePeers, describePolicyRef, describePorts, renderSource } from './words.js'
 
 export interface RuleExplanation {
@@ -57,32 +67,34 @@ export interface PodExplanation {
   readonly summary: string
 }
 
-/** Returns the pods a peer matches now (sorted keys): selector peers via the engine, ipBlocks on any address. */
-function podsMatching(index: ClusterIndex, peer: PolicyPeer, policyNamespace: string): string[] {
-  const out: string[] = []
-  for (const pod of index.cluster.pods) {
-    const endpoint = { kind: 'pod', pod } as const
-    const hit = peer.ipBlock
-      ? pod.ips.some((ip) => matchPeer(index, peer, policyNamespace, endpoint, ip))
-      : matchPeer(index, peer, policyNamespace, endpoint, undefined)
-    if (hit) out.push(podKey(pod))
-  }
-  return out.sort()
+/** What explaining reads: the engine's index and, built on first use, the pod index of the cluster. */
+interface Lookup {
+  readonly index: ClusterIndex
+  podIndex?: PodIndex<Pod>
+}
+
+/** Returns the pods a peer matches now (sorted keys): selector peers via the pod index, ipBlocks on any address. */
+function podsMatching(lookup: Lookup, m: PeerMatcher): string[] {
+  const { index } = lookup
+  let pods: readonly Pod[]
+  if (m.kind === 'pods') {
+    lookup.podIndex ??= buildPodIndex(index.cluster.pods, (p) => p)
+    pods = selectPods(lookup.podIndex, index.namespaces, m)
+  } else pods = index.cluster.pods.filter((pod) => matchPeerPod(index.namespaces, m, pod))
+  return pods.map(podKey).sort()
 }
 
 /** Explains one rule; named ports are resolved on the subject pod for ingress (it is the destination). */
 function explainRule(
-  index: ClusterIndex,
+  lookup: Lookup,
   pol: NetworkPolicy,
   rule: PolicyRule,
   i: number,
   subject: Pod,
   direction: PolicyType,
 ): RuleExplanation {
-  const matching =
-    rule.peers === undefined
-      ? index.cluster.pods.map(podKey).sort()
-      : [...new Set(rule.peers.flatMap((p) => podsMatching(index, p, pol.namespace)))].sort()
+  const matchers = rule.peers?.map((p) => peerMatcher(p, pol.namespace)) ?? [ALL_PEERS]
+  const matching = [...new Set(matchers.flatMap((m) => podsMatching(lookup, m)))].sort()
   const source = renderSource(rule.source)
   return {
     rule: i,
@@ -125,8 +137,8 @@ function summarise(
 }
 
 /** Explains one direction for a pod. */
-function explainDirection(index: ClusterIndex, pod: Pod, direction: PolicyType): DirectionExplanation {
-  const selecting = selectingPolicies(index, pod, direction)
+function explainDirection(lookup: Lookup, pod: Pod, direction: PolicyType): DirectionExplanation {
+  const selecting = selectingPolicies(lookup.index, pod, direction)
   const isolated = selecting.length > 0
   let reason: string
   if (pod.hostNetwork) reason = 'not isolated: hostNetwork pods are not NetworkPolicy endpoints'
@@ -140,7 +152,7 @@ function explainDirection(index: ClusterIndex, pod: Pod, direction: PolicyType):
       origin: originText(pol),
       ...(source ? { source } : {}),
       title: describePolicyRef(refOf(pol)),
-      rules: rules.map((r, i) => explainRule(index, pol, r, i, pod, direction)),
+      rules: rules.map((r, i) => explainRule(lookup, pol, r, i, pod, direction)),
     }
   })
   return { isolated, reason, policies, summary: summarise(direction, isolated, selecting, pod) }
@@ -148,8 +160,14 @@ function explainDirection(index: ClusterIndex, pod: Pod, direction: PolicyType):
 
 /** Collects the explanation of one pod from the engine's facts. */
 export function explainPod(index: ClusterIndex, pod: Pod): PodExplanation {
-  const ingress = explainDirection(index, pod, 'Ingress')
-  const egress = explainDirection(index, pod, 'Egress')
+  return explainPodWith({ index }, pod)
+}
+
+/** Explains one pod with a lookup shared by the pods of one run. */
+function explainPodWith(lookup: Lookup, pod: Pod): PodExplanation {
+  const index = lookup.index
+  const ingress = explainDirection(lookup, pod, 'Ingress')
+  const egress = explainDirection(lookup, pod, 'Egress')
   const selected = new Map<string, { policy: string; source?: string; policyTypes: PolicyType[] }>()
   for (const direction of ['Ingress', 'Egress'] as const) {
     for (const pol of selectingPolicies(index, pod, direction)) {
@@ -178,9 +196,10 @@ export function explainPod(index: ClusterIndex, pod: Pod): PodExplanation {
 
 /** Collects explanations for every pod of the cluster, sorted by namespace/name. */
 export function explainPods(index: ClusterIndex): PodExplanation[] {
+  const lookup: Lookup = { index }
   return [...index.cluster.pods]
     .sort((a, b) => (podKey(a) < podKey(b) ? -1 : podKey(a) > podKey(b) ? 1 : 0))
-    .map((p) => explainPod(index, p))
+    .map((p) => explainPodWith(lookup, p))
 }
 
 const MAX_LISTED = 8

@@ -4,7 +4,7 @@
  */
 import type { PolicyRef, RuleRef } from '../engine/index.js'
 import type { LabelSelector, Pod, PolicyPeer, PolicyPort, PolicyRule, SourceRef } from '../model/index.js'
-import { isEmptySelector, renderSelector } from '../selectors/index.js'
+import { isEmptySelector, renderSelector } from '../semantics/index.js'
 
 /** Formats a source reference as file:line (file alone when the line is unknown). */
 export function renderSource(src: SourceRef | undefined): string | undefined {

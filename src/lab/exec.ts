@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
-import { type ExecResult, execCommand } from '../dataplane/exec.js'
+import { type ExecResult, execCommand } from '../backends/index.js'
 
 export type { ExecResult }
 

@@ -7,12 +7,14 @@
  * the caller serves (the filesystem is not namespaced), so no traffic leaves lab namespaces or loopback.
  * Health and metrics are read from inside the node too (its loopback), through the same lab server.
  */
+
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type BackendName, DEFAULT_BACKEND } from '../backends/index.js'
 import { LabError, sleep, spawnNodeInNetns } from './exec.js'
 import type { LabNode } from './plan.js'
 import { controlSocket, request } from './server.js'
@@ -30,7 +32,7 @@ export type NodeAgentSource =
 
 export interface NodeAgentsOptions {
   readonly source: NodeAgentSource
-  readonly backend?: 'nftables' | 'iptables'
+  readonly backend?: BackendName
   readonly iptables?: 'nft' | 'legacy'
   /** Agent flags, as durations ('5s', '20ms'). */
   readonly syncPeriod?: string
@@ -156,7 +158,7 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         node.name,
         ...sourceArgs,
         '--backend',
-        opts.backend ?? 'nftables',
+        opts.backend ?? DEFAULT_BACKEND,
         ...(opts.iptables ? ['--iptables', opts.iptables] : []),
         '--sync-period',
         opts.syncPeriod ?? '5s',

@@ -4,10 +4,9 @@
  * a denied connection. Atomic reloads must leak no denied connection and break no allowed flow.
  */
 import { join } from 'node:path'
-import { compileNode } from '../compile/index.js'
-import { applyRuleset } from '../dataplane/index.js'
+import { applyRuleset, compileNode } from '../backends/index.js'
 import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../model/index.js'
-import { compilerBackend, type LabBackend, podInterfacesOf } from './rules.js'
+import { type LabBackend, labBackend, podInterfacesOf } from './rules.js'
 import { controlSocket, request } from './server.js'
 import { destroyLab, type Lab } from './topology.js'
 import { upLab } from './verify.js'
@@ -138,20 +137,17 @@ async function reloadUnderLoad(
   log: (s: string) => void,
 ): Promise<ReloadReport> {
   const pod = (key: string) => lab.plan.pods.find((p) => p.key === key)!
+  const variant = labBackend(backend)
   // version b compiled against the same lab addresses (the lab's cluster with b's policies)
   const versions = (['a', 'b'] as const).map((v) => {
     const c: ClusterState = { ...lab.plan.cluster, policies: reloadCluster(v).policies }
     return lab.plan.nodes.map(
-      (n) =>
-        compileNode(c, n.name, compilerBackend(backend), { podInterfaces: podInterfacesOf(lab, n.name) })
-          .value,
+      (n) => compileNode(c, n.name, variant.backend, { podInterfaces: podInterfacesOf(lab, n.name) }).value,
     )
   })
   const applyOpts = (netns: string) => ({
     netns,
-    ...(backend === 'nftables'
-      ? {}
-      : { iptables: backend === 'iptables-legacy' ? ('legacy' as const) : ('nft' as const) }),
+    ...variant.target,
     stateDir: join(lab.stateDir, 'dataplane'),
     timeoutMs: 20_000,
   })

@@ -1,18 +1,27 @@
 /** Compiles each lab node's rules with Palisade's compiler and loads them into the node namespace. */
 import { join } from 'node:path'
-import { type Backend, type CompiledRuleset, compileNode } from '../compile/index.js'
-import { applyRuleset } from '../dataplane/index.js'
+import {
+  applyRuleset,
+  BACKEND_VARIANTS,
+  type BackendVariant,
+  type CompiledRuleset,
+  compileNode,
+  parseBackendVariant,
+} from '../backends/index.js'
 import type { Diagnostic } from '../model/index.js'
 import { LabError, withTimeout } from './exec.js'
 import type { Lab } from './topology.js'
 
-/** How the lab loads rules: nftables, or iptables + ipset through either iptables flavour. */
+/** How the lab loads rules: a backend variant (nftables, or iptables + ipset through either iptables flavour). */
 export type LabBackend = 'nftables' | 'iptables-nft' | 'iptables-legacy'
-export const LAB_BACKENDS: readonly LabBackend[] = ['nftables', 'iptables-nft', 'iptables-legacy']
+/** Every backend variant the registry knows, the default first. */
+export const LAB_BACKENDS = BACKEND_VARIANTS.map((v) => v.name) as readonly LabBackend[]
 
-/** Returns the compiler backend of a lab backend. */
-export function compilerBackend(b: LabBackend): Backend {
-  return b === 'nftables' ? 'nftables' : 'iptables'
+/** Returns the backend and its target options (the iptables flavour) of a lab backend. */
+export function labBackend(b: LabBackend): BackendVariant {
+  const v = parseBackendVariant(b)
+  if (!v) throw new LabError(`unknown backend ${JSON.stringify(b)}: one of ${LAB_BACKENDS.join(', ')}`)
+  return v
 }
 
 /** Returns the pod key -> host-side interface map of one node (the compiler's anti-spoofing input). */
@@ -34,8 +43,9 @@ export async function applyLabRules(
   backend: LabBackend,
   timeoutMs = 30_000,
 ): Promise<AppliedRules> {
+  const variant = labBackend(backend)
   const compiled = lab.plan.nodes.map((n) =>
-    compileNode(lab.plan.cluster, n.name, compilerBackend(backend), {
+    compileNode(lab.plan.cluster, n.name, variant.backend, {
       podInterfaces: podInterfacesOf(lab, n.name),
     }),
   )
@@ -48,9 +58,7 @@ export async function applyLabRules(
         timeoutMs,
         applyRuleset(rs, {
           netns: n.netns,
-          ...(backend === 'nftables'
-            ? {}
-            : { iptables: backend === 'iptables-legacy' ? ('legacy' as const) : ('nft' as const) }),
+          ...variant.target,
           stateDir: join(lab.stateDir, 'dataplane'),
           timeoutMs,
         }),
@@ -59,7 +67,7 @@ export async function applyLabRules(
           `node ${n.name}: ${backend} rules did not load: ${e instanceof Error ? e.message : String(e)}`,
         )
       })
-      for (const w of r.warnings ?? []) warnings.push(`node ${n.name}: ${w}`)
+      for (const w of r.warnings) warnings.push(`node ${n.name}: ${w}`)
     }),
   )
   return {

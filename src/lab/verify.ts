@@ -12,7 +12,7 @@ import { renderClusterYAML } from './manifests.js'
 import { startNodeAgents } from './node-agents.js'
 import { type LabMode, planLab } from './plan.js'
 import { cellKey, type ProbeOptions, type ProbeResult, probeCells, probeLab, subMatrix } from './probe.js'
-import { applyLabRules, compilerBackend, type LabBackend } from './rules.js'
+import { applyLabRules, type LabBackend, labBackend } from './rules.js'
 import { startAgents } from './server.js'
 import { buildLab, destroyLab, type Lab, newLabPrefix, teardownOnSignals } from './topology.js'
 
@@ -80,10 +80,10 @@ export async function upLab(cluster: ClusterState, opts: UpOptions = {}): Promis
       await writeFile(join(dir, 'cluster.yaml'), renderClusterYAML(plan.cluster))
       const agents = await startNodeAgents(lab, {
         source: { fromDir: dir },
-        backend: compilerBackend(backend),
+        backend: labBackend(backend).backend,
+        ...labBackend(backend).target,
         // routed nodes have one /32 (/128) route per pod veth, as Calico makes them: anti-spoofing on
         podInterfaces: plan.mode === 'routed' ? 'routes' : 'none',
-        ...(backend === 'nftables' ? {} : { iptables: backend === 'iptables-legacy' ? 'legacy' : 'nft' }),
       })
       lap('rulesMs')
       log(`${agents.length} palisade agents enforce ${dir} (logs in ${join(lab.stateDir, 'node-agents')})`)

@@ -31,13 +31,18 @@ function finding(raw: RawObject, code: string, path: FieldPath, message: string)
   }
 }
 
-const SPEC_FIELDS: Readonly<Record<string, string>> = {
-  ingress: 'ingress',
-  egress: 'egress',
-  podselector: 'podSelector',
-  policytypes: 'policyTypes',
-}
-const RULE_FIELDS: Readonly<Record<string, string>> = { from: 'from', to: 'to', ports: 'ports' }
+/** Field names by their lower-case spelling (Maps: a key such as `constructor` is not a field). */
+const SPEC_FIELDS: ReadonlyMap<string, string> = new Map([
+  ['ingress', 'ingress'],
+  ['egress', 'egress'],
+  ['podselector', 'podSelector'],
+  ['policytypes', 'policyTypes'],
+])
+const RULE_FIELDS: ReadonlyMap<string, string> = new Map([
+  ['from', 'from'],
+  ['to', 'to'],
+  ['ports', 'ports'],
+])
 
 /** Reads policyTypes as written (strings only). */
 function writtenPolicyTypes(spec: JsonObject): string[] {
@@ -46,7 +51,7 @@ function writtenPolicyTypes(spec: JsonObject): string[] {
 
 function checkMisspelledKeys(raw: RawObject, spec: JsonObject, out: Diagnostic[]): void {
   for (const key of Object.keys(spec)) {
-    const right = SPEC_FIELDS[key.toLowerCase()]
+    const right = SPEC_FIELDS.get(key.toLowerCase())
     if (right === undefined || right === key) continue
     const path: FieldPath = ['spec', key]
     let consequence = `spec.${key} is not read (field names are case-sensitive)`
@@ -74,7 +79,7 @@ function checkMisspelledKeys(raw: RawObject, spec: JsonObject, out: Diagnostic[]
       const rule = asObject(r)
       if (!rule) return
       for (const key of Object.keys(rule)) {
-        const right = RULE_FIELDS[key.toLowerCase()]
+        const right = RULE_FIELDS.get(key.toLowerCase())
         if (right === undefined || right === key) continue
         const path: FieldPath = ['spec', direction, i, key]
         const widened = right === 'ports' ? 'every port' : 'every peer'

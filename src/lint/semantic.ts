@@ -1,38 +1,37 @@
 /**
  * Semantic smells found on the normalised cluster: policies and peers that select nothing, egress that
  * blocks DNS, shadowed rules, ipBlocks over pod addresses, ignored rules. Facts about selection come from
- * the engine and the selectors; checks that depend on pods run only when the input has pods.
+ * src/semantics (which pods a policy or a peer selects) and the engine (which policies isolate a pod);
+ * checks that depend on pods run only when the input has pods.
  */
-import {
-  buildIndex,
-  type ClusterIndex,
-  matchIPBlock,
-  matchPeer,
-  matchRulePorts,
-  namespaceLabelsOf,
-  selectingPolicies,
-} from '../engine/index.js'
+import { buildIndex, selectingPolicies } from '../engine/index.js'
 import {
   type ClusterState,
-  cidrContainsCIDR,
-  cidrLast,
   type Diagnostic,
   type FieldPath,
   type NetworkPolicy,
-  type ParsedCIDR,
   type Pod,
-  type PolicyPeer,
   type PolicyPort,
   type PolicyRule,
-  type PolicyType,
-  parseCIDR,
   podKey,
   policyKey,
   type RawObject,
-  type SourceRef,
 } from '../model/index.js'
-import { canonicalSelector, isEmptySelector, matchSelector, renderSelector } from '../selectors/index.js'
-import { lintRule } from './rules.js'
+import {
+  declaresNamedPort,
+  isEmptySelector,
+  isPolicyEndpoint,
+  matchPeerPod,
+  matchRulePorts,
+  matchSelector,
+  namespaceLabelsOf,
+  peerMatcher,
+  renderSelector,
+  rulesOf,
+} from '../semantics/index.js'
+import { editDistanceAtMost } from '../validate/index.js'
+import { type Ctx, field, listPods, peerField, peerPods, report, selectedPods } from './semantic-context.js'
+import { checkAllowAllBesideDeny, checkShadowed } from './shadowed.js'
 
 /** Namespaces every cluster has: a policy there is never "in an undeclared namespace". */
 const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set([
@@ -41,64 +40,6 @@ const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set([
   'kube-public',
   'kube-node-lease',
 ])
-const MAX_LISTED = 5
-
-interface Ctx {
-  readonly index: ClusterIndex
-  readonly cluster: ClusterState
-  readonly hasPods: boolean
-  /** 'ns/name' -> raw object of the policy, for exact field positions. */
-  readonly raws: ReadonlyMap<string, RawObject>
-  readonly out: Diagnostic[]
-}
-
-function listPods(pods: readonly string[]): string {
-  const shown = pods.slice(0, MAX_LISTED).join(', ')
-  return pods.length > MAX_LISTED ? `${shown} and ${pods.length - MAX_LISTED} more` : shown
-}
-
-function report(
-  ctx: Ctx,
-  code: string,
-  pol: NetworkPolicy,
-  path: FieldPath,
-  message: string,
-  fallback?: SourceRef,
-): void {
-  const raw = ctx.raws.get(policyKey(pol))
-  const source = raw ? raw.locate(path) : (fallback ?? pol.source)
-  ctx.out.push({
-    code,
-    severity: lintRule(code)?.severity ?? 'warning',
-    message,
-    object: `NetworkPolicy ${policyKey(pol)}`,
-    path,
-    ...(source ? { source } : {}),
-  })
-}
-
-const rulesOf = (pol: NetworkPolicy, d: PolicyType): readonly PolicyRule[] =>
-  d === 'Ingress' ? pol.ingress : pol.egress
-const field = (d: PolicyType): 'ingress' | 'egress' => (d === 'Ingress' ? 'ingress' : 'egress')
-const peerField = (d: PolicyType): 'from' | 'to' => (d === 'Ingress' ? 'from' : 'to')
-
-/** Pods a policy selects (policy endpoints only). */
-function selectedPods(ctx: Ctx, pol: NetworkPolicy): Pod[] {
-  return ctx.cluster.pods.filter(
-    (p) => !p.hostNetwork && p.namespace === pol.namespace && matchSelector(pol.podSelector, p.labels),
-  )
-}
-
-/** Pods a peer matches (ipBlock: by any of their addresses). */
-function peerPods(ctx: Ctx, peer: PolicyPeer, ns: string): Pod[] {
-  return ctx.cluster.pods.filter((pod) => {
-    const ep = { kind: 'pod', pod } as const
-    return peer.ipBlock
-      ? pod.ips.some((ip) => matchPeer(ctx.index, peer, ns, ep, ip))
-      : matchPeer(ctx.index, peer, ns, ep, undefined)
-  })
-}
-
 function checkNoPodsSelected(ctx: Ctx, pol: NetworkPolicy): void {
   if (!ctx.hasPods || pol.origin.kind !== 'NetworkPolicy') return
   if (selectedPods(ctx, pol).length > 0) return
@@ -119,8 +60,9 @@ function checkPeers(ctx: Ctx, pol: NetworkPolicy): void {
         const base: FieldPath = ['spec', field(d), i, peerField(d), j]
         if (peer.ipBlock) {
           if (!ctx.hasPods) return
+          const m = peerMatcher(peer, pol.namespace)
           const covered = ctx.cluster.pods
-            .filter((p) => !p.hostNetwork && p.ips.some((ip) => matchIPBlock(peer.ipBlock!, ip)))
+            .filter((p) => isPolicyEndpoint(p) && matchPeerPod(ctx.index.namespaces, m, p))
             .map(podKey)
           if (covered.length > 0) {
             report(
@@ -191,7 +133,7 @@ function checkNamedPorts(ctx: Ctx, pol: NetworkPolicy): void {
         if (typeof p.port !== 'string') return
         let targets: Pod[]
         if (d === 'Ingress') targets = selectedPods(ctx, pol)
-        else if (rule.peers === undefined) targets = ctx.cluster.pods.filter((x) => !x.hostNetwork)
+        else if (rule.peers === undefined) targets = ctx.cluster.pods.filter(isPolicyEndpoint)
         else
           targets = [
             ...new Set(
@@ -199,8 +141,8 @@ function checkNamedPorts(ctx: Ctx, pol: NetworkPolicy): void {
             ),
           ]
         if (targets.length === 0) return
-        if (targets.some((t) => t.ports.some((cp) => cp.name === p.port && cp.protocol === p.protocol)))
-          return
+        const name = p.port
+        if (targets.some((t) => declaresNamedPort(t, name, p.protocol))) return
         const whose = d === 'Ingress' ? 'pods this policy selects' : 'destination pods'
         report(
           ctx,
@@ -229,7 +171,7 @@ function ruleAllowsDNS(ctx: Ctx, pol: NetworkPolicy, rule: PolicyRule): boolean 
     DNS.some((q) => matchRulePorts(rule.ports, q, undefined)) || (rule.ports ?? []).some(namedDNS)
   if (!portOK) return false
   if (rule.peers === undefined) return true
-  const kubeSystem = namespaceLabelsOf(ctx.index, 'kube-system')
+  const kubeSystem = namespaceLabelsOf(ctx.index.namespaces, 'kube-system')
   return rule.peers.some((peer) => {
     if (peer.ipBlock) return true
     if (peer.namespaceSelector) return matchSelector(peer.namespaceSelector, kubeSystem)
@@ -268,168 +210,11 @@ function dnsMessage(pol: NetworkPolicy, pods: readonly string[]): string {
   return `${who} cannot reach DNS: no egress rule of the policies selecting them admits UDP/TCP 53 to kube-system or to an address${alone}; add an egress rule to port 53 of kube-system`
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shadowed rules and allow-all next to deny-all
-
-function overlaps(a: ParsedCIDR, b: ParsedCIDR): boolean {
-  return a.family === b.family && a.base <= cidrLast(b) && b.base <= cidrLast(a)
-}
-
-/** True when every address peer b matches, peer a matches too (structurally; may miss exotic cases). */
-function peerCovers(ctx: Ctx, ns: string, a: PolicyPeer, b: PolicyPeer): boolean {
-  if (a.ipBlock || b.ipBlock) {
-    if (!a.ipBlock || !b.ipBlock) return false
-    const ac = parseCIDR(a.ipBlock.cidr)
-    const bc = parseCIDR(b.ipBlock.cidr)
-    if (!ac || !bc || !cidrContainsCIDR(ac, bc)) return false
-    const bex = b.ipBlock.except.map((e) => parseCIDR(e)).filter((x): x is ParsedCIDR => x !== undefined)
-    return a.ipBlock.except.every((e) => {
-      const ec = parseCIDR(e)
-      return !ec || !overlaps(ec, bc) || bex.some((x) => cidrContainsCIDR(x, ec))
-    })
-  }
-  // namespace scope
-  if (a.namespaceSelector) {
-    if (!isEmptySelector(a.namespaceSelector)) {
-      if (b.namespaceSelector) {
-        if (canonicalSelector(a.namespaceSelector) !== canonicalSelector(b.namespaceSelector)) return false
-      } else if (!matchSelector(a.namespaceSelector, namespaceLabelsOf(ctx.index, ns))) return false
-    }
-  } else if (b.namespaceSelector) return false
-  // pod selector
-  if (!a.podSelector || isEmptySelector(a.podSelector)) return true
-  if (!b.podSelector) return false
-  if (canonicalSelector(a.podSelector) === canonicalSelector(b.podSelector)) return true
-  const aLabels = Object.entries(a.podSelector.matchLabels)
-  return (
-    a.podSelector.matchExpressions.length === 0 &&
-    aLabels.every(([k, v]) => b.podSelector!.matchLabels[k] === v)
-  )
-}
-
-function portCovers(a: PolicyPort, b: PolicyPort): boolean {
-  if (a.protocol !== b.protocol) return false
-  if (a.port === undefined) return true
-  if (b.port === undefined) return false
-  if (typeof a.port === 'string' || typeof b.port === 'string') return a.port === b.port
-  const aEnd = a.endPort ?? a.port
-  const bEnd = b.endPort ?? b.port
-  return a.port <= b.port && bEnd <= aEnd
-}
-
-/** True when rule a admits everything rule b admits. */
-function ruleCovers(ctx: Ctx, ns: string, a: PolicyRule, b: PolicyRule): boolean {
-  const portsOK =
-    a.ports === undefined || b.ports?.every((bp) => a.ports!.some((ap) => portCovers(ap, bp))) === true
-  if (!portsOK) return false
-  if (a.peers === undefined) return true
-  if (b.peers === undefined) return false
-  return b.peers.every((bp) => a.peers!.some((ap) => peerCovers(ctx, ns, ap, bp)))
-}
-
-interface RuleAt {
-  readonly pol: NetworkPolicy
-  readonly i: number
-  readonly rule: PolicyRule
-}
-
-function describeRuleAt(r: RuleAt, d: PolicyType, same: NetworkPolicy): string {
-  const where = r.rule.source?.line !== undefined ? ` (line ${r.rule.source.line})` : ''
-  return r.pol === same
-    ? `${field(d)}[${r.i}] of the same policy${where}`
-    : `${field(d)}[${r.i}] of ${policyKey(r.pol)}${where}`
-}
-
-function checkShadowed(ctx: Ctx): void {
-  const groups = new Map<string, NetworkPolicy[]>()
-  for (const pol of ctx.cluster.policies) {
-    if (pol.origin.kind !== 'NetworkPolicy') continue
-    const key = `${pol.namespace}|${canonicalSelector(pol.podSelector)}`
-    groups.set(key, [...(groups.get(key) ?? []), pol])
-  }
-  for (const pols of groups.values()) {
-    for (const d of ['Ingress', 'Egress'] as const) {
-      const rules: RuleAt[] = pols
-        .filter((p) => p.policyTypes.includes(d))
-        .flatMap((pol) => rulesOf(pol, d).map((rule, i) => ({ pol, i, rule })))
-      const reported = new Set<number>()
-      for (let j = 0; j < rules.length; j++) {
-        for (let i = 0; i < rules.length; i++) {
-          if (i === j || reported.has(j) || reported.has(i)) continue
-          const a = rules[i] as RuleAt
-          const b = rules[j] as RuleAt
-          if (!ruleCovers(ctx, b.pol.namespace, a.rule, b.rule)) continue
-          // identical rules: keep the first, report the later one
-          if (i > j && ruleCovers(ctx, b.pol.namespace, b.rule, a.rule)) continue
-          reported.add(j)
-          report(
-            ctx,
-            'lint.rule-shadowed',
-            b.pol,
-            ['spec', field(d), b.i],
-            `${field(d)}[${b.i}] admits nothing that ${describeRuleAt(a, d, b.pol)} does not already admit for the same pods: it is redundant (or a mistake)`,
-            b.rule.source,
-          )
-        }
-      }
-    }
-  }
-}
-
-function checkAllowAllBesideDeny(ctx: Ctx): void {
-  for (const d of ['Ingress', 'Egress'] as const) {
-    const typed = ctx.cluster.policies.filter((p) => p.policyTypes.includes(d))
-    for (const pol of typed) {
-      if (pol.origin.kind !== 'NetworkPolicy') continue
-      rulesOf(pol, d).forEach((rule, i) => {
-        if (rule.peers !== undefined || rule.ports !== undefined) return
-        const denies = typed.filter((other) => {
-          if (other === pol || other.namespace !== pol.namespace || rulesOf(other, d).length > 0) return false
-          if (!ctx.hasPods)
-            return (
-              isEmptySelector(other.podSelector) ||
-              canonicalSelector(other.podSelector) === canonicalSelector(pol.podSelector)
-            )
-          const mine = new Set(selectedPods(ctx, pol).map(podKey))
-          return selectedPods(ctx, other).some((p) => mine.has(podKey(p)))
-        })
-        if (denies.length === 0) return
-        report(
-          ctx,
-          'lint.allow-all-beside-deny',
-          pol,
-          ['spec', field(d), i],
-          `${field(d)}[${i}] has no peers and no ports: it admits all ${field(d)} for the pods this policy selects, so ${denies.map((x) => (x.origin.kind === 'DefaultDenyAnnotation' ? `the DefaultDeny annotation of ${x.namespace}` : policyKey(x))).join(', ')} ${denies.length === 1 ? 'has' : 'have'} no effect on them in that direction`,
-          rule.source,
-        )
-      })
-    }
-  }
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0] as number
-    dp[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j] as number
-      dp[j] = Math.min(
-        (dp[j] as number) + 1,
-        (dp[j - 1] as number) + 1,
-        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
-      )
-      prev = tmp
-    }
-  }
-  return dp[b.length] as number
-}
-
 function checkUndeclaredNamespace(ctx: Ctx, pol: NetworkPolicy): void {
   if (pol.origin.kind !== 'NetworkPolicy' || BUILT_IN_NAMESPACES.has(pol.namespace)) return
   const declared = ctx.cluster.namespaces.filter((n) => n.declared).map((n) => n.name)
   if (declared.length === 0 || declared.includes(pol.namespace)) return
-  const close = declared.filter((n) => editDistance(n, pol.namespace) <= 2)
+  const close = declared.filter((n) => editDistanceAtMost(n, pol.namespace, 2) <= 2)
   const hint = close.length > 0 ? `; did you mean ${close.map((c) => JSON.stringify(c)).join(' or ')}?` : ''
   report(
     ctx,

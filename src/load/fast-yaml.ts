@@ -2,8 +2,8 @@
  * Fast path for plain YAML documents (some 10 times faster than the yaml library), tried when the
  * simplest reader (simple-yaml.ts) declines a document. Two independent readings must agree before a
  * document is taken:
- * - js-yaml builds the data, every plain scalar resolved by the yaml library's own YAML 1.1 tags
- *   (resolvePlainScalar), so yes/on are booleans, 0777 is octal, timestamps stay strings;
+ * - js-yaml builds the data, every plain scalar resolved as go-yaml v2 resolves it (resolvePlainScalar,
+ *   go-yaml-resolve.ts), so yes/on are booleans, 0777 is octal, timestamps stay strings;
  * - a line scanner checks the text is the plain kind of YAML it knows (block mappings and sequences,
  *   single-line or well indented scalars, block scalars, one-line flow collections of scalars) with
  *   exactly the keys, items and scalars js-yaml found; later it gives the positions, as the yaml
@@ -17,6 +17,7 @@
 import { createRequire } from 'node:module'
 import type * as JsYaml from 'js-yaml'
 import type { JsonValue } from '../model/index.js'
+import { resolvePlainKey } from './go-yaml-resolve.js'
 import { type DocData, leafTree, type PosNode, posTree, type Tree } from './tree.js'
 import { resolvePlainScalar } from './yaml-tree.js'
 
@@ -32,7 +33,6 @@ const LONE_CR = /\r(?!\n)/
 /** Lines longer than this are left to the exact path (the yaml library limits implicit keys to 1024). */
 const MAX_LINE = 1000
 
-/** Every plain scalar goes through the yaml library's 1.1 resolution; `<<` (a merge key) is refused. */
 /** js-yaml and the schema above, loaded on first use (simple-yaml.ts reads most documents without it). */
 const requireModule = createRequire(import.meta.url)
 let jsYaml: { readonly load: typeof JsYaml.load; readonly schema: JsYaml.Schema } | undefined
@@ -208,9 +208,9 @@ export function scanPositions(text: string, value: JsonValue, build = true): Pos
       keyText = text.slice(p + 1, close - 1)
       if ((c === 34 && keyText.includes('\\')) || (c === 39 && text.charCodeAt(close) === 39)) throw GIVE_UP
     } else {
-      const resolved = resolvePlainScalar(text.slice(p, close))
-      if (resolved === null) throw GIVE_UP // a null key: the yaml library names it ''
-      keyText = String(resolved)
+      const resolved = resolvePlainKey(text.slice(p, close))
+      if (resolved === undefined) throw GIVE_UP // a null key: kubectl refuses the document
+      keyText = resolved
     }
     return true
   }
@@ -258,6 +258,8 @@ export function scanPositions(text: string, value: JsonValue, build = true): Pos
         }
       }
       const close = i
+      // An escaped line break: go-yaml keeps the empty lines after it, js-yaml does not.
+      if (c === '"' && end !== end0 && /\\\r?\n/.test(text.slice(p, close))) throw GIVE_UP
       while (i < end && text.charCodeAt(i) === 32) i++
       if (i < end && !(text.charCodeAt(i) === 35 && i > close)) throw GIVE_UP // a comment needs a space
     } else if (c === undefined || '&*!%@`?#,]}:'.includes(c)) {
@@ -306,7 +308,8 @@ export function scanPositions(text: string, value: JsonValue, build = true): Pos
     for (; i < end; i++) {
       const ch = text.charCodeAt(i)
       if (ch === 44 || ch === 93 || ch === 125) break // , ] }
-      if (ch === 91 || ch === 123) throw GIVE_UP
+      // [ { start a collection; ? ends a plain scalar in go-yaml's flow context (then an error).
+      if (ch === 91 || ch === 123 || ch === 63) throw GIVE_UP
       if (ch === 35 && text.charCodeAt(i - 1) === 32) throw GIVE_UP
       if (ch === 58) {
         const after = text.charCodeAt(i + 1)
@@ -365,14 +368,16 @@ export function scanPositions(text: string, value: JsonValue, build = true): Pos
           let k = i + 1
           while (k < end && !(text.charCodeAt(k) === 58 && text.charCodeAt(k + 1) === 32)) {
             const ch = text.charCodeAt(k)
-            if (ch === 44 || ch === 91 || ch === 93 || ch === 123 || ch === 125 || ch === 35) throw GIVE_UP
+            // , [ ] { } # and ? (go-yaml ends a flow plain scalar at ?, then refuses the document)
+            if (ch === 44 || ch === 91 || ch === 93 || ch === 123 || ch === 125 || ch === 35 || ch === 63)
+              throw GIVE_UP
             k++
           }
           let close = k
           while (text.charCodeAt(close - 1) === 32) close--
-          const resolved = resolvePlainScalar(text.slice(i, close))
-          if (resolved === null) throw GIVE_UP
-          key = String(resolved)
+          const resolved = resolvePlainKey(text.slice(i, close))
+          if (resolved === undefined) throw GIVE_UP
+          key = resolved
           i = k
         }
         if (text.charCodeAt(i) !== 58 || text.charCodeAt(i + 1) !== 32) throw GIVE_UP

@@ -8,8 +8,16 @@ import { validateObject } from '../validate/index.js'
 import { normalizeObjects } from './normalize.js'
 import { type InputText, type ParseOptions, parseDocuments, parseInput } from './parse.js'
 
-/** How schema problems (unknown or duplicate fields) count, as kubectl's --validate. */
-export type ValidationMode = 'strict' | 'warn' | 'ignore'
+/**
+ * What an object may get wrong and still be analysed. strict, warn and ignore are kubectl's --validate:
+ * they decide only how unknown and duplicate fields count (server-side field validation). lenient is
+ * warn, and also analyses objects the API server would refuse for reasons that touch no verdict
+ * (container names and images, kinds nobody serves...), with a warning each. No mode keeps an object
+ * the API server cannot decode (decode.*) or whose networking fields it would refuse.
+ */
+export type ValidationMode = 'strict' | 'warn' | 'ignore' | 'lenient'
+
+export const VALIDATION_MODES: readonly ValidationMode[] = ['strict', 'warn', 'ignore', 'lenient']
 
 export interface LoadOptions {
   readonly validate: ValidationMode
@@ -52,8 +60,10 @@ interface Checked {
 const CLEAN: Checked = { accepted: true, diagnostics: [] }
 
 /**
- * Decides one object's fate. schema.* problems follow the mode (strict: error and the object is
- * rejected; warn: warning; ignore: dropped); validate.* errors always reject (the API server would).
+ * Decides one object's fate. decode.* problems (the API server's decoder refuses the value) always
+ * reject; schema.* problems (field validation) follow the mode (strict: error and the object is
+ * rejected; warn and lenient: warning; ignore: dropped); validate.* errors reject, except under lenient
+ * those that touch no verdict (isLenientProblem), which become warnings.
  */
 function checkObject(
   object: RawObject,
@@ -67,7 +77,9 @@ function checkObject(
   const name = describeObject(object.value)
   const found = [...parseDiagnostics, ...validated]
   const out: Diagnostic[] = []
+  let decodeRejects = false
   let schemaRejects = false
+  let lenientRejects = false
   let valueRejects = false
   for (const d of found) {
     const withObject: Diagnostic = {
@@ -79,21 +91,79 @@ function checkObject(
       if (mode === 'ignore') continue
       if (mode === 'strict') schemaRejects = true
       out.push({ ...withObject, severity: mode === 'strict' ? 'error' : 'warning' })
+    } else if (d.severity !== 'error') {
+      out.push(withObject)
+    } else if (d.code.startsWith('decode.')) {
+      decodeRejects = true
+      out.push(withObject)
+    } else if (isLenientProblem(d, object)) {
+      if (mode === 'lenient') out.push({ ...withObject, severity: 'warning' })
+      else {
+        lenientRejects = true
+        out.push(withObject)
+      }
     } else {
-      if (d.severity === 'error') valueRejects = true
+      valueRejects = true
       out.push(withObject)
     }
   }
-  if (valueRejects) out.push(rejected(object, name, 'the API server would reject it'))
-  else if (schemaRejects)
-    out.push(
-      rejected(
-        object,
-        name,
-        'the API server would reject it under --validate=strict (use --validate=warn to keep it)',
-      ),
-    )
-  return { accepted: !valueRejects && !schemaRejects, diagnostics: out }
+  const why = decodeRejects
+    ? 'the API server cannot decode it, whatever --validate says'
+    : valueRejects
+      ? 'the API server would reject it'
+      : lenientRejects
+        ? 'the API server would reject it; nothing in it decides a verdict (use --validate=lenient to analyse it anyway)'
+        : schemaRejects
+          ? 'the API server would reject it under --validate=strict (use --validate=warn to keep it)'
+          : undefined
+  if (why) out.push(rejected(object, name, why))
+  return { accepted: why === undefined, diagnostics: out }
+}
+
+/** The fields below a pod spec that name containers and their images. */
+const CONTAINER_LISTS: ReadonlySet<string | number> = new Set([
+  'containers',
+  'initContainers',
+  'ephemeralContainers',
+])
+
+/**
+ * Whether an API-validation error touches no verdict, so that --validate=lenient may analyse the object
+ * anyway: a container's name or image (missing, malformed, repeated), a pod spec without containers,
+ * a CronJob without schedule, annotations of anything but a Namespace (whose annotations can isolate
+ * it), and kinds that no API serves unless they could be a NetworkPolicy (such an object is then
+ * skipped, as any kind Palisade does not read). Labels, selectors, ports, addresses, names, namespaces
+ * and policy rules are never relaxed.
+ */
+function isLenientProblem(d: Diagnostic, object: RawObject): boolean {
+  const path = d.path
+  const last = path[path.length - 1]
+  switch (d.code) {
+    case 'validate.unknown-kind': {
+      const apiVersion = object.value.apiVersion
+      return (
+        !/NetworkPolicy/i.test(d.message) &&
+        !(typeof apiVersion === 'string' && apiVersion.startsWith('networking.k8s.io/'))
+      )
+    }
+    case 'validate.invalid-annotation':
+      return object.value.kind !== 'Namespace'
+    case 'validate.required':
+      if (last === 'containers') return true
+      if (last === 'schedule' && object.value.kind === 'CronJob') return true
+      return isContainerField(path, last === 'name' || last === 'image')
+    case 'validate.invalid-name':
+    case 'validate.duplicate':
+      return isContainerField(path, last === 'name')
+    default:
+      return false
+  }
+}
+
+/** Whether the path ends in containers[i].<field> (the field test is the caller's). */
+function isContainerField(path: Diagnostic['path'], field: boolean): boolean {
+  const index = path[path.length - 2]
+  return field && typeof index === 'number' && CONTAINER_LISTS.has(path[path.length - 3] ?? '')
 }
 
 function rejected(object: RawObject, name: string, why: string): Diagnostic {
@@ -107,5 +177,48 @@ function rejected(object: RawObject, name: string, why: string): Diagnostic {
   }
 }
 
+/** What an analysis did not see: documents (or files) not read, and objects left out, with the reasons. */
+export interface Omissions {
+  readonly documents: number
+  readonly objects: number
+  /** The error diagnostics that say why, in input order. */
+  readonly reasons: readonly Diagnostic[]
+}
+
+/** Errors that mean a file or document was not read at all. */
+const DOCUMENT_CODES: ReadonlySet<string> = new Set([
+  'yaml.syntax',
+  'yaml.alias-limit',
+  'yaml.unknown-anchor',
+  'load.too-deep',
+  'load.not-an-object',
+  'load.too-large',
+  'load.binary',
+  'input.not-found',
+  'input.unreadable',
+])
+/** Errors that mean an object was read and then left out of the cluster. */
+const OBJECT_CODES: ReadonlySet<string> = new Set(['load.rejected', 'load.unknown-kind'])
+
+/**
+ * Finds, among the diagnostics of a load (and of reading the inputs), what makes the input partial:
+ * a verdict then assumes the cluster holds only what was read, and says so. Undefined when nothing
+ * was left out. (Warnings never count: under --validate=lenient or warn the object was analysed.)
+ */
+export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | undefined {
+  let documents = 0
+  let objects = 0
+  const reasons: Diagnostic[] = []
+  for (const d of diagnostics) {
+    if (d.severity !== 'error') continue
+    if (DOCUMENT_CODES.has(d.code)) documents++
+    else if (OBJECT_CODES.has(d.code)) objects++
+    else continue
+    reasons.push(d)
+  }
+  return reasons.length === 0 ? undefined : { documents, objects, reasons }
+}
+
+export { findTooDeep, findTooDeepTree, MAX_DEPTH, type TooDeep } from './depth.js'
 export { DEFAULT_MAX_BYTES, type ParsedInput, type ParsedObject, parseInput } from './parse.js'
 export { type InputText, normalizeObjects, type ParseOptions, parseDocuments }

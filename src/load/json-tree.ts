@@ -18,10 +18,14 @@ interface JsonPos extends PosNode {
   readonly offset: number
 }
 
-/** Parses a chunk as JSON; undefined when it is not JSON (the YAML parser then takes it). */
+/**
+ * Parses a chunk as JSON; undefined when it is not JSON (the YAML parser then takes it). Only a chunk
+ * whose first character is `{` is JSON, as for kubectl (apimachinery's GuessJSONStream): anything else,
+ * a top-level array included, is YAML, where go-yaml's rules for tabs apply.
+ */
 export function parseJsonDocument(text: string, ctx: DocContext): DocData | undefined {
   const first = text.search(/\S/)
-  if (first < 0 || (text[first] !== '{' && text[first] !== '[')) return undefined
+  if (first < 0 || text[first] !== '{') return undefined
   let value: JsonValue
   try {
     value = JSON.parse(text) as JsonValue

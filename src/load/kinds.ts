@@ -1,5 +1,5 @@
 /** Which kinds Palisade reads into the cluster, and in which API versions (as src/validate accepts them). */
-import type { JsonObject } from '../model/index.js'
+import { type JsonObject, ownValue, shortened } from '../model/index.js'
 
 export type WorkloadKind =
   | 'Deployment'
@@ -49,10 +49,11 @@ export type KindClass =
 export function classifyKind(value: JsonObject): KindClass {
   const apiVersion = typeof value.apiVersion === 'string' ? value.apiVersion : ''
   const kind = typeof value.kind === 'string' ? value.kind : ''
-  const versions = (READ_KINDS as Readonly<Record<string, readonly string[]>>)[kind]
+  const versions = ownValue<readonly string[]>(READ_KINDS, kind)
   if (!versions) return { kind: 'other' }
   if (versions.includes(apiVersion)) return { kind: 'read', readKind: kind as ReadKind }
-  return { kind: 'no-match', message: `no matches for kind "${kind}" in version "${apiVersion}"` }
+  const message = `no matches for kind ${JSON.stringify(shortened(kind))} in version ${JSON.stringify(shortened(apiVersion))}`
+  return { kind: 'no-match', message }
 }
 
 /** Returns the key under which two objects are the same API object (kind/namespace/name). */

@@ -31,6 +31,7 @@ import {
   type RawObject,
   type Result,
   type SelectorOperator,
+  setOwn,
 } from '../model/index.js'
 import { parseCIDRSloppy } from '../validate/cidr.js'
 import { classifyKind, objectKey, type ReadKind, WORKLOAD_KINDS, type WorkloadKind } from './kinds.js'
@@ -288,7 +289,10 @@ function get(root: JsonObject, path: FieldPath): JsonValue | undefined {
   for (const seg of path) {
     if (v === null || v === undefined) return undefined
     if (typeof seg === 'number') v = Array.isArray(v) ? v[seg] : undefined
-    else v = asObject(v)?.[seg]
+    else {
+      const o = asObject(v)
+      v = o && Object.hasOwn(o, seg) ? o[seg] : undefined
+    }
   }
   return v === null ? undefined : v
 }
@@ -336,7 +340,7 @@ function getStringMap(ctx: Context, path: FieldPath): Labels {
   const o = getObject(ctx, path)
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(o ?? {})) {
-    if (typeof v === 'string') out[k] = v
+    if (typeof v === 'string') setOwn(out, k, v)
     else fail(ctx, [...path, k], `expected a string, got ${typeName(v)}`)
   }
   return out
@@ -406,10 +410,13 @@ function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): bo
 
 function readPod(ctx: Context): Pod | undefined {
   const spec = readPodSpec(ctx, ['spec'])
+  // A status that is not an object cannot be decoded: the pod is refused, never kept without an address.
+  getObject(ctx, ['status'])
   const phase = getString(ctx, ['status', 'phase'])
   const ips: string[] = []
   const podIPs = getArray(ctx, ['status', 'podIPs'])
   podIPs.forEach((_, i) => {
+    getObject(ctx, ['status', 'podIPs', i])
     const ip = getString(ctx, ['status', 'podIPs', i, 'ip'])
     if (ip) ips.push(ip)
   })
@@ -489,7 +496,7 @@ function readContainerPorts(ctx: Context, container: FieldPath): ContainerPort[]
 
 /** A field of an object as get() reads it: undefined when the object is absent or the value null. */
 function field(o: JsonObject | undefined, key: string): JsonValue | undefined {
-  const v = o?.[key]
+  const v = o && Object.hasOwn(o, key) ? o[key] : undefined
   return v === null ? undefined : v
 }
 

@@ -12,6 +12,14 @@ import {
   type Result,
   type SourceRef,
 } from '../model/index.js'
+import {
+  type AliasProblem,
+  findAliasProblem,
+  findTooDeep,
+  findTooDeepTree,
+  isShallow,
+  MAX_DEPTH,
+} from './depth.js'
 import { parseFastDocument } from './fast-yaml.js'
 import { parseJsonDocument } from './json-tree.js'
 import { parseSimpleDocument } from './simple-yaml.js'
@@ -29,6 +37,8 @@ export interface ParseOptions {
   readonly maxBytes?: number
   /** Reads every YAML document with the exact (slow) parser: the reference the fast path is tested against. */
   readonly exact?: boolean
+  /** Documents nested deeper than this are refused with load.too-deep (default MAX_DEPTH). */
+  readonly maxDepth?: number
 }
 
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -68,7 +78,7 @@ export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInp
   }
   const decoded = decodeText(input.text)
   if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
-  return parseText(file, decoded, opts.exact === true)
+  return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH)
 }
 
 function fileProblem(file: string, code: string, message: string): ParsedInput {
@@ -157,7 +167,7 @@ function splitDocuments(text: string): { chunks: { start: number; text: string }
   return { chunks, lineStarts }
 }
 
-function parseText(file: string, text: string, exact: boolean): ParsedInput {
+function parseText(file: string, text: string, exact: boolean, maxDepth: number): ParsedInput {
   const { chunks, lineStarts } = splitDocuments(text)
   const objects: ParsedObject[] = []
   const diagnostics: Diagnostic[] = []
@@ -165,24 +175,76 @@ function parseText(file: string, text: string, exact: boolean): ParsedInput {
   for (const chunk of chunks) {
     const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
     const ctx = at(index)
+    // Nesting is bounded before any reader recurses (depth.ts). Most documents have too few indicators
+    // to nest deeply (shallow). For the others the count on the text is exact for what the fast readers
+    // take, and the yaml library's own syntax tree decides when that count passes the limit (the text is
+    // then unusual: the exact path reads it) or when the text goes to the yaml library.
+    let bound: 'shallow' | 'text' | 'tree' = 'shallow'
+    if (!isShallow(chunk.text, maxDepth)) {
+      const counted = findTooDeep(chunk.text, maxDepth)
+      const deep = counted && (counted.exact ? counted : findTooDeepTree(chunk.text, maxDepth))
+      if (deep) {
+        diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
+        index++
+        continue
+      }
+      bound = counted ? 'tree' : 'text'
+    }
     // JSON, then the plainest YAML (one pass), then plain YAML that js-yaml reads as the yaml library
     // would; the rest takes the exact path.
     const fast =
       parseJsonDocument(chunk.text, ctx) ??
-      (exact ? undefined : (parseSimpleDocument(chunk.text) ?? parseFastDocument(chunk.text)))
+      (exact || bound === 'tree'
+        ? undefined
+        : (parseSimpleDocument(chunk.text) ?? parseFastDocument(chunk.text)))
     if (fast) {
       objects.push(...buildObjects(fast.value, fast.tree, fast.duplicates, ctx, diagnostics))
+      index++
+      continue
+    }
+    const deep = bound === 'text' ? findTooDeepTree(chunk.text, maxDepth) : undefined
+    if (deep) {
+      diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
       index++
       continue
     }
     // A chunk is normally one document; `--- !tag` style markers kubectl would refuse may add more.
     for (const doc of parseYamlChunk(chunk.text)) {
       const ctx = at(index++)
+      const problem = doc.errors.length === 0 ? findAliasProblem(doc, maxDepth) : undefined
+      if (problem) {
+        diagnostics.push(aliasDiagnostic(ctx, problem))
+        continue
+      }
       const read = readYamlDocument(doc, ctx, diagnostics)
       if (read.ok) objects.push(...buildObjects(read.value, read.tree, read.duplicates, ctx, diagnostics))
     }
   }
   return { objects, diagnostics }
+}
+
+/** load.too-deep, in go-yaml's words (`exceeded max depth of 10000`), at the place the limit is passed. */
+function tooDeep(ctx: DocContext, offset: number | undefined, limit: number, how: string): Diagnostic {
+  return {
+    code: 'load.too-deep',
+    severity: 'error',
+    message: `exceeded max depth of ${limit}: mappings and sequences nest more than ${limit} levels deep${how} (document ${ctx.doc + 1} skipped)`,
+    path: [],
+    source: sourceAt(ctx, offset),
+  }
+}
+
+/** An alias whose anchor is not defined before it (go-yaml's words), or aliases that nest too deep. */
+function aliasDiagnostic(ctx: DocContext, problem: AliasProblem): Diagnostic {
+  if (problem.kind === 'too-deep')
+    return tooDeep(ctx, problem.offset, problem.limit, ' once aliases are expanded')
+  return {
+    code: 'yaml.unknown-anchor',
+    severity: 'error',
+    message: `unknown anchor '${problem.anchor}' referenced (document ${ctx.doc + 1} skipped)`,
+    path: [],
+    source: sourceAt(ctx, problem.offset),
+  }
 }
 
 /** Turns one document's data into objects: a Kubernetes object, or the items of a List. */
@@ -197,11 +259,7 @@ function buildObjects(
     diagnostics.push(notAnObject(ctx, tree.offset, value))
     return []
   }
-  const kind = value.kind
-  const items = value.items
-  if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
-    return flattenList(value, items, tree, ctx, duplicates, diagnostics)
-  }
+  if (isList(value)) return flattenList(value, tree, ctx, duplicates, diagnostics)
   const missing = missingTypeMeta(value)
   if (missing) {
     diagnostics.push({ ...notAnObject(ctx, tree.offset, value), message: missing })
@@ -211,44 +269,74 @@ function buildObjects(
   return [{ object: makeRawObject(value, tree, ctx), diagnostics: own }]
 }
 
-/** Flattens `kind: List` and typed lists (`PodList`...): items become objects with their own positions. */
+/** `kind: List` and typed lists (`PodList`...): a kind ending in List, with items. */
+function isList(value: JsonObject): value is JsonObject & { kind: string; items: JsonValue[] } {
+  return typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)
+}
+
+/** An item waiting to be read: its value, positions, path from the document root and enclosing list. */
+interface ListItem {
+  readonly value: JsonValue
+  readonly tree: Tree
+  readonly path: FieldPath
+  readonly list: JsonObject & { kind: string }
+}
+
+/**
+ * Flattens `kind: List` and typed lists (`PodList`...) into objects with their own positions. Lists inside
+ * lists are flattened too, in kubectl's order (resource.FlattenListVisitor): a list's own items first, then
+ * the items of the lists among them. Nesting is bounded by the document's depth limit.
+ */
 function flattenList(
-  list: JsonObject,
-  items: readonly JsonValue[],
+  list: JsonObject & { kind: string; items: JsonValue[] },
   tree: Tree,
   ctx: DocContext,
   duplicates: readonly DuplicateKey[],
   diagnostics: Diagnostic[],
 ): ParsedObject[] {
-  const listKind = list.kind as string
-  const itemsTree = tree.child('items')?.tree
-  const objects: ParsedObject[] = []
-  for (const d of duplicates) {
-    if (d.path[0] !== 'items' || typeof d.path[1] !== 'number')
-      diagnostics.push(duplicateDiagnostic(d, d.path))
+  const queue: ListItem[] = []
+  const enqueue = (l: JsonObject & { kind: string; items: JsonValue[] }, t: Tree, path: FieldPath): void => {
+    const itemsTree = t.child('items')?.tree
+    l.items.forEach((value, i) => {
+      queue.push({ value, tree: itemsTree?.child(i)?.tree ?? t, path: [...path, 'items', i], list: l })
+    })
   }
-  items.forEach((item, i) => {
-    const itemTree = itemsTree?.child(i)?.tree ?? tree
-    if (!isJsonObject(item)) {
-      diagnostics.push(notAnObject(ctx, itemTree.offset, item, ['items', i]))
-      return
+  enqueue(list, tree, [])
+  const read: { readonly value: JsonObject; readonly tree: Tree; readonly path: FieldPath }[] = []
+  for (let q = 0; q < queue.length; q++) {
+    const item = queue[q] as ListItem
+    if (!isJsonObject(item.value)) {
+      diagnostics.push(notAnObject(ctx, item.tree.offset, item.value, item.path))
+      continue
     }
-    let value: JsonObject = item
+    let value: JsonObject = item.value
     // Items of typed lists (NetworkPolicyList from the API) may omit their type: it is the list's.
+    const listKind = item.list.kind
     if (listKind !== 'List' && value.kind === undefined && value.apiVersion === undefined) {
-      value = { apiVersion: list.apiVersion ?? null, kind: listKind.slice(0, -'List'.length), ...value }
+      value = { apiVersion: item.list.apiVersion ?? null, kind: listKind.slice(0, -'List'.length), ...value }
+    }
+    if (isList(value)) {
+      enqueue(value, item.tree, item.path)
+      continue
     }
     const missing = missingTypeMeta(value)
     if (missing) {
-      diagnostics.push({ ...notAnObject(ctx, itemTree.offset, value, ['items', i]), message: missing })
-      return
+      diagnostics.push({ ...notAnObject(ctx, item.tree.offset, value, item.path), message: missing })
+      continue
     }
-    const own = duplicates
-      .filter((d) => d.path[0] === 'items' && d.path[1] === i)
-      .map((d) => duplicateDiagnostic(d, d.path.slice(2), describeObject(value)))
-    objects.push({ object: makeRawObject(value, itemTree, ctx), diagnostics: own })
-  })
-  return objects
+    read.push({ value, tree: item.tree, path: item.path })
+  }
+  // A duplicate key belongs to the object it is in; the others (in a list itself) to the document.
+  const owner = (d: DuplicateKey): number =>
+    read.findIndex((o) => o.path.length <= d.path.length && o.path.every((seg, i) => d.path[i] === seg))
+  const own = read.map((): Diagnostic[] => [])
+  for (const d of duplicates) {
+    const at = owner(d)
+    const o = read[at]
+    if (o) own[at]?.push(duplicateDiagnostic(d, d.path.slice(o.path.length), describeObject(o.value)))
+    else diagnostics.push(duplicateDiagnostic(d, d.path))
+  }
+  return read.map((o, i) => ({ object: makeRawObject(o.value, o.tree, ctx), diagnostics: own[i] ?? [] }))
 }
 
 function notAnObject(

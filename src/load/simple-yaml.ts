@@ -6,7 +6,7 @@
  * - keys of letters, digits and `._/:-`, starting with a letter, digit or `_`, each key once;
  * - values on one line: plain scalars of printable ASCII (no ` #`, no `: `), quoted scalars without
  *   escapes, `{}` and `[]`, or nothing (null);
- * - plain scalars that are plainly strings, null, booleans or small decimal integers (YAML 1.1).
+ * - plain scalars resolved as kubectl's go-yaml v2 resolves them (strings, null, booleans, numbers).
  * Anything else (a comment, any character outside printable ASCII, a lone CR, a multi-line scalar,
  * a block scalar, a flow collection with content, an anchor, tag, alias, a duplicate key, an odd
  * indentation, a line over 1000 characters...) returns undefined and the next reader takes the text.
@@ -14,6 +14,7 @@
  * test/load/fast-path.test.ts compares it with the exact path on real, generated and damaged documents.
  */
 import type { JsonObject, JsonValue } from '../model/index.js'
+import { GoFloat, resolveGoScalar, resolvePlainKey } from './go-yaml-resolve.js'
 import { type DocData, type PosNode, posTree, type Tree } from './tree.js'
 
 /** Characters this reader does not take: anything outside printable ASCII but LF, and a CR not before LF. */
@@ -47,37 +48,20 @@ const WORDS: ReadonlyMap<string, null | boolean> = new Map<string, null | boolea
   ),
 ])
 /**
- * By first character: 1 where a scalar may be one of the words above, 2 where the YAML 1.1 numeric
- * tags (or the merge key) may match it, 0 where it is a string whatever follows.
+ * By first character: 1 where a scalar may be one of the words above, 2 where go-yaml may read a
+ * number (a digit, a sign, a dot), 0 where it is a string whatever follows.
  */
 const TYPED_FIRST = new Uint8Array(128)
 for (const w of WORDS.keys()) TYPED_FIRST[w.charCodeAt(0)] = 1
-for (const ch of '0123456789+-.Ee<') TYPED_FIRST[ch.charCodeAt(0)] = 2
-/**
- * The tests of the YAML 1.1 tags that give numbers (binary, octal, decimal and hex integers, infinity
- * and NaN, floats with and without exponent, sexagesimal integers and floats), and the merge key `<<`,
- * as yaml-tree.ts's schema has them (timestamps are not among them: they stay strings).
- */
-const MAYBE_NUMERIC: readonly RegExp[] = [
-  /^[-+]?0b[0-1_]+$/,
-  /^[-+]?0[0-7_]+$/,
-  /^[-+]?[0-9][0-9_]*$/,
-  /^[-+]?0x[0-9a-fA-F_]+$/,
-  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-  /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
-  /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
-  /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
-  /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
-  /^<<$/,
-]
+for (const ch of '0123456789+-.') TYPED_FIRST[ch.charCodeAt(0)] = 2
 
-/** Returned by resolveCommonPlain when only the yaml library can tell. */
+/** Returned by resolveCommonPlain when this reader leaves the scalar to another (.nan, .inf). */
 export const UNSURE: unique symbol = Symbol('unsure')
 
 /**
- * Resolves a non-empty plain scalar of printable ASCII as the YAML 1.1 tags of yaml-tree.ts would
- * (resolvePlainScalar) when that is plain: a string, null, a boolean or a small decimal integer.
- * UNSURE for other numbers (octal, hex, floats, sexagesimal, signs, E5...) and `<<`.
+ * Resolves a non-empty plain scalar of printable ASCII as kubectl would (go-yaml v2, go-yaml-resolve.ts):
+ * a string, null, a boolean or a number; small decimal integers without the general path. UNSURE for
+ * the values kubectl cannot turn into JSON (NaN, infinities), which the exact path reports.
  */
 export function resolveCommonPlain(s: string): JsonValue | typeof UNSURE {
   const c = s.charCodeAt(0)
@@ -97,11 +81,12 @@ export function resolveCommonPlain(s: string): JsonValue | typeof UNSURE {
     }
     if (digits) return Number(s)
   }
-  // No numeric tag matches two dots (an IP address, a version).
+  // No number has two dots (an IP address, a version).
   const dot = s.indexOf('.')
   if (dot >= 0 && s.indexOf('.', dot + 1) >= 0) return s
-  for (const re of MAYBE_NUMERIC) if (re.test(s)) return UNSURE
-  return s
+  const v = resolveGoScalar(s)
+  if (v instanceof GoFloat) return Number.isFinite(v.value) ? v.value : UNSURE
+  return v
 }
 
 /** Thrown when the text is not of the plain kind this reader takes. */
@@ -219,10 +204,8 @@ class SimpleReader {
     KEY.lastIndex = p
     if (!KEY.test(this.text)) return false
     const i = KEY.lastIndex - 1 // the colon
-    const resolved = resolveCommonPlain(this.text.slice(p, i))
-    if (resolved === UNSURE || resolved === null) throw GIVE_UP
-    const key = typeof resolved === 'string' ? resolved : String(resolved)
-    if (key === '__proto__') throw GIVE_UP
+    const key = resolvePlainKey(this.text.slice(p, i))
+    if (key === undefined || key === '__proto__') throw GIVE_UP // a null key: kubectl refuses it
     this.key = key
     this.keyAfter = i + 1
     return true

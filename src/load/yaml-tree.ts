@@ -1,7 +1,10 @@
 /**
- * YAML documents -> data + positions. Read as YAML 1.1 (yes/no/on/off and y/n are booleans, 0777 is
- * octal, `<<` merges), because kubectl decodes manifests with go-yaml v2 (sigs.k8s.io/yaml), which
- * follows 1.1. Timestamps and !!binary stay strings, as they do once sigs.k8s.io/yaml makes JSON.
+ * YAML documents -> data + positions, read as kubectl reads them (go-yaml v2 under sigs.k8s.io/yaml):
+ * plain scalars resolve by go-yaml's rules (go-yaml-resolve.ts: yes/no/on/off and y/n are booleans,
+ * 0777 is octal, no sexagesimal numbers, timestamps stay strings), `<<` merges, keys become strings the
+ * way sigs.k8s.io/yaml writes them. Where the yaml library is stricter than go-yaml about indentation
+ * and tabs, go-yaml-scan.ts re-indents the lines first (positions are mapped back), and it reports what
+ * go-yaml refuses that the yaml library would take. docs/semantics.md#yaml-reader has the contract.
  */
 import { createRequire } from 'node:module'
 import type * as YamlLib from 'yaml'
@@ -19,6 +22,8 @@ import type {
   Node as YamlNode,
 } from 'yaml'
 import type { Diagnostic, JsonObject, JsonValue } from '../model/index.js'
+import { GoFloat, goKeyString, goScalarToJson, resolveGoScalar } from './go-yaml-resolve.js'
+import { scanGoYaml } from './go-yaml-scan.js'
 import { type DocContext, type DocParse, type DuplicateKey, sourceAt, type Tree } from './tree.js'
 
 /**
@@ -54,33 +59,82 @@ const DROPPED_TAGS: ReadonlySet<string> = new Set([
   'tag:yaml.org,2002:binary',
 ])
 
-/** How kubectl's YAML is read: 1.1 with merge keys, timestamps and binary left as strings. */
+/** Plain scalars that go-yaml resolves to something else than a string (a GoFloat for floats). */
+const goPlainTag: ScalarTag = {
+  tag: 'tag:yaml.org,2002:go-plain',
+  default: true,
+  // The library calls test.test(source) on every plain scalar: go-yaml's resolve decides.
+  test: { test: (source: string) => typeof resolveGoScalar(source) !== 'string' } as unknown as RegExp,
+  resolve: (source: string) => resolveGoScalar(source) as unknown as string,
+}
+
+/**
+ * How kubectl's YAML is read: plain scalars by go-yaml's rules (the library's own scalar tags only
+ * serve explicit tags such as `!!int`), merge keys, timestamps and binary left as strings.
+ */
 const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   // Duplicate keys are reported by us in kubectl's words; the last value wins, as in go-yaml -> JSON.
   uniqueKeys: false,
   version: '1.1',
   merge: true,
-  customTags: (tags) => tags.filter((t) => !DROPPED_TAGS.has(typeof t === 'string' ? t : t.tag)),
+  customTags: (tags) => [
+    goPlainTag,
+    ...tags
+      .filter((t) => !DROPPED_TAGS.has(typeof t === 'string' ? t : t.tag))
+      .map((t) =>
+        typeof t !== 'string' && !t.collection && t.default === true ? { ...t, default: false } : t,
+      ),
+  ],
   // The core writes nothing to the console (the library would warn about collection keys there).
   logLevel: 'error',
 }
 
-/** Parses a chunk of text into YAML documents (normally one). */
+/** What the go-yaml scan found for a parsed document: its offset map, and a refusal. */
+interface ChunkInfo {
+  readonly toInput: (offset: number) => number
+  readonly refusal?: { readonly offset: number; readonly message: string }
+}
+const chunkInfo = new WeakMap<Document.Parsed, ChunkInfo>()
+
+/**
+ * Parses a chunk of text into YAML documents (normally one), after the go-yaml scan: the text may be
+ * re-indented where go-yaml is more lenient than the yaml library (offsets are mapped back), and a
+ * refusal of go-yaml's is reported by readYamlDocument.
+ */
 export function parseYamlChunk(text: string): readonly Document.Parsed[] {
-  const docs = yaml().parseAllDocuments(text, YAML_OPTIONS)
+  const scan = scanGoYaml(text)
+  const parsed = yaml().parseAllDocuments(scan.text, YAML_OPTIONS)
   // parseAllDocuments returns an EmptyStream (an empty array) for empty text.
-  return Array.isArray(docs) ? docs : [docs]
+  const docs = Array.isArray(parsed) ? parsed : [parsed]
+  // go-yaml refuses the chunk as a whole: one document carries the refusal.
+  if (scan.refusal && docs[0]) docs.length = 1
+  for (const doc of docs) chunkInfo.set(doc, scan)
+  return docs
 }
 
 /** Reads one YAML document; syntax problems go to diagnostics and give no data. */
 export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnostics: Diagnostic[]): DocParse {
+  const info = chunkInfo.get(doc)
+  const toInput = info?.toInput ?? ((n: number) => n)
+  const at = (offset: number | undefined): number | undefined =>
+    offset === undefined ? undefined : toInput(offset)
+  if (info?.refusal) {
+    diagnostics.push({
+      code: 'yaml.syntax',
+      severity: 'error',
+      message: `${info.refusal.message} (document ${ctx.doc + 1} skipped)`,
+      path: [],
+      source: sourceAt(ctx, info.refusal.offset),
+    })
+    return { ok: false, empty: false }
+  }
   for (const w of doc.warnings) {
     diagnostics.push({
       code: 'yaml.warning',
       severity: 'warning',
       message: yamlMessage(w.message),
       path: [],
-      source: sourceAt(ctx, w.pos[0]),
+      source: sourceAt(ctx, at(w.pos[0])),
     })
   }
   const [e] = doc.errors
@@ -91,7 +145,7 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
       severity: 'error',
       message: `${yamlMessage(e.message)} (document ${ctx.doc + 1} skipped)`,
       path: [],
-      source: sourceAt(ctx, e.pos[0]),
+      source: sourceAt(ctx, at(e.pos[0])),
     })
     return { ok: false, empty: false }
   }
@@ -101,7 +155,7 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
   }
   let js: JsonValue
   try {
-    js = toJson(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), new Set())
+    js = toJson(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT, mapAsMap: true }), new Set())
   } catch (err) {
     const tooMany = err instanceof ReferenceError
     diagnostics.push({
@@ -111,54 +165,24 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
         ? `too many alias expansions (over ${MAX_ALIAS_COUNT}): the document looks like an alias bomb and was skipped`
         : `${err instanceof Error ? err.message : String(err)} (document skipped)`,
       path: [],
-      source: sourceAt(ctx, startOf(root)),
+      source: sourceAt(ctx, at(startOf(root))),
     })
     return { ok: false, empty: false }
   }
-  return { ok: true, value: js, tree: yamlTree(root, doc), duplicates: findDuplicateKeys(root, ctx) }
-}
-
-/** The implicit scalar tags of the schema above, in the order the yaml library tries them. */
-let scalarTagsCache: readonly ScalarTag[] | undefined
-function scalarTags(): readonly ScalarTag[] {
-  scalarTagsCache ??= new (yaml().Document)(null, YAML_OPTIONS).schema.tags.filter(
-    (t): t is ScalarTag => t.default === true && !t.collection && t.test !== undefined,
-  )
-  return scalarTagsCache
+  return {
+    ok: true,
+    value: js,
+    tree: yamlTree(root, doc, at),
+    duplicates: findDuplicateKeys(root, ctx, at),
+  }
 }
 
 /**
- * The first characters of every plain scalar the tags above can match (the rest are strings at once);
- * test/load/fast-path.test.ts checks the shortcuts against the tags.
- */
-const MAYBE_TYPED: ReadonlySet<string> = new Set('~NnYyTtOoFfEe0123456789+-.')
-
-/**
- * Resolves a plain (unquoted) scalar outside a key exactly as parseYamlChunk would (yes -> true, 0777 ->
- * 511, 1:20 -> 80...): the first schema tag whose test matches, else a string. Throws when the
- * yaml library would report a problem.
+ * Resolves a plain (unquoted) scalar outside a key as kubectl would (yes -> true, 0777 -> 511, 1:20 ->
+ * "1:20"...). Throws for the values kubectl cannot turn into JSON (.nan, .inf).
  */
 export function resolvePlainScalar(source: string): JsonValue {
-  const c = source.charCodeAt(0)
-  if (c >= 128 || (source.length > 0 && !MAYBE_TYPED.has(source[0] as string))) return source
-  // Words the tags know (null, yes, off, false...) have at most 5 letters; E starts floats (E5).
-  if (source.length > 5 && c !== 69 && c !== 101 && ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)))
-    return source
-  return resolvePlainScalarByTags(source)
-}
-
-/** resolvePlainScalar without the shortcuts: every tag is tried. */
-export function resolvePlainScalarByTags(source: string): JsonValue {
-  const tag = scalarTags().find((t) => t.test?.test(source))
-  if (!tag) return source
-  const res: unknown = tag.resolve(
-    source,
-    (msg) => {
-      throw new Error(msg)
-    },
-    YAML_OPTIONS,
-  )
-  return toJson(isScalar(res) ? res.value : res, new Set())
+  return goScalarToJson(resolveGoScalar(source))
 }
 
 /** Keeps the yaml library's first line, without its trailing "at line N, column M:" (the source has them). */
@@ -175,7 +199,7 @@ function toJson(v: unknown, open: Set<object>): JsonValue {
   if (v === null || v === undefined) return null
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
   if (typeof v === 'bigint') return Number(v)
-  if (v instanceof Date) return v.toISOString()
+  if (v instanceof GoFloat) return goScalarToJson(v)
   if (typeof v !== 'object') return String(v)
   if (open.has(v)) throw new Error('anchor value contains itself')
   open.add(v)
@@ -186,7 +210,7 @@ function toJson(v: unknown, open: Set<object>): JsonValue {
     const obj: JsonObject = {}
     const entries = v instanceof Map ? [...v] : Object.entries(v)
     for (const [k, val] of entries) {
-      const key = String(k)
+      const key = goKeyString(k)
       const value = toJson(val, open)
       // `__proto__` is a key like any other in a manifest: an own property, never the prototype.
       if (key === '__proto__')
@@ -206,9 +230,14 @@ function resolveNode(node: unknown, doc: Document.Parsed): YamlNode | undefined 
   return n as YamlNode | undefined
 }
 
+/** A scalar key as the string key of the JSON (null keys make kubectl refuse the document: toJson throws). */
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return key.value === null ? 'null' : String(key.value)
-  return undefined
+  if (!isScalar(key) || key.value === null) return undefined
+  try {
+    return goKeyString(key.value)
+  } catch {
+    return undefined
+  }
 }
 
 /** With merge keys on, the yaml library gives a plain `<<` key a symbol value. */
@@ -248,18 +277,22 @@ function pairFor(
 }
 
 /** Positions of a YAML node: a map child is found at its key, a sequence child at its item. */
-function yamlTree(node: unknown, doc: Document.Parsed): Tree {
+function yamlTree(
+  node: unknown,
+  doc: Document.Parsed,
+  at: (n: number | undefined) => number | undefined,
+): Tree {
   return {
-    offset: startOf(node),
+    offset: at(startOf(node)),
     child(seg) {
       const n = resolveNode(node, doc)
       if (isMap(n)) {
         const pair = pairFor(n, String(seg), doc)
-        return pair ? { at: startOf(pair.key), tree: yamlTree(pair.value, doc) } : undefined
+        return pair ? { at: at(startOf(pair.key)), tree: yamlTree(pair.value, doc, at) } : undefined
       }
       if (isSeq(n) && typeof seg === 'number') {
         const item = n.items[seg]
-        return item === undefined ? undefined : { at: startOf(item), tree: yamlTree(item, doc) }
+        return item === undefined ? undefined : { at: at(startOf(item)), tree: yamlTree(item, doc, at) }
       }
       return undefined
     },
@@ -267,7 +300,11 @@ function yamlTree(node: unknown, doc: Document.Parsed): Tree {
 }
 
 /** Finds keys defined twice in one mapping (go-yaml: `mapping key "name" already defined at line N`). */
-function findDuplicateKeys(root: YamlNode, ctx: DocContext): DuplicateKey[] {
+function findDuplicateKeys(
+  root: YamlNode,
+  ctx: DocContext,
+  at: (n: number | undefined) => number | undefined,
+): DuplicateKey[] {
   const out: DuplicateKey[] = []
   const walk = (node: unknown, path: (string | number)[], depth: number): void => {
     if (depth > 200) return
@@ -277,7 +314,7 @@ function findDuplicateKeys(root: YamlNode, ctx: DocContext): DuplicateKey[] {
         if (!isPair(p)) continue
         const k = keyText(p.key)
         if (k !== undefined && !isMergeKey(p.key)) {
-          const start = startOf(p.key)
+          const start = at(startOf(p.key))
           if (seen.has(k)) {
             const first = seen.get(k)
             out.push({

@@ -5,21 +5,26 @@
  * mean equal matrices on every port.
  */
 import {
+  buildClasses,
   buildIndex,
   type CellDiff,
+  type ClusterIndex,
   computeMatrix,
   declaredPorts,
-  diffMatrices,
+  matrixPods,
   type PortQuery,
 } from '../engine/index.js'
 import { type InputText, loadCluster, type ValidationMode } from '../load/index.js'
-import { type ClusterState, type Diagnostic, PROTOCOLS, podKey } from '../model/index.js'
+import { type ClusterState, type Diagnostic, type Pod, PROTOCOLS, podKey } from '../model/index.js'
 
 export interface MigrationProof {
   readonly equal: boolean
   readonly pods: number
   readonly ports: number
+  /** The first differing cells (at most MAX_LISTED_DIFFS), in pod order per port. */
   readonly diffs: readonly CellDiff[]
+  /** How many cells differ in all. */
+  readonly differing: number
   /** Pods present on one side only (a migration must not add or drop pods). */
   readonly podsOnlyIn: { readonly original: readonly string[]; readonly migrated: readonly string[] }
   /** Errors the migrated set has that the original did not (e.g. a rewritten object the loader rejects). */
@@ -57,7 +62,15 @@ export function boundaryPorts(clusters: readonly ClusterState[]): PortQuery[] {
 
 const errorKey = (d: Diagnostic): string => `${d.code}|${d.object ?? ''}|${d.message}`
 
-/** Loads both sets and compares their matrices on every boundary port. */
+/** How many differing cells a proof lists (it counts them all). */
+export const MAX_LISTED_DIFFS = 1000
+
+/**
+ * Loads both sets and compares their matrices on every boundary port. A cell of a matrix depends only on
+ * the classes (src/engine/classes.ts) of its two pods, so the comparison runs over representatives: one
+ * pod per pair of classes (its class in each set), two when the pair holds more pods (for the cells
+ * between distinct pods of one class). That is exact, and costs classes² instead of pods² per port.
+ */
 export function proveMigration(
   original: readonly InputText[],
   migrated: readonly InputText[],
@@ -74,13 +87,110 @@ export function proveMigration(
     migrated: [...podsB].filter((p) => !podsA.has(p)).sort(),
   }
   const ports = boundaryPorts([a.cluster, b.cluster])
-  const ma = computeMatrix(buildIndex(a.cluster), ports)
-  const mb = computeMatrix(buildIndex(b.cluster), ports)
-  const diffs = diffMatrices(ma, mb)
+  const indexA = buildIndex(a.cluster)
+  const indexB = buildIndex(b.cluster)
+  // The pods both matrices show, in the original's order.
+  const inB = new Map(matrixPods(indexB).map((p) => [podKey(p), p]))
+  const shownA: Pod[] = []
+  const shownB: Pod[] = []
+  for (const p of matrixPods(indexA)) {
+    const q = inB.get(podKey(p))
+    if (q) {
+      shownA.push(p)
+      shownB.push(q)
+    }
+  }
+  const { diffs, differing } = compareByClasses(indexA, indexB, shownA, shownB, ports)
   const equal =
-    diffs.length === 0 &&
+    differing === 0 &&
     newErrors.length === 0 &&
     podsOnlyIn.original.length === 0 &&
     podsOnlyIn.migrated.length === 0
-  return { equal, pods: ma.pods.length, ports: ports.length, diffs, podsOnlyIn, newErrors }
+  return { equal, pods: shownA.length, ports: ports.length, diffs, differing, podsOnlyIn, newErrors }
+}
+
+/** Compares the two matrices over the same pods through representatives of their joint classes. */
+function compareByClasses(
+  indexA: ClusterIndex,
+  indexB: ClusterIndex,
+  podsA: readonly Pod[],
+  podsB: readonly Pod[],
+  ports: readonly PortQuery[],
+): { diffs: CellDiff[]; differing: number } {
+  const ca = buildClasses(indexA, podsA).classOf
+  const cb = buildClasses(indexB, podsB).classOf
+  const jointOf = new Int32Array(podsA.length)
+  const ids = new Map<string, number>()
+  const reps: number[][] = [] // per joint class: up to two pod indexes
+  const sizes: number[] = []
+  podsA.forEach((_, i) => {
+    const key = `${ca[i]}|${cb[i]}`
+    let id = ids.get(key)
+    if (id === undefined) {
+      id = ids.size
+      ids.set(key, id)
+      reps.push([])
+      sizes.push(0)
+    }
+    jointOf[i] = id
+    sizes[id] = (sizes[id] as number) + 1
+    const r = reps[id] as number[]
+    if (r.length < 2) r.push(i)
+  })
+  const order = reps.flat()
+  const k = ids.size
+  const n = order.length
+  // Matrix rows/columns of each joint class's representatives (second: -1 for a class of one pod).
+  const first = new Int32Array(k)
+  const second = new Int32Array(k).fill(-1)
+  let slot = 0
+  reps.forEach((r, I) => {
+    first[I] = slot++
+    if (r.length > 1) second[I] = slot++
+  })
+  const podsOf = (pods: readonly Pod[]): Pod[] => order.map((i) => pods[i] as Pod)
+  const diffs: CellDiff[] = []
+  let differing = 0
+  const differ = new Uint8Array(k * k)
+  // A few ports at a time: a matrix over n pods holds n² cells per port.
+  const batch = Math.max(1, Math.floor(64e6 / Math.max(1, n * n)))
+  for (let from = 0; from < ports.length; from += batch) {
+    const some = ports.slice(from, from + batch)
+    const ma = computeMatrix(indexA, some, podsOf(podsA))
+    const mb = computeMatrix(indexB, some, podsOf(podsB))
+    some.forEach((_, p) => {
+      const cellsA = ma.cells[p] as Uint8Array
+      const cellsB = mb.cells[p] as Uint8Array
+      differ.fill(0)
+      let any = false
+      for (let I = 0; I < k; I++) {
+        const row = (first[I] as number) * n
+        for (let J = 0; J < k; J++) {
+          // The cell between distinct pods of classes I and J (a pod always reaches itself).
+          const to = I === J ? (second[J] as number) : (first[J] as number)
+          if (to < 0 || cellsA[row + to] === cellsB[row + to]) continue
+          differ[I * k + J] = 1
+          any = true
+          differing += (sizes[I] as number) * ((sizes[J] as number) - (I === J ? 1 : 0))
+        }
+      }
+      // The first differing cells, pod by pod.
+      for (let i = 0; any && i < podsA.length && diffs.length < MAX_LISTED_DIFFS; i++) {
+        for (let j = 0; j < podsA.length && diffs.length < MAX_LISTED_DIFFS; j++) {
+          const I = jointOf[i] as number
+          const J = jointOf[j] as number
+          if (i === j || !differ[I * k + J]) continue
+          const cell = (first[I] as number) * n + (I === J ? (second[J] as number) : (first[J] as number))
+          diffs.push({
+            port: ma.ports[p] as string,
+            from: podKey(podsA[i] as Pod),
+            to: podKey(podsA[j] as Pod),
+            expected: cellsA[cell] as number,
+            actual: cellsB[cell] as number,
+          })
+        }
+      }
+    })
+  }
+  return { diffs, differing }
 }

@@ -20,15 +20,24 @@ export interface RawObject {
   readonly locate: (path: FieldPath) => SourceRef
 }
 
+/** The longest kind, name or namespace a message quotes whole (a DNS subdomain); longer ones are shortened. */
+const MAX_SHOWN = 253
+
+/** Shortens a value taken from input for a message (a kind may be megabytes long). */
+export function shortened(s: string): string {
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}...` : s
+}
+const shown = shortened
+
 /** Describes an object for messages: 'NetworkPolicy team-a/allow-dns' (namespace omitted when absent). */
 export function describeObject(value: JsonObject): string {
-  const kind = typeof value.kind === 'string' ? value.kind : '<no kind>'
+  const kind = typeof value.kind === 'string' ? shown(value.kind) : '<no kind>'
   const meta = value.metadata
   let name = '<no name>'
   let ns: string | undefined
   if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
-    if (typeof meta.name === 'string') name = meta.name
-    if (typeof meta.namespace === 'string') ns = meta.namespace
+    if (typeof meta.name === 'string') name = shown(meta.name)
+    if (typeof meta.namespace === 'string') ns = shown(meta.namespace)
   }
   return ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`
 }
@@ -36,4 +45,19 @@ export function describeObject(value: JsonObject): string {
 /** Makes a RawObject for data without positions (API objects). */
 export function rawFromValue(value: JsonObject, source: SourceRef): RawObject {
   return { value, source, locate: () => source }
+}
+
+/**
+ * Returns an object's own entry for a key taken from input (a kind, a label, a field name): never an
+ * inherited one, so `constructor` or `__proto__` are keys like any other.
+ */
+export function ownValue<T>(o: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(o, key) ? o[key] : undefined
+}
+
+/** Sets an own entry for a key taken from input; `__proto__` becomes an own key, never the prototype. */
+export function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true })
+  else o[key] = value
 }

@@ -1,7 +1,7 @@
 /**
  * API-server checks for the kinds Palisade reads, in the API server's words. Codes:
  * - schema.unknown-field      a field the kind does not have (kubectl --validate=strict)
- * - schema.wrong-type        a value of the wrong JSON type
+ * - decode.wrong-type        a value of the wrong JSON type (the decoder refuses it in every mode)
  * - validate.unknown-kind    a kind no API group we know serves (typo: "did you mean")
  * - validate.unknown-version a kind we know, in an apiVersion that does not serve it
  * - validate.required        a required value is missing
@@ -21,7 +21,7 @@
  * - validate.invalid-value   another value the API server rejects (e.g. negative generation)
  */
 import type { Diagnostic } from '../model/diagnostic.js'
-import type { JsonObject, RawObject } from '../model/raw.js'
+import { type JsonObject, ownValue, type RawObject } from '../model/raw.js'
 import type { Reporter } from './context.js'
 import { createReporter } from './context.js'
 import { classifyKind, splitAPIVersion } from './kinds.js'
@@ -32,13 +32,24 @@ import { checkSchema } from './schema.js'
 import { namespaceSchema, networkPolicySchema, podSchema, workloadSchemas } from './schemas.js'
 
 export { parseCIDRSloppy } from './cidr.js'
-export { SUPPORTED_KINDS } from './kinds.js'
+export { editDistanceAtMost, SUPPORTED_KINDS } from './kinds.js'
+
+/**
+ * The word apps validation uses in "empty selector is invalid for <word>" (ValidateReplicaSetSpec says
+ * deployment too, in pkg/apis/apps/validation/validation.go).
+ */
+const EMPTY_SELECTOR_WORD: ReadonlyMap<string, string> = new Map([
+  ['Deployment', 'deployment'],
+  ['ReplicaSet', 'deployment'],
+  ['StatefulSet', 'statefulset'],
+  ['DaemonSet', 'daemonset'],
+])
 
 function schemaFor(kind: string): Schema | undefined {
   if (kind === 'NetworkPolicy') return networkPolicySchema
   if (kind === 'Pod') return podSchema
   if (kind === 'Namespace') return namespaceSchema
-  return workloadSchemas[kind]
+  return ownValue(workloadSchemas, kind)
 }
 
 /** Runs the semantic checks of a validated kind. */
@@ -69,12 +80,19 @@ function validateKind(r: Reporter, apiVersion: string, kind: string, value: Json
         selectorRequired: false,
         mapSelector: true,
         checkTemplateMatch: true,
+        replicas: true,
       })
       return
     default: {
       // Deployment, StatefulSet, DaemonSet, ReplicaSet: apps/v1 and apps/v1beta2 dropped selector defaulting.
       const selectorRequired = group === 'apps' && (version === 'v1' || version === 'v1beta2')
-      validateWorkload(r, value, { selectorRequired, mapSelector: false, checkTemplateMatch: true })
+      validateWorkload(r, value, {
+        selectorRequired,
+        mapSelector: false,
+        checkTemplateMatch: true,
+        replicas: kind !== 'DaemonSet',
+        emptySelectorFor: EMPTY_SELECTOR_WORD.get(kind),
+      })
       return
     }
   }
@@ -82,7 +100,7 @@ function validateKind(r: Reporter, apiVersion: string, kind: string, value: Json
 
 /**
  * Validates one object as the API server would on create (kubectl apply --validate=strict): unknown
- * fields and wrong types (schema.*), then the kind's own validation (validate.*). Kinds of groups we
+ * fields (schema.*) and wrong types (decode.*), then the kind's own validation (validate.*). Kinds of groups we
  * do not model return no diagnostics.
  */
 export function validateObject(raw: RawObject): Diagnostic[] {

@@ -3,6 +3,8 @@
  * for kinds and versions it would not serve, in the API groups whose kinds we know.
  */
 
+import { shortened } from '../model/raw.js'
+
 /** Kinds we validate, by apiVersion. */
 const VALIDATED: Readonly<Record<string, readonly string[]>> = {
   v1: ['Namespace', 'Pod', 'ReplicationController'],
@@ -76,42 +78,65 @@ export function splitAPIVersion(apiVersion: string): { readonly group: string; r
     : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) }
 }
 
-/** Levenshtein distance, for "did you mean". */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+/**
+ * Returns the Levenshtein distance of a and b when it is at most max, else max + 1, for "did you mean".
+ * Only a band of 2 max + 1 cells per row of the shorter string is computed, and strings whose lengths
+ * differ by more than max are answered at once: a 30 MiB kind costs nothing.
+ */
+export function editDistanceAtMost(s: string, t: string, max: number): number {
+  const over = max + 1
+  if (Math.abs(s.length - t.length) > max) return over
+  const [a, b] = s.length >= t.length ? [s, t] : [t, s]
+  const n = b.length
+  let prev: number[] = Array.from({ length: n + 1 }, (_, j) => Math.min(j, over))
+  let cur: number[] = new Array<number>(n + 1)
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
+    cur.fill(over)
+    if (i <= max) cur[0] = i
+    let best = cur[0] as number
+    for (let j = Math.max(1, i - max); j <= Math.min(n, i + max); j++) {
+      const v = Math.min(
         (prev[j] as number) + 1,
         (cur[j - 1] as number) + 1,
-        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+        (prev[j - 1] as number) + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1),
       )
+      cur[j] = Math.min(v, over)
+      if (v < best) best = v
     }
-    prev = cur
+    if (best >= over) return over
+    ;[prev, cur] = [cur, prev]
   }
-  return prev[b.length] as number
+  return Math.min(prev[n] as number, over)
 }
 
 /** The group we treat an apiVersion's group as: a near miss of networking.k8s.io counts as it. */
 function knownGroup(group: string): string | undefined {
   if (KNOWN_GROUPS.has(group)) return group
-  if (group.includes('.') && editDistance(group, 'networking.k8s.io') <= 2) return 'networking.k8s.io'
+  if (group.includes('.') && editDistanceAtMost(group, 'networking.k8s.io', 2) <= 2)
+    return 'networking.k8s.io'
   return undefined
 }
 
-/** The closest validated kind name, when close enough to be a typo. */
+/** The closest validated kind name, when close enough to be a typo (at most 2 edits). */
 function suggestKind(kind: string): string | undefined {
   let best: string | undefined
-  let bestDistance = Number.POSITIVE_INFINITY
+  let bestDistance = 3
   for (const candidate of VALIDATED_KIND_NAMES) {
-    const d = candidate.toLowerCase() === kind.toLowerCase() ? 0 : editDistance(kind, candidate)
+    const d =
+      candidate.length === kind.length && candidate.toLowerCase() === kind.toLowerCase()
+        ? 0
+        : editDistanceAtMost(kind, candidate, 2)
     if (d < bestDistance) {
       best = candidate
       bestDistance = d
     }
   }
-  return bestDistance <= 2 ? best : undefined
+  return best
+}
+
+/** Quotes a value for a message as Go's %q would, shortened (a kind may be megabytes long). */
+function quote(value: string): string {
+  return JSON.stringify(shortened(value))
 }
 
 export type KindVerdict =
@@ -126,12 +151,12 @@ export function classifyKind(apiVersion: string, kind: string): KindVerdict {
   if (SUPPORTED_KINDS.has(`${apiVersion}/${kind}`)) return { verdict: 'validate' }
   const group = knownGroup(splitAPIVersion(apiVersion).group)
   if (group === undefined) return { verdict: 'skip' }
-  const noMatch = `no matches for kind ${JSON.stringify(kind)} in version ${JSON.stringify(apiVersion)}`
+  const noMatch = `no matches for kind ${quote(kind)} in version ${quote(apiVersion)}`
   if (VALIDATED_KIND_NAMES.includes(kind)) return { verdict: 'unknown-version', message: noMatch }
   if ((OTHER_KINDS[group] ?? []).includes(kind)) return { verdict: 'skip' }
   const suggestion = suggestKind(kind)
   if (suggestion !== undefined)
-    return { verdict: 'unknown-kind', message: `${noMatch}; did you mean ${JSON.stringify(suggestion)}?` }
+    return { verdict: 'unknown-kind', message: `${noMatch}; did you mean ${quote(suggestion)}?` }
   if (group === 'networking.k8s.io') return { verdict: 'unknown-kind', message: noMatch }
   return { verdict: 'skip' }
 }

@@ -11,7 +11,8 @@ import type {
   LabelSelectorRequirement,
   SelectorOperator,
 } from '../model/index.js'
-import { matchSelector } from '../selectors/index.js'
+import { setOwn } from '../model/index.js'
+import { matchSelector } from '../semantics/index.js'
 import {
   isDNS1123Label,
   isValidPortName,
@@ -94,7 +95,13 @@ function validateContainers(r: Reporter, spec: JsonObject, path: FieldPath): voi
 
 /** Validates a PodSpec below `path`. */
 export function validatePodSpec(r: Reporter, spec: JsonValue | undefined, path: FieldPath): void {
-  validateContainers(r, asObject(spec) ?? {}, path)
+  const s = asObject(spec) ?? {}
+  validateContainers(r, s, path)
+  // ValidateNodeName is NameIsDNSSubdomain: the node name decides which node programs the pod.
+  const nodeName = asString(s.nodeName) ?? ''
+  if (nodeName !== '')
+    for (const msg of nameIsDNSSubdomain(nodeName, false))
+      r.invalid('validate.invalid-name', [...path, 'nodeName'], nodeName, msg)
 }
 
 /** Validates a Pod (name: DNS subdomain). */
@@ -115,7 +122,7 @@ function toLabelSelector(value: JsonValue | undefined): LabelSelector | undefine
   const matchLabels: Record<string, string> = {}
   for (const [k, v] of Object.entries(asObject(sel.matchLabels) ?? {})) {
     if (typeof v !== 'string') return undefined
-    matchLabels[k] = v
+    setOwn(matchLabels, k, v)
   }
   const matchExpressions: LabelSelectorRequirement[] = []
   for (const e of asArray(sel.matchExpressions) ?? []) {
@@ -133,6 +140,13 @@ function toLabelSelector(value: JsonValue | undefined): LabelSelector | undefine
   return { matchLabels, matchExpressions }
 }
 
+/** Whether a LabelSelector given as an object has neither matchLabels nor matchExpressions entries. */
+function isEmptyLabelSelector(sel: JsonObject): boolean {
+  return (
+    Object.keys(asObject(sel.matchLabels) ?? {}).length + (asArray(sel.matchExpressions)?.length ?? 0) === 0
+  )
+}
+
 /** Go's %#v of a map[string]string: keys sorted. */
 function formatLabelMap(labels: Readonly<Record<string, string>>): string {
   const keys = Object.keys(labels).sort()
@@ -142,7 +156,7 @@ function formatLabelMap(labels: Readonly<Record<string, string>>): string {
 /** String-valued labels of a template (non-strings were reported by the schema check). */
 function stringLabels(value: JsonValue | undefined): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(asObject(value) ?? {})) if (typeof v === 'string') out[k] = v
+  for (const [k, v] of Object.entries(asObject(value) ?? {})) if (typeof v === 'string') setOwn(out, k, v)
   return out
 }
 
@@ -153,6 +167,17 @@ export interface WorkloadOptions {
   readonly mapSelector: boolean
   /** Jobs generate their selector; the template match is only checked for the others. */
   readonly checkTemplateMatch: boolean
+  /** The kind has spec.replicas, which must not be negative (ValidateNonnegativeField). */
+  readonly replicas?: boolean
+  /** The word of "empty selector is invalid for <word>" when an empty LabelSelector is refused. */
+  readonly emptySelectorFor?: string
+}
+
+/** Go's %#v of an empty metav1.LabelSelector, as the API server prints the invalid value. */
+function formatEmptySelector(sel: JsonObject): string {
+  const labels = sel.matchLabels === undefined || sel.matchLabels === null ? '(nil)' : '{}'
+  const exprs = sel.matchExpressions === undefined || sel.matchExpressions === null ? '(nil)' : '{}'
+  return `v1.LabelSelector{MatchLabels:map[string]string${labels}, MatchExpressions:[]v1.LabelSelectorRequirement${exprs}}`
 }
 
 /** Validates a pod template below `path` (labels, annotations, pod spec). */
@@ -170,9 +195,33 @@ export function validateWorkload(r: Reporter, value: JsonObject, opts: WorkloadO
   const spec = asObject(value.spec) ?? {}
   const selectorValue = spec.selector
   const hasSelector = selectorValue !== undefined && selectorValue !== null
+  if (opts.replicas) {
+    const replicas = asInteger(spec.replicas)
+    if (replicas !== undefined && replicas < 0)
+      r.invalid(
+        'validate.invalid-value',
+        ['spec', 'replicas'],
+        replicas,
+        'must be greater than or equal to 0',
+      )
+  }
   if (opts.selectorRequired && !hasSelector) r.required('validate.required', ['spec', 'selector'])
   if (!opts.mapSelector) validateLabelSelector(r, selectorValue, ['spec', 'selector'])
   else validateLabels(r, selectorValue, ['spec', 'selector'])
+  const given = asObject(selectorValue)
+  if (opts.emptySelectorFor !== undefined && given && isEmptyLabelSelector(given)) {
+    r.report(
+      'validate.invalid-selector',
+      ['spec', 'selector'],
+      `Invalid value: ${formatEmptySelector(given)}: empty selector is invalid for ${opts.emptySelectorFor}`,
+    )
+  }
+  if (opts.mapSelector) {
+    // An empty selector is defaulted to the template's labels; none at all fails ValidateNonEmptySelector.
+    const templateLabels = asObject(asObject(asObject(spec.template)?.metadata)?.labels)
+    if (Object.keys(given ?? {}).length === 0 && Object.keys(templateLabels ?? {}).length === 0)
+      r.required('validate.required', ['spec', 'selector'])
+  }
   validatePodTemplate(r, spec.template, ['spec', 'template'])
   if (!opts.checkTemplateMatch || !hasSelector) return
   const selector = opts.mapSelector

@@ -9,8 +9,11 @@ import type { JsonValue } from '../model/raw.js'
 import type { Reporter } from './context.js'
 
 export type Schema =
-  /** A Go struct: every key must be a known field. */
-  | { readonly type: 'object'; readonly fields: Readonly<Record<string, Schema>> }
+  /**
+   * A Go struct: every key must be a known field. Open: keys Palisade does not list are accepted unchecked
+   * (status, which newer API servers extend), the listed ones are type-checked.
+   */
+  | { readonly type: 'object'; readonly fields: Readonly<Record<string, Schema>>; readonly open?: boolean }
   /** map[string]X */
   | { readonly type: 'map'; readonly values: Schema }
   | { readonly type: 'array'; readonly items: Schema }
@@ -29,6 +32,12 @@ export type Schema =
 
 /** A struct whose keys are checked. */
 export const obj = (fields: Readonly<Record<string, Schema>>): Schema => ({ type: 'object', fields })
+/** A struct whose listed keys are type-checked and whose other keys are accepted. */
+export const openObj = (fields: Readonly<Record<string, Schema>>): Schema => ({
+  type: 'object',
+  fields,
+  open: true,
+})
 export const arr = (items: Schema): Schema => ({ type: 'array', items })
 export const map = (values: Schema): Schema => ({ type: 'map', values })
 export const str: Schema = { type: 'string' }
@@ -53,7 +62,8 @@ function typeName(value: JsonValue): string {
 
 function wrongType(r: Reporter, path: FieldPath, value: JsonValue, expected: string): void {
   const p = formatPath(path)
-  r.invalid('schema.wrong-type', path, typeName(value), `${p} in body must be of type ${expected}`)
+  // decode.*: the API server's decoder refuses the value before any validation, whatever --validate says.
+  r.invalid('decode.wrong-type', path, typeName(value), `${p} in body must be of type ${expected}`)
 }
 
 /** Checks a value against a schema, reporting unknown fields and wrong types below `path`. */
@@ -135,6 +145,7 @@ function walk(
         const child = Object.hasOwn(schema.fields, k) ? schema.fields[k] : undefined
         path[depth] = k
         if (child === undefined) {
+          if (schema.open) continue
           const at = path.slice(0, depth + 1)
           r.report('schema.unknown-field', at, `unknown field ${JSON.stringify(formatPath(at))}`)
         } else walk(r, child, value[k], path, depth + 1)

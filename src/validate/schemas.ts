@@ -5,7 +5,19 @@
  * opaque objects so that real manifests and `kubectl get -o yaml` dumps never false-positive.
  */
 import type { Schema } from './schema.js'
-import { any, arr, bool, int, intOrString, map, obj, opaque, opaqueList, quantity, str } from './schema.js'
+import {
+  arr,
+  bool,
+  int,
+  intOrString,
+  map,
+  obj,
+  opaque,
+  opaqueList,
+  openObj,
+  quantity,
+  str,
+} from './schema.js'
 
 const stringMap = map(str)
 
@@ -163,12 +175,41 @@ export const podSpecSchema: Schema = obj({
 
 export const podTemplateSpecSchema: Schema = obj({ metadata: objectMetaSchema, spec: podSpecSchema })
 
-/** Top-level fields every kind has; status is accepted as it comes (kubectl dumps carry it). */
-function topLevel(spec: Schema): Schema {
-  return obj({ apiVersion: str, kind: str, metadata: objectMetaSchema, spec, status: any })
+/**
+ * Top-level fields every kind has. status is an object whatever the kind (a string or number there cannot
+ * be decoded); its content is accepted as kubectl dumps carry it, unless a kind lists its fields.
+ */
+function topLevel(spec: Schema, status: Schema = opaque): Schema {
+  return obj({ apiVersion: str, kind: str, metadata: objectMetaSchema, spec, status })
 }
 
-export const podSchema: Schema = topLevel(podSpecSchema)
+/**
+ * PodStatus: the fields Palisade reads (phase, podIP, podIPs) and the other scalars are type-checked, since
+ * a value of the wrong type cannot be decoded (a pod would silently lose its address); fields that newer API
+ * servers add are accepted.
+ */
+const podIPSchema = openObj({ ip: str })
+export const podStatusSchema: Schema = openObj({
+  observedGeneration: int,
+  phase: str,
+  conditions: opaqueList,
+  message: str,
+  reason: str,
+  nominatedNodeName: str,
+  hostIP: str,
+  hostIPs: arr(podIPSchema),
+  podIP: str,
+  podIPs: arr(podIPSchema),
+  startTime: str,
+  initContainerStatuses: opaqueList,
+  containerStatuses: opaqueList,
+  ephemeralContainerStatuses: opaqueList,
+  qosClass: str,
+  resize: str,
+  resourceClaimStatuses: opaqueList,
+})
+
+export const podSchema: Schema = topLevel(podSpecSchema, podStatusSchema)
 
 export const namespaceSchema: Schema = topLevel(obj({ finalizers: arr(str) }))
 

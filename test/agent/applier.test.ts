@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { RulesetApplier } from '../../src/agent/applier.js'
-import { type CompiledRuleset, compileNode } from '../../src/compile/index.js'
-import type { ExecResult } from '../../src/dataplane/index.js'
+import {
+  type BackendName,
+  compileNode,
+  type Dataplane,
+  getBackend,
+  type Ruleset,
+} from '../../src/backends/index.js'
+import type { NftChain, NftTable } from '../../src/backends/nftables/index.js'
 import { normalizeObjects } from '../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../src/model/index.js'
 import { allowFrom, denyAll, namespace, pod } from './fixtures.js'
 
-const compile = (
-  objects: readonly JsonObject[],
-  backend: 'nftables' | 'iptables' = 'nftables',
-): CompiledRuleset =>
+const compile = (objects: readonly JsonObject[], backend: BackendName = 'nftables'): Ruleset =>
   compileNode(
     normalizeObjects(objects.map((o, i) => rawFromValue(o, { file: `o${i}` }))).value,
     'n1',
@@ -24,25 +27,25 @@ const base: JsonObject[] = [
 ]
 const withPod = [...base, pod('shop', 'web2', '10.0.2.4', 'n2', { role: 'web' })]
 
-const ok: ExecResult = { code: 0, stdout: '', stderr: '', timedOut: false }
-
-/** An applier whose kernel is a recorder. */
-function rig(o: { nftFails?: boolean; fullFails?: boolean; listing?: () => ExecResult } = {}) {
-  const full: CompiledRuleset[] = []
+/** An applier whose kernel is a recorder: full applies by ruleset, deltas by their printed script. */
+function rig(o: { deltaFails?: boolean; fullFails?: boolean; backend?: BackendName } = {}) {
+  const backend = getBackend(o.backend ?? 'nftables')
+  const full: Ruleset[] = []
   const scripts: string[] = []
-  const applier = new RulesetApplier({
-    applyFull: async (rs) => {
+  const dataplane: Dataplane = {
+    apply: async (rs) => {
       if (o.fullFails) throw new Error('nft: syntax error')
       full.push(rs)
-      return { changed: true }
+      return { changed: true, warnings: [] }
     },
-    runNft: async (s) => {
-      scripts.push(s)
-      return o.nftFails ? { ...ok, code: 1, stderr: 'Error: interval overlaps with an existing one' } : ok
+    applyDelta: async (d) => {
+      scripts.push(backend.printDelta(d))
+      if (o.deltaFails) throw new Error('Error: interval overlaps with an existing one')
     },
-    listTable: async () => (o.listing ? o.listing() : ok),
-  })
-  return { applier, full, scripts }
+    drift: async () => ({ kind: 'drifted', reason: 'chains differ' }),
+    cleanup: async () => ({ left: [] }),
+  }
+  return { applier: new RulesetApplier(backend, dataplane), full, scripts }
 }
 
 describe('apply path', () => {
@@ -64,7 +67,7 @@ describe('apply path', () => {
     const r = rig()
     await r.applier.apply(compile(base))
     const out = await r.applier.apply(compile(withPod))
-    expect(out.path).toBe('incremental')
+    expect(out).toMatchObject({ path: 'incremental', added: 1, deleted: 0, sets: 1, chains: 0 })
     expect(r.full).toHaveLength(1)
     expect(r.scripts).toEqual([
       expect.stringMatching(/^add element inet palisade pods_[\w-]+_v4 \{ 10\.0\.2\.4 \}\n$/),
@@ -83,24 +86,25 @@ describe('apply path', () => {
 
   it('a changed base chain declaration is applied in full', async () => {
     const r = rig()
-    const first = compile(base)
+    const first = compile(base) as Ruleset<NftTable>
     await r.applier.apply(first)
-    const text = (first.files['palisade.nft'] as string).replace(
-      'priority filter + 10;',
-      'priority filter + 20;',
+    const objects = first.structure.objects.map((o) =>
+      o.kind === 'chain' && o.name === 'ingress'
+        ? { ...o, hook: { ...(o.hook as NonNullable<NftChain['hook']>), priority: 'filter + 20' } }
+        : o,
     )
-    const out = await r.applier.apply({ ...first, files: { 'palisade.nft': text } })
+    const out = await r.applier.apply({ ...first, structure: { ...first.structure, objects } })
     expect(out).toMatchObject({ path: 'full', note: 'table or base chain changed' })
     expect(r.full).toHaveLength(2)
     expect(r.scripts).toHaveLength(0)
   })
 
-  it('a failed element batch falls back to a full reload', async () => {
-    const r = rig({ nftFails: true })
+  it('a failed delta falls back to a full reload', async () => {
+    const r = rig({ deltaFails: true })
     await r.applier.apply(compile(base))
     const out = await r.applier.apply(compile(withPod))
     expect(out.path).toBe('full')
-    expect(out.note).toMatch(/incremental update failed/)
+    expect(out.note).toMatch(/incremental update failed, reloading in full: Error: interval overlaps/)
     expect(r.full).toHaveLength(2)
   })
 
@@ -116,46 +120,26 @@ describe('apply path', () => {
 
   it('force reloads in full even when nothing changed', async () => {
     const r = rig()
-    await r.applier.apply(compile(base))
-    expect((await r.applier.apply(compile(base), true)).path).toBe('full')
+    const rs = compile(base)
+    await r.applier.apply(rs)
+    expect((await r.applier.apply(rs, true)).path).toBe('full')
+    expect(r.full).toHaveLength(2)
   })
 
-  it('the iptables backend always goes full', async () => {
-    const r = rig()
+  it('the iptables backend goes full for every change, and skips an unchanged ruleset', async () => {
+    const r = rig({ backend: 'iptables' })
     await r.applier.apply(compile(base, 'iptables'))
-    expect((await r.applier.apply(compile(withPod, 'iptables'))).path).toBe('full')
+    expect((await r.applier.apply(compile(base, 'iptables'))).path).toBe('unchanged')
+    const out = await r.applier.apply(compile(withPod, 'iptables'))
+    expect(out.path).toBe('full')
+    expect(out.note).toBeUndefined()
     expect(r.scripts).toHaveLength(0)
   })
-})
 
-describe('drift', () => {
-  const text = compile(base).files['palisade.nft'] as string
-  it.each([
-    {
-      name: 'no drift when the kernel lists what we applied',
-      listing: { ...ok, stdout: text },
-      drift: undefined,
-    },
-    {
-      name: 'a missing table is drift',
-      listing: { ...ok, code: 1, stderr: 'No such file or directory' },
-      drift: /missing/,
-    },
-    {
-      name: 'a flushed set is drift',
-      listing: { ...ok, stdout: text.replace(/elements = \{ 10\.0\.2\.3 \}/, '') },
-      drift: /holds 0 elements instead of 1/,
-    },
-    {
-      name: 'a flushed chain is drift',
-      listing: { ...ok, stdout: text.replace(/(chain pol_shop_web-to-db_in \{\n[^\n]*\n)[^}]*\}/, '$1\t}') },
-      drift: /chains differ/,
-    },
-  ])('$name', async ({ listing, drift }) => {
-    const r = rig({ listing: () => listing })
+  it('drift is clean before anything was applied, then what the dataplane finds', async () => {
+    const r = rig()
+    expect(await r.applier.drift()).toEqual({ kind: 'clean' })
     await r.applier.apply(compile(base))
-    const got = await r.applier.drift()
-    if (drift === undefined) expect(got).toBeUndefined()
-    else expect(got).toMatch(drift)
+    expect(await r.applier.drift()).toEqual({ kind: 'drifted', reason: 'chains differ' })
   })
 })

@@ -3,7 +3,7 @@
  * network namespace. Every namespace is created under a unique prefix and deleted in afterEach.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
@@ -151,6 +151,58 @@ describe.skipIf(!canRun)('agent end to end (fake API server, real nftables in a 
     // --cleanup-on-exit: stopping removes the table.
     await agent.stop()
     expect(table()).toBe('')
+  })
+
+  it('with --state-dir and the iptables backend, resyncs touch only the agent state files there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-agent-dir-'))
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+    writeFileSync(
+      join(dir, 'cluster.json'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          namespace('shop'),
+          pod('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }),
+          allowFrom('shop', 'p', 'db', 'web'),
+        ],
+      }),
+    )
+    // Files beside the state that are not the agent's (issue 14, item 5: every resync ran rm -rf DIR).
+    writeFileSync(join(stateDir, 'notes.txt'), 'mine')
+    mkdirSync(join(stateDir, 'other'))
+    writeFileSync(join(stateDir, 'other', 'keep.json'), '{}')
+    const agent = await startAgent({
+      nodeName: 'n1',
+      fromDir: dir,
+      backend: 'iptables',
+      iptables: 'nft',
+      syncPeriodMs: 150,
+      cacheSyncTimeoutMs: 10_000,
+      debounceMs: 10,
+      cleanupOnExit: true,
+      netns: ns,
+      stateDir,
+      logger: pino({ level: process.env.E2E_LOG ?? 'silent' }),
+    })
+    cleanups.push(() => agent.stop())
+    await agent.ready
+    await waitFor(
+      async () =>
+        /result="(clean|repaired)"\} [3-9]/.test(
+          await agent.metrics.registry.getSingleMetricAsString('palisade_resyncs_total'),
+        ),
+      15_000,
+      'three resyncs',
+    )
+    expect(readFileSync(join(stateDir, 'notes.txt'), 'utf8')).toBe('mine')
+    expect(readFileSync(join(stateDir, 'other', 'keep.json'), 'utf8')).toBe('{}')
+    const ipt = execFileSync('ip', ['netns', 'exec', ns, 'iptables-nft-save', '-t', 'filter'], {
+      encoding: 'utf8',
+    })
+    expect(ipt).toContain('-A FORWARD -j PAL-FORWARD')
+    await agent.stop()
+    expect(readFileSync(join(stateDir, 'notes.txt'), 'utf8')).toBe('mine')
   })
 
   it('palisade agent --from-dir keeps the rules in force after SIGTERM', async () => {

@@ -10,6 +10,10 @@
  * - POST /api/v1/namespaces/NS/events records Events (the agent reports invalid objects there).
  * HTTPS with a self-signed certificate made by the openssl CLI, on 127.0.0.1 only. Tests can drop
  * every watch mid-stream, compact history, and stop/restart the server on the same port.
+ *
+ * Faults (the agent's fault suite): `listExtras` adds raw items (anything JSON, e.g. an item without
+ * metadata) to every list of a kind; `injectWatchLine` writes a raw line (JSON or not) to every open
+ * watch of a kind; `forget` removes an object without telling watchers (as if its DELETED was lost).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -110,6 +114,8 @@ export class FakeApiServer {
     ns?: string
     res: http.ServerResponse
     bookmarks?: NodeJS.Timeout
+    /** Index of the watch request in `requests`. */
+    request: number
   }>()
   private readonly objects: Record<FakeKind, Map<string, Obj>> = {
     Pod: new Map(),
@@ -128,6 +134,8 @@ export class FakeApiServer {
   readonly events: Obj[] = []
   /** When set, list requests fail with this status code. */
   failLists: number | undefined
+  /** Raw items appended to every list of a kind, exactly as given (faults). */
+  readonly listExtras: Partial<Record<FakeKind, unknown[]>> = {}
 
   constructor(private readonly opts: FakeApiServerOptions = {}) {
     this.tls = opts.plainHttp ? undefined : selfSignedCert()
@@ -246,6 +254,25 @@ export class FakeApiServer {
     return true
   }
 
+  /**
+   * Writes one raw line (a newline is added) to every open watch of a kind whose request came at or after
+   * index `since` of `requests` (older ones may be closing); returns how many got it.
+   */
+  injectWatchLine(kind: FakeKind, line: string, since = 0): number {
+    let n = 0
+    for (const w of this.watches) {
+      if (w.kind !== kind || w.request < since || w.res.destroyed) continue
+      w.res.write(`${line}\n`)
+      n++
+    }
+    return n
+  }
+
+  /** Removes an object without an event or a new resourceVersion (watchers never hear of it). */
+  forget(kind: FakeKind, namespace: string, name: string): boolean {
+    return this.objects[kind].delete(`${namespace}/${name}`)
+  }
+
   /** Returns a stored object. */
   get(kind: FakeKind, namespace: string, name: string): Record<string, unknown> | undefined {
     return this.objects[kind].get(`${namespace}/${name}`)
@@ -352,6 +379,7 @@ export class FakeApiServer {
       const { kind: _k, apiVersion: _a, ...rest } = o
       items.push(rest)
     }
+    for (const extra of this.listExtras[kind] ?? []) items.push(extra as Record<string, unknown>)
     const r = RESOURCES[kind]
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(
@@ -403,9 +431,16 @@ export class FakeApiServer {
         send({ type: ev.type, object: ev.object })
       }
     }
-    const w: { kind: FakeKind; ns?: string; res: http.ServerResponse; bookmarks?: NodeJS.Timeout } = {
+    const w: {
+      kind: FakeKind
+      ns?: string
+      res: http.ServerResponse
+      bookmarks?: NodeJS.Timeout
+      request: number
+    } = {
       kind,
       res,
+      request: this.requests.length - 1,
       ...(ns !== undefined ? { ns } : {}),
     }
     const every = this.opts.bookmarkIntervalMs ?? 1000

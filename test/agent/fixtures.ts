@@ -1,5 +1,6 @@
 /** Object builders shared by the agent tests (API-shaped JSON, as the API server sends it). */
 import { execFileSync } from 'node:child_process'
+import { type Dataplane, getBackend, printRuleset, type Ruleset } from '../../src/backends/index.js'
 import type { JsonObject } from '../../src/model/index.js'
 
 /** A running pod with one IP on a node. */
@@ -92,4 +93,56 @@ export function canRunNftInNetns(): boolean {
   } catch {
     return false
   }
+}
+
+/** A kernel that records what the agent gives it; see recordingKernel. */
+export interface RecordingKernel {
+  /** Full applies, in order. */
+  readonly full: Ruleset[]
+  /** Deltas, as the nft scripts they print as. */
+  readonly scripts: string[]
+  /** Every apply throws while set. */
+  failing: boolean
+  /** The drift check reports a missing table until the next full apply. */
+  tampered: boolean
+  /** Cleanups asked for. */
+  cleaned: number
+  /** The last full ruleset's text followed by every delta since the first. */
+  readonly text: string
+  readonly dataplane: Dataplane
+}
+
+/** A recorded nftables kernel for the agent (deps.dataplane). */
+export function recordingKernel(): RecordingKernel {
+  const nft = getBackend('nftables')
+  const k: RecordingKernel = {
+    full: [],
+    scripts: [],
+    failing: false,
+    tampered: false,
+    cleaned: 0,
+    get text(): string {
+      const last = k.full.at(-1)
+      return (last ? (printRuleset(last).files['palisade.nft'] ?? '') : '') + k.scripts.join('')
+    },
+    dataplane: {
+      apply: async (rs) => {
+        if (k.failing) throw new Error('nft -f - failed (exit 1): Error: Could not process rule')
+        k.full.push(rs)
+        k.tampered = false
+        return { changed: true, warnings: [] }
+      },
+      applyDelta: async (d) => {
+        if (k.failing) throw new Error('Error: Could not process rule')
+        k.scripts.push(nft.printDelta(d))
+      },
+      drift: async () =>
+        k.tampered ? { kind: 'drifted', reason: 'table inet palisade is missing' } : { kind: 'clean' },
+      cleanup: async () => {
+        k.cleaned++
+        return { left: [] }
+      },
+    },
+  }
+  return k
 }

@@ -105,6 +105,17 @@ const bursts = fc.array(
   { minLength: 2, maxLength: 5 },
 )
 
+/** What the agent enforces for badPolicy (readable podSelector {} and policyTypes, unreadable rules). */
+function failClosedOf(value: JsonObject): JsonObject {
+  const meta = value.metadata as JsonObject
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { namespace: meta.namespace as string, name: meta.name as string },
+    spec: { podSelector: {}, policyTypes: ['Ingress'] },
+  }
+}
+
 /** namespace/name (or name) of every item of a snapshot, per array, to find unchanged objects. */
 function byKey(state: ClusterState): Map<string, unknown> {
   const m = new Map<string, unknown>()
@@ -133,7 +144,7 @@ describe('incremental snapshots', () => {
       fc.property(arbitrary, (groups) => {
         let rejected = 0
         const s = new ObjectStore(defaultPipeline, () => rejected++)
-        /** The objects the store enforces: the last valid version of each (fail-static). */
+        /** The objects the store enforces: the last valid version of each (fail-static), a policy's fail-closed stand-in. */
         const model = new Map<string, { readonly kind: WatchedKind; readonly value: JsonObject }>()
         /** Keys the store holds, and those of them it holds only as a rejected object. */
         const held = new Set<string>()
@@ -150,6 +161,11 @@ describe('incremental snapshots', () => {
               if (e.valid) {
                 model.set(key, { kind: e.kind, value: e.value })
                 invalid.delete(key)
+              } else if (e.kind === 'NetworkPolicy') {
+                // A policy that cannot be read fails closed: its pods isolated, no allow rule.
+                model.set(key, { kind: e.kind, value: failClosedOf(e.value) })
+                invalid.add(key)
+                if (!held.has(key)) expect(rejected).toBe(before + 1)
               } else {
                 expect(c).toBe(false)
                 // A new object is validated (an update of a held one only if it changes what we read).

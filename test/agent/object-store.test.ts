@@ -22,22 +22,53 @@ describe('object store', () => {
     expect(s.snapshot().value.pods.map((p) => p.name)).toEqual(['p'])
   })
 
-  it('skips a bad object, reports it, and still enforces the rest', () => {
+  it('skips a bad pod, reports it, and still enforces the rest', () => {
     const { s, invalid } = store()
     s.upsert('Namespace', namespace('a'))
-    s.upsert('NetworkPolicy', allowFrom('a', 'good', 'db', 'web'))
-    expect(s.upsert('NetworkPolicy', badPolicy('a', 'bad'))).toBe(false)
-    expect(invalid.map((i) => i.diagnostics.some((d) => d.code === 'validate.invalid-cidr'))).toEqual([true])
-    expect(s.snapshot().value.policies.map((p) => p.name)).toEqual(['good'])
+    s.upsert('Pod', pod('a', 'good', '10.0.0.1', 'n1'))
+    expect(s.upsert('Pod', pod('a', 'bad', '10.0.0.2', 'n1', { app: 'not a label value!' }))).toBe(false)
+    expect(
+      invalid.map((i) => [i.action, i.diagnostics.some((d) => d.code === 'validate.invalid-label')]),
+    ).toEqual([['skipped', true]])
+    expect(s.snapshot().value.pods.map((p) => p.name)).toEqual(['good'])
     expect(s.invalidCount()).toBe(1)
   })
 
-  it('keeps the last valid version when an enforced object turns invalid', () => {
+  it('a policy it cannot read fails closed: the pods it selects are isolated with no allow rule', () => {
     const { s, invalid } = store()
+    s.upsert('NetworkPolicy', allowFrom('a', 'good', 'db', 'web'))
+    expect(s.upsert('NetworkPolicy', badPolicy('a', 'bad'))).toBe(true)
+    expect(
+      invalid.map((i) => [i.action, i.diagnostics.some((d) => d.code === 'validate.invalid-cidr')]),
+    ).toEqual([['fail-closed', true]])
+    const bad = s.snapshot().value.policies.find((p) => p.name === 'bad')
+    expect(bad).toMatchObject({ policyTypes: ['Ingress'], ingress: [], egress: [] })
+    expect(bad?.podSelector).toEqual({ matchLabels: {}, matchExpressions: [] })
+    expect(s.invalidCount()).toBe(1)
+    expect(s.failClosedPolicies()).toBe(1)
+    expect(s.remove('NetworkPolicy', badPolicy('a', 'bad'))).toBe(true)
+    expect(s.failClosedPolicies()).toBe(0)
+    expect(s.invalidCount()).toBe(0)
+  })
+
+  it('keeps the last valid version when an enforced pod turns invalid', () => {
+    const { s, invalid } = store()
+    s.upsert('Pod', pod('a', 'p', '10.0.0.1', 'n1', { app: 'db' }))
+    expect(s.upsert('Pod', pod('a', 'p', '10.0.0.1', 'n1', { app: 'not a label value!' }))).toBe(false)
+    expect(invalid.map((i) => i.action)).toEqual(['kept-last-valid'])
+    expect(s.snapshot().value.pods.map((p) => p.labels)).toEqual([{ app: 'db' }])
+    expect(s.invalidCount()).toBe(0)
+  })
+
+  it('an enforced policy that turns unreadable fails closed instead of keeping its old allow rules', () => {
+    const { s } = store()
     s.upsert('NetworkPolicy', allowFrom('a', 'p', 'db', 'web'))
-    expect(s.upsert('NetworkPolicy', badPolicy('a', 'p'))).toBe(false)
-    expect(invalid).toHaveLength(1)
-    expect(s.snapshot().value.policies.map((p) => p.podSelector.matchLabels)).toEqual([{ app: 'db' }])
+    expect(s.upsert('NetworkPolicy', badPolicy('a', 'p'))).toBe(true)
+    expect(s.snapshot().value.policies).toMatchObject([{ name: 'p', policyTypes: ['Ingress'], ingress: [] }])
+    // fixed again: enforced as written
+    expect(s.upsert('NetworkPolicy', allowFrom('a', 'p', 'db', 'web'))).toBe(true)
+    expect(s.snapshot().value.policies[0]?.ingress).toHaveLength(1)
+    expect(s.failClosedPolicies()).toBe(0)
   })
 
   it('does not count a status-only pod update as a change', () => {
@@ -185,7 +216,8 @@ describe('incremental snapshots (identity)', () => {
     const snap = s.snapshot()
     const p = pod('a', 'p1', '10.0.0.1', 'n1', { app: 'db' })
     s.upsert('Pod', { ...p, status: { ...(p.status as JsonObject), conditions: [{ type: 'Ready' }] } })
-    s.upsert('NetworkPolicy', badPolicy('a', 'pol'))
+    // an invalid update of an enforced pod keeps its last valid version: nothing changes either
+    s.upsert('Pod', pod('a', 'p1', '10.0.0.1', 'n1', { app: 'not a label value!' }))
     expect(s.snapshot()).toBe(snap)
   })
 })

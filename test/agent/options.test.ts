@@ -1,5 +1,7 @@
+import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { parseDuration, parseListenAddress } from '../../src/agent/options.js'
+import { installFaultPolicy, registerAgent } from '../../src/cli/commands/agent.js'
 
 describe('flag values', () => {
   it.each([
@@ -22,5 +24,29 @@ describe('flag values', () => {
     { name: 'a port above 65535 is rejected', text: ':70000', want: undefined },
   ])('address: $name', ({ text, want }) => {
     expect(parseListenAddress(text)).toEqual(want)
+  })
+})
+
+describe('the process-level fault policy', () => {
+  it('routes uncaught exceptions and unhandled rejections to the agent, and uninstalls cleanly', () => {
+    const proc = new EventEmitter()
+    const seen: string[] = []
+    const uninstall = installFaultPolicy(proc, (kind, err) => seen.push(`${kind}: ${String(err)}`))
+    proc.emit('uncaughtException', new Error('a'))
+    proc.emit('unhandledRejection', 'b', Promise.resolve())
+    expect(seen).toEqual(['uncaughtException: Error: a', 'unhandledRejection: b'])
+    uninstall()
+    expect(proc.listenerCount('uncaughtException') + proc.listenerCount('unhandledRejection')).toBe(0)
+  })
+})
+
+describe('palisade agent defaults', () => {
+  it('serves /healthz and /metrics on loopback unless told otherwise', async () => {
+    const { Command } = await import('commander')
+    const program = new Command()
+    registerAgent(program, () => undefined)
+    const agent = program.commands.find((c) => c.name() === 'agent')
+    expect(agent?.options.find((o) => o.long === '--health-addr')?.defaultValue).toBe('127.0.0.1:20244')
+    expect(agent?.options.find((o) => o.long === '--metrics-addr')?.defaultValue).toBeUndefined()
   })
 })

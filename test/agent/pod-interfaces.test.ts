@@ -29,8 +29,18 @@ describe('host routes from `ip -j route`', () => {
   ])('%s', (_, addr, dev) => {
     expect(routes.get(addr)).toBe(dev)
   })
-  it('garbage lines are ignored', () => {
-    expect(parseHostRoutes('not json\n{"dst":1}\n[]').size).toBe(0)
+  it('garbage lines and entries are ignored', () => {
+    expect(
+      parseHostRoutes('not json\n{"dst":1}\n[]\n[null, 1, "x", {"dst": "10.0.0.1", "dev": 7}]').size,
+    ).toBe(0)
+  })
+  it.each([
+    ['a quote', 'a";flush'],
+    ['a semicolon', 'a;b'],
+    ['a space', 'a b'],
+    ['more than 15 characters', 'abcdefghijklmnop'],
+  ])('a device name with %s is left out (it is written into the ruleset)', (_, dev) => {
+    expect(parseHostRoutes(JSON.stringify([{ dst: '10.0.0.1', dev, flags: [] }])).size).toBe(0)
   })
 })
 

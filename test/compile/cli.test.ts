@@ -1,13 +1,16 @@
 /** `palisade compile`, `apply` and `cleanup` end to end on the examples (apply inside a throwaway netns). */
+import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execCommand } from '../../src/dataplane/exec.js'
+import { execCommand } from '../../src/backends/index.js'
 import { runCli as run } from '../cli/run.js'
 import { createNetns, deleteNetns, kernelSkipReason } from './netns.js'
 
 const EXAMPLE = new URL('../../examples/seed-001-testing', import.meta.url).pathname
+const BIN = new URL('../../bin/palisade.js', import.meta.url).pathname
+const built = existsSync(new URL('../../dist/src/cli/main.js', import.meta.url))
 
 describe('palisade compile', () => {
   let dir = ''
@@ -88,6 +91,48 @@ describe.skipIf(skip !== undefined)(`palisade apply and cleanup${skip ? ` (skipp
     expect(clean.code).toBe(0)
     expect((await execCommand('nft', ['list', 'tables'], { netns: ns })).stdout).not.toContain('palisade')
   })
+
+  it('cleanup with the iptables backend removes what apply recorded and names what it leaves', async () => {
+    expect((await execCommand('iptables-nft', ['-N', 'PAL-FOO'], { netns: ns })).code).toBe(0)
+    const applied = await run([
+      'apply',
+      EXAMPLE,
+      '--node',
+      'node-1',
+      '--backend',
+      'iptables',
+      '--netns',
+      ns,
+      '--state-dir',
+      state,
+    ])
+    expect(applied.code).toBe(0)
+    const clean = await run(['cleanup', '--netns', ns, '--backend', 'iptables', '--state-dir', state])
+    expect(clean.code).toBe(0)
+    expect(clean.stderr).toMatch(
+      /left in place \(named like ours, but no palisade record lists them\): PAL-FOO\n/,
+    )
+    const saved = (await execCommand('iptables-nft-save', ['-t', 'filter'], { netns: ns })).stdout
+    expect(saved).toContain(':PAL-FOO ')
+    expect(saved).not.toContain('PAL-FORWARD')
+  })
+
+  it.skipIf(!built)(
+    'cleanup --netns finds the record of an apply that ran inside the namespace (ip netns exec)',
+    async () => {
+      const inside = await execCommand(
+        'node',
+        [BIN, 'apply', EXAMPLE, '--node', 'node-1', '--backend', 'iptables', '--state-dir', state],
+        { netns: ns, timeoutMs: 30_000 },
+      )
+      expect(inside.stderr).toBe('')
+      expect(inside.code).toBe(0)
+      const clean = await run(['cleanup', '--netns', ns, '--backend', 'iptables', '--state-dir', state])
+      expect(clean.code).toBe(0)
+      const saved = (await execCommand('iptables-nft-save', ['-t', 'filter'], { netns: ns })).stdout
+      expect(saved).not.toContain('PAL-FORWARD')
+    },
+  )
 
   it('refuses an invalid netns name', async () => {
     const r = await run(['cleanup', '--netns', '../etc', '--backend', 'nftables'])

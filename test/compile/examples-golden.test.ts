@@ -7,10 +7,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compileNode, nodesOf } from '../../src/compile/index.js'
+import { compileNode } from '../../src/backends/index.js'
+import { nodesOf } from '../../src/compile/index.js'
 import { type InputText, loadCluster } from '../../src/load/index.js'
+import { createNetns, removeNetns, sh } from '../backends/iptables/netns.js'
 import { expectGolden } from '../golden.js'
-import { createNetns, removeNetns, sh } from './iptables/netns.js'
 import { kernelSkipReason } from './netns.js'
 
 const root = new URL('../../examples/', import.meta.url).pathname

@@ -6,12 +6,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  type Backend,
-  type CompileOptions,
+  type BackendName as Backend,
   compileNode,
   createNodeCompiler,
   type NodeCompiler,
-} from '../../src/compile/index.js'
+  printRuleset,
+} from '../../src/backends/index.js'
+import type { CompileOptions } from '../../src/compile/index.js'
 import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { ClusterState, Labels, Namespace, NetworkPolicy, Pod } from '../../src/model/index.js'
 
@@ -225,7 +226,10 @@ function outcome<T>(f: () => T): T | { readonly threw: string } {
 /** Compiles with every checked compiler and expects compileNode's output exactly. */
 function expectSame(inc: readonly NodeCompiler[], c: ClusterState): void {
   compilers.forEach((k, i) => {
-    const got = outcome(() => (inc[i] as NodeCompiler).compile(c))
+    const got = outcome(() => {
+      const r = (inc[i] as NodeCompiler).compile(c)
+      return { value: printRuleset(r.value), diagnostics: r.diagnostics }
+    })
     const want = outcome(() => compileNode(c, k.node, k.backend, k.opts))
     expect(got).toEqual(want)
   })
@@ -405,7 +409,7 @@ describe('incremental node compiler reuses work', () => {
     expect(inc.stats()).toMatchObject({ structureReused: false, setsReused: 0, changedPods: 'all' })
     const c1 = change(c0)
     const got = inc.compile(c1)
-    expect(got).toEqual(compileNode(c1, 'node-1', 'nftables'))
+    expect(printRuleset(got.value)).toEqual(compileNode(c1, 'node-1', 'nftables').value)
     expect(inc.stats()).toMatchObject({ structureReused, setsComputed, setsPatched, setsReused })
   })
 
@@ -428,8 +432,12 @@ describe('incremental node compiler reuses work', () => {
     const ia = createNodeCompiler('node-1', 'nftables')
     const ib = createNodeCompiler('node-1', 'nftables')
     for (let i = 0; i < 3; i++) {
-      expect(ia.compile(i % 2 === 0 ? a : b)).toEqual(compileNode(i % 2 === 0 ? a : b, 'node-1', 'nftables'))
-      expect(ib.compile(i % 2 === 0 ? b : a)).toEqual(compileNode(i % 2 === 0 ? b : a, 'node-1', 'nftables'))
+      expect(printRuleset(ia.compile(i % 2 === 0 ? a : b).value)).toEqual(
+        compileNode(i % 2 === 0 ? a : b, 'node-1', 'nftables').value,
+      )
+      expect(printRuleset(ib.compile(i % 2 === 0 ? b : a).value)).toEqual(
+        compileNode(i % 2 === 0 ? b : a, 'node-1', 'nftables').value,
+      )
     }
   })
 })

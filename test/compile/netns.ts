@@ -2,7 +2,7 @@
  * Throwaway network namespaces for kernel tests: unique names `pz-<pid>-<tag>-<n>`, always deleted
  * (with a time limit), never the host's own namespace. `kernelSkipReason` says why a machine cannot run them.
  */
-import { execCommand, hasCommand } from '../../src/dataplane/exec.js'
+import { execCommand, hasCommand } from '../../src/backends/index.js'
 
 let counter = 0
 

@@ -3,7 +3,8 @@
  * real `nft -c -f` inside a throwaway network namespace.
  */
 import { describe, expect, it } from 'vitest'
-import { buildNodeIR, compileNode, nodesOf } from '../../src/compile/index.js'
+import { compileNode } from '../../src/backends/index.js'
+import { buildNodeIR, nodesOf } from '../../src/compile/index.js'
 import { expectGolden } from '../golden.js'
 import { CASES } from './fixtures.js'
 

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildNodeIR, compileNode, IR_NAME_MAX, nodesOf } from '../../src/compile/index.js'
+import { compileNode } from '../../src/backends/index.js'
+import { buildNodeIR, IR_NAME_MAX, nodesOf } from '../../src/compile/index.js'
 import { buildIndex, declaredPorts, evaluate } from '../../src/engine/index.js'
 import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'

@@ -485,6 +485,20 @@ const rows: Row[] = [
     allowed: false,
   },
   {
+    // The compiler's named-port sets hold policy endpoints only: a hostNetwork pod's ports are its node's.
+    name: 'a named egress port never resolves on a hostNetwork destination',
+    policies: [
+      policy('b/p', sel({ app: 'client' }), {
+        types: ['Egress'],
+        egress: [rule(undefined, [{ protocol: 'TCP', port: 'http' }])],
+      }),
+    ],
+    from: 'b/client',
+    to: 'a/host',
+    port: '80/TCP',
+    allowed: false,
+  },
+  {
     name: 'a hostNetwork pod on the same node counts as the node',
     policies: [denyIngressA],
     from: 'a/host',

@@ -4,7 +4,8 @@
  * pods and namespace labels are created, updated and deleted through the API; after every step real TCP and
  * UDP probes across the lab must equal the engine's matrix of what the API holds. Then the faults: watches
  * cut mid-stream, the API server down (rules stay) and back with its history compacted (410 -> relist), an
- * agent killed and restarted, an object the agents must skip, SIGTERM (rules stay), cleanup.
+ * agent killed and restarted, a policy the agents cannot read (enforced fail-closed), SIGTERM (rules
+ * stay), cleanup.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -13,7 +14,7 @@ import type { Server } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cleanup } from '../../src/dataplane/index.js'
+import { cleanup } from '../../src/backends/index.js'
 import {
   bridgeUnixToTcp,
   clusterManifests,
@@ -397,8 +398,21 @@ describe.skipIf(skip)('node agents in the lab, fed by the test API server', () =
         await n2.waitHealthy(60_000)
         timings.afterAgentRestart = await converge(lab, s9, 'agent restarted after a change')
 
-        // F4: an object the API server would reject (protocol "tcp") reaches the agents: reported, skipped,
-        // every other policy still enforced, the nodes stay healthy.
+        // F4: a policy the API server would reject (protocol "tcp") reaches the agents: reported, and
+        // enforced fail-closed (docs/semantics.md#agent-fail-closed): its podSelector {} and (policyTypes
+        // absent, no egress) Ingress isolate every shop pod with no allow rule; every other policy still
+        // holds, the nodes stay healthy. Deleting it lifts the isolation again.
+        const failClosed: NetworkPolicy = {
+          namespace: 'shop',
+          name: 'bad',
+          origin,
+          podSelector: sel({}),
+          policyTypes: ['Ingress'],
+          ingress: [],
+          egress: [],
+        }
+        const s10: ClusterState = { ...s9, policies: [...s9.policies, failClosed] }
+        expectChange(lab, s9, s10)
         api.apply('NetworkPolicy', {
           metadata: { namespace: 'shop', name: 'bad' },
           spec: { podSelector: {}, ingress: [{ ports: [{ protocol: 'tcp', port: 80 }] }] },
@@ -406,15 +420,17 @@ describe.skipIf(skip)('node agents in the lab, fed by the test API server', () =
         for (const a of agents) {
           const t1 = Date.now()
           while (
-            metric((await a.metrics()).body, 'palisade_invalid_objects') !== 1 &&
+            metric((await a.metrics()).body, 'palisade_fail_closed_policies') !== 1 &&
             Date.now() - t1 < 10_000
           )
             await new Promise((r) => setTimeout(r, 100))
           expect(metric((await a.metrics()).body, 'palisade_invalid_objects')).toBe(1)
+          expect(metric((await a.metrics()).body, 'palisade_fail_closed_policies')).toBe(1)
           expect((await a.health()).status).toBe(200)
         }
-        await holds(lab, s9, 'an invalid policy is skipped')
+        timings.failClosed = await converge(lab, s10, 'an unreadable policy fails closed')
         api.delete('NetworkPolicy', 'shop', 'bad')
+        timings.failClosedLifted = await converge(lab, s9, 'the unreadable policy deleted')
 
         // SIGTERM: the agents exit cleanly and the rules stay in force.
         for (const a of agents) expect(await a.stop('SIGTERM')).toEqual({ code: 0, signal: null })

@@ -5,7 +5,8 @@
  * Structure only: no timed assertion; the kernel check loads the ruleset with `nft -c`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compileNode, IR_NAME_MAX } from '../../src/compile/index.js'
+import { compileNode } from '../../src/backends/index.js'
+import { IR_NAME_MAX } from '../../src/compile/index.js'
 import type { ClusterState, NetworkPolicy, PolicyPort } from '../../src/model/index.js'
 import { createNetns, deleteNetns, kernelSkipReason, nftCheck } from '../compile/netns.js'
 

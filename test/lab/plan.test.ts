@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { matchIPBlock } from '../../src/engine/index.js'
 import { labPorts, planLab } from '../../src/lab/index.js'
 import type { ClusterState } from '../../src/model/index.js'
+import { matchIPBlock } from '../../src/semantics/index.js'
 import { smallCluster, smallCluster6 } from './helpers.js'
 
 const withIPs = (c: ClusterState, ips: Record<string, string[]>): ClusterState => ({

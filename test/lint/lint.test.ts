@@ -226,6 +226,22 @@ const cases: Case[] = [
     fires: true,
     validate: 'warn',
   },
+  ...['constructor', 'toString', 'valueOf', 'hasOwnProperty'].flatMap((key): Case[] => [
+    {
+      name: `a spec field named ${key} is not a misspelled rules key`,
+      text: NS + np('p', `  podSelector: {}\n  ${key}: [{}]`),
+      code: 'lint.misspelled-rules-key',
+      fires: false,
+      validate: 'warn',
+    },
+    {
+      name: `a rule field named ${key} is not a misspelled rules key`,
+      text: NS + np('p', `  podSelector: {}\n  ingress: [{${key}: [{}]}]`),
+      code: 'lint.misspelled-rules-key',
+      fires: false,
+      validate: 'warn',
+    },
+  ]),
   {
     name: 'name: written twice without namespace: is reported',
     text:

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { normalizeObjects, parseDocuments } from '../../src/load/index.js'
+import { loadCluster, normalizeObjects, parseDocuments } from '../../src/load/index.js'
 import {
   type ClusterState,
   DEFAULT_DENY_ANNOTATION_POLICY,
@@ -319,6 +319,29 @@ describe('normalizeObjects: pods', () => {
   })
 })
 
+describe('normalizeObjects: pod status that cannot be decoded', () => {
+  it.each([
+    { name: 'status as a string', status: '"s"', path: ['status'] },
+    { name: 'a podIPs entry as a string', status: '{podIPs: [10.0.0.1]}', path: ['status', 'podIPs', 0] },
+  ])('$name: the pod is left out, never kept without its address', ({ status, path }) => {
+    const { cluster, diagnostics } = load(
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n}\nstatus: ${status}\n`,
+    )
+    expect(cluster.pods).toEqual([])
+    expect(diagnostics.filter((d) => d.code === 'load.invalid-field').map((d) => d.path)).toEqual([path])
+    expect(diagnostics.map((d) => d.code)).toContain('load.rejected')
+  })
+
+  it('is refused whatever --validate says (warn keeps schema problems as warnings)', () => {
+    const text =
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n}\nspec: {containers: [{name: c, image: i}]}\nstatus: "s"\n'
+    for (const validate of ['strict', 'warn', 'ignore'] as const) {
+      const loaded = loadCluster([{ file: 'p.yaml', text }], { validate })
+      expect(loaded.cluster.pods, validate).toEqual([])
+    }
+  })
+})
+
 describe('normalizeObjects: workloads', () => {
   const { cluster, diagnostics } = load(fixture('workloads.yaml'))
   const byName = new Map(cluster.pods.map((p) => [p.name, p]))
@@ -460,6 +483,30 @@ describe('normalizeObjects: objects and kinds', () => {
       ['load.skipped-kind', 'info', 'Service s'],
       ['load.skipped-kind', 'info', 'Widget w'],
     ])
+  })
+
+  it.each(['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty'])(
+    'skips kind %s like any other kind (no lookup reaches Object.prototype)',
+    (kind) => {
+      const { cluster, diagnostics } = load(
+        `apiVersion: v1\nkind: ${kind}\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: ${kind}\nmetadata: {name: b}\n`,
+      )
+      expect(cluster).toEqual({ namespaces: [], pods: [], policies: [] })
+      expect(diagnostics.map((d) => [d.code, d.object])).toEqual([
+        ['load.skipped-kind', `${kind} a`],
+        ['load.skipped-kind', `${kind} b`],
+      ])
+    },
+  )
+
+  it('reads labels named like Object.prototype members as own labels, __proto__ included', () => {
+    const { cluster } = load(
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {constructor: a, toString: b, "__proto__": c}\n',
+    )
+    const labels = (cluster.pods[0] as Pod).labels
+    expect(Object.keys(labels).sort()).toEqual(['__proto__', 'constructor', 'toString'])
+    expect(Object.getOwnPropertyDescriptor(labels, '__proto__')?.value).toBe('c')
+    expect(Object.getPrototypeOf(labels)).toBe(Object.prototype)
   })
 
   it('sorts namespaces, pods and policies whatever the input order', () => {

@@ -50,6 +50,18 @@ const cases: ParseCase[] = [
     codes: [],
   },
   {
+    name: 'a List inside a List is flattened too, in the order of kubectl (FlattenListVisitor: a queue)',
+    text: `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - ${pod('a').trimEnd().replace(/\n/g, '\n    ')}\n  - apiVersion: v1\n    kind: PodList\n    items:\n    - metadata: {name: b}\n- ${pod('c').trimEnd().replace(/\n/g, '\n  ')}\n`,
+    objects: ['Pod/c', 'Pod/a', 'Pod/b'],
+    codes: [],
+  },
+  {
+    name: 'Lists nested 90 deep (180 levels, inside the depth limit) are flattened',
+    text: `${'{"apiVersion":"v1","kind":"List","items":['.repeat(90)}${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'deep' } })}${']}'.repeat(90)}`,
+    objects: ['Pod/deep'],
+    codes: [],
+  },
+  {
     name: 'items of a typed list without their own type take it from the list',
     text: JSON.stringify({
       apiVersion: 'networking.k8s.io/v1',
@@ -145,6 +157,15 @@ describe('parseDocuments', () => {
     expect(codes(r.diagnostics)).toEqual(expected)
   })
 
+  it('reports a duplicate key inside a List inside a List on its object, with the path inside it', () => {
+    const text = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: Pod\n    metadata:\n      name: a\n      name: b\n`
+    const r = parseDocuments({ file: 'in.yaml', text })
+    expect(names(r.value.map((o) => o.value))).toEqual(['Pod/b'])
+    expect(r.diagnostics).toMatchObject([
+      { code: 'schema.duplicate-key', object: 'Pod b', path: ['metadata', 'name'], source: { line: 11 } },
+    ])
+  })
+
   it('reports a duplicate key in kubectl words at the second key', () => {
     const r = parseDocuments({ file: 'seed-001.yaml', text: fixture('seed-001-duplicate-name.yaml') })
     const d = r.diagnostics[0]
@@ -201,6 +222,24 @@ describe('parseDocuments', () => {
     const r = parseDocuments({ file: 'bomb.yaml', text })
     expect(Date.now() - started).toBeLessThan(5000)
     expect(codes(r.diagnostics)).toEqual(['yaml.alias-limit'])
+    expect(names(r.value.map((o) => o.value))).toEqual(['Pod/after'])
+  })
+
+  it.each([
+    { name: 'never defined', data: '  port: *a\n', line: 5 },
+    { name: 'defined after the alias', data: '  port: *a\n  other: &a 80\n', line: 5 },
+    { name: 'in a flow collection', data: '  ports: [80, *a]\n', line: 5 },
+  ])('an alias to an anchor $name is yaml.unknown-anchor at its line, in go-yaml words', ({ data, line }) => {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n${data}---\n${pod('after')}`
+    const r = parseDocuments({ file: 'alias.yaml', text })
+    expect(r.diagnostics).toMatchObject([
+      {
+        code: 'yaml.unknown-anchor',
+        severity: 'error',
+        message: "unknown anchor 'a' referenced (document 1 skipped)",
+        source: { file: 'alias.yaml', line, doc: 0 },
+      },
+    ])
     expect(names(r.value.map((o) => o.value))).toEqual(['Pod/after'])
   })
 
@@ -321,6 +360,66 @@ describe('RawObject.locate', () => {
       line: 21,
       column: 11,
     })
+  })
+})
+
+describe('lists inside lists', () => {
+  const text = [
+    'apiVersion: v1', //                      1
+    'kind: List', //                          2
+    'items:', //                              3
+    '- apiVersion: v1', //                    4  a
+    '  kind: Pod',
+    '  metadata: {name: a}',
+    '- apiVersion: v1', //                    7  a List inside the List
+    '  kind: List',
+    '  items:',
+    '  - apiVersion: v1', //                  10 b
+    '    kind: Pod',
+    '    metadata:',
+    '      name: b',
+    '      name: b2', //                      14 a duplicate key of b
+    '  - apiVersion: networking.k8s.io/v1', // 15 a typed list inside the List inside the List
+    '    kind: NetworkPolicyList',
+    '    items:',
+    '    - metadata: {name: deny, namespace: x}', // 18
+    '      spec: {podSelector: {}}',
+    '- apiVersion: v1', //                    20 c
+    '  kind: Pod',
+    '  metadata: {name: c}',
+  ].join('\n')
+  const parsed = parseDocuments({ file: 'l.yaml', text })
+
+  it("flattens them in kubectl's order: a list's own items, then those of the lists inside it", () => {
+    expect(names(parsed.value.map((o) => o.value))).toEqual([
+      'Pod/a',
+      'Pod/c',
+      'Pod/b2',
+      'NetworkPolicy/deny',
+    ])
+  })
+
+  it('gives nested items their own positions', () => {
+    expect(parsed.value.map((o) => o.source.line)).toEqual([4, 20, 10, 18])
+    expect(parsed.value[3]?.locate(['spec', 'podSelector'])).toMatchObject({ line: 19, column: 14 })
+  })
+
+  it('ties a duplicate key inside a nested item to that item, with its own path', () => {
+    expect(parsed.diagnostics).toMatchObject([
+      { code: 'schema.duplicate-key', object: 'Pod b2', path: ['metadata', 'name'], source: { line: 14 } },
+    ])
+  })
+
+  it('reports items that are not objects at their path inside the nested list', () => {
+    const r = parseDocuments({
+      file: 'l.json',
+      text: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [{ apiVersion: 'v1', kind: 'List', items: [7] }],
+      }),
+    })
+    expect(r.diagnostics).toMatchObject([{ code: 'load.not-an-object', path: ['items', 0, 'items', 0] }])
   })
 })
 

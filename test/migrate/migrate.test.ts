@@ -1,8 +1,13 @@
 import { readFile } from 'node:fs/promises'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildIndex, evaluate } from '../../src/engine/index.js'
+import { stringify } from 'yaml'
+import { buildIndex, computeMatrix, diffMatrices, evaluate, matrixPods } from '../../src/engine/index.js'
+import { randomCluster } from '../../src/gen/random-cluster.js'
+import { clusterManifests } from '../../src/lab/manifests.js'
 import { loadCluster } from '../../src/load/index.js'
 import { boundaryPorts, migrateInputs, proveMigration } from '../../src/migrate/index.js'
+import { podKey } from '../../src/model/index.js'
 import { runCli } from '../cli/run.js'
 import { expectGolden } from '../golden.js'
 
@@ -26,7 +31,7 @@ describe('migrateInputs', () => {
     const result = migrateInputs([input])
     expect(result.diagnostics).toEqual([])
     expect(result.changes).toHaveLength(changes)
-    const out = result.files[0]?.text ?? ''
+    const out = String(result.files[0]?.text ?? '')
     expect(out).not.toMatch(/^apiVersion: extensions\/v1beta1/m)
     expect(out).not.toMatch(/^ +net\.beta\.kubernetes\.io\/network-policy:/m)
     await expectGolden(`migrate/${name}.yaml`, out)
@@ -44,7 +49,7 @@ describe('migrateInputs', () => {
   })
 
   it('keeps comments of the rewritten documents', async () => {
-    const out = migrateInputs([await fixture('seed-002-kube-router')]).files[0]?.text ?? ''
+    const out = String(migrateInputs([await fixture('seed-002-kube-router')]).files[0]?.text ?? '')
     expect(out).toContain('# 3. only pods of namespaces labelled app=nsb, on 6379/TCP')
   })
 
@@ -84,12 +89,12 @@ spec: {podSelector: {matchLabels: {x: y}}}
 describe('proveMigration', () => {
   it('finds the cells a wrong migration changes (the deny policy dropped)', async () => {
     const input = await fixture('seed-000-annotation')
-    const migrated = migrateInputs([input]).files[0]?.text ?? ''
+    const migrated = String(migrateInputs([input]).files[0]?.text ?? '')
     const broken = migrated
       .replace('name: default-deny-ingress', 'name: default-deny-ingress\n  labels: {x: y}')
       .replace(
-        /podSelector: \{\}\n {2}policyTypes:\n {4}- Ingress/,
-        'podSelector: {matchLabels: {nobody: here}}\n  policyTypes:\n    - Ingress',
+        /podSelector: \{\}\n {2}policyTypes:\n {2}- Ingress/,
+        'podSelector: {matchLabels: {nobody: here}}\n  policyTypes:\n  - Ingress',
       )
     expect(broken).not.toBe(migrated)
     const proof = proveMigration([input], [{ file: 'broken.yaml', text: broken }])
@@ -143,5 +148,54 @@ describe('palisade migrate', () => {
     const reloaded = loadCluster([{ file: 'out.yaml', text: r.stdout }], { validate: 'strict' })
     expect(reloaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([])
     expect(reloaded.cluster.pods).toHaveLength(9)
+  })
+})
+
+describe('proveMigration over classes', () => {
+  it('finds exactly the cells a pod-by-pod comparison of the full matrices finds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (seed, cut) => {
+          const cluster = randomCluster(seed, { maxPods: 10, maxPolicies: 5 })
+          // Replicas: pods that share a class, so that cells between two pods of one class count too.
+          const docs = clusterManifests(cluster).flatMap((d) => {
+            if (d.kind !== 'Pod' || seed % 3 === 0) return [d]
+            const meta = d.metadata as { name: string }
+            return [d, { ...d, metadata: { ...meta, name: `${meta.name}-replica` }, status: {} }]
+          })
+          // The "migrated" set loses one policy or one namespace annotation, or nothing.
+          const drop = cut % (docs.length + 1)
+          const other = docs.filter(
+            (d, i) => i !== drop || (d.kind !== 'NetworkPolicy' && d.kind !== 'Namespace'),
+          )
+          const render = (ds: Record<string, unknown>[]) =>
+            ds
+              .map((d) => stringify(d, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }))
+              .join('---\n')
+          const original = [{ file: 'a.yaml', text: render(docs) }]
+          const migrated = [{ file: 'a.yaml', text: render(other) }]
+          const proof = proveMigration(original, migrated, 'warn')
+          const a = loadCluster(original, { validate: 'warn' }).cluster
+          const b = loadCluster(migrated, { validate: 'warn' }).cluster
+          const ports = boundaryPorts([a, b])
+          const ia = buildIndex(a)
+          const ib = buildIndex(b)
+          const full = diffMatrices(
+            computeMatrix(ia, ports),
+            computeMatrix(
+              ib,
+              ports,
+              matrixPods(ia).map((p) => ib.podsByKey.get(podKey(p))!),
+            ),
+          )
+          expect(proof.differing).toBe(full.length)
+          expect(proof.diffs).toEqual(full.slice(0, 1000))
+          expect(proof.equal).toBe(full.length === 0 && proof.newErrors.length === 0)
+        },
+      ),
+      { numRuns: 150 },
+    )
   })
 })

@@ -1,7 +1,8 @@
 // Which kinds are validated, and kubectl's "no matches for kind" for the rest of the groups we know.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { rawFromValue } from '../../src/model/index.js'
-import { SUPPORTED_KINDS, validateObject } from '../../src/validate/index.js'
+import { editDistanceAtMost, SUPPORTED_KINDS, validateObject } from '../../src/validate/index.js'
 
 interface KindCase {
   readonly name: string
@@ -187,5 +188,76 @@ describe('kinds', () => {
     expect(validateObject(raw).map((d) => [d.code, d.message])).toEqual([
       ['validate.required', "Object 'Kind' is missing"],
     ])
+  })
+})
+
+describe('did you mean, on long input', () => {
+  // A 30 MiB kind once cost 22 s or more: the distance ran over the whole string for each candidate.
+  const long = 'N'.repeat(1 << 20)
+
+  it.each([
+    { name: 'a kind of a mebibyte in networking.k8s.io', apiVersion: 'networking.k8s.io/v1', kind: long },
+    { name: 'a kind of a mebibyte in the core group', apiVersion: 'v1', kind: `${long}Pod` },
+  ])('$name gets no suggestion, and the message quotes it shortened', ({ apiVersion, kind }) => {
+    const diags = validateObject(
+      rawFromValue({ apiVersion, kind, metadata: { name: 'x' } }, { file: 'f.yaml' }),
+    )
+    for (const d of diags) {
+      expect(d.message).not.toContain('did you mean')
+      expect(d.message.length).toBeLessThan(400)
+      expect(d.object?.length ?? 0).toBeLessThan(400)
+    }
+  })
+
+  it('an apiVersion group of a mebibyte is not taken for a near miss of networking.k8s.io', () => {
+    const diags = validateObject(
+      rawFromValue(
+        { apiVersion: `${'n.'.repeat(1 << 19)}/v1`, kind: 'NetworkPolicy', metadata: { name: 'x' } },
+        { file: 'f.yaml' },
+      ),
+    )
+    expect(diags).toEqual([])
+  })
+
+  it('a near miss of networking.k8s.io still counts as it', () => {
+    const diags = validateObject(
+      rawFromValue(
+        { apiVersion: 'networking.k8s.i/v1', kind: 'NetworkPolicy', metadata: { name: 'x' } },
+        { file: 'f.yaml' },
+      ),
+    )
+    expect(diags.map((d) => d.code)).toEqual(['validate.unknown-version'])
+  })
+})
+
+describe('editDistanceAtMost', () => {
+  /** Levenshtein distance, the full table (the reference). */
+  const full = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i]
+      for (let j = 1; j <= b.length; j++)
+        cur[j] = Math.min(
+          (prev[j] as number) + 1,
+          (cur[j - 1] as number) + 1,
+          (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+        )
+      prev = cur
+    }
+    return prev[b.length] as number
+  }
+
+  it('is the distance when at most max, else max + 1', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 12 })
+    fc.assert(
+      fc.property(text, text, fc.integer({ min: 0, max: 4 }), (a, b, max) => {
+        expect(editDistanceAtMost(a, b, max)).toBe(Math.min(full(a, b), max + 1))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('answers at once when the lengths differ by more than max', () => {
+    expect(editDistanceAtMost('N'.repeat(30 * 2 ** 20), 'NetworkPolicy', 2)).toBe(3)
   })
 })

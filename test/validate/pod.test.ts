@@ -16,6 +16,9 @@ interface Case {
 const LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 
+const SUBDOMAIN_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+
 function pod(containers: string): string {
   return `apiVersion: v1
 kind: Pod
@@ -283,6 +286,280 @@ spec:
           'containerPort',
         ],
         message: 'Required value',
+      },
+    ],
+  },
+  ...[
+    { name: 'a newline', value: '"node-1\\nnode-2"', shown: '"node-1\\nnode-2"' },
+    { name: 'quotes', value: "'node\"1'", shown: '"node\\"1"' },
+    { name: 'a path', value: '../etc', shown: '"../etc"' },
+    { name: 'capitals', value: 'Node-1', shown: '"Node-1"' },
+  ].map(
+    ({ name, value, shown }): Case => ({
+      name: `spec.nodeName with ${name} is not a DNS subdomain (ValidateNodeName)`,
+      yaml: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  nodeName: ${value}
+  containers: [{name: web, image: nginx}]`,
+      expected: [
+        {
+          code: 'validate.invalid-name',
+          path: ['spec', 'nodeName'],
+          message: `Invalid value: ${shown}: ${SUBDOMAIN_MSG}`,
+        },
+      ],
+    }),
+  ),
+  {
+    name: 'spec.nodeName over 253 characters is too long',
+    yaml: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  nodeName: ${'a'.repeat(254)}
+  containers: [{name: web, image: nginx}]`,
+    expected: [
+      {
+        code: 'validate.invalid-name',
+        path: ['spec', 'nodeName'],
+        message: `Invalid value: "${'a'.repeat(254)}": must be no more than 253 characters`,
+      },
+    ],
+  },
+  {
+    name: 'a DNS subdomain is a valid spec.nodeName',
+    yaml: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  nodeName: ip-10-0-1-23.eu-west-1.compute.internal
+  containers: [{name: web, image: nginx}]`,
+    expected: [],
+  },
+  {
+    name: 'spec.nodeName of a pod template is validated too',
+    yaml: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {nodeName: ../etc, containers: [{name: web, image: nginx}]}`,
+    expected: [
+      {
+        code: 'validate.invalid-name',
+        path: ['spec', 'template', 'spec', 'nodeName'],
+        message: `Invalid value: "../etc": ${SUBDOMAIN_MSG}`,
+      },
+    ],
+  },
+  ...(['Deployment', 'ReplicaSet', 'StatefulSet'] as const).map(
+    (kind): Case => ({
+      name: `${kind} replicas -1 is negative (ValidateNonnegativeField)`,
+      yaml: `apiVersion: apps/v1
+kind: ${kind}
+metadata: {name: web}
+spec:
+  replicas: -1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}`,
+      expected: [
+        {
+          code: 'validate.invalid-value',
+          path: ['spec', 'replicas'],
+          message: 'Invalid value: -1: must be greater than or equal to 0',
+        },
+      ],
+    }),
+  ),
+  {
+    name: 'ReplicationController replicas -1 is negative',
+    yaml: `apiVersion: v1
+kind: ReplicationController
+metadata: {name: web}
+spec:
+  replicas: -1
+  selector: {app: web}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}`,
+    expected: [
+      {
+        code: 'validate.invalid-value',
+        path: ['spec', 'replicas'],
+        message: 'Invalid value: -1: must be greater than or equal to 0',
+      },
+    ],
+  },
+  {
+    name: 'replicas 0 is valid',
+    yaml: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}`,
+    expected: [],
+  },
+  ...[
+    {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      word: 'deployment',
+      selector: '{}',
+      go: 'map[string]string(nil)',
+    },
+    {
+      kind: 'Deployment',
+      apiVersion: 'extensions/v1beta1',
+      word: 'deployment',
+      selector: '{matchLabels: {}}',
+      go: 'map[string]string{}',
+    },
+    // ReplicaSet: the API server's message says deployment
+    {
+      kind: 'ReplicaSet',
+      apiVersion: 'apps/v1',
+      word: 'deployment',
+      selector: '{}',
+      go: 'map[string]string(nil)',
+    },
+    {
+      kind: 'StatefulSet',
+      apiVersion: 'apps/v1',
+      word: 'statefulset',
+      selector: '{}',
+      go: 'map[string]string(nil)',
+    },
+    {
+      kind: 'DaemonSet',
+      apiVersion: 'apps/v1',
+      word: 'daemonset',
+      selector: '{}',
+      go: 'map[string]string(nil)',
+    },
+  ].map(
+    ({ kind, apiVersion, word, selector, go }): Case => ({
+      name: `${apiVersion} ${kind} with selector ${selector} is an empty selector`,
+      yaml: `apiVersion: ${apiVersion}
+kind: ${kind}
+metadata: {name: web}
+spec:
+  selector: ${selector}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}`,
+      expected: [
+        {
+          code: 'validate.invalid-selector',
+          path: ['spec', 'selector'],
+          message: `Invalid value: v1.LabelSelector{MatchLabels:${go}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for ${word}`,
+        },
+      ],
+    }),
+  ),
+  {
+    name: 'a ReplicationController with an empty selector takes its template labels (defaulting)',
+    yaml: `apiVersion: v1
+kind: ReplicationController
+metadata: {name: web}
+spec:
+  selector: {}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}`,
+    expected: [],
+  },
+  {
+    name: 'a ReplicationController with no selector and no template labels has none (ValidateNonEmptySelector)',
+    yaml: `apiVersion: v1
+kind: ReplicationController
+metadata: {name: web}
+spec:
+  template:
+    spec: {containers: [{name: web, image: nginx}]}`,
+    expected: [{ code: 'validate.required', path: ['spec', 'selector'], message: 'Required value' }],
+  },
+  ...[
+    { name: 'status as a string', status: '"s"', path: ['status'], type: 'string', expected: 'object' },
+    {
+      name: 'status.podIP as a number',
+      status: '{podIP: 5}',
+      path: ['status', 'podIP'],
+      type: 'integer',
+      expected: 'string',
+    },
+    {
+      name: 'status.podIPs as a string',
+      status: '{podIPs: 10.0.0.1}',
+      path: ['status', 'podIPs'],
+      type: 'string',
+      expected: 'array',
+    },
+    {
+      name: 'status.podIPs[0].ip as a list',
+      status: '{podIPs: [{ip: [a]}]}',
+      path: ['status', 'podIPs', 0, 'ip'],
+      type: 'array',
+      expected: 'string',
+    },
+    {
+      name: 'status.phase as a boolean',
+      status: '{phase: true}',
+      path: ['status', 'phase'],
+      type: 'boolean',
+      expected: 'string',
+    },
+  ].map(
+    ({ name, status, path, type, expected }): Case => ({
+      name: `a Pod with ${name} cannot be decoded`,
+      yaml: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec: {containers: [{name: web, image: nginx}]}
+status: ${status}`,
+      expected: [
+        {
+          code: 'decode.wrong-type',
+          path,
+          message: `Invalid value: "${type}": ${path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')} in body must be of type ${expected}`,
+        },
+      ],
+    }),
+  ),
+  {
+    name: 'a Pod status field Palisade does not know is accepted (newer API servers add them)',
+    yaml: `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec: {containers: [{name: web, image: nginx}]}
+status: {phase: Running, someFutureField: {a: 1}, hostIPs: [{ip: 10.0.0.9}], qosClass: BestEffort}`,
+    expected: [],
+  },
+  {
+    name: 'a Deployment status that is not an object cannot be decoded',
+    yaml: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+status: 3`,
+    expected: [
+      {
+        code: 'decode.wrong-type',
+        path: ['status'],
+        message: 'Invalid value: "integer": status in body must be of type object',
       },
     ],
   },

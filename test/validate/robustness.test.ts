@@ -63,7 +63,7 @@ describe('robustness', () => {
         const value = { ...(body as JsonObject), apiVersion: pair.apiVersion, kind: pair.kind }
         const diags = validateObject(rawFromValue(value, { file: 'fuzz.yaml' }))
         for (const d of diags) {
-          expect(d.code).toMatch(/^(schema|validate)\.[a-z-]+$/)
+          expect(d.code).toMatch(/^(schema|decode|validate)\.[a-z-]+$/)
           expect(d.message.length).toBeGreaterThan(0)
         }
       }),

@@ -93,7 +93,7 @@ spec:
   podSelector: app=web`,
     expected: [
       {
-        code: 'schema.wrong-type',
+        code: 'decode.wrong-type',
         path: ['spec', 'podSelector'],
         message: 'Invalid value: "string": spec.podSelector in body must be of type object',
       },
@@ -111,7 +111,7 @@ spec:
       podSelector: {}`,
     expected: [
       {
-        code: 'schema.wrong-type',
+        code: 'decode.wrong-type',
         path: ['spec', 'ingress', 0, 'from'],
         message: 'Invalid value: "object": spec.ingress[0].from in body must be of type array',
       },
@@ -126,7 +126,7 @@ metadata:
   labels: {version: 2}`,
     expected: [
       {
-        code: 'schema.wrong-type',
+        code: 'decode.wrong-type',
         path: ['metadata', 'labels', 'version'],
         message: 'Invalid value: "integer": metadata.labels.version in body must be of type string',
       },
@@ -143,7 +143,7 @@ spec:
   - ports: [{port: 80.5}]`,
     expected: [
       {
-        code: 'schema.wrong-type',
+        code: 'decode.wrong-type',
         path: ['spec', 'ingress', 0, 'ports', 0, 'port'],
         message:
           'Invalid value: "number": spec.ingress[0].ports[0].port in body must be of type integer or string',
@@ -161,7 +161,7 @@ spec:
   - ports: [{port: 80, endPort: "90"}]`,
     expected: [
       {
-        code: 'schema.wrong-type',
+        code: 'decode.wrong-type',
         path: ['spec', 'ingress', 0, 'ports', 0, 'endPort'],
         message: 'Invalid value: "string": spec.ingress[0].ports[0].endPort in body must be of type integer',
       },

@@ -4,6 +4,8 @@ import type { Command } from 'commander'
 // so every other command starts fast.
 import type { Agent } from '../../agent/index.js'
 import { type ListenAddress, parseDuration, parseListenAddress } from '../../agent/options.js'
+import { BACKENDS, DEFAULT_BACKEND, parseBackendName } from '../../backends/index.js'
+import { nodeNameProblem } from '../../compile/index.js'
 
 interface AgentCliOptions {
   readonly nodeName?: string
@@ -44,6 +46,24 @@ function address(flag: string, value: string): ListenAddress | undefined {
   return a === undefined ? fail(`${flag} must be [HOST]:PORT, not "${value}"`) : a
 }
 
+/**
+ * Installs the agent's process-level policy: `uncaughtException` and `unhandledRejection` go to onFault
+ * instead of ending the process. Returns the function that removes both listeners.
+ */
+export function installFaultPolicy(
+  proc: NodeJS.EventEmitter,
+  onFault: (kind: 'uncaughtException' | 'unhandledRejection', err: unknown) => void,
+): () => void {
+  const onException = (err: unknown) => onFault('uncaughtException', err)
+  const onRejection = (reason: unknown) => onFault('unhandledRejection', reason)
+  proc.on('uncaughtException', onException)
+  proc.on('unhandledRejection', onRejection)
+  return () => {
+    proc.off('uncaughtException', onException)
+    proc.off('unhandledRejection', onRejection)
+  }
+}
+
 /** Registers `agent`. */
 export function registerAgent(program: Command, setExit: (code: number) => void): void {
   program
@@ -53,7 +73,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     )
     .option('--node-name <name>', 'this node (default: $NODE_NAME)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account)')
-    .option('--backend <backend>', 'nftables | iptables', 'nftables')
+    .option('--backend <backend>', BACKENDS.join(' | '), DEFAULT_BACKEND)
     .option('--iptables <variant>', 'iptables flavour for --backend iptables: nft | legacy', 'nft')
     .option('--sync-period <duration>', 'full resync period (drift repair)', '5m')
     .option(
@@ -61,8 +81,15 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       'give up when the caches have not synced by then (rules kept)',
       '1m',
     )
-    .option('--health-addr <[host]:port>', '/healthz (and /metrics unless --metrics-addr)', ':20244')
-    .option('--metrics-addr <[host]:port>', 'separate /metrics endpoint')
+    .option(
+      '--health-addr <[host]:port>',
+      '/healthz, and /metrics unless --metrics-addr (loopback by default: the DaemonSet probes 127.0.0.1)',
+      '127.0.0.1:20244',
+    )
+    .option(
+      '--metrics-addr <[host]:port>',
+      'serve /metrics here instead (e.g. :20245 for Prometheus scraping the node address)',
+    )
     .option(
       '--debounce <duration>',
       'window in which events that follow a sync are coalesced (a lone event is applied at once)',
@@ -81,8 +108,10 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     .action(async (o: AgentCliOptions) => {
       const nodeName = o.nodeName ?? process.env.NODE_NAME
       if (!nodeName) return usage(setExit, '--node-name (or $NODE_NAME) is required')
-      if (o.backend !== 'nftables' && o.backend !== 'iptables')
-        return usage(setExit, `--backend must be nftables or iptables, not "${o.backend}"`)
+      const nodeProblem = nodeNameProblem(nodeName)
+      if (nodeProblem) return usage(setExit, `--node-name: ${nodeProblem}`)
+      const backend = parseBackendName(o.backend)
+      if (!backend) return usage(setExit, `--backend must be ${BACKENDS.join(' or ')}, not "${o.backend}"`)
       if (o.iptables !== 'nft' && o.iptables !== 'legacy')
         return usage(setExit, `--iptables must be nft or legacy, not "${o.iptables}"`)
       if (o.podInterfaces !== 'none' && o.podInterfaces !== 'routes')
@@ -103,11 +132,22 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       }
       const [{ pino }, { startAgent }] = await Promise.all([import('pino'), import('../../agent/index.js')])
       const logger = pino({ name: 'palisade-agent', level: o.logLevel })
+      // Process-level policy: an error nothing handled is logged and counted, and the agent keeps
+      // running with the last rules in force (exiting would only restart it into the same state).
+      let agentRef: Agent | undefined
+      const uninstall = installFaultPolicy(process, (kind, err) => {
+        if (agentRef) agentRef.reportFault(kind, err)
+        else
+          logger.fatal(
+            { kind, err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+            'unhandled error while starting: logged, rules kept in force',
+          )
+      })
       let agent: Agent
       try {
         agent = await startAgent({
           nodeName,
-          backend: o.backend,
+          backend,
           iptables: o.iptables,
           syncPeriodMs,
           cacheSyncTimeoutMs,
@@ -123,9 +163,11 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
           logger,
         })
       } catch (err) {
+        uninstall()
         fail(err instanceof Error ? err.message : String(err))
         return void setExit(2)
       }
+      agentRef = agent
       let code = 0
       await new Promise<void>((resolve) => {
         const onSignal = (sig: NodeJS.Signals) => {
@@ -145,6 +187,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
         })
       })
       await agent.stop()
+      uninstall()
       setExit(code)
       // The rules are kept and the logs written: do not let a client library's stray socket (a watch
       // aborted before its response arrived) keep the process alive after a SIGTERM.

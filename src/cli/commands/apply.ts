@@ -1,7 +1,17 @@
 /** `palisade apply` (load a node's ruleset into the kernel) and `palisade cleanup` (remove it). */
+
+import { join } from 'node:path'
 import type { Command } from 'commander'
-import { compileNode, nodesOf } from '../../compile/index.js'
-import { applyRuleset, cleanup, isValidNetnsName } from '../../dataplane/index.js'
+import {
+  applyRuleset,
+  BACKENDS,
+  cleanup,
+  compileNode,
+  DEFAULT_BACKEND,
+  DEFAULT_STATE_DIR,
+  isValidNetnsName,
+} from '../../backends/index.js'
+import { nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 import { parseBackend, parsePodInterfaces, printDiagnostics } from './compile.js'
 
@@ -42,7 +52,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
       )
       .argument('[paths...]', 'manifest files or folders')
       .requiredOption('--node <name>', 'the node (spec.nodeName of its pods)')
-      .option('--backend <name>', 'nftables | iptables', 'nftables')
+      .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
       .option('--netns <name>', 'program this network namespace instead of the current one')
       .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
       .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')
@@ -55,10 +65,11 @@ export function registerApply(program: Command, setExit: (code: number) => void)
     const backend = parseBackend(opts.backend)
     const problem = backend
       ? checkCommon(opts)
-      : `--backend must be nftables or iptables, not "${opts.backend}"`
+      : `--backend must be ${BACKENDS.join(' or ')}, not "${opts.backend}"`
     const copts = parsePodInterfaces(opts.podInterface)
-    if (problem || typeof copts === 'string' || !backend) {
-      process.stderr.write(`palisade apply: ${problem ?? copts}\n`)
+    const nodeProblem = nodeNameProblem(opts.node as string)
+    if (problem || typeof copts === 'string' || !backend || nodeProblem) {
+      process.stderr.write(`palisade apply: ${problem ?? (nodeProblem ? `--node: ${nodeProblem}` : copts)}\n`)
       return setExit(2)
     }
     const node = opts.node as string
@@ -77,7 +88,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
         iptables: opts.iptables as 'nft' | 'legacy',
         ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
       })
-      for (const w of res.warnings ?? []) process.stderr.write(`palisade apply: warning: ${w}\n`)
+      for (const w of res.warnings) process.stderr.write(`palisade apply: warning: ${w}\n`)
       const s = r.value.stats
       const where = opts.netns !== undefined ? ` in netns ${opts.netns}` : ''
       process.stdout.write(
@@ -96,28 +107,38 @@ export function registerApply(program: Command, setExit: (code: number) => void)
     .command('cleanup')
     .description("remove Palisade's table (nftables) and chains/sets (iptables); nothing else is touched")
     .option('--netns <name>', 'clean this network namespace instead of the current one')
-    .option('--backend <name>', 'nftables | iptables | all', 'all')
+    .option('--backend <name>', `${BACKENDS.join(' | ')} | all`, 'all')
     .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
-    .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')
+    .option(
+      '--state-dir <dir>',
+      'where apply or the agent kept their state (default: both /run/palisade and /run/palisade/agent)',
+    )
     .action(async (opts: CleanupCliOptions) => {
       const backend = opts.backend === 'all' ? 'all' : parseBackend(opts.backend)
       const problem = backend
         ? checkCommon(opts)
-        : `--backend must be nftables, iptables or all, not "${opts.backend}"`
+        : `--backend must be ${BACKENDS.join(', ')} or all, not "${opts.backend}"`
       if (problem || !backend) {
         process.stderr.write(`palisade cleanup: ${problem}\n`)
         return setExit(2)
       }
       try {
-        await cleanup({
+        // Without --state-dir, the records of `palisade apply` and of `palisade agent` both count.
+        const report = await cleanup({
           backend,
           ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
           iptables: opts.iptables as 'nft' | 'legacy',
-          ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+          ...(opts.stateDir !== undefined
+            ? { stateDir: opts.stateDir }
+            : { stateDirs: [DEFAULT_STATE_DIR, join(DEFAULT_STATE_DIR, 'agent')] }),
         })
         process.stdout.write(
-          `removed palisade ${backend === 'all' ? 'nftables and iptables' : backend} objects\n`,
+          `removed palisade ${backend === 'all' ? BACKENDS.join(' and ') : backend} objects\n`,
         )
+        if (report.left.length > 0)
+          process.stderr.write(
+            `palisade cleanup: left in place (named like ours, but no palisade record lists them): ${report.left.join(', ')}\n`,
+          )
       } catch (err) {
         process.stderr.write(`palisade cleanup: ${err instanceof Error ? err.message : String(err)}\n`)
         return setExit(2)

@@ -10,7 +10,8 @@ import {
   resolveEndpoint,
   type Verdict,
 } from '../../engine/index.js'
-import { renderVerdict } from '../../explain/index.js'
+import { partialJSON, renderPartialNotice, renderVerdict } from '../../explain/index.js'
+import { findOmissions } from '../../load/index.js'
 import type { SourceRef } from '../../model/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
@@ -99,9 +100,15 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     if (typeof src === 'string' || typeof dst === 'string') return setExit(2)
     const verdict = evaluate(index, src, dst, port)
     const portText = formatPort(port)
-    if (opts.output === 'json')
-      process.stdout.write(`${JSON.stringify(verdictJSON(verdict, opts.from, opts.to, portText), null, 2)}\n`)
-    else process.stdout.write(renderVerdict(verdict, opts.from, opts.to, portText))
+    // A verdict on a partial input says so next to it (the errors themselves went to stderr).
+    const omissions = findOmissions(loaded.diagnostics)
+    if (opts.output === 'json') {
+      const json = { ...verdictJSON(verdict, opts.from, opts.to, portText), ...partialJSON(omissions) }
+      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+    } else {
+      process.stdout.write(renderVerdict(verdict, opts.from, opts.to, portText))
+      process.stdout.write(renderPartialNotice(omissions, 'verdict'))
+    }
     setExit(verdict.allowed ? 0 : 1)
   })
 }

@@ -4,12 +4,13 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import {
   BACKENDS,
-  type Backend,
+  type BackendName as Backend,
   type CompiledRuleset,
-  type CompileOptions,
   compileNode,
-  nodesOf,
-} from '../../compile/index.js'
+  DEFAULT_BACKEND,
+  parseBackendName,
+} from '../../backends/index.js'
+import { type CompileOptions, nodeNameProblem, nodesOf } from '../../compile/index.js'
 import type { ClusterState, Diagnostic } from '../../model/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
@@ -39,7 +40,7 @@ export function parsePodInterfaces(items: readonly string[] | undefined): Compil
 
 /** Returns the backend named on the command line, or undefined when it is not one. */
 export function parseBackend(text: string): Backend | undefined {
-  return (BACKENDS as readonly string[]).includes(text) ? (text as Backend) : undefined
+  return parseBackendName(text)
 }
 
 /** Prints compile diagnostics to stderr (info only when verbose). */
@@ -48,11 +49,6 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], verbose: bo
     if (d.severity === 'info' && !verbose) continue
     process.stderr.write(`${formatDiagnostic(d)}\n`)
   }
-}
-
-/** Node names become folder names: refuse anything that could leave the output folder. */
-function safeNodeDir(node: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node) && node !== '.' && node !== '..'
 }
 
 /** Returns the ruleset as one text: the file itself for nftables, the files with headers otherwise. */
@@ -91,7 +87,7 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       .description('print (or write) the ruleset a node must load to enforce the policies')
       .argument('[paths...]', 'manifest files or folders')
       .option('--node <name>', 'the node (spec.nodeName of its pods)')
-      .option('--backend <name>', `${BACKENDS.join(' | ')}`, 'nftables')
+      .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
       .option('-o, --output <dir>', 'write the files into DIR instead of printing them')
       .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
       .option(
@@ -116,6 +112,11 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       process.stderr.write('palisade compile: give --node NAME or --all-nodes DIR\n')
       return setExit(2)
     }
+    const nodeProblem = opts.node === undefined ? undefined : nodeNameProblem(opts.node)
+    if (nodeProblem) {
+      process.stderr.write(`palisade compile: --node: ${nodeProblem}\n`)
+      return setExit(2)
+    }
     const loaded = await loadFromOptions(paths, opts)
     if (!loaded) return setExit(2)
     const nodes = nodesOf(loaded.cluster)
@@ -124,8 +125,10 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
         if (nodes.length === 0)
           process.stderr.write('palisade compile: warning: no pod has spec.nodeName: nothing to write\n')
         for (const node of nodes) {
-          if (!safeNodeDir(node)) {
-            process.stderr.write(`palisade compile: node name "${node}" cannot be a folder name: skipped\n`)
+          // Node names become folder names: an RFC 1123 subdomain cannot leave the output folder.
+          const problem = nodeNameProblem(node)
+          if (problem) {
+            process.stderr.write(`palisade compile: ${problem}: skipped\n`)
             setExit(2)
             continue
           }

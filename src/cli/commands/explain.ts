@@ -1,7 +1,15 @@
 /** `palisade explain PATH... [--pod ns/name] [-o text|json]`: per pod, what isolates it and what it admits. */
 import type { Command } from 'commander'
 import { buildIndex, resolveEndpoint } from '../../engine/index.js'
-import { explainPod, explainPods, type PodExplanation, renderPodExplanations } from '../../explain/index.js'
+import {
+  explainPod,
+  explainPods,
+  type PodExplanation,
+  partialJSON,
+  renderPartialNotice,
+  renderPodExplanations,
+} from '../../explain/index.js'
+import { findOmissions } from '../../load/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
 interface ExplainOptions extends InputOptions {
@@ -38,9 +46,14 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
     } else {
       explanations = explainPods(index)
     }
-    if (opts.output === 'json') process.stdout.write(`${JSON.stringify({ pods: explanations }, null, 2)}\n`)
-    else if (explanations.length === 0) process.stdout.write('no pods in the input\n')
-    else process.stdout.write(renderPodExplanations(explanations))
+    const omissions = findOmissions(loaded.diagnostics)
+    if (opts.output === 'json')
+      process.stdout.write(`${JSON.stringify({ pods: explanations, ...partialJSON(omissions) }, null, 2)}\n`)
+    else {
+      if (explanations.length === 0) process.stdout.write('no pods in the input\n')
+      else process.stdout.write(renderPodExplanations(explanations))
+      process.stdout.write(renderPartialNotice(omissions, 'explanations'))
+    }
     setExit(0)
   })
 }

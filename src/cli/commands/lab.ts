@@ -1,5 +1,6 @@
 /** `palisade lab`: a cluster of network namespaces that proves the engine's analysis equals the kernel's. */
 import type { Command } from 'commander'
+import { nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { matrixToJSON, type PortQuery, parsePortSpec } from '../../engine/index.js'
 import { renderMatrixTable } from '../../explain/index.js'
 import {
@@ -20,7 +21,7 @@ import {
   upLab,
   verifyCluster,
 } from '../../lab/index.js'
-import type { Family } from '../../model/index.js'
+import type { ClusterState, Family } from '../../model/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
@@ -33,6 +34,15 @@ interface LabOptions extends InputOptions {
   readonly output?: string
   readonly agents?: boolean
   readonly family?: string
+}
+
+/** Node names become agent flags and ruleset comments: the API server's rule (RFC 1123 subdomain) applies. */
+function nodeProblem(cluster: ClusterState): string | undefined {
+  for (const node of nodesOf(cluster)) {
+    const problem = nodeNameProblem(node)
+    if (problem) return `spec.nodeName: ${problem}`
+  }
+  return undefined
 }
 
 const MODES: readonly LabMode[] = ['routed', 'bridge']
@@ -133,6 +143,8 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
     if (typeof o === 'string') return fail(`palisade lab up: ${o}`)
     const loaded = await loadFromOptions(paths, opts)
     if (!loaded) return setExit(2)
+    const badNode = nodeProblem(loaded.cluster)
+    if (badNode) return fail(`palisade lab: ${badNode}`)
     const prefix = await newLabPrefix()
     const unregister = teardownOnSignals(() => destroyLab(prefix))
     const up = await upLab(loaded.cluster, { ...o, prefix, log: err })
@@ -194,6 +206,8 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
     if (typeof o === 'string') return fail(`palisade lab verify: ${o}`)
     const loaded = await loadFromOptions(paths, opts)
     if (!loaded) return setExit(2)
+    const badNode = nodeProblem(loaded.cluster)
+    if (badNode) return fail(`palisade lab: ${badNode}`)
     if (!loaded.cluster.pods.some((p) => !p.hostNetwork)) {
       return fail(
         'palisade lab verify: nothing to verify: the input has no pod (add Pod or workload manifests)',

@@ -11,7 +11,15 @@ import {
   type PortQuery,
   parsePortSpec,
 } from '../../engine/index.js'
-import { renderMatrixCSV, renderMatrixDot, renderMatrixTable, renderVerdict } from '../../explain/index.js'
+import {
+  partialJSON,
+  renderMatrixCSV,
+  renderMatrixDot,
+  renderMatrixTable,
+  renderPartialNotice,
+  renderVerdict,
+} from '../../explain/index.js'
+import { findOmissions } from '../../load/index.js'
 import { podKey } from '../../model/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 
@@ -76,15 +84,19 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
       return setExit(2)
     }
     const m = computeMatrix(index, chosen, pods)
+    const omissions = findOmissions(loaded.diagnostics)
+    const notice = renderPartialNotice(omissions, 'matrix')
     switch (opts.output) {
       case 'json':
-        process.stdout.write(`${JSON.stringify(matrixToJSON(m))}\n`)
+        process.stdout.write(`${JSON.stringify({ ...matrixToJSON(m), ...partialJSON(omissions) })}\n`)
         break
       case 'csv':
         process.stdout.write(renderMatrixCSV(m))
+        process.stderr.write(notice) // the CSV stays a CSV
         break
       case 'dot':
         process.stdout.write(renderMatrixDot(m))
+        process.stderr.write(notice)
         break
       case 'wide':
         // Every pair with the policies and rules that decided it (per-pair evaluation: slower, complete).
@@ -96,9 +108,11 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
             }
           }
         }
+        process.stdout.write(notice)
         break
       default:
         process.stdout.write(renderMatrixTable(m))
+        process.stdout.write(notice)
     }
     const cellsAllowed = m.cells.every((c) => c.every((x) => x === CELL_ALLOWED))
     if (opts.verbose)

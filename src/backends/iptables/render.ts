@@ -1,0 +1,360 @@
+/**
+ * Renders a NodeIR as the iptables + ipset structure (pure); print.ts writes it as 'ipset.restore' for
+ * `ipset restore` and 'iptables.rules' / 'ip6tables.rules' for `iptables-restore --noflush`.
+ *
+ * Packet path (filter table, FORWARD only; INPUT/OUTPUT untouched, docs/semantics.md rule 6):
+ *   FORWARD -> PAL-FORWARD (the single jump is installed by apply.ts)
+ *     0. IPv6: neighbour solicitations and advertisements (hop limit 255) -> allow, like ARP.
+ *     1. anti-spoofing (when the IR knows pod interfaces): a packet entering from a pod's interface
+ *        must carry one of that pod's addresses; two hash:net,iface lookups, one rule.
+ *     2. ESTABLISHED,RELATED -> allow (rule 10: revocation does not cut live flows); INVALID -> DROP.
+ *     3. PAL-EGRESS: source is an egress-isolated local pod? (one hash:ip lookup, then -s dispatch)
+ *        -> PAL-<pod egress chain>: clear mark, try each policy chain, RETURN when one set the mark, DROP.
+ *     4. PAL-INGRESS: the same for the destination.
+ *     5. To or from a local pod: allow (ACCEPT, or RETURN when allowAction is 'RETURN').
+ * An allowing rule of a policy chain cannot ACCEPT (for egress, the destination's ingress must still be
+ * checked; docs/semantics.md rule 1): it goes to PAL-ALLOW, which sets the mark bit and returns straight
+ * to the pod chain (`-g`), skipping the policy's remaining rules.
+ *
+ * ipBlock sets hold cidr minus except as disjoint CIDRs (the IR computes them), in a plain hash:net set.
+ * `nomatch` entries are not used: with several ipBlocks in one set, an except of one block would hide an
+ * address that another block allows (hash:net answers from the most specific entry only).
+ */
+import type {
+  IRAddressSet,
+  IRChain,
+  IRLocalPod,
+  IRNamedPortSet,
+  IRPortRange,
+  IRRule,
+  IRSet,
+  NodeIR,
+} from '../../compile/index.js'
+import { commentText } from '../../compile/index.js'
+import type { Family, Protocol } from '../../model/index.js'
+import { boundedName, IPSET_PREFIX, IPTABLES_CHAIN_PREFIX, MAX_CHAIN_NAME, MAX_SET_NAME } from './names.js'
+import type { Ipset, IptablesFilter, IptablesRule, IptablesRuleset } from './structure.js'
+
+export interface IptablesRenderOptions {
+  /**
+   * What happens to a packet that passed our checks (and to established flows): 'ACCEPT' (default) ends
+   * the FORWARD chain for traffic to or from local pods; 'RETURN' hands every packet back to the rest of
+   * FORWARD, so Palisade only ever drops (what the nftables backend does, whose accept is not final).
+   */
+  readonly allowAction?: 'ACCEPT' | 'RETURN'
+  /** The one packet mark bit Palisade uses for "a policy allowed this" (default 0x400000). */
+  readonly markBit?: number
+}
+
+export const IPTABLES_ENTRY_CHAIN = 'PAL-FORWARD'
+export const DEFAULT_MARK_BIT = 0x400000
+
+const EGRESS = 'PAL-EGRESS'
+const INGRESS = 'PAL-INGRESS'
+const ALLOW = 'PAL-ALLOW'
+/** multiport accepts at most 15 port slots per rule; a range takes two. */
+const MULTIPORT_SLOTS = 15
+
+/** Our own sets (not from the IR): upper case, so they never collide with the IR's lower-case ids. */
+function ownSet(kind: 'EGRESS' | 'INGRESS' | 'LOCAL' | 'SPOOF' | 'PODIF', family: Family): string {
+  return `${IPSET_PREFIX}${kind}-${family}`
+}
+
+/** Returns the ipset type of an IR set. */
+function ipsetType(s: IRSet): string {
+  if (s.kind === 'named-port') return 'hash:ip,port'
+  return s.interval ? 'hash:net' : 'hash:ip'
+}
+
+/** Derives the ipset name of an IR set: type and family are part of it, so a name never changes type. */
+export function ipsetName(s: IRSet): string {
+  const tag = s.kind === 'named-port' ? 'p' : s.interval ? 'n' : 'i'
+  return boundedName(`${IPSET_PREFIX}${tag}${s.family}-`, s.id, MAX_SET_NAME)
+}
+
+/** Derives the iptables chain name of an IR chain id (policy chain or per-pod chain). */
+export function chainNameOf(id: string): string {
+  return boundedName(IPTABLES_CHAIN_PREFIX, id, MAX_CHAIN_NAME)
+}
+
+/** hash:net refuses a /0 element: the whole family is written as its two halves. */
+function netElements(cidr: string): string[] {
+  if (cidr === '0.0.0.0/0') return ['0.0.0.0/1', '128.0.0.0/1']
+  if (cidr === '::/0') return ['::/1', '8000::/1']
+  return [cidr]
+}
+
+function maxelem(n: number): number {
+  let m = 65536
+  while (m < n) m *= 2
+  return m
+}
+
+/** An ipset with maxelem sized for its elements. */
+function ipset(s: Omit<Ipset, 'maxelem'>): Ipset {
+  return { ...s, maxelem: maxelem(s.elements.length) }
+}
+
+function addressSet(s: IRAddressSet): Ipset {
+  const o = s.origin
+  const comment =
+    o.kind === 'ipBlock'
+      ? `ipBlock ${o.cidr}${o.except.length ? ` except ${o.except.join(',')}` : ''}`
+      : `pods${o.namespace !== undefined ? ` namespace=${o.namespace}` : ''}${
+          o.namespaceSelector !== undefined ? ` namespaceSelector={${o.namespaceSelector}}` : ''
+        }${o.podSelector !== undefined ? ` podSelector={${o.podSelector}}` : ''}`
+  return ipset({
+    name: ipsetName(s),
+    type: ipsetType(s),
+    family: s.family,
+    elements: s.interval ? s.elements.flatMap(netElements) : s.elements,
+    comment: `${comment}; used by ${s.usedBy.join(' ')}`,
+  })
+}
+
+function namedPortSet(s: IRNamedPortSet): Ipset {
+  const proto = s.protocol.toLowerCase()
+  return ipset({
+    name: ipsetName(s),
+    type: ipsetType(s),
+    family: s.family,
+    elements: s.elements.map((e) => `${e.address},${proto}:${e.port}`),
+    comment: `named port ${s.portName}/${s.protocol}; used by ${s.usedBy.join(' ')}`,
+  })
+}
+
+/** Formats port ranges as iptables match text, split into multiport rules of at most 15 slots. */
+function portClauses(protocol: Protocol, ranges: readonly IRPortRange[]): string[] {
+  const p = `-p ${protocol.toLowerCase()}`
+  const one = (r: IRPortRange) => (r.from === r.to ? `${r.from}` : `${r.from}:${r.to}`)
+  if (ranges.length === 0) return [p]
+  if (ranges.length === 1) return [`${p} --dport ${one(ranges[0] as IRPortRange)}`]
+  const out: string[] = []
+  let chunk: string[] = []
+  let slots = 0
+  for (const r of ranges) {
+    const need = r.from === r.to ? 1 : 2
+    if (slots + need > MULTIPORT_SLOTS) {
+      out.push(`${p} -m multiport --dports ${chunk.join(',')}`)
+      chunk = []
+      slots = 0
+    }
+    chunk.push(one(r))
+    slots += need
+  }
+  out.push(chunk.length === 1 ? `${p} --dport ${chunk[0]}` : `${p} -m multiport --dports ${chunk.join(',')}`)
+  return out
+}
+
+/** Returns a quoted `--comment` argument: one line of printable ASCII, no quotes inside, at most 255 bytes. */
+function quote(text: string): string {
+  return `"${commentText(text, 255, '_')}"`
+}
+
+function ruleComment(chain: IRChain, r: IRRule): string {
+  const dir = chain.direction === 'Ingress' ? 'ingress' : 'egress'
+  const peer = chain.direction === 'Ingress' ? 'from' : 'to'
+  const parts = [`${chain.policy.namespace}/${chain.policy.name}`, `${dir}[${r.rule}]`]
+  if (r.peer !== undefined) parts.push(`${peer}[${r.peer}]`)
+  if (r.ports !== undefined) parts.push(`ports[${r.ports.join(',')}]`)
+  return quote(parts.join(' '))
+}
+
+/** Renders the rules of one policy chain for one family. */
+function policyRules(chain: IRChain, family: Family, sets: ReadonlyMap<string, IRSet>): IptablesRule[] {
+  const name = chainNameOf(chain.id)
+  const dir = chain.direction === 'Ingress' ? 'src' : 'dst'
+  const out: IptablesRule[] = []
+  for (const r of chain.rules) {
+    if (r.family !== undefined && r.family !== family) continue
+    const matches: string[] = []
+    if (r.peerSet !== undefined) {
+      const s = sets.get(r.peerSet)
+      if (!s) throw new Error(`IR rule refers to unknown set ${r.peerSet}`)
+      matches.push(`-m set --match-set ${ipsetName(s)} ${dir}`)
+    }
+    let portMatches = ['']
+    if (r.port?.kind === 'ports') portMatches = portClauses(r.port.protocol, r.port.ranges)
+    else if (r.port?.kind === 'named') {
+      const s = sets.get(r.port.set)
+      if (!s) throw new Error(`IR rule refers to unknown set ${r.port.set}`)
+      // the named-port set holds destination address . destination port, whatever the direction
+      portMatches = [`-p ${r.port.protocol.toLowerCase()} -m set --match-set ${ipsetName(s)} dst,dst`]
+    }
+    for (const pm of portMatches) {
+      const m = [pm, ...matches].filter((x) => x !== '').join(' ')
+      out.push({
+        chain: name,
+        spec: `${m ? `${m} ` : ''}-m comment --comment ${ruleComment(chain, r)} -g ${ALLOW}`,
+      })
+    }
+  }
+  return out
+}
+
+function podComment(dir: 'ingress' | 'egress', pod: IRLocalPod): string {
+  return quote(`${dir} isolated: ${pod.namespace}/${pod.name}`)
+}
+
+/** Renders one family's filter table part. */
+function renderFilter(
+  ir: NodeIR,
+  family: Family,
+  opts: Required<IptablesRenderOptions>,
+  sets: ReadonlyMap<string, IRSet>,
+): IptablesFilter {
+  const mark = `0x${opts.markBit.toString(16)}`
+  const allow = opts.allowAction
+  const ips = (p: IRLocalPod) => p.ips.filter((a) => a.family === family).map((a) => a.address)
+  const host = family === 4 ? 32 : 128
+  const egressPods = ir.pods.filter((p) => p.egress && ips(p).length > 0)
+  const ingressPods = ir.pods.filter((p) => p.ingress && ips(p).length > 0)
+  const localPods = ir.pods.filter((p) => ips(p).length > 0)
+  const spoofPods = ir.antiSpoofing ? ir.pods.filter((p) => p.interface !== undefined) : []
+
+  const chains: string[] = [IPTABLES_ENTRY_CHAIN, EGRESS, INGRESS, ALLOW]
+  const rules: IptablesRule[] = []
+  const add = (chain: string, spec: string) => rules.push({ chain, spec })
+  const fwd = (spec: string) => add(IPTABLES_ENTRY_CHAIN, spec)
+  if (family === 6) {
+    // Neighbour discovery is link plumbing, like ARP: bridged between pods it must pass (hop limit 255 = on-link).
+    for (const type of ['neighbour-solicitation', 'neighbour-advertisement'])
+      fwd(
+        `-p ipv6-icmp -m icmp6 --icmpv6-type ${type} -m hl --hl-eq 255 -m comment --comment "IPv6 neighbour discovery (like ARP)" -j ${allow}`,
+      )
+  }
+  if (spoofPods.length > 0) {
+    fwd(
+      `-m set --match-set ${ownSet('PODIF', family)} src,src -m set ! --match-set ${ownSet('SPOOF', family)} src,src -m comment --comment "anti-spoofing: source address is not the pod's" -j DROP`,
+    )
+  }
+  fwd(`-m conntrack --ctstate RELATED,ESTABLISHED -j ${allow}`)
+  fwd('-m conntrack --ctstate INVALID -j DROP')
+  if (egressPods.length > 0) fwd(`-j ${EGRESS}`)
+  if (ingressPods.length > 0) fwd(`-j ${INGRESS}`)
+  if (allow === 'ACCEPT' && localPods.length > 0) {
+    fwd(
+      `-m set --match-set ${ownSet('LOCAL', family)} src -m comment --comment "passed: from a local pod" -j ACCEPT`,
+    )
+    fwd(
+      `-m set --match-set ${ownSet('LOCAL', family)} dst -m comment --comment "passed: to a local pod" -j ACCEPT`,
+    )
+  }
+  add(ALLOW, `-j MARK --set-xmark ${mark}/${mark}`)
+
+  const dispatch = (
+    chain: string,
+    pods: readonly IRLocalPod[],
+    kind: 'EGRESS' | 'INGRESS',
+    side: '-s' | '-d',
+  ) => {
+    if (pods.length === 0) return
+    const dir = side === '-s' ? 'src' : 'dst'
+    add(chain, `-m set ! --match-set ${ownSet(kind, family)} ${dir} -j RETURN`)
+    for (const p of pods) {
+      const pd = kind === 'EGRESS' ? p.egress : p.ingress
+      for (const ip of ips(p)) add(chain, `${side} ${ip}/${host} -g ${chainNameOf(pd?.chain as string)}`)
+    }
+  }
+  dispatch(EGRESS, egressPods, 'EGRESS', '-s')
+  dispatch(INGRESS, ingressPods, 'INGRESS', '-d')
+
+  for (const c of ir.chains) {
+    chains.push(chainNameOf(c.id))
+    for (const r of policyRules(c, family, sets)) rules.push(r)
+  }
+  for (const [dir, pods] of [
+    ['egress', egressPods],
+    ['ingress', ingressPods],
+  ] as const) {
+    for (const p of pods) {
+      const pd = (dir === 'egress' ? p.egress : p.ingress) as NonNullable<IRLocalPod['egress']>
+      const name = chainNameOf(pd.chain)
+      chains.push(name)
+      add(name, `-j MARK --set-xmark 0x0/${mark}`)
+      for (const pol of pd.policies) {
+        add(name, `-j ${chainNameOf(pol)}`)
+        add(name, `-m mark --mark ${mark}/${mark} -j RETURN`)
+      }
+      add(name, `-m comment --comment ${podComment(dir, p)} -j DROP`)
+    }
+  }
+  const seen = new Set<string>()
+  for (const c of chains) {
+    if (seen.has(c)) throw new Error(`iptables chain name collision: ${c}`)
+    seen.add(c)
+  }
+  return { chains, rules }
+}
+
+/** Renders the ipsets: the IR's sets, then our dispatch / local / anti-spoofing sets per family. */
+function renderIpsets(ir: NodeIR): Ipset[] {
+  const out: Ipset[] = ir.sets.map((s) => (s.kind === 'addresses' ? addressSet(s) : namedPortSet(s)))
+  for (const family of [4, 6] as const) {
+    const ips = (p: IRLocalPod) => p.ips.filter((a) => a.family === family).map((a) => a.address)
+    const sorted = (xs: string[]) => [...new Set(xs)].sort()
+    const own = (kind: 'EGRESS' | 'INGRESS' | 'LOCAL', pods: readonly IRLocalPod[], comment: string) => {
+      const elements = sorted(pods.flatMap(ips))
+      if (elements.length > 0)
+        out.push(ipset({ name: ownSet(kind, family), type: 'hash:ip', family, elements, comment }))
+    }
+    own(
+      'EGRESS',
+      ir.pods.filter((p) => p.egress),
+      'local pods isolated for egress (dispatch)',
+    )
+    own(
+      'INGRESS',
+      ir.pods.filter((p) => p.ingress),
+      'local pods isolated for ingress (dispatch)',
+    )
+    own('LOCAL', ir.pods, 'every local pod')
+    if (ir.antiSpoofing) {
+      const spoof = ir.pods.filter((p) => p.interface !== undefined)
+      if (spoof.length > 0) {
+        const halves = family === 4 ? ['0.0.0.0/1', '128.0.0.0/1'] : ['::/1', '8000::/1']
+        out.push(
+          ipset({
+            name: ownSet('PODIF', family),
+            type: 'hash:net,iface',
+            family,
+            elements: spoof.flatMap((p) => halves.map((h) => `${h},${p.interface}`)).sort(),
+            comment: 'pod interfaces (any address): packets from them are checked',
+          }),
+          ipset({
+            name: ownSet('SPOOF', family),
+            type: 'hash:net,iface',
+            family,
+            elements: spoof.flatMap((p) => ips(p).map((ip) => `${ip},${p.interface}`)).sort(),
+            comment: 'the addresses each pod interface may send from',
+          }),
+        )
+      }
+    }
+  }
+  const names = new Set<string>()
+  for (const t of out) {
+    if (names.has(t.name)) throw new Error(`ipset name collision: ${t.name}`)
+    names.add(t.name)
+  }
+  return out
+}
+
+/** Renders a node's IR as the iptables + ipset structure. */
+export function renderIptablesStructure(ir: NodeIR, options: IptablesRenderOptions = {}): IptablesRuleset {
+  const opts: Required<IptablesRenderOptions> = {
+    allowAction: options.allowAction ?? 'ACCEPT',
+    markBit: options.markBit ?? DEFAULT_MARK_BIT,
+  }
+  if (opts.markBit <= 0 || (opts.markBit & (opts.markBit - 1)) !== 0 || opts.markBit > 0x80000000) {
+    throw new Error(`markBit must be a single bit, got ${opts.markBit}`)
+  }
+  const sets = new Map(ir.sets.map((s) => [s.id, s]))
+  return {
+    node: ir.node,
+    antiSpoofing: ir.antiSpoofing,
+    sets: renderIpsets(ir),
+    filter4: renderFilter(ir, 4, opts, sets),
+    filter6: renderFilter(ir, 6, opts, sets),
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The nftables dataplane (edge: runs `nft`).
+ *
+ * A full apply is one `nft -f -` of the printed file, one transaction (it re-creates `table inet
+ * palisade` whole): there is no separate `nft -c` pass, a rejected load leaves the previous ruleset in
+ * force and the error comes back as an exception carrying nft's message. The first full apply of a
+ * dataplane skips a load that is already in force: the state file (per netns) keeps the sha256 of the
+ * last text loaded and the kernel handle of our table, and both must match what `nft -j list tables`
+ * shows, so a table someone deleted or re-created is repaired. Later full applies and deltas are one
+ * `nft -f -` each, entering only the network namespace (nsenter, ~5 ms cheaper than `ip netns exec`).
+ * Drift is read from `nft -j list table`: the kernel's own structure, compared with ours.
+ * Only `table inet palisade` is ever created, changed or deleted.
+ */
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  type ApplyResult,
+  type Dataplane,
+  type DataplaneTarget,
+  DEFAULT_STATE_DIR,
+  type Drift,
+  type Ruleset,
+} from '../backend.js'
+import { DEFAULT_EXEC_TIMEOUT_MS, type ExecResult, execCommand, isValidNetnsName } from '../exec.js'
+import { type NftDelta, printNftDelta } from './delta.js'
+import { printNftables } from './print.js'
+import { NFT_FAMILY, NFT_TABLE } from './render.js'
+import type { NftTable } from './structure.js'
+
+/** Returns the state file path for a netns. */
+function statePath(opts: DataplaneTarget, stateDir = opts.stateDir ?? DEFAULT_STATE_DIR): string {
+  return join(stateDir, `nftables.${opts.netns ?? 'host'}.state`)
+}
+
+/** Runs nft; throws with nft's own message on failure. */
+async function nft(opts: DataplaneTarget, args: readonly string[], input?: string): Promise<string> {
+  const r = await execCommand('nft', args, {
+    ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+    ...(input !== undefined ? { input } : {}),
+    timeoutMs: opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+  })
+  if (r.code !== 0) {
+    const where = opts.netns !== undefined ? ` (netns ${opts.netns})` : ''
+    throw new Error(`nft ${args.join(' ')}${where} failed (exit ${r.code}): ${r.stderr.trim()}`)
+  }
+  return r.stdout
+}
+
+/** Returns the kernel handle of `table inet palisade`, or undefined when it does not exist. */
+export async function nftTableHandle(opts: DataplaneTarget): Promise<number | undefined> {
+  const out = await nft(opts, ['-j', 'list', 'tables', NFT_FAMILY])
+  const parsed = JSON.parse(out) as {
+    nftables?: { table?: { family: string; name: string; handle: number } }[]
+  }
+  for (const item of parsed.nftables ?? []) {
+    if (item.table && item.table.family === NFT_FAMILY && item.table.name === NFT_TABLE)
+      return item.table.handle
+  }
+  return undefined
+}
+
+/** Returns a warning when the netns bridges pod traffic but br_netfilter does not pass it to the FORWARD hook. */
+async function bridgeWarnings(opts: DataplaneTarget): Promise<string[]> {
+  const exec = {
+    ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+    timeoutMs: opts.timeoutMs ?? 10_000,
+  }
+  const links = await execCommand('ip', ['-o', 'link', 'show', 'type', 'bridge'], exec)
+  if (links.code !== 0 || links.stdout.trim() === '') return []
+  const sysctl = await execCommand('cat', ['/proc/sys/net/bridge/bridge-nf-call-iptables'], exec)
+  if (sysctl.code === 0 && sysctl.stdout.trim() === '1') return []
+  return [
+    'a bridge exists here but net.bridge.bridge-nf-call-iptables is not 1 (br_netfilter): same-node bridged pod traffic bypasses the FORWARD hook and is NOT filtered; run `modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1`',
+  ]
+}
+
+/** Loads the ruleset in one transaction unless the same text is already loaded and intact. */
+export async function applyNftables(rs: Ruleset<NftTable>, opts: DataplaneTarget = {}): Promise<ApplyResult> {
+  if (rs.backend !== 'nftables') throw new Error(`applyNftables got a ${rs.backend} ruleset`)
+  const text = printNftables(rs.structure)
+  const hash = createHash('sha256').update(text).digest('hex')
+  const state = statePath(opts)
+  const previous = (await readFile(state, 'utf8').catch(() => '')).trim().split(/\s+/)
+  const handle = await nftTableHandle(opts)
+  if (handle !== undefined && previous[0] === hash && previous[1] === String(handle)) {
+    return { changed: false, warnings: [] }
+  }
+  await nft(opts, ['-f', '-'], text)
+  const now = await nftTableHandle(opts)
+  await mkdir(opts.stateDir ?? DEFAULT_STATE_DIR, { recursive: true })
+  await writeFile(`${state}.tmp`, `${hash} ${now ?? ''}\n`)
+  await rename(`${state}.tmp`, state)
+  return { changed: true, warnings: await bridgeWarnings(opts) }
+}
+
+/** Deletes `table inet palisade` (if present) and the state files (of each of stateDirs); nothing else is touched. */
+export async function cleanupNftables(opts: DataplaneTarget = {}): Promise<void> {
+  // "table" then "delete table" in one transaction: succeeds whether or not the table exists.
+  await nft(opts, ['-f', '-'], `table ${NFT_FAMILY} ${NFT_TABLE}\ndelete table ${NFT_FAMILY} ${NFT_TABLE}\n`)
+  for (const d of opts.stateDirs ?? [opts.stateDir ?? DEFAULT_STATE_DIR])
+    await rm(statePath(opts, d), { force: true })
+}
+
+/**
+ * Returns the runner of `nft -f -` scripts. In a named netns it enters only the network namespace
+ * (`nsenter --net=/run/netns/NAME`, ~5 ms cheaper per batch than `ip netns exec`, which also sets up a
+ * mount namespace nft does not need); without nsenter it uses `ip netns exec`.
+ */
+function nftRunner(netns: string | undefined): (script: string) => Promise<ExecResult> {
+  if (netns === undefined) return (script) => execCommand('nft', ['-f', '-'], { input: script })
+  let useNsenter = isValidNetnsName(netns)
+  return async (script) => {
+    if (useNsenter) {
+      const r = await execCommand('nsenter', [`--net=/run/netns/${netns}`, 'nft', '-f', '-'], {
+        input: script,
+      })
+      // 127: nsenter is not installed; 1 with no nft output: the netns path is not where we expect it.
+      if (r.code !== 127 && !(r.code === 1 && /nsenter:/.test(r.stderr))) return r
+      useNsenter = false
+    }
+    return execCommand('nft', ['-f', '-'], { netns, input: script })
+  }
+}
+
+/** The sizes the kernel can be checked against: rules per chain, elements per set and map. */
+export interface NftShape {
+  /** `chain:rules`, sorted. */
+  readonly chains: readonly string[]
+  /** Set or map name -> element count. */
+  readonly counts: ReadonlyMap<string, number>
+}
+
+/** Returns the shape of our table. */
+export function shapeOfTable(t: NftTable): NftShape {
+  const chains: string[] = []
+  const counts = new Map<string, number>()
+  for (const o of t.objects) {
+    if (o.kind === 'chain') chains.push(`${o.name}:${o.rules.length}`)
+    else counts.set(o.name, o.elements.length)
+  }
+  return { chains: chains.sort(), counts }
+}
+
+/** Returns the shape of a table as `nft -j list table` gives it (the kernel's JSON, not our text). */
+export function shapeOfListing(json: string): NftShape {
+  const parsed = JSON.parse(json) as { nftables?: readonly Record<string, unknown>[] }
+  const rules = new Map<string, number>()
+  const counts = new Map<string, number>()
+  const named = (v: unknown): { name?: unknown; chain?: unknown; elem?: unknown } =>
+    typeof v === 'object' && v !== null ? (v as { name?: unknown; chain?: unknown; elem?: unknown }) : {}
+  for (const item of parsed.nftables ?? []) {
+    const chain = named(item.chain)
+    if (typeof chain.name === 'string') rules.set(chain.name, rules.get(chain.name) ?? 0)
+    const rule = named(item.rule)
+    if (typeof rule.chain === 'string') rules.set(rule.chain, (rules.get(rule.chain) ?? 0) + 1)
+    for (const s of [named(item.set), named(item.map)])
+      if (typeof s.name === 'string') counts.set(s.name, Array.isArray(s.elem) ? s.elem.length : 0)
+  }
+  return { chains: [...rules].map(([c, n]) => `${c}:${n}`).sort(), counts }
+}
+
+/** Returns why `have` (the kernel) is not `want` (what was applied), or undefined when they match. */
+export function shapeDrift(want: NftShape, have: NftShape): string | undefined {
+  if (want.chains.join(',') !== have.chains.join(',')) return 'chains differ'
+  for (const [set, n] of want.counts) {
+    const got = have.counts.get(set)
+    if (got !== n) return `set ${set} holds ${got ?? 'no'} elements instead of ${n}`
+  }
+  return undefined
+}
+
+/** Binds the nftables edge to a target. */
+export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, NftDelta> {
+  const run = nftRunner(target.netns)
+  const netns = target.netns !== undefined ? { netns: target.netns } : {}
+  let applied = false
+  return {
+    async apply(rs) {
+      if (applied) {
+        // The printed file is one self-contained transaction (it replaces the whole table), so one
+        // `nft -f` is the full atomic apply. The first apply's extra checks (state file, table handle
+        // before and after, bridge sysctls: 4 more processes) describe a kernel we no longer need to
+        // ask about: what is in it is what this dataplane put there.
+        const r = await run(printNftables(rs.structure))
+        if (r.code !== 0) throw new Error(`nft -f failed (exit ${r.code}): ${r.stderr.trim()}`)
+        return { changed: true, warnings: [] }
+      }
+      applied = true
+      return applyNftables(rs, target)
+    },
+    async applyDelta(delta) {
+      const r = await run(printNftDelta(delta))
+      if (r.code !== 0) throw new Error(r.stderr.trim().split('\n')[0] ?? `nft -f failed (exit ${r.code})`)
+    },
+    async drift(rs): Promise<Drift> {
+      const t = rs.structure
+      const r = await execCommand('nft', ['-j', 'list', 'table', t.family, t.name], {
+        ...netns,
+        timeoutMs: target.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+      })
+      if (r.code !== 0) return { kind: 'drifted', reason: `table ${t.family} ${t.name} is missing` }
+      let have: NftShape
+      try {
+        have = shapeOfListing(r.stdout)
+      } catch {
+        return { kind: 'drifted', reason: 'the table listing could not be read' }
+      }
+      const reason = shapeDrift(shapeOfTable(t), have)
+      return reason === undefined ? { kind: 'clean' } : { kind: 'drifted', reason }
+    },
+    async cleanup() {
+      await cleanupNftables(target)
+      applied = false
+      return { left: [] }
+    },
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Phase 2 of a node build: everything of the IR except set elements (chains, pod chains, set
+ * declarations, names, diagnostics). A function of the policies, the local pods, the families, the
+ * node and the options, so the incremental compiler reuses it whenever those are the same objects.
+ */
+import {
+  type ClusterState,
+  DEFAULT_DENY_ANNOTATION_POLICY,
+  type Diagnostic,
+  type Family,
+  type NetworkPolicy,
+  type Pod,
+  type PolicyRule,
+  policyKey,
+} from '../model/index.js'
+import { policyHasType, policySelectsPod, rulesOf } from '../semantics/index.js'
+import type { CompileOptions, IRChain, IRLocalPod, IRPodDirection, IRPortMatch, IRRule } from './ir.js'
+import { createNameRegistry } from './names.js'
+import { byString } from './order.js'
+import { keyOf, type PodFacts } from './pod-facts.js'
+import {
+  type Builder,
+  namedSet,
+  type PeerMatch,
+  type PortPart,
+  peerMatches,
+  portPartsOf,
+  type SetSpec,
+} from './set-specs.js'
+
+/** Everything of the IR except set elements: a function of the policies, the local pods and the families. */
+export interface Structure {
+  readonly node: string
+  readonly opts: CompileOptions
+  readonly families: readonly Family[]
+  /** cluster.policies as given (compared by reference). */
+  readonly policies: readonly NetworkPolicy[]
+  /** Endpoint pods on the node as given (compared by reference). */
+  readonly onNode: readonly Pod[]
+  readonly local: readonly PodFacts[]
+  readonly specs: readonly SetSpec[]
+  readonly chains: readonly IRChain[]
+  readonly pods: readonly IRLocalPod[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+type Direction = 'Ingress' | 'Egress'
+
+/** Computes chains, pod chains, set declarations, names and diagnostics. */
+export function buildStructure(
+  cluster: ClusterState,
+  node: string,
+  opts: CompileOptions,
+  families: readonly Family[],
+  onNode: readonly Pod[],
+  onNodeFacts: readonly PodFacts[],
+): Structure {
+  const diagnostics: Diagnostic[] = []
+  const b: Builder = { names: createNameRegistry(), families, sets: new Map(), diagnostics }
+  const local = programmableLocalPods(node, onNodeFacts, diagnostics)
+  const { chains, podDirs } = policyChains(b, cluster.policies, local)
+  const pods = local.map((p) => localPod(b, p, podDirs.get(keyOf(p)), opts))
+  return {
+    node,
+    opts,
+    families,
+    policies: cluster.policies,
+    onNode,
+    local,
+    specs: [...b.sets.values()],
+    chains,
+    pods,
+    diagnostics,
+  }
+}
+
+/** Returns the local pods the dataplane can program, sorted; notes those without an address. */
+function programmableLocalPods(
+  node: string,
+  onNodeFacts: readonly PodFacts[],
+  diagnostics: Diagnostic[],
+): PodFacts[] {
+  // docs/semantics.md: pods without an IP cannot be programmed yet.
+  const local: PodFacts[] = []
+  const sortedOnNode = [...onNodeFacts].sort((x, y) => byString(keyOf(x), keyOf(y)))
+  for (const f of sortedOnNode) {
+    if (f.ips.length > 0) local.push(f)
+    else
+      diagnostics.push({
+        code: 'compile.pod-without-ip',
+        severity: 'info',
+        message: `pod ${keyOf(f)} on node ${node} has no IP address yet: the dataplane cannot program it`,
+        object: `Pod ${keyOf(f)}`,
+        path: ['status', 'podIPs'],
+        ...(f.pod.source ? { source: f.pod.source } : {}),
+      })
+  }
+  return local
+}
+
+/**
+ * Returns one chain per (policy, direction) that selects at least one local pod, sorted by policy, and
+ * per local pod key the chains that isolate it in each direction.
+ */
+function policyChains(
+  b: Builder,
+  policies: readonly NetworkPolicy[],
+  local: readonly PodFacts[],
+): { chains: IRChain[]; podDirs: Map<string, Record<Direction, string[]>> } {
+  const sorted = [...policies].sort((x, y) => byString(policyKey(x), policyKey(y)))
+  const chains: IRChain[] = []
+  const podDirs = new Map<string, Record<Direction, string[]>>()
+  const seenPolicies = new Set<string>()
+  const localByNamespace = new Map<string, PodFacts[]>()
+  for (const p of local) {
+    const list = localByNamespace.get(p.pod.namespace)
+    if (list) list.push(p)
+    else localByNamespace.set(p.pod.namespace, [p])
+  }
+  for (const pol of sorted) {
+    const key = policyKey(pol)
+    if (seenPolicies.has(key)) {
+      b.diagnostics.push({
+        code: 'compile.duplicate-policy',
+        severity: 'warning',
+        message: `policy ${key} is given more than once; only the first is compiled`,
+        object: `NetworkPolicy ${key}`,
+        path: [],
+        ...(pol.source ? { source: pol.source } : {}),
+      })
+      continue
+    }
+    seenPolicies.add(key)
+    const selected = (localByNamespace.get(pol.namespace) ?? []).filter((p) => policySelectsPod(pol, p.pod))
+    if (selected.length === 0) continue
+    for (const direction of ['Ingress', 'Egress'] as const) {
+      if (!policyHasType(pol, direction)) continue
+      const chain = policyChain(b, pol, direction)
+      chains.push(chain)
+      for (const p of selected) {
+        let d = podDirs.get(keyOf(p))
+        if (!d) {
+          d = { Ingress: [], Egress: [] }
+          podDirs.set(keyOf(p), d)
+        }
+        d[direction].push(chain.id)
+      }
+    }
+  }
+  return { chains, podDirs }
+}
+
+/** Returns the chain of one policy and direction. */
+function policyChain(b: Builder, pol: NetworkPolicy, direction: Direction): IRChain {
+  const id = b.names.name(
+    `chain|${policyKey(pol)}|${direction}`,
+    'pol_',
+    `${pol.namespace}_${pol.name}`,
+    direction === 'Ingress' ? '_in' : '_eg',
+  )
+  return {
+    id,
+    policy: {
+      namespace: pol.namespace,
+      name: pol.name,
+      defaultDenyAnnotation:
+        pol.origin.kind === 'DefaultDenyAnnotation' || pol.name === DEFAULT_DENY_ANNOTATION_POLICY,
+    },
+    direction,
+    rules: rulesOf(pol, direction).flatMap((r, i) => compileRule(b, pol, direction, r, i)),
+  }
+}
+
+/** Returns the IR of a local pod: its addresses, interface and the chains isolating it. */
+function localPod(
+  b: Builder,
+  p: PodFacts,
+  d: Record<Direction, string[]> | undefined,
+  opts: CompileOptions,
+): IRLocalPod {
+  const dir = (direction: Direction): IRPodDirection | undefined => {
+    const ids = d?.[direction] ?? []
+    if (ids.length === 0) return undefined
+    const chain = b.names.name(
+      `pod|${keyOf(p)}|${direction}`,
+      direction === 'Ingress' ? 'pod_in_' : 'pod_eg_',
+      `${p.pod.namespace}_${p.pod.name}`,
+    )
+    return { chain, policies: ids }
+  }
+  const iface = interfaceOf(p, opts, b.diagnostics)
+  const ingress = dir('Ingress')
+  const egress = dir('Egress')
+  return {
+    namespace: p.pod.namespace,
+    name: p.pod.name,
+    ips: p.ips.map(({ family, address }) => ({ family, address })),
+    ...(iface !== undefined ? { interface: iface } : {}),
+    ...(ingress ? { ingress } : {}),
+    ...(egress ? { egress } : {}),
+  }
+}
+
+/** Returns the pod's host-side interface when known and valid (Linux IFNAMSIZ 16 incl. NUL). */
+function interfaceOf(p: PodFacts, opts: CompileOptions, diagnostics: Diagnostic[]): string | undefined {
+  if (!opts.podInterfaces) return undefined
+  const name = opts.podInterfaces[keyOf(p)]
+  if (name === undefined) {
+    diagnostics.push({
+      code: 'compile.unknown-pod-interface',
+      severity: 'warning',
+      message: `no host interface known for pod ${keyOf(p)}: its source address is not checked (anti-spoofing)`,
+      object: `Pod ${keyOf(p)}`,
+      path: [],
+    })
+    return undefined
+  }
+  if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(name)) {
+    diagnostics.push({
+      code: 'compile.invalid-pod-interface',
+      severity: 'warning',
+      message: `interface name "${name}" of pod ${keyOf(p)} is not a valid Linux interface name: ignored`,
+      object: `Pod ${keyOf(p)}`,
+      path: [],
+    })
+    return undefined
+  }
+  return name
+}
+
+/** Compiles one spec.ingress[i] / spec.egress[i] into matches (peers x port groups x families). */
+function compileRule(
+  b: Builder,
+  pol: NetworkPolicy,
+  direction: Direction,
+  rule: PolicyRule,
+  index: number,
+): IRRule[] {
+  const field = direction === 'Ingress' ? 'ingress' : 'egress'
+  const peerField = direction === 'Ingress' ? 'from' : 'to'
+  const owner = policyKey(pol)
+  const peers: PeerMatch[] =
+    rule.peers === undefined
+      ? [{}]
+      : rule.peers.flatMap((peer, j) => peerMatches(b, pol, peer, j, [`spec`, field, index, peerField, j]))
+  const portParts: PortPart[] = rule.ports === undefined ? [{}] : portPartsOf(rule.ports)
+  const out: IRRule[] = []
+  for (const pm of peers) {
+    for (const pp of portParts) {
+      const base = {
+        rule: index,
+        ...(pm.peer !== undefined ? { peer: pm.peer } : {}),
+        ...(pp.ports ? { ports: pp.ports } : {}),
+      }
+      if (pp.match?.kind === 'named') {
+        // Named ports are resolved on the destination pod, per family (a pod address . port set).
+        const fams = pm.family !== undefined ? [pm.family] : b.families
+        for (const f of fams) {
+          // Ingress: the destination is a local pod, so only local pods need elements.
+          const scope = direction === 'Ingress' ? 'local' : 'cluster'
+          const set = namedSet(b, f, pp.match.protocol, pp.match.portName, owner, scope)
+          const port: IRPortMatch = {
+            kind: 'named',
+            protocol: pp.match.protocol,
+            portName: pp.match.portName,
+            set,
+          }
+          out.push({ ...base, family: f, ...(pm.set ? { peerSet: pm.set } : {}), port })
+        }
+        continue
+      }
+      out.push({
+        ...base,
+        ...(pm.family !== undefined ? { family: pm.family } : {}),
+        ...(pm.set ? { peerSet: pm.set } : {}),
+        ...(pp.match ? { port: pp.match } : {}),
+      })
+    }
+  }
+  return out
+}

@@ -1,0 +1,251 @@
+/**
+ * Set declarations: the address set behind every distinct peer (cluster-wide, one per family, shared
+ * by every policy with an equal peer) and the named-port sets, keyed by the peer matchers' canonical
+ * keys from src/semantics. Their elements are filled later (set-elements.ts).
+ */
+import {
+  canonicalCIDR,
+  type Diagnostic,
+  type Family,
+  type NetworkPolicy,
+  type PolicyPeer,
+  type PolicyPort,
+  PROTOCOLS,
+  type Protocol,
+  policyKey,
+} from '../model/index.js'
+import {
+  type IPBlockPeer,
+  isEmptySelector,
+  type PeerMatcher,
+  type PodsPeer,
+  peerMatcher,
+  renderSelector,
+} from '../semantics/index.js'
+import type { IRPortRange } from './ir.js'
+import type { NameRegistry } from './names.js'
+import { byString } from './order.js'
+import { isWholeFamily, mergePortRanges, subtractCIDRs } from './ranges.js'
+
+/** A set to declare: its key, id and what fills it, computed once every rule is known. */
+export type SetSpec =
+  | {
+      readonly kind: 'pods'
+      readonly key: string
+      readonly id: string
+      readonly family: Family
+      /** The peer of the first rule that asked for the set (every other one has the same key). */
+      readonly matcher: PodsPeer
+      readonly usedBy: Set<string>
+    }
+  | {
+      readonly kind: 'ipBlock'
+      readonly key: string
+      readonly id: string
+      readonly family: Family
+      readonly cidr: string
+      readonly except: readonly string[]
+      readonly elements: readonly string[]
+      readonly usedBy: Set<string>
+    }
+  | {
+      readonly kind: 'named'
+      readonly key: string
+      readonly id: string
+      readonly family: Family
+      readonly protocol: Protocol
+      readonly portName: string
+      readonly scope: 'local' | 'cluster'
+      readonly usedBy: Set<string>
+    }
+
+/** Mutable state of the structure phase. */
+export interface Builder {
+  readonly names: NameRegistry
+  readonly families: readonly Family[]
+  readonly sets: Map<string, SetSpec>
+  readonly diagnostics: Diagnostic[]
+}
+
+/** The remote side of a rule: which family and which address set, if any. */
+export interface PeerMatch {
+  readonly peer?: number
+  readonly family?: Family
+  readonly set?: string
+}
+
+/** A rule's port part before the family is known (named ports need one set per family). */
+export type PortPart =
+  | { readonly ports?: undefined; readonly match?: undefined }
+  | {
+      readonly ports: readonly number[]
+      readonly match: { kind: 'ports'; protocol: Protocol; ranges: IRPortRange[] }
+    }
+  | {
+      readonly ports: readonly number[]
+      readonly match: { kind: 'named'; protocol: Protocol; portName: string }
+    }
+
+/** Returns the matches of one peer (index j of from/to): one per family for pod peers, one for an ipBlock. */
+export function peerMatches(
+  b: Builder,
+  pol: NetworkPolicy,
+  peer: PolicyPeer,
+  j: number,
+  path: readonly (string | number)[],
+): PeerMatch[] {
+  const m: PeerMatcher = peerMatcher(peer, pol.namespace)
+  switch (m.kind) {
+    case 'all':
+      return [{ peer: j }]
+    case 'ipBlock':
+      return ipBlockMatches(b, pol, m, j, path)
+    case 'pods':
+      return podsMatches(b, pol, m, j)
+  }
+}
+
+/** Returns the match of an ipBlock peer: its family and the set of cidr minus except (none for a whole family). */
+function ipBlockMatches(
+  b: Builder,
+  pol: NetworkPolicy,
+  m: IPBlockPeer,
+  j: number,
+  path: readonly (string | number)[],
+): PeerMatch[] {
+  const owner = policyKey(pol)
+  const cidr = m.cidr
+  if (!cidr) {
+    b.diagnostics.push({
+      code: 'compile.invalid-cidr',
+      severity: 'error',
+      message: `invalid CIDR address: ${m.block.cidr} (peer left out: it matches nothing)`,
+      object: `NetworkPolicy ${owner}`,
+      path: [...path, 'ipBlock', 'cidr'],
+      ...(pol.source ? { source: pol.source } : {}),
+    })
+    return []
+  }
+  if (isWholeFamily(cidr) && m.except.length === 0) return [{ peer: j, family: cidr.family }]
+  const canon = canonicalCIDR(cidr)
+  const exceptCanon = m.exceptKeys
+  const key = `cidr|${cidr.family}|${canon}|${exceptCanon.join(',')}`
+  let spec = b.sets.get(key)
+  if (!spec) {
+    const readable = exceptCanon.length > 0 ? `${canon}_x${exceptCanon.length}` : canon
+    spec = {
+      kind: 'ipBlock',
+      key,
+      id: b.names.name(key, 'cidr_', readable, `_v${cidr.family}`, key.replace(/^cidr\|\d\|/, '')),
+      family: cidr.family,
+      cidr: canon,
+      except: exceptCanon,
+      elements: subtractCIDRs(cidr, m.except),
+      usedBy: new Set(),
+    }
+    b.sets.set(key, spec)
+  }
+  spec.usedBy.add(owner)
+  return [{ peer: j, family: cidr.family, set: spec.id }]
+}
+
+/** Returns the matches of a selector peer: one pods set per family the cluster has. */
+function podsMatches(b: Builder, pol: NetworkPolicy, m: PodsPeer, j: number): PeerMatch[] {
+  const owner = policyKey(pol)
+  const scope = m.namespaces
+  const keyPart = `${scope.key}|pod=${m.podSelectorKey}`
+  let readable: string | undefined
+  return b.families.map((f) => {
+    const key = `pods|${f}|${keyPart}`
+    let spec = b.sets.get(key)
+    if (!spec) {
+      if (readable === undefined) {
+        const podPart = isEmptySelector(m.podSelector) ? 'all' : renderSelector(m.podSelector)
+        readable =
+          scope.kind === 'namespaceSelector'
+            ? `ns_${isEmptySelector(scope.selector) ? 'all' : renderSelector(scope.selector)}_${podPart}`
+            : `${scope.namespace}_${podPart}`
+      }
+      spec = {
+        kind: 'pods',
+        key,
+        id: b.names.name(key, 'pods_', readable, `_v${f}`, keyPart),
+        family: f,
+        matcher: m,
+        usedBy: new Set(),
+      }
+      b.sets.set(key, spec)
+    }
+    spec.usedBy.add(owner)
+    return { peer: j, family: f, set: spec.id }
+  })
+}
+
+/** Groups a rule's ports: numeric ports and bare protocols per protocol, named ports per (protocol, name). */
+export function portPartsOf(ports: readonly PolicyPort[]): PortPart[] {
+  const numeric = new Map<Protocol, { idx: number[]; ranges: IRPortRange[]; all: boolean }>()
+  const named = new Map<string, { idx: number[]; protocol: Protocol; portName: string }>()
+  ports.forEach((p, i) => {
+    if (typeof p.port === 'string') {
+      const k = `${p.protocol}|${p.port}`
+      const e = named.get(k) ?? { idx: [], protocol: p.protocol, portName: p.port }
+      e.idx.push(i)
+      named.set(k, e)
+      return
+    }
+    const e = numeric.get(p.protocol) ?? { idx: [], ranges: [], all: false }
+    e.idx.push(i)
+    if (p.port === undefined) e.all = true
+    else
+      e.ranges.push({ from: p.port, to: p.endPort !== undefined && p.endPort >= p.port ? p.endPort : p.port })
+    numeric.set(p.protocol, e)
+  })
+  const out: (PortPart & { readonly ports: readonly number[] })[] = []
+  for (const protocol of PROTOCOLS) {
+    const e = numeric.get(protocol)
+    if (!e) continue
+    out.push({
+      ports: e.idx,
+      match: { kind: 'ports', protocol, ranges: e.all ? [] : mergePortRanges(e.ranges) },
+    })
+  }
+  for (const k of [...named.keys()].sort(byString)) {
+    const e = named.get(k)!
+    out.push({ ports: e.idx, match: { kind: 'named', protocol: e.protocol, portName: e.portName } })
+  }
+  // in the order the manifest lists them (first port index), so comments read top-down
+  return out.sort((x, y) => (x.ports[0] ?? 0) - (y.ports[0] ?? 0))
+}
+
+/** Returns the id of the named-port set of (family, protocol, name), creating it on first use. */
+export function namedSet(
+  b: Builder,
+  f: Family,
+  protocol: Protocol,
+  portName: string,
+  owner: string,
+  scope: 'local' | 'cluster',
+): string {
+  const key = `named|${scope}|${f}|${protocol}|${portName}`
+  let spec = b.sets.get(key)
+  if (!spec) {
+    spec = {
+      kind: 'named',
+      key,
+      id: b.names.name(
+        key,
+        'np_',
+        `${scope === 'local' ? 'local_' : ''}${protocol.toLowerCase()}_${portName}`,
+        `_v${f}`,
+      ),
+      family: f,
+      protocol,
+      portName,
+      scope,
+      usedBy: new Set(),
+    }
+    b.sets.set(key, spec)
+  }
+  spec.usedBy.add(owner)
+  return spec.id
+}
