@@ -6,7 +6,7 @@
  * skipped). Nothing is ever loaded into the machine's own namespace.
  */
 import { execFileSync } from 'node:child_process'
-import { execCommand, hasCommand } from '../dataplane/exec.js'
+import { execCommand, hasCommand } from '../backends/exec.js'
 import type { IptablesRuleset } from './execute.js'
 
 let counter = 0
