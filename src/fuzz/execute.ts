@@ -20,7 +20,7 @@ import {
   materializeRecipe,
   type Node,
 } from './mutate.js'
-import { acceptanceOracle, type CliOutcome, crashOracle, type Failure } from './oracles.js'
+import { acceptanceOracle, type CliOutcome, crashOracle, type Failure, hangBoundMs } from './oracles.js'
 import type { Recipe } from './recipe.js'
 import { mutateBytes, type Written, writeDocs } from './render.js'
 import { COMMANDS, type CommandName, MODES, type ValidationCase } from './tables.js'
@@ -368,13 +368,12 @@ export async function runPrepared(p: PreparedCase, env: ExecEnv): Promise<CaseRe
     await writeFile(inputPath, p.bytes)
     const argv = p.argsTemplate.map((a) => (a === '{input}' ? inputPath : a === '{out}' ? outDir : a))
     const isolation = p.isolation === 'process' && env.bin !== undefined ? 'process' : 'in-process'
+    const bound = hangBoundMs(env.hangMs, p.bytes.length)
     const outcome =
       isolation === 'process'
-        ? await runFreshProcess(env.bin as string, argv, env.hangMs)
+        ? await runFreshProcess(env.bin as string, argv, bound)
         : await runInProcess(argv)
-    const failures: Failure[] = [
-      ...crashOracle(outcome, p.command, p.recipe.family, p.argsTemplate, env.hangMs),
-    ]
+    const failures: Failure[] = [...crashOracle(outcome, p.command, p.recipe.family, p.argsTemplate, bound)]
     const nft: string[] = []
     const iptables: IptablesRuleset[] = []
     const crashed = failures.some((f) => f.cls === 'crash' || f.cls === 'hang')

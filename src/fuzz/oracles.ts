@@ -75,6 +75,19 @@ export function isJsonOutput(args: readonly string[]): boolean {
   return f === 'json' || f === 'sarif'
 }
 
+/** CPU time allowed per MiB of input on top of the hang bound. */
+export const HANG_MS_PER_MIB = 500
+
+/**
+ * The CPU bound of a case: `--hang-ms`, plus HANG_MS_PER_MIB for each MiB of input. A hang is a cost
+ * out of proportion with the input; reading a 30 MiB string is linear but not free (about 0.26 s of CPU
+ * per MiB measured from 3 to 30 MiB, most of it the yaml library's garbage while it builds a quoted
+ * scalar), so a huge input gets twice that: 20 s at 30 MiB. Inputs under 100 KiB gain under 50 ms.
+ */
+export function hangBoundMs(hangMs: number, inputBytes: number): number {
+  return Math.round(hangMs + (inputBytes / (1 << 20)) * HANG_MS_PER_MIB)
+}
+
 /** Crashes and hangs of one CLI run. */
 export function crashOracle(
   o: CliOutcome,

@@ -8,7 +8,7 @@ import { loadCorpus } from '../../src/fuzz/corpus.js'
 import { prepareCase } from '../../src/fuzz/execute.js'
 import { type FailureExample, type FailureGroup, generateRecipe, runFuzz } from '../../src/fuzz/harness.js'
 import { iptablesCause, nftCause } from '../../src/fuzz/kernel.js'
-import { acceptanceOracle, type CliOutcome, crashOracle } from '../../src/fuzz/oracles.js'
+import { acceptanceOracle, type CliOutcome, crashOracle, hangBoundMs } from '../../src/fuzz/oracles.js'
 import type { Recipe } from '../../src/fuzz/recipe.js'
 import { reproLine, saveExample, shellQuote } from '../../src/fuzz/report.js'
 
@@ -57,6 +57,20 @@ describe('crash and hang oracle', () => {
     },
   ])('$name', ({ o, want }) => {
     expect(classify(o as Partial<CliOutcome>)).toEqual(want)
+  })
+
+  it('the CPU bound grows with the input: reading megabytes at a linear cost is not a hang', () => {
+    const MiB = 1 << 20
+    expect(hangBoundMs(5000, 10_000)).toBeLessThan(5010)
+    // A 30 MiB string costs about 8 s of CPU to read (0.26 s per MiB, linear from 3 to 30 MiB).
+    const bound = hangBoundMs(5000, 30 * MiB)
+    expect(bound).toBe(20_000)
+    const judge = (cpuMs: number) =>
+      crashOracle({ ...clean, ms: cpuMs, cpuMs }, 'lint', 'huge', ['lint', '{input}'], bound).map(
+        (f) => f.cls,
+      )
+    expect(judge(10_800)).toEqual([])
+    expect(judge(21_000)).toEqual(['hang'])
   })
 
   it('-o json output that does not parse is a crash (bad output)', () => {
