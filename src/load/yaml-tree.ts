@@ -195,6 +195,17 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
     return { ok: false, empty: true } // only comments or `---`: skipped, as kubectl does
   }
+  const badMerge = findAliasMergeOfNonMap(root, doc)
+  if (badMerge !== undefined) {
+    diagnostics.push({
+      code: 'yaml.syntax',
+      severity: 'error',
+      message: `map merge requires map or sequence of maps as the value (document ${ctx.doc + 1} skipped)`,
+      path: [],
+      source: sourceAt(ctx, at(startOf(badMerge))),
+    })
+    return { ok: false, empty: false }
+  }
   let js: JsonValue
   try {
     js = toJson(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT, mapAsMap: true }), new Set())
@@ -283,6 +294,26 @@ function keyText(key: unknown): string | undefined {
 }
 
 /** With merge keys on, the yaml library gives a plain `<<` key a symbol value. */
+/**
+ * A merge key whose value is an alias to something else than a mapping: go-yaml refuses it (decode.go
+ * merge: failWantMap), the yaml library merges the maps of an aliased sequence. Iterative: the depth
+ * guard has run, but a document may still be wide.
+ */
+function findAliasMergeOfNonMap(root: YamlNode, doc: Document.Parsed): Alias | undefined {
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (isMap(node)) {
+      for (const p of node.items) {
+        if (!isPair(p)) continue
+        if (isMergeKey(p.key) && isAlias(p.value) && !isMap(p.value.resolve(doc))) return p.value
+        stack.push(p.key, p.value)
+      }
+    } else if (isSeq(node)) for (const item of node.items) stack.push(item)
+  }
+  return undefined
+}
+
 function isMergeKey(key: unknown): boolean {
   return isScalar(key) && typeof key.value === 'symbol'
 }

@@ -317,6 +317,12 @@ export const YAML_CORPUS: readonly CorpusEntry[] = [
     why: 'resolve.go resolvableTag includes !!null; the deferred check',
   },
   {
+    name: 'a merge key whose alias names a sequence of maps',
+    yaml: 'a: &x\n  - {p: 1}\nb:\n  <<: *x\n  q: 2\n',
+    kubectl: { error: 'map merge requires map or sequence of maps as the value' },
+    why: 'decode.go merge: an alias must name a mapping (failWantMap); only a sequence written in place may hold maps',
+  },
+  {
     name: 'a !!binary scalar is its decoded bytes',
     yaml: 'a: !!binary aGVsbG8=\nb: !<tag:yaml.org,2002:binary> aGk=\nc: !!binary ""\n',
     kubectl: { a: 'hello', b: 'hi', c: '' },
