@@ -16,6 +16,7 @@ import { KernelChecker, kernelSkipReason } from './kernel.js'
 import { PoolExecutor } from './pool.js'
 import type { Recipe } from './recipe.js'
 import { renderFigures, renderGroups, reproLine, saveExample } from './report.js'
+import { withStopSignals } from './signals.js'
 import { MODES } from './tables.js'
 
 const USAGE = `usage: npm run fuzz -- [--time 60s] [--cases N] [--seed N] [--jobs N] [--families ${FAMILY_NAMES.join(',')}]
@@ -92,47 +93,38 @@ async function main(argv: string[]): Promise<number> {
       await kernel.start()
     } else process.stdout.write(`kernel checks off: ${skip}\n`)
     const executor = new PoolExecutor(jobs, { tmp, bin: BIN, hangMs, modes })
-    let stopping = false
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143) // the kernel checker's exit hook removes its namespaces
-      stopping = true
-      process.stderr.write(`\n${signal}: stopping after the cases in flight (again to abort)\n`)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    let report: FuzzReport
-    try {
-      report = await runFuzz({
-        seed,
-        ...(cases !== undefined ? { cases } : {}),
-        ...(timeMs !== undefined ? { timeMs } : {}),
-        ...(families ? { families } : {}),
-        modes,
-        executor,
-        ...(kernel ? { kernel } : {}),
-        concurrency: jobs * 2 + (kernel ? 14 : 0),
-        shrinkRuns: Number(values.shrink ?? 60),
-        stop: () => stopping,
-        onExample: async (g, ex) => {
-          await saveExample(outDir, g, ex, bases, modes)
-        },
-        progress: (r) => {
-          process.stderr.write(
-            `  ${(r.ms / 1000).toFixed(0)} s: ${summaryLine(r)}, ${r.misreads} misreads, ${r.groups.size} distinct (${(r.cases / (r.ms / 1000)).toFixed(0)} cases/s, ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB)\n`,
-          )
-          // The report so far, in case the run is stopped hard.
-          void writeFile(
-            join(outDir, 'report.txt'),
-            `seed ${seed} (in progress)\n${renderGroups(r)}${renderFigures(r, kernel?.stats)}${summaryLine(r)}\n`,
-          ).catch(() => undefined)
-        },
-      })
-    } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      await executor.close()
-      await kernel?.stop()
-    }
+    const report: FuzzReport = await withStopSignals(
+      (stopping) =>
+        runFuzz({
+          seed,
+          ...(cases !== undefined ? { cases } : {}),
+          ...(timeMs !== undefined ? { timeMs } : {}),
+          ...(families ? { families } : {}),
+          modes,
+          executor,
+          ...(kernel ? { kernel } : {}),
+          concurrency: jobs * 2 + (kernel ? 14 : 0),
+          shrinkRuns: Number(values.shrink ?? 60),
+          stop: stopping,
+          onExample: async (g, ex) => {
+            await saveExample(outDir, g, ex, bases, modes)
+          },
+          progress: (r) => {
+            process.stderr.write(
+              `  ${(r.ms / 1000).toFixed(0)} s: ${summaryLine(r)}, ${r.misreads} misreads, ${r.groups.size} distinct (${(r.cases / (r.ms / 1000)).toFixed(0)} cases/s, ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB)\n`,
+            )
+            // The report so far, in case the run is stopped hard.
+            void writeFile(
+              join(outDir, 'report.txt'),
+              `seed ${seed} (in progress)\n${renderGroups(r)}${renderFigures(r, kernel?.stats)}${summaryLine(r)}\n`,
+            ).catch(() => undefined)
+          },
+        }),
+      async () => {
+        await executor.close()
+        await kernel?.stop()
+      },
+    )
     const text = `${renderGroups(report)}${renderFigures(report, kernel?.stats)}${summaryLine(report)}\n`
     await writeFile(join(outDir, 'report.txt'), `seed ${seed}\n${text}`).catch(() => undefined)
     process.stdout.write(text)
