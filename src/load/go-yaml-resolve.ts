@@ -178,3 +178,99 @@ function formatFloatKey(f: number): string {
   if (digits.length <= exp + 1) return `${sign}${digits}${'0'.repeat(exp + 1 - digits.length)}`
   return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`
 }
+
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+const BASE64_VALUE: ReadonlyMap<string, number> = new Map([...BASE64_ALPHABET].map((c, i) => [c, i]))
+
+/**
+ * A `!!binary` scalar as go-yaml v2 decodes it (decode.go scalar): base64.StdEncoding.DecodeString of
+ * the text, which skips `\r` and `\n` and requires the `=` padding, then string(data), whose bytes
+ * json.Marshal writes as UTF-8 with U+FFFD for each byte that does not start a valid sequence.
+ * Undefined when Go's decoder refuses the text (go-yaml then fails the document).
+ */
+export function decodeGoBinary(text: string): string | undefined {
+  const s = text.replace(/[\r\n]/g, '')
+  if (s.length % 4 !== 0) return undefined
+  const bytes: number[] = []
+  for (let i = 0; i < s.length; i += 4) {
+    const last = i + 4 === s.length
+    const quad = s.slice(i, i + 4)
+    const pad = quad.endsWith('==') ? 2 : quad.endsWith('=') ? 1 : 0
+    if (pad > 0 && !last) return undefined
+    let n = 0
+    for (let j = 0; j < 4 - pad; j++) {
+      const v = BASE64_VALUE.get(quad[j] as string)
+      if (v === undefined) return undefined
+      n = (n << 6) | v
+    }
+    n <<= 6 * pad
+    bytes.push((n >> 16) & 0xff)
+    if (pad < 2) bytes.push((n >> 8) & 0xff)
+    if (pad < 1) bytes.push(n & 0xff)
+  }
+  return goBytesToJsonString(bytes)
+}
+
+/** Bytes as Go's json.Marshal writes a string holding them: UTF-8, U+FFFD for each invalid byte. */
+function goBytesToJsonString(b: readonly number[]): string {
+  let out = ''
+  let i = 0
+  const cont = (k: number): boolean => k < b.length && ((b[k] as number) & 0xc0) === 0x80
+  while (i < b.length) {
+    const c = b[i] as number
+    let cp = -1
+    let size = 1
+    if (c < 0x80) cp = c
+    else if (c >= 0xc2 && c <= 0xdf && cont(i + 1)) {
+      cp = ((c & 0x1f) << 6) | ((b[i + 1] as number) & 0x3f)
+      size = 2
+    } else if (c >= 0xe0 && c <= 0xef && cont(i + 1) && cont(i + 2)) {
+      cp = ((c & 0x0f) << 12) | (((b[i + 1] as number) & 0x3f) << 6) | ((b[i + 2] as number) & 0x3f)
+      size = 3
+      // overlong forms and UTF-16 surrogates are refused by utf8.DecodeRune
+      if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) cp = -1
+    } else if (c >= 0xf0 && c <= 0xf4 && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
+      cp =
+        ((c & 0x07) << 18) |
+        (((b[i + 1] as number) & 0x3f) << 12) |
+        (((b[i + 2] as number) & 0x3f) << 6) |
+        ((b[i + 3] as number) & 0x3f)
+      size = 4
+      if (cp < 0x10000 || cp > 0x10ffff) cp = -1
+    }
+    if (cp < 0) {
+      out += '\ufffd'
+      i += 1
+    } else {
+      out += String.fromCodePoint(cp)
+      i += size
+    }
+  }
+  return out
+}
+
+/** The scalar tags go-yaml v2 resolves (resolvableTag, minus !!str and !!timestamp, handled apart). */
+export type GoResolvableTag = 'int' | 'float' | 'bool' | 'null'
+
+/** The go-yaml tag of what resolve("", s) gave. */
+function goTagOf(v: GoScalar): string {
+  if (v === null) return 'null'
+  if (typeof v === 'boolean') return 'bool'
+  if (typeof v === 'number') return 'int'
+  if (v instanceof GoFloat) return 'float'
+  return 'str'
+}
+
+/**
+ * A scalar with an explicit `!!int`, `!!float`, `!!bool` or `!!null` tag, quoted or not, as go-yaml v2
+ * reads it (resolve.go resolve(tag, in)): the text resolves by the plain rules, then must have the
+ * tag's type; `!!float` also takes an integer (as a float). Otherwise go-yaml fails the document with
+ * the message returned here as `error`.
+ */
+export function resolveGoTagged(tag: GoResolvableTag, s: string): { value: GoScalar } | { error: string } {
+  const v = resolveGoScalar(s)
+  const got = goTagOf(v)
+  if (got === tag) return { value: v }
+  if (tag === 'float' && typeof v === 'number') return { value: new GoFloat(v) }
+  return { error: `cannot decode !!${got} \`${s}\` as a !!${tag}` }
+}

@@ -22,7 +22,15 @@ import type {
   Node as YamlNode,
 } from 'yaml'
 import type { Diagnostic, JsonObject, JsonValue } from '../model/index.js'
-import { GoFloat, goKeyString, goScalarToJson, resolveGoScalar } from './go-yaml-resolve.js'
+import {
+  decodeGoBinary,
+  GoFloat,
+  type GoResolvableTag,
+  goKeyString,
+  goScalarToJson,
+  resolveGoScalar,
+  resolveGoTagged,
+} from './go-yaml-resolve.js'
 import { scanGoYaml } from './go-yaml-scan.js'
 import { type DocContext, type DocParse, type DuplicateKey, sourceAt, type Tree } from './tree.js'
 
@@ -49,7 +57,10 @@ const isSeq = (n: unknown): n is YAMLSeq => yaml().isSeq(n)
 /** Resolved aliases allowed per document: beyond this a document is treated as an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000
 
-/** YAML 1.1 types go-yaml v2 does not give Kubernetes: they stay plain strings. */
+/**
+ * The yaml library's YAML 1.1 tags that go-yaml v2 reads otherwise: timestamps stay plain strings;
+ * explicit `!!binary`, `!!int`, `!!float`, `!!bool` and `!!null` are go-yaml's (goBinaryTag, goTypedTags).
+ */
 const DROPPED_TAGS: ReadonlySet<string> = new Set([
   'timestamp',
   'binary',
@@ -57,6 +68,10 @@ const DROPPED_TAGS: ReadonlySet<string> = new Set([
   'floatTime',
   'tag:yaml.org,2002:timestamp',
   'tag:yaml.org,2002:binary',
+  'tag:yaml.org,2002:int',
+  'tag:yaml.org,2002:float',
+  'tag:yaml.org,2002:bool',
+  'tag:yaml.org,2002:null',
 ])
 
 /** Plain scalars that go-yaml resolves to something else than a string (a GoFloat for floats). */
@@ -67,6 +82,31 @@ const goPlainTag: ScalarTag = {
   test: { test: (source: string) => typeof resolveGoScalar(source) !== 'string' } as unknown as RegExp,
   resolve: (source: string) => resolveGoScalar(source) as unknown as string,
 }
+
+/** An explicit `!!binary` scalar: its decoded bytes, or go-yaml's refusal (the document is skipped). */
+const goBinaryTag: ScalarTag = {
+  tag: 'tag:yaml.org,2002:binary',
+  default: false,
+  resolve: (source: string, onError: (message: string) => void): string => {
+    const decoded = decodeGoBinary(source)
+    if (decoded === undefined) onError('!!binary value contains invalid base64 data')
+    return decoded ?? source
+  },
+}
+
+/** Explicitly tagged scalars go-yaml resolves: the plain rules, then the tag's type (resolveGoTagged). */
+const goTypedTags: ScalarTag[] = (['int', 'float', 'bool', 'null'] as GoResolvableTag[]).map((name) => ({
+  tag: `tag:yaml.org,2002:${name}`,
+  default: false,
+  resolve: (source: string, onError: (message: string) => void): unknown => {
+    const r = resolveGoTagged(name, source)
+    if ('error' in r) {
+      onError(r.error)
+      return source
+    }
+    return r.value
+  },
+}))
 
 /**
  * How kubectl's YAML is read: plain scalars by go-yaml's rules (the library's own scalar tags only
@@ -79,6 +119,8 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   merge: true,
   customTags: (tags) => [
     goPlainTag,
+    goBinaryTag,
+    ...goTypedTags,
     ...tags
       .filter((t) => !DROPPED_TAGS.has(typeof t === 'string' ? t : t.tag))
       .map((t) =>
@@ -152,6 +194,17 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
   const root = doc.contents
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
     return { ok: false, empty: true } // only comments or `---`: skipped, as kubectl does
+  }
+  const badMerge = findAliasMergeOfNonMap(root, doc)
+  if (badMerge !== undefined) {
+    diagnostics.push({
+      code: 'yaml.syntax',
+      severity: 'error',
+      message: `map merge requires map or sequence of maps as the value (document ${ctx.doc + 1} skipped)`,
+      path: [],
+      source: sourceAt(ctx, at(startOf(badMerge))),
+    })
+    return { ok: false, empty: false }
   }
   let js: JsonValue
   try {
@@ -241,6 +294,26 @@ function keyText(key: unknown): string | undefined {
 }
 
 /** With merge keys on, the yaml library gives a plain `<<` key a symbol value. */
+/**
+ * A merge key whose value is an alias to something else than a mapping: go-yaml refuses it (decode.go
+ * merge: failWantMap), the yaml library merges the maps of an aliased sequence. Iterative: the depth
+ * guard has run, but a document may still be wide.
+ */
+function findAliasMergeOfNonMap(root: YamlNode, doc: Document.Parsed): Alias | undefined {
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (isMap(node)) {
+      for (const p of node.items) {
+        if (!isPair(p)) continue
+        if (isMergeKey(p.key) && isAlias(p.value) && !isMap(p.value.resolve(doc))) return p.value
+        stack.push(p.key, p.value)
+      }
+    } else if (isSeq(node)) for (const item of node.items) stack.push(item)
+  }
+  return undefined
+}
+
 function isMergeKey(key: unknown): boolean {
   return isScalar(key) && typeof key.value === 'symbol'
 }

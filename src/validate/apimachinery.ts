@@ -130,3 +130,130 @@ export function nameIsDNSSubdomain(name: string, prefix: boolean): string[] {
 export function nameIsDNSLabel(name: string, prefix: boolean): string[] {
   return isDNS1123Label(prefix && name.endsWith('-') ? `${name}a` : name)
 }
+
+const isDigitAt = (s: string, i: number): boolean =>
+  i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57
+const digitAt = (s: string, i: number): number => s.charCodeAt(i) - 48
+
+function daysIn(month: number, year: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+}
+
+/**
+ * Whether Go's time.Parse(time.RFC3339, s) accepts s: what metav1.Time.UnmarshalJSON asks of every
+ * timestamp (creationTimestamp, status times). Go tries a strict fast path, then its general layout
+ * parser, which is a little looser: a one-digit hour, a comma before the fraction of a second, and an
+ * offset of up to 24:60 are accepted there, so they are accepted here. The date must exist (no 30
+ * February); the year is four digits, the other fields two.
+ */
+export function isGoRFC3339Time(s: string): boolean {
+  // stdLongYear: four characters starting with a digit, then atoi
+  const yearText = s.slice(0, 4)
+  if (!/^[0-9]{4}$/.test(yearText)) return false
+  const year = Number(yearText)
+  let i = 4
+  const two = (): number | undefined => {
+    if (!isDigitAt(s, i) || !isDigitAt(s, i + 1)) return undefined
+    const v = digitAt(s, i) * 10 + digitAt(s, i + 1)
+    i += 2
+    return v
+  }
+  const lit = (c: string): boolean => {
+    if (s[i] !== c) return false
+    i++
+    return true
+  }
+  if (!lit('-')) return false
+  const month = two()
+  if (month === undefined || month < 1 || month > 12 || !lit('-')) return false
+  const day = two()
+  if (day === undefined || !lit('T')) return false
+  // stdHour: one or two digits
+  if (!isDigitAt(s, i)) return false
+  let hour = digitAt(s, i++)
+  if (isDigitAt(s, i)) hour = hour * 10 + digitAt(s, i++)
+  if (hour > 23 || !lit(':')) return false
+  const minute = two()
+  if (minute === undefined || minute > 59 || !lit(':')) return false
+  const second = two()
+  if (second === undefined || second > 59) return false
+  if ((s[i] === '.' || s[i] === ',') && isDigitAt(s, i + 1)) {
+    i += 2
+    while (isDigitAt(s, i)) i++
+  }
+  if (s[i] === 'Z') i++
+  else {
+    if (s[i] !== '+' && s[i] !== '-') return false
+    i++
+    const hh = two()
+    if (hh === undefined || hh > 24 || !lit(':')) return false
+    const mm = two()
+    if (mm === undefined || mm > 60) return false
+  }
+  if (i !== s.length) return false
+  return day >= 1 && day <= daysIn(month, year)
+}
+
+/** Go's strings.TrimSpace: unicode.IsSpace at both ends (unlike String.prototype.trim, U+FEFF stays). */
+const GO_SPACE_EDGES =
+  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g
+
+const QUANTITY_SUFFIXES: ReadonlySet<string> = new Set([
+  '',
+  'Ki',
+  'Mi',
+  'Gi',
+  'Ti',
+  'Pi',
+  'Ei',
+  'n',
+  'u',
+  'm',
+  'k',
+  'M',
+  'G',
+  'T',
+  'P',
+  'E',
+])
+
+/** The message of resource.ErrFormatWrong. */
+export const QUANTITY_FORMAT_MESSAGE =
+  "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+
+/**
+ * Whether resource.ParseQuantity accepts the string Quantity.UnmarshalJSON hands it (trimmed of spaces):
+ * parseQuantityString's steps (sign, leading zeros, digits, an optional fraction, suffix characters,
+ * an optional signed exponent to the end), then the suffixer: binary (Ki..Ei), decimal (n..E) or an
+ * exponent whose digits fit an int64. Go takes "+", "." and "Gi" as zero; so does this.
+ */
+export function isParsableQuantity(text: string): boolean {
+  const s = text.replace(GO_SPACE_EDGES, '')
+  if (s === '') return false
+  const end = s.length
+  let pos = 0
+  if (s[0] === '-' || s[0] === '+') pos++
+  while (pos < end && s[pos] === '0') pos++
+  if (pos >= end) return true
+  while (isDigitAt(s, pos)) pos++
+  if (pos >= end) return true
+  if (s[pos] === '.') {
+    pos++
+    while (isDigitAt(s, pos)) pos++
+    if (pos >= end) return true
+  }
+  const suffixStart = pos
+  while (pos < end && 'eEinumkKMGTP'.includes(s[pos] as string)) pos++
+  if (pos < end) {
+    if (s[pos] === '-' || s[pos] === '+') pos++
+    while (isDigitAt(s, pos)) pos++
+    if (pos < end) return false
+  }
+  const suffix = s.slice(suffixStart)
+  if (QUANTITY_SUFFIXES.has(suffix)) return true
+  if (!/^[eE][+-]?[0-9]+$/.test(suffix)) return false
+  // strconv.ParseInt(suffix[1:], 10, 64)
+  const exponent = BigInt(suffix.slice(1))
+  return exponent >= -(2n ** 63n) && exponent < 2n ** 63n
+}

@@ -2,6 +2,9 @@
  * API-server checks for the kinds Palisade reads, in the API server's words. Codes:
  * - schema.unknown-field      a field the kind does not have (kubectl --validate=strict)
  * - decode.wrong-type        a value of the wrong JSON type (the decoder refuses it in every mode)
+ * - decode.out-of-range      an integer its Go type (int32, int64) cannot hold
+ * - decode.invalid-time      a timestamp time.Parse(time.RFC3339) refuses (metav1.Time)
+ * - decode.invalid-quantity  a quantity resource.ParseQuantity refuses
  * - validate.unknown-kind    a kind no API group we know serves (typo: "did you mean")
  * - validate.unknown-version a kind we know, in an apiVersion that does not serve it
  * - validate.required        a required value is missing

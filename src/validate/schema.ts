@@ -1,11 +1,15 @@
 /**
  * Structural checks as `kubectl --validate=strict` gets them from the API server: unknown fields
- * (strict decoding: `unknown field "spec.Ingress"`) and values of the wrong JSON type.
+ * (strict decoding: `unknown field "spec.Ingress"`) and what the decoder refuses before any validation:
+ * values of the wrong JSON type, integers outside their Go type (int32, int64), timestamps
+ * metav1.Time cannot parse, quantities resource.ParseQuantity refuses.
  * A null value is always accepted: Go's decoder treats it as "absent".
  */
 import type { FieldPath } from '../model/diagnostic.js'
 import { formatPath } from '../model/diagnostic.js'
 import type { JsonValue } from '../model/raw.js'
+import { shortened } from '../model/raw.js'
+import { isGoRFC3339Time, isParsableQuantity, QUANTITY_FORMAT_MESSAGE } from './apimachinery.js'
 import type { Reporter } from './context.js'
 
 export type Schema =
@@ -21,11 +25,13 @@ export type Schema =
   | {
       readonly type:
         | 'string'
-        | 'integer'
+        | 'int32'
+        | 'int64'
         | 'number'
         | 'boolean'
         | 'int-or-string'
         | 'quantity'
+        | 'time'
         | 'any'
         | 'opaque-object'
     }
@@ -41,12 +47,17 @@ export const openObj = (fields: Readonly<Record<string, Schema>>): Schema => ({
 export const arr = (items: Schema): Schema => ({ type: 'array', items })
 export const map = (values: Schema): Schema => ({ type: 'map', values })
 export const str: Schema = { type: 'string' }
-export const int: Schema = { type: 'integer' }
+/** A Go int32 (ports, replicas, priorities): an integer in [-2^31, 2^31). */
+export const int32: Schema = { type: 'int32' }
+/** A Go int64 (generation, seconds): an integer in [-2^63, 2^63). */
+export const int64: Schema = { type: 'int64' }
 export const num: Schema = { type: 'number' }
 export const bool: Schema = { type: 'boolean' }
 export const intOrString: Schema = { type: 'int-or-string' }
-/** resource.Quantity: a string or a number. */
+/** resource.Quantity: a number, or a string resource.ParseQuantity takes. */
 export const quantity: Schema = { type: 'quantity' }
+/** metav1.Time: a string time.Parse(time.RFC3339) takes. */
+export const time: Schema = { type: 'time' }
 export const any: Schema = { type: 'any' }
 export const opaque: Schema = { type: 'opaque-object' }
 /** A list of objects whose content we do not check. */
@@ -64,6 +75,35 @@ function wrongType(r: Reporter, path: FieldPath, value: JsonValue, expected: str
   const p = formatPath(path)
   // decode.*: the API server's decoder refuses the value before any validation, whatever --validate says.
   r.invalid('decode.wrong-type', path, typeName(value), `${p} in body must be of type ${expected}`)
+}
+
+const INT32_LIMIT = 2 ** 31
+const INT64_LIMIT = 2 ** 63
+
+/**
+ * An integer field: a fraction or a non-number is the wrong type; an integer the Go type cannot hold is
+ * refused by encoding/json as "cannot unmarshal number ... of type int32". (A JavaScript number cannot
+ * tell 2^63 - 1 from 2^63: that one value, written out in full, is refused although Go takes it.)
+ */
+function checkInteger(
+  r: Reporter,
+  path: FieldPath,
+  value: JsonValue,
+  goType: 'int32' | 'int64',
+  expected = 'integer',
+): void {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    wrongType(r, path, value, expected)
+    return
+  }
+  const limit = goType === 'int32' ? INT32_LIMIT : INT64_LIMIT
+  if (value < -limit || value >= limit)
+    r.invalid(
+      'decode.out-of-range',
+      path,
+      value,
+      `${formatPath(path)}: cannot unmarshal number ${value} into a Go value of type ${goType}`,
+    )
 }
 
 /** Checks a value against a schema, reporting unknown fields and wrong types below `path`. */
@@ -95,20 +135,34 @@ function walk(
     case 'boolean':
       if (typeof value !== 'boolean') wrongType(r, path.slice(0, depth), value, 'boolean')
       return
-    case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value))
-        wrongType(r, path.slice(0, depth), value, 'integer')
+    case 'int32':
+    case 'int64':
+      checkInteger(r, path.slice(0, depth), value, schema.type)
       return
     case 'number':
       if (typeof value !== 'number') wrongType(r, path.slice(0, depth), value, 'number')
       return
     case 'int-or-string':
-      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value)))
-        wrongType(r, path.slice(0, depth), value, 'integer or string')
+      // intstr.IntOrString: a JSON string, else json.Unmarshal into its int32
+      if (typeof value !== 'string')
+        checkInteger(r, path.slice(0, depth), value, 'int32', 'integer or string')
       return
     case 'quantity':
-      if (typeof value !== 'string' && typeof value !== 'number')
-        wrongType(r, path.slice(0, depth), value, 'string')
+      if (typeof value === 'number') {
+        if (!Number.isFinite(value)) wrongType(r, path.slice(0, depth), value, 'string')
+      } else if (typeof value !== 'string') wrongType(r, path.slice(0, depth), value, 'string')
+      else if (!isParsableQuantity(value))
+        r.invalid('decode.invalid-quantity', path.slice(0, depth), shortened(value), QUANTITY_FORMAT_MESSAGE)
+      return
+    case 'time':
+      if (typeof value !== 'string') wrongType(r, path.slice(0, depth), value, 'string')
+      else if (!isGoRFC3339Time(value))
+        r.invalid(
+          'decode.invalid-time',
+          path.slice(0, depth),
+          shortened(value),
+          `${formatPath(path.slice(0, depth))}: parsing time ${JSON.stringify(shortened(value))} as "2006-01-02T15:04:05Z07:00": not an RFC 3339 time`,
+        )
       return
     case 'opaque-object':
       if (typeof value !== 'object' || Array.isArray(value))

@@ -8,7 +8,8 @@ import type { Schema } from './schema.js'
 import {
   arr,
   bool,
-  int,
+  int32,
+  int64,
   intOrString,
   map,
   obj,
@@ -17,9 +18,31 @@ import {
   openObj,
   quantity,
   str,
+  time,
 } from './schema.js'
 
 const stringMap = map(str)
+
+/** metav1.OwnerReference. */
+const ownerReferenceSchema = obj({
+  apiVersion: str,
+  kind: str,
+  name: str,
+  uid: str,
+  controller: bool,
+  blockOwnerDeletion: bool,
+})
+
+/** metav1.ManagedFieldsEntry (fieldsV1 is raw JSON). */
+const managedFieldsEntrySchema = obj({
+  manager: str,
+  operation: str,
+  apiVersion: str,
+  time,
+  fieldsType: str,
+  fieldsV1: opaque,
+  subresource: str,
+})
 
 export const objectMetaSchema: Schema = obj({
   name: str,
@@ -28,15 +51,15 @@ export const objectMetaSchema: Schema = obj({
   selfLink: str,
   uid: str,
   resourceVersion: str,
-  generation: int,
-  creationTimestamp: str,
-  deletionTimestamp: str,
-  deletionGracePeriodSeconds: int,
+  generation: int64,
+  creationTimestamp: time,
+  deletionTimestamp: time,
+  deletionGracePeriodSeconds: int64,
   labels: stringMap,
   annotations: stringMap,
-  ownerReferences: opaqueList,
+  ownerReferences: arr(ownerReferenceSchema),
   finalizers: arr(str),
-  managedFields: opaqueList,
+  managedFields: arr(managedFieldsEntrySchema),
   // Removed from ObjectMeta (clusterName in 1.25, initializers in 1.14) but present in old dumps.
   clusterName: str,
   initializers: opaque,
@@ -49,18 +72,21 @@ export const labelSelectorSchema: Schema = obj({
 
 // --- NetworkPolicy (networking.k8s.io/v1 and extensions/v1beta1 share the same fields) ---
 
-const networkPolicyPortSchema = obj({ protocol: str, port: intOrString, endPort: int })
+const networkPolicyPortSchema = obj({ protocol: str, port: intOrString, endPort: int32 })
 const networkPolicyPeerSchema = obj({
   podSelector: labelSelectorSchema,
   namespaceSelector: labelSelectorSchema,
   ipBlock: obj({ cidr: str, except: arr(str) }),
 })
 
-/** metav1.Condition: NetworkPolicyStatus existed in 1.24-1.26 (dumps of those clusters carry `status: {}`). */
+/**
+ * metav1.Condition: NetworkPolicyStatus existed in 1.24-1.26 (dumps of those clusters carry `status: {}`).
+ * Today's API server drops the field unread, so its time is not decoded.
+ */
 const conditionSchema = obj({
   type: str,
   status: str,
-  observedGeneration: int,
+  observedGeneration: int64,
   lastTransitionTime: str,
   reason: str,
   message: str,
@@ -81,7 +107,13 @@ export const networkPolicySchema: Schema = obj({
 
 // --- Pods ---
 
-const containerPortSchema = obj({ name: str, hostPort: int, containerPort: int, protocol: str, hostIP: str })
+const containerPortSchema = obj({
+  name: str,
+  hostPort: int32,
+  containerPort: int32,
+  protocol: str,
+  hostIP: str,
+})
 
 const envVarSchema = obj({ name: str, value: str, valueFrom: opaque })
 
@@ -134,8 +166,8 @@ export const podSpecSchema: Schema = obj({
   containers: arr(containerSchema),
   ephemeralContainers: arr(ephemeralContainerSchema),
   restartPolicy: str,
-  terminationGracePeriodSeconds: int,
-  activeDeadlineSeconds: int,
+  terminationGracePeriodSeconds: int64,
+  activeDeadlineSeconds: int64,
   dnsPolicy: str,
   nodeSelector: stringMap,
   serviceAccountName: str,
@@ -156,7 +188,7 @@ export const podSpecSchema: Schema = obj({
   tolerations: opaqueList,
   hostAliases: opaqueList,
   priorityClassName: str,
-  priority: int,
+  priority: int32,
   dnsConfig: opaque,
   readinessGates: opaqueList,
   runtimeClassName: str,
@@ -184,15 +216,55 @@ function topLevel(spec: Schema, status: Schema = opaque): Schema {
 }
 
 /**
- * PodStatus: the fields Palisade reads (phase, podIP, podIPs) and the other scalars are type-checked, since
- * a value of the wrong type cannot be decoded (a pod would silently lose its address); fields that newer API
- * servers add are accepted.
+ * PodStatus: the fields Palisade reads (phase, podIP, podIPs) and every other field core/v1 gives a type
+ * are decoded, since a value of the wrong type cannot be (and a pod would silently lose its address);
+ * fields that newer API servers add are accepted, here and in the structures below.
  */
 const podIPSchema = openObj({ ip: str })
+const containerStateSchema = openObj({
+  waiting: openObj({ reason: str, message: str }),
+  running: openObj({ startedAt: time }),
+  terminated: openObj({
+    exitCode: int32,
+    signal: int32,
+    reason: str,
+    message: str,
+    startedAt: time,
+    finishedAt: time,
+    containerID: str,
+  }),
+})
+const containerStatusSchema = openObj({
+  name: str,
+  state: containerStateSchema,
+  lastState: containerStateSchema,
+  ready: bool,
+  restartCount: int32,
+  image: str,
+  imageID: str,
+  containerID: str,
+  started: bool,
+  allocatedResources: map(quantity),
+  resources: openObj({ limits: map(quantity), requests: map(quantity), claims: opaqueList }),
+  volumeMounts: opaqueList,
+  user: opaque,
+  allocatedResourcesStatus: opaqueList,
+  stopSignal: str,
+})
 export const podStatusSchema: Schema = openObj({
-  observedGeneration: int,
+  observedGeneration: int64,
   phase: str,
-  conditions: opaqueList,
+  conditions: arr(
+    openObj({
+      type: str,
+      observedGeneration: int64,
+      status: str,
+      lastProbeTime: time,
+      lastTransitionTime: time,
+      reason: str,
+      message: str,
+    }),
+  ),
   message: str,
   reason: str,
   nominatedNodeName: str,
@@ -200,43 +272,73 @@ export const podStatusSchema: Schema = openObj({
   hostIPs: arr(podIPSchema),
   podIP: str,
   podIPs: arr(podIPSchema),
-  startTime: str,
-  initContainerStatuses: opaqueList,
-  containerStatuses: opaqueList,
-  ephemeralContainerStatuses: opaqueList,
+  startTime: time,
+  initContainerStatuses: arr(containerStatusSchema),
+  containerStatuses: arr(containerStatusSchema),
+  ephemeralContainerStatuses: arr(containerStatusSchema),
   qosClass: str,
   resize: str,
   resourceClaimStatuses: opaqueList,
+  allocatedResources: map(quantity),
+  resources: openObj({ limits: map(quantity), requests: map(quantity), claims: opaqueList }),
 })
 
 export const podSchema: Schema = topLevel(podSpecSchema, podStatusSchema)
 
-export const namespaceSchema: Schema = topLevel(obj({ finalizers: arr(str) }))
+/** NamespaceStatus: phase and conditions (NamespaceCondition), open to fields newer servers add. */
+const namespaceStatusSchema = openObj({
+  phase: str,
+  conditions: arr(openObj({ type: str, status: str, lastTransitionTime: time, reason: str, message: str })),
+})
+
+export const namespaceSchema: Schema = topLevel(obj({ finalizers: arr(str) }), namespaceStatusSchema)
 
 // --- Workloads (fields of apps/v1, plus the few that only the beta versions had) ---
 
 const deploymentSpec = obj({
-  replicas: int,
+  replicas: int32,
   selector: labelSelectorSchema,
   template: podTemplateSpecSchema,
-  strategy: opaque,
-  minReadySeconds: int,
-  revisionHistoryLimit: int,
+  strategy: obj({ type: str, rollingUpdate: obj({ maxUnavailable: intOrString, maxSurge: intOrString }) }),
+  minReadySeconds: int32,
+  revisionHistoryLimit: int32,
   paused: bool,
-  progressDeadlineSeconds: int,
-  rollbackTo: opaque,
+  progressDeadlineSeconds: int32,
+  rollbackTo: obj({ revision: int64 }),
+})
+
+/** DeploymentStatus, open to fields newer API servers add. */
+const deploymentStatus = openObj({
+  observedGeneration: int64,
+  replicas: int32,
+  updatedReplicas: int32,
+  readyReplicas: int32,
+  availableReplicas: int32,
+  unavailableReplicas: int32,
+  terminatingReplicas: int32,
+  conditions: arr(
+    openObj({
+      type: str,
+      status: str,
+      lastUpdateTime: time,
+      lastTransitionTime: time,
+      reason: str,
+      message: str,
+    }),
+  ),
+  collisionCount: int32,
 })
 
 const statefulSetSpec = obj({
-  replicas: int,
+  replicas: int32,
   selector: labelSelectorSchema,
   template: podTemplateSpecSchema,
   volumeClaimTemplates: opaqueList,
   serviceName: str,
   podManagementPolicy: str,
   updateStrategy: opaque,
-  revisionHistoryLimit: int,
-  minReadySeconds: int,
+  revisionHistoryLimit: int32,
+  minReadySeconds: int32,
   persistentVolumeClaimRetentionPolicy: opaque,
   ordinals: opaque,
 })
@@ -245,39 +347,39 @@ const daemonSetSpec = obj({
   selector: labelSelectorSchema,
   template: podTemplateSpecSchema,
   updateStrategy: opaque,
-  minReadySeconds: int,
-  revisionHistoryLimit: int,
-  templateGeneration: int,
+  minReadySeconds: int32,
+  revisionHistoryLimit: int32,
+  templateGeneration: int64,
 })
 
 const replicaSetSpec = obj({
-  replicas: int,
-  minReadySeconds: int,
+  replicas: int32,
+  minReadySeconds: int32,
   selector: labelSelectorSchema,
   template: podTemplateSpecSchema,
 })
 
 /** ReplicationController's selector is a plain map, not a LabelSelector. */
 const replicationControllerSpec = obj({
-  replicas: int,
-  minReadySeconds: int,
+  replicas: int32,
+  minReadySeconds: int32,
   selector: stringMap,
   template: podTemplateSpecSchema,
 })
 
 const jobSpecFields: Record<string, Schema> = {
-  parallelism: int,
-  completions: int,
-  activeDeadlineSeconds: int,
+  parallelism: int32,
+  completions: int32,
+  activeDeadlineSeconds: int64,
   podFailurePolicy: opaque,
   successPolicy: opaque,
-  backoffLimit: int,
-  backoffLimitPerIndex: int,
-  maxFailedIndexes: int,
+  backoffLimit: int32,
+  backoffLimitPerIndex: int32,
+  maxFailedIndexes: int32,
   selector: labelSelectorSchema,
   manualSelector: bool,
   template: podTemplateSpecSchema,
-  ttlSecondsAfterFinished: int,
+  ttlSecondsAfterFinished: int32,
   completionMode: str,
   suspend: bool,
   podReplacementPolicy: str,
@@ -288,16 +390,16 @@ const jobSpec = obj(jobSpecFields)
 const cronJobSpec = obj({
   schedule: str,
   timeZone: str,
-  startingDeadlineSeconds: int,
+  startingDeadlineSeconds: int64,
   concurrencyPolicy: str,
   suspend: bool,
   jobTemplate: obj({ metadata: objectMetaSchema, spec: jobSpec }),
-  successfulJobsHistoryLimit: int,
-  failedJobsHistoryLimit: int,
+  successfulJobsHistoryLimit: int32,
+  failedJobsHistoryLimit: int32,
 })
 
 export const workloadSchemas: Readonly<Record<string, Schema>> = {
-  Deployment: topLevel(deploymentSpec),
+  Deployment: topLevel(deploymentSpec, deploymentStatus),
   StatefulSet: topLevel(statefulSetSpec),
   DaemonSet: topLevel(daemonSetSpec),
   ReplicaSet: topLevel(replicaSetSpec),

@@ -286,6 +286,72 @@ export const YAML_CORPUS: readonly CorpusEntry[] = [
     kubectl: { a: 'yes', b: '0777', c: '1:20' },
     why: 'resolve.go is only called for plain scalars',
   },
+  {
+    name: 'explicit !!int, !!float, !!bool, !!null and !!str tags resolve the text as a plain scalar',
+    yaml: 'a: !!float 80\nb: !!float "80"\nc: !!float 80.5\nd: !!int 0x10\ne: !!int 0120\nf: !!bool yes\ng: !!null ~\nh: !!str 80\ni: !!int "80"\nj: !!float 1e3\nk: !<tag:yaml.org,2002:int> 7\n',
+    kubectl: { a: 80, b: 80, c: 80.5, d: 16, e: 80, f: true, g: null, h: '80', i: 80, j: 1000, k: 7 },
+    why: 'resolve.go resolve(tag, in): a resolvable tag resolves the text by the plain rules (quoted or not); !!float takes an int as a float; !!str keeps the text',
+  },
+  {
+    name: 'an !!int tag on a word',
+    yaml: 'a: !!int abc\n',
+    kubectl: { error: 'cannot decode !!str `abc` as a !!int' },
+    why: 'resolve.go resolve: the deferred check fails when the resolved tag is not the explicit one',
+  },
+  {
+    name: 'an !!int tag on a fraction',
+    yaml: 'a: !!int 80.5\n',
+    kubectl: { error: 'cannot decode !!float `80.5` as a !!int' },
+    why: 'resolve.go resolve: only !!float widens (an int); !!int never narrows a float',
+  },
+  {
+    name: 'a !!bool tag on a number',
+    yaml: 'a: !!bool 1\n',
+    kubectl: { error: 'cannot decode !!int `1` as a !!bool' },
+    why: 'resolve.go resolve: the deferred check',
+  },
+  {
+    name: 'a !!null tag on a word',
+    yaml: 'a: !!null x\n',
+    kubectl: { error: 'cannot decode !!str `x` as a !!null' },
+    why: 'resolve.go resolvableTag includes !!null; the deferred check',
+  },
+  {
+    name: 'a merge key whose alias names a sequence of maps',
+    yaml: 'a: &x\n  - {p: 1}\nb:\n  <<: *x\n  q: 2\n',
+    kubectl: { error: 'map merge requires map or sequence of maps as the value' },
+    why: 'decode.go merge: an alias must name a mapping (failWantMap); only a sequence written in place may hold maps',
+  },
+  {
+    name: 'a !!binary scalar is its decoded bytes',
+    yaml: 'a: !!binary aGVsbG8=\nb: !<tag:yaml.org,2002:binary> aGk=\nc: !!binary ""\n',
+    kubectl: { a: 'hello', b: 'hi', c: '' },
+    why: 'decode.go scalar: resolve keeps the !!binary text, then base64.StdEncoding.DecodeString and string(data)',
+  },
+  {
+    name: 'a !!binary block scalar: line breaks in the base64 text are skipped',
+    yaml: 'a: !!binary |\n  aGVs\n  bG8=\n',
+    kubectl: { a: 'hello' },
+    why: "decode.go scalar: Go's base64 decoder ignores \\r and \\n",
+  },
+  {
+    name: 'a !!binary scalar whose bytes are not UTF-8: each bad byte becomes U+FFFD',
+    yaml: 'a: !!binary /w==\nb: !!binary aOKC\n',
+    kubectl: { a: '\ufffd', b: 'h\ufffd\ufffd' },
+    why: 'decode.go scalar: string(data) keeps the bytes; json.Marshal (encode.go) writes \\ufffd for each byte utf8.DecodeRuneInString refuses',
+  },
+  {
+    name: 'a !!binary scalar without its padding',
+    yaml: 'a: !!binary aGVsbG8\n',
+    kubectl: { error: '!!binary value contains invalid base64 data' },
+    why: 'decode.go scalar: base64.StdEncoding requires the padding; failf',
+  },
+  {
+    name: 'a !!binary scalar with a space inside',
+    yaml: 'a: !!binary aGVs bG8=\n',
+    kubectl: { error: '!!binary value contains invalid base64 data' },
+    why: 'decode.go scalar: base64.StdEncoding skips only \\r and \\n',
+  },
   // Keys (yaml.go convertToJSONableObject).
   {
     name: 'keys that resolve to booleans, integers and floats become strings',
