@@ -145,6 +145,18 @@ export const CATALOGUE = {
   },
 
   // decode
+  'decode.invalid-quantity': {
+    severity: 'error',
+    doc: "A resource quantity the API server's decoder cannot parse (`abc`, `1.5.3Gi`): the object is refused, whatever --validate says.",
+  },
+  'decode.invalid-time': {
+    severity: 'error',
+    doc: 'A time that is not RFC 3339 as Go parses it (`yesterday`, `2024-02-30T00:00:00Z`) in metadata or status: the decoder refuses the object, whatever --validate says.',
+  },
+  'decode.out-of-range': {
+    severity: 'error',
+    doc: 'An integer outside its Go type (int32 or int64: `replicas: 2147483648`): the decoder refuses the object, whatever --validate says.',
+  },
   'decode.wrong-type': {
     severity: 'error',
     doc: "A value of the wrong type (a string where an integer is expected): the API server's decoder refuses the object, whatever --validate says.",
