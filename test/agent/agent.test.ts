@@ -2,10 +2,10 @@ import http from 'node:http'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { FakeApiServer } from '../../harness/fake-apiserver.js'
 import { type Agent, type AgentDeps, type AgentOptions, startAgent } from '../../src/agent/index.js'
 import { printRuleset } from '../../src/backends/index.js'
 import { allowFromJson, badPolicyJson, denyAllJson, namespaceJson, podJson } from '../fixtures.js'
-import { FakeApiServer } from './fake-apiserver.js'
 import { recordingKernel, waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []
