@@ -119,7 +119,7 @@ export async function serveAgentEndpoints(o: {
         o.healthAddr,
         'health',
         { health: o.health, ...(o.metricsAddr ? {} : { metrics: o.registry }) },
-        o.metricsAddr ? ['/healthz'] : ['/healthz', '/metrics'],
+        o.metricsAddr ? ['/healthz', '/readyz'] : ['/healthz', '/readyz', '/metrics'],
         (port) => {
           healthPort = port
           if (!o.metricsAddr) metricsPort = port

@@ -70,6 +70,9 @@ describe('agent (fake API server, recorded kernel)', () => {
     const { agent, k } = await rig()
     await agent.ready
     expect(k.full).toHaveLength(1)
+    const r = await get(agent.healthPort, '/readyz')
+    expect(r.status).toBe(200)
+    expect(r.body).toMatch(/^ready\n/)
     expect(k.text).toContain('chain pod_in_shop_db')
     expect(k.text).toContain('10.0.2.3')
   })
@@ -183,6 +186,8 @@ describe('agent (fake API server, recorded kernel)', () => {
     k.failing = true
     api.apply('NetworkPolicy', denyAllJson('shop'))
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 503, 5000, 'unhealthy')
+    // ready = the first ruleset was applied: a later failure is liveness's business, not readiness's
+    expect((await get(agent.healthPort, '/readyz')).status).toBe(200)
     k.failing = false
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 200, 5000, 'healthy again')
   })
@@ -214,6 +219,9 @@ describe('agent (fake API server, recorded kernel)', () => {
     const h = await get(agent.healthPort, '/healthz')
     expect(h.status).toBe(503)
     expect(h.body).toContain('caches synced: no')
+    const r = await get(agent.healthPort, '/readyz')
+    expect(r.status).toBe(503)
+    expect(r.body).toMatch(/^not ready\n/)
     await expect(agent.ready).rejects.toThrow(/caches not synced/)
     expect(k.full).toHaveLength(0)
   })
