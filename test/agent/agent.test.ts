@@ -1,4 +1,5 @@
 import http from 'node:http'
+import net from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -176,6 +177,19 @@ describe('agent (fake API server, recorded kernel)', () => {
     expect((await get(agent.metricsPort, '/metrics')).body).toMatch(/palisade_apply_errors_total [2-9]/)
     k.failing = false
     await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 5000, 'recovered')
+  })
+
+  it('enforces while its health port is taken, and serves it once freed (no exit)', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    const port = (blocker.address() as net.AddressInfo).port
+    const { agent, k } = await rig({ healthAddr: { host: '127.0.0.1', port } })
+    await agent.ready
+    expect(k.full).toHaveLength(1) // the rules are in force without the endpoint
+    expect(agent.healthPort).toBe(0)
+    await new Promise<void>((r) => blocker.close(() => r()))
+    await waitFor(() => agent.healthPort === port, 10_000, 'bound once freed')
+    expect((await get(port, '/readyz')).status).toBe(200)
   })
 
   it('turns unhealthy when no apply succeeds within the health window', async () => {
