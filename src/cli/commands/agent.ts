@@ -88,7 +88,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     )
     .option(
       '--health-addr <[host]:port>',
-      '/healthz, and /metrics unless --metrics-addr (loopback by default: the DaemonSet probes 127.0.0.1)',
+      '/healthz, /readyz, and /metrics unless --metrics-addr (loopback by default: the DaemonSet probes 127.0.0.1; a port taken is logged and retried)',
       `127.0.0.1:${DEFAULT_HEALTH_PORT}`,
     )
     .option(
