@@ -100,11 +100,19 @@ export default {
     },
     {
       name: 'bench-not-test',
-      // A warning until bench/agent.ts stops borrowing test/agent/fake-apiserver.ts (docs/architecture.md#import-rules).
-      severity: 'warn',
-      comment: 'Benchmarks build and run without the tests: shared harnesses live in src/.',
-      from: { path: '^bench/' },
+      severity: 'error',
+      comment:
+        'Benchmarks build and run without the tests: a double both need (the fake API server) lives in harness/.',
+      from: { path: '^(bench|harness)/' },
       to: { path: '^test/' },
+    },
+    {
+      name: 'product-not-harness',
+      severity: 'error',
+      comment:
+        'src/ is what the image and the package ship (tsconfig.image.json builds src alone): it never imports a test double from harness/, bench/ or test/.',
+      from: { path: '^src/' },
+      to: { path: '^(harness|bench|test)/' },
     },
     {
       name: 'not-to-unresolvable',

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
+import { FakeApiServer } from '../harness/fake-apiserver.js'
 import { type AgentDeps, type SyncReport, startAgent } from '../src/agent/index.js'
-import { FakeApiServer } from '../test/agent/fake-apiserver.js'
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`)

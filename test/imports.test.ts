@@ -1,5 +1,5 @@
 /**
- * The import rules (.dependency-cruiser.mjs, docs/architecture.md#import-rules) hold on src/ and bench/,
+ * The import rules (.dependency-cruiser.mjs, docs/architecture.md#import-rules) hold on src/, bench/ and harness/,
  * and they catch what they are meant to: the same rules run on a planted tree must report each planted
  * import, and nothing that is allowed.
  */
@@ -42,9 +42,8 @@ async function cruise(cwd: string, paths: readonly string[]): Promise<Violation[
 }
 
 describe('import rules on the sources', () => {
-  it('src/ and bench/ have no import cycle and break no import rule', async () => {
-    const errors = (await cruise(ROOT, ['src', 'bench'])).filter((v) => v.severity === 'error')
-    expect(errors).toEqual([])
+  it('src/, bench/ and harness/ have no import cycle and break no import rule (not even a warning)', async () => {
+    expect(await cruise(ROOT, ['src', 'bench', 'harness'])).toEqual([])
   })
 })
 
@@ -84,9 +83,16 @@ const PLANTED: Record<string, string> = {
   'src/model/c.ts': "import { peer } from '../semantics/peers.js'\nexport const c = peer\n",
   // planted: an import that resolves nowhere
   'src/diff/render.ts': "import { gone } from './gone.js'\nexport const d = gone\n",
+  // allowed: a benchmark uses the shared test double in harness/
+  'harness/fake.ts': 'export const f = 1\n',
+  'bench/ok.ts': "import { f } from '../harness/fake.js'\nexport const o = f\n",
+  // planted: a benchmark borrows from test/; the product imports a test double
+  'test/agent/t.ts': 'export const t = 1\n',
+  'bench/agent.ts': "import { t } from '../test/agent/t.js'\nexport const b = t\n",
+  'src/agent/double.ts': "import { f } from '../../harness/fake.js'\nexport const d = f\n",
   'tsconfig.json': JSON.stringify({
     compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
-    include: ['src'],
+    include: ['src', 'bench', 'harness', 'test'],
   }),
 }
 
@@ -100,7 +106,7 @@ describe('import rules on a planted tree', () => {
       await writeFile(join(dir, file), text)
     }
     await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
-    found = await cruise(dir, ['src'])
+    found = await cruise(dir, ['src', 'bench', 'harness'])
   })
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true })
@@ -120,6 +126,8 @@ describe('import rules on a planted tree', () => {
     ['semantics-on-model', 'src/semantics/ports.ts', 'src/engine/evaluate.ts'],
     ['model-alone', 'src/model/c.ts', 'src/semantics/peers.ts'],
     ['not-to-unresolvable', 'src/diff/render.ts', './gone.js'],
+    ['bench-not-test', 'bench/agent.ts', 'test/agent/t.ts'],
+    ['product-not-harness', 'src/agent/double.ts', 'harness/fake.ts'],
   ]
 
   it.each(expected)('%s: %s -> %s is reported', (rule, from, to) => {

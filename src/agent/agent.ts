@@ -226,8 +226,12 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     metrics,
     store,
     loop,
-    healthPort: endpoints.healthPort,
-    metricsPort: endpoints.metricsPort,
+    get healthPort() {
+      return endpoints.healthPort
+    },
+    get metricsPort() {
+      return endpoints.metricsPort
+    },
     onSynced: reporter.subscribe,
     current: () => applier.current,
     reportFault: health.reportFault,

@@ -1,6 +1,7 @@
 /**
- * The agent's health (edge): what /healthz answers, and the faults nothing else handled. Healthy =
- * caches synced and an apply succeeded within the window (isHealthy); the details say why not.
+ * The agent's health (edge): what /healthz and /readyz answer, and the faults nothing else handled.
+ * Healthy = caches synced and an apply succeeded within the window (isHealthy); ready = the first
+ * ruleset was applied; the details say why not.
  */
 import type { Logger } from 'pino'
 import type { HealthReport } from './http-server.js'
@@ -32,6 +33,7 @@ export function createHealth(o: {
   readonly log: Logger
 }): AgentHealth {
   let synced = false
+  let ready = false
   let faults = 0
   let lastFault = ''
   return {
@@ -53,7 +55,11 @@ export function createHealth(o: {
       const now = Date.now()
       const held = o.source.heldFiles()
       const partial = o.source.partialKinds()
+      // Ready once the first ruleset is in force (the DaemonSet's readiness probe and minReadySeconds
+      // hold a rolling update until this node enforces); it stays ready, /healthz watches staleness.
+      if (synced && st.lastSuccessAt !== undefined) ready = true
       return {
+        ready,
         healthy: isHealthy({
           cachesSynced: synced,
           now,

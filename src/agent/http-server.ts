@@ -13,6 +13,8 @@ import type { ListenAddress } from './options.js'
 
 export interface HealthReport {
   readonly healthy: boolean
+  /** Ready (/readyz) = the first ruleset was applied; it stays true (liveness watches staleness). */
+  readonly ready?: boolean
   /** One line per check, e.g. "caches synced: yes". */
   readonly details: readonly string[]
 }
@@ -105,6 +107,12 @@ export async function serveEndpoints(
     if (path === '/healthz' && h.health) {
       const r = h.health()
       answer(res, r.healthy ? 200 : 503, `${r.healthy ? 'ok' : 'unhealthy'}\n${r.details.join('\n')}\n`)
+      return
+    }
+    if (path === '/readyz' && h.health) {
+      const r = h.health()
+      const ready = r.ready === true
+      answer(res, ready ? 200 : 503, `${ready ? 'ready' : 'not ready'}\n${r.details.join('\n')}\n`)
       return
     }
     if (path === '/metrics' && h.metrics) {

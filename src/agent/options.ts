@@ -19,13 +19,23 @@ export function parseDuration(text: string): number | undefined {
   return pos === 0 ? undefined : Math.round(total)
 }
 
+/**
+ * The default port of --health-addr. The agent runs with hostNetwork, so its port is shared with every
+ * other hostNetwork daemon on the node; 9745 is used by none of the common network plugins and
+ * proxies: Calico (felix health 9099, metrics 9091, typha 5473), Cilium (4240, 4244, 9876, 9879, 9890,
+ * 9962-9965), kube-router (health 20244, metrics 20245), Antrea (10349-10351), flannel (8285, 8472),
+ * Weave (6781-6784), kube-proxy (10249, 10256), the kubelet (10248, 10250, 10255), node-exporter (9100).
+ * Not 20244: kube-router's, which the agent runs beside while replacing it (deploy/README.md).
+ */
+export const DEFAULT_HEALTH_PORT = 9745
+
 export interface ListenAddress {
   /** Empty = every address (as Go's net.Listen with ":PORT"). */
   readonly host: string
   readonly port: number
 }
 
-/** Parses "[HOST]:PORT" (":20244", "127.0.0.1:20244", "[::1]:9090"); undefined when malformed. */
+/** Parses "[HOST]:PORT" (":9745", "127.0.0.1:9745", "[::1]:9090"); undefined when malformed. */
 export function parseListenAddress(text: string): ListenAddress | undefined {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim())
   if (!m) return undefined

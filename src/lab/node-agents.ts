@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DEFAULT_HEALTH_PORT } from '../agent/options.js'
 import { type BackendName, DEFAULT_BACKEND } from '../backends/index.js'
 import { LabError, sleep, spawnNodeInNetns } from './exec.js'
 import type { LabNode } from './plan.js'
@@ -73,7 +74,7 @@ export interface NodeAgent {
 
 /** Ports inside each node; moved up when the lab probes the same TCP port. */
 const API_PORT = 6443
-const HEALTH_PORT = 20244
+const HEALTH_PORT = DEFAULT_HEALTH_PORT
 
 function freePort(lab: Lab, want: number, taken: readonly number[] = []): number {
   const used = new Set([...lab.plan.ports.filter((q) => q.protocol === 'TCP').map((q) => q.port), ...taken])

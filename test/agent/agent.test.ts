@@ -1,11 +1,12 @@
 import http from 'node:http'
+import net from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { FakeApiServer } from '../../harness/fake-apiserver.js'
 import { type Agent, type AgentDeps, type AgentOptions, startAgent } from '../../src/agent/index.js'
 import { printRuleset } from '../../src/backends/index.js'
 import { allowFromJson, badPolicyJson, denyAllJson, namespaceJson, podJson } from '../fixtures.js'
-import { FakeApiServer } from './fake-apiserver.js'
 import { recordingKernel, waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []
@@ -70,6 +71,9 @@ describe('agent (fake API server, recorded kernel)', () => {
     const { agent, k } = await rig()
     await agent.ready
     expect(k.full).toHaveLength(1)
+    const r = await get(agent.healthPort, '/readyz')
+    expect(r.status).toBe(200)
+    expect(r.body).toMatch(/^ready\n/)
     expect(k.text).toContain('chain pod_in_shop_db')
     expect(k.text).toContain('10.0.2.3')
   })
@@ -175,6 +179,19 @@ describe('agent (fake API server, recorded kernel)', () => {
     await waitFor(() => k.text.includes('pol_shop_deny-all_in'), 5000, 'recovered')
   })
 
+  it('enforces while its health port is taken, and serves it once freed (no exit)', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    const port = (blocker.address() as net.AddressInfo).port
+    const { agent, k } = await rig({ healthAddr: { host: '127.0.0.1', port } })
+    await agent.ready
+    expect(k.full).toHaveLength(1) // the rules are in force without the endpoint
+    expect(agent.healthPort).toBe(0)
+    await new Promise<void>((r) => blocker.close(() => r()))
+    await waitFor(() => agent.healthPort === port, 10_000, 'bound once freed')
+    expect((await get(port, '/readyz')).status).toBe(200)
+  })
+
   it('turns unhealthy when no apply succeeds within the health window', async () => {
     const { api, agent, k } = await rig({ healthMinWindowMs: 300, syncPeriodMs: 100 })
     await agent.ready
@@ -183,6 +200,8 @@ describe('agent (fake API server, recorded kernel)', () => {
     k.failing = true
     api.apply('NetworkPolicy', denyAllJson('shop'))
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 503, 5000, 'unhealthy')
+    // ready = the first ruleset was applied: a later failure is liveness's business, not readiness's
+    expect((await get(agent.healthPort, '/readyz')).status).toBe(200)
     k.failing = false
     await waitFor(async () => (await get(agent.healthPort, '/healthz')).status === 200, 5000, 'healthy again')
   })
@@ -214,6 +233,9 @@ describe('agent (fake API server, recorded kernel)', () => {
     const h = await get(agent.healthPort, '/healthz')
     expect(h.status).toBe(503)
     expect(h.body).toContain('caches synced: no')
+    const r = await get(agent.healthPort, '/readyz')
+    expect(r.status).toBe(503)
+    expect(r.body).toMatch(/^not ready\n/)
     await expect(agent.ready).rejects.toThrow(/caches not synced/)
     expect(k.full).toHaveLength(0)
   })

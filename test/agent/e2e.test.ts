@@ -9,10 +9,10 @@ import { join } from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { FakeApiServer } from '../../harness/fake-apiserver.js'
 import { type Agent, startAgent } from '../../src/agent/index.js'
 import { main } from '../../src/cli/main.js'
 import { allowFromJson, namespaceJson, podJson } from '../fixtures.js'
-import { FakeApiServer } from './fake-apiserver.js'
 import { canRunNftInNetns, waitFor } from './fixtures.js'
 
 const canRun = canRunNftInNetns()

@@ -13,11 +13,11 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FakeApiServer, type FakeKind } from '../../harness/fake-apiserver.js'
 import { execCommand } from '../../src/backends/index.js'
 import type { JsonObject } from '../../src/model/index.js'
 import { createNetns, deleteNetns, kernelSkipReason } from '../compile/netns.js'
 import { allowFromJson, denyAllJson, namespaceJson, podJson } from '../fixtures.js'
-import { FakeApiServer, type FakeKind } from './fake-apiserver.js'
 import { waitFor } from './fixtures.js'
 
 const BIN = new URL('../../bin/palisade.js', import.meta.url).pathname

@@ -1,11 +1,11 @@
 import https from 'node:https'
 import { KubeConfig } from '@kubernetes/client-node'
 import { afterEach, describe, expect, it } from 'vitest'
+import { FakeApiServer, selfSignedCert } from '../../harness/fake-apiserver.js'
 import { startInformers } from '../../src/agent/informers.js'
 import { ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
 import { allowFromJson, namespaceJson, podJson } from '../fixtures.js'
-import { FakeApiServer, selfSignedCert } from './fake-apiserver.js'
 import { waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []

@@ -46,7 +46,7 @@ describe('palisade agent defaults', () => {
     const program = new Command()
     registerAgent(program, () => undefined)
     const agent = program.commands.find((c) => c.name() === 'agent')
-    expect(agent?.options.find((o) => o.long === '--health-addr')?.defaultValue).toBe('127.0.0.1:20244')
+    expect(agent?.options.find((o) => o.long === '--health-addr')?.defaultValue).toBe('127.0.0.1:9745')
     expect(agent?.options.find((o) => o.long === '--metrics-addr')?.defaultValue).toBeUndefined()
   })
 })

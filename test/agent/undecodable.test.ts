@@ -5,13 +5,13 @@
 import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { FakeApiServer } from '../../harness/fake-apiserver.js'
 import { decodeObject, decodeWatchLine } from '../../src/agent/decode.js'
 import { type Agent, startAgent } from '../../src/agent/index.js'
 import { startInformers } from '../../src/agent/informers.js'
 import { ObjectStore } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
 import { denyAllJson, namespaceJson, podJson } from '../fixtures.js'
-import { FakeApiServer } from './fake-apiserver.js'
 import { recordingKernel, waitFor } from './fixtures.js'
 
 const cleanups: (() => Promise<void>)[] = []

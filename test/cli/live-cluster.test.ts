@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { KubeConfig } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { FakeApiServer, type FakeKind } from '../../harness/fake-apiserver.js'
 import { readCluster, readClusterInputs } from '../../src/cli/kube-inputs.js'
 import { loadCluster } from '../../src/load/index.js'
-import { FakeApiServer, type FakeKind } from '../agent/fake-apiserver.js'
 import { runCli } from './run.js'
 
 const dumpFile = new URL('../../examples/cluster-dump/dump.yaml', import.meta.url).pathname

@@ -14,6 +14,7 @@ import type { Server } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { FakeApiServer, type FakeKind } from '../../harness/fake-apiserver.js'
 import { cleanup } from '../../src/backends/index.js'
 import {
   bridgeUnixToTcp,
@@ -36,7 +37,6 @@ import {
 } from '../../src/lab/index.js'
 import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../../src/model/index.js'
 import { podKey } from '../../src/model/index.js'
-import { FakeApiServer, type FakeKind } from '../agent/fake-apiserver.js'
 import { waitFor } from '../agent/fixtures.js'
 import { pod as makePod } from '../fixtures.js'
 import { hasCommand, labSkipReason } from './helpers.js'

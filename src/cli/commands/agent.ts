@@ -3,7 +3,12 @@ import type { Command } from 'commander'
 // The agent (and with it @kubernetes/client-node, ~1.5 s to load) is imported only when `agent` runs,
 // so every other command starts fast.
 import type { Agent } from '../../agent/index.js'
-import { type ListenAddress, parseDuration, parseListenAddress } from '../../agent/options.js'
+import {
+  DEFAULT_HEALTH_PORT,
+  type ListenAddress,
+  parseDuration,
+  parseListenAddress,
+} from '../../agent/options.js'
 import { BACKENDS, DEFAULT_BACKEND, parseBackendName } from '../../backends/index.js'
 import { nodeNameProblem } from '../../compile/index.js'
 
@@ -83,12 +88,12 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     )
     .option(
       '--health-addr <[host]:port>',
-      '/healthz, and /metrics unless --metrics-addr (loopback by default: the DaemonSet probes 127.0.0.1)',
-      '127.0.0.1:20244',
+      '/healthz, /readyz, and /metrics unless --metrics-addr (loopback by default: the DaemonSet probes 127.0.0.1; a port taken is logged and retried)',
+      `127.0.0.1:${DEFAULT_HEALTH_PORT}`,
     )
     .option(
       '--metrics-addr <[host]:port>',
-      'serve /metrics here instead (e.g. :20245 for Prometheus scraping the node address)',
+      'serve /metrics here instead (e.g. :9746 for Prometheus scraping the node address)',
     )
     .option(
       '--debounce <duration>',
