@@ -230,13 +230,14 @@ function isPortOnly(c: IRChain): boolean {
 function portSlices(chains: readonly IRChain[]): PortSlice[] {
   const out: PortSlice[] = []
   for (const protocol of ['TCP', 'UDP', 'SCTP'] as const) {
-    // boundary -> chains whose range starts there / ends just before it
-    const starts = new Map<number, Set<number>>()
-    const ends = new Map<number, Set<number>>()
-    const add = (m: Map<number, Set<number>>, at: number, i: number) => {
+    // boundary -> chains whose range starts there / ends just before it, once per range: two rules of
+    // one chain may have overlapping ranges (80 and 80-8080), so a chain is counted, not just marked
+    const starts = new Map<number, number[]>()
+    const ends = new Map<number, number[]>()
+    const add = (m: Map<number, number[]>, at: number, i: number) => {
       const x = m.get(at)
-      if (x) x.add(i)
-      else m.set(at, new Set([i]))
+      if (x) x.push(i)
+      else m.set(at, [i])
     }
     chains.forEach((c, i) => {
       for (const r of c.rules) {
@@ -249,7 +250,7 @@ function portSlices(chains: readonly IRChain[]): PortSlice[] {
     })
     if (starts.size === 0) continue
     const bounds = [...new Set([...starts.keys(), ...ends.keys()])].sort((a, b) => a - b)
-    // a chain may cover a port through several (merged, disjoint) ranges of several rules: count them
+    // a chain may cover a port through several ranges of several rules: count them
     const open = new Map<number, number>()
     for (let k = 0; k < bounds.length - 1; k++) {
       const at = bounds[k] as number
