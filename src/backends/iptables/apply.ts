@@ -29,6 +29,8 @@ import {
   type Ruleset,
 } from '../backend.js'
 import { DEFAULT_EXEC_TIMEOUT_MS, type ExecResult, execCommand } from '../exec.js'
+import type { TraceMatch, TraceSession } from '../trace.js'
+import { startMonitorSession, traceCommand } from '../trace-monitor.js'
 import {
   type FilterTableView,
   jumpInPlace,
@@ -40,6 +42,7 @@ import { IPSET_PREFIX } from './names.js'
 import { IPTABLES_FILES, printIptables } from './print.js'
 import { buildCleanup, buildCommit, buildIpsetFill, buildIpsetSwap, tmpSetNames } from './restore.js'
 import type { IptablesRuleset } from './structure.js'
+import { iptablesTraceRule } from './trace.js'
 
 type IptablesVariant = NonNullable<DataplaneTarget['iptables']>
 
@@ -313,4 +316,35 @@ export function connectIptables(target: DataplaneTarget): Dataplane<IptablesRule
       return cleanupIptables(target)
     },
   }
+}
+
+/** Starts an iptables-nft trace in the namespace: xtables-monitor, then the TRACE rule; stop() deletes it. */
+export function startIptablesTrace(
+  target: { readonly netns?: string; readonly timeoutMs?: number },
+  m: TraceMatch,
+  tag: string = String(process.pid),
+): Promise<TraceSession> {
+  const tool = m.family === 4 ? 'iptables-nft' : 'ip6tables-nft'
+  const spec = iptablesTraceRule(m, tag)
+  const t = target.timeoutMs ?? 10_000
+  return startMonitorSession({
+    ...(target.netns !== undefined ? { netns: target.netns } : {}),
+    monitor: ['xtables-monitor', '--trace', m.family === 4 ? '-4' : '-6'],
+    install: () =>
+      traceCommand(
+        target.netns,
+        [tool, '-w', '5', '-t', 'raw', '-I', 'PREROUTING', '1', ...spec],
+        undefined,
+        t,
+      ),
+    remove: () =>
+      traceCommand(target.netns, [tool, '-w', '5', '-t', 'raw', '-D', 'PREROUTING', ...spec], undefined, t),
+  })
+}
+
+/** Lists the trace rules of ours in raw PREROUTING (tests). */
+export async function listIptablesTraceRules(netns?: string, family: 4 | 6 = 4): Promise<string[]> {
+  const tool = family === 4 ? 'iptables-nft' : 'ip6tables-nft'
+  const r = await traceCommand(netns, [tool, '-w', '5', '-t', 'raw', '-S', 'PREROUTING'])
+  return r.stdout.split('\n').filter((l) => l.includes('palisade trace'))
 }
