@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { listIptablesTraceRules } from '../../src/backends/iptables/index.js'
-import { listNftTraceTables } from '../../src/backends/nftables/index.js'
+import { iptablesTraceRule, listIptablesTraceRules } from '../../src/backends/iptables/index.js'
+import { listNftTraceTables, nftTraceTable, renderNftTraceTable } from '../../src/backends/nftables/index.js'
 import { main } from '../../src/cli/main.js'
 import { readLab } from '../../src/lab/index.js'
 import { hasCommand, labSkipReason } from './helpers.js'
@@ -275,6 +275,32 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
           30_000,
         )
 
+        it('palisade cleanup removes a trace table a killed trace left behind (SIGKILL gives no chance to clean up)', async () => {
+          const lab = await readLab(id)
+          const n2 = lab?.plan.nodes.find((n) => n.name === 'node-2')?.netns as string
+          const { execFileSync } = await import('node:child_process')
+          const text = renderNftTraceTable(nftTraceTable('999999'), {
+            family: 4,
+            protocol: 'TCP',
+            saddr: '10.244.2.20',
+            daddr: '10.244.1.10',
+            dport: 80,
+          })
+          execFileSync('ip', ['netns', 'exec', n2, 'nft', '-f', '-'], { input: text })
+          expect(await listNftTraceTables(n2)).toEqual(['palisade_trace_999999'])
+          const r = await capture([
+            'cleanup',
+            '--netns',
+            n2,
+            '--backend',
+            'nftables',
+            '--state-dir',
+            `${lab?.stateDir}/dataplane`,
+          ])
+          expect(r.code, r.err).toBe(0)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+
         it('a failure while tracing (the source pod’s probe agent is gone): exit 2, the trace tables are gone on both nodes', async () => {
           const lab = await readLab(id)
           const debug = lab?.plan.pods.find((p) => p.key === 'default/debug')?.netns as string
@@ -299,6 +325,45 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
           ])
           expect(r.code).toBe(2)
           expect(r.err).toMatch(/palisade lab trace: .*(ENOENT|ECONNREFUSED|no answer)/)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+      }
+      if (backend === 'iptables-nft') {
+        it('palisade cleanup removes a TRACE rule a killed trace left behind', async () => {
+          const lab = await readLab(id)
+          const n2 = lab?.plan.nodes.find((n) => n.name === 'node-2')?.netns as string
+          const { execFileSync } = await import('node:child_process')
+          const spec = iptablesTraceRule(
+            { family: 4, protocol: 'TCP', saddr: '10.244.2.20', daddr: '10.244.1.10', dport: 80 },
+            '999999',
+          )
+          execFileSync('ip', [
+            'netns',
+            'exec',
+            n2,
+            'iptables-nft',
+            '-w',
+            '5',
+            '-t',
+            'raw',
+            '-I',
+            'PREROUTING',
+            '1',
+            ...spec,
+          ])
+          expect(await listIptablesTraceRules(n2)).toHaveLength(1)
+          const r = await capture([
+            'cleanup',
+            '--netns',
+            n2,
+            '--backend',
+            'iptables',
+            '--iptables',
+            'nft',
+            '--state-dir',
+            `${lab?.stateDir}/dataplane`,
+          ])
+          expect(r.code, r.err).toBe(0)
           expect(await leftovers(id)).toEqual([])
         }, 30_000)
       }

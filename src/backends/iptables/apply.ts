@@ -273,6 +273,7 @@ export async function cleanupIptables(opts: DataplaneTarget = {}): Promise<Clean
     for (const c of live.prefixed) if (!owned.has(c)) left.add(c)
     const input = buildCleanup(live, owned)
     if (input) await run(opts, [tool(v, family, 'restore'), '-w', '10', '--noflush'], input)
+    if (v === 'nft') await removeTraceRules(opts, family, timeoutMs)
   }
   let kept: string[] = []
   const listed = await execIn(opts.netns, ['ipset', 'list', '-t'], { timeoutMs })
@@ -293,6 +294,29 @@ export async function cleanupIptables(opts: DataplaneTarget = {}): Promise<Clean
   // A set still in use (by the other flavour's rules) stays recorded, so a later cleanup removes it.
   if (kept.length > 0) await writeOwned(opts, { chains4: [], chains6: [], sets: kept })
   return { left: [...left].sort() }
+}
+
+/**
+ * Deletes the TRACE rules a `palisade trace` killed before it could remove them (SIGKILL) left in raw
+ * PREROUTING: ours by their comment (`palisade trace <pid>`), deleted by number, last first.
+ */
+async function removeTraceRules(opts: DataplaneTarget, family: 4 | 6, timeoutMs: number): Promise<void> {
+  const cmd = family === 4 ? 'iptables-nft' : 'ip6tables-nft'
+  const listed = await execIn(
+    opts.netns,
+    [cmd, '-w', '10', '-t', 'raw', '-L', 'PREROUTING', '-n', '--line-numbers'],
+    {
+      timeoutMs,
+    },
+  )
+  if (listed.code !== 0) return
+  const numbers = listed.stdout
+    .split('\n')
+    .filter((l) => /\bTRACE\b/.test(l) && l.includes('/* palisade trace '))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => b - a)
+  for (const n of numbers) await run(opts, [cmd, '-w', '10', '-t', 'raw', '-D', 'PREROUTING', String(n)])
 }
 
 /** Binds the iptables edge to a target. It has no delta: every change is a full apply. */

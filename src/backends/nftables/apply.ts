@@ -101,6 +101,8 @@ export async function applyNftables(rs: Ruleset<NftTable>, opts: DataplaneTarget
 export async function cleanupNftables(opts: DataplaneTarget = {}): Promise<void> {
   // "table" then "delete table" in one transaction: succeeds whether or not the table exists.
   await nft(opts, ['-f', '-'], `table ${NFT_FAMILY} ${NFT_TABLE}\ndelete table ${NFT_FAMILY} ${NFT_TABLE}\n`)
+  // A `palisade trace` killed before it removed its trace table (SIGKILL) leaves it behind: ours by name.
+  for (const t of await listNftTraceTables(opts.netns)) await nft(opts, ['delete', 'table', NFT_FAMILY, t])
   for (const d of opts.stateDirs ?? [opts.stateDir ?? DEFAULT_STATE_DIR])
     await rm(statePath(opts, d), { force: true })
 }
