@@ -77,7 +77,8 @@ export async function startMonitorSession(spec: MonitorSpec): Promise<TraceSessi
       } finally {
         if (exited === undefined) {
           child.kill('SIGTERM')
-          await Promise.race([done, sleep(2000)])
+          // an unref'd timer: a monitor that exits at once must not keep the process alive for 2 s
+          await Promise.race([done, new Promise((r) => setTimeout(r, 2000).unref())])
           if (exited === undefined) child.kill('SIGKILL')
         }
       }

@@ -401,7 +401,13 @@ async function traceNodes(
   const table = tracer.table
   const first = () => sessions.map((s) => firstMatchingTrace(tracer.parse(s.output()), m, table))
   try {
-    for (const n of nodes) sessions.push(await tracer.start({ ...(n.netns ? { netns: n.netns } : {}) }, m))
+    // every node at once; what started is stopped in `finally` when another one failed
+    const started = await Promise.allSettled(
+      nodes.map((n) => tracer.start({ ...(n.netns ? { netns: n.netns } : {}) }, m)),
+    )
+    for (const r of started) if (r.status === 'fulfilled') sessions.push(r.value)
+    const failed = started.find((r) => r.status === 'rejected')
+    if (failed) throw failed.reason
     await during(() => first().every((t) => t !== undefined))
     const texts = await Promise.all(sessions.map((s) => s.stop()))
     return texts.map((text) => firstMatchingTrace(tracer.parse(text), m, table))
