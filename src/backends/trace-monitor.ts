@@ -97,5 +97,12 @@ export async function startMonitorSession(spec: MonitorSpec): Promise<TraceSessi
     await stop().catch(() => undefined)
     throw e
   }
-  return { output: () => out, stop }
+  return {
+    output: () => out,
+    failure: () =>
+      exited !== undefined && stopped === undefined
+        ? `${spec.monitor.join(' ')} exited (${exited}): ${err.trim().split('\n').join('; ') || 'no output'}`
+        : undefined,
+    stop,
+  }
 }

@@ -195,7 +195,7 @@ function meaningOf(
         return `end of ${s.chain}: ${v}`
       }
       if (target !== undefined) return `${target}: the ${role.direction ?? 'next'} check`
-      if (v === 'accept') return `accepted: ${s.comment ?? 'passed the policy checks'}`
+      if (v === 'accept') return `accepted (${s.comment ?? 'passed the policy checks'})`
       return `${v}${s.comment ? `: ${s.comment}` : ''}`
     }
     case 'pod':
@@ -258,6 +258,8 @@ export function explainTrace(t: RawTrace, index: TraceIndex): ExplainedTrace {
 export interface TraceSession {
   /** What the monitor printed so far. */
   readonly output: () => string
+  /** Why the monitor ended on its own before stop() (its exit code and stderr), else undefined. */
+  readonly failure: () => string | undefined
   /** Stops the monitor and removes the trace rule or table; safe to call twice. */
   readonly stop: () => Promise<string>
 }

@@ -209,6 +209,62 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
       )
 
       if (backend === 'nftables') {
+        it('a node running another ruleset than the input compiles to: exit 3 and a MISMATCH line naming the step', async () => {
+          const lab = await readLab(id)
+          const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
+          const { execFileSync } = await import('node:child_process')
+          // what a stale or tampered ruleset looks like: myapp's ingress pod chain no longer drops
+          execFileSync('ip', [
+            'netns',
+            'exec',
+            n1,
+            'nft',
+            'flush',
+            'chain',
+            'inet',
+            'palisade',
+            'pod_in_testing_myapp',
+          ])
+          const r = await capture([
+            'lab',
+            'trace',
+            '--lab',
+            id,
+            '--from',
+            'default/debug',
+            '--to',
+            'testing/myapp',
+            '--port',
+            '80',
+          ])
+          expect(r.code).toBe(3)
+          expect(r.out).toMatch(/=> ACCEPTED on node-1\n/)
+          expect(r.out).toMatch(/kernel ACCEPTED, analyzer DENIED: MISMATCH between kernel and analyzer\n$/)
+          const j = JSON.parse(
+            (
+              await capture([
+                'lab',
+                'trace',
+                '--lab',
+                id,
+                '--from',
+                'default/debug',
+                '--to',
+                'testing/myapp',
+                '--port',
+                '80',
+                '-o',
+                'json',
+              ])
+            ).out,
+          ) as TraceJSON
+          expect(j.agree).toBe(false)
+          expect(j.kernel.verdict).toBe('accepted')
+          expect(j.analyzer.allowed).toBe(false)
+          // (the tests below do not depend on that chain)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+
         it('on a node: waits for the next packet, gives up after --timeout with exit 2 and removes the trace table', async () => {
           const lab = await readLab(id)
           const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
@@ -368,6 +424,59 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
         }, 30_000)
       }
     })
+  }
+})
+
+describe.skipIf(skip !== undefined)('palisade lab trace, IPv6', () => {
+  for (const backend of ['nftables', 'iptables-nft'] as const) {
+    it(`${backend}: across nodes, allowed and denied (iptables-nft: traced, or refused when xtables-monitor cannot print IPv6 rules)`, async () => {
+      const up = await capture([
+        'lab',
+        'up',
+        'examples/seed-001-testing',
+        '--family',
+        '6',
+        '--backend',
+        backend,
+      ])
+      expect(up.code, up.err).toBe(0)
+      const id = up.out.trim()
+      try {
+        for (const [from, code] of [
+          ['testing/nginx', 0],
+          ['default/debug', 1],
+        ] as const) {
+          const r = await capture([
+            'lab',
+            'trace',
+            '--lab',
+            id,
+            '--from',
+            from,
+            '--to',
+            'testing/myapp',
+            '--port',
+            '80',
+            '-o',
+            'json',
+          ])
+          if (backend === 'iptables-nft' && r.code === 2) {
+            // xtables-monitor 1.8.9 exits on IPv6 rules with a protocol match ('unsupported layer 4 protocol value')
+            expect(r.err).toMatch(/xtables-monitor --trace -6 exited .* trace IPv6 with the nftables backend/)
+          } else {
+            expect(r.code, r.err).toBe(code)
+            const j = JSON.parse(r.out) as TraceJSON
+            expect(j.agree).toBe(true)
+            expect(j.kernel.nodes.find((n) => n.node === 'node-1')?.verdict).toBe(
+              code === 0 ? 'accepted' : 'dropped',
+            )
+          }
+          expect(await leftovers(id)).toEqual([])
+        }
+      } finally {
+        await capture(['lab', 'down', '--lab', id])
+      }
+    }, 60_000)
   }
 })
 

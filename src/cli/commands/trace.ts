@@ -408,7 +408,15 @@ async function traceNodes(
     for (const r of started) if (r.status === 'fulfilled') sessions.push(r.value)
     const failed = started.find((r) => r.status === 'rejected')
     if (failed) throw failed.reason
-    await during(() => first().every((t) => t !== undefined))
+    const failure = () => sessions.map((s) => s.failure()).find((f) => f !== undefined)
+    await during(() => failure() !== undefined || first().every((t) => t !== undefined))
+    const broken = failure()
+    if (broken !== undefined)
+      throw new Error(
+        /unsupported layer 4 protocol/.test(broken) && m.family === 6
+          ? `${broken} (this xtables-monitor cannot print IPv6 rules that match a protocol: trace IPv6 with the nftables backend)`
+          : broken,
+      )
     const texts = await Promise.all(sessions.map((s) => s.stop()))
     return texts.map((text) => firstMatchingTrace(tracer.parse(text), m, table))
   } finally {
@@ -525,7 +533,7 @@ async function traceLab(
       expected: c.verdict.allowed,
       nodes: reports,
       kernel,
-      agree: (kernel === 'accepted') === c.verdict.allowed,
+      agree: kernel !== 'not seen' && (kernel === 'accepted') === c.verdict.allowed,
       probe,
       untraced: [],
       sources: Object.fromEntries(ruleSources(cluster)),
@@ -538,6 +546,7 @@ async function traceLab(
 async function report(r: TraceReport, output: string): Promise<number> {
   if (output === 'json') await writeData('json', traceJSON(r))
   else process.stdout.write(renderTraceReport(r))
+  if (r.kernel === 'not seen') return 2
   if (!r.agree) return EXIT_MISMATCH
   return r.kernel === 'accepted' ? 0 : 1
 }
@@ -626,9 +635,11 @@ export function renderTraceReport(r: TraceReport): string {
   const analyzer = r.expected ? 'ALLOWED' : 'DENIED'
   lines.push(
     '',
-    r.agree
-      ? `kernel ${VERDICT_WORD[r.kernel]}, analyzer ${analyzer}: kernel and analyzer AGREE`
-      : `kernel ${VERDICT_WORD[r.kernel]}, analyzer ${analyzer}: MISMATCH between kernel and analyzer`,
+    r.kernel === 'not seen'
+      ? `kernel NOT SEEN (the trace never showed the packet), analyzer ${analyzer}: nothing to compare`
+      : r.agree
+        ? `kernel ${VERDICT_WORD[r.kernel]}, analyzer ${analyzer}: kernel and analyzer AGREE`
+        : `kernel ${VERDICT_WORD[r.kernel]}, analyzer ${analyzer}: MISMATCH between kernel and analyzer`,
   )
   return `${lines.join('\n')}\n`
 }
