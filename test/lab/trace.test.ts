@@ -500,7 +500,7 @@ describe('palisade trace: refusals (no root needed)', () => {
     expect(r.err).toMatch(/iptables-legacy cannot be traced: its TRACE target writes to the kernel log/)
   })
 
-  it('a missing --node, a bad --timeout, an SCTP port: exit 2, said plainly', async () => {
+  it('a missing --node, a bad --timeout, --lab with manifests, an SCTP port: exit 2, said plainly', async () => {
     const base = [
       'trace',
       'examples/seed-001-testing',
@@ -517,6 +517,9 @@ describe('palisade trace: refusals (no root needed)', () => {
     const badTimeout = await capture([...base, '--node', 'node-1', '--timeout', 'soon'])
     expect(badTimeout.code).toBe(2)
     expect(badTimeout.err).toMatch(/--timeout must be a number of seconds/)
+    const labAndPaths = await capture([...base, '--lab', 'pl0000'])
+    expect(labAndPaths.code).toBe(2)
+    expect(labAndPaths.err).toMatch(/--lab traces the lab's own cluster: give no manifests/)
     const sctp = await capture([...base.slice(0, -1), '80/SCTP', '--node', 'node-1'])
     expect(sctp.code).toBe(2)
     expect(sctp.err).toMatch(/only TCP and UDP packets can be traced/)
