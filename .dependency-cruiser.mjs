@@ -12,10 +12,11 @@
 const PURE_FOLDERS = 'model|load|validate|semantics|engine|explain|lint|migrate|compile|gen|diff'
 
 /**
- * The pure files of src/backends: the interface, and each backend's structure, render, print and delta
- * (everything in a backend's folder but its apply.ts and index.ts).
+ * The pure files of src/backends: the interface, the trace explanation (trace.ts), and each backend's
+ * structure, render, print, delta and trace parser (everything in a backend's folder but its apply.ts and
+ * index.ts).
  */
-const PURE_BACKEND = '^src/backends/(backend[.]ts$|[^/]+/(?!apply[.]ts$|index[.]ts$)[^/]+[.]ts$)'
+const PURE_BACKEND = '^src/backends/((backend|trace)[.]ts$|[^/]+/(?!apply[.]ts$|index[.]ts$)[^/]+[.]ts$)'
 
 /** The pure files of src/web: the page's data and its HTML shell (the server and the watcher are edges). */
 const PURE_WEB = '^src/web/(page-data|html)[.]ts$'

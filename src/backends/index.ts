@@ -42,7 +42,10 @@ export {
   cleanup,
   DEFAULT_BACKEND,
   getBackend,
+  getTracer,
   parseBackendName,
   parseBackendVariant,
   printRuleset,
+  type Tracer,
 } from './registry.js'
+export * from './trace.js'

@@ -2,6 +2,8 @@
  * The backends by name: the one place that maps a name (a flag value, a ruleset's `backend` field) to
  * the backend that implements it. Everything else holds a Backend and never asks which one it is.
  */
+
+import type { NodeIR } from '../compile/index.js'
 import type {
   ApplyResult,
   Backend,
@@ -12,8 +14,15 @@ import type {
   DataplaneTarget,
   Ruleset,
 } from './backend.js'
-import { iptablesBackend } from './iptables/index.js'
-import { nftablesBackend } from './nftables/index.js'
+import {
+  iptablesBackend,
+  iptablesTraceIndex,
+  LEGACY_TRACE_REFUSAL,
+  parseXtablesTrace,
+  startIptablesTrace,
+} from './iptables/index.js'
+import { nftablesBackend, nftTraceIndex, parseNftTrace, startNftTrace } from './nftables/index.js'
+import type { RawTrace, TraceIndex, TraceMatch, TraceSession } from './trace.js'
 
 const ALL: readonly Backend[] = [nftablesBackend, iptablesBackend]
 const BY_NAME: ReadonlyMap<string, Backend> = new Map(ALL.map((b) => [b.name, b]))
@@ -76,4 +85,41 @@ export async function cleanup(
   }
   if (errors.length > 0) throw new Error(errors.join('\n'))
   return { left }
+}
+
+/** How one backend variant traces a packet (`palisade trace`). */
+export interface Tracer {
+  /** What the monitor is, for messages ('nft monitor trace'). */
+  readonly tool: string
+  /** The kernel table our chains live in (a trace's steps elsewhere are not ours). */
+  readonly table: string
+  readonly index: (ir: NodeIR) => TraceIndex
+  readonly parse: (text: string) => RawTrace[]
+  readonly start: (
+    target: { readonly netns?: string; readonly timeoutMs?: number },
+    m: TraceMatch,
+    tag?: string,
+  ) => Promise<TraceSession>
+}
+
+/** Returns the tracer of a backend variant (`nftables`, `iptables-nft`), or why that variant cannot be traced. */
+export function getTracer(variant: string): Tracer | string {
+  if (variant === 'nftables')
+    return {
+      tool: 'nft monitor trace',
+      table: 'palisade',
+      index: nftTraceIndex,
+      parse: parseNftTrace,
+      start: startNftTrace,
+    }
+  if (variant === 'iptables-nft' || variant === 'iptables')
+    return {
+      tool: 'xtables-monitor --trace',
+      table: 'filter',
+      index: iptablesTraceIndex,
+      parse: parseXtablesTrace,
+      start: startIptablesTrace,
+    }
+  if (variant === 'iptables-legacy') return LEGACY_TRACE_REFUSAL
+  return `unknown backend ${JSON.stringify(variant)}: one of ${BACKEND_VARIANTS.map((v) => v.name).join(', ')}`
 }

@@ -70,8 +70,20 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'lab probe': ['sudo palisade lab probe -o table'],
   'lab verify': ['sudo palisade lab verify examples/seed-002-kube-router'],
   'lab down': ['sudo palisade lab down'],
+  'lab trace': [
+    '# send one TCP connect from testing/nginx to testing/myapp:80 and print the kernel trace on both nodes',
+    'sudo palisade lab trace --from testing/nginx --to testing/myapp --port 80',
+    'sudo palisade lab trace --lab pl1a2b --from default/debug --to kube-system/coredns --port 53/UDP -o json',
+  ],
   'lab fuzz': ['sudo palisade lab fuzz --seed 1'],
   'lab reload-test': ['sudo palisade lab reload-test --reloads 100'],
+  trace: [
+    '# on node-1: wait for the next new connection testing/nginx -> testing/myapp:80, print its trace (exit 3 on a mismatch)',
+    'sudo palisade trace --kubeconfig --node node-1 --from testing/nginx --to testing/myapp --port 80',
+    'sudo palisade trace deploy/ --node node-1 --netns cni-1234 --backend iptables-nft --from shop/web-0 --to 10.0.0.7 --port 5432 --timeout 60',
+    '# in a lab: the probe sends the packet, both nodes are traced',
+    'sudo palisade trace --lab pl1a2b --from default/debug --to testing/myapp --port 80',
+  ],
   completion: [
     'palisade completion bash > /etc/bash_completion.d/palisade',
     'palisade completion zsh > ~/.zfunc/_palisade  # with fpath+=(~/.zfunc) in ~/.zshrc',

@@ -23,6 +23,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   diff: async () => (await import('./commands/diff.js')).registerDiff,
   serve: async () => (await import('./commands/serve.js')).registerServe,
   report: async () => (await import('./commands/report.js')).registerReport,
+  trace: async () => (await import('./commands/trace.js')).registerTrace,
   completion: async () => {
     const { registerCompletion } = await import('./commands/completion.js')
     // The completion script lists every command: this one registered only `completion`.

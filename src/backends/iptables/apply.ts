@@ -29,6 +29,8 @@ import {
   type Ruleset,
 } from '../backend.js'
 import { DEFAULT_EXEC_TIMEOUT_MS, type ExecResult, execCommand } from '../exec.js'
+import type { TraceMatch, TraceSession } from '../trace.js'
+import { startMonitorSession, traceCommand } from '../trace-monitor.js'
 import {
   type FilterTableView,
   jumpInPlace,
@@ -40,6 +42,7 @@ import { IPSET_PREFIX } from './names.js'
 import { IPTABLES_FILES, printIptables } from './print.js'
 import { buildCleanup, buildCommit, buildIpsetFill, buildIpsetSwap, tmpSetNames } from './restore.js'
 import type { IptablesRuleset } from './structure.js'
+import { iptablesTraceRule } from './trace.js'
 
 type IptablesVariant = NonNullable<DataplaneTarget['iptables']>
 
@@ -270,6 +273,7 @@ export async function cleanupIptables(opts: DataplaneTarget = {}): Promise<Clean
     for (const c of live.prefixed) if (!owned.has(c)) left.add(c)
     const input = buildCleanup(live, owned)
     if (input) await run(opts, [tool(v, family, 'restore'), '-w', '10', '--noflush'], input)
+    if (v === 'nft') await removeTraceRules(opts, family, timeoutMs)
   }
   let kept: string[] = []
   const listed = await execIn(opts.netns, ['ipset', 'list', '-t'], { timeoutMs })
@@ -290,6 +294,29 @@ export async function cleanupIptables(opts: DataplaneTarget = {}): Promise<Clean
   // A set still in use (by the other flavour's rules) stays recorded, so a later cleanup removes it.
   if (kept.length > 0) await writeOwned(opts, { chains4: [], chains6: [], sets: kept })
   return { left: [...left].sort() }
+}
+
+/**
+ * Deletes the TRACE rules a `palisade trace` killed before it could remove them (SIGKILL) left in raw
+ * PREROUTING: ours by their comment (`palisade trace <pid>`), deleted by number, last first.
+ */
+async function removeTraceRules(opts: DataplaneTarget, family: 4 | 6, timeoutMs: number): Promise<void> {
+  const cmd = family === 4 ? 'iptables-nft' : 'ip6tables-nft'
+  const listed = await execIn(
+    opts.netns,
+    [cmd, '-w', '10', '-t', 'raw', '-L', 'PREROUTING', '-n', '--line-numbers'],
+    {
+      timeoutMs,
+    },
+  )
+  if (listed.code !== 0) return
+  const numbers = listed.stdout
+    .split('\n')
+    .filter((l) => /\bTRACE\b/.test(l) && l.includes('/* palisade trace '))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => b - a)
+  for (const n of numbers) await run(opts, [cmd, '-w', '10', '-t', 'raw', '-D', 'PREROUTING', String(n)])
 }
 
 /** Binds the iptables edge to a target. It has no delta: every change is a full apply. */
@@ -313,4 +340,35 @@ export function connectIptables(target: DataplaneTarget): Dataplane<IptablesRule
       return cleanupIptables(target)
     },
   }
+}
+
+/** Starts an iptables-nft trace in the namespace: xtables-monitor, then the TRACE rule; stop() deletes it. */
+export function startIptablesTrace(
+  target: { readonly netns?: string; readonly timeoutMs?: number },
+  m: TraceMatch,
+  tag: string = String(process.pid),
+): Promise<TraceSession> {
+  const tool = m.family === 4 ? 'iptables-nft' : 'ip6tables-nft'
+  const spec = iptablesTraceRule(m, tag)
+  const t = target.timeoutMs ?? 10_000
+  return startMonitorSession({
+    ...(target.netns !== undefined ? { netns: target.netns } : {}),
+    monitor: ['xtables-monitor', '--trace', m.family === 4 ? '-4' : '-6'],
+    install: () =>
+      traceCommand(
+        target.netns,
+        [tool, '-w', '5', '-t', 'raw', '-I', 'PREROUTING', '1', ...spec],
+        undefined,
+        t,
+      ),
+    remove: () =>
+      traceCommand(target.netns, [tool, '-w', '5', '-t', 'raw', '-D', 'PREROUTING', ...spec], undefined, t),
+  })
+}
+
+/** Lists the trace rules of ours in raw PREROUTING (tests). */
+export async function listIptablesTraceRules(netns?: string, family: 4 | 6 = 4): Promise<string[]> {
+  const tool = family === 4 ? 'iptables-nft' : 'ip6tables-nft'
+  const r = await traceCommand(netns, [tool, '-w', '5', '-t', 'raw', '-S', 'PREROUTING'])
+  return r.stdout.split('\n').filter((l) => l.includes('palisade trace'))
 }

@@ -47,3 +47,10 @@ export const iptablesBackend: Backend<IptablesRuleset, never> = {
   printDelta: () => '',
   connect: connectIptables,
 }
+export { listIptablesTraceRules, startIptablesTrace } from './apply.js'
+export {
+  iptablesTraceIndex,
+  iptablesTraceRule,
+  LEGACY_TRACE_REFUSAL,
+  parseXtablesTrace,
+} from './trace.js'

@@ -151,7 +151,8 @@ function quote(text: string): string {
   return `"${commentText(text, 255, '_')}"`
 }
 
-function ruleComment(chain: IRChain, r: IRRule): string {
+/** Returns a policy rule's `--comment` argument, quoted (`palisade trace` maps the kernel's back to the rule). */
+export function ruleComment(chain: IRChain, r: IRRule): string {
   const dir = chain.direction === 'Ingress' ? 'ingress' : 'egress'
   const peer = chain.direction === 'Ingress' ? 'from' : 'to'
   const parts = [`${chain.policy.namespace}/${chain.policy.name}`, `${dir}[${r.rule}]`]

@@ -23,10 +23,13 @@ import {
   type Ruleset,
 } from '../backend.js'
 import { DEFAULT_EXEC_TIMEOUT_MS, type ExecResult, execCommand, isValidNetnsName } from '../exec.js'
+import type { TraceMatch, TraceSession } from '../trace.js'
+import { startMonitorSession, traceCommand } from '../trace-monitor.js'
 import { type NftDelta, printNftDelta } from './delta.js'
 import { printNftables } from './print.js'
 import { NFT_FAMILY, NFT_TABLE } from './render.js'
 import type { NftTable } from './structure.js'
+import { NFT_TRACE_TABLE_PREFIX, nftTraceTable, renderNftTraceTable } from './trace.js'
 
 /** Returns the state file path for a netns. */
 function statePath(opts: DataplaneTarget, stateDir = opts.stateDir ?? DEFAULT_STATE_DIR): string {
@@ -98,6 +101,8 @@ export async function applyNftables(rs: Ruleset<NftTable>, opts: DataplaneTarget
 export async function cleanupNftables(opts: DataplaneTarget = {}): Promise<void> {
   // "table" then "delete table" in one transaction: succeeds whether or not the table exists.
   await nft(opts, ['-f', '-'], `table ${NFT_FAMILY} ${NFT_TABLE}\ndelete table ${NFT_FAMILY} ${NFT_TABLE}\n`)
+  // A `palisade trace` killed before it removed its trace table (SIGKILL) leaves it behind: ours by name.
+  for (const t of await listNftTraceTables(opts.netns)) await nft(opts, ['delete', 'table', NFT_FAMILY, t])
   for (const d of opts.stateDirs ?? [opts.stateDir ?? DEFAULT_STATE_DIR])
     await rm(statePath(opts, d), { force: true })
 }
@@ -215,4 +220,29 @@ export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, Nf
       return { left: [] }
     },
   }
+}
+
+/** Starts an nftables trace in the namespace: monitor first, then the trace table; stop() removes the table. */
+export function startNftTrace(
+  target: { readonly netns?: string; readonly timeoutMs?: number },
+  m: TraceMatch,
+  tag: string = String(process.pid),
+): Promise<TraceSession> {
+  const table = nftTraceTable(tag)
+  const t = target.timeoutMs ?? 10_000
+  return startMonitorSession({
+    ...(target.netns !== undefined ? { netns: target.netns } : {}),
+    monitor: ['nft', '-a', 'monitor', 'trace'],
+    install: () => traceCommand(target.netns, ['nft', '-f', '-'], renderNftTraceTable(table, m), t),
+    remove: () => traceCommand(target.netns, ['nft', 'delete', 'table', 'inet', table], undefined, t),
+  })
+}
+
+/** Lists the trace tables in the namespace (tests, cleanup). */
+export async function listNftTraceTables(netns?: string): Promise<string[]> {
+  const r = await traceCommand(netns, ['nft', 'list', 'tables'])
+  return r.stdout
+    .split('\n')
+    .map((l) => /^table inet (\S+)/.exec(l.trim())?.[1])
+    .filter((n): n is string => n?.startsWith(NFT_TRACE_TABLE_PREFIX) === true)
 }

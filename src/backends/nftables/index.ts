@@ -43,3 +43,11 @@ export const nftablesBackend: Backend<NftTable, NftDelta> = {
   printDelta: printNftDelta,
   connect: connectNftables,
 }
+export { listNftTraceTables, startNftTrace } from './apply.js'
+export {
+  NFT_TRACE_TABLE_PREFIX,
+  nftTraceIndex,
+  nftTraceTable,
+  parseNftTrace,
+  renderNftTraceTable,
+} from './trace.js'

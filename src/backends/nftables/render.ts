@@ -144,8 +144,8 @@ function renderPort(p: IRPortMatch | undefined, family: Family | undefined): str
   return p.protocol === 'SCTP' ? `meta l4proto sctp th dport ${value}` : `${proto} dport ${value}`
 }
 
-/** Returns the rule's trace comment: policy, direction, rule, peer and port indices. */
-function ruleComment(chain: IRChain, r: IRRule): string {
+/** Returns the rule's trace comment: policy, direction, rule, peer and port indices (`palisade trace` maps it back). */
+export function ruleComment(chain: IRChain, r: IRRule): string {
   const dir = chain.direction === 'Ingress' ? 'ingress' : 'egress'
   const peerField = chain.direction === 'Ingress' ? 'from' : 'to'
   const parts = [`${chain.policy.namespace}/${chain.policy.name} ${dir}[${r.rule}]`]

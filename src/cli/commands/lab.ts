@@ -24,6 +24,7 @@ import {
 import type { ClusterState, Family } from '../../model/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+import { registerLabTrace } from './trace.js'
 
 interface LabOptions extends InputOptions {
   readonly mode: string
@@ -237,6 +238,8 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
     }
     setExit(r.mismatches.length > 0 ? 1 : 0)
   })
+
+  registerLabTrace(lab, setExit)
 
   lab
     .command('down')

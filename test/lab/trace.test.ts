@@ -1,0 +1,527 @@
+/**
+ * `palisade lab trace` / `palisade trace` in the kernel: seed 001 in a two-node lab on nftables and
+ * iptables-nft, an allowed and a denied connection on the same node and across nodes (and a UDP one): the
+ * kernel's steps name the right policy and rule, the verdict agrees with the analyzer's, the exit code says
+ * which, and no trace table or rule is left behind, also after a timeout, a failure or SIGINT.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { iptablesTraceRule, listIptablesTraceRules } from '../../src/backends/iptables/index.js'
+import { listNftTraceTables, nftTraceTable, renderNftTraceTable } from '../../src/backends/nftables/index.js'
+import { main } from '../../src/cli/main.js'
+import { readLab } from '../../src/lab/index.js'
+import { hasCommand, labSkipReason } from './helpers.js'
+
+const skip =
+  labSkipReason() ??
+  (hasCommand('nft') && hasCommand('iptables-nft') && hasCommand('xtables-monitor')
+    ? undefined
+    : 'nft, iptables-nft or xtables-monitor missing')
+const built = existsSync(new URL('../../dist/src/cli/main.js', import.meta.url))
+const bin = new URL('../../bin/palisade.js', import.meta.url).pathname
+
+async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s)
+    return true
+  })
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s)
+    return true
+  })
+  try {
+    return { code: await main(argv), out, err }
+  } finally {
+    o.mockRestore()
+    e.mockRestore()
+  }
+}
+
+interface NodeJSON {
+  node: string
+  checks: string[]
+  verdict: string
+  allowedBy: {
+    policy: string
+    direction: string
+    rule: number
+    peer?: number
+    ports?: number[]
+    source: string
+  }[]
+  steps: { chain: string; verdict: string; role: { kind: string; pod?: string } | null; meaning: string }[]
+}
+interface TraceJSON {
+  agree: boolean
+  kernel: { verdict: string; nodes: NodeJSON[] }
+  analyzer: { allowed: boolean }
+  probe: string
+}
+
+interface Case {
+  readonly name: string
+  readonly from: string
+  readonly to: string
+  readonly port: string
+  readonly code: 0 | 1
+  /** node -> the rules that admitted the packet there ('policy direction[rule]'), or 'dropped in <pod>'. */
+  readonly nodes: Readonly<Record<string, string[] | string>>
+}
+
+const CASES: Case[] = [
+  {
+    name: 'across nodes, allowed: nginx-policy egress[0] on node-2, myapp-policy ingress[0] on node-1',
+    from: 'testing/nginx',
+    to: 'testing/myapp',
+    port: '80',
+    code: 0,
+    nodes: {
+      'node-2': ['testing/nginx-policy egress[0] (policies.yaml:66)'],
+      'node-1': ['testing/myapp-policy ingress[0] (policies.yaml:26)'],
+    },
+  },
+  {
+    name: 'across nodes, denied: node-2 passes debug, node-1 drops it in myapp’s ingress pod chain',
+    from: 'default/debug',
+    to: 'testing/myapp',
+    port: '80/TCP',
+    code: 1,
+    nodes: { 'node-2': [], 'node-1': 'dropped in testing/myapp' },
+  },
+  {
+    name: 'same node, allowed: nginx-policy ingress[0] (port 80 from anyone)',
+    from: 'default/debug',
+    to: 'testing/nginx',
+    port: '80',
+    code: 0,
+    nodes: { 'node-2': ['testing/nginx-policy ingress[0] (policies.yaml:59)'] },
+  },
+  {
+    name: 'same node, denied: nothing admits 81/TCP to nginx from debug',
+    from: 'default/debug',
+    to: 'testing/nginx',
+    port: '81',
+    code: 1,
+    nodes: { 'node-2': 'dropped in testing/nginx' },
+  },
+  {
+    name: 'same node, UDP, allowed: myapp-policy egress[1] to kube-system (coredns is not isolated)',
+    from: 'testing/myapp',
+    to: 'kube-system/coredns',
+    port: '53',
+    code: 0,
+    nodes: { 'node-1': ['testing/myapp-policy egress[1] (policies.yaml:41)'] },
+  },
+]
+
+/** Lists what a trace may leave behind in a lab's node namespaces (must be nothing). */
+async function leftovers(id: string): Promise<string[]> {
+  const lab = await readLab(id)
+  const out: string[] = []
+  for (const n of lab?.plan.nodes ?? []) {
+    out.push(...(await listNftTraceTables(n.netns)).map((t) => `${n.netns}: table ${t}`))
+    if (lab?.backend === 'iptables-nft')
+      out.push(...(await listIptablesTraceRules(n.netns)).map((r) => `${n.netns}: ${r}`))
+  }
+  return out
+}
+
+describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  for (const backend of ['nftables', 'iptables-nft'] as const) {
+    describe(backend, () => {
+      let id = ''
+      beforeAll(async () => {
+        const up = await capture(['lab', 'up', 'examples/seed-001-testing', '--backend', backend])
+        expect(up.code, up.err).toBe(0)
+        id = up.out.trim()
+      }, 60_000)
+      afterAll(async () => {
+        if (id) await capture(['lab', 'down', '--lab', id])
+      }, 60_000)
+
+      it.each(CASES)(
+        '$name',
+        async (c) => {
+          const r = await capture([
+            'lab',
+            'trace',
+            '--lab',
+            id,
+            '--from',
+            c.from,
+            '--to',
+            c.to,
+            '--port',
+            c.port,
+            ...(c.port === '53' ? ['--protocol', 'UDP'] : []),
+            '-o',
+            'json',
+          ])
+          expect(r.code, r.err).toBe(c.code)
+          const j = JSON.parse(r.out) as TraceJSON
+          expect(j.agree).toBe(true)
+          expect(j.analyzer.allowed).toBe(c.code === 0)
+          expect(j.kernel.verdict).toBe(c.code === 0 ? 'accepted' : 'dropped')
+          expect(j.kernel.nodes.map((n) => n.node).sort()).toEqual(Object.keys(c.nodes).sort())
+          for (const n of j.kernel.nodes) {
+            const want = c.nodes[n.node]
+            if (typeof want === 'string') {
+              expect(n.verdict).toBe('dropped')
+              const last = n.steps.at(-1)
+              expect(last?.verdict).toBe('drop')
+              expect(last?.role).toMatchObject({ kind: 'pod', pod: want.replace('dropped in ', '') })
+              expect(last?.meaning).toMatch(/^DROPPED: .* is isolated for ingress/)
+            } else {
+              expect(n.verdict).toBe('accepted')
+              expect(
+                n.allowedBy.map(
+                  (a) => `${a.policy} ${a.direction}[${a.rule}] (${a.source.split('/').at(-1)})`,
+                ),
+              ).toEqual(want)
+            }
+          }
+          // the text form says the same, with the agreement line
+          const text = await capture([
+            'lab',
+            'trace',
+            '--lab',
+            id,
+            '--from',
+            c.from,
+            '--to',
+            c.to,
+            '--port',
+            c.port,
+            ...(c.port === '53' ? ['--protocol', 'UDP'] : []),
+          ])
+          expect(text.code).toBe(c.code)
+          expect(text.out).toMatch(
+            c.code === 0
+              ? /kernel ACCEPTED, analyzer ALLOWED: kernel and analyzer AGREE\n$/
+              : /kernel DROPPED, analyzer DENIED: kernel and analyzer AGREE\n$/,
+          )
+          expect(await leftovers(id)).toEqual([])
+        },
+        30_000,
+      )
+
+      if (backend === 'nftables') {
+        it('a node running another ruleset than the input compiles to: exit 3 and a MISMATCH line naming the step', async () => {
+          const lab = await readLab(id)
+          const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
+          const { execFileSync } = await import('node:child_process')
+          // what a stale or tampered ruleset looks like: myapp's ingress pod chain no longer drops
+          execFileSync('ip', [
+            'netns',
+            'exec',
+            n1,
+            'nft',
+            'flush',
+            'chain',
+            'inet',
+            'palisade',
+            'pod_in_testing_myapp',
+          ])
+          const r = await capture([
+            'lab',
+            'trace',
+            '--lab',
+            id,
+            '--from',
+            'default/debug',
+            '--to',
+            'testing/myapp',
+            '--port',
+            '80',
+          ])
+          expect(r.code).toBe(3)
+          expect(r.out).toMatch(/=> ACCEPTED on node-1\n/)
+          expect(r.out).toMatch(/kernel ACCEPTED, analyzer DENIED: MISMATCH between kernel and analyzer\n$/)
+          const j = JSON.parse(
+            (
+              await capture([
+                'lab',
+                'trace',
+                '--lab',
+                id,
+                '--from',
+                'default/debug',
+                '--to',
+                'testing/myapp',
+                '--port',
+                '80',
+                '-o',
+                'json',
+              ])
+            ).out,
+          ) as TraceJSON
+          expect(j.agree).toBe(false)
+          expect(j.kernel.verdict).toBe('accepted')
+          expect(j.analyzer.allowed).toBe(false)
+          // (the tests below do not depend on that chain)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+
+        it('on a node: waits for the next packet, gives up after --timeout with exit 2 and removes the trace table', async () => {
+          const lab = await readLab(id)
+          const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
+          const t0 = Date.now()
+          const r = await capture([
+            'trace',
+            'examples/seed-001-testing',
+            '--node',
+            'node-1',
+            '--netns',
+            n1,
+            '--from',
+            'testing/nginx',
+            '--to',
+            'testing/myapp',
+            '--port',
+            '80',
+            '--timeout',
+            '0.5',
+          ])
+          expect(r.code).toBe(2)
+          expect(r.err).toMatch(
+            /no new TCP connection 10\.244\.2\.10 -> 10\.244\.1\.10:80 passed node node-1 within 0\.5 s/,
+          )
+          expect(Date.now() - t0).toBeLessThan(10_000)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+
+        it.skipIf(!built)(
+          'SIGINT while waiting: exit 130, the trace table is gone',
+          async () => {
+            const lab = await readLab(id)
+            const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
+            const child = spawn(
+              process.execPath,
+              [
+                bin,
+                'trace',
+                'examples/seed-001-testing',
+                '--node',
+                'node-1',
+                '--netns',
+                n1,
+                '--from',
+                'testing/nginx',
+                '--to',
+                'testing/myapp',
+                '--port',
+                '80',
+                '--timeout',
+                '20',
+              ],
+              { stdio: 'ignore' },
+            )
+            const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+            const until = Date.now() + 10_000
+            while (Date.now() < until && (await listNftTraceTables(n1)).length === 0)
+              await new Promise((r) => setTimeout(r, 50))
+            expect(await listNftTraceTables(n1)).toHaveLength(1)
+            child.kill('SIGINT')
+            expect(await exited).toBe(130)
+            expect(await leftovers(id)).toEqual([])
+          },
+          30_000,
+        )
+
+        it('palisade cleanup removes a trace table a killed trace left behind (SIGKILL gives no chance to clean up)', async () => {
+          const lab = await readLab(id)
+          const n2 = lab?.plan.nodes.find((n) => n.name === 'node-2')?.netns as string
+          const { execFileSync } = await import('node:child_process')
+          const text = renderNftTraceTable(nftTraceTable('999999'), {
+            family: 4,
+            protocol: 'TCP',
+            saddr: '10.244.2.20',
+            daddr: '10.244.1.10',
+            dport: 80,
+          })
+          execFileSync('ip', ['netns', 'exec', n2, 'nft', '-f', '-'], { input: text })
+          expect(await listNftTraceTables(n2)).toEqual(['palisade_trace_999999'])
+          const r = await capture([
+            'cleanup',
+            '--netns',
+            n2,
+            '--backend',
+            'nftables',
+            '--state-dir',
+            `${lab?.stateDir}/dataplane`,
+          ])
+          expect(r.code, r.err).toBe(0)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+
+        it('a failure while tracing (the source pod’s probe agent is gone): exit 2, the trace tables are gone on both nodes', async () => {
+          const lab = await readLab(id)
+          const debug = lab?.plan.pods.find((p) => p.key === 'default/debug')?.netns as string
+          // kill only the processes of this lab's pod namespace (the probe agent we started)
+          const { execFileSync } = await import('node:child_process')
+          for (const pid of execFileSync('ip', ['netns', 'pids', debug])
+            .toString()
+            .split(/\s+/)
+            .filter(Boolean))
+            process.kill(Number(pid), 'SIGKILL')
+          const r = await capture([
+            'lab',
+            'trace',
+            '--lab',
+            id,
+            '--from',
+            'default/debug',
+            '--to',
+            'testing/myapp',
+            '--port',
+            '80',
+          ])
+          expect(r.code).toBe(2)
+          expect(r.err).toMatch(/palisade lab trace: .*(ENOENT|ECONNREFUSED|no answer)/)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+      }
+      if (backend === 'iptables-nft') {
+        it('palisade cleanup removes a TRACE rule a killed trace left behind', async () => {
+          const lab = await readLab(id)
+          const n2 = lab?.plan.nodes.find((n) => n.name === 'node-2')?.netns as string
+          const { execFileSync } = await import('node:child_process')
+          const spec = iptablesTraceRule(
+            { family: 4, protocol: 'TCP', saddr: '10.244.2.20', daddr: '10.244.1.10', dport: 80 },
+            '999999',
+          )
+          execFileSync('ip', [
+            'netns',
+            'exec',
+            n2,
+            'iptables-nft',
+            '-w',
+            '5',
+            '-t',
+            'raw',
+            '-I',
+            'PREROUTING',
+            '1',
+            ...spec,
+          ])
+          expect(await listIptablesTraceRules(n2)).toHaveLength(1)
+          const r = await capture([
+            'cleanup',
+            '--netns',
+            n2,
+            '--backend',
+            'iptables',
+            '--iptables',
+            'nft',
+            '--state-dir',
+            `${lab?.stateDir}/dataplane`,
+          ])
+          expect(r.code, r.err).toBe(0)
+          expect(await leftovers(id)).toEqual([])
+        }, 30_000)
+      }
+    })
+  }
+})
+
+describe.skipIf(skip !== undefined)('palisade lab trace, IPv6', () => {
+  for (const backend of ['nftables', 'iptables-nft'] as const) {
+    it(`${backend}: across nodes, allowed and denied (iptables-nft: traced, or refused when xtables-monitor cannot print IPv6 rules)`, async () => {
+      const up = await capture([
+        'lab',
+        'up',
+        'examples/seed-001-testing',
+        '--family',
+        '6',
+        '--backend',
+        backend,
+      ])
+      expect(up.code, up.err).toBe(0)
+      const id = up.out.trim()
+      try {
+        for (const [from, code] of [
+          ['testing/nginx', 0],
+          ['default/debug', 1],
+        ] as const) {
+          const r = await capture([
+            'lab',
+            'trace',
+            '--lab',
+            id,
+            '--from',
+            from,
+            '--to',
+            'testing/myapp',
+            '--port',
+            '80',
+            '-o',
+            'json',
+          ])
+          if (backend === 'iptables-nft' && r.code === 2) {
+            // xtables-monitor 1.8.9 exits on IPv6 rules with a protocol match ('unsupported layer 4 protocol value')
+            expect(r.err).toMatch(/xtables-monitor --trace -6 exited .* trace IPv6 with the nftables backend/)
+          } else {
+            expect(r.code, r.err).toBe(code)
+            const j = JSON.parse(r.out) as TraceJSON
+            expect(j.agree).toBe(true)
+            expect(j.kernel.nodes.find((n) => n.node === 'node-1')?.verdict).toBe(
+              code === 0 ? 'accepted' : 'dropped',
+            )
+          }
+          expect(await leftovers(id)).toEqual([])
+        }
+      } finally {
+        await capture(['lab', 'down', '--lab', id])
+      }
+    }, 60_000)
+  }
+})
+
+describe('palisade trace: refusals (no root needed)', () => {
+  it('iptables-legacy cannot be traced: exit 2 with the reason', async () => {
+    const r = await capture([
+      'trace',
+      'examples/seed-001-testing',
+      '--node',
+      'node-1',
+      '--backend',
+      'iptables-legacy',
+      '--from',
+      'testing/nginx',
+      '--to',
+      'testing/myapp',
+      '--port',
+      '80',
+    ])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/iptables-legacy cannot be traced: its TRACE target writes to the kernel log/)
+  })
+
+  it('a missing --node, a bad --timeout, --lab with manifests, an SCTP port: exit 2, said plainly', async () => {
+    const base = [
+      'trace',
+      'examples/seed-001-testing',
+      '--from',
+      'testing/nginx',
+      '--to',
+      'testing/myapp',
+      '--port',
+      '80',
+    ]
+    const noNode = await capture(base)
+    expect(noNode.code).toBe(2)
+    expect(noNode.err).toMatch(/--node NAME is required/)
+    const badTimeout = await capture([...base, '--node', 'node-1', '--timeout', 'soon'])
+    expect(badTimeout.code).toBe(2)
+    expect(badTimeout.err).toMatch(/--timeout must be a number of seconds/)
+    const labAndPaths = await capture([...base, '--lab', 'pl0000'])
+    expect(labAndPaths.code).toBe(2)
+    expect(labAndPaths.err).toMatch(/--lab traces the lab's own cluster: give no manifests/)
+    const sctp = await capture([...base.slice(0, -1), '80/SCTP', '--node', 'node-1'])
+    expect(sctp.code).toBe(2)
+    expect(sctp.err).toMatch(/only TCP and UDP packets can be traced/)
+  })
+})
