@@ -87,6 +87,10 @@ export const CATALOGUE = {
     severity: 'info',
     doc: 'A kind that takes no part in network policy (a ConfigMap, a Service, a CRD): skipped.',
   },
+  'load.invalid-pod-cidrs': {
+    severity: 'warning',
+    doc: "A Node's spec.podCIDRs (or spec.podCIDR) would be refused by the API server: its pod ranges are taken as unknown, so addresses of its pods that no agent has programmed yet are not dropped there.",
+  },
   'load.terminal-pod': {
     severity: 'info',
     doc: 'A Succeeded or Failed pod has no network: it is left out.',
@@ -320,6 +324,14 @@ export const CATALOGUE = {
   'compile.invalid-pod-interface': {
     severity: 'warning',
     doc: "A pod's host interface name is not a valid Linux interface name: ignored, so its source address is not checked (anti-spoofing).",
+  },
+  'compile.pod-outside-ranges': {
+    severity: 'warning',
+    doc: "A pod of the node has an address outside the node's pod ranges (the network plugin's IPAM does not follow Node.spec.podCIDRs): unknown addresses outside the ranges are not dropped; use --pod-cidr with the plugin's ranges, or --unknown-pods allow.",
+  },
+  'compile.pod-ranges-unknown': {
+    severity: 'info',
+    doc: "The node's pod ranges are unknown (no Node.spec.podCIDRs, no --pod-cidr): an address of the node's pods that is not programmed yet is forwarded unfiltered.",
   },
   'compile.pod-without-ip': {
     severity: 'info',
