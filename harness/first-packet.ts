@@ -299,13 +299,17 @@ export async function runFirstPacket(o: FirstPacketOptions): Promise<FirstPacket
           ? async (ps) => {
               // kubelet probes: the node reaches a pod no agent knows yet (only FORWARD is filtered)
               const p = ps[0] as RuntimePod
-              const r = await runIn(
-                p.node.netns,
-                ['timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${p.ip}/${PROBE_PORT}`],
-                { timeoutMs: 5000 },
-              )
-              nodeReachedUnknownPod = r.code === 0
-              if (r.code !== 0) log(`node ${p.node.name} -> unknown pod ${p.ip}: exit ${r.code} ${r.stderr}`)
+              // a TCP connection from the node to the pod's listener (retried: a loaded machine may be slow)
+              for (let i = 0; i < 3 && !nodeReachedUnknownPod; i++) {
+                const r = await runIn(
+                  p.node.netns,
+                  ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${p.ip}/${PROBE_PORT}`],
+                  { timeoutMs: 10_000 },
+                )
+                nodeReachedUnknownPod = r.code === 0
+                if (r.code !== 0)
+                  log(`node ${p.node.name} -> unknown pod ${p.ip}: exit ${r.code} ${r.stderr}`)
+              }
             }
           : undefined,
       )
