@@ -56,6 +56,11 @@
  *   Otherwise the ruleset says so in a comment and relies on strict rp_filter (net.ipv4.conf.*.rp_filter=1
  *   with one /32 route per pod interface drops packets whose source does not route back through it).
  *
+ * - UNKNOWN LOCAL PODS. With the node's pod ranges known and unknownPods 'drop', each base chain ends,
+ *   after the dispatch, with a counted drop of an address of the ranges that no programmed local pod
+ *   holds (source in egress, destination in ingress): a pod the agent has not seen yet cannot talk
+ *   (docs/semantics.md#unknown-local-pods). Known pods are one set, so adding one is a set element.
+ *
  * Every set, chain and rule carries a comment naming the policy (namespace/name), direction and rule
  * index, so `nft list ruleset` traces back to the YAML.
  */
