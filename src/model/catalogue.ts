@@ -75,6 +75,10 @@ export const CATALOGUE = {
     severity: 'warning',
     doc: 'The legacy net.beta.kubernetes.io/network-policy annotation is not the JSON it must be: it is ignored and isolates nothing.',
   },
+  'load.invalid-pod-cidrs': {
+    severity: 'warning',
+    doc: "A Node's spec.podCIDRs (or spec.podCIDR) would be refused by the API server: its pod ranges are taken as unknown, so addresses of its pods that no agent has programmed yet are not dropped there.",
+  },
   'load.not-an-object': {
     severity: 'error',
     doc: 'A document is not a Kubernetes object (a mapping with apiVersion and kind): it is skipped.',
@@ -86,10 +90,6 @@ export const CATALOGUE = {
   'load.skipped-kind': {
     severity: 'info',
     doc: 'A kind that takes no part in network policy (a ConfigMap, a Service, a CRD): skipped.',
-  },
-  'load.invalid-pod-cidrs': {
-    severity: 'warning',
-    doc: "A Node's spec.podCIDRs (or spec.podCIDR) would be refused by the API server: its pod ranges are taken as unknown, so addresses of its pods that no agent has programmed yet are not dropped there.",
   },
   'load.terminal-pod': {
     severity: 'info',
