@@ -9,6 +9,8 @@
  *   {"type":"ADDED|MODIFIED|DELETED","object":{...}}; `allowWatchBookmarks=true` adds BOOKMARK events;
  *   a resourceVersion older than the compaction point gets an ERROR event with a 410 Status
  *   ("too old resource version") and the stream ends, as etcd compaction makes the real one do;
+ * - `fieldSelector=metadata.name=NAME` (the only field selector served) limits a list or watch to one object
+ *   name (the agent watches its own Node so);
  * - POST /api/v1/namespaces/NS/events records Events (the agent reports invalid objects there).
  * HTTPS with a self-signed certificate made by the openssl CLI, on 127.0.0.1 only. Tests can drop
  * every watch mid-stream, compact history, and stop/restart the server on the same port.
@@ -131,6 +133,7 @@ export class FakeApiServer {
   private readonly watches = new Set<{
     kind: FakeKind
     ns?: string
+    name?: string
     res: http.ServerResponse
     bookmarks?: NodeJS.Timeout
     /** Index of the watch request in `requests`. */
@@ -316,6 +319,7 @@ export class FakeApiServer {
     for (const w of this.watches) {
       if (w.kind !== ev.kind) continue
       if (w.ns !== undefined && ev.object.metadata.namespace !== w.ns) continue
+      if (w.name !== undefined && ev.object.metadata.name !== w.name) continue
       w.res.write(line)
     }
   }
@@ -388,6 +392,10 @@ export class FakeApiServer {
       this.methodNotAllowed(res)
       return
     }
+    if (query.fieldSelector !== undefined && !/^metadata\.name=[^,=]+$/.test(query.fieldSelector)) {
+      this.status(res, 400, 'BadRequest', `field label not supported: ${query.fieldSelector}`)
+      return
+    }
     const watch = query.watch === 'true' || query.watch === '1'
     if (watch) this.watch(route.kind, route.ns, query, res)
     else this.list(route.kind, route.ns, res, query)
@@ -404,8 +412,10 @@ export class FakeApiServer {
       return
     }
     let items: Record<string, unknown>[] = []
+    const name = nameSelected(query)
     for (const o of this.objects[kind].values()) {
       if (ns !== undefined && o.metadata.namespace !== ns) continue
+      if (name !== undefined && o.metadata.name !== name) continue
       // List items carry no kind/apiVersion on the wire.
       const { kind: _k, apiVersion: _a, ...rest } = o
       items.push(rest)
@@ -453,10 +463,12 @@ export class FakeApiServer {
     if (!this.opts.lazyWatchHeaders) res.flushHeaders()
     const from = query.resourceVersion ?? ''
     const send = (o: unknown) => res.write(`${JSON.stringify(o)}\n`)
+    const name = nameSelected(query)
+    const wanted = (o: Obj) =>
+      (ns === undefined || o.metadata.namespace === ns) && (name === undefined || o.metadata.name === name)
     if (from === '' || from === '0') {
       // "Any version": start with synthetic ADDED events for every object, as the API server does.
-      for (const o of this.objects[kind].values())
-        if (ns === undefined || o.metadata.namespace === ns) send({ type: 'ADDED', object: o })
+      for (const o of this.objects[kind].values()) if (wanted(o)) send({ type: 'ADDED', object: o })
     } else {
       const n = Number(from)
       if (!Number.isFinite(n) || n < this.compactedRv) {
@@ -477,13 +489,14 @@ export class FakeApiServer {
       }
       for (const ev of this.history) {
         if (ev.rv <= n || ev.kind !== kind) continue
-        if (ns !== undefined && ev.object.metadata.namespace !== ns) continue
+        if (!wanted(ev.object)) continue
         send({ type: ev.type, object: ev.object })
       }
     }
     const w: {
       kind: FakeKind
       ns?: string
+      name?: string
       res: http.ServerResponse
       bookmarks?: NodeJS.Timeout
       request: number
@@ -492,6 +505,7 @@ export class FakeApiServer {
       res,
       request: this.requests.length - 1,
       ...(ns !== undefined ? { ns } : {}),
+      ...(name !== undefined ? { name } : {}),
     }
     const every = this.opts.bookmarkIntervalMs ?? 1000
     if (query.allowWatchBookmarks === 'true' && every > 0) {
@@ -512,4 +526,10 @@ export class FakeApiServer {
       this.watches.delete(w)
     })
   }
+}
+
+/** The object name a `fieldSelector=metadata.name=NAME` query selects (undefined: no field selector). */
+function nameSelected(query: Readonly<Record<string, string>>): string | undefined {
+  const m = /^metadata\.name=([^,=]+)$/.exec(query.fieldSelector ?? '')
+  return m ? (m[1] as string) : undefined
 }

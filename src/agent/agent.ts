@@ -19,6 +19,7 @@ import {
   getBackend,
   type Ruleset,
 } from '../backends/index.js'
+import type { UnknownPodsMode } from '../compile/index.js'
 import { RulesetApplier } from './applier.js'
 import { createAgentCompiler, hostRoutesReader } from './compiler.js'
 import { serveAgentEndpoints } from './endpoints.js'
@@ -27,6 +28,7 @@ import { createHealth } from './health.js'
 import type { HealthReport } from './http-server.js'
 import { loadKubeConfig } from './kube-client.js'
 import { type AgentMetrics, createMetrics } from './metrics.js'
+import { watchNodeRanges } from './node-ranges.js'
 import { ObjectStore, type Pipeline } from './object-store.js'
 import type { ListenAddress } from './options.js'
 import { defaultPipeline } from './pipeline.js'
@@ -73,6 +75,13 @@ export interface AgentOptions {
    * (anti-spoofing); absent: no interface is known, the ruleset relies on rp_filter.
    */
   readonly podInterfaces?: 'routes'
+  /**
+   * The node's pod ranges (--pod-cidr): when given they win and the Node is not watched; otherwise the
+   * agent watches its own Node's spec.podCIDRs (API server source only). docs/semantics.md#unknown-local-pods.
+   */
+  readonly podRanges?: readonly string[]
+  /** 'drop' (default): traffic from or to an address of the pod ranges that no local pod holds is dropped. */
+  readonly unknownPods?: UnknownPodsMode
 }
 
 /** What the agent does to the world; the defaults are the real dataplane of the backend and `ip route`. */
@@ -131,7 +140,25 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       iptables: opts.iptables,
     })
   const applier = new RulesetApplier(backend, dataplane)
+  let signalLoop: (at: number) => void = () => undefined
+  // The Node is watched only when its ranges are needed: not with --pod-cidr, --unknown-pods allow or --from-dir.
+  const nodeRanges =
+    opts.podRanges === undefined && opts.unknownPods !== 'allow' && kc !== undefined
+      ? watchNodeRanges({
+          kc,
+          node: opts.nodeName,
+          log,
+          onChange: () => signalLoop(Date.now()),
+          ...(opts.watchBackoffInitialMs !== undefined
+            ? { backoffInitialMs: opts.watchBackoffInitialMs }
+            : {}),
+          ...(opts.watchBackoffMaxMs !== undefined ? { backoffMaxMs: opts.watchBackoffMaxMs } : {}),
+        })
+      : undefined
+  const fixedRanges = opts.podRanges
   const compiler = createAgentCompiler({
+    podRanges: () => fixedRanges ?? nodeRanges?.ranges(),
+    ...(opts.unknownPods ? { unknownPods: opts.unknownPods } : {}),
     node: opts.nodeName,
     backend: opts.backend,
     podInterfaces: opts.podInterfaces,
@@ -152,6 +179,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       retryMaxMs: opts.retryMaxMs,
     },
   )
+  signalLoop = (at) => loop.signal(at)
   const source = startSource({ ...opts, node: opts.nodeName, kc }, store, {
     signal: (at) => loop.signal(at),
     log,
@@ -173,11 +201,23 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     onError: (err) => health.reportFault('http', err),
     log,
   }).catch(async (err: unknown) => {
+    nodeRanges?.stop()
     await source.stop()
     throw err
   })
 
   const ready = source.ready.then(async () => {
+    // The first sync waits for the Node's first list (bounded): it should not start without the ranges.
+    if (nodeRanges) {
+      let t: NodeJS.Timeout | undefined
+      await Promise.race([
+        nodeRanges.listed,
+        new Promise<void>((resolve) => {
+          t = setTimeout(resolve, opts.cacheSyncTimeoutMs)
+        }),
+      ])
+      clearTimeout(t)
+    }
     health.cachesSynced()
     updateObjectGauges(store, metrics)
     const c = store.counts()
@@ -204,6 +244,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   let stopped: Promise<void> | undefined
   const stop = () => {
     stopped ??= (async () => {
+      nodeRanges?.stop()
       await source.stop()
       await loop.stop()
       if (opts.cleanupOnExit) {

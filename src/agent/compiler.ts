@@ -3,10 +3,12 @@
  * pod interfaces it needs for anti-spoofing, found from the node's routes. Routes change when this node's
  * pods do (the CNI adds them before the pod reports its address): they are read again only then, and at
  * every resync; the compiler is rebuilt when the interfaces it knows change (anti-spoofing is on from the
- * start, with whatever is known).
+ * start, with whatever is known). The node's pod ranges (docs/semantics.md#unknown-local-pods) are read
+ * at every compile and rebuild the compiler when they change; once known they are never forgotten.
  */
 import type { Logger } from 'pino'
 import { type BackendName, createNodeCompiler, execCommand, type Ruleset } from '../backends/index.js'
+import type { CompileOptions, UnknownPodsMode } from '../compile/index.js'
 import type { ClusterState, Result } from '../model/index.js'
 import { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
 
@@ -36,11 +38,41 @@ export function createAgentCompiler(o: {
   readonly podInterfaces?: 'routes'
   readonly listRoutes: () => Promise<string>
   readonly log: Logger
+  /**
+   * The node's pod ranges in force (--pod-cidr, or the Node's spec.podCIDRs as watched): read at every
+   * compile; the compiler is rebuilt when they change. Absent or undefined = unknown.
+   */
+  readonly podRanges?: () => readonly string[] | undefined
+  /** docs/semantics.md#unknown-local-pods (default 'drop'). */
+  readonly unknownPods?: UnknownPodsMode
 }): AgentCompiler {
   const routes = o.podInterfaces === 'routes'
-  let compiler = createNodeCompiler(o.node, o.backend, routes ? { podInterfaces: {} } : {})
+  let interfaces: Readonly<Record<string, string>> | undefined = routes ? {} : undefined
+  let ranges: readonly string[] | undefined = o.podRanges?.()
+  const options = (): CompileOptions => ({
+    ...(interfaces ? { podInterfaces: interfaces } : {}),
+    ...(ranges !== undefined ? { podRanges: ranges } : {}),
+    ...(o.unknownPods === 'allow' ? { unknownPods: 'allow' as const } : {}),
+  })
+  let compiler = createNodeCompiler(o.node, o.backend, options())
   let interfacesKey = '[]'
   let localPodsKey: string | undefined
+  let saidUnknown = false
+  const checkRanges = () => {
+    const now = o.podRanges?.()
+    if (now !== undefined && (ranges === undefined || now.join(' ') !== ranges.join(' '))) {
+      ranges = now
+      compiler = createNodeCompiler(o.node, o.backend, options())
+      o.log.info({ podCIDRs: ranges }, 'pod ranges in force: unknown local pod addresses are dropped')
+    }
+    if (ranges === undefined && o.unknownPods !== 'allow' && !saidUnknown) {
+      saidUnknown = true
+      o.log.warn(
+        { node: o.node },
+        'pod ranges unknown (no Node spec.podCIDRs, no --pod-cidr): a pod address not programmed yet is forwarded unfiltered',
+      )
+    }
+  }
 
   const refreshInterfaces = async (cluster: ClusterState, force: boolean): Promise<void> => {
     const local: string[] = []
@@ -60,12 +92,14 @@ export function createAgentCompiler(o: {
     const mapKey = JSON.stringify(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     if (mapKey === interfacesKey) return
     interfacesKey = mapKey
-    compiler = createNodeCompiler(o.node, o.backend, { podInterfaces: map })
+    interfaces = map
+    compiler = createNodeCompiler(o.node, o.backend, options())
     o.log.info({ pods: Object.keys(map).length }, 'pod interfaces from routes changed (anti-spoofing)')
   }
 
   return {
     async compile(cluster, resync) {
+      checkRanges()
       if (routes) await refreshInterfaces(cluster, resync)
       return compiler.compile(cluster)
     },

@@ -12,7 +12,16 @@
  * A BuildMemo (used by src/compile/incremental.ts) carries the facts, the structure, the pod index and
  * the set elements from one build to the next and reuses each when its inputs did not change.
  */
-import type { ClusterState, Namespace, Pod } from '../model/index.js'
+import {
+  type ClusterState,
+  canonicalCIDR,
+  cidrContainsIP,
+  type Diagnostic,
+  type Namespace,
+  type Pod,
+  parseCIDR,
+  parseIP,
+} from '../model/index.js'
 import {
   addToPodIndex,
   buildNamespaceIndex,
@@ -20,7 +29,7 @@ import {
   type PodIndex,
   removeFromPodIndex,
 } from '../semantics/index.js'
-import type { CompileOptions, IRSet, NodeIR } from './ir.js'
+import type { CompileOptions, IRLocalPod, IRPodRange, IRSet, NodeIR } from './ir.js'
 import { buildStructure, type Structure } from './ir-structure.js'
 import { byString, sameItems } from './order.js'
 import {
@@ -139,6 +148,9 @@ export function buildNodeIRWithMemo(
   // Phase 3: set elements (a memoized set is reused unless a changed pod or namespace can affect it).
   const sets = fillSets(memo, cluster.namespaces, structure, pods, changed, epoch)
   if (memo) memo.stats = { structureReused: reuse, ...sets.stats }
+  const unknownPods = opts.unknownPods ?? 'drop'
+  const ranges = podRangesOf(cluster, node, opts)
+  const rangeNotes = podRangeDiagnostics(node, ranges, unknownPods, structure.pods)
   return {
     node,
     families: pods.families,
@@ -146,8 +158,66 @@ export function buildNodeIRWithMemo(
     chains: structure.chains,
     pods: structure.pods,
     antiSpoofing: opts.podInterfaces !== undefined,
-    diagnostics: structure.diagnostics,
+    podRanges: ranges,
+    unknownPods,
+    diagnostics: rangeNotes.length > 0 ? [...structure.diagnostics, ...rangeNotes] : structure.diagnostics,
   }
+}
+
+/**
+ * The node's pod ranges: CompileOptions.podRanges when given (the flag wins), else the Node object's
+ * spec.podCIDRs as the loader read them; canonical, deduplicated, IPv4 first. Texts that are no CIDR
+ * are skipped (the edges check them first).
+ */
+export function podRangesOf(cluster: ClusterState, node: string, opts: CompileOptions): IRPodRange[] {
+  const texts = opts.podRanges ?? cluster.nodes?.find((n) => n.name === node)?.podCIDRs ?? []
+  const out: IRPodRange[] = []
+  const seen = new Set<string>()
+  for (const t of texts) {
+    const c = parseCIDR(t)
+    const cidr = c ? canonicalCIDR(c) : undefined
+    if (!c || cidr === undefined || seen.has(cidr)) continue
+    seen.add(cidr)
+    out.push({ family: c.family, cidr })
+  }
+  return out.sort((a, b) => a.family - b.family || byString(a.cidr, b.cidr))
+}
+
+/** Notes on the pod ranges: unknown ranges, and local pod addresses outside them (a plugin with its own IPAM). */
+function podRangeDiagnostics(
+  node: string,
+  ranges: readonly IRPodRange[],
+  mode: 'drop' | 'allow',
+  pods: readonly IRLocalPod[],
+): Diagnostic[] {
+  if (mode === 'allow') return []
+  if (ranges.length === 0)
+    return [
+      {
+        code: 'compile.pod-ranges-unknown',
+        severity: 'info',
+        message: `the pod ranges of node ${node} are unknown (no Node spec.podCIDRs, no --pod-cidr): a pod address not programmed yet is forwarded unfiltered`,
+        object: `Node ${node}`,
+        path: [],
+      },
+    ]
+  const parsed = ranges.map((r) => parseCIDR(r.cidr)).filter((c) => c !== undefined)
+  const out: Diagnostic[] = []
+  for (const p of pods) {
+    for (const ip of p.ips) {
+      const a = parseIP(ip.address)
+      const hasFamily = parsed.some((c) => c.family === ip.family)
+      if (!a || !hasFamily || parsed.some((c) => cidrContainsIP(c, a))) continue
+      out.push({
+        code: 'compile.pod-outside-ranges',
+        severity: 'warning',
+        message: `pod ${p.namespace}/${p.name} has address ${ip.address}, outside the pod ranges of node ${node} (${ranges.map((r) => r.cidr).join(', ')}): the network plugin does not allocate from them; pass its ranges with --pod-cidr, or use --unknown-pods allow`,
+        object: `Pod ${p.namespace}/${p.name}`,
+        path: [],
+      })
+    }
+  }
+  return out
 }
 
 /** Brings the memo's address index and pod index up to date with the changed pods (or drops them). */

@@ -10,6 +10,7 @@ export { createNodeIRBuilder, type NodeIRBuilder, type NodeIRBuilderStats } from
 export type { CompileOptions, NodeIR } from './ir.js'
 export * from './ir.js'
 export { hash8 } from './names.js'
+export { unknownPodsNotes } from './unknown-pods.js'
 
 /** Returns the distinct spec.nodeName values of the cluster's pods, sorted. */
 export function nodesOf(cluster: ClusterState): string[] {

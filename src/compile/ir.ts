@@ -31,6 +31,28 @@ export interface CompileOptions {
    * ruleset relies on strict rp_filter (documented in the rendered output).
    */
   readonly podInterfaces?: Readonly<Record<string, string>>
+  /**
+   * The node's pod ranges as canonical CIDRs (`--pod-cidr`). When given they win over the Node object's
+   * spec.podCIDRs (ClusterState.nodes); when absent, those are used; when neither is known, unknown pod
+   * addresses are not recognised (behaviour of before: forwarded unfiltered).
+   */
+  readonly podRanges?: readonly string[]
+  /**
+   * What happens to a packet from or to an address in the pod ranges that is no programmed local pod
+   * (a pod the agent does not know yet): 'drop' (default, docs/semantics.md#unknown-local-pods) or
+   * 'allow' (forwarded unfiltered, for plugins whose IPAM does not follow the ranges).
+   */
+  readonly unknownPods?: UnknownPodsMode
+}
+
+/** What the dataplane does with addresses of the node's pod ranges that it has not programmed. */
+export type UnknownPodsMode = 'drop' | 'allow'
+
+/** One of the node's pod ranges. */
+export interface IRPodRange {
+  readonly family: Family
+  /** Canonical CIDR (host bits cleared). */
+  readonly cidr: string
 }
 
 /** Who a chain, set or rule traces back to in the YAML. */
@@ -175,6 +197,17 @@ export interface NodeIR {
   readonly pods: readonly IRLocalPod[]
   /** True when CompileOptions.podInterfaces was given (anti-spoofing rules rendered). */
   readonly antiSpoofing: boolean
+  /**
+   * The node's pod ranges (CompileOptions.podRanges, else the Node's spec.podCIDRs), IPv4 first; empty
+   * when unknown (then nothing about unknown pods is rendered: the ruleset is what it was before).
+   * Absent (hand-built IRs) = empty. buildNodeIR always sets it.
+   */
+  readonly podRanges?: readonly IRPodRange[]
+  /**
+   * 'drop': traffic from (egress) or to (ingress) an address in `podRanges` that is no address of `pods`
+   * is dropped after the dispatch. 'allow': it is forwarded as before. Absent = 'drop'.
+   */
+  readonly unknownPods?: UnknownPodsMode
   /** Notes about what could not be programmed (pods without IP on this node, unknown interfaces...). */
   readonly diagnostics: readonly Diagnostic[]
 }

@@ -42,6 +42,10 @@ export interface NodeAgentsOptions {
   readonly logLevel?: string
   /** Agent --pod-interfaces (default none). */
   readonly podInterfaces?: 'none' | 'routes'
+  /** Agent --unknown-pods (default: the agent's, drop). */
+  readonly unknownPods?: 'drop' | 'allow'
+  /** Give each agent its node's pod CIDR as --pod-cidr (default: no flag; the agents read their Node). */
+  readonly podCidrFlag?: boolean
   /** Time for every agent to report healthy (default 60 s). */
   readonly readyTimeoutMs?: number
 }
@@ -166,6 +170,8 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         opts.logLevel ?? 'info',
         '--pod-interfaces',
         opts.podInterfaces ?? 'none',
+        ...(opts.unknownPods ? ['--unknown-pods', opts.unknownPods] : []),
+        ...(opts.podCidrFlag ? ['--pod-cidr', node.podCidr] : []),
       ],
       healthUrl: `http://127.0.0.1:${healthPort}`,
     }),

@@ -239,4 +239,11 @@ export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | u
 
 export { findTooDeep, findTooDeepTree, MAX_DEPTH, type TooDeep } from './depth.js'
 export { DEFAULT_MAX_BYTES, type ParsedInput, type ParsedObject, parseInput } from './parse.js'
+export {
+  checkPodCIDRs,
+  type PodRange,
+  type PodRangeProblem,
+  type PodRangesRead,
+  readNodePodRanges,
+} from './pod-ranges.js'
 export { type InputText, normalizeObjects, type ParseOptions, parseDocuments }

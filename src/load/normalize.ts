@@ -45,6 +45,7 @@ import {
 import { parseCIDRSloppy } from '../validate/cidr.js'
 import { classifyKind, objectKey } from './kinds.js'
 import { otherPolicyEnforcer } from './other-policies.js'
+import { readNodePodRanges } from './pod-ranges.js'
 import {
   activeChildren,
   controllerRef,
@@ -95,6 +96,16 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
       }
     } else if (readKind === 'Node') {
       nodes.addNode(raw)
+      const pr = readNodePodRanges(raw.value)
+      for (const problem of pr.problems)
+        diagnostics.push({
+          code: 'load.invalid-pod-cidrs',
+          severity: 'warning',
+          message: `${problem.message} (the API server would refuse this Node): its pod ranges are taken as unknown`,
+          object: ctx.object,
+          path: problem.path,
+          source: raw.locate(problem.path),
+        })
     } else if (readKind === 'Pod') {
       const pod = readPod(ctx, owners)
       if (!finish(ctx, diagnostics) || !pod) continue
@@ -312,7 +323,7 @@ function isWorkloadKind(kind: ReadKind): kind is WorkloadKind {
 class NodeAddresses {
   private readonly byName = new Map<
     string,
-    { addresses: Set<string>; declared: boolean; source?: SourceRef }
+    { addresses: Set<string>; declared: boolean; source?: SourceRef; podCIDRs?: readonly string[] }
   >()
 
   private entry(name: string) {
@@ -335,6 +346,8 @@ class NodeAddresses {
     const e = this.entry(name)
     e.declared = true
     e.source = raw.source
+    const ranges = readNodePodRanges(raw.value).ranges
+    if (ranges.length > 0) e.podCIDRs = ranges.map((r) => r.cidr)
     const addresses = asObject(raw.value.status)?.addresses
     if (!Array.isArray(addresses)) return
     for (const item of addresses) {
@@ -358,6 +371,7 @@ class NodeAddresses {
         addresses: [...e.addresses].sort(compare),
         declared: e.declared,
         ...(e.source ? { source: e.source } : {}),
+        ...(e.podCIDRs ? { podCIDRs: e.podCIDRs } : {}),
       }))
   }
 }

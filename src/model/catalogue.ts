@@ -75,6 +75,10 @@ export const CATALOGUE = {
     severity: 'warning',
     doc: 'The legacy net.beta.kubernetes.io/network-policy annotation is not the JSON it must be: it is ignored and isolates nothing.',
   },
+  'load.invalid-pod-cidrs': {
+    severity: 'warning',
+    doc: "A Node's spec.podCIDRs (or spec.podCIDR) would be refused by the API server: its pod ranges are taken as unknown, so addresses of its pods that no agent has programmed yet are not dropped there.",
+  },
   'load.not-an-object': {
     severity: 'error',
     doc: 'A document is not a Kubernetes object (a mapping with apiVersion and kind): it is skipped.',
@@ -320,6 +324,14 @@ export const CATALOGUE = {
   'compile.invalid-pod-interface': {
     severity: 'warning',
     doc: "A pod's host interface name is not a valid Linux interface name: ignored, so its source address is not checked (anti-spoofing).",
+  },
+  'compile.pod-outside-ranges': {
+    severity: 'warning',
+    doc: "A pod of the node has an address outside the node's pod ranges (the network plugin's IPAM does not follow Node.spec.podCIDRs): unknown addresses outside the ranges are not dropped; use --pod-cidr with the plugin's ranges, or --unknown-pods allow.",
+  },
+  'compile.pod-ranges-unknown': {
+    severity: 'info',
+    doc: "The node's pod ranges are unknown (no Node.spec.podCIDRs, no --pod-cidr): an address of the node's pods that is not programmed yet is forwarded unfiltered.",
   },
   'compile.pod-without-ip': {
     severity: 'info',

@@ -59,6 +59,11 @@ export interface Node {
   readonly addresses: readonly string[]
   /** True when a Node object was read; false when only pods told of the node. */
   readonly declared: boolean
+  /**
+   * spec.podCIDRs (or spec.podCIDR) in canonical form, IPv4 first; absent when the Node gives none or
+   * gives ones the API server would refuse (load.invalid-pod-cidrs).
+   */
+  readonly podCIDRs?: readonly string[]
   readonly source?: SourceRef
 }
 

@@ -389,7 +389,8 @@ describe.skipIf(skip !== undefined)(`agent fault suite${skip ? ` (skipped: ${ski
 
   it('ends cleanly on SIGTERM with the rules in force, and leaks no watch', async () => {
     const a = agent as AgentProc
-    expect(api.openWatches).toBe(3)
+    // Pods, Namespaces, NetworkPolicies, and its own Node (pod ranges)
+    expect(api.openWatches).toBe(4)
     const exited = new Promise<number | null>((r) => a.child.once('exit', (code) => r(code)))
     a.child.kill('SIGTERM')
     expect(await exited).toBe(0)

@@ -257,7 +257,8 @@ describe('the agent with undecodable input', () => {
   it('each malformed watch event of the issue is survived and changes no rule', async () => {
     const { api, agent, k } = await agentRig()
     await agent.ready
-    await waitFor(() => api.openWatches === 3, 5000, 'watches open')
+    // one watch per kind, and the agent's own Node (its pod ranges)
+    await waitFor(() => api.openWatches === 4, 5000, 'watches open')
     const before = isolated(k.text)
     expect(before).toEqual(['pod_in_shop_db', 'pod_in_shop_web'])
     const lines = [

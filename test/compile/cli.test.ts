@@ -34,6 +34,36 @@ describe('palisade compile', () => {
     expect(r.stderr).toContain('--backend must be')
   })
 
+  it.each([
+    {
+      args: ['--pod-cidr', '10.240.1.0/24'],
+      code: 0,
+      out: /ip saddr @pod_ranges_v4 ip saddr != @local_pods_v4 counter drop/,
+    },
+    {
+      args: ['--pod-cidr', '10.240.1.0/24', '--unknown-pods', 'allow'],
+      code: 0,
+      out: /Unknown pods: allowed/,
+    },
+    {
+      args: ['--pod-cidr', '10.240.1.0/24', '--pod-cidr', '10.9.0.0/16'],
+      code: 2,
+      err: /no more than one CIDR for each IP family/,
+    },
+    { args: ['--pod-cidr', '10.240.1.0'], code: 2, err: /--pod-cidr: .*must be valid CIDR/ },
+    { args: ['--unknown-pods', 'maybe'], code: 2, err: /--unknown-pods must be drop or allow/ },
+  ])('--pod-cidr / --unknown-pods $args', async ({ args, code, out, err }) => {
+    const r = await run(['compile', EXAMPLE, '--node', 'node-1', ...args])
+    expect(r.code).toBe(code)
+    if (out) expect(r.stdout).toMatch(out)
+    if (err) expect(r.stderr).toMatch(err)
+  })
+
+  it('refuses --pod-cidr with --all-nodes (one node has those ranges)', async () => {
+    const r = await run(['compile', EXAMPLE, '--all-nodes', join(dir, 'x'), '--pod-cidr', '10.0.0.0/16'])
+    expect(r.code).toBe(2)
+  })
+
   it('needs --node or --all-nodes', async () => {
     const r = await run(['compile', EXAMPLE])
     expect(r.code).toBe(2)

@@ -3,6 +3,7 @@
  * loader involved).
  * Each case names the Kubernetes docs section it exercises.
  */
+import type { CompileOptions } from '../../src/compile/index.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'
 import { annotationPolicy, ns, pod, policy, rule, sctp, sel, tcp, udp } from '../fixtures.js'
 
@@ -42,7 +43,20 @@ export interface CompileCase {
   readonly description: string
   readonly cluster: ClusterState
   readonly podInterfaces?: Readonly<Record<string, string>>
+  /** Further compile options (pod ranges, unknown pods). */
+  readonly options?: Omit<CompileOptions, 'podInterfaces'>
 }
+
+/** The compile options of a case. */
+export function optionsOf(c: CompileCase): CompileOptions {
+  return { ...(c.podInterfaces ? { podInterfaces: c.podInterfaces } : {}), ...(c.options ?? {}) }
+}
+
+/** The two nodes of base() as Node objects with their pod ranges (spec.podCIDRs). */
+const NODES_WITH_RANGES: ClusterState['nodes'] = [
+  { name: 'node-1', addresses: ['192.168.0.1'], declared: true, podCIDRs: ['10.240.1.0/24'] },
+  { name: 'node-2', addresses: ['192.168.0.2'], declared: true, podCIDRs: ['10.240.2.0/24', 'fd00:2::/64'] },
+]
 
 export const CASES: readonly CompileCase[] = [
   {
@@ -193,5 +207,38 @@ export const CASES: readonly CompileCase[] = [
       policies: [policy('prod/default-deny-ingress', sel(), { types: ['Ingress'] })],
     },
     podInterfaces: { 'prod/db': 'v-db', 'prod/api': 'v-api', 'dev/client-a': 'v-client-a' },
+  },
+  {
+    name: 'unknown-pods-drop',
+    description:
+      'with the Node pod ranges known, an address of them that is no local pod is dropped from and to; known pods, isolated or not, are dispatched as before',
+    cluster: {
+      ...base([
+        pod('prod/host-agent', { app: 'agent' }, ['192.168.0.1'], { nodeName: 'node-1', hostNetwork: true }),
+      ]),
+      nodes: NODES_WITH_RANGES,
+      policies: [policy('prod/default-deny', sel(), { types: ['Ingress', 'Egress'] })],
+    },
+  },
+  {
+    name: 'unknown-pods-flag',
+    description: '--pod-cidr (CompileOptions.podRanges) wins over the Node spec.podCIDRs, both families',
+    cluster: {
+      ...base(),
+      nodes: NODES_WITH_RANGES,
+      policies: [policy('prod/default-deny-ingress', sel(), { types: ['Ingress'] })],
+    },
+    options: { podRanges: ['10.240.0.0/16', 'fd00:9::/64'] },
+  },
+  {
+    name: 'unknown-pods-allow',
+    description:
+      '--unknown-pods allow: the pod ranges are known but unknown addresses are forwarded as before',
+    cluster: {
+      ...base(),
+      nodes: NODES_WITH_RANGES,
+      policies: [policy('prod/default-deny-ingress', sel(), { types: ['Ingress'] })],
+    },
+    options: { unknownPods: 'allow' },
   },
 ]

@@ -53,6 +53,7 @@ function printFilter(rs: IptablesRuleset, family: Family): string {
       : [
           '# Anti-spoofing: pod interfaces unknown, source addresses are not checked here; rely on strict rp_filter.',
         ]),
+    ...(rs.notes ?? []).map((n) => `# ${commentLine(n)}`),
     ...filterLines(family === 4 ? rs.filter4 : rs.filter6),
     '',
   ].join('\n')

@@ -39,6 +39,8 @@ export interface IptablesRuleset {
   readonly node: string
   /** False: pod interfaces unknown, the printed files say the node relies on rp_filter. */
   readonly antiSpoofing: boolean
+  /** Header lines of the rules files (unknown local pods); absent = none. */
+  readonly notes?: readonly string[]
   readonly sets: readonly Ipset[]
   readonly filter4: IptablesFilter
   readonly filter6: IptablesFilter

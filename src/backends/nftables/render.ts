@@ -56,6 +56,11 @@
  *   Otherwise the ruleset says so in a comment and relies on strict rp_filter (net.ipv4.conf.*.rp_filter=1
  *   with one /32 route per pod interface drops packets whose source does not route back through it).
  *
+ * - UNKNOWN LOCAL PODS. With the node's pod ranges known and unknownPods 'drop', each base chain ends,
+ *   after the dispatch, with a counted drop of an address of the ranges that no programmed local pod
+ *   holds (source in egress, destination in ingress): a pod the agent has not seen yet cannot talk
+ *   (docs/semantics.md#unknown-local-pods). Known pods are one set, so adding one is a set element.
+ *
  * Every set, chain and rule carries a comment naming the policy (namespace/name), direction and rule
  * index, so `nft list ruleset` traces back to the YAML.
  */
@@ -69,6 +74,7 @@ import {
   type IRRule,
   type IRSet,
   type NodeIR,
+  unknownPodsNotes,
 } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
 import { nftComment } from './print.js'
@@ -402,6 +408,49 @@ function renderAntiSpoofing(ir: NodeIR): { readonly sets: NftSet[]; readonly rul
   return { sets, rules }
 }
 
+/**
+ * Unknown local pods (docs/semantics.md#unknown-local-pods): with the node's pod ranges known and
+ * `unknownPods: 'drop'`, per family with a range: `pod_ranges_v<f>` (the ranges) and `local_pods_v<f>`
+ * (every programmed local pod, isolated or not), and one rule per base chain after the dispatch: from
+ * (egress) or to (ingress) an address of the ranges that is no known local pod -> counter drop.
+ * Isolated known pods never reach it (their pod chain accepts or drops), non-isolated ones are in the set.
+ */
+function renderUnknownPods(ir: NodeIR): {
+  readonly sets: NftSet[]
+  readonly rules: { readonly egress: string[]; readonly ingress: string[] }
+  readonly refs: string[]
+} {
+  const sets: NftSet[] = []
+  const rules = { egress: [] as string[], ingress: [] as string[] }
+  const refs: string[] = []
+  if (ir.unknownPods === 'allow') return { sets, rules, refs }
+  for (const f of [4, 6] as const) {
+    const ranges = (ir.podRanges ?? []).filter((r) => r.family === f).map((r) => r.cidr)
+    if (ranges.length === 0) continue
+    const local = [
+      ...new Set(ir.pods.flatMap((p) => p.ips.filter((ip) => ip.family === f).map((ip) => ip.address))),
+    ].sort()
+    sets.push(
+      nftSet(`pod_ranges_v${f}`, ADDR[f].type, `pod ranges of node ${ir.node}, IPv${f}`, ranges, 'interval'),
+      nftSet(
+        `local_pods_v${f}`,
+        ADDR[f].type,
+        `every programmed local pod (isolated or not), IPv${f}`,
+        local,
+      ),
+    )
+    refs.push(`pod_ranges_v${f}`, `local_pods_v${f}`)
+    const kw = ADDR[f].kw
+    rules.egress.push(
+      `${kw} saddr @pod_ranges_v${f} ${kw} saddr != @local_pods_v${f} counter drop comment ${nftComment(`unknown source pod: IPv${f} address in the node's pod ranges, not programmed yet`)}`,
+    )
+    rules.ingress.push(
+      `${kw} daddr @pod_ranges_v${f} ${kw} daddr != @local_pods_v${f} counter drop comment ${nftComment(`unknown destination pod: IPv${f} address in the node's pod ranges, not programmed yet`)}`,
+    )
+  }
+  return { sets, rules, refs }
+}
+
 /** Renders a base chain on the forward hook: conntrack first, then dispatch on the pod address. */
 function renderBaseChain(
   name: 'egress' | 'ingress',
@@ -409,6 +458,8 @@ function renderBaseChain(
   comment: string,
   addr: 'saddr' | 'daddr',
   pre: readonly string[],
+  post: readonly string[] = [],
+  postRefs: readonly string[] = [],
 ): NftChain {
   const hook: NftHook = { type: 'filter', hook: 'forward', priority, policy: 'accept' }
   const rules = [
@@ -420,10 +471,12 @@ function renderBaseChain(
     'ct state invalid counter drop',
     `ip ${addr} vmap @${name}_pods_v4`,
     `ip6 ${addr} vmap @${name}_pods_v6`,
+    ...post,
   ]
   const refs = [
     `${name}_pods_v4`,
     `${name}_pods_v6`,
+    ...(post.length > 0 ? postRefs : []),
     ...(pre.length > 0 ? ['pod_interfaces', 'pod_sources_v4', 'pod_sources_v6'] : []),
   ]
   return nftChain(name, comment, rules, sortedRefs(refs), hook)
@@ -483,6 +536,8 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
     for (const f of [4, 6] as const) objects.push(renderDispatchMap(ir, dir, f))
   const spoof = ir.antiSpoofing ? renderAntiSpoofing(ir) : undefined
   if (spoof) objects.push(...spoof.sets)
+  const unknown = renderUnknownPods(ir)
+  objects.push(...unknown.sets)
   objects.push(
     renderBaseChain(
       'egress',
@@ -490,6 +545,8 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       'egress of local source pods; accept here only ends this chain',
       'saddr',
       spoof?.rules ?? [],
+      unknown.rules.egress,
+      unknown.refs,
     ),
     renderBaseChain(
       'ingress',
@@ -497,6 +554,8 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       'ingress of local destination pods; runs after egress',
       'daddr',
       [],
+      unknown.rules.ingress,
+      unknown.refs,
     ),
   )
   return {
@@ -512,6 +571,7 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
             'Anti-spoofing: pod interfaces unknown, so source addresses are not checked here;',
             'this relies on strict reverse-path filtering (net.ipv4.conf.all.rp_filter=1) on the node.',
           ]),
+      ...unknownPodsNotes(ir),
     ],
     comment: `palisade: NetworkPolicy enforcement for node ${ir.node}`,
     objects,

@@ -11,6 +11,7 @@ import {
 } from '../../agent/options.js'
 import { BACKENDS, DEFAULT_BACKEND, parseBackendName } from '../../backends/index.js'
 import { nodeNameProblem } from '../../compile/index.js'
+import { addPodRangeOptions, parsePodRangeOptions } from './compile.js'
 
 interface AgentCliOptions {
   readonly nodeName?: string
@@ -28,6 +29,8 @@ interface AgentCliOptions {
   readonly logLevel: string
   readonly stateDir?: string
   readonly podInterfaces: string
+  readonly podCidr?: string[]
+  readonly unknownPods: string
 }
 
 const fail = (msg: string): undefined => {
@@ -71,8 +74,8 @@ export function installFaultPolicy(
 
 /** Registers `agent`. */
 export function registerAgent(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('agent')
+  const cmd = program.command('agent')
+  cmd
     .description(
       'enforce NetworkPolicies on this node: watch the API server (or --from-dir), compile, apply; keeps rules on exit',
     )
@@ -108,6 +111,8 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       'none | routes (find pod interfaces from /32 and /128 routes, as routed CNIs make them, and drop spoofed sources)',
       'none',
     )
+  addPodRangeOptions(cmd)
+  cmd
     .option('--cleanup-on-exit', 'remove the rules when stopping (default: keep them in force)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
     .action(async (o: AgentCliOptions) => {
@@ -121,6 +126,8 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
         return usage(setExit, `--iptables must be nft or legacy, not "${o.iptables}"`)
       if (o.podInterfaces !== 'none' && o.podInterfaces !== 'routes')
         return usage(setExit, `--pod-interfaces must be none or routes, not "${o.podInterfaces}"`)
+      const ranges = parsePodRangeOptions(o.podCidr, o.unknownPods)
+      if (typeof ranges === 'string') return usage(setExit, ranges)
       const syncPeriodMs = duration('--sync-period', o.syncPeriod)
       const cacheSyncTimeoutMs = duration('--cache-sync-timeout', o.cacheSyncTimeout)
       const debounceMs = duration('--debounce', o.debounce)
@@ -164,6 +171,8 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
           ...(o.netns ? { netns: o.netns } : {}),
           ...(o.stateDir ? { stateDir: o.stateDir } : {}),
           ...(o.podInterfaces === 'routes' ? { podInterfaces: 'routes' as const } : {}),
+          ...(ranges.podRanges ? { podRanges: ranges.podRanges } : {}),
+          ...(ranges.unknownPods ? { unknownPods: ranges.unknownPods } : {}),
           cleanupOnExit: o.cleanupOnExit === true,
           logger,
         })

@@ -13,7 +13,13 @@ import {
 } from '../../backends/index.js'
 import { nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
-import { parseBackend, parsePodInterfaces, printDiagnostics } from './compile.js'
+import {
+  addPodRangeOptions,
+  parseBackend,
+  parsePodInterfaces,
+  parsePodRangeOptions,
+  printDiagnostics,
+} from './compile.js'
 
 interface ApplyCliOptions extends InputOptions {
   readonly node?: string
@@ -22,6 +28,8 @@ interface ApplyCliOptions extends InputOptions {
   readonly iptables: string
   readonly stateDir?: string
   readonly podInterface?: string[]
+  readonly podCidr?: string[]
+  readonly unknownPods: string
 }
 
 interface CleanupCliOptions {
@@ -45,22 +53,24 @@ function checkCommon(o: { netns?: string; iptables: string }): string | undefine
 /** Registers `apply` and `cleanup`. */
 export function registerApply(program: Command, setExit: (code: number) => void): void {
   addInputOptions(
-    program
-      .command('apply')
-      .description(
-        "compile a node's ruleset and load it into the kernel in one transaction (skipped when unchanged)",
-      )
-      .argument('[paths...]', 'manifest files or folders')
-      .option('--node <name>', 'the node (spec.nodeName of its pods; required)')
-      .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
-      .option('--netns <name>', 'program this network namespace instead of the current one')
-      .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
-      .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')
-      .option(
-        '--pod-interface <ns/name=ifname>',
-        "a pod's host-side interface, for anti-spoofing (repeatable)",
-        collect,
-      ),
+    addPodRangeOptions(
+      program
+        .command('apply')
+        .description(
+          "compile a node's ruleset and load it into the kernel in one transaction (skipped when unchanged)",
+        )
+        .argument('[paths...]', 'manifest files or folders')
+        .option('--node <name>', 'the node (spec.nodeName of its pods; required)')
+        .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
+        .option('--netns <name>', 'program this network namespace instead of the current one')
+        .option('--iptables <variant>', 'nft | legacy (iptables backend)', 'nft')
+        .option('--state-dir <dir>', 'where the hash of the loaded ruleset is kept', '/run/palisade')
+        .option(
+          '--pod-interface <ns/name=ifname>',
+          "a pod's host-side interface, for anti-spoofing (repeatable)",
+          collect,
+        ),
+    ),
   ).action(async (paths: string[], opts: ApplyCliOptions) => {
     // Checked here, not as a required option: commander checks those before unknown options (a typo).
     if (opts.node === undefined) {
@@ -71,7 +81,9 @@ export function registerApply(program: Command, setExit: (code: number) => void)
     const problem = backend
       ? checkCommon(opts)
       : `--backend must be ${BACKENDS.join(' or ')}, not "${opts.backend}"`
-    const copts = parsePodInterfaces(opts.podInterface)
+    const ifs = parsePodInterfaces(opts.podInterface)
+    const ranges = parsePodRangeOptions(opts.podCidr, opts.unknownPods)
+    const copts = typeof ifs === 'string' ? ifs : typeof ranges === 'string' ? ranges : { ...ifs, ...ranges }
     const nodeProblem = nodeNameProblem(opts.node as string)
     if (problem || typeof copts === 'string' || !backend || nodeProblem) {
       process.stderr.write(`palisade apply: ${problem ?? (nodeProblem ? `--node: ${nodeProblem}` : copts)}\n`)

@@ -11,6 +11,7 @@ import {
   parseBackendName,
 } from '../../backends/index.js'
 import { type CompileOptions, nodeNameProblem, nodesOf } from '../../compile/index.js'
+import { checkPodCIDRs } from '../../load/index.js'
 import type { ClusterState, Diagnostic } from '../../model/index.js'
 import { formatDiagnostic } from '../format.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
@@ -21,6 +22,8 @@ interface CompileCliOptions extends InputOptions {
   readonly output?: string
   readonly allNodes?: string
   readonly podInterface?: string[]
+  readonly podCidr?: string[]
+  readonly unknownPods: string
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
@@ -36,6 +39,39 @@ export function parsePodInterfaces(items: readonly string[] | undefined): Compil
     map[m[1] as string] = m[2] as string
   }
   return { podInterfaces: map }
+}
+
+/**
+ * Parses repeated --pod-cidr CIDR and --unknown-pods drop|allow (compile, apply, agent): the CIDRs are
+ * checked as the API server checks Node.spec.podCIDRs (valid, at most one per family); returns an
+ * error text on bad input. docs/semantics.md#unknown-local-pods.
+ */
+export function parsePodRangeOptions(
+  podCidr: readonly string[] | undefined,
+  unknownPods: string | undefined,
+): Pick<CompileOptions, 'podRanges' | 'unknownPods'> | string {
+  if (unknownPods !== undefined && unknownPods !== 'drop' && unknownPods !== 'allow')
+    return `--unknown-pods must be drop or allow, not "${unknownPods}"`
+  const mode = unknownPods === 'allow' ? { unknownPods: 'allow' as const } : {}
+  if (!podCidr || podCidr.length === 0) return mode
+  const r = checkPodCIDRs(podCidr, ['--pod-cidr'])
+  if (r.problems.length > 0) return `--pod-cidr: ${(r.problems[0] as { message: string }).message}`
+  return { ...mode, podRanges: r.ranges.map((x) => x.cidr) }
+}
+
+/** The --pod-cidr and --unknown-pods options (compile, apply, agent). */
+export function addPodRangeOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--pod-cidr <cidr>',
+      "the node's pod range (repeatable, one per family; wins over the Node's spec.podCIDRs)",
+      collect,
+    )
+    .option(
+      '--unknown-pods <mode>',
+      'drop | allow: traffic from or to an address of the pod ranges that is no known pod',
+      'drop',
+    )
 }
 
 /** Returns the backend named on the command line, or undefined when it is not one. */
@@ -82,19 +118,21 @@ function compileOne(
 /** Registers `compile`. */
 export function registerCompile(program: Command, setExit: (code: number) => void): void {
   addInputOptions(
-    program
-      .command('compile')
-      .description('print (or write) the ruleset a node must load to enforce the policies')
-      .argument('[paths...]', 'manifest files or folders')
-      .option('--node <name>', 'the node (spec.nodeName of its pods)')
-      .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
-      .option('-o, --output <dir>', 'write the files into DIR instead of printing them')
-      .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
-      .option(
-        '--pod-interface <ns/name=ifname>',
-        "a pod's host-side interface, for anti-spoofing (repeatable)",
-        collect,
-      ),
+    addPodRangeOptions(
+      program
+        .command('compile')
+        .description('print (or write) the ruleset a node must load to enforce the policies')
+        .argument('[paths...]', 'manifest files or folders')
+        .option('--node <name>', 'the node (spec.nodeName of its pods)')
+        .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
+        .option('-o, --output <dir>', 'write the files into DIR instead of printing them')
+        .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
+        .option(
+          '--pod-interface <ns/name=ifname>',
+          "a pod's host-side interface, for anti-spoofing (repeatable)",
+          collect,
+        ),
+    ),
   ).action(async (paths: string[], opts: CompileCliOptions) => {
     const backend = parseBackend(opts.backend)
     if (!backend) {
@@ -103,9 +141,17 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       )
       return setExit(2)
     }
-    const copts = parsePodInterfaces(opts.podInterface)
-    if (typeof copts === 'string') {
-      process.stderr.write(`palisade compile: ${copts}\n`)
+    const ifs = parsePodInterfaces(opts.podInterface)
+    const ranges = parsePodRangeOptions(opts.podCidr, opts.unknownPods)
+    if (typeof ifs === 'string' || typeof ranges === 'string') {
+      process.stderr.write(`palisade compile: ${typeof ifs === 'string' ? ifs : ranges}\n`)
+      return setExit(2)
+    }
+    const copts: CompileOptions = { ...ifs, ...ranges }
+    if (opts.podCidr !== undefined && opts.allNodes !== undefined) {
+      process.stderr.write(
+        "palisade compile: --pod-cidr names one node's ranges and cannot be used with --all-nodes (give Node objects with spec.podCIDRs)\n",
+      )
       return setExit(2)
     }
     if (opts.node !== undefined && opts.allNodes !== undefined) {

@@ -1,7 +1,7 @@
 /** Every ruleset the iptables tests render: the shared cluster fixtures (compiler + renderer) and the IR fixtures. */
 import { buildNodeIR, nodesOf } from '../../../src/compile/index.js'
 import type { NodeIR } from '../../../src/compile/ir.js'
-import { CASES } from '../../compile/fixtures.js'
+import { CASES, optionsOf } from '../../compile/fixtures.js'
 import { irCases } from './fixtures.js'
 
 export interface IrRow {
@@ -17,7 +17,7 @@ export const ROWS: readonly IrRow[] = [
     nodesOf(c.cluster).map((node) => ({
       name: c.name,
       description: c.description,
-      ir: buildNodeIR(c.cluster, node, c.podInterfaces ? { podInterfaces: c.podInterfaces } : {}),
+      ir: buildNodeIR(c.cluster, node, optionsOf(c)),
     })),
   ),
   ...irCases.map((c) => ({ name: `ir-${c.name}`, description: `hand-written IR: ${c.name}`, ir: c.ir })),

@@ -70,6 +70,29 @@ describe('renderIptables structure', () => {
     }
   })
 
+  it.each(all)(
+    '$name on $ir.node: a dispatch chain ends in DROP (a pod in the isolated set whose jump is not loaded yet stays isolated)',
+    ({ rs }) => {
+      for (const f of ['iptables.rules', 'ip6tables.rules']) {
+        for (const chain of ['PAL-EGRESS', 'PAL-INGRESS']) {
+          const rules = lines(rs.files[f]).filter((l) => l.startsWith(`-A ${chain} `))
+          if (rules.length === 0) continue
+          expect(rules[rules.length - 1]).toMatch(/ -j DROP$/)
+        }
+      }
+    },
+  )
+
+  it('with unknown pods dropped, the dispatch chains are jumped to even before any pod is isolated', () => {
+    const rs = renderIptables({ ...dualStack, pods: [], podRanges: [{ family: 4, cidr: '10.0.0.0/24' }] })
+    const fwd = lines(rs.files['iptables.rules']).filter((l) => l.startsWith('-A PAL-FORWARD '))
+    expect(fwd).toContain('-A PAL-FORWARD -j PAL-EGRESS')
+    expect(fwd).toContain('-A PAL-FORWARD -j PAL-INGRESS')
+    expect(setsOf(rs.files['ipset.restore'])).toEqual(
+      expect.arrayContaining(['pal-EGRESS-4', 'pal-INGRESS-4', 'pal-LOCAL-4', 'pal-PODNET-4']),
+    )
+  })
+
   it('policy rules never ACCEPT: they go to PAL-ALLOW so that the other direction is still checked', () => {
     const rs = renderIptables(dualStack)
     const policyLines = lines(rs.files['iptables.rules']).filter((l) => l.startsWith('-A PAL-pol_'))

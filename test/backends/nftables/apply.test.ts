@@ -16,7 +16,7 @@ import {
   getBackend,
 } from '../../../src/backends/index.js'
 import { type NftTable, nftTableHandle } from '../../../src/backends/nftables/index.js'
-import { CASES } from '../../compile/fixtures.js'
+import { CASES, optionsOf } from '../../compile/fixtures.js'
 import { createNetns, deleteNetns, kernelSkipReason } from '../../compile/netns.js'
 
 const skip = await kernelSkipReason()
@@ -24,7 +24,7 @@ const skip = await kernelSkipReason()
 function rulesetOf(name: string, node = 'node-1'): CompiledRuleset<NftTable> {
   const c = CASES.find((x) => x.name === name)
   if (!c) throw new Error(`no case ${name}`)
-  return compileNode(c.cluster, node, 'nftables').value as CompiledRuleset<NftTable>
+  return compileNode(c.cluster, node, 'nftables', optionsOf(c)).value as CompiledRuleset<NftTable>
 }
 
 /** The ruleset with every rule of every chain rewritten by `f`. */
