@@ -6,13 +6,18 @@
  * start, with whatever is known).
  */
 import type { Logger } from 'pino'
-import { type BackendName, createNodeCompiler, execCommand, type Ruleset } from '../backends/index.js'
-import type { ClusterState, Result } from '../model/index.js'
+import {
+  type BackendName,
+  createNodeCompiler,
+  execCommand,
+  type NodeCompileResult,
+} from '../backends/index.js'
+import type { ClusterState } from '../model/index.js'
 import { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
 
 export interface AgentCompiler {
   /** Compiles the cluster for the node; `resync` also reads the routes again. */
-  compile(cluster: ClusterState, resync: boolean): Promise<Result<Ruleset>>
+  compile(cluster: ClusterState, resync: boolean): Promise<NodeCompileResult>
 }
 
 /** Returns the reader of `ip -j route show` (IPv4, then IPv6) of a network namespace's main table. */
@@ -34,11 +39,14 @@ export function createAgentCompiler(o: {
   readonly backend: BackendName
   /** 'routes': find pod interfaces from routes (anti-spoofing); absent: no interface is known. */
   readonly podInterfaces?: 'routes'
+  /** --revoke-established (CompileOptions.revokeEstablished). */
+  readonly revokeEstablished?: boolean
   readonly listRoutes: () => Promise<string>
   readonly log: Logger
 }): AgentCompiler {
   const routes = o.podInterfaces === 'routes'
-  let compiler = createNodeCompiler(o.node, o.backend, routes ? { podInterfaces: {} } : {})
+  const base = o.revokeEstablished === true ? { revokeEstablished: true } : {}
+  let compiler = createNodeCompiler(o.node, o.backend, routes ? { ...base, podInterfaces: {} } : base)
   let interfacesKey = '[]'
   let localPodsKey: string | undefined
 
@@ -60,7 +68,7 @@ export function createAgentCompiler(o: {
     const mapKey = JSON.stringify(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     if (mapKey === interfacesKey) return
     interfacesKey = mapKey
-    compiler = createNodeCompiler(o.node, o.backend, { podInterfaces: map })
+    compiler = createNodeCompiler(o.node, o.backend, { ...base, podInterfaces: map })
     o.log.info({ pods: Object.keys(map).length }, 'pod interfaces from routes changed (anti-spoofing)')
   }
 

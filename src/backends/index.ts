@@ -21,6 +21,18 @@ export {
   type RulesetStats,
 } from './backend.js'
 export {
+  type ConntrackEntry,
+  type ConntrackTarget,
+  type ConntrackTuple,
+  deleteConntrack,
+  deleteLine,
+  forwardFlow,
+  type ListStats,
+  listConntrack,
+  listNodeAddresses,
+  parseConntrackLine,
+} from './conntrack.js'
+export {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
   type ExecResult,
@@ -31,6 +43,7 @@ export {
 export {
   compileNode,
   createNodeCompiler,
+  type NodeCompileResult,
   type NodeCompiler,
   type NodeCompilerStats,
   renderNodeIR,
@@ -46,3 +59,9 @@ export {
   parseBackendVariant,
   printRuleset,
 } from './registry.js'
+export {
+  conntrackIO,
+  type RevokeIO,
+  type RevokeReport,
+  sweepConntrack,
+} from './revoke.js'

@@ -146,6 +146,7 @@ export function buildNodeIRWithMemo(
     chains: structure.chains,
     pods: structure.pods,
     antiSpoofing: opts.podInterfaces !== undefined,
+    ...(opts.revokeEstablished === true ? { tcpNewNeedsSyn: true } : {}),
     diagnostics: structure.diagnostics,
   }
 }

@@ -31,6 +31,12 @@ export interface CompileOptions {
    * ruleset relies on strict rp_filter (documented in the rendered output).
    */
   readonly podInterfaces?: Readonly<Record<string, string>>
+  /**
+   * `--revoke-established`: a forwarded TCP packet that conntrack sees as NEW must be a SYN (sets
+   * NodeIR.tcpNewNeedsSyn). Without it, a packet of a revoked flow could be picked up mid-stream
+   * (nf_conntrack_tcp_loose) in the direction the policies allow (docs/semantics.md#established-connections).
+   */
+  readonly revokeEstablished?: boolean
 }
 
 /** Who a chain, set or rule traces back to in the YAML. */
@@ -175,6 +181,8 @@ export interface NodeIR {
   readonly pods: readonly IRLocalPod[]
   /** True when CompileOptions.podInterfaces was given (anti-spoofing rules rendered). */
   readonly antiSpoofing: boolean
+  /** True when CompileOptions.revokeEstablished was given: forwarded TCP in state NEW without SYN is dropped. */
+  readonly tcpNewNeedsSyn?: boolean
   /** Notes about what could not be programmed (pods without IP on this node, unknown interfaces...). */
   readonly diagnostics: readonly Diagnostic[]
 }

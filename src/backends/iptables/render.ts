@@ -230,6 +230,11 @@ function renderFilter(
   }
   fwd(`-m conntrack --ctstate RELATED,ESTABLISHED -j ${allow}`)
   fwd('-m conntrack --ctstate INVALID -j DROP')
+  // --revoke-established: a TCP flow picked up mid-stream (nf_conntrack_tcp_loose) is not a connection.
+  if (ir.tcpNewNeedsSyn === true)
+    fwd(
+      '-p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "revoke-established: TCP not opened by a SYN (picked up mid-stream)" -j DROP',
+    )
   if (egressPods.length > 0) fwd(`-j ${EGRESS}`)
   if (ingressPods.length > 0) fwd(`-j ${INGRESS}`)
   if (allow === 'ACCEPT' && localPods.length > 0) {

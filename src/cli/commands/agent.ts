@@ -28,6 +28,7 @@ interface AgentCliOptions {
   readonly logLevel: string
   readonly stateDir?: string
   readonly podInterfaces: string
+  readonly revokeEstablished?: boolean
 }
 
 const fail = (msg: string): undefined => {
@@ -108,6 +109,10 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       'none | routes (find pod interfaces from /32 and /128 routes, as routed CNIs make them, and drop spoofed sources)',
       'none',
     )
+    .option(
+      '--revoke-established',
+      'after each commit, delete the conntrack entries of established flows the new rules refuse (default: they live on)',
+    )
     .option('--cleanup-on-exit', 'remove the rules when stopping (default: keep them in force)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
     .action(async (o: AgentCliOptions) => {
@@ -164,6 +169,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
           ...(o.netns ? { netns: o.netns } : {}),
           ...(o.stateDir ? { stateDir: o.stateDir } : {}),
           ...(o.podInterfaces === 'routes' ? { podInterfaces: 'routes' as const } : {}),
+          ...(o.revokeEstablished === true ? { revokeEstablished: true } : {}),
           cleanupOnExit: o.cleanupOnExit === true,
           logger,
         })
