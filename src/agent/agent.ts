@@ -157,7 +157,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     ? createRevoker({
         io:
           deps.conntrack ??
-          conntrackIO({ ...(opts.netns !== undefined ? { netns: opts.netns } : {}), timeoutMs: 20_000 }),
+          conntrackIO({ ...(opts.netns !== undefined ? { netns: opts.netns } : {}), timeoutMs: 60_000 }),
         metrics,
         log,
       })

@@ -119,6 +119,37 @@ export function deleteLine(e: ConntrackEntry): string {
   ].join(' ')
 }
 
+/**
+ * The `conntrack -R` line that deletes this entry and the entries that differ from it only by their
+ * source port (the one field a verdict never depends on): the same protocol, family, original source,
+ * original destination and port, reply source and port (the destination after DNAT) and zone. One line
+ * per such group: conntrack dumps the whole table for every `-D` (conntrack-tools 1.4.7), so the cost is
+ * one dump per group, not per entry.
+ */
+export function deleteGroupLine(e: ConntrackEntry): string {
+  return [
+    '-D',
+    '-f',
+    e.family === 4 ? 'ipv4' : 'ipv6',
+    '-p',
+    e.protocol.toLowerCase(),
+    '-s',
+    e.orig.src,
+    '-d',
+    e.orig.dst,
+    '--dport',
+    String(e.orig.dport),
+    '-r',
+    e.reply.src,
+    '--reply-port-src',
+    String(e.reply.sport),
+    ...(e.zone !== undefined ? ['-w', String(e.zone)] : []),
+  ].join(' ')
+}
+
+/** `conntrack -D` lines per `conntrack -R` process. */
+const DELETE_BATCH = 64
+
 export interface ConntrackTarget {
   /** Network namespace (`ip netns exec`); absent = the current one. */
   readonly netns?: string
@@ -189,8 +220,9 @@ export function listConntrack(
 }
 
 /**
- * Deletes the entries by exact original tuple in one `conntrack -R` batch; resolves with how many the
- * kernel deleted (an entry that ended meanwhile is not an error). Rejects when conntrack fails. The batch
+ * Deletes the entries with `conntrack -R` batches, one line per group of entries that differ only by
+ * source port (deleteGroupLine: every entry of a group has the same verdict); resolves with how many the
+ * kernel deleted (an entry that ended meanwhile is not an error). Rejects when conntrack fails. A batch
  * goes through a file in the temporary folder (the DaemonSet's /tmp emptyDir): conntrack cannot open
  * /dev/stdin when stdin is the socket Node gives a child.
  */
@@ -199,22 +231,30 @@ export async function deleteConntrack(
   entries: readonly ConntrackEntry[],
 ): Promise<{ readonly deleted: number }> {
   if (entries.length === 0) return { deleted: 0 }
+  const lines = [...new Set(entries.map(deleteGroupLine))]
   const dir = await mkdtemp(join(tmpdir(), 'palisade-conntrack-'))
-  let r: Awaited<ReturnType<typeof execCommand>>
+  let deleted = 0
   try {
-    const file = join(dir, 'delete')
-    await writeFile(file, `${entries.map(deleteLine).join('\n')}\n`)
-    r = await execCommand('conntrack', ['-R', file], {
-      ...(target.netns !== undefined ? { netns: target.netns } : {}),
-      timeoutMs: target.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
-    })
+    // Batches of DELETE_BATCH lines, each its own process and time limit: a large revocation makes
+    // progress batch by batch (each line costs one dump of the table).
+    for (let i = 0; i < lines.length; i += DELETE_BATCH) {
+      const file = join(dir, `delete-${i}`)
+      await writeFile(file, `${lines.slice(i, i + DELETE_BATCH).join('\n')}\n`)
+      const r = await execCommand('conntrack', ['-R', file], {
+        ...(target.netns !== undefined ? { netns: target.netns } : {}),
+        timeoutMs: target.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+      })
+      if (r.code !== 0)
+        throw new Error(
+          `conntrack -R exited ${r.code} after ${deleted} deleted: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+        )
+      // conntrack prints each entry it deleted, one per line.
+      deleted += r.stdout.split('\n').filter((l) => l.trim() !== '').length
+    }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
-  if (r.code !== 0)
-    throw new Error(`conntrack -R exited ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`)
-  // conntrack prints each entry it deleted, one per line.
-  return { deleted: r.stdout.split('\n').filter((l) => l.trim() !== '').length }
+  return { deleted }
 }
 
 /** The addresses of the namespace's own interfaces (`ip -j addr show`): flows from or to them are the node's. */

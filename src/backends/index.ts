@@ -25,6 +25,7 @@ export {
   type ConntrackTarget,
   type ConntrackTuple,
   deleteConntrack,
+  deleteGroupLine,
   deleteLine,
   forwardFlow,
   type ListStats,

@@ -42,6 +42,8 @@ export interface NodeAgentsOptions {
   readonly logLevel?: string
   /** Agent --pod-interfaces (default none). */
   readonly podInterfaces?: 'none' | 'routes'
+  /** Agent --revoke-established. */
+  readonly revokeEstablished?: boolean
   /** Time for every agent to report healthy (default 60 s). */
   readonly readyTimeoutMs?: number
 }
@@ -166,6 +168,7 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         opts.logLevel ?? 'info',
         '--pod-interfaces',
         opts.podInterfaces ?? 'none',
+        ...(opts.revokeEstablished === true ? ['--revoke-established'] : []),
       ],
       healthUrl: `http://127.0.0.1:${healthPort}`,
     }),

@@ -107,24 +107,27 @@ describe.skipIf(skip)('conntrack in a throwaway namespace', () => {
     return { out, stats }
   }
 
-  it('lists both families and deletes exactly the chosen entries', async () => {
+  it('lists both families and deletes the chosen entries (and those differing only by source port)', async () => {
     await insert([
       '-I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80 --state ESTABLISHED -t 600 -u ASSURED',
       '-I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1001 --dport 80 --state ESTABLISHED -t 600 -u ASSURED',
       '-I -p tcp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 80 --state ESTABLISHED -t 600 -w 7',
       '-I -p udp -s fd00::1 -d fd00::2 --sport 1000 --dport 53 -t 600',
       '-I -p udp -s fd00::1 -d fd00::2 --sport 1001 --dport 53 -t 600',
+      '-I -p udp -s fd00::1 -d fd00::2 --sport 1002 --dport 54 -t 600',
       '-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 55 -t 600',
     ])
     const { out, stats } = await list()
-    expect(stats).toEqual({ lines: 6, entries: 5 })
+    expect(stats).toEqual({ lines: 7, entries: 6 })
     const pick = (sport: number, family: 4 | 6, zone?: number) =>
       out.find((e) => e.orig.sport === sport && e.family === family && e.zone === zone) as ConntrackEntry
     const chosen = [pick(1000, 4, 7), pick(1001, 6)]
     expect(chosen.every((e) => e !== undefined)).toBe(true)
-    expect(await deleteConntrack({ netns: ns }, chosen)).toEqual({ deleted: 2 })
+    // The zone-7 entry alone (not its twin in zone 0), and both IPv6 flows to port 53 (one line: they
+    // differ only by source port), not the one to port 54.
+    expect(await deleteConntrack({ netns: ns }, chosen)).toEqual({ deleted: 3 })
     const after = (await list()).out.map((e) => `${e.family} ${e.orig.sport} ${e.zone ?? '-'}`).sort()
-    expect(after).toEqual(['4 1000 -', '4 1001 -', '6 1000 -'])
+    expect(after).toEqual(['4 1000 -', '4 1001 -', '6 1002 -'])
     // Deleting again: already gone is not an error.
     expect(await deleteConntrack({ netns: ns }, chosen)).toEqual({ deleted: 0 })
   })
