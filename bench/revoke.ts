@@ -95,10 +95,18 @@ async function stopLatency(backend: 'nftables' | 'iptables'): Promise<void> {
           revokedTotal++
           if (f.stopMs !== null) stops.push(f.stopMs)
           if (f.stopMs !== null && f.stopMs < 1000) revokedOk++
+          else
+            console.log(
+              `  run ${run}: ${f.from} -> ${f.to} ${f.proto}${f.push ? ' push' : ''} did not stop within 1 s (last line ${f.stopMs} ms after the write)`,
+            )
         } else {
           keptTotal++
           const delivering = f.closed === null && (f.lastReplyAt ?? 0) > r.changeAt + 1500
           if (delivering && (f.push || f.received >= f.sent - 2)) kept++
+          else
+            console.log(
+              `  run ${run}: ${f.from} -> ${f.to} ${f.proto}${f.push ? ' push' : ''} was cut (allowed)`,
+            )
         }
       }
       api.delete('NetworkPolicy', policy.metadata.namespace ?? '', policy.metadata.name)

@@ -10,7 +10,7 @@
  * more. A failing `conntrack` is logged and counted; enforcement is never affected.
  */
 import type { Logger } from 'pino'
-import { type RevokeIO, type RevokeReport, sweepConntrack } from '../backends/index.js'
+import { type RevokeIO, type RevokeReport, revokeEstablished } from '../backends/index.js'
 import { createIREvaluator, type IREvaluator, type NodeIR } from '../compile/index.js'
 import type { AgentMetrics } from './metrics.js'
 
@@ -72,7 +72,7 @@ export function createRevoker(deps: RevokerDeps): Revoker {
     while (latest && latest !== swept) {
       const ir: NodeIR = latest
       swept = ir
-      report(await sweepConntrack(deps.io, ir, { latest: () => latest ?? ir, evaluator }))
+      report(await revokeEstablished(deps.io, ir, { latest: () => latest ?? ir, evaluator }))
     }
   }
 

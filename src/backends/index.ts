@@ -62,7 +62,10 @@ export {
 } from './registry.js'
 export {
   conntrackIO,
+  FOLLOW_UP_DELAYS_MS,
   type RevokeIO,
   type RevokeReport,
+  revokeEstablished,
+  type SweepReport,
   sweepConntrack,
 } from './revoke.js'

@@ -9,7 +9,7 @@ import {
   conntrackIO,
   parseBackendVariant,
   type RevokeReport,
-  sweepConntrack,
+  revokeEstablished as revokeFlows,
 } from '../backends/index.js'
 import { buildNodeIR, type CompileOptions } from '../compile/index.js'
 import type { Diagnostic } from '../model/index.js'
@@ -99,7 +99,7 @@ export async function applyLabRules(
   const revoked = await Promise.all(
     lab.plan.nodes.map(async (n) => ({
       node: n.name,
-      ...(await sweepConntrack(
+      ...(await revokeFlows(
         conntrackIO({ netns: n.netns, timeoutMs }),
         buildNodeIR(lab.plan.cluster, n.name, optionsOf(n.name)),
       )),

@@ -150,7 +150,12 @@ describe('agent --revoke-established (recorded kernel, fake conntrack)', () => {
     api.delete('NetworkPolicy', 'shop', 'web-to-db')
     await waitFor(() => ct.lines.length === 4, 5000, 'the second sweep')
     expect(ct.lines.sort()).toEqual([TABLE.kubelet, TABLE.remoteToRemote, TABLE.outbound, TABLE.icmp].sort())
-    expect(await metric(agent, 'palisade_revoked_connections_total')).toBe(6)
+    // Counted when the sweep and its follow-ups are done.
+    await waitFor(
+      async () => (await metric(agent, 'palisade_revoked_connections_total')) === 6,
+      5000,
+      'the second sweep counted',
+    )
   })
 
   it('a failing conntrack is logged and counted; the rules are in force and the agent healthy', async () => {

@@ -105,13 +105,14 @@ describe.skipIf(skip)('--revoke-established in the lab', () => {
         expectSurvivors(run.flows, run.changeAt)
         // Each node deletes what ITS rules refuse: node-1 a's 3 flows to s1 (a's flows to s2 pass node-1's
         // chains: s2's ingress is node-2's), node-2 a's 3 flows to s2; both may also still hold the control
-        // run's ended flows of a (refused too: deleted as well).
+        // run's ended flows of a (refused too: deleted as well), and the follow-up sweep may delete a UDP
+        // flow re-created reversed by an answer in flight.
         const byNode = reports[0] as { node: string; deleted: number; error?: string }[]
         expect(byNode.map((r) => r.node)).toEqual(['node-1', 'node-2'])
         expect(byNode.map((r) => r.error)).toEqual([undefined, undefined])
         for (const r of byNode) {
           expect(r.deleted).toBeGreaterThanOrEqual(3)
-          expect(r.deleted).toBeLessThanOrEqual(6)
+          expect(r.deleted).toBeLessThanOrEqual(7)
         }
         // Nothing came back: the packets of a's flows that followed the deletion (retransmissions, the
         // servers' pushes, a's datagrams) met the chains as NEW and were dropped, so no entry the rules
@@ -185,8 +186,12 @@ describe.skipIf(skip)('--revoke-established in the lab', () => {
             return Number(m?.[1] ?? Number.NaN)
           }),
         )
-        // node-1: a's 3 flows to s1; node-2: a's 3 flows to s2 (each node judges its own pods only).
-        expect(revoked).toEqual([3, 3])
+        // node-1: a's 3 flows to s1; node-2: a's 3 flows to s2 (each node judges its own pods only); plus,
+        // rarely, the UDP flow again when an answer in flight re-created it reversed (the follow-up sweep).
+        for (const n of revoked) {
+          expect(n).toBeGreaterThanOrEqual(3)
+          expect(n).toBeLessThanOrEqual(4)
+        }
       } finally {
         await Promise.all(agents.map((a) => a.stop()))
         bridge?.close()

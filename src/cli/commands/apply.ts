@@ -11,7 +11,7 @@ import {
   DEFAULT_BACKEND,
   DEFAULT_STATE_DIR,
   isValidNetnsName,
-  sweepConntrack,
+  revokeEstablished,
 } from '../../backends/index.js'
 import { buildNodeIR, nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
@@ -111,7 +111,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
       )
       if (opts.revokeEstablished === true) {
         // The rules are committed: now the established flows they refuse. A failure leaves the rules as loaded.
-        const rep = await sweepConntrack(
+        const rep = await revokeEstablished(
           conntrackIO(opts.netns !== undefined ? { netns: opts.netns } : {}),
           buildNodeIR(loaded.cluster, node, compileOpts),
         )
