@@ -2,6 +2,7 @@
  * `--revoke-established` in the kernel (docs/semantics.md#established-connections): real TCP streams
  * (echoed, and pushed by the server: the reply direction) and UDP flows between lab pods, on one node and
  * across nodes. A policy then admits only client b to the servers:
+ * IPv4 on both backends, IPv6 on nftables.
  * - loaded WITHOUT the flag, client a's flows keep delivering (today's behaviour, as
  *   test/lab/revocation.test.ts shows for one flow): the control, so this test can fail;
  * - with the flag, each of client a's flows stops within 1 s of the commit and never comes back (the
@@ -68,13 +69,18 @@ function expectRevoked(flows: readonly RevokeFlowResult[]): void {
 }
 
 describe.skipIf(skip)('--revoke-established in the lab', () => {
-  it.each(['nftables', 'iptables-nft'] as LabBackend[])(
-    '%s: without the flag the refused flows live on; with it they stop within 1 s, the others all survive',
+  it.each([
+    ['nftables', 4],
+    ['iptables-nft', 4],
+    ['nftables', 6],
+  ] as [LabBackend, 4 | 6][])(
+    '%s IPv%d: without the flag the refused flows live on; with it they stop within 1 s, the others all survive',
     { timeout: 90_000 },
-    async (backend) => {
-      const up = await upLab(REVOKE_CLUSTER, { backend })
+    async (backend, family) => {
+      const up = await upLab(REVOKE_CLUSTER, { backend, family })
       const lab = up.lab
       prefixes.push(lab.plan.prefix)
+      expect(lab.plan.pods.every((p) => p.ip.includes(':'))).toBe(family === 6)
       const revoking = {
         ...lab,
         plan: { ...lab.plan, cluster: { ...lab.plan.cluster, policies: [REVOKE_POLICY] } },
