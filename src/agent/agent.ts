@@ -14,9 +14,11 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import { type Logger, pino } from 'pino'
 import {
   type BackendName,
+  conntrackIO,
   type Dataplane,
   DEFAULT_STATE_DIR,
   getBackend,
+  type RevokeIO,
   type Ruleset,
 } from '../backends/index.js'
 import type { UnknownPodsMode } from '../compile/index.js'
@@ -32,6 +34,7 @@ import { watchNodeRanges } from './node-ranges.js'
 import { ObjectStore, type Pipeline } from './object-store.js'
 import type { ListenAddress } from './options.js'
 import { defaultPipeline } from './pipeline.js'
+import { createRevoker, type RevokeReport, type Revoker } from './revoke.js'
 import { startSource } from './source.js'
 import { createSync, createSyncReporter, type SyncedReport, updateObjectGauges } from './sync.js'
 import { createSyncLoop, type SyncLoop } from './sync-loop.js'
@@ -82,6 +85,12 @@ export interface AgentOptions {
   readonly podRanges?: readonly string[]
   /** 'drop' (default): traffic from or to an address of the pod ranges that no local pod holds is dropped. */
   readonly unknownPods?: UnknownPodsMode
+  /**
+   * Delete the conntrack entries of established flows the rules just committed refuse (both directions,
+   * both families, local pods only), and drop TCP picked up mid-stream. Default off: established flows
+   * live on (docs/semantics.md#established-connections).
+   */
+  readonly revokeEstablished?: boolean
 }
 
 /** What the agent does to the world; the defaults are the real dataplane of the backend and `ip route`. */
@@ -91,6 +100,8 @@ export interface AgentDeps {
   readonly listRoutes?: () => Promise<string>
   /** The kernel side (tests, benchmarks): default the backend's dataplane for the agent's netns and state folder. */
   readonly dataplane?: Dataplane
+  /** The conntrack side of --revoke-established (tests): default `conntrack` and `ip addr` in the agent's netns. */
+  readonly conntrack?: RevokeIO
 }
 
 export interface Agent {
@@ -107,6 +118,8 @@ export interface Agent {
   readonly onSynced: (listener: (r: SyncedReport) => void) => () => void
   /** The ruleset currently applied. */
   readonly current: () => Ruleset | undefined
+  /** --revoke-established: subscribes to sweep reports (tests); undefined without the flag. */
+  readonly onRevoked?: (listener: (r: RevokeReport) => void) => () => void
   /**
    * Records an error nothing handled (the CLI's process-level policy: uncaught exceptions, unhandled
    * rejections): logs it at fatal level, counts it, and asks for a resync so that a sync proves the loop
@@ -162,13 +175,23 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     node: opts.nodeName,
     backend: opts.backend,
     podInterfaces: opts.podInterfaces,
+    revokeEstablished: opts.revokeEstablished === true,
     listRoutes: deps.listRoutes ?? hostRoutesReader(opts.netns),
     log,
   })
   const reporter = createSyncReporter({ store, applier, metrics, log })
+  const revoker: Revoker | undefined = opts.revokeEstablished
+    ? createRevoker({
+        io:
+          deps.conntrack ??
+          conntrackIO({ ...(opts.netns !== undefined ? { netns: opts.netns } : {}), timeoutMs: 60_000 }),
+        metrics,
+        log,
+      })
+    : undefined
   const loop = createSyncLoop(
     {
-      sync: createSync({ store, compiler, applier, metrics, log }),
+      sync: createSync({ store, compiler, applier, metrics, log, ...(revoker ? { revoker } : {}) }),
       onSynced: reporter.onSynced,
       onError: reporter.onError,
     },
@@ -247,6 +270,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       nodeRanges?.stop()
       await source.stop()
       await loop.stop()
+      await revoker?.idle()
       if (opts.cleanupOnExit) {
         const r = await dataplane.cleanup()
         if (r.left.length > 0)
@@ -275,6 +299,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     },
     onSynced: reporter.subscribe,
     current: () => applier.current,
+    ...(revoker ? { onRevoked: revoker.onSwept } : {}),
     reportFault: health.reportFault,
     stop,
   }

@@ -7,14 +7,19 @@
  * at every compile and rebuild the compiler when they change; once known they are never forgotten.
  */
 import type { Logger } from 'pino'
-import { type BackendName, createNodeCompiler, execCommand, type Ruleset } from '../backends/index.js'
+import {
+  type BackendName,
+  createNodeCompiler,
+  execCommand,
+  type NodeCompileResult,
+} from '../backends/index.js'
 import type { CompileOptions, UnknownPodsMode } from '../compile/index.js'
-import type { ClusterState, Result } from '../model/index.js'
+import type { ClusterState } from '../model/index.js'
 import { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
 
 export interface AgentCompiler {
   /** Compiles the cluster for the node; `resync` also reads the routes again. */
-  compile(cluster: ClusterState, resync: boolean): Promise<Result<Ruleset>>
+  compile(cluster: ClusterState, resync: boolean): Promise<NodeCompileResult>
 }
 
 /** Returns the reader of `ip -j route show` (IPv4, then IPv6) of a network namespace's main table. */
@@ -36,6 +41,8 @@ export function createAgentCompiler(o: {
   readonly backend: BackendName
   /** 'routes': find pod interfaces from routes (anti-spoofing); absent: no interface is known. */
   readonly podInterfaces?: 'routes'
+  /** --revoke-established (CompileOptions.revokeEstablished). */
+  readonly revokeEstablished?: boolean
   readonly listRoutes: () => Promise<string>
   readonly log: Logger
   /**
@@ -52,6 +59,7 @@ export function createAgentCompiler(o: {
   const options = (): CompileOptions => ({
     ...(interfaces ? { podInterfaces: interfaces } : {}),
     ...(ranges !== undefined ? { podRanges: ranges } : {}),
+    ...(o.revokeEstablished === true ? { revokeEstablished: true } : {}),
     ...(o.unknownPods === 'allow' ? { unknownPods: 'allow' as const } : {}),
   })
   let compiler = createNodeCompiler(o.node, o.backend, options())

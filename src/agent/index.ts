@@ -34,6 +34,7 @@ export {
 export { type ListenAddress, parseDuration, parseListenAddress } from './options.js'
 export { defaultPipeline, validateApiObject } from './pipeline.js'
 export { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
+export { createRevoker, type RevokeReport, type Revoker, type RevokerDeps } from './revoke.js'
 export {
   type ApplyPath,
   createSyncLoop,

@@ -21,6 +21,11 @@ export interface AgentMetrics {
   readonly watchEvents: Counter<'kind' | 'verb'>
   readonly internalErrors: Counter<'kind'>
   readonly undecodableObjects: Counter<'kind' | 'source'>
+  /** --revoke-established */
+  readonly revokedConnections: Counter
+  readonly revocationErrors: Counter
+  readonly revocationDuration: Histogram
+  readonly conntrackEntries: Gauge
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -135,6 +140,27 @@ export function createMetrics(
       name: 'palisade_undecodable_objects_total',
       help: 'List items (source=list) and watch events (source=watch) skipped because they could not be decoded; nothing enforced was removed for them.',
       labelNames: ['kind', 'source'],
+      registers,
+    }),
+    revokedConnections: new Counter({
+      name: 'palisade_revoked_connections_total',
+      help: '--revoke-established: conntrack entries deleted because the rules in force refuse their flow.',
+      registers,
+    }),
+    revocationErrors: new Counter({
+      name: 'palisade_revocation_errors_total',
+      help: '--revoke-established: sweeps that failed (conntrack missing or failing); the rules in force are unaffected.',
+      registers,
+    }),
+    revocationDuration: new Histogram({
+      name: 'palisade_revocation_duration_seconds',
+      help: '--revoke-established: time to list the conntrack table, judge it and delete the refused flows.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    conntrackEntries: new Gauge({
+      name: 'palisade_conntrack_entries',
+      help: '--revoke-established: TCP, UDP and SCTP conntrack entries at the last sweep.',
       registers,
     }),
     internalErrors: new Counter({

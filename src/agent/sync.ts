@@ -8,6 +8,7 @@ import type { RulesetApplier } from './applier.js'
 import type { AgentCompiler } from './compiler.js'
 import type { AgentMetrics } from './metrics.js'
 import { type ObjectStore, WATCHED_KINDS } from './object-store.js'
+import type { Revoker } from './revoke.js'
 import type { SyncLoopDeps, SyncPhases, SyncReport, SyncResult } from './sync-loop.js'
 
 /** Sets the gauges read from the store (objects watched, invalid, failing closed). */
@@ -25,6 +26,8 @@ export function createSync(o: {
   readonly applier: RulesetApplier
   readonly metrics: AgentMetrics
   readonly log: Logger
+  /** --revoke-established: told about every ruleset committed (and every resync). */
+  readonly revoker?: Revoker
 }): SyncLoopDeps['sync'] {
   return async ({ resync }): Promise<SyncResult> => {
     const t0 = performance.now()
@@ -41,6 +44,8 @@ export function createSync(o: {
       if (drift.kind === 'unknown') force = true
     }
     const outcome = await o.applier.apply(compiled.value, force)
+    // The rules are committed: the flows they refuse can go (in the background, never failing the sync).
+    if (o.revoker && (outcome.path !== 'unchanged' || resync)) o.revoker.request(compiled.ir)
     if (outcome.note) o.log.info({ note: outcome.note }, 'full reload')
     for (const w of outcome.warnings ?? []) o.log.warn({ warning: w }, 'dataplane warning')
     if (resync) o.metrics.resyncs.inc({ result: force ? 'repaired' : 'clean' })

@@ -21,6 +21,19 @@ export {
   type RulesetStats,
 } from './backend.js'
 export {
+  type ConntrackEntry,
+  type ConntrackTarget,
+  type ConntrackTuple,
+  deleteConntrack,
+  deleteGroupLine,
+  deleteLine,
+  forwardFlow,
+  type ListStats,
+  listConntrack,
+  listNodeAddresses,
+  parseConntrackLine,
+} from './conntrack.js'
+export {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
   type ExecResult,
@@ -31,6 +44,7 @@ export {
 export {
   compileNode,
   createNodeCompiler,
+  type NodeCompileResult,
   type NodeCompiler,
   type NodeCompilerStats,
   renderNodeIR,
@@ -48,4 +62,13 @@ export {
   printRuleset,
   type Tracer,
 } from './registry.js'
+export {
+  conntrackIO,
+  FOLLOW_UP_DELAYS_MS,
+  type RevokeIO,
+  type RevokeReport,
+  revokeEstablished,
+  type SweepReport,
+  sweepConntrack,
+} from './revoke.js'
 export * from './trace.js'

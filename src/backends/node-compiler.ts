@@ -32,6 +32,9 @@ export function compileNode(
 /** How much the last compile reused (for tests, benchmarks and debug logs). */
 export type NodeCompilerStats = NodeIRBuilderStats
 
+/** A node's ruleset with the IR it was rendered from (the agent judges established flows on it). */
+export type NodeCompileResult = Result<Ruleset> & { readonly ir: NodeIR }
+
 /** A compiler for one node and backend that remembers its previous call. */
 export interface NodeCompiler {
   readonly node: string
@@ -40,7 +43,7 @@ export interface NodeCompiler {
    * Compiles `cluster` for the node: compileNode(cluster, node, backend, opts) before printing. Objects
    * the previous call rendered and that did not change are the same objects (the delta skips them).
    */
-  compile(cluster: ClusterState): Result<Ruleset>
+  compile(cluster: ClusterState): NodeCompileResult
   /** What the last compile reused. */
   stats(): NodeCompilerStats
 }
@@ -53,14 +56,14 @@ export function createNodeCompiler(
 ): NodeCompiler {
   const builder = createNodeIRBuilder(node, opts)
   const render = getBackend(backend).createRenderer()
-  let last: { readonly ir: NodeIR; readonly result: Result<Ruleset> } | undefined
+  let last: { readonly ir: NodeIR; readonly result: NodeCompileResult } | undefined
   return {
     node,
     backend,
     compile(cluster) {
       const ir = builder.build(cluster)
       if (last?.ir === ir) return last.result
-      const result: Result<Ruleset> = { value: render(ir), diagnostics: ir.diagnostics }
+      const result: NodeCompileResult = { value: render(ir), diagnostics: ir.diagnostics, ir }
       last = { ir, result }
       return result
     },

@@ -160,6 +160,7 @@ export function buildNodeIRWithMemo(
     antiSpoofing: opts.podInterfaces !== undefined,
     podRanges: ranges,
     unknownPods,
+    ...(opts.revokeEstablished === true ? { tcpNewNeedsSyn: true } : {}),
     diagnostics: rangeNotes.length > 0 ? [...structure.diagnostics, ...rangeNotes] : structure.diagnostics,
   }
 }

@@ -6,6 +6,16 @@ import type { ClusterState } from '../model/index.js'
 
 export { buildNodeIR } from './build.js'
 export { COMMENT_MAX, commentLine, commentText, nodeNameProblem } from './comment.js'
+export {
+  allowsDirection,
+  canonicalAddressSet,
+  createIREvaluator,
+  type FlowVerdict,
+  type IREvaluator,
+  type IRFlow,
+  type IRPacket,
+  judgeFlow,
+} from './evaluate-ir.js'
 export { createNodeIRBuilder, type NodeIRBuilder, type NodeIRBuilderStats } from './incremental.js'
 export type { CompileOptions, NodeIR } from './ir.js'
 export * from './ir.js'

@@ -43,6 +43,12 @@ export interface CompileOptions {
    * 'allow' (forwarded unfiltered, for plugins whose IPAM does not follow the ranges).
    */
   readonly unknownPods?: UnknownPodsMode
+  /**
+   * `--revoke-established`: a forwarded TCP packet that conntrack sees as NEW must be a SYN (sets
+   * NodeIR.tcpNewNeedsSyn). Without it, a packet of a revoked flow could be picked up mid-stream
+   * (nf_conntrack_tcp_loose) in the direction the policies allow (docs/semantics.md#established-connections).
+   */
+  readonly revokeEstablished?: boolean
 }
 
 /** What the dataplane does with addresses of the node's pod ranges that it has not programmed. */
@@ -208,6 +214,8 @@ export interface NodeIR {
    * is dropped after the dispatch. 'allow': it is forwarded as before. Absent = 'drop'.
    */
   readonly unknownPods?: UnknownPodsMode
+  /** True when CompileOptions.revokeEstablished was given: forwarded TCP in state NEW without SYN is dropped. */
+  readonly tcpNewNeedsSyn?: boolean
   /** Notes about what could not be programmed (pods without IP on this node, unknown interfaces...). */
   readonly diagnostics: readonly Diagnostic[]
 }

@@ -46,6 +46,8 @@ export interface NodeAgentsOptions {
   readonly unknownPods?: 'drop' | 'allow'
   /** Give each agent its node's pod CIDR as --pod-cidr (default: no flag; the agents read their Node). */
   readonly podCidrFlag?: boolean
+  /** Agent --revoke-established. */
+  readonly revokeEstablished?: boolean
   /** Time for every agent to report healthy (default 60 s). */
   readonly readyTimeoutMs?: number
 }
@@ -172,6 +174,7 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         opts.podInterfaces ?? 'none',
         ...(opts.unknownPods ? ['--unknown-pods', opts.unknownPods] : []),
         ...(opts.podCidrFlag ? ['--pod-cidr', node.podCidr] : []),
+        ...(opts.revokeEstablished === true ? ['--revoke-established'] : []),
       ],
       healthUrl: `http://127.0.0.1:${healthPort}`,
     }),

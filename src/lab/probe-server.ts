@@ -54,6 +54,8 @@ export interface StreamRequest {
   readonly op: 'stream'
   readonly tag?: string
   readonly proto: 'tcp' | 'udp'
+  /** TCP: the server sends `seq N` every intervalMs and this side only reads (default: this side sends, the server echoes). */
+  readonly push?: boolean
   readonly ip: string
   readonly port: number
   readonly intervalMs: number
@@ -134,7 +136,22 @@ export async function listenAll(cfg: ProbeServerConfig): Promise<number> {
           const srv = net.createServer((s) => {
             s.on('error', () => {})
             s.write(`${id.label} tcp/${port}\n`)
-            s.pipe(s)
+            // `push MS` as the first line: this side sends `seq N` lines every MS on its own (a server
+            // that talks first, the reply direction of a flow); anything else is echoed.
+            s.once('data', (first: Buffer) => {
+              const m = /^push (\d+)\n/.exec(first.toString('utf8'))
+              if (!m) {
+                s.write(first)
+                s.pipe(s)
+                return
+              }
+              let n = 0
+              const timer = setInterval(() => {
+                if (!s.destroyed) s.write(`seq ${n++}\n`)
+              }, Number(m[1]))
+              s.on('close', () => clearInterval(timer))
+              s.resume()
+            })
           })
           srv.once('error', reject)
           srv.listen({ port, host: id.bind, backlog: 4096 }, () => {
@@ -245,7 +262,12 @@ type StreamEnds =
   | { readonly failed: string }
 
 /** Opens a TCP stream whose echoed `seq N` lines are handed to onReply (the greeting skipped). */
-async function openTcpStream(ip: string, port: number, onReply: (n: number) => void): Promise<StreamEnds> {
+async function openTcpStream(
+  ip: string,
+  port: number,
+  onReply: (n: number) => void,
+  pushMs?: number,
+): Promise<StreamEnds> {
   const s = net.connect({ host: ip, port })
   try {
     await new Promise((res, rej) => {
@@ -280,10 +302,11 @@ async function openTcpStream(ip: string, port: number, onReply: (n: number) => v
   s.on('error', (e) => {
     closed = `error ${(e as NodeJS.ErrnoException).code}`
   })
+  if (pushMs !== undefined) s.write(`push ${pushMs}\n`)
   return {
     send: (n) => {
       sent = n + 1
-      if (!s.destroyed) s.write(`seq ${n}\n`)
+      if (!s.destroyed && pushMs === undefined) s.write(`seq ${n}\n`)
     },
     stop: () => s.destroy(),
     closed: () => closed,
@@ -335,6 +358,7 @@ async function stream(req: StreamRequest) {
   let sent = 0
   let received = 0
   let lastRecv = Date.now()
+  let lastReplyAt: number | null = null
   let maxGapMs = 0
   const seen = new Set<number>()
   const onReply = (n: number) => {
@@ -344,10 +368,25 @@ async function stream(req: StreamRequest) {
     const now = Date.now()
     maxGapMs = Math.max(maxGapMs, now - lastRecv)
     lastRecv = now
+    lastReplyAt = now
   }
-  const ends = proto === 'tcp' ? await openTcpStream(ip, port, onReply) : openUdpStream(ip, port, onReply)
+  const ends =
+    proto === 'tcp'
+      ? await openTcpStream(ip, port, onReply, req.push === true ? intervalMs : undefined)
+      : openUdpStream(ip, port, onReply)
+  const startedAt = Date.now()
   if ('failed' in ends)
-    return { proto, target: `${ip}:${port}`, sent: 0, received: 0, lost: 0, maxGapMs: 0, closed: ends.failed }
+    return {
+      proto,
+      target: `${ip}:${port}`,
+      sent: 0,
+      received: 0,
+      lost: 0,
+      maxGapMs: 0,
+      startedAt,
+      lastReplyAt,
+      closed: ends.failed,
+    }
   await repeat(intervalMs, durationMs, req.tag, () => ends.send(sent++))
   await new Promise((r) => setTimeout(r, 1000))
   ends.stop()
@@ -359,6 +398,9 @@ async function stream(req: StreamRequest) {
     received,
     lost: sent - received,
     maxGapMs,
+    /** Wall clock (ms since the epoch) of the stream's start and of the last new `seq` received. */
+    startedAt,
+    lastReplyAt,
     closed: proto === 'tcp' && closed && !closed.startsWith('closed after') ? closed : null,
   }
 }

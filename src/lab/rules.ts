@@ -6,8 +6,12 @@ import {
   type BackendVariant,
   type CompiledRuleset,
   compileNode,
+  conntrackIO,
   parseBackendVariant,
+  type RevokeReport,
+  revokeEstablished as revokeFlows,
 } from '../backends/index.js'
+import { buildNodeIR, type CompileOptions } from '../compile/index.js'
 import type { Diagnostic } from '../model/index.js'
 import { LabError, withTimeout } from './exec.js'
 import type { Lab } from './topology.js'
@@ -35,19 +39,34 @@ export interface AppliedRules {
   readonly rulesets: readonly CompiledRuleset[]
   readonly diagnostics: readonly Diagnostic[]
   readonly warnings: readonly string[]
+  /** With revokeEstablished: when every node's rules were committed (Date.now()), and each node's sweep. */
+  readonly committedAt?: number
+  readonly revoked?: readonly (RevokeReport & { readonly node: string })[]
+}
+
+export interface LabRulesOptions {
+  readonly timeoutMs?: number
+  /**
+   * As `palisade apply --revoke-established`: the rules refuse TCP picked up mid-stream, and once every
+   * node's rules are committed each node deletes the conntrack entries of the flows they refuse.
+   */
+  readonly revokeEstablished?: boolean
 }
 
 /** Compiles and applies the rules of every node of the lab (in parallel, each with a time limit). */
 export async function applyLabRules(
   lab: Lab,
   backend: LabBackend,
-  timeoutMs = 30_000,
+  o: number | LabRulesOptions = {},
 ): Promise<AppliedRules> {
+  const { timeoutMs = 30_000, revokeEstablished = false } = typeof o === 'number' ? { timeoutMs: o } : o
   const variant = labBackend(backend)
+  const optionsOf = (node: string): CompileOptions => ({
+    podInterfaces: podInterfacesOf(lab, node),
+    ...(revokeEstablished ? { revokeEstablished: true } : {}),
+  })
   const compiled = lab.plan.nodes.map((n) =>
-    compileNode(lab.plan.cluster, n.name, variant.backend, {
-      podInterfaces: podInterfacesOf(lab, n.name),
-    }),
+    compileNode(lab.plan.cluster, n.name, variant.backend, optionsOf(n.name)),
   )
   const warnings: string[] = []
   await Promise.all(
@@ -70,9 +89,21 @@ export async function applyLabRules(
       for (const w of r.warnings) warnings.push(`node ${n.name}: ${w}`)
     }),
   )
-  return {
+  const base = {
     rulesets: compiled.map((c) => c.value),
     diagnostics: compiled.flatMap((c) => c.diagnostics),
     warnings,
   }
+  if (!revokeEstablished) return base
+  const committedAt = Date.now()
+  const revoked = await Promise.all(
+    lab.plan.nodes.map(async (n) => ({
+      node: n.name,
+      ...(await revokeFlows(
+        conntrackIO({ netns: n.netns, timeoutMs }),
+        buildNodeIR(lab.plan.cluster, n.name, optionsOf(n.name)),
+      )),
+    })),
+  )
+  return { ...base, committedAt, revoked }
 }

@@ -122,6 +122,62 @@ describe.skipIf(skip !== undefined)(`palisade apply and cleanup${skip ? ` (skipp
     expect((await execCommand('nft', ['list', 'tables'], { netns: ns })).stdout).not.toContain('palisade')
   })
 
+  it('apply --revoke-established deletes the established flows the loaded rules refuse, and only those', async () => {
+    // seed-001-testing on node-1: myapp (10.244.1.10) admits nginx on 80/TCP and coredns, not debug.
+    const flows = [
+      ['10.244.2.20', 80], // debug -> myapp: refused
+      ['10.244.2.10', 81], // nginx -> myapp on 81: refused
+      ['10.244.2.10', 80], // nginx -> myapp on 80: admitted
+      ['10.244.1.2', 53], // coredns -> myapp on 53: admitted
+    ] as const
+    for (const [src, port] of flows) {
+      const r = await execCommand(
+        'conntrack',
+        [
+          '-I',
+          '-p',
+          'tcp',
+          '-s',
+          src,
+          '-d',
+          '10.244.1.10',
+          '--sport',
+          '40000',
+          '--dport',
+          String(port),
+        ].concat(['--state', 'ESTABLISHED', '-t', '600', '-u', 'ASSURED']),
+        { netns: ns },
+      )
+      expect(r.code, r.stderr).toBe(0)
+    }
+    const applied = await run([
+      'apply',
+      EXAMPLE,
+      '--node',
+      'node-1',
+      '--netns',
+      ns,
+      '--state-dir',
+      state,
+      '--revoke-established',
+    ])
+    expect(applied.stderr).toBe('')
+    expect(applied.code).toBe(0)
+    expect(applied.stdout).toMatch(/\nrevoked 2 established flows the rules refuse \(of 4 tracked\)\n$/)
+    const left = (await execCommand('conntrack', ['-L'], { netns: ns })).stdout
+    expect(left).toContain('src=10.244.2.10 dst=10.244.1.10 sport=40000 dport=80 ')
+    expect(left).toContain('src=10.244.1.2 dst=10.244.1.10 sport=40000 dport=53 ')
+    expect(left).not.toContain('src=10.244.2.20')
+    expect(left).not.toContain('dport=81 ')
+    const table = (await execCommand('nft', ['list', 'chain', 'inet', 'palisade', 'egress'], { netns: ns }))
+      .stdout
+    expect(table).toContain('picked up mid-stream')
+    await execCommand('conntrack', ['-F'], { netns: ns })
+    expect((await run(['cleanup', '--netns', ns, '--backend', 'nftables', '--state-dir', state])).code).toBe(
+      0,
+    )
+  })
+
   it('cleanup with the iptables backend removes what apply recorded and names what it leaves', async () => {
     expect((await execCommand('iptables-nft', ['-N', 'PAL-FOO'], { netns: ns })).code).toBe(0)
     const applied = await run([

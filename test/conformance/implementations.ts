@@ -1,6 +1,6 @@
 /**
  * Every implementation of the NetworkPolicy semantics that can answer "may this pod open a connection
- * to that pod on this port?" without root: the engine, the compiler's node IR (naive interpreter), and
+ * to that pod on this port?" without root: the engine, the compiler's node IR (src/compile/evaluate-ir.ts, the agent's own reading for --revoke-established), and
  * each backend's structured ruleset (naive interpreters of the nftables table and of the iptables
  * rules + ipsets). The conformance table and the property tests run against all of them; the lab runs
  * the same table in the kernel.
@@ -8,11 +8,10 @@
 import { getBackend } from '../../src/backends/index.js'
 import type { IptablesRuleset } from '../../src/backends/iptables/structure.js'
 import type { NftTable } from '../../src/backends/nftables/structure.js'
-import { buildNodeIR, type NodeIR, nodesOf } from '../../src/compile/index.js'
+import { buildNodeIR, createIREvaluator, type IREvaluator, nodesOf } from '../../src/compile/index.js'
 import { buildIndex, evaluate, type PortQuery } from '../../src/engine/index.js'
 import { type ClusterState, type Family, type Pod, parseIP } from '../../src/model/index.js'
 import { iptablesForwards } from './interpreters/iptables.js'
-import { allowsDirection } from './interpreters/ir.js'
 import { nftForwards } from './interpreters/nftables.js'
 import type { Packet } from './interpreters/packet.js'
 
@@ -70,10 +69,10 @@ export const IMPLEMENTATIONS: readonly Implementation[] = [
   {
     name: 'compiler IR',
     prepare: (cluster) =>
-      byNodes<NodeIR>(
+      byNodes<IREvaluator>(
         cluster,
-        irOf(cluster),
-        (ir, p) => allowsDirection(ir, 'Egress', p) && allowsDirection(ir, 'Ingress', p),
+        (node) => createIREvaluator(irOf(cluster)(node)),
+        (ev, p) => ev.allows(p),
       ),
   },
   {

@@ -239,6 +239,11 @@ function renderFilter(
   }
   fwd(`-m conntrack --ctstate RELATED,ESTABLISHED -j ${allow}`)
   fwd('-m conntrack --ctstate INVALID -j DROP')
+  // --revoke-established: a TCP flow picked up mid-stream (nf_conntrack_tcp_loose) is not a connection.
+  if (ir.tcpNewNeedsSyn === true)
+    fwd(
+      '-p tcp ! --syn -m conntrack --ctstate NEW -m comment --comment "revoke-established: TCP not opened by a SYN (picked up mid-stream)" -j DROP',
+    )
   // With unknown pods dropped, the dispatch is always there (even empty): a pod that becomes known and
   // isolated must meet it from the moment its set elements are swapped in, before its jump is loaded.
   const unknownDrop = dropsUnknownPods(ir, family)

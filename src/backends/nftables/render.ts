@@ -451,6 +451,13 @@ function renderUnknownPods(ir: NodeIR): {
   return { sets, rules, refs }
 }
 
+/**
+ * --revoke-established: a TCP packet conntrack calls NEW that is not a bare SYN is a flow picked up
+ * mid-stream (nf_conntrack_tcp_loose), e.g. the first packet of a revoked flow after its entry was
+ * deleted; it is dropped before any policy could admit it in the reverse direction.
+ */
+const TCP_NEW_NEEDS_SYN = `ct state new tcp flags & (fin | syn | rst | ack) != syn counter drop comment ${nftComment('revoke-established: TCP not opened by a SYN (picked up mid-stream)')}`
+
 /** Renders a base chain on the forward hook: conntrack first, then dispatch on the pod address. */
 function renderBaseChain(
   name: 'egress' | 'ingress',
@@ -458,6 +465,7 @@ function renderBaseChain(
   comment: string,
   addr: 'saddr' | 'daddr',
   pre: readonly string[],
+  afterConntrack: readonly string[],
   post: readonly string[] = [],
   postRefs: readonly string[] = [],
 ): NftChain {
@@ -469,6 +477,7 @@ function renderBaseChain(
     ...pre,
     'ct state established,related accept',
     'ct state invalid counter drop',
+    ...afterConntrack,
     `ip ${addr} vmap @${name}_pods_v4`,
     `ip6 ${addr} vmap @${name}_pods_v6`,
     ...post,
@@ -545,6 +554,7 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       'egress of local source pods; accept here only ends this chain',
       'saddr',
       spoof?.rules ?? [],
+      ir.tcpNewNeedsSyn === true ? [TCP_NEW_NEEDS_SYN] : [],
       unknown.rules.egress,
       unknown.refs,
     ),
@@ -553,6 +563,7 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       'filter + 10',
       'ingress of local destination pods; runs after egress',
       'daddr',
+      [],
       [],
       unknown.rules.ingress,
       unknown.refs,

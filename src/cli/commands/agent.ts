@@ -31,6 +31,7 @@ interface AgentCliOptions {
   readonly podInterfaces: string
   readonly podCidr?: string[]
   readonly unknownPods: string
+  readonly revokeEstablished?: boolean
 }
 
 const fail = (msg: string): undefined => {
@@ -113,6 +114,10 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
     )
   addPodRangeOptions(cmd)
   cmd
+    .option(
+      '--revoke-established',
+      'after each commit, delete the conntrack entries of established flows the new rules refuse (default: they live on)',
+    )
     .option('--cleanup-on-exit', 'remove the rules when stopping (default: keep them in force)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
     .action(async (o: AgentCliOptions) => {
@@ -173,6 +178,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
           ...(o.podInterfaces === 'routes' ? { podInterfaces: 'routes' as const } : {}),
           ...(ranges.podRanges ? { podRanges: ranges.podRanges } : {}),
           ...(ranges.unknownPods ? { unknownPods: ranges.unknownPods } : {}),
+          ...(o.revokeEstablished === true ? { revokeEstablished: true } : {}),
           cleanupOnExit: o.cleanupOnExit === true,
           logger,
         })

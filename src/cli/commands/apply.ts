@@ -7,11 +7,13 @@ import {
   BACKENDS,
   cleanup,
   compileNode,
+  conntrackIO,
   DEFAULT_BACKEND,
   DEFAULT_STATE_DIR,
   isValidNetnsName,
+  revokeEstablished,
 } from '../../backends/index.js'
-import { nodeNameProblem, nodesOf } from '../../compile/index.js'
+import { buildNodeIR, nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
 import {
   addPodRangeOptions,
@@ -30,6 +32,7 @@ interface ApplyCliOptions extends InputOptions {
   readonly podInterface?: string[]
   readonly podCidr?: string[]
   readonly unknownPods: string
+  readonly revokeEstablished?: boolean
 }
 
 interface CleanupCliOptions {
@@ -69,6 +72,10 @@ export function registerApply(program: Command, setExit: (code: number) => void)
           '--pod-interface <ns/name=ifname>',
           "a pod's host-side interface, for anti-spoofing (repeatable)",
           collect,
+        )
+        .option(
+          '--revoke-established',
+          'then delete the conntrack entries of established flows the loaded rules refuse (default: they live on)',
         ),
     ),
   ).action(async (paths: string[], opts: ApplyCliOptions) => {
@@ -97,7 +104,8 @@ export function registerApply(program: Command, setExit: (code: number) => void)
         `palisade apply: warning: no pod runs on node "${node}"; the ruleset isolates nothing\n`,
       )
     }
-    const r = compileNode(loaded.cluster, node, backend, copts)
+    const compileOpts = opts.revokeEstablished === true ? { ...copts, revokeEstablished: true } : copts
+    const r = compileNode(loaded.cluster, node, backend, compileOpts)
     printDiagnostics(r.diagnostics, opts.verbose)
     try {
       const res = await applyRuleset(r.value, {
@@ -113,6 +121,20 @@ export function registerApply(program: Command, setExit: (code: number) => void)
           ? `applied ${backend} ruleset for ${node}${where}: ${s.rules} rules, ${s.chains} chains, ${s.sets} sets, ${s.elements} elements\n`
           : `unchanged: the ${backend} ruleset for ${node}${where} is already loaded\n`,
       )
+      if (opts.revokeEstablished === true) {
+        // The rules are committed: now the established flows they refuse. A failure leaves the rules as loaded.
+        const rep = await revokeEstablished(
+          conntrackIO(opts.netns !== undefined ? { netns: opts.netns } : {}),
+          buildNodeIR(loaded.cluster, node, compileOpts),
+        )
+        if (rep.error !== undefined) {
+          process.stderr.write(`palisade apply: revoking established flows failed: ${rep.error}\n`)
+          return setExit(1)
+        }
+        process.stdout.write(
+          `revoked ${rep.deleted} established flow${rep.deleted === 1 ? '' : 's'} the rules refuse (of ${rep.listed} tracked)\n`,
+        )
+      }
     } catch (err) {
       process.stderr.write(`palisade apply: ${err instanceof Error ? err.message : String(err)}\n`)
       process.stderr.write('palisade apply: the previously loaded ruleset (if any) is still in force\n')
