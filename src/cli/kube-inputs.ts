@@ -46,13 +46,17 @@ const LISTED: readonly KindToList[] = [
     kind: k.kind,
     apiVersion: k.served,
     path: kindPath(k.kind),
-    need: REQUIRED.has(k.kind) ? ('required' as const) : ('optional' as const),
+    // ClusterNetworkPolicy is a CRD: a cluster without it simply has none.
+    need: REQUIRED.has(k.kind)
+      ? ('required' as const)
+      : k.kind === 'ClusterNetworkPolicy'
+        ? ('crd' as const)
+        : ('optional' as const),
   })),
   ...(
     [
       ['policy.networking.k8s.io/v1alpha1', 'AdminNetworkPolicy', 'adminnetworkpolicies'],
       ['policy.networking.k8s.io/v1alpha1', 'BaselineAdminNetworkPolicy', 'baselineadminnetworkpolicies'],
-      ['policy.networking.k8s.io/v1alpha2', 'ClusterNetworkPolicy', 'clusternetworkpolicies'],
       ['cilium.io/v2', 'CiliumNetworkPolicy', 'ciliumnetworkpolicies'],
       ['cilium.io/v2', 'CiliumClusterwideNetworkPolicy', 'ciliumclusterwidenetworkpolicies'],
       ['crd.projectcalico.org/v1', 'NetworkPolicy', 'networkpolicies'],

@@ -1,12 +1,32 @@
 /** Lookup structures over a ClusterState, built once and shared by every evaluation. */
-import type { ClusterState, Labels, NetworkPolicy, Pod, PolicyType } from '../model/index.js'
+import type {
+  ClusterNetworkPolicy,
+  ClusterState,
+  Labels,
+  NetworkPolicy,
+  Pod,
+  PolicyType,
+} from '../model/index.js'
 import { podKey } from '../model/index.js'
-import { buildNamespaceIndex, type NamespaceIndex } from '../semantics/index.js'
+import {
+  buildNamespaceIndex,
+  buildNodeIndex,
+  clusterPoliciesOfTier,
+  type NamespaceIndex,
+  type NodeIndex,
+} from '../semantics/index.js'
 
 export interface ClusterIndex {
   readonly cluster: ClusterState
   /** Namespace labels and scope matches, as src/semantics reads them. */
   readonly namespaces: NamespaceIndex
+  /** Node labels by address (ClusterNetworkPolicy `nodes` peers). */
+  readonly nodes: NodeIndex
+  /** ClusterNetworkPolicies per tier, in evaluation order (priority, then name). */
+  readonly tiers: {
+    readonly Admin: readonly ClusterNetworkPolicy[]
+    readonly Baseline: readonly ClusterNetworkPolicy[]
+  }
   /** Namespace name -> labels (implied namespaces included). */
   readonly namespaceLabels: ReadonlyMap<string, Labels>
   /** 'ns/name' -> pod. */
@@ -34,7 +54,19 @@ export function buildIndex(cluster: ClusterState): ClusterIndex {
     }
     for (const t of pol.policyTypes) entry[t].push(pol)
   }
-  return { cluster, namespaces, namespaceLabels: namespaces.labels, podsByKey, policiesByNamespace }
+  const tiers = {
+    Admin: clusterPoliciesOfTier(cluster.clusterPolicies, 'Admin'),
+    Baseline: clusterPoliciesOfTier(cluster.clusterPolicies, 'Baseline'),
+  }
+  return {
+    cluster,
+    namespaces,
+    nodes: buildNodeIndex(cluster.nodes),
+    tiers,
+    namespaceLabels: namespaces.labels,
+    podsByKey,
+    policiesByNamespace,
+  }
 }
 
 /** Returns the policies of a namespace that have the given policy type. */

@@ -2,7 +2,7 @@
  * NetworkPolicy pieces in plain words: selectors, peers, ports, policy references.
  * Pure rendering: every function takes model values and returns text.
  */
-import type { PolicyRef, RuleRef } from '../engine/index.js'
+import type { ClusterRuleRef, PolicyRef, RuleRef } from '../engine/index.js'
 import type { LabelSelector, Pod, PolicyPeer, PolicyPort, PolicyRule, SourceRef } from '../model/index.js'
 import { isEmptySelector, renderSelector } from '../semantics/index.js'
 
@@ -83,4 +83,15 @@ export function describePolicyRef(ref: PolicyRef): string {
 export function describeRuleRef(ref: RuleRef): string {
   const field = ref.direction === 'Ingress' ? 'ingress' : 'egress'
   return `${ref.policy} ${field}[${ref.rule}]${at(ref.ruleSource ?? ref.source)}`
+}
+
+/**
+ * Names a ClusterNetworkPolicy rule for people, with its tier, priority, index, name and action:
+ * 'Admin ClusterNetworkPolicy deny-metadata (priority 10) egress[0] "block-imds": Deny (f.yaml:12)'.
+ */
+export function describeClusterRuleRef(ref: ClusterRuleRef): string {
+  const field = ref.direction === 'Ingress' ? 'ingress' : 'egress'
+  const name = ref.ruleName ? ` "${ref.ruleName}"` : ''
+  const closed = ref.failClosed ? ' (fails closed: a peer of a kind Palisade does not know)' : ''
+  return `${ref.tier} ClusterNetworkPolicy ${ref.policy} (priority ${ref.priority}) ${field}[${ref.rule}]${name}: ${ref.action}${closed}${at(ref.ruleSource ?? ref.source)}`
 }
