@@ -271,6 +271,22 @@ export const CATALOGUE = {
     severity: 'warning',
     doc: 'A rule with no peers and no ports admits everything, so a deny-all policy selecting the same pods has no effect on them in that direction.',
   },
+  'lint.cnp-baseline-unreachable': {
+    severity: 'warning',
+    doc: 'A Baseline ClusterNetworkPolicy rule no connection reaches: NetworkPolicies isolate every pod it selects in that direction, or an Admin Accept/Deny decides everything it matches first.',
+  },
+  'lint.cnp-pass-without-networkpolicy': {
+    severity: 'warning',
+    doc: 'An Admin Pass whose pods no NetworkPolicy of that direction selects (the traffic goes on to the Baseline tier or is allowed by default), or a Pass in the Baseline tier (nothing follows but the default allow).',
+  },
+  'lint.cnp-rule-shadowed': {
+    severity: 'warning',
+    doc: 'A ClusterNetworkPolicy rule never reached: an earlier rule of the policy, or of a policy of higher precedence in the tier selecting the same pods, matches every connection it matches.',
+  },
+  'lint.cnp-same-priority-overlap': {
+    severity: 'warning',
+    doc: 'Two ClusterNetworkPolicies of one tier with the same priority select common pods and have rules that match the same connection with different actions: the API lets an implementation apply either (Palisade orders them by name).',
+  },
   'lint.duplicate-name-key': {
     severity: 'warning',
     doc: 'metadata.name is written twice and metadata.namespace is missing: the second name: was probably meant as namespace: (the last value wins).',
