@@ -1,0 +1,51 @@
+// examples/cluster-network-policy through the CLI: check (text and JSON), explain --pod, matrix and lint,
+// against goldens (the README shows the same output).
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../cli/run.js'
+import { expectGolden } from '../golden.js'
+
+const dir = 'examples/cluster-network-policy'
+
+describe('examples/cluster-network-policy', () => {
+  it.each([
+    ['check-pass-to-np', ['check', dir, '--from', 'acme-web/web', '--to', 'acme-db/db', '--port', '5432']],
+    ['check-other-tenant', ['check', dir, '--from', 'globex/shop', '--to', 'acme-db/db', '--port', '5432']],
+    ['check-metadata', ['check', dir, '--from', 'acme-web/web', '--to', '169.254.169.254', '--port', '80']],
+    ['explain-db', ['explain', dir, '--pod', 'acme-db/db']],
+    ['matrix', ['matrix', dir]],
+    ['lint', ['lint', dir]],
+  ])('%s', async (name, args) => {
+    const r = await runCli(args)
+    expect(r.stderr).toBe('')
+    await expectGolden(`examples/cluster-network-policy/${name}.txt`, r.stdout)
+  })
+
+  it('check -o json carries the tier, the deciding rule and the Pass crossed', async () => {
+    const r = await runCli([
+      'check',
+      dir,
+      '--from',
+      'acme-db/db',
+      '--to',
+      'acme-web/web',
+      '--port',
+      '8080',
+      '-o',
+      'json',
+    ])
+    await expectGolden('examples/cluster-network-policy/check-baseline.json', r.stdout)
+    const v = JSON.parse(r.stdout)
+    expect(v.allowed).toBe(false)
+    expect(v.ingress.tier).toBe('Baseline')
+    expect(v.ingress.decidedBy).toMatchObject({
+      policy: 'default-deny',
+      tier: 'Baseline',
+      priority: 100,
+      rule: 1,
+      action: 'Deny',
+    })
+    expect(v.ingress.passedBy).toEqual([
+      expect.objectContaining({ policy: 'tenant-acme', action: 'Pass', rule: 0 }),
+    ])
+  })
+})
