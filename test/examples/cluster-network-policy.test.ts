@@ -48,4 +48,12 @@ describe('examples/cluster-network-policy', () => {
       expect.objectContaining({ policy: 'tenant-acme', action: 'Pass', rule: 0 }),
     ])
   })
+
+  it('compile says the ruleset does not enforce them yet', async () => {
+    const r = await runCli(['compile', dir, '--node', 'worker-1'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain(
+      'palisade compile: warning: 4 ClusterNetworkPolicies are not enforced by the ruleset (not compiled yet;',
+    )
+  })
 })

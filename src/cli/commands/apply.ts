@@ -13,7 +13,12 @@ import {
 } from '../../backends/index.js'
 import { nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
-import { parseBackend, parsePodInterfaces, printDiagnostics } from './compile.js'
+import {
+  parseBackend,
+  parsePodInterfaces,
+  printDiagnostics,
+  warnClusterPoliciesNotEnforced,
+} from './compile.js'
 
 interface ApplyCliOptions extends InputOptions {
   readonly node?: string
@@ -80,6 +85,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
     const node = opts.node as string
     const loaded = await loadFromOptions(paths, opts, 'apply')
     if (!loaded) return setExit(2)
+    warnClusterPoliciesNotEnforced('apply', loaded.cluster)
     if (!nodesOf(loaded.cluster).includes(node)) {
       process.stderr.write(
         `palisade apply: warning: no pod runs on node "${node}"; the ruleset isolates nothing\n`,
