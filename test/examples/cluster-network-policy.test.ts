@@ -56,4 +56,13 @@ describe('examples/cluster-network-policy', () => {
       'palisade compile: warning: 4 ClusterNetworkPolicies are not enforced by the ruleset (not compiled yet;',
     )
   })
+
+  it('connlist --exposure says which ClusterNetworkPolicies decide beyond the NetworkPolicy rules it reads', async () => {
+    const r = await runCli(['connlist', dir, '--exposure'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(
+      'ClusterNetworkPolicies Admin tenant-acme, Baseline default-deny also decide (the lines above read NetworkPolicy rules only; the connection list is exact)',
+    )
+    expect(r.stdout).toContain('ClusterNetworkPolicies Admin deny-metadata-service also decide')
+  })
 })
