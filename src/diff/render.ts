@@ -259,6 +259,8 @@ const verdictJSON = (v: DirectionVerdict) => ({
   note: v.note,
   selectedBy: v.selectedBy.map(policyJSON),
   allowedBy: v.allowedBy.map(ruleJSON),
+  // The ClusterNetworkPolicy rule that decided, in words with file:line (docs/semantics.md#cnp-tiers).
+  ...(v.decidedBy ? { decidedBy: describeClusterRuleRef(v.decidedBy) } : {}),
 })
 const reasonJSON = (r: DirectionChange) => ({
   direction: r.direction,

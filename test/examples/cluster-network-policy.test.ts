@@ -1,6 +1,10 @@
 // examples/cluster-network-policy through the CLI: check (text and JSON), explain --pod, matrix and lint,
 // against goldens (the README shows the same output).
+
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { diffClusters, diffToJSON, renderDiffText } from '../../src/diff/index.js'
+import { loadCluster } from '../../src/load/index.js'
 import { runCli } from '../cli/run.js'
 import { expectGolden } from '../golden.js'
 
@@ -64,5 +68,27 @@ describe('examples/cluster-network-policy', () => {
       'ClusterNetworkPolicies Admin tenant-acme, Baseline default-deny also decide (the lines above read NetworkPolicy rules only; the connection list is exact)',
     )
     expect(r.stdout).toContain('ClusterNetworkPolicies Admin deny-metadata-service also decide')
+  })
+
+  it('diff: adding the Admin tier names the rule that now decides (text and JSON)', () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
+    const load = (skip: string[]) =>
+      loadCluster(
+        files
+          .filter((f) => !skip.includes(f))
+          .map((f) => ({ file: `${dir}/${f}`, text: readFileSync(`${dir}/${f}`, 'utf8') })),
+        { validate: 'strict' },
+      ).cluster
+    const before = load(['tenant-isolation.yaml'])
+    const after = load([])
+    const d = diffClusters(before, after)
+    const sides = { old: 'without tenant-isolation.yaml', new: dir }
+    const text = renderDiffText(d, sides)
+    expect(text).toContain(
+      'now denied by Admin ClusterNetworkPolicy tenant-acme (priority 20) ingress[2] "other-tenants": Deny (examples/cluster-network-policy/tenant-isolation.yaml:27)',
+    )
+    const json = diffToJSON(d, sides)
+    const reasons = json.connections.flatMap((c) => c.reasons.map((r) => r.after))
+    expect(reasons.some((r) => 'decidedBy' in r && String(r.decidedBy).includes('tenant-acme'))).toBe(true)
   })
 })
