@@ -1,6 +1,7 @@
 /** Lookup structures over a ClusterState, built once and shared by every evaluation. */
 import type {
   ClusterNetworkPolicy,
+  ClusterPolicyTier,
   ClusterState,
   Labels,
   NetworkPolicy,
@@ -12,6 +13,7 @@ import {
   buildNamespaceIndex,
   buildNodeIndex,
   clusterPoliciesOfTier,
+  clusterPolicySelectsPod,
   type NamespaceIndex,
   type NodeIndex,
 } from '../semantics/index.js'
@@ -27,6 +29,11 @@ export interface ClusterIndex {
     readonly Admin: readonly ClusterNetworkPolicy[]
     readonly Baseline: readonly ClusterNetworkPolicy[]
   }
+  /** Memo: pod -> the ClusterNetworkPolicies of each tier that select it (filled by tierPoliciesOf). */
+  readonly tierSelecting: Map<
+    Pod,
+    { readonly Admin: readonly ClusterNetworkPolicy[]; readonly Baseline: readonly ClusterNetworkPolicy[] }
+  >
   /** Namespace name -> labels (implied namespaces included). */
   readonly namespaceLabels: ReadonlyMap<string, Labels>
   /** 'ns/name' -> pod. */
@@ -63,6 +70,7 @@ export function buildIndex(cluster: ClusterState): ClusterIndex {
     namespaces,
     nodes: buildNodeIndex(cluster.nodes),
     tiers,
+    tierSelecting: new Map(),
     namespaceLabels: namespaces.labels,
     podsByKey,
     policiesByNamespace,
@@ -72,4 +80,21 @@ export function buildIndex(cluster: ClusterState): ClusterIndex {
 /** Returns the policies of a namespace that have the given policy type. */
 export function policiesOf(index: ClusterIndex, ns: string, direction: PolicyType): readonly NetworkPolicy[] {
   return (index.policiesByNamespace.get(ns) ?? NO_POLICIES)[direction]
+}
+
+/** Returns the ClusterNetworkPolicies of a tier that select the pod, in evaluation order (memoised per pod). */
+export function tierPoliciesOf(
+  index: ClusterIndex,
+  tier: ClusterPolicyTier,
+  pod: Pod,
+): readonly ClusterNetworkPolicy[] {
+  if (index.tiers.Admin.length === 0 && index.tiers.Baseline.length === 0) return []
+  let entry = index.tierSelecting.get(pod)
+  if (!entry) {
+    const pick = (t: ClusterPolicyTier) =>
+      index.tiers[t].filter((p) => clusterPolicySelectsPod(index.namespaces, p, pod))
+    entry = { Admin: pick('Admin'), Baseline: pick('Baseline') }
+    index.tierSelecting.set(pod, entry)
+  }
+  return entry[tier]
 }

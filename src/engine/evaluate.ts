@@ -8,7 +8,6 @@ import type { ClusterPolicyTier, NetworkPolicy, Pod, PolicyRule, PolicyType } fr
 import { podKey, policyKey } from '../model/index.js'
 import {
   addressOfFamily,
-  clusterPolicySelectsPod,
   clusterRulesOf,
   effectiveRule,
   familiesOf,
@@ -19,7 +18,7 @@ import {
   peerMatcher,
   policySelectsPod,
 } from '../semantics/index.js'
-import { type ClusterIndex, policiesOf } from './cluster-index.js'
+import { type ClusterIndex, policiesOf, tierPoliciesOf } from './cluster-index.js'
 import type {
   ClusterRuleRef,
   DirectionVerdict,
@@ -97,11 +96,10 @@ export function matchTier(
   port: PortQuery,
   destination: Pod | undefined,
 ): ClusterRuleRef | undefined {
-  const policies = index.tiers[tier]
+  const policies = tierPoliciesOf(index, tier, pod)
   if (policies.length === 0) return undefined
   const remotePod = remote.kind === 'pod' ? remote.pod : undefined
   for (const pol of policies) {
-    if (!clusterPolicySelectsPod(index.namespaces, pol, pod)) continue
     const rules = clusterRulesOf(pol, direction)
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i] as (typeof rules)[number]

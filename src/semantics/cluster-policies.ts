@@ -22,7 +22,7 @@ import type {
 import { canonicalIP, parseIP } from '../model/index.js'
 import { isPolicyEndpoint } from './endpoints.js'
 import { canonicalSelector, EVERYTHING, matchSelector } from './label-selector.js'
-import { matchNamespaceScope, type NamespaceIndex } from './namespaces.js'
+import { matchNamespaceScope, type NamespaceIndex, type NamespaceScope } from './namespaces.js'
 import {
   type IPBlockPeer,
   ipBlockMatcher,
@@ -165,13 +165,21 @@ export function clusterPolicySelectsPod(
 ): boolean {
   if (!isPolicyEndpoint(pod)) return false
   const s = policy.subject
-  const scope = {
-    kind: 'namespaceSelector' as const,
-    selector: s.namespaceSelector,
-    key: `nss=${canonicalSelector(s.namespaceSelector)}`,
-  }
-  if (!matchNamespaceScope(namespaces, scope, pod.namespace)) return false
+  if (!matchNamespaceScope(namespaces, subjectScope(policy), pod.namespace)) return false
   return matchSelector(s.kind === 'pods' ? s.podSelector : EVERYTHING, pod.labels)
+}
+
+const scopeMemo = new WeakMap<ClusterNetworkPolicy, NamespaceScope>()
+
+/** The namespace scope of a policy's subject, built once per policy (its key is a canonical selector). */
+function subjectScope(policy: ClusterNetworkPolicy): NamespaceScope {
+  let scope = scopeMemo.get(policy)
+  if (!scope) {
+    const sel = policy.subject.namespaceSelector
+    scope = { kind: 'namespaceSelector', selector: sel, key: `nss=${canonicalSelector(sel)}` }
+    scopeMemo.set(policy, scope)
+  }
+  return scope
 }
 
 /** Returns spec.ingress or spec.egress of a ClusterNetworkPolicy. */
