@@ -46,13 +46,20 @@ const LISTED: readonly KindToList[] = [
     kind: k.kind,
     apiVersion: k.served,
     path: kindPath(k.kind),
-    need: REQUIRED.has(k.kind) ? ('required' as const) : ('optional' as const),
+    // ClusterNetworkPolicy is a CRD: a cluster without it simply has none.
+    need: REQUIRED.has(k.kind)
+      ? ('required' as const)
+      : k.kind === 'ClusterNetworkPolicy'
+        ? ('crd' as const)
+        : ('optional' as const),
   })),
   ...(
     [
+      // An older network-policy-api CRD serves ClusterNetworkPolicy in v1alpha2 only: read there when
+      // v1beta1 is not served (the same objects otherwise; see below).
+      ['policy.networking.k8s.io/v1alpha2', 'ClusterNetworkPolicy', 'clusternetworkpolicies'],
       ['policy.networking.k8s.io/v1alpha1', 'AdminNetworkPolicy', 'adminnetworkpolicies'],
       ['policy.networking.k8s.io/v1alpha1', 'BaselineAdminNetworkPolicy', 'baselineadminnetworkpolicies'],
-      ['policy.networking.k8s.io/v1alpha2', 'ClusterNetworkPolicy', 'clusternetworkpolicies'],
       ['cilium.io/v2', 'CiliumNetworkPolicy', 'ciliumnetworkpolicies'],
       ['cilium.io/v2', 'CiliumClusterwideNetworkPolicy', 'ciliumclusterwidenetworkpolicies'],
       ['crd.projectcalico.org/v1', 'NetworkPolicy', 'networkpolicies'],
@@ -72,6 +79,20 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/**
+ * Keeps ClusterNetworkPolicy lists of one version: v1alpha2 only when v1beta1 could not be listed (a server
+ * with both serves the same objects twice; an older CRD serves v1alpha2 alone).
+ */
+export function oneClusterPolicyVersion<
+  T extends { readonly k: { readonly kind: string; readonly apiVersion: string } },
+>(listed: readonly T[]): T[] {
+  const beta = listed.find((r) => r.k.kind === 'ClusterNetworkPolicy' && r.k.apiVersion.endsWith('/v1beta1'))
+  const betaListed = beta !== undefined && 'items' in beta
+  return listed.filter(
+    (r) => !(betaListed && r.k.kind === 'ClusterNetworkPolicy' && r.k.apiVersion.endsWith('/v1alpha2')),
+  )
+}
 
 /** Reads the cluster's objects as inputs, sorted by file name; failures become diagnostics. */
 export async function readClusterInputs(opts: KubeInputsOptions): Promise<ReadInputs> {
@@ -106,7 +127,7 @@ export async function readClusterInputs(opts: KubeInputsOptions): Promise<ReadIn
     return items
   }
 
-  const results = await Promise.all(
+  const listed = await Promise.all(
     LISTED.map(async (k) => {
       try {
         return { k, items: await listAll(k) }
@@ -114,6 +135,17 @@ export async function readClusterInputs(opts: KubeInputsOptions): Promise<ReadIn
         return { k, err }
       }
     }),
+  )
+  // ClusterNetworkPolicy in v1alpha2 only when v1beta1 could not be listed (one object, two versions).
+  const beta = listed.find((r) => r.k.kind === 'ClusterNetworkPolicy' && r.k.apiVersion.endsWith('/v1beta1'))
+  const results = listed.filter(
+    (r) =>
+      !(
+        r.k.kind === 'ClusterNetworkPolicy' &&
+        r.k.apiVersion.endsWith('/v1alpha2') &&
+        beta &&
+        'items' in beta
+      ),
   )
   for (const r of results) {
     if ('err' in r) {

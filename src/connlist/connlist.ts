@@ -29,7 +29,7 @@ import {
 } from '../engine/index.js'
 import type { ClusterState, Pod, PolicyType } from '../model/index.js'
 import { cidrLast, formatIP, parseCIDR, podKey, policyKey } from '../model/index.js'
-import { familiesOf } from '../semantics/index.js'
+import { clusterPolicySelectsPod, familiesOf } from '../semantics/index.js'
 
 /** One end of a connection: a workload of the cluster (replicas folded) or a set of outside addresses. */
 export type ConnPeer =
@@ -287,12 +287,23 @@ function outsideConnections(
 /** What a verdict between a pod and an outside address can depend on, on the pod's side. */
 function outsideProfile(index: ClusterIndex, pod: Pod, direction: PolicyType): string {
   const policies = selectingPolicies(index, pod, direction).map(policyKey).sort(compare)
+  const tiers = [...index.tiers.Admin, ...index.tiers.Baseline]
+    .filter((p) => clusterPolicySelectsPod(index.namespaces, p, pod))
+    .map((p) => p.name)
   // Named ports resolve on the destination: the pod's for ingress, never an outside address's.
   const ports =
     direction === 'Ingress'
       ? pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort(compare)
       : []
-  return JSON.stringify([direction, policies, familiesOf(pod.ips), ports, pod.phase ?? '', pod.hostNetwork])
+  return JSON.stringify([
+    direction,
+    policies,
+    tiers,
+    familiesOf(pod.ips),
+    ports,
+    pod.phase ?? '',
+    pod.hostNetwork,
+  ])
 }
 
 /**

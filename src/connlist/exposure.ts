@@ -10,6 +10,8 @@ import type { ClusterState, LabelSelector, Pod, PolicyRule, PolicyType, Protocol
 import { cidrLast, PROTOCOLS, parseCIDR } from '../model/index.js'
 import {
   ALL_PEERS,
+  clusterPolicySelectsPod,
+  clusterRulesOf,
   isEmptySelector,
   isPolicyEndpoint,
   matchPeerPod,
@@ -73,6 +75,11 @@ export interface WorkloadExposure {
   readonly internet: boolean
   /** Outside addresses of any kind. */
   readonly outside: boolean
+  /**
+   * ClusterNetworkPolicies with rules of this direction that select the workload: the exposure lines read
+   * NetworkPolicy rules only, so they decide beyond them (the connection list is exact). Absent when none.
+   */
+  readonly clusterPolicies?: readonly string[]
 }
 
 export interface Exposure {
@@ -213,12 +220,18 @@ export function buildExposure(
       const outside = outsideLines(withOutside.get(w.key) ?? [], w, direction)
       lines.push(...mine.lines, ...outside)
       const public_ = outside.some((l) => l.peer.kind === 'external' && isPublic(l.peer.cidrs))
+      const tiered = [...index.tiers.Admin, ...index.tiers.Baseline]
+        .filter(
+          (p) => clusterRulesOf(p, direction).length > 0 && clusterPolicySelectsPod(index.namespaces, p, pod),
+        )
+        .map((p) => `${p.tier} ${p.name}`)
       workloads.push({
         workload: w.key,
         direction,
         level: mine.level,
         internet: public_,
         outside: outside.length > 0,
+        ...(tiered.length > 0 ? { clusterPolicies: tiered } : {}),
       })
     }
   }

@@ -152,9 +152,12 @@ const LEVEL_WORDS: Readonly<Record<ExposureLevel, string>> = {
 
 /** One phrase per direction: `the entire cluster, the internet`, `selected pods only, private addresses`. */
 export function describeExposure(e: WorkloadExposure): string {
-  if (e.level === 'unprotected') return LEVEL_WORDS.unprotected
+  const tiers = e.clusterPolicies
+    ? `; ClusterNetworkPolicies ${e.clusterPolicies.join(', ')} also decide (the lines above read NetworkPolicy rules only; the connection list is exact)`
+    : ''
+  if (e.level === 'unprotected') return `${LEVEL_WORDS.unprotected}${tiers}`
   const outside = e.internet ? 'the internet' : e.outside ? 'private addresses only' : 'no outside address'
-  return `${LEVEL_WORDS[e.level]}; ${outside}`
+  return `${LEVEL_WORDS[e.level]}; ${outside}${tiers}`
 }
 
 const arrow = (d: ExposureLine['direction']) => (d === 'Ingress' ? '<=' : '=>')

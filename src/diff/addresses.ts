@@ -15,12 +15,29 @@ const bitsOf = (f: Family): number => (f === 4 ? 32 : 128)
 
 /**
  * Returns the elementary address ranges of the families in use: IPv4 always, IPv6 when a pod address or an
- * ipBlock of either cluster is IPv6. Bounds are every ipBlock cidr and except.
+ * ipBlock of either cluster is IPv6. Bounds are every ipBlock cidr and except, every ClusterNetworkPolicy
+ * networks entry and, when a `nodes` peer exists, every node address.
  */
 export function addressRanges(clusters: readonly ClusterState[]): AddressRange[] {
   const cuts: Record<Family, Set<bigint>> = { 4: new Set([0n, 1n << 32n]), 6: new Set([0n, 1n << 128n]) }
   let v6 = false
+  const cut = (text: string) => {
+    const cidr = parseCIDR(text) ?? parseCIDR(`${text}/${text.includes(':') ? 128 : 32}`)
+    if (!cidr) return
+    if (cidr.family === 6) v6 = true
+    cuts[cidr.family].add(cidr.base)
+    cuts[cidr.family].add(cidrLast(cidr) + 1n)
+  }
   for (const c of clusters) {
+    // ClusterNetworkPolicy networks are ipBlocks; a nodes peer tells node addresses apart.
+    let nodesPeer = false
+    for (const pol of c.clusterPolicies ?? [])
+      for (const rule of [...pol.ingress, ...pol.egress])
+        for (const peer of rule.peers) {
+          if (peer.kind === 'networks') for (const n of peer.networks) cut(n)
+          if (peer.kind === 'nodes') nodesPeer = true
+        }
+    if (nodesPeer) for (const n of c.nodes ?? []) for (const a of n.addresses) cut(a)
     for (const pod of c.pods) if (pod.ips.some((ip) => parseIP(ip)?.family === 6)) v6 = true
     for (const pol of c.policies) {
       for (const rule of [...pol.ingress, ...pol.egress]) {

@@ -21,7 +21,8 @@ export interface PortGroup {
 const MAX_PORT = 65535
 
 /**
- * Splits 1-65535 of every protocol into ranges bounded by every numeric rule port and endPort and every
+ * Splits 1-65535 of every protocol into ranges bounded by every numeric rule port and endPort (of
+ * NetworkPolicies and ClusterNetworkPolicies) and every
  * declared container port (named ports resolve to those) of the given clusters, then groups the ranges
  * by signature: which rule ports match them and which container ports (by name) they are. Ranges of one
  * group get the same verdict for every pair, so the group's first port is evaluated for all of them.
@@ -32,6 +33,18 @@ export function portGroups(clusters: readonly ClusterState[]): PortGroup[] {
   for (const c of clusters) {
     for (const pol of c.policies)
       for (const rule of [...pol.ingress, ...pol.egress]) for (const p of rule.ports ?? []) ports.push(p)
+    // ClusterNetworkPolicy protocols: a named port is a name of any protocol.
+    for (const pol of c.clusterPolicies ?? [])
+      for (const rule of [...pol.ingress, ...pol.egress])
+        for (const p of rule.ports ?? []) {
+          if (p.kind === 'named') for (const protocol of PROTOCOLS) ports.push({ protocol, port: p.name })
+          else
+            ports.push({
+              protocol: p.protocol,
+              port: p.port,
+              ...(p.endPort === undefined ? {} : { endPort: p.endPort }),
+            })
+        }
     for (const pod of c.pods) {
       for (const cp of pod.ports) {
         const key = `${cp.protocol}/${cp.containerPort}`

@@ -1,6 +1,6 @@
 /** Renders a reachability diff as text, Markdown, CSV, JSON and SARIF. Renders only: never recomputes. */
 import type { DirectionVerdict, PolicyRef, RuleRef } from '../engine/index.js'
-import { describePolicyRef, describeRuleRef, renderSource } from '../explain/index.js'
+import { describeClusterRuleRef, describePolicyRef, describeRuleRef, renderSource } from '../explain/index.js'
 import { CATALOGUE, type DiffCode } from '../model/index.js'
 import { formatAddresses } from './addresses.js'
 import {
@@ -33,6 +33,10 @@ function clause(d: DirectionVerdict, direction: 'Ingress' | 'Egress'): string {
       return `not isolated (no policy with policyTypes ${direction} selects it)`
     case 'allowed-by-rule':
       return `allowed by ${d.allowedBy.map(describeRuleRef).join(', ')}`
+    case 'cluster-policy-accept':
+      return `allowed by ${d.decidedBy ? describeClusterRuleRef(d.decidedBy) : 'a ClusterNetworkPolicy'}`
+    case 'cluster-policy-deny':
+      return `denied by ${d.decidedBy ? describeClusterRuleRef(d.decidedBy) : 'a ClusterNetworkPolicy'}`
     case 'same-node-host':
       return `allowed: the pod's own node always reaches it (isolated by ${d.selectedBy.map(describePolicyRef).join(', ')})`
     case 'no-rule-matched':
@@ -255,6 +259,8 @@ const verdictJSON = (v: DirectionVerdict) => ({
   note: v.note,
   selectedBy: v.selectedBy.map(policyJSON),
   allowedBy: v.allowedBy.map(ruleJSON),
+  // The ClusterNetworkPolicy rule that decided, in words with file:line (docs/semantics.md#cnp-tiers).
+  ...(v.decidedBy ? { decidedBy: describeClusterRuleRef(v.decidedBy) } : {}),
 })
 const reasonJSON = (r: DirectionChange) => ({
   direction: r.direction,

@@ -34,3 +34,16 @@ export function orInto(dst: Bitset, src: Bitset): void {
 export function orAndInto(dst: Bitset, a: Bitset, b: Bitset): void {
   for (let k = 0; k < dst.length; k++) dst[k] = (dst[k] as number) | ((a[k] as number) & (b[k] as number))
 }
+
+/** Returns a AND b AND NOT c, as a new bitset. */
+export function andAndNot(a: Bitset, b: Bitset, c: Bitset): Bitset {
+  const out = new Uint32Array(a.length)
+  for (let k = 0; k < a.length; k++) out[k] = (a[k] as number) & (b[k] as number) & ~(c[k] as number)
+  return out
+}
+
+/** Returns true when no element is set. */
+export function isEmptyBits(b: Bitset): boolean {
+  for (let k = 0; k < b.length; k++) if (b[k] !== 0) return false
+  return true
+}

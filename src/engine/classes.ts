@@ -2,16 +2,20 @@
  * Equivalence classes: pods that no policy, peer or port can tell apart share one class, so the
  * matrix costs classes^2, not pods^2. Two pods are equivalent when they have the same namespace,
  * labels, declared ports, hostNetwork flag, phase (terminated or not), address families and membership
- * in every ipBlock of every policy (and, only when hostNetwork pods are present, the same node).
+ * in every ipBlock of every policy (ClusterNetworkPolicy networks included), in the nodes every
+ * ClusterNetworkPolicy `nodes` peer selects (and, only when hostNetwork pods are present, the same node).
  */
 import type { Pod } from '../model/index.js'
 import { parseIP } from '../model/index.js'
 import {
   addressOfFamily,
+  clusterPeerMatchers,
   familiesOf,
   type IPBlockPeer,
   isTerminated,
   matchIPBlockAddress,
+  matchNodesAddress,
+  type NodesPeer,
   peerMatcher,
 } from '../semantics/index.js'
 import type { ClusterIndex } from './cluster-index.js'
@@ -42,12 +46,29 @@ function distinctIPBlocks(index: ClusterIndex): IPBlockPeer[] {
       }
     }
   }
+  // ClusterNetworkPolicy networks entries are ipBlocks too.
+  for (const m of clusterMatchers(index)) if (m.kind === 'ipBlock') seen.set(m.key, m)
+  return [...seen.values()]
+}
+
+/** Every matcher of every ClusterNetworkPolicy peer. */
+function clusterMatchers(index: ClusterIndex) {
+  return (index.cluster.clusterPolicies ?? []).flatMap((pol) =>
+    [...pol.ingress, ...pol.egress].flatMap((rule) => rule.peers.flatMap((p) => clusterPeerMatchers(p))),
+  )
+}
+
+/** Every distinct ClusterNetworkPolicy `nodes` peer (pods whose address is a node's differ by it). */
+function distinctNodePeers(index: ClusterIndex): NodesPeer[] {
+  const seen = new Map<string, NodesPeer>()
+  for (const m of clusterMatchers(index)) if (m.kind === 'nodes') seen.set(m.key, m)
   return [...seen.values()]
 }
 
 /** Splits the pods into equivalence classes. */
 export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPartition {
   const blocks = distinctIPBlocks(index)
+  const nodePeers = distinctNodePeers(index)
   const withNode = pods.some((p) => p.hostNetwork)
   const byKey = new Map<
     string,
@@ -67,6 +88,14 @@ export function buildClasses(index: ClusterIndex, pods: readonly Pod[]): ClassPa
         membership +=
           (p4 && matchIPBlockAddress(b, p4) ? '1' : '0') + (p6 && matchIPBlockAddress(b, p6) ? '1' : '0')
       }
+    }
+    if (nodePeers.length > 0) {
+      const v4 = addressOfFamily(pod.ips, 4)
+      const v6 = addressOfFamily(pod.ips, 6)
+      for (const m of nodePeers)
+        membership +=
+          (matchNodesAddress(index.nodes, m, v4) ? '1' : '0') +
+          (matchNodesAddress(index.nodes, m, v6) ? '1' : '0')
     }
     const labels = Object.entries(pod.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     const ports = pod.ports.map((p) => `${p.name ?? ''}:${p.containerPort}/${p.protocol}`).sort()

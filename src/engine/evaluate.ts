@@ -4,19 +4,30 @@
  * admits is src/semantics' reading. `check` and `explain` use it directly; the fast class-based matrix is
  * property-tested against it. Every special case cites docs/semantics.md.
  */
-import type { NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'
+import type { ClusterPolicyTier, NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'
 import { podKey, policyKey } from '../model/index.js'
 import {
   addressOfFamily,
+  clusterRulesOf,
+  effectiveRule,
   familiesOf,
+  matchClusterRule,
   matchPeer,
   matchRulePorts,
   pairFamily,
   peerMatcher,
   policySelectsPod,
 } from '../semantics/index.js'
-import { type ClusterIndex, policiesOf } from './cluster-index.js'
-import type { DirectionVerdict, Endpoint, PolicyRef, PortQuery, RuleRef, Verdict } from './types.js'
+import { type ClusterIndex, policiesOf, tierPoliciesOf } from './cluster-index.js'
+import type {
+  ClusterRuleRef,
+  DirectionVerdict,
+  Endpoint,
+  PolicyRef,
+  PortQuery,
+  RuleRef,
+  Verdict,
+} from './types.js'
 
 /** Returns the addresses of an endpoint. */
 export function endpointIPs(e: Endpoint): readonly string[] {
@@ -70,7 +81,52 @@ const OPEN_OUTSIDE: DirectionVerdict = {
   note: 'not-a-pod',
 }
 
-/** Evaluates one direction for the pod on that side of the connection. */
+/**
+ * Returns the first rule of a ClusterNetworkPolicy tier that matches the connection, in evaluation order
+ * (policies by priority then name, rules in order: docs/semantics.md#cnp-tiers), or undefined when none
+ * of the tier's policies that select the pod has a matching rule.
+ */
+export function matchTier(
+  index: ClusterIndex,
+  tier: ClusterPolicyTier,
+  direction: PolicyType,
+  pod: Pod,
+  remote: Endpoint,
+  remoteAddress: string | undefined,
+  port: PortQuery,
+  destination: Pod | undefined,
+): ClusterRuleRef | undefined {
+  const policies = tierPoliciesOf(index, tier, pod)
+  if (policies.length === 0) return undefined
+  const remotePod = remote.kind === 'pod' ? remote.pod : undefined
+  for (const pol of policies) {
+    const rules = clusterRulesOf(pol, direction)
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as (typeof rules)[number]
+      const action = matchClusterRule(index, rule, remotePod, remoteAddress, port, destination)
+      if (action === undefined) continue
+      return {
+        policy: pol.name,
+        tier,
+        priority: pol.priority,
+        direction,
+        rule: i,
+        ...(rule.name ? { ruleName: rule.name } : {}),
+        action,
+        ...(effectiveRule(rule).kind === 'deny-all' ? { failClosed: true as const } : {}),
+        ...(pol.source ? { source: pol.source } : {}),
+        ...(rule.source ? { ruleSource: rule.source } : {}),
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Evaluates one direction for the pod on that side of the connection, tier by tier
+ * (docs/semantics.md#cnp-tiers): Admin ClusterNetworkPolicies, then NetworkPolicies (final for the pods
+ * they isolate), then Baseline ClusterNetworkPolicies, then the default: allowed.
+ */
 function evaluateDirection(
   index: ClusterIndex,
   direction: PolicyType,
@@ -83,24 +139,58 @@ function evaluateDirection(
   if (subject.kind !== 'pod') return OPEN_OUTSIDE
   if (subject.pod.hostNetwork)
     return { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'host-network' }
-  const selecting = selectingPolicies(index, subject.pod, direction)
-  if (selecting.length === 0)
-    return { isolated: false, allowed: true, selectedBy: [], allowedBy: [], note: 'not-isolated' }
-  const allowedBy: RuleRef[] = []
-  for (const pol of selecting) {
-    const rules = direction === 'Ingress' ? pol.ingress : pol.egress
-    rules.forEach((rule, i) => {
-      if (matchRule(index, rule, pol.namespace, remote, remoteAddress, port, destination)) {
-        allowedBy.push({ ...refOf(pol), direction, rule: i, ruleSource: rule.source })
-      }
-    })
+  const pod = subject.pod
+  const selecting = selectingPolicies(index, pod, direction)
+  const passedBy: ClusterRuleRef[] = []
+  const decided = (ref: ClusterRuleRef): DirectionVerdict => ({
+    isolated: selecting.length > 0,
+    allowed: ref.action === 'Accept',
+    selectedBy: selecting.map(refOf),
+    allowedBy: [],
+    note: ref.action === 'Accept' ? 'cluster-policy-accept' : 'cluster-policy-deny',
+    tier: ref.tier,
+    decidedBy: ref,
+    ...(passedBy.length > 0 ? { passedBy } : {}),
+  })
+  const admin = matchTier(index, 'Admin', direction, pod, remote, remoteAddress, port, destination)
+  if (admin) {
+    if (admin.action !== 'Pass') return decided(admin)
+    passedBy.push(admin)
+  }
+  const passed = passedBy.length > 0 ? { passedBy } : {}
+  if (selecting.length > 0) {
+    const allowedBy: RuleRef[] = []
+    for (const pol of selecting) {
+      const rules = direction === 'Ingress' ? pol.ingress : pol.egress
+      rules.forEach((rule, i) => {
+        if (matchRule(index, rule, pol.namespace, remote, remoteAddress, port, destination)) {
+          allowedBy.push({ ...refOf(pol), direction, rule: i, ruleSource: rule.source })
+        }
+      })
+    }
+    return {
+      isolated: true,
+      allowed: allowedBy.length > 0,
+      selectedBy: selecting.map(refOf),
+      allowedBy,
+      note: allowedBy.length > 0 ? 'allowed-by-rule' : 'no-rule-matched',
+      tier: 'NetworkPolicy',
+      ...passed,
+    }
+  }
+  const baseline = matchTier(index, 'Baseline', direction, pod, remote, remoteAddress, port, destination)
+  if (baseline) {
+    if (baseline.action !== 'Pass') return decided(baseline)
+    passedBy.push(baseline)
   }
   return {
-    isolated: true,
-    allowed: allowedBy.length > 0,
-    selectedBy: selecting.map(refOf),
-    allowedBy,
-    note: allowedBy.length > 0 ? 'allowed-by-rule' : 'no-rule-matched',
+    isolated: false,
+    allowed: true,
+    selectedBy: [],
+    allowedBy: [],
+    note: 'not-isolated',
+    tier: 'default',
+    ...(passedBy.length > 0 ? { passedBy } : {}),
   }
 }
 

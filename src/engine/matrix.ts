@@ -2,17 +2,41 @@
  * Reachability matrices. `computeMatrix` is the fast path (classes x classes with bitsets);
  * `referenceMatrix` asks `evaluate` about every pod pair. Property tests prove they agree.
  */
-import type { NetworkPolicy, Pod, PolicyRule } from '../model/index.js'
+import type {
+  ClusterNetworkPolicy,
+  ClusterPolicyRule,
+  ClusterPolicyTier,
+  NetworkPolicy,
+  Pod,
+  PolicyRule,
+  PolicyType,
+} from '../model/index.js'
 import { podKey } from '../model/index.js'
 import {
   addressOfFamily,
-  matchPeer,
+  type ClusterPeerMatcher,
+  clusterPeerMatchers,
+  clusterPolicySelectsPod,
+  clusterRulesOf,
+  effectiveRule,
+  matchClusterPeer,
+  matchClusterPorts,
   matchRulePorts,
   type PeerMatcher,
   pairFamily,
   peerMatcher,
 } from '../semantics/index.js'
-import { type Bitset, emptyBits, fullBits, hasBit, orAndInto, orInto, setBit } from './bitset.js'
+import {
+  andAndNot,
+  type Bitset,
+  emptyBits,
+  fullBits,
+  hasBit,
+  isEmptyBits,
+  orAndInto,
+  orInto,
+  setBit,
+} from './bitset.js'
 import { buildClasses, type PodClass } from './classes.js'
 import type { ClusterIndex } from './cluster-index.js'
 import { evaluate, selectingPolicies } from './evaluate.js'
@@ -54,6 +78,8 @@ class FastMatrix {
   private readonly peerCache = new Map<string, Bitset>()
   private readonly ingressSelecting: NetworkPolicy[][]
   private readonly egressSelecting: NetworkPolicy[][]
+  /** Per tier, per class: the ClusterNetworkPolicies that select the class, in evaluation order. */
+  private readonly tierSelecting: Record<ClusterPolicyTier, ClusterNetworkPolicy[][]>
   constructor(
     private readonly index: ClusterIndex,
     private readonly classes: readonly PodClass[],
@@ -61,28 +87,35 @@ class FastMatrix {
     this.k = classes.length
     this.ingressSelecting = classes.map((c) => selectingPolicies(index, c.representative, 'Ingress'))
     this.egressSelecting = classes.map((c) => selectingPolicies(index, c.representative, 'Egress'))
+    const selecting = (tier: ClusterPolicyTier) =>
+      classes.map((c) =>
+        index.tiers[tier].filter((p) => clusterPolicySelectsPod(index.namespaces, p, c.representative)),
+      )
+    this.tierSelecting = { Admin: selecting('Admin'), Baseline: selecting('Baseline') }
   }
 
   /**
    * Classes matched by a peer, seen from a subject class with the given address profile. Selector peers do
    * not depend on the subject; an ipBlock depends on the address family each pair uses.
    */
-  private peerBits(m: PeerMatcher, subject: PodClass, subjectIsSource: boolean): Bitset {
+  private peerBits(m: PeerMatcher | ClusterPeerMatcher, subject: PodClass, subjectIsSource: boolean): Bitset {
     if (m.kind === 'all') return fullBits(this.k)
-    const key = m.kind === 'ipBlock' ? `${m.key}|${subject.profile}|${subjectIsSource ? 's' : 'd'}` : m.key
+    if (m.kind === 'none') return emptyBits(this.k)
+    const byAddress = m.kind === 'ipBlock' || m.kind === 'nodes'
+    const key = byAddress ? `${m.key}|${subject.profile}|${subjectIsSource ? 's' : 'd'}` : m.key
     let bits = this.peerCache.get(key)
     if (bits) return bits
     bits = emptyBits(this.k)
     for (const c of this.classes) {
       const rep = c.representative
       let address: string | undefined
-      if (m.kind === 'ipBlock') {
+      if (byAddress) {
         const fam = subjectIsSource
           ? pairFamily(subject.families, c.families)
           : pairFamily(c.families, subject.families)
         address = addressOfFamily(rep.ips, fam)
       }
-      if (matchPeer(this.index.namespaces, m, rep, address)) setBit(bits, c.id)
+      if (matchClusterPeer(this.index, m, rep, address)) setBit(bits, c.id)
     }
     this.peerCache.set(key, bits)
     return bits
@@ -110,12 +143,107 @@ class FastMatrix {
     return out
   }
 
+  /** Remote classes a ClusterNetworkPolicy rule matches for the subject class (peers and protocols). */
+  private clusterRuleBits(
+    rule: ClusterPolicyRule,
+    subject: PodClass,
+    direction: PolicyType,
+    port: PortQuery,
+  ): Bitset {
+    const eff = effectiveRule(rule)
+    if (eff.kind === 'matches-nothing') return emptyBits(this.k)
+    if (eff.kind === 'deny-all') return fullBits(this.k)
+    const egress = direction === 'Egress'
+    let ports: Bitset
+    if (rule.ports === undefined) ports = fullBits(this.k)
+    else if (!egress || !rule.ports.some((p) => p.kind === 'named'))
+      // Ingress: the destination is the subject; egress without named ports: the same for every destination.
+      ports = matchClusterPorts(rule.ports, port, egress ? undefined : subject.representative)
+        ? fullBits(this.k)
+        : emptyBits(this.k)
+    else {
+      ports = emptyBits(this.k)
+      for (const c of this.classes)
+        if (matchClusterPorts(rule.ports, port, c.representative)) setBit(ports, c.id)
+    }
+    if (isEmptyBits(ports)) return ports
+    const peers = emptyBits(this.k)
+    for (const peer of rule.peers)
+      for (const m of clusterPeerMatchers(peer)) orInto(peers, this.peerBits(m, subject, egress))
+    return andAndNot(peers, ports, emptyBits(this.k))
+  }
+
+  /**
+   * Runs one ClusterNetworkPolicy tier for the subject class over the remote classes not yet stopped:
+   * the first matching rule decides each remote class (Accept into `allowed`, Accept and Deny into
+   * `final`); Pass stops the tier for it without a decision.
+   */
+  private runTier(
+    tier: ClusterPolicyTier,
+    subject: PodClass,
+    direction: PolicyType,
+    port: PortQuery,
+    final: Bitset,
+    allowed: Bitset,
+  ): void {
+    const policies = this.tierSelecting[tier][subject.id] as ClusterNetworkPolicy[]
+    if (policies.length === 0) return
+    const stop = Uint32Array.from(final)
+    for (const pol of policies) {
+      for (const rule of clusterRulesOf(pol, direction)) {
+        const hit = andAndNot(this.clusterRuleBits(rule, subject, direction, port), fullBits(this.k), stop)
+        if (isEmptyBits(hit)) continue
+        const action = effectiveRule(rule).kind === 'deny-all' ? 'Deny' : rule.action
+        orInto(stop, hit)
+        if (action === 'Pass') continue
+        orInto(final, hit)
+        if (action === 'Accept') orInto(allowed, hit)
+      }
+    }
+  }
+
+  /**
+   * Returns, per class, the remote classes it may talk with in the direction, tier by tier
+   * (docs/semantics.md#cnp-tiers); `networkPolicy` gives the NetworkPolicy tier's answer for an isolated class.
+   */
+  private tiered(direction: PolicyType, port: PortQuery, networkPolicy: (c: PodClass) => Bitset | undefined) {
+    return this.classes.map((c) => {
+      const final = emptyBits(this.k)
+      const allowed = emptyBits(this.k)
+      this.runTier('Admin', c, direction, port, final, allowed)
+      const np = networkPolicy(c)
+      if (np) {
+        orAndInto(allowed, andAndNot(np, fullBits(this.k), final), fullBits(this.k))
+        return allowed
+      }
+      this.runTier('Baseline', c, direction, port, final, allowed)
+      orInto(allowed, andAndNot(fullBits(this.k), fullBits(this.k), final))
+      return allowed
+    })
+  }
+
   /** Returns, per class, the bitset of classes it may send to (egress) on the port. */
   egress(port: PortQuery): Bitset[] {
-    const portCache = new Map<PolicyRule, Bitset>()
-    return this.classes.map((c) => {
+    return this.tiered('Egress', port, (c) => this.networkPolicyEgress(c, port))
+  }
+
+  /** Returns, per class, the bitset of classes it may receive from (ingress) on the port. */
+  ingress(port: PortQuery): Bitset[] {
+    return this.tiered('Ingress', port, (c) => this.networkPolicyIngress(c, port))
+  }
+
+  private readonly portCaches = new Map<PortQuery, Map<PolicyRule, Bitset>>()
+
+  /** The classes an egress-isolated class may send to by its NetworkPolicies; undefined when not isolated. */
+  private networkPolicyEgress(c: PodClass, port: PortQuery): Bitset | undefined {
+    let portCache = this.portCaches.get(port)
+    if (!portCache) {
+      portCache = new Map()
+      this.portCaches.set(port, portCache)
+    }
+    {
       const selecting = this.egressSelecting[c.id] as NetworkPolicy[]
-      if (selecting.length === 0) return fullBits(this.k)
+      if (selecting.length === 0) return undefined
       const out = emptyBits(this.k)
       for (const pol of selecting) {
         for (const rule of pol.egress) {
@@ -128,23 +256,21 @@ class FastMatrix {
         }
       }
       return out
-    })
+    }
   }
 
-  /** Returns, per class, the bitset of classes it may receive from (ingress) on the port. */
-  ingress(port: PortQuery): Bitset[] {
-    return this.classes.map((c) => {
-      const selecting = this.ingressSelecting[c.id] as NetworkPolicy[]
-      if (selecting.length === 0) return fullBits(this.k)
-      const out = emptyBits(this.k)
-      for (const pol of selecting) {
-        for (const rule of pol.ingress) {
-          if (matchRulePorts(rule.ports, port, c.representative))
-            orInto(out, this.ruleBits(rule, pol.namespace, c, false))
-        }
+  /** The classes an ingress-isolated class may receive from by its NetworkPolicies; undefined when not isolated. */
+  private networkPolicyIngress(c: PodClass, port: PortQuery): Bitset | undefined {
+    const selecting = this.ingressSelecting[c.id] as NetworkPolicy[]
+    if (selecting.length === 0) return undefined
+    const out = emptyBits(this.k)
+    for (const pol of selecting) {
+      for (const rule of pol.ingress) {
+        if (matchRulePorts(rule.ports, port, c.representative))
+          orInto(out, this.ruleBits(rule, pol.namespace, c, false))
       }
-      return out
-    })
+    }
+    return out
   }
 }
 

@@ -1,5 +1,12 @@
 /** Engine values: endpoints, port queries, verdicts with their reasons, matrices. */
-import type { NetworkPolicy, Pod, PolicyType, SourceRef } from '../model/index.js'
+import type {
+  ClusterPolicyAction,
+  ClusterPolicyTier,
+  NetworkPolicy,
+  Pod,
+  PolicyType,
+  SourceRef,
+} from '../model/index.js'
 import type { PortQuery } from '../semantics/index.js'
 
 /** A port to evaluate (src/semantics' PortQuery; part of the engine's API). */
@@ -29,6 +36,31 @@ export interface RuleRef extends PolicyRef {
   readonly ruleSource?: SourceRef
 }
 
+/** Names a ClusterNetworkPolicy rule that took part in a verdict (docs/semantics.md#cnp-tiers). */
+export interface ClusterRuleRef {
+  /** metadata.name of the ClusterNetworkPolicy. */
+  readonly policy: string
+  readonly tier: ClusterPolicyTier
+  readonly priority: number
+  readonly direction: PolicyType
+  /** Index in spec.ingress or spec.egress. */
+  readonly rule: number
+  /** The rule's name, when it has one. */
+  readonly ruleName?: string
+  /** The action taken: the rule's, or Deny for a rule that fails closed (docs/semantics.md#cnp-fail-closed). */
+  readonly action: ClusterPolicyAction
+  /** True when the rule fails closed (a peer of no known field). */
+  readonly failClosed?: true
+  readonly source?: SourceRef
+  readonly ruleSource?: SourceRef
+}
+
+/**
+ * The tier that decided a direction (docs/semantics.md#cnp-tiers): a ClusterNetworkPolicy of the Admin or
+ * Baseline tier, NetworkPolicy (the pod is isolated), or none ('default': allowed).
+ */
+export type DecidingTier = 'Admin' | 'NetworkPolicy' | 'Baseline' | 'default'
+
 /** Why a direction was decided the way it was, beyond the rules. */
 export type DirectionNote =
   | 'not-a-pod' // the endpoint is outside the cluster: no policy applies on its side
@@ -41,6 +73,9 @@ export type DirectionNote =
    * it), which always reaches its pods (docs/semantics.md#node-and-local-pods): selectedBy keeps the true facts.
    */
   | 'same-node-host'
+  /** A ClusterNetworkPolicy rule (decidedBy) accepted or denied it. */
+  | 'cluster-policy-accept'
+  | 'cluster-policy-deny'
 
 export interface DirectionVerdict {
   /** The direction applies to a pod that at least one policy of this type selects. */
@@ -51,6 +86,12 @@ export interface DirectionVerdict {
   /** Rules that admit this connection (all of them, not only the first). */
   readonly allowedBy: readonly RuleRef[]
   readonly note: DirectionNote
+  /** The tier that decided (absent where no policy can apply: not-a-pod, host-network). */
+  readonly tier?: DecidingTier
+  /** The ClusterNetworkPolicy rule whose Accept or Deny decided (notes cluster-policy-*). */
+  readonly decidedBy?: ClusterRuleRef
+  /** The Pass rules that sent the connection on to the next tier, in order (Admin, then Baseline). */
+  readonly passedBy?: readonly ClusterRuleRef[]
 }
 
 /**

@@ -5,11 +5,20 @@
  * and renders them.
  */
 import { type ClusterIndex, refOf, selectingPolicies } from '../engine/index.js'
-import type { NetworkPolicy, Pod, PolicyRule, PolicyType } from '../model/index.js'
+import type {
+  ClusterNetworkPolicy,
+  ClusterPolicyTier,
+  NetworkPolicy,
+  Pod,
+  PolicyRule,
+  PolicyType,
+} from '../model/index.js'
 import { podKey } from '../model/index.js'
 import {
   ALL_PEERS,
   buildPodIndex,
+  clusterPolicySelectsPod,
+  clusterRulesOf,
   matchPeerPod,
   type PeerMatcher,
   type PodIndex,
@@ -17,7 +26,14 @@ import {
   renderSelector,
   selectPods,
 } from '../semantics/index.js'
-import { describePeers, describePolicyRef, describePorts, renderSource } from './words.js'
+import {
+  describeClusterPeer,
+  describeClusterPorts,
+  describePeers,
+  describePolicyRef,
+  describePorts,
+  renderSource,
+} from './words.js'
 
 export interface RuleExplanation {
   /** Index in spec.ingress / spec.egress. */
@@ -41,7 +57,25 @@ export interface PolicyExplanation {
   readonly rules: readonly RuleExplanation[]
 }
 
+/** A ClusterNetworkPolicy rule that applies to the pod in a direction (docs/semantics.md#cnp-tiers). */
+export interface ClusterRuleExplanation {
+  readonly policy: string
+  readonly tier: ClusterPolicyTier
+  readonly priority: number
+  /** Index in spec.ingress / spec.egress. */
+  readonly rule: number
+  readonly name?: string
+  readonly action: string
+  readonly peers: string
+  readonly ports: string
+  readonly source?: string
+}
+
 export interface DirectionExplanation {
+  /** Admin-tier rules that apply to the pod, in evaluation order (they decide before any NetworkPolicy). */
+  readonly admin?: readonly ClusterRuleExplanation[]
+  /** Baseline-tier rules that apply to the pod, in order (they decide only when no NetworkPolicy isolates it). */
+  readonly baseline?: readonly ClusterRuleExplanation[]
   readonly isolated: boolean
   /** Why the direction is (not) isolated. */
   readonly reason: string
@@ -117,6 +151,22 @@ function summarise(
   isolated: boolean,
   policies: readonly NetworkPolicy[],
   subject: Pod,
+  admin = 0,
+  baseline = 0,
+): string {
+  const plain = summariseNetworkPolicy(direction, isolated, policies, subject)
+  if (subject.hostNetwork || (admin === 0 && baseline === 0)) return plain
+  const before = admin > 0 ? `after ${admin} Admin rule(s) (above), ` : ''
+  const after = baseline > 0 ? `, then ${baseline} Baseline rule(s) (above)` : ''
+  return `${before}${plain}${after}`
+}
+
+/** Summarises what the NetworkPolicies of a direction let through. */
+function summariseNetworkPolicy(
+  direction: PolicyType,
+  isolated: boolean,
+  policies: readonly NetworkPolicy[],
+  subject: Pod,
 ): string {
   if (subject.hostNetwork) return 'not subject to NetworkPolicy (hostNetwork)'
   if (!isolated)
@@ -155,7 +205,43 @@ function explainDirection(lookup: Lookup, pod: Pod, direction: PolicyType): Dire
       rules: rules.map((r, i) => explainRule(lookup, pol, r, i, pod, direction)),
     }
   })
-  return { isolated, reason, policies, summary: summarise(direction, isolated, selecting, pod) }
+  const admin = clusterRules(lookup.index, 'Admin', pod, direction)
+  const baseline = clusterRules(lookup.index, 'Baseline', pod, direction)
+  return {
+    ...(admin.length > 0 ? { admin } : {}),
+    ...(baseline.length > 0 ? { baseline } : {}),
+    isolated,
+    reason,
+    policies,
+    summary: summarise(direction, isolated, selecting, pod, admin.length, isolated ? 0 : baseline.length),
+  }
+}
+
+/** The rules of a tier's ClusterNetworkPolicies that select the pod, in evaluation order. */
+function clusterRules(
+  index: ClusterIndex,
+  tier: ClusterPolicyTier,
+  pod: Pod,
+  direction: PolicyType,
+): ClusterRuleExplanation[] {
+  return index.tiers[tier]
+    .filter((pol: ClusterNetworkPolicy) => clusterPolicySelectsPod(index.namespaces, pol, pod))
+    .flatMap((pol) =>
+      clusterRulesOf(pol, direction).map((r, i) => {
+        const source = renderSource(r.source ?? pol.source)
+        return {
+          policy: pol.name,
+          tier,
+          priority: pol.priority,
+          rule: i,
+          ...(r.name ? { name: r.name } : {}),
+          action: r.action,
+          peers: r.peers.map(describeClusterPeer).join('; or '),
+          ports: describeClusterPorts(r),
+          ...(source ? { source } : {}),
+        }
+      }),
+    )
 }
 
 /** Collects the explanation of one pod from the engine's facts. */
@@ -215,6 +301,18 @@ function renderDirectionText(d: DirectionExplanation, direction: PolicyType): st
   const field = direction === 'Ingress' ? 'ingress' : 'egress'
   const word = direction === 'Ingress' ? 'from' : 'to'
   const lines = [`  ${field}: ${d.reason}`]
+  const cluster = (tier: string, rules: readonly ClusterRuleExplanation[] | undefined, when: string) => {
+    if (!rules || rules.length === 0) return
+    lines.push(`    ${tier} tier (${when}):`)
+    for (const r of rules) {
+      const name = r.name ? ` "${r.name}"` : ''
+      const where = r.source ? ` (${r.source})` : ''
+      lines.push(
+        `      ${r.policy} (priority ${r.priority}) ${field}[${r.rule}]${name}${where}: ${r.action} ${word} ${r.peers} on ${r.ports}`,
+      )
+    }
+  }
+  cluster('Admin', d.admin, 'first, before any NetworkPolicy')
   for (const p of d.policies) {
     if (p.rules.length === 0) {
       lines.push(`    ${p.title}: no ${field} rules (admits nothing)`)
@@ -226,6 +324,11 @@ function renderDirectionText(d: DirectionExplanation, direction: PolicyType): st
       lines.push(`      pods matched now: ${listPods(r.matchingPods)}`)
     }
   }
+  cluster(
+    'Baseline',
+    d.baseline,
+    d.isolated ? 'not reached: NetworkPolicy isolates it' : 'when nothing above decided',
+  )
   return lines
 }
 
@@ -234,7 +337,13 @@ export function renderPodExplanation(e: PodExplanation): string {
   const lines = [
     `pod ${e.pod}${e.source ? ` (${e.source})` : ''} labels ${e.labels}${e.hostNetwork ? ' hostNetwork' : ''}`,
   ]
-  if (e.selectedBy.length === 0) lines.push('  selected by: no policy')
+  const tiered = [e.ingress, e.egress].some((d) => d.admin !== undefined || d.baseline !== undefined)
+  if (e.selectedBy.length === 0)
+    lines.push(
+      tiered
+        ? '  selected by: no NetworkPolicy (ClusterNetworkPolicy rules below)'
+        : '  selected by: no policy',
+    )
   else {
     lines.push('  selected by:')
     for (const s of e.selectedBy)

@@ -1,6 +1,6 @@
 /** Renders one engine Verdict (src -> dst on a port) as text for `check -o text`. Never recomputes. */
 import type { DirectionVerdict, Verdict } from '../engine/index.js'
-import { describePolicyRef, describeRuleRef } from './words.js'
+import { describeClusterRuleRef, describePolicyRef, describeRuleRef } from './words.js'
 
 /** Explains why a direction was decided the way it was, in one line (plus the rules that admitted it). */
 function renderDirection(
@@ -10,16 +10,44 @@ function renderDirection(
   remote: string,
 ): string {
   const selected = d.selectedBy.map(describePolicyRef).join(', ')
+  const passed =
+    d.passedBy && d.passedBy.length > 0
+      ? `\n    passed on by ${d.passedBy.map(describeClusterRuleRef).join(', then ')}`
+      : ''
+  return renderNote(d, direction, port, remote, selected) + passed
+}
+
+function renderNote(
+  d: DirectionVerdict,
+  direction: 'Ingress' | 'Egress',
+  port: string,
+  remote: string,
+  selected: string,
+): string {
   switch (d.note) {
+    case 'cluster-policy-accept':
+    case 'cluster-policy-deny': {
+      const word = d.note === 'cluster-policy-accept' ? 'allowed' : 'denied'
+      const by = d.decidedBy ? describeClusterRuleRef(d.decidedBy) : 'a ClusterNetworkPolicy'
+      const np =
+        d.tier === 'Admin' && d.selectedBy.length > 0
+          ? `\n    (NetworkPolicies ${selected} are not consulted: the Admin tier decided first)`
+          : ''
+      return `${word} by ${by}${np}`
+    }
     case 'not-a-pod':
       return 'allowed: not a pod, no NetworkPolicy applies on this side'
     case 'host-network':
       return 'allowed: hostNetwork pod, NetworkPolicy never selects it'
     case 'not-isolated':
-      return `allowed: not isolated (no policy with policyTypes ${direction} selects it)`
+      return d.passedBy && d.passedBy.length > 0
+        ? `allowed: no NetworkPolicy with policyTypes ${direction} selects it and no Baseline rule decided (default allow)`
+        : `allowed: not isolated (no policy with policyTypes ${direction} selects it)`
     case 'allowed-by-rule':
       return `allowed by ${d.allowedBy.map(describeRuleRef).join(', ')}\n    isolated by ${selected}`
     case 'same-node-host':
+      if (d.decidedBy)
+        return `allowed: the pod's own node always reaches it (docs/semantics.md#node-and-local-pods), although ${describeClusterRuleRef(d.decidedBy)} denies it`
       return `allowed: the pod's own node always reaches it (docs/semantics.md#node-and-local-pods), although isolated by ${selected} and none of their ${direction === 'Ingress' ? 'ingress' : 'egress'} rules admits it`
     case 'no-rule-matched': {
       const field = direction === 'Ingress' ? 'ingress' : 'egress'

@@ -2,8 +2,18 @@
  * NetworkPolicy pieces in plain words: selectors, peers, ports, policy references.
  * Pure rendering: every function takes model values and returns text.
  */
-import type { PolicyRef, RuleRef } from '../engine/index.js'
-import type { LabelSelector, Pod, PolicyPeer, PolicyPort, PolicyRule, SourceRef } from '../model/index.js'
+import type { ClusterRuleRef, PolicyRef, RuleRef } from '../engine/index.js'
+import type {
+  ClusterPolicyPeer,
+  ClusterPolicyPort,
+  ClusterPolicyRule,
+  LabelSelector,
+  Pod,
+  PolicyPeer,
+  PolicyPort,
+  PolicyRule,
+  SourceRef,
+} from '../model/index.js'
 import { isEmptySelector, renderSelector } from '../semantics/index.js'
 
 /** Formats a source reference as file:line (file alone when the line is unknown). */
@@ -83,4 +93,49 @@ export function describePolicyRef(ref: PolicyRef): string {
 export function describeRuleRef(ref: RuleRef): string {
   const field = ref.direction === 'Ingress' ? 'ingress' : 'egress'
   return `${ref.policy} ${field}[${ref.rule}]${at(ref.ruleSource ?? ref.source)}`
+}
+
+/**
+ * Names a ClusterNetworkPolicy rule for people, with its tier, priority, index, name and action:
+ * 'Admin ClusterNetworkPolicy deny-metadata (priority 10) egress[0] "block-imds": Deny (f.yaml:12)'.
+ */
+export function describeClusterRuleRef(ref: ClusterRuleRef): string {
+  const field = ref.direction === 'Ingress' ? 'ingress' : 'egress'
+  const name = ref.ruleName ? ` "${ref.ruleName}"` : ''
+  const closed = ref.failClosed ? ' (fails closed: a peer of a kind Palisade does not know)' : ''
+  return `${ref.tier} ClusterNetworkPolicy ${ref.policy} (priority ${ref.priority}) ${field}[${ref.rule}]${name}: ${ref.action}${closed}${at(ref.ruleSource ?? ref.source)}`
+}
+
+/** Describes one ClusterNetworkPolicy peer in words ('pods labelled app=db in namespaces labelled x=y'). */
+export function describeClusterPeer(peer: ClusterPolicyPeer): string {
+  switch (peer.kind) {
+    case 'namespaces':
+      return describePeer({ namespaceSelector: peer.namespaceSelector }, '')
+    case 'pods':
+      return describePeer({ namespaceSelector: peer.namespaceSelector, podSelector: peer.podSelector }, '')
+    case 'networks':
+      return `addresses in ${peer.networks.join(', ')}`
+    case 'nodes':
+      return isEmptySelector(peer.nodeSelector)
+        ? 'every node'
+        : `nodes ${describeSelector(peer.nodeSelector)}`
+    case 'domainNames':
+      return `domain names ${peer.domainNames.join(', ')} (not analysed)`
+    case 'unknown':
+      return 'a peer of a kind Palisade does not know (the rule fails closed)'
+  }
+}
+
+/** Describes a ClusterNetworkPolicy rule's protocols ('TCP 80, UDP 53', 'named port web', 'any port'). */
+export function describeClusterPorts(rule: ClusterPolicyRule): string {
+  if (rule.ports === undefined) return 'any port'
+  return rule.ports
+    .map((p: ClusterPolicyPort) =>
+      p.kind === 'named'
+        ? `named port ${p.name} (any protocol, resolved on each destination pod)`
+        : p.endPort === undefined
+          ? `${p.protocol} ${p.port}`
+          : `${p.protocol} ${p.port}-${p.endPort}`,
+    )
+    .join(', ')
 }

@@ -5,12 +5,17 @@
  * Pure: the seed is the only source of randomness.
  */
 import type {
+  ClusterNetworkPolicy,
+  ClusterPolicyPeer,
+  ClusterPolicyPort,
+  ClusterPolicyRule,
   ClusterState,
   ContainerPort,
   LabelSelector,
   LabelSelectorRequirement,
   Namespace,
   NetworkPolicy,
+  Node,
   Pod,
   PolicyPeer,
   PolicyPort,
@@ -18,7 +23,7 @@ import type {
   PolicyType,
   Protocol,
 } from '../model/index.js'
-import { defaultDenyAnnotationPolicy } from '../model/index.js'
+import { compareClusterPolicies, defaultDenyAnnotationPolicy } from '../model/index.js'
 
 /** A small deterministic PRNG (mulberry32). */
 export function makeRng(seed: number): () => number {
@@ -40,6 +45,12 @@ export interface RandomClusterOptions {
   readonly sctp?: boolean
   /** Give some pods an IPv6 address too (dual-stack). */
   readonly ipv6?: boolean
+  /**
+   * Draw up to this many ClusterNetworkPolicies (both tiers, tied priorities, every peer kind, Pass,
+   * fail-closed peers), labelled Node objects and a hostNetwork pod on a node address. Drawn after
+   * everything else: a seed gives the same cluster as without them, plus them.
+   */
+  readonly clusterPolicies?: number
 }
 
 const NAMESPACES = ['x', 'y', 'z']
@@ -183,5 +194,78 @@ export function randomCluster(seed: number, opts: RandomClusterOptions = {}): Cl
     })
   }
   for (const ns of annotated) policies.push(defaultDenyAnnotationPolicy(ns))
-  return { namespaces, pods, policies }
+  if (!opts.clusterPolicies) return { namespaces, pods, policies }
+
+  // ClusterNetworkPolicies, Nodes and a hostNetwork pod: drawn last (see RandomClusterOptions).
+  const nodeList: Node[] = Array.from({ length: nodes }, (_, i) => ({
+    name: `node-${i + 1}`,
+    addresses: [`10.240.${i + 1}.1`],
+    declared: true,
+    labels: { zone: pick(['a', 'b']), ...(chance(0.5) ? { role: 'infra' } : {}) },
+  }))
+  if (chance(0.5) && pods.length > 1) {
+    const i = int(pods.length)
+    const p = pods[i] as Pod
+    const node = Number((p.nodeName ?? 'node-1').slice(5))
+    pods[i] = { ...p, hostNetwork: true, ips: [`10.240.${node}.1`] }
+  }
+  const nodeSelector = (): LabelSelector =>
+    chance(0.3)
+      ? { matchLabels: {}, matchExpressions: [] }
+      : chance(0.5)
+        ? { matchLabels: { zone: pick(['a', 'b']) }, matchExpressions: [] }
+        : { matchLabels: {}, matchExpressions: [{ key: 'role', operator: 'Exists', values: [] }] }
+  const clusterPeer = (egress: boolean): ClusterPolicyPeer => {
+    const r = rnd()
+    if (r < 0.03) return { kind: 'unknown', fields: ['future'] }
+    if (r < 0.3) return { kind: 'namespaces', namespaceSelector: selector('ns') }
+    if (r < 0.65 || !egress)
+      return { kind: 'pods', namespaceSelector: selector('ns'), podSelector: selector('pod') }
+    if (r < 0.85) {
+      const node = 1 + int(nodes)
+      return {
+        kind: 'networks',
+        networks: [pick([`10.240.${node}.0/24`, `10.240.${node}.8/29`, '0.0.0.0/0', `10.240.${node}.1/32`])],
+      }
+    }
+    return { kind: 'nodes', nodeSelector: nodeSelector() }
+  }
+  const clusterPort = (namedOk: boolean): ClusterPolicyPort => {
+    const r = rnd()
+    if (r < 0.3 && namedOk) return { kind: 'named', name: pick(['http', 'alt', 'dns']) }
+    const protocol = pick(protocols)
+    if (r < 0.75) return { kind: 'port', protocol, port: pick([80, 81, 8080]) }
+    return { kind: 'port', protocol, port: 80, endPort: pick([81, 8080]) }
+  }
+  const clusterRule = (egress: boolean): ClusterPolicyRule => {
+    const peers = Array.from({ length: 1 + int(2) }, () => clusterPeer(egress))
+    const namedOk = !peers.some((p) => p.kind === 'networks' || p.kind === 'nodes')
+    return {
+      action: pick(['Accept', 'Deny', 'Pass'] as const),
+      peers,
+      ...(chance(0.5) ? { ports: Array.from({ length: 1 + int(2) }, () => clusterPort(namedOk)) } : {}),
+    }
+  }
+  const clusterPolicies: ClusterNetworkPolicy[] = []
+  const cnpCount = int(opts.clusterPolicies + 1)
+  for (let i = 0; i < cnpCount; i++) {
+    clusterPolicies.push({
+      name: `cnp${i}`,
+      apiVersion: 'policy.networking.k8s.io/v1beta1',
+      tier: pick(['Admin', 'Baseline'] as const),
+      priority: pick([0, 10, 10, 20]),
+      subject: chance(0.4)
+        ? { kind: 'namespaces', namespaceSelector: selector('ns') }
+        : { kind: 'pods', namespaceSelector: selector('ns'), podSelector: selector('pod') },
+      ingress: Array.from({ length: int(3) }, () => clusterRule(false)),
+      egress: Array.from({ length: int(3) }, () => clusterRule(true)),
+    })
+  }
+  return {
+    namespaces,
+    pods,
+    policies,
+    nodes: nodeList,
+    clusterPolicies: clusterPolicies.sort(compareClusterPolicies),
+  }
 }

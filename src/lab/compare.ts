@@ -127,6 +127,14 @@ export function describeDirection(name: 'egress' | 'ingress', d: DirectionVerdic
       return `${name}: isolated by ${d.selectedBy.map(policyText).join(', ')}; no rule matched`
     case 'same-node-host':
       return `${name}: isolated by ${d.selectedBy.map(policyText).join(', ')}; the pod's own node always reaches it`
+    case 'cluster-policy-accept':
+    case 'cluster-policy-deny': {
+      const r = d.decidedBy
+      const rule = r
+        ? `${r.tier} ClusterNetworkPolicy ${r.policy} ${r.direction.toLowerCase()}[${r.rule}]`
+        : ''
+      return `${name}: ${d.note === 'cluster-policy-accept' ? 'accepted' : 'denied'} by ${rule}${where(r?.ruleSource ?? r?.source)}`
+    }
   }
 }
 

@@ -30,6 +30,7 @@ import {
   rulesOf,
 } from '../semantics/index.js'
 import { editDistanceAtMost } from '../validate/index.js'
+import { checkClusterPolicies } from './cluster-policies.js'
 import { type Ctx, field, listPods, peerField, peerPods, report, selectedPods } from './semantic-context.js'
 import { checkAllowAllBesideDeny, checkShadowed } from './shadowed.js'
 
@@ -252,5 +253,6 @@ export function lintSemantics(cluster: ClusterState, raws: readonly RawObject[])
   checkDNS(ctx)
   checkShadowed(ctx)
   checkAllowAllBesideDeny(ctx)
+  checkClusterPolicies(ctx, raws)
   return ctx.out
 }

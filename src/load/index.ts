@@ -185,7 +185,10 @@ function rejected(object: RawObject, name: string, why: string): Diagnostic {
 export interface Omissions {
   readonly documents: number
   readonly objects: number
-  /** Policies of other kinds (AdminNetworkPolicy, Calico, Cilium...) that verdicts ignore. */
+  /**
+   * Policies of other kinds (AdminNetworkPolicy, Calico, Cilium...) that verdicts ignore, and
+   * ClusterNetworkPolicy peers that are not analysed (domainNames).
+   */
   readonly policies: number
   /** The error diagnostics that say why, in input order. */
   readonly reasons: readonly Diagnostic[]
@@ -223,7 +226,7 @@ export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | u
   let policies = 0
   const reasons: Diagnostic[] = []
   for (const d of diagnostics) {
-    if (d.code === 'load.unanalysed-policy') {
+    if (d.code === 'load.unanalysed-policy' || d.code === 'load.unsupported-peer') {
       policies++
       reasons.push(d)
       continue

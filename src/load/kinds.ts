@@ -1,5 +1,5 @@
 /** Classifies objects by kind against the one kinds table (src/model/kinds.ts). */
-import { type JsonObject, ownValue, READ_KINDS, type ReadKind, shortened } from '../model/index.js'
+import { type JsonObject, kindInfo, ownValue, READ_KINDS, type ReadKind, shortened } from '../model/index.js'
 
 export type KindClass =
   | { readonly kind: 'read'; readonly readKind: ReadKind }
@@ -26,11 +26,10 @@ export function objectKey(readKind: ReadKind, value: JsonObject): string {
   const meta = value.metadata
   const m = meta && typeof meta === 'object' && !Array.isArray(meta) ? meta : {}
   const name = typeof m.name === 'string' ? m.name : ''
-  const ns =
-    readKind === 'Namespace'
-      ? ''
-      : typeof m.namespace === 'string' && m.namespace !== ''
-        ? m.namespace
-        : 'default'
+  const ns = kindInfo(readKind).clusterScoped
+    ? ''
+    : typeof m.namespace === 'string' && m.namespace !== ''
+      ? m.namespace
+      : 'default'
   return `${readKind}/${ns}/${name}`
 }

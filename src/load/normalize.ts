@@ -4,10 +4,16 @@
  * pod per workload, and the legacy DefaultDeny annotation as a synthetic policy.
  */
 import {
+  type ClusterNetworkPolicy,
+  type ClusterPolicyPeer,
+  type ClusterPolicyPort,
+  type ClusterPolicyRule,
+  type ClusterPolicySubject,
   type ClusterState,
   type ContainerPort,
   canonicalCIDR,
   canonicalIP,
+  compareClusterPolicies,
   type Diagnostic,
   type DiagnosticCode,
   defaultDenyAnnotationPolicy,
@@ -16,6 +22,7 @@ import {
   type IPBlock,
   type JsonObject,
   type JsonValue,
+  kindInfo,
   type LabelSelector,
   type LabelSelectorRequirement,
   type Labels,
@@ -75,6 +82,7 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
 
   const namespaces = new Map<string, Namespace>()
   const policies: NetworkPolicy[] = []
+  const clusterPolicies: ClusterNetworkPolicy[] = []
   const realPods = new Map<string, Pod>()
   const workloads: { readonly pod: Pod; readonly raw: RawObject; readonly kind: WorkloadKind }[] = []
   /** Namespace name -> first object that lives in it (input order). */
@@ -86,7 +94,7 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
 
   for (const { raw, readKind } of read) {
     const ctx = newContext(raw)
-    if (readKind !== 'Namespace' && readKind !== 'Node' && !used.has(namespaceOf(raw.value)))
+    if (!kindInfo(readKind).clusterScoped && !used.has(namespaceOf(raw.value)))
       used.set(namespaceOf(raw.value), raw)
     if (readKind === 'Namespace') {
       const ns = readNamespace(ctx)
@@ -124,6 +132,9 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
     } else if (readKind === 'NetworkPolicy') {
       const policy = readPolicy(ctx)
       if (finish(ctx, diagnostics) && policy) policies.push(policy)
+    } else if (readKind === 'ClusterNetworkPolicy') {
+      const policy = readClusterPolicy(ctx)
+      if (finish(ctx, diagnostics) && policy) clusterPolicies.push(policy)
     }
   }
   // Workloads after every pod: whether one needs a representative depends on the pods of the input.
@@ -212,6 +223,9 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
       namespaces: [...namespaces.values()].sort((a, b) => compare(a.name, b.name)),
       pods: [...pods.values()].sort(byKey),
       policies: policies.sort(byKey),
+      ...(clusterPolicies.length > 0
+        ? { clusterPolicies: clusterPolicies.sort(compareClusterPolicies) }
+        : {}),
       ...(nodeList.length > 0 ? { nodes: nodeList } : {}),
       ...(workloadList.length > 0 ? { workloads: workloadList } : {}),
     },
@@ -323,7 +337,13 @@ function isWorkloadKind(kind: ReadKind): kind is WorkloadKind {
 class NodeAddresses {
   private readonly byName = new Map<
     string,
-    { addresses: Set<string>; declared: boolean; source?: SourceRef; podCIDRs?: readonly string[] }
+    {
+      addresses: Set<string>
+      declared: boolean
+      labels?: Labels
+      source?: SourceRef
+      podCIDRs?: readonly string[]
+    }
   >()
 
   private entry(name: string) {
@@ -348,6 +368,12 @@ class NodeAddresses {
     e.source = raw.source
     const ranges = readNodePodRanges(raw.value).ranges
     if (ranges.length > 0) e.podCIDRs = ranges.map((r) => r.cidr)
+    const labels = asObject(asObject(raw.value.metadata)?.labels)
+    if (labels) {
+      const own: Record<string, string> = {}
+      for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') setOwn(own, k, v)
+      e.labels = own
+    }
     const addresses = asObject(raw.value.status)?.addresses
     if (!Array.isArray(addresses)) return
     for (const item of addresses) {
@@ -370,6 +396,7 @@ class NodeAddresses {
         name,
         addresses: [...e.addresses].sort(compare),
         declared: e.declared,
+        ...(e.labels ? { labels: e.labels } : {}),
         ...(e.source ? { source: e.source } : {}),
         ...(e.podCIDRs ? { podCIDRs: e.podCIDRs } : {}),
       }))
@@ -800,4 +827,145 @@ function readPolicyPort(ctx: Context, path: FieldPath): PolicyPort {
     ...(typeof port === 'number' || typeof port === 'string' ? { port } : {}),
     ...(typeof endPort === 'number' ? { endPort } : {}),
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ClusterNetworkPolicies (validated by src/validate/cluster-network-policy.ts)
+
+const NO_SELECTOR: LabelSelector = { matchLabels: {}, matchExpressions: [] }
+/** The peer fields we read; any other makes the peer fail closed (docs/semantics.md#cnp-fail-closed). */
+const CNP_PEER_FIELDS: ReadonlySet<string> = new Set([
+  'namespaces',
+  'pods',
+  'networks',
+  'nodes',
+  'domainNames',
+])
+
+function readClusterPolicy(ctx: Context): ClusterNetworkPolicy | undefined {
+  const apiVersion =
+    ctx.raw.value.apiVersion === 'policy.networking.k8s.io/v1alpha2'
+      ? 'policy.networking.k8s.io/v1alpha2'
+      : 'policy.networking.k8s.io/v1beta1'
+  const tier = getString(ctx, ['spec', 'tier']) === 'Baseline' ? 'Baseline' : 'Admin'
+  const priority = get(ctx.raw.value, ['spec', 'priority'])
+  const subjectPath: FieldPath = ['spec', 'subject']
+  const pods = getObject(ctx, [...subjectPath, 'pods'])
+  const subject: ClusterPolicySubject = pods
+    ? {
+        kind: 'pods',
+        namespaceSelector: readSelector(ctx, [...subjectPath, 'pods', 'namespaceSelector']) ?? NO_SELECTOR,
+        podSelector: readSelector(ctx, [...subjectPath, 'pods', 'podSelector']) ?? NO_SELECTOR,
+      }
+    : {
+        kind: 'namespaces',
+        namespaceSelector: readSelector(ctx, [...subjectPath, 'namespaces']) ?? NO_SELECTOR,
+      }
+  return {
+    name: nameOf(ctx),
+    apiVersion,
+    tier,
+    priority: typeof priority === 'number' ? priority : 0,
+    subject,
+    ingress: readClusterRules(ctx, 'ingress', 'from'),
+    egress: readClusterRules(ctx, 'egress', 'to'),
+    source: ctx.raw.source,
+  }
+}
+
+function readClusterRules(
+  ctx: Context,
+  direction: 'ingress' | 'egress',
+  peersField: 'from' | 'to',
+): ClusterPolicyRule[] {
+  return getArray(ctx, ['spec', direction]).map((_, i) => {
+    const path: FieldPath = ['spec', direction, i]
+    const action = getString(ctx, [...path, 'action'])
+    const name = getString(ctx, [...path, 'name'])
+    const peers = getArray(ctx, [...path, peersField]).map((_, j) =>
+      readClusterPeer(ctx, [...path, peersField, j]),
+    )
+    const protocols = getArray(ctx, [...path, 'protocols'])
+    const ports = protocols.flatMap((_, j) => readClusterPort(ctx, [...path, 'protocols', j]))
+    return {
+      ...(name ? { name } : {}),
+      action: action === 'Deny' || action === 'Pass' ? action : 'Accept',
+      peers,
+      ...(protocols.length > 0 ? { ports } : {}),
+      source: ctx.raw.locate(path),
+    }
+  })
+}
+
+function readClusterPeer(ctx: Context, path: FieldPath): ClusterPolicyPeer {
+  const o = getObject(ctx, path) ?? {}
+  if (field(o, 'namespaces') !== undefined)
+    return {
+      kind: 'namespaces',
+      namespaceSelector: readSelector(ctx, [...path, 'namespaces']) ?? NO_SELECTOR,
+    }
+  if (field(o, 'pods') !== undefined)
+    return {
+      kind: 'pods',
+      namespaceSelector: readSelector(ctx, [...path, 'pods', 'namespaceSelector']) ?? NO_SELECTOR,
+      podSelector: readSelector(ctx, [...path, 'pods', 'podSelector']) ?? NO_SELECTOR,
+    }
+  if (field(o, 'nodes') !== undefined)
+    return { kind: 'nodes', nodeSelector: readSelector(ctx, [...path, 'nodes']) ?? NO_SELECTOR }
+  if (field(o, 'networks') !== undefined) {
+    const networks: string[] = []
+    getArray(ctx, [...path, 'networks']).forEach((_, k) => {
+      const cidr = getString(ctx, [...path, 'networks', k])
+      if (cidr !== undefined) networks.push(canonicalBlockCIDR(cidr))
+    })
+    return { kind: 'networks', networks }
+  }
+  if (field(o, 'domainNames') !== undefined) {
+    const domainNames = getArray(ctx, [...path, 'domainNames']).filter(
+      (d): d is string => typeof d === 'string',
+    )
+    ctx.notes.push({
+      ...note(
+        ctx,
+        'load.unsupported-peer',
+        'domainNames peers are not supported: the peer matches no pod, node or address (docs/semantics.md#cnp-domain-names)',
+        [...path, 'domainNames'],
+      ),
+      severity: 'warning',
+    })
+    return { kind: 'domainNames', domainNames }
+  }
+  const fields = Object.keys(o).filter((k) => !CNP_PEER_FIELDS.has(k))
+  ctx.notes.push({
+    ...note(
+      ctx,
+      'load.unknown-peer',
+      `the peer has none of the fields Palisade knows${fields.length > 0 ? ` (it has ${fields.map((f) => JSON.stringify(f)).join(', ')})` : ''}: its rule fails closed (docs/semantics.md#cnp-fail-closed)`,
+      path,
+    ),
+    severity: 'warning',
+  })
+  return { kind: 'unknown', fields }
+}
+
+/** A protocols entry: tcp/udp/sctp with a port or range, or a named port (any protocol). */
+function readClusterPort(ctx: Context, path: FieldPath): ClusterPolicyPort[] {
+  const o = getObject(ctx, path) ?? {}
+  const named = field(o, 'destinationNamedPort')
+  if (typeof named === 'string') return [{ kind: 'named', name: named }]
+  const out: ClusterPolicyPort[] = []
+  for (const [key, protocol] of [
+    ['tcp', 'TCP'],
+    ['udp', 'UDP'],
+    ['sctp', 'SCTP'],
+  ] as const) {
+    const dp = getObject(ctx, [...path, key, 'destinationPort'])
+    if (!dp) continue
+    const num = field(dp, 'number')
+    const rg = asObject(field(dp, 'range'))
+    if (typeof num === 'number') out.push({ kind: 'port', protocol, port: num })
+    else if (rg && typeof rg.start === 'number' && typeof rg.end === 'number')
+      out.push({ kind: 'port', protocol, port: rg.start, endPort: rg.end })
+  }
+  return out
 }

@@ -1,6 +1,7 @@
 /**
  * Policy kinds other than NetworkPolicy that change what a cluster admits, which Palisade does not
- * analyse (docs/semantics.md#other-policy-kinds): reading past them in silence would give verdicts
+ * analyse (docs/semantics.md#other-policy-kinds; ClusterNetworkPolicy is analysed, its v1alpha1
+ * predecessors AdminNetworkPolicy and BaselineAdminNetworkPolicy are not: docs/semantics.md#cnp-old-kinds): reading past them in silence would give verdicts
  * that may be wrong, so each is a warning and makes the answer partial.
  */
 import type { JsonObject } from '../model/index.js'
@@ -12,7 +13,7 @@ const OTHER_POLICY_KINDS: ReadonlyMap<string, { readonly by: string; readonly ki
       'policy.networking.k8s.io',
       {
         by: 'the network-policy-api (sig-network)',
-        kinds: new Set(['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy']),
+        kinds: new Set(['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy']),
       },
     ],
     [

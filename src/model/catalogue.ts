@@ -105,11 +105,19 @@ export const CATALOGUE = {
   },
   'load.unanalysed-policy': {
     severity: 'warning',
-    doc: 'A policy kind another plugin enforces (AdminNetworkPolicy, ClusterNetworkPolicy, Cilium, Calico, Antrea): not analysed, so verdicts ignore it and the answer is marked partial.',
+    doc: 'A policy kind another plugin enforces (AdminNetworkPolicy and BaselineAdminNetworkPolicy v1alpha1, Cilium, Calico, Antrea): not analysed, so verdicts ignore it and the answer is marked partial.',
   },
   'load.unknown-kind': {
     severity: 'error',
     doc: 'A kind the API server would not serve under that apiVersion (a typo in kind or apiVersion): the object is left out.',
+  },
+  'load.unknown-peer': {
+    severity: 'warning',
+    doc: 'A ClusterNetworkPolicy peer with none of the fields Palisade knows (a newer API version): its rule fails closed as the API requires (an Accept matches nothing, a Deny or Pass denies everything).',
+  },
+  'load.unsupported-peer': {
+    severity: 'warning',
+    doc: 'A ClusterNetworkPolicy domainNames peer: not supported (names resolve at run time); the peer matches no pod, node or address, and the answer is marked partial.',
   },
   'load.workload-has-pods': {
     severity: 'info',
@@ -181,17 +189,21 @@ export const CATALOGUE = {
     severity: 'error',
     doc: 'A value that must be unique in its list is repeated (a container or port name).',
   },
+  'validate.exactly-one-field': {
+    severity: 'error',
+    doc: 'A ClusterNetworkPolicy subject, peer, protocol or port sets no field or several: exactly one is required (minProperties/maxProperties 1).',
+  },
   'validate.invalid-annotation': {
     severity: 'error',
     doc: 'An annotation key is not a qualified name, or the annotations are larger than 256 KiB.',
   },
   'validate.invalid-cidr': {
     severity: 'error',
-    doc: 'An ipBlock cidr or except is not a valid CIDR.',
+    doc: 'An ipBlock cidr or except, or a ClusterNetworkPolicy networks entry, is not a valid CIDR.',
   },
   'validate.invalid-end-port': {
     severity: 'error',
-    doc: 'endPort is set with a named port or without port, is below port, or is not a port number.',
+    doc: 'endPort is set with a named port or without port, is below port, or is not a port number; a ClusterNetworkPolicy port range whose start is not below its end.',
   },
   'validate.invalid-except': {
     severity: 'error',
@@ -217,13 +229,21 @@ export const CATALOGUE = {
     severity: 'error',
     doc: 'A port number is outside 1-65535, or a port name is not an IANA service name.',
   },
+  'validate.invalid-priority': {
+    severity: 'error',
+    doc: 'A ClusterNetworkPolicy spec.priority outside 0..1000.',
+  },
   'validate.invalid-selector': {
     severity: 'error',
     doc: 'A label selector is malformed: an unknown operator, values where none are allowed or none where some are required, or empty where it may not be.',
   },
   'validate.invalid-value': {
     severity: 'error',
-    doc: 'A value outside its range (a negative replicas or generation).',
+    doc: 'A value outside its range (a negative replicas or generation), or not one of the values the field takes (a ClusterNetworkPolicy tier or action).',
+  },
+  'validate.named-port-peer': {
+    severity: 'error',
+    doc: 'A ClusterNetworkPolicy egress rule uses destinationNamedPort with networks, nodes or domainNames peers, which have no named ports (the CRD rule).',
   },
   'validate.required': {
     severity: 'error',
@@ -232,6 +252,10 @@ export const CATALOGUE = {
   'validate.selector-mismatch': {
     severity: 'error',
     doc: "A workload's selector does not match its pod template's labels.",
+  },
+  'validate.too-many': {
+    severity: 'error',
+    doc: 'More than 25 rules per direction, peers, protocols, networks or domain names in a ClusterNetworkPolicy (the CRD maxItems).',
   },
   'validate.unknown-kind': {
     severity: 'error',
@@ -250,6 +274,22 @@ export const CATALOGUE = {
   'lint.allow-all-beside-deny': {
     severity: 'warning',
     doc: 'A rule with no peers and no ports admits everything, so a deny-all policy selecting the same pods has no effect on them in that direction.',
+  },
+  'lint.cnp-baseline-unreachable': {
+    severity: 'warning',
+    doc: 'A Baseline ClusterNetworkPolicy rule no connection reaches: NetworkPolicies isolate every pod it selects in that direction, or an Admin Accept/Deny decides everything it matches first.',
+  },
+  'lint.cnp-pass-without-networkpolicy': {
+    severity: 'warning',
+    doc: 'An Admin Pass whose pods no NetworkPolicy of that direction selects (the traffic goes on to the Baseline tier or is allowed by default), or a Pass in the Baseline tier (nothing follows but the default allow).',
+  },
+  'lint.cnp-rule-shadowed': {
+    severity: 'warning',
+    doc: 'A ClusterNetworkPolicy rule never reached: an earlier rule of the policy, or of a policy of higher precedence in the tier selecting the same pods, matches every connection it matches.',
+  },
+  'lint.cnp-same-priority-overlap': {
+    severity: 'warning',
+    doc: 'Two ClusterNetworkPolicies of one tier with the same priority select common pods and have rules that match the same connection with different actions: the API lets an implementation apply either (Palisade orders them by name).',
   },
   'lint.duplicate-name-key': {
     severity: 'warning',

@@ -64,6 +64,8 @@ export interface Node {
    * gives ones the API server would refuse (load.invalid-pod-cidrs).
    */
   readonly podCIDRs?: readonly string[]
+  /** metadata.labels of the Node object (ClusterNetworkPolicy `nodes` peers select by them); absent when none. */
+  readonly labels?: Labels
   readonly source?: SourceRef
 }
 
@@ -148,6 +150,11 @@ export interface ClusterState {
   readonly namespaces: readonly Namespace[]
   readonly pods: readonly Pod[]
   readonly policies: readonly NetworkPolicy[]
+  /**
+   * ClusterNetworkPolicies (policy.networking.k8s.io), in evaluation order: Admin tier first, then
+   * Baseline; by priority, then by name (docs/semantics.md#cnp-same-priority). Absent when there is none.
+   */
+  readonly clusterPolicies?: readonly ClusterNetworkPolicy[]
   /** Nodes with the addresses known to be theirs (sorted by name); absent when none is known. */
   readonly nodes?: readonly Node[]
   /** The workload objects of the input (Deployments, Jobs...), sorted; absent when there is none. */
@@ -198,4 +205,89 @@ export function defaultDenyAnnotationPolicy(namespace: string, source?: SourceRe
     egress: [],
     ...(source ? { source } : {}),
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ClusterNetworkPolicy (policy.networking.k8s.io v1beta1 / v1alpha2): docs/semantics.md#cnp-tiers
+
+/** spec.tier: Admin is evaluated before NetworkPolicy, Baseline after it. */
+export type ClusterPolicyTier = 'Admin' | 'Baseline'
+export const CLUSTER_POLICY_TIERS: readonly ClusterPolicyTier[] = ['Admin', 'Baseline']
+
+/** A rule's action. */
+export type ClusterPolicyAction = 'Accept' | 'Deny' | 'Pass'
+export const CLUSTER_POLICY_ACTIONS: readonly ClusterPolicyAction[] = ['Accept', 'Deny', 'Pass']
+
+/** The API versions a ClusterNetworkPolicy is read in (same fields in both). */
+export type ClusterPolicyAPIVersion = 'policy.networking.k8s.io/v1beta1' | 'policy.networking.k8s.io/v1alpha2'
+
+/** spec.subject (exactly one field): every pod of the namespaces, or pods of namespaces. */
+export type ClusterPolicySubject =
+  | { readonly kind: 'namespaces'; readonly namespaceSelector: LabelSelector }
+  | {
+      readonly kind: 'pods'
+      readonly namespaceSelector: LabelSelector
+      readonly podSelector: LabelSelector
+    }
+
+/**
+ * One element of from/to: exactly one field in a valid object. `domainNames` is read but not analysed
+ * (docs/semantics.md#cnp-domain-names); `unknown` is a peer with none of the fields we know (a newer API
+ * version's peer type), which makes its rule fail closed (docs/semantics.md#cnp-fail-closed).
+ */
+export type ClusterPolicyPeer =
+  | { readonly kind: 'namespaces'; readonly namespaceSelector: LabelSelector }
+  | {
+      readonly kind: 'pods'
+      readonly namespaceSelector: LabelSelector
+      readonly podSelector: LabelSelector
+    }
+  /** Canonical CIDRs (each an ipBlock without except). */
+  | { readonly kind: 'networks'; readonly networks: readonly string[] }
+  | { readonly kind: 'nodes'; readonly nodeSelector: LabelSelector }
+  | { readonly kind: 'domainNames'; readonly domainNames: readonly string[] }
+  | { readonly kind: 'unknown'; readonly fields: readonly string[] }
+
+/** One entry of protocols: a port or range of a protocol, or a named port (any protocol). */
+export type ClusterPolicyPort =
+  | {
+      readonly kind: 'port'
+      readonly protocol: Protocol
+      readonly port: number
+      /** destinationPort.range.end; port is then range.start. */
+      readonly endPort?: number
+    }
+  | { readonly kind: 'named'; readonly name: string }
+
+export interface ClusterPolicyRule {
+  /** The rule's optional name. */
+  readonly name?: string
+  readonly action: ClusterPolicyAction
+  readonly peers: readonly ClusterPolicyPeer[]
+  /** undefined = protocols absent: every port of every protocol. */
+  readonly ports?: readonly ClusterPolicyPort[]
+  readonly source?: SourceRef
+}
+
+export interface ClusterNetworkPolicy {
+  readonly name: string
+  readonly apiVersion: ClusterPolicyAPIVersion
+  readonly tier: ClusterPolicyTier
+  /** 0..1000, lower first. */
+  readonly priority: number
+  readonly subject: ClusterPolicySubject
+  readonly ingress: readonly ClusterPolicyRule[]
+  readonly egress: readonly ClusterPolicyRule[]
+  readonly source?: SourceRef
+}
+
+/**
+ * Orders ClusterNetworkPolicies as they are evaluated: Admin before Baseline, lower priority first, then by
+ * name (the API leaves equal priorities to the implementation: docs/semantics.md#cnp-same-priority).
+ */
+export function compareClusterPolicies(a: ClusterNetworkPolicy, b: ClusterNetworkPolicy): number {
+  const tier = (t: ClusterPolicyTier) => (t === 'Admin' ? 0 : 1)
+  return (
+    tier(a.tier) - tier(b.tier) || a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  )
 }

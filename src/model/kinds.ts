@@ -13,7 +13,7 @@ export type WorkloadKind =
   | 'Job'
   | 'CronJob'
 
-export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Node' | WorkloadKind
+export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Node' | 'ClusterNetworkPolicy' | WorkloadKind
 
 /** The kinds the node agent watches: what the compiler reads. */
 export type WatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
@@ -28,6 +28,8 @@ export interface KindInfo {
   readonly plural: string
   /** A workload: pods come from its template. */
   readonly workload: boolean
+  /** Cluster-scoped (no metadata.namespace): Namespace, Node, ClusterNetworkPolicy. */
+  readonly clusterScoped?: true
   /**
    * False for a kind read for facts only, not validated (Node: its addresses name the node; the API
    * server's many Node rules decide no verdict). Absent: validated in every version.
@@ -37,8 +39,23 @@ export interface KindInfo {
 
 /** Every kind we read, in the order a live cluster is listed (namespaces first, workloads last). */
 export const KINDS: readonly KindInfo[] = [
-  { kind: 'Namespace', versions: ['v1'], served: 'v1', plural: 'namespaces', workload: false },
-  { kind: 'Node', versions: ['v1'], served: 'v1', plural: 'nodes', workload: false, validated: false },
+  {
+    kind: 'Namespace',
+    versions: ['v1'],
+    served: 'v1',
+    plural: 'namespaces',
+    workload: false,
+    clusterScoped: true,
+  },
+  {
+    kind: 'Node',
+    versions: ['v1'],
+    served: 'v1',
+    plural: 'nodes',
+    workload: false,
+    validated: false,
+    clusterScoped: true,
+  },
   { kind: 'Pod', versions: ['v1'], served: 'v1', plural: 'pods', workload: false },
   {
     kind: 'NetworkPolicy',
@@ -46,6 +63,15 @@ export const KINDS: readonly KindInfo[] = [
     served: 'networking.k8s.io/v1',
     plural: 'networkpolicies',
     workload: false,
+  },
+  {
+    // A CRD (kubernetes-sigs/network-policy-api): served only where it is installed.
+    kind: 'ClusterNetworkPolicy',
+    versions: ['policy.networking.k8s.io/v1beta1', 'policy.networking.k8s.io/v1alpha2'],
+    served: 'policy.networking.k8s.io/v1beta1',
+    plural: 'clusternetworkpolicies',
+    workload: false,
+    clusterScoped: true,
   },
   {
     kind: 'Deployment',

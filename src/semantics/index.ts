@@ -4,6 +4,7 @@
  * the compiler, lint and explain all ask here; nobody else decides which pods a peer selects.
  */
 export * from './addresses.js'
+export * from './cluster-policies.js'
 export * from './endpoints.js'
 export * from './label-selector.js'
 export * from './namespaces.js'

@@ -21,10 +21,15 @@
  * - validate.invalid-peer    a from/to peer with no selector or ipBlock, or ipBlock with another
  * - validate.invalid-policy-type a policyTypes value other than Ingress/Egress, or more than two
  * - validate.duplicate       a duplicate container name or container port name
+ * - validate.exactly-one-field a ClusterNetworkPolicy subject, peer, protocol or port with no field or several
+ * - validate.too-many        more than 25 rules, peers, protocols, networks or domain names (ClusterNetworkPolicy)
+ * - validate.invalid-priority a ClusterNetworkPolicy priority outside 0..1000
+ * - validate.named-port-peer a named port in an egress rule with networks, nodes or domainNames peers
  * - validate.invalid-value   another value the API server rejects (e.g. negative generation)
  */
 import type { Diagnostic } from '../model/diagnostic.js'
 import { type JsonObject, ownValue, type RawObject } from '../model/raw.js'
+import { validateClusterNetworkPolicy } from './cluster-network-policy.js'
 import type { Reporter } from './context.js'
 import { createReporter } from './context.js'
 import { classifyKind, splitAPIVersion } from './kinds.js'
@@ -32,7 +37,13 @@ import { validateNetworkPolicy } from './network-policy.js'
 import { validateCronJob, validateNamespace, validatePod, validateWorkload } from './pod.js'
 import type { Schema } from './schema.js'
 import { checkSchema } from './schema.js'
-import { namespaceSchema, networkPolicySchema, podSchema, workloadSchemas } from './schemas.js'
+import {
+  clusterNetworkPolicySchema,
+  namespaceSchema,
+  networkPolicySchema,
+  podSchema,
+  workloadSchemas,
+} from './schemas.js'
 
 export { parseCIDRSloppy } from './cidr.js'
 export { editDistanceAtMost, SUPPORTED_KINDS } from './kinds.js'
@@ -50,6 +61,7 @@ const EMPTY_SELECTOR_WORD: ReadonlyMap<string, string> = new Map([
 
 function schemaFor(kind: string): Schema | undefined {
   if (kind === 'NetworkPolicy') return networkPolicySchema
+  if (kind === 'ClusterNetworkPolicy') return clusterNetworkPolicySchema
   if (kind === 'Pod') return podSchema
   if (kind === 'Namespace') return namespaceSchema
   return ownValue(workloadSchemas, kind)
@@ -61,6 +73,9 @@ function validateKind(r: Reporter, apiVersion: string, kind: string, value: Json
   switch (kind) {
     case 'NetworkPolicy':
       validateNetworkPolicy(r, value)
+      return
+    case 'ClusterNetworkPolicy':
+      validateClusterNetworkPolicy(r, value)
       return
     case 'Pod':
       validatePod(r, value)

@@ -49,6 +49,15 @@ const OTHER_KINDS: Readonly<Record<string, readonly string[]>> = {
   apps: ['ControllerRevision', 'DeploymentList', 'StatefulSetList', 'DaemonSetList', 'ReplicaSetList'],
   extensions: ['Ingress', 'PodSecurityPolicy', 'ReplicationControllerDummy', 'Scale', 'NetworkPolicyList'],
   batch: ['JobList', 'CronJobList', 'JobTemplate'],
+  // The network-policy-api (sig-network) CRDs: the v1alpha1 kinds ClusterNetworkPolicy replaced are
+  // reported as policies we do not analyse (src/load/other-policies.ts).
+  'policy.networking.k8s.io': [
+    'AdminNetworkPolicy',
+    'BaselineAdminNetworkPolicy',
+    'AdminNetworkPolicyList',
+    'BaselineAdminNetworkPolicyList',
+    'ClusterNetworkPolicyList',
+  ],
   'networking.k8s.io': [
     'Ingress',
     'IngressClass',

@@ -407,3 +407,53 @@ export const workloadSchemas: Readonly<Record<string, Schema>> = {
   Job: topLevel(jobSpec),
   CronJob: topLevel(cronJobSpec),
 }
+
+// --- ClusterNetworkPolicy (policy.networking.k8s.io v1beta1 and v1alpha2 share the same fields) ---
+
+const cnpNamespacedPodSchema = obj({
+  namespaceSelector: labelSelectorSchema,
+  podSelector: labelSelectorSchema,
+})
+const cnpPortSchema = obj({ number: int32, range: obj({ start: int32, end: int32 }) })
+const cnpProtocolSchema = obj({
+  tcp: obj({ destinationPort: cnpPortSchema }),
+  udp: obj({ destinationPort: cnpPortSchema }),
+  sctp: obj({ destinationPort: cnpPortSchema }),
+  destinationNamedPort: str,
+})
+
+export const clusterNetworkPolicySchema: Schema = obj({
+  apiVersion: str,
+  kind: str,
+  metadata: objectMetaSchema,
+  spec: obj({
+    tier: str,
+    priority: int32,
+    subject: obj({ namespaces: labelSelectorSchema, pods: cnpNamespacedPodSchema }),
+    ingress: arr(
+      obj({
+        name: str,
+        action: str,
+        from: arr(obj({ namespaces: labelSelectorSchema, pods: cnpNamespacedPodSchema })),
+        protocols: arr(cnpProtocolSchema),
+      }),
+    ),
+    egress: arr(
+      obj({
+        name: str,
+        action: str,
+        to: arr(
+          obj({
+            namespaces: labelSelectorSchema,
+            pods: cnpNamespacedPodSchema,
+            nodes: labelSelectorSchema,
+            networks: arr(str),
+            domainNames: arr(str),
+          }),
+        ),
+        protocols: arr(cnpProtocolSchema),
+      }),
+    ),
+  }),
+  status: openObj({ conditions: arr(conditionSchema) }),
+})

@@ -101,6 +101,24 @@ describe('diff(A, B) = the cells where matrix(A) != matrix(B)', () => {
     )
   })
 
+  it('on random clusters where B adds ClusterNetworkPolicies (exact mode: their ports and networks cut the ranges)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+        const a = randomCluster(seed, { maxPods: 8, maxPolicies: 4, sctp: true })
+        const tiered = randomCluster(seed, { maxPods: 8, maxPolicies: 4, sctp: true, clusterPolicies: 5 })
+        const b: ClusterState = {
+          ...a,
+          ...(tiered.clusterPolicies ? { clusterPolicies: tiered.clusterPolicies } : {}),
+          ...(tiered.nodes ? { nodes: tiered.nodes } : {}),
+        }
+        const ports = [...declaredPorts(a.pods), ...EXTRA_PORTS, { port: 8080, protocol: 'UDP' as const }]
+        const d = diffClusters(a, b)
+        expect(reportedConnections(d, ports)).toEqual(expectedConnections(a, b, ports))
+      }),
+      { numRuns: 100 },
+    )
+  })
+
   it('on random clusters with explicit ports (--ports)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {

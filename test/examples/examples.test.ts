@@ -41,7 +41,65 @@ interface Row {
 
 const s001 = ['seed-001-testing']
 const s002 = (c: string) => ['seed-002-kube-router/cluster.yaml', `seed-002-kube-router/${c}`]
+const cnp = ['cluster-network-policy']
 const rows: Row[] = [
+  // examples/cluster-network-policy: the tier model (docs/semantics.md#cnp-tiers)
+  {
+    name: "cnp: the Admin tier passes acme to acme, and acme-db's NetworkPolicy admits web on pg",
+    inputs: cnp,
+    from: 'acme-web/web',
+    to: 'acme-db/db',
+    port: '5432/TCP',
+    allowed: true,
+  },
+  {
+    name: 'cnp: the NetworkPolicy admits web only: db -> web falls to the Baseline deny',
+    inputs: cnp,
+    from: 'acme-db/db',
+    to: 'acme-web/web',
+    port: '8080/TCP',
+    allowed: false,
+  },
+  {
+    name: 'cnp: another tenant is denied by the Admin tier, over the NetworkPolicy',
+    inputs: cnp,
+    from: 'globex/shop',
+    to: 'acme-db/db',
+    port: '5432/TCP',
+    allowed: false,
+  },
+  {
+    name: 'cnp: monitoring may scrape the metrics named port',
+    inputs: cnp,
+    from: 'monitoring/prometheus',
+    to: 'acme-web/web',
+    port: '9090/TCP',
+    allowed: true,
+  },
+  {
+    name: 'cnp: monitoring may not reach the http port',
+    inputs: cnp,
+    from: 'monitoring/prometheus',
+    to: 'acme-web/web',
+    port: '8080/TCP',
+    allowed: false,
+  },
+  {
+    name: 'cnp: nobody reaches the metadata service',
+    inputs: cnp,
+    from: 'acme-web/web',
+    to: '169.254.169.254',
+    port: '80/TCP',
+    allowed: false,
+  },
+  {
+    name: 'cnp: DNS stays reachable under the Baseline deny',
+    inputs: cnp,
+    from: 'globex/shop',
+    to: 'kube-system/coredns',
+    port: '53/UDP',
+    allowed: true,
+  },
   // seed 000: "Bingo! 可以看见不带标签的被隔离了,带标签的正常运行"
   {
     name: '000: busybox labelled access=true reaches nginx',

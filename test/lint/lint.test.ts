@@ -29,6 +29,14 @@ status: {podIP: 10.1.0.6}
 const np = (name: string, spec: string, ns = 'team-a', apiVersion = 'networking.k8s.io/v1') =>
   `apiVersion: ${apiVersion}\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}\n---\n`
 
+const POD =
+  'apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec: {containers: [{name: c, image: i}]}\nstatus: {podIP: 10.0.0.1}\n'
+
+/** A ClusterNetworkPolicy over every namespace with one ingress rule from every namespace. */
+function cnp(name: string, priority: number, action: string, tier = 'Admin'): string {
+  return `---\napiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: ${name}}\nspec:\n  tier: ${tier}\n  priority: ${priority}\n  subject: {namespaces: {}}\n  ingress: [{action: ${action}, from: [{namespaces: {}}]}]\n`
+}
+
 interface Case {
   readonly name: string
   readonly text: string
@@ -250,6 +258,22 @@ const cases: Case[] = [
     code: 'lint.duplicate-name-key',
     fires: true,
   },
+  // ClusterNetworkPolicy checks: one firing row each (test/lint/cluster-policies.test.ts has the table).
+  ...(
+    [
+      ['lint.cnp-same-priority-overlap', cnp('a', 5, 'Deny') + cnp('b', 5, 'Accept')],
+      ['lint.cnp-pass-without-networkpolicy', cnp('a', 5, 'Pass')],
+      ['lint.cnp-rule-shadowed', cnp('a', 1, 'Deny') + cnp('b', 2, 'Accept')],
+      ['lint.cnp-baseline-unreachable', cnp('a', 1, 'Deny') + cnp('b', 1, 'Accept', 'Baseline')],
+    ] as const
+  ).map(
+    ([code, text]): Case => ({
+      name: `${code} fires`,
+      text: `${POD}${text}`,
+      code,
+      fires: true,
+    }),
+  ),
 ]
 
 describe('lint checks', () => {

@@ -174,6 +174,8 @@ describe('kinds', () => {
         'batch/v1/CronJob',
         'batch/v1beta1/CronJob',
         'networking.k8s.io/v1/NetworkPolicy',
+        'policy.networking.k8s.io/v1beta1/ClusterNetworkPolicy',
+        'policy.networking.k8s.io/v1alpha2/ClusterNetworkPolicy',
       ].sort(),
     )
     expect(SUPPORTED_KINDS.has('v1/Service')).toBe(false)

@@ -104,6 +104,15 @@ function Direction({
     case 'allowed-by-rule':
       text = `allowed by ${d.allowedBy.length === 1 ? 'a rule' : `${d.allowedBy.length} rules`}`
       break
+    case 'cluster-policy-accept':
+    case 'cluster-policy-deny': {
+      const r = d.decidedBy
+      const rule = r
+        ? `${r.tier} ClusterNetworkPolicy ${r.policy} (priority ${r.priority}) ${field}[${r.rule}]${r.ruleName ? ` "${r.ruleName}"` : ''}: ${r.action}`
+        : 'a ClusterNetworkPolicy'
+      text = `${d.note === 'cluster-policy-accept' ? 'allowed' : 'denied'} by ${rule}`
+      break
+    }
     default:
       text = `denied: isolated by ${d.selectedBy.map((p) => p.policy).join(', ')}; none of their ${field} rules admits it`
   }

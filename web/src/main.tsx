@@ -440,6 +440,9 @@ function verdictText(v: VerdictJSON, direction: string): string {
       return 'a hostNetwork pod'
     case 'allowed-by-rule':
       return `allowed by ${v.allowedBy.map((r) => `${r.policy} ${direction.toLowerCase()}[${r.rule}]${at(r.source)}`).join(', ')}`
+    case 'cluster-policy-accept':
+    case 'cluster-policy-deny':
+      return `${v.note === 'cluster-policy-accept' ? 'allowed' : 'denied'} by ${v.decidedBy ?? 'a ClusterNetworkPolicy rule'}`
     default:
       return `denied: isolated by ${v.selectedBy.map((p) => `${p.policy}${at(p.source)}`).join(', ')}`
   }

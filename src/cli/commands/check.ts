@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import {
   buildIndex,
+  type ClusterRuleRef,
   type DirectionVerdict,
   type Endpoint,
   evaluate,
@@ -52,10 +53,26 @@ const ruleJSON = (r: RuleRef) => ({
   source: where(r.ruleSource ?? r.source),
 })
 
+const clusterRuleJSON = (r: ClusterRuleRef) => ({
+  policy: r.policy,
+  kind: 'ClusterNetworkPolicy',
+  tier: r.tier,
+  priority: r.priority,
+  direction: r.direction,
+  rule: r.rule,
+  ...(r.ruleName === undefined ? {} : { name: r.ruleName }),
+  action: r.action,
+  ...(r.failClosed ? { failClosed: true } : {}),
+  source: where(r.ruleSource ?? r.source),
+})
+
 const directionJSON = (d: DirectionVerdict) => ({
   allowed: d.allowed,
   isolated: d.isolated,
   note: d.note,
+  tier: d.tier ?? null,
+  ...(d.decidedBy ? { decidedBy: clusterRuleJSON(d.decidedBy) } : {}),
+  ...(d.passedBy ? { passedBy: d.passedBy.map(clusterRuleJSON) } : {}),
   selectedBy: d.selectedBy.map((p) => ({ policy: p.policy, kind: p.origin.kind, source: where(p.source) })),
   allowedBy: d.allowedBy.map(ruleJSON),
 })
