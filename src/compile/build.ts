@@ -146,6 +146,7 @@ export function buildNodeIRWithMemo(
     chains: structure.chains,
     pods: structure.pods,
     antiSpoofing: opts.podInterfaces !== undefined,
+    ...(opts.logDrops !== undefined ? { logDrops: opts.logDrops } : {}),
     diagnostics: structure.diagnostics,
   }
 }

@@ -31,7 +31,29 @@ export interface CompileOptions {
    * ruleset relies on strict rp_filter (documented in the rendered output).
    */
   readonly podInterfaces?: Readonly<Record<string, string>>
+  /**
+   * Log the first packet of every connection attempt a pod chain drops (`--log-drops`): through NFLOG
+   * group `group`, rate-limited per node to `rate` packets per second (burst `burst`). Absent: no log
+   * statement is rendered (the ruleset is byte for byte what it is without the option).
+   */
+  readonly logDrops?: IRLogDrops
 }
+
+/** Drop logging: NFLOG group and the node's rate limit (docs/dataplane.md#drop-counters-and-drop-logs). */
+export interface IRLogDrops {
+  /** NFLOG group (0-65535) the agent reads. */
+  readonly group: number
+  /** Logged packets per second, per node (and, for iptables, per address family). */
+  readonly rate: number
+  /** Packets the limit lets through at once after a quiet period. */
+  readonly burst: number
+}
+
+/**
+ * The NFLOG prefix of a pod chain's drop log: this + the backend's name of the chain. The agent maps
+ * the chain back to the pod, its direction and the policies isolating it.
+ */
+export const DROP_LOG_PREFIX = 'pal-drop:'
 
 /** Who a chain, set or rule traces back to in the YAML. */
 export interface IRPolicyRef {
@@ -175,6 +197,8 @@ export interface NodeIR {
   readonly pods: readonly IRLocalPod[]
   /** True when CompileOptions.podInterfaces was given (anti-spoofing rules rendered). */
   readonly antiSpoofing: boolean
+  /** CompileOptions.logDrops, when given (log statements rendered before each pod chain's drop). */
+  readonly logDrops?: IRLogDrops
   /** Notes about what could not be programmed (pods without IP on this node, unknown interfaces...). */
   readonly diagnostics: readonly Diagnostic[]
 }

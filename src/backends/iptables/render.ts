@@ -30,7 +30,7 @@ import type {
   IRSet,
   NodeIR,
 } from '../../compile/index.js'
-import { commentText } from '../../compile/index.js'
+import { commentText, DROP_LOG_PREFIX } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
 import { boundedName, IPSET_PREFIX, IPTABLES_CHAIN_PREFIX, MAX_CHAIN_NAME, MAX_SET_NAME } from './names.js'
 import type { Ipset, IptablesFilter, IptablesRule, IptablesRuleset } from './structure.js'
@@ -48,6 +48,8 @@ export interface IptablesRenderOptions {
 
 export const IPTABLES_ENTRY_CHAIN = 'PAL-FORWARD'
 export const DEFAULT_MARK_BIT = 0x400000
+/** The hashlimit every drop-log rule of a family shares (--log-drops): one budget per node and family. */
+export const IPTABLES_DROP_LOG_LIMIT = 'pal-drop-log'
 
 const EGRESS = 'PAL-EGRESS'
 const INGRESS = 'PAL-INGRESS'
@@ -276,6 +278,14 @@ function renderFilter(
         add(name, `-j ${chainNameOf(pol)}`)
         add(name, `-m mark --mark ${mark}/${mark} -j RETURN`)
       }
+      // --log-drops: the first packet of a connection attempt (NEW), within the node's shared budget
+      // (one hashlimit, no mode = one bucket), goes to NFLOG with the chain's name.
+      const log = ir.logDrops
+      if (log)
+        add(
+          name,
+          `-m conntrack --ctstate NEW -m hashlimit --hashlimit-upto ${log.rate}/sec --hashlimit-burst ${log.burst} --hashlimit-name ${IPTABLES_DROP_LOG_LIMIT} -m comment --comment ${quote(`drop log: ${dir} isolated: ${p.namespace}/${p.name}`)} -j NFLOG --nflog-group ${log.group} --nflog-prefix "${DROP_LOG_PREFIX}${name}"`,
+        )
       add(name, `-m comment --comment ${podComment(dir, p)} -j DROP`)
     }
   }
