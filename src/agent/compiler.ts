@@ -7,12 +7,15 @@
  */
 import type { Logger } from 'pino'
 import { type BackendName, createNodeCompiler, execCommand, type Ruleset } from '../backends/index.js'
+import type { CompileOptions, NodeIR } from '../compile/index.js'
 import type { ClusterState, Result } from '../model/index.js'
 import { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
 
 export interface AgentCompiler {
   /** Compiles the cluster for the node; `resync` also reads the routes again. */
   compile(cluster: ClusterState, resync: boolean): Promise<Result<Ruleset>>
+  /** The IR of the last compile. */
+  ir(): NodeIR | undefined
 }
 
 /** Returns the reader of `ip -j route show` (IPv4, then IPv6) of a network namespace's main table. */
@@ -36,9 +39,12 @@ export function createAgentCompiler(o: {
   readonly podInterfaces?: 'routes'
   readonly listRoutes: () => Promise<string>
   readonly log: Logger
+  /** --log-drops: the drop-log statements to render (absent: none). */
+  readonly logDrops?: CompileOptions['logDrops']
 }): AgentCompiler {
   const routes = o.podInterfaces === 'routes'
-  let compiler = createNodeCompiler(o.node, o.backend, routes ? { podInterfaces: {} } : {})
+  const logDrops = o.logDrops ? { logDrops: o.logDrops } : {}
+  let compiler = createNodeCompiler(o.node, o.backend, routes ? { podInterfaces: {}, ...logDrops } : logDrops)
   let interfacesKey = '[]'
   let localPodsKey: string | undefined
 
@@ -60,7 +66,7 @@ export function createAgentCompiler(o: {
     const mapKey = JSON.stringify(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     if (mapKey === interfacesKey) return
     interfacesKey = mapKey
-    compiler = createNodeCompiler(o.node, o.backend, { podInterfaces: map })
+    compiler = createNodeCompiler(o.node, o.backend, { podInterfaces: map, ...logDrops })
     o.log.info({ pods: Object.keys(map).length }, 'pod interfaces from routes changed (anti-spoofing)')
   }
 
@@ -69,5 +75,6 @@ export function createAgentCompiler(o: {
       if (routes) await refreshInterfaces(cluster, resync)
       return compiler.compile(cluster)
     },
+    ir: () => compiler.ir(),
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Ruleset } from '../backends/index.js'
 import type { RulesetApplier } from './applier.js'
 import type { AgentCompiler } from './compiler.js'
+import { type DropCounters, type DropIndex, mergeDropIndex } from './drop-counters.js'
 import type { AgentMetrics } from './metrics.js'
 import { type ObjectStore, WATCHED_KINDS } from './object-store.js'
 import type { SyncLoopDeps, SyncPhases, SyncReport, SyncResult } from './sync-loop.js'
@@ -25,6 +26,8 @@ export function createSync(o: {
   readonly applier: RulesetApplier
   readonly metrics: AgentMetrics
   readonly log: Logger
+  /** Drop counters: attributed to the pod chains of the ruleset in force (during an apply: of both). */
+  readonly drops?: DropCounters
 }): SyncLoopDeps['sync'] {
   return async ({ resync }): Promise<SyncResult> => {
     const t0 = performance.now()
@@ -40,7 +43,14 @@ export function createSync(o: {
       // A backend that cannot check cheaply reloads at every resync.
       if (drift.kind === 'unknown') force = true
     }
+    const ir = o.drops ? o.compiler.ir() : undefined
+    let next: DropIndex | undefined
+    if (o.drops && ir) {
+      next = o.drops.indexFor(ir)
+      if (next !== o.drops.currentIndex) o.drops.setIndex(mergeDropIndex(o.drops.currentIndex, next), false)
+    }
     const outcome = await o.applier.apply(compiled.value, force)
+    if (o.drops && next) o.drops.setIndex(next, true)
     if (outcome.note) o.log.info({ note: outcome.note }, 'full reload')
     for (const w of outcome.warnings ?? []) o.log.warn({ warning: w }, 'dataplane warning')
     if (resync) o.metrics.resyncs.inc({ result: force ? 'repaired' : 'clean' })

@@ -42,6 +42,8 @@ export interface NodeAgentsOptions {
   readonly logLevel?: string
   /** Agent --pod-interfaces (default none). */
   readonly podInterfaces?: 'none' | 'routes'
+  /** Agent --log-drops with this rate limit (the agents' logs then hold one JSON line per dropped connection attempt). */
+  readonly logDrops?: { readonly rate: number; readonly burst: number }
   /** Time for every agent to report healthy (default 60 s). */
   readonly readyTimeoutMs?: number
 }
@@ -166,6 +168,15 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         opts.logLevel ?? 'info',
         '--pod-interfaces',
         opts.podInterfaces ?? 'none',
+        ...(opts.logDrops
+          ? [
+              '--log-drops',
+              '--log-drops-rate',
+              String(opts.logDrops.rate),
+              '--log-drops-burst',
+              String(opts.logDrops.burst),
+            ]
+          : []),
       ],
       healthUrl: `http://127.0.0.1:${healthPort}`,
     }),

@@ -24,7 +24,7 @@ describe('--log-drops rendering', () => {
     // every pod chain's drop is preceded by its log statement, naming that chain
     const chains = [...text.matchAll(/^\tchain (\S+) \{$/gm)].map((m) => m[1] as string)
     const drops = text.match(/counter drop comment "(ingress|egress) isolated/g) ?? []
-    const logs = [...text.matchAll(/log prefix "([^"]+)" group 9745/g)].map((m) => m[1])
+    const logs = [...text.matchAll(/log prefix "([^"]+)" group 9745 snaplen 128/g)].map((m) => m[1])
     expect(logs.length).toBe(drops.length)
     for (const l of logs) expect(chains).toContain(l?.slice(DROP_LOG_PREFIX.length))
     expect(text).toContain('limit drop_log {\n\t\trate 50/second burst 100 packets\n\t}')

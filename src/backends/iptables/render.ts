@@ -30,7 +30,7 @@ import type {
   IRSet,
   NodeIR,
 } from '../../compile/index.js'
-import { commentText, DROP_LOG_PREFIX } from '../../compile/index.js'
+import { commentText, DROP_LOG_PREFIX, DROP_LOG_SNAPLEN } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
 import { boundedName, IPSET_PREFIX, IPTABLES_CHAIN_PREFIX, MAX_CHAIN_NAME, MAX_SET_NAME } from './names.js'
 import type { Ipset, IptablesFilter, IptablesRule, IptablesRuleset } from './structure.js'
@@ -284,7 +284,7 @@ function renderFilter(
       if (log)
         add(
           name,
-          `-m conntrack --ctstate NEW -m hashlimit --hashlimit-upto ${log.rate}/sec --hashlimit-burst ${log.burst} --hashlimit-name ${IPTABLES_DROP_LOG_LIMIT} -m comment --comment ${quote(`drop log: ${dir} isolated: ${p.namespace}/${p.name}`)} -j NFLOG --nflog-group ${log.group} --nflog-prefix "${DROP_LOG_PREFIX}${name}"`,
+          `-m conntrack --ctstate NEW -m hashlimit --hashlimit-upto ${log.rate}/sec --hashlimit-burst ${log.burst} --hashlimit-name ${IPTABLES_DROP_LOG_LIMIT} -m comment --comment ${quote(`drop log: ${dir} isolated: ${p.namespace}/${p.name}`)} -j NFLOG --nflog-group ${log.group} --nflog-size ${DROP_LOG_SNAPLEN} --nflog-prefix "${DROP_LOG_PREFIX}${name}"`,
         )
       add(name, `-m comment --comment ${podComment(dir, p)} -j DROP`)
     }

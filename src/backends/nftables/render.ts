@@ -62,6 +62,7 @@
 
 import {
   DROP_LOG_PREFIX,
+  DROP_LOG_SNAPLEN,
   hash8,
   IR_NAME_MAX,
   type IRChain,
@@ -342,7 +343,7 @@ function renderPodChain(
         // chain's name; the drop below counts every packet either way.
         ...(logDrops
           ? [
-              `ct state new limit name "${NFT_DROP_LOG_LIMIT}" log prefix "${DROP_LOG_PREFIX}${d.chain}" group ${logDrops.group} comment ${nftComment(`drop log: ${dir} isolated: ${key}`)}`,
+              `ct state new limit name "${NFT_DROP_LOG_LIMIT}" log prefix "${DROP_LOG_PREFIX}${d.chain}" group ${logDrops.group} snaplen ${DROP_LOG_SNAPLEN} comment ${nftComment(`drop log: ${dir} isolated: ${key}`)}`,
             ]
           : []),
         `counter drop comment ${nftComment(`${dir} isolated: ${key}`)}`,
