@@ -66,7 +66,8 @@ export class RulesetApplier {
       }
       if (change.kind === 'full') note = change.reason
       else {
-        if (change.stats.chains > 0) await this.recreating()
+        // only chains flushed lose their counters (a new pod's chains are created, not flushed)
+        if ((change.stats.flushed ?? change.stats.chains) > 0) await this.recreating()
         const t1 = performance.now()
         try {
           await this.dataplane.applyDelta(change.delta)

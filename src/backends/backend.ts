@@ -48,6 +48,8 @@ export interface DeltaStats {
   readonly deleted: number
   /** Chains flushed (refilled, re-created or deleted) or created. */
   readonly chains: number
+  /** Of those, chains flushed (refilled, re-created or deleted): their rules' counters restart. */
+  readonly flushed?: number
   /** Sets and maps whose elements changed, or that were created, re-created or deleted. */
   readonly sets: number
 }

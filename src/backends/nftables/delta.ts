@@ -307,6 +307,7 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
       added: els.added,
       deleted: els.deleted,
       chains: flush.size + create.filter((o) => o.kind === 'chain').length,
+      flushed: flush.size,
       sets: touchedSets.size,
     },
   }
