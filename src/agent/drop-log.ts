@@ -87,7 +87,11 @@ export function nflogReaderCommand(group: number, netns?: string): string[] {
     '-Z',
     'root',
   ]
-  return netns !== undefined ? ['ip', 'netns', 'exec', netns, ...tcpdump] : tcpdump
+  // The reader dies with the agent (setpriv, util-linux, is in every Debian): an orphan would keep the
+  // NFLOG group bound, and the next agent's reader could not bind it until the orphan next wrote a record.
+  // -Z root keeps tcpdump's credentials unchanged, which would otherwise clear the parent-death signal.
+  const inNetns = netns !== undefined ? ['ip', 'netns', 'exec', netns, ...tcpdump] : tcpdump
+  return ['setpriv', '--pdeathsig', 'KILL', ...inNetns]
 }
 
 /** Turns records into events: attribution by the chain in the prefix, remote end by address. */

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream'
 import { type Logger, pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { DropIndex } from '../../src/agent/drop-counters.js'
-import { dropEventOf, podsByAddressOf, startDropLog } from '../../src/agent/drop-log.js'
+import { dropEventOf, nflogReaderCommand, podsByAddressOf, startDropLog } from '../../src/agent/drop-log.js'
 import { createMetrics } from '../../src/agent/metrics.js'
 import { LINKTYPE_NFLOG, NflogPcapParser, type NflogRecord, parsePacketTuple } from '../../src/agent/nflog.js'
 import { DROP_LOG_PREFIX } from '../../src/compile/index.js'
@@ -227,6 +227,31 @@ const value = async (m: ReturnType<typeof createMetrics>, name: string, label?: 
     .filter((l) => l.startsWith(name) && (label === undefined || l.includes(label)))
     .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
 }
+
+describe('the reader command', () => {
+  it('dies with the agent, keeps its credentials, and reads whole NFLOG batches', () => {
+    expect(nflogReaderCommand(9745, 'node-1')).toEqual([
+      'setpriv',
+      '--pdeathsig',
+      'KILL',
+      'ip',
+      'netns',
+      'exec',
+      'node-1',
+      'tcpdump',
+      '-i',
+      'nflog:9745',
+      '-U',
+      '-w',
+      '-',
+      '-s',
+      '65535',
+      '--immediate-mode',
+      '-Z',
+      'root',
+    ])
+  })
+})
 
 describe('the drop logger', () => {
   it('logs one line per connection attempt: a retransmitted first packet is a duplicate, a new source port is not', async () => {
