@@ -42,6 +42,19 @@ describe('--log-drops rendering', () => {
     }
   })
 
+  it('iptables: a new rate or burst is a new hashlimit (the kernel keeps the first parameters of a name)', () => {
+    const name = (rate: number, burst: number) =>
+      /--hashlimit-name (\S+)/.exec(
+        compileNode(dual.cluster, 'node-1', 'iptables', { logDrops: { group: 1, rate, burst } }).value.files[
+          'iptables.rules'
+        ] ?? '',
+      )?.[1]
+    const names = [name(50, 100), name(10, 100), name(50, 20)]
+    expect(new Set(names).size).toBe(3)
+    for (const n of names) expect(n?.length).toBeLessThanOrEqual(15)
+    expect(name(50, 100)).toBe(names[0])
+  })
+
   it.each(CASES.flatMap((c) => nodesOf(c.cluster).map((node) => ({ c, node }))))(
     'without the option nothing changes: $c.name on $node',
     ({ c, node }) => {
@@ -51,7 +64,7 @@ describe('--log-drops rendering', () => {
         for (const text of Object.values(files)) {
           expect(text).not.toContain(DROP_LOG_PREFIX)
           expect(text).not.toContain('drop_log')
-          expect(text).not.toContain('pal-drop-log')
+          expect(text).not.toContain('hashlimit')
         }
       }
     },

@@ -10,15 +10,21 @@
  * - palisade_dropped_packets_total of every pod and direction grew by exactly the denied probes'
  *   packets: 1 per TCP probe (the 800 ms probe gives up before the kernel's first SYN retransmit at
  *   1 s) and 2 per UDP probe (sent, and resent once at half the timeout);
+ * - the kernel's log budget holds: 1,000 refused attempts at a 10/s limit (burst 20) give the burst plus
+ *   the rate for the time they took, while the drop counter counts all 1,000;
  * - the counters never went down, though every case switch re-creates chains (iptables: reloads all
  *   of them, resetting the kernel's counters; nftables: a delta re-creates the pod chains that change).
  */
 
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { nflogReaderCommand } from '../../src/agent/drop-log.js'
+import { NflogPcapParser } from '../../src/agent/nflog.js'
+import { compileNode, getBackend } from '../../src/backends/index.js'
 import { buildIndex, CELL_DENIED, evaluate, formatPort, type PortQuery } from '../../src/engine/index.js'
 import {
   compareLab,
@@ -312,6 +318,66 @@ async function measuredRound(
   expect(byNode.size).toBe(agents.length)
 }
 
+/**
+ * The node's log budget: the rules of a node rendered with --log-drops at 10/s (burst 20) and loaded
+ * as they are, 1,000 refused UDP attempts (each its own socket, so its own connection) from one pod: the
+ * drop counter counts all of them, NFLOG gets the burst plus the rate for the time it took.
+ */
+async function rateLimited(lab: Lab, backend: 'nftables' | 'iptables-nft'): Promise<string> {
+  const dst = lab.plan.pods.find((p) => p.key === 'nsa/web')
+  const src = lab.plan.pods.find((p) => p.node === dst?.node && p.key === 'default/web')
+  const node = lab.plan.nodes.find((n) => n.name === dst?.node)
+  if (!dst || !src || !node) throw new Error('seed-002 pods missing')
+  const name = backend === 'nftables' ? 'nftables' : 'iptables'
+  const rs = compileNode(lab.plan.cluster, node.name, name, {
+    logDrops: { group: 9745, rate: 10, burst: 20 },
+  })
+  const dp = getBackend(name).connect({
+    netns: node.netns,
+    stateDir: join(lab.stateDir, 'rate-limit'),
+    ...(backend === 'iptables-nft' ? { iptables: 'nft' as const } : {}),
+  })
+  await dp.apply(rs.value)
+  const parser = new NflogPcapParser()
+  let records = 0
+  const argv = nflogReaderCommand(9745, node.netns)
+  const reader = spawn(argv[0] as string, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  reader.stdout.on('data', (d: Buffer) => {
+    records += parser.push(d).length
+  })
+  try {
+    await sleep(1500)
+    const dropped = async () =>
+      (await dp.dropCounters?.())
+        ?.filter((x) => x.reason === 'ingress isolated: nsa/web')
+        .reduce((s, x) => s + x.packets, 0) ?? 0
+    const before = await dropped()
+    const t0 = Date.now()
+    execFileSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        src.netns,
+        'bash',
+        '-c',
+        `for i in $(seq 1 1000); do echo x > /dev/udp/${dst.ip}/6379; done 2>/dev/null; true`,
+      ],
+      { timeout: 60_000 },
+    )
+    const secs = (Date.now() - t0) / 1000
+    await sleep(1500)
+    expect((await dropped()) - before).toBe(1000)
+    expect(records).toBeGreaterThanOrEqual(20)
+    expect(records).toBeLessThanOrEqual(20 + Math.ceil(10 * (secs + 0.5)))
+    return `rate limit 10/s burst 20: ${records} of 1000 refused attempts in ${secs.toFixed(2)} s logged`
+  } finally {
+    reader.kill('SIGKILL')
+  }
+}
+
 const prefixes: string[] = []
 afterAll(async () => {
   for (const p of prefixes) await destroyLab(p)
@@ -324,6 +390,7 @@ describe.skipIf(skip)('drop counters and drop logs in the lab (agents with --log
     async (backend) => {
       const t0 = Date.now()
       const tally: Tally = { denied: 0, logged: 0, misattributed: 0, missing: 0, extra: 0, packets: 0 }
+      let rate = ''
       for (const g of groups()) {
         const first = g.cases[0]?.cluster as ClusterState
         const up = await upLab(first, {
@@ -367,6 +434,10 @@ describe.skipIf(skip)('drop counters and drop logs in the lab (agents with --log
             await measuredRound(view, agents, tally, `${backend} ${c.name}`)
             console.log(`${backend} ${c.name}: converged in ${t2 - t1} ms, measured in ${Date.now() - t2} ms`)
           }
+          if (g.name === 'seed-002') {
+            await Promise.all(agents.map((a) => a.stop('SIGKILL')))
+            rate = await rateLimited(lab, backend)
+          }
         } finally {
           await Promise.all(agents.map((a) => a.stop('SIGKILL')))
           await destroyLab(lab.plan.prefix)
@@ -374,7 +445,7 @@ describe.skipIf(skip)('drop counters and drop logs in the lab (agents with --log
         expect((await listLabNamespaces()).filter((n) => n.startsWith(lab.plan.prefix))).toEqual([])
       }
       console.log(
-        `drop logs ${backend}: ${tally.denied} denied probes, ${tally.logged} logged, ${tally.misattributed} misattributed, ${tally.missing} missing, ${tally.extra} extra; ${tally.packets} dropped packets counted; ${Date.now() - t0} ms`,
+        `drop logs ${backend}: ${tally.denied} denied probes, ${tally.logged} logged, ${tally.misattributed} misattributed, ${tally.missing} missing, ${tally.extra} extra; ${tally.packets} dropped packets counted; ${rate}; ${Date.now() - t0} ms`,
       )
       expect(tally).toMatchObject({ misattributed: 0, missing: 0, extra: 0 })
       expect(tally.logged).toBe(tally.denied)
