@@ -176,7 +176,9 @@ export async function exportDropCounters(
   try {
     await drops.collect()
   } catch (err) {
-    log.warn({ err: String(err instanceof Error ? err.message : err) }, 'cannot read drop counters')
+    // before the first apply there is no table of ours to read: not worth a warning at every scrape
+    const level = drops.currentIndex.size > 0 ? 'warn' : 'debug'
+    log[level]({ err: String(err instanceof Error ? err.message : err) }, 'cannot read drop counters')
   }
   metrics.droppedPackets.reset()
   for (const s of drops.podSeries())

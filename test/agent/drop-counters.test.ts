@@ -195,6 +195,33 @@ describe('the agent sums', () => {
     expect(text).toContain('palisade_dropped_packets_total{namespace="ns",pod="a",direction="egress"} 20')
   })
 
+  it('a failed reading before the first apply (no table yet) is a debug line, after it a warning', async () => {
+    const lines: { level: number; msg: string }[] = []
+    const log = pino(
+      { level: 'debug' },
+      {
+        write: (l: string) => {
+          lines.push(JSON.parse(l))
+        },
+      },
+    )
+    const d = new DropCounters({
+      read: async () => {
+        throw new Error('nft: no such table')
+      },
+      chainName: (x) => x,
+      maxAgeMs: 0,
+    })
+    const metrics = createMetrics()
+    await exportDropCounters(d, metrics, log)
+    d.setIndex(new Map([['pod_a', pc('a')]]), true)
+    await exportDropCounters(d, metrics, log)
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [20, 'cannot read drop counters'],
+      [40, 'cannot read drop counters'],
+    ])
+  })
+
   it('a failed reading is logged, and the sums stay', async () => {
     let fail = false
     const d = new DropCounters({
