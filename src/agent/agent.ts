@@ -24,6 +24,8 @@ import {
 import type { UnknownPodsMode } from '../compile/index.js'
 import { RulesetApplier } from './applier.js'
 import { createAgentCompiler, hostRoutesReader } from './compiler.js'
+import { DropCounters, exportDropCounters } from './drop-counters.js'
+import { startDropLog } from './drop-log.js'
 import { serveAgentEndpoints } from './endpoints.js'
 import { createInvalidObjectReporter } from './event-reporter.js'
 import { createHealth } from './health.js'
@@ -91,6 +93,13 @@ export interface AgentOptions {
    * live on (docs/semantics.md#established-connections).
    */
   readonly revokeEstablished?: boolean
+  /**
+   * --log-drops: log statements in the pod chains (NFLOG `group`, at most `rate` packets per second and
+   * node, burst `burst`), read by tcpdump and logged as one JSON line per dropped connection attempt.
+   */
+  readonly logDrops?: { readonly group: number; readonly rate: number; readonly burst: number }
+  /** Reader command for --log-drops (tests); default tcpdump on the nflog device. */
+  readonly dropLogCommand?: readonly string[]
 }
 
 /** What the agent does to the world; the defaults are the real dataplane of the backend and `ip route`. */
@@ -140,10 +149,6 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   )
   // The object gauges are read from the store at each scrape: an invalid object that changes no rule
   // (so causes no sync) still shows at once.
-  const metrics = createMetrics({
-    processMetrics: true,
-    onCollectObjects: () => updateObjectGauges(store, metrics),
-  })
   const backend = getBackend(opts.backend)
   const dataplane =
     deps.dataplane ??
@@ -152,7 +157,17 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       stateDir: opts.stateDir ?? join(DEFAULT_STATE_DIR, 'agent'),
       iptables: opts.iptables,
     })
-  const applier = new RulesetApplier(backend, dataplane)
+  const readDrops = dataplane.dropCounters?.bind(dataplane)
+  const drops = readDrops
+    ? new DropCounters({ read: readDrops, chainName: (id) => backend.chainName(id) })
+    : undefined
+  const metrics = createMetrics({
+    processMetrics: true,
+    onCollectObjects: () => updateObjectGauges(store, metrics),
+    ...(drops ? { onCollectDrops: () => exportDropCounters(drops, metrics, log) } : {}),
+  })
+  // Before the kernel's rules are re-created, what they counted is read once more (never lost).
+  const applier = new RulesetApplier(backend, dataplane, drops ? () => drops.collect(true) : undefined)
   let signalLoop: (at: number) => void = () => undefined
   // The Node is watched only when its ranges are needed: not with --pod-cidr, --unknown-pods allow or --from-dir.
   const nodeRanges =
@@ -178,6 +193,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     revokeEstablished: opts.revokeEstablished === true,
     listRoutes: deps.listRoutes ?? hostRoutesReader(opts.netns),
     log,
+    ...(opts.logDrops ? { logDrops: opts.logDrops } : {}),
   })
   const reporter = createSyncReporter({ store, applier, metrics, log })
   const revoker: Revoker | undefined = opts.revokeEstablished
@@ -191,7 +207,15 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     : undefined
   const loop = createSyncLoop(
     {
-      sync: createSync({ store, compiler, applier, metrics, log, ...(revoker ? { revoker } : {}) }),
+      sync: createSync({
+        store,
+        compiler,
+        applier,
+        metrics,
+        log,
+        ...(revoker ? { revoker } : {}),
+        ...(drops ? { drops } : {}),
+      }),
       onSynced: reporter.onSynced,
       onError: reporter.onError,
     },
@@ -208,6 +232,21 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     log,
     metrics,
   })
+  const dropLog = opts.logDrops
+    ? startDropLog(
+        {
+          group: opts.logDrops.group,
+          ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+          ...(opts.dropLogCommand ? { command: opts.dropLogCommand } : {}),
+        },
+        {
+          log,
+          metrics,
+          index: () => drops?.currentIndex ?? new Map(),
+          cluster: () => store.snapshot().value,
+        },
+      )
+    : undefined
   const health = createHealth({
     loop,
     source,
@@ -267,6 +306,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
   let stopped: Promise<void> | undefined
   const stop = () => {
     stopped ??= (async () => {
+      await dropLog?.stop()
       nodeRanges?.stop()
       await source.stop()
       await loop.stop()

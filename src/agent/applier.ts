@@ -34,7 +34,17 @@ export class RulesetApplier {
   constructor(
     private readonly backend: Backend,
     private readonly dataplane: Dataplane,
+    /**
+     * Called (and awaited; its errors ignored) right before the kernel's rules are re-created: before a
+     * full apply, and before a delta that flushes or deletes chains (drop counters are read once more
+     * so that what the old rules counted is not lost).
+     */
+    private readonly beforeRecreate?: () => Promise<void>,
   ) {}
+
+  private async recreating(): Promise<void> {
+    if (this.beforeRecreate) await this.beforeRecreate().catch(() => undefined)
+  }
 
   /** The ruleset currently believed to be in the kernel. */
   get current(): Ruleset | undefined {
@@ -56,6 +66,8 @@ export class RulesetApplier {
       }
       if (change.kind === 'full') note = change.reason
       else {
+        // only chains flushed lose their counters (a new pod's chains are created, not flushed)
+        if ((change.stats.flushed ?? change.stats.chains) > 0) await this.recreating()
         const t1 = performance.now()
         try {
           await this.dataplane.applyDelta(change.delta)
@@ -72,6 +84,7 @@ export class RulesetApplier {
         }
       }
     }
+    await this.recreating()
     const t2 = performance.now()
     const res = await this.dataplane.apply(rs)
     const kernelMs = performance.now() - t2

@@ -13,13 +13,15 @@ import {
   execCommand,
   type NodeCompileResult,
 } from '../backends/index.js'
-import type { CompileOptions, UnknownPodsMode } from '../compile/index.js'
+import type { CompileOptions, NodeIR, UnknownPodsMode } from '../compile/index.js'
 import type { ClusterState } from '../model/index.js'
 import { parseHostRoutes, podInterfacesFromRoutes } from './pod-interfaces.js'
 
 export interface AgentCompiler {
   /** Compiles the cluster for the node; `resync` also reads the routes again. */
   compile(cluster: ClusterState, resync: boolean): Promise<NodeCompileResult>
+  /** The IR of the last compile. */
+  ir(): NodeIR | undefined
 }
 
 /** Returns the reader of `ip -j route show` (IPv4, then IPv6) of a network namespace's main table. */
@@ -52,6 +54,8 @@ export function createAgentCompiler(o: {
   readonly podRanges?: () => readonly string[] | undefined
   /** docs/semantics.md#unknown-local-pods (default 'drop'). */
   readonly unknownPods?: UnknownPodsMode
+  /** --log-drops: the drop-log statements to render (absent: none). */
+  readonly logDrops?: CompileOptions['logDrops']
 }): AgentCompiler {
   const routes = o.podInterfaces === 'routes'
   let interfaces: Readonly<Record<string, string>> | undefined = routes ? {} : undefined
@@ -60,6 +64,7 @@ export function createAgentCompiler(o: {
     ...(interfaces ? { podInterfaces: interfaces } : {}),
     ...(ranges !== undefined ? { podRanges: ranges } : {}),
     ...(o.revokeEstablished === true ? { revokeEstablished: true } : {}),
+    ...(o.logDrops ? { logDrops: o.logDrops } : {}),
     ...(o.unknownPods === 'allow' ? { unknownPods: 'allow' as const } : {}),
   })
   let compiler = createNodeCompiler(o.node, o.backend, options())
@@ -111,5 +116,6 @@ export function createAgentCompiler(o: {
       if (routes) await refreshInterfaces(cluster, resync)
       return compiler.compile(cluster)
     },
+    ir: () => compiler.ir(),
   }
 }

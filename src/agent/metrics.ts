@@ -26,6 +26,12 @@ export interface AgentMetrics {
   readonly revocationErrors: Counter
   readonly revocationDuration: Histogram
   readonly conntrackEntries: Gauge
+  readonly droppedPackets: Counter<'namespace' | 'pod' | 'direction'>
+  readonly droppedPacketsOther: Counter<'reason'>
+  readonly dropCountersRead: Gauge<'what'>
+  readonly dropLogs: Counter
+  readonly dropLogsSuppressed: Counter<'reason'>
+  readonly dropLogReaderRestarts: Counter
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -36,9 +42,13 @@ export function createMetrics(
     readonly processMetrics?: boolean
     /** Called at every scrape before the object gauges are read (so they are current, not as of the last sync). */
     readonly onCollectObjects?: () => void
+    /** Called at every scrape before the drop counters are read (reads the kernel, at most every second or two). */
+    readonly onCollectDrops?: () => Promise<void>
   } = {},
 ): AgentMetrics {
   const collectObjects = o.onCollectObjects ? { collect: o.onCollectObjects } : {}
+  const onDrops = o.onCollectDrops
+  const collectDrops = onDrops ? { collect: () => onDrops() } : {}
   const registry = new Registry()
   if (o.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'palisade_' })
   const registers = [registry]
@@ -161,6 +171,42 @@ export function createMetrics(
     conntrackEntries: new Gauge({
       name: 'palisade_conntrack_entries',
       help: '--revoke-established: TCP, UDP and SCTP conntrack entries at the last sweep.',
+      registers,
+    }),
+    droppedPackets: new Counter({
+      name: 'palisade_dropped_packets_total',
+      help: "Packets dropped because no policy isolating the pod admits them, by local pod and direction (the kernel's rule counters, summed by the agent across reloads; a pod that goes away loses its series).",
+      labelNames: ['namespace', 'pod', 'direction'],
+      registers,
+      ...collectDrops,
+    }),
+    droppedPacketsOther: new Counter({
+      name: 'palisade_dropped_packets_other_total',
+      help: "Packets dropped outside pod chains, by the rule's reason (ct state invalid, anti-spoofing, ...).",
+      labelNames: ['reason'],
+      registers,
+      ...collectDrops,
+    }),
+    dropCountersRead: new Gauge({
+      name: 'palisade_drop_counters_read',
+      help: "The last reading of the kernel's drop counters: what=seconds (its duration), what=rules (counted drop rules read).",
+      labelNames: ['what'],
+      registers,
+    }),
+    dropLogs: new Counter({
+      name: 'palisade_drop_logs_total',
+      help: '--log-drops: dropped connection attempts logged.',
+      registers,
+    }),
+    dropLogsSuppressed: new Counter({
+      name: 'palisade_drop_logs_suppressed_total',
+      help: '--log-drops: drop log records not logged, by reason (duplicate = the same 5-tuple within the dedup window, e.g. a retransmitted SYN; queue-full = the bounded queue overflowed; unparsable).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    dropLogReaderRestarts: new Counter({
+      name: 'palisade_drop_log_reader_restarts_total',
+      help: '--log-drops: restarts of the NFLOG reader (tcpdump) after it exited or could not start.',
       registers,
     }),
     internalErrors: new Counter({

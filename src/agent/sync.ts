@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Ruleset } from '../backends/index.js'
 import type { RulesetApplier } from './applier.js'
 import type { AgentCompiler } from './compiler.js'
+import { type DropCounters, type DropIndex, mergeDropIndex } from './drop-counters.js'
 import type { AgentMetrics } from './metrics.js'
 import { type ObjectStore, WATCHED_KINDS } from './object-store.js'
 import type { Revoker } from './revoke.js'
@@ -28,6 +29,8 @@ export function createSync(o: {
   readonly log: Logger
   /** --revoke-established: told about every ruleset committed (and every resync). */
   readonly revoker?: Revoker
+  /** Drop counters: attributed to the pod chains of the ruleset in force (during an apply: of both). */
+  readonly drops?: DropCounters
 }): SyncLoopDeps['sync'] {
   return async ({ resync }): Promise<SyncResult> => {
     const t0 = performance.now()
@@ -43,9 +46,16 @@ export function createSync(o: {
       // A backend that cannot check cheaply reloads at every resync.
       if (drift.kind === 'unknown') force = true
     }
+    const ir = o.drops ? o.compiler.ir() : undefined
+    let next: DropIndex | undefined
+    if (o.drops && ir) {
+      next = o.drops.indexFor(ir)
+      if (next !== o.drops.currentIndex) o.drops.setIndex(mergeDropIndex(o.drops.currentIndex, next), false)
+    }
     const outcome = await o.applier.apply(compiled.value, force)
     // The rules are committed: the flows they refuse can go (in the background, never failing the sync).
     if (o.revoker && (outcome.path !== 'unchanged' || resync)) o.revoker.request(compiled.ir)
+    if (o.drops && next) o.drops.setIndex(next, true)
     if (outcome.note) o.log.info({ note: outcome.note }, 'full reload')
     for (const w of outcome.warnings ?? []) o.log.warn({ warning: w }, 'dataplane warning')
     if (resync) o.metrics.resyncs.inc({ result: force ? 'repaired' : 'clean' })

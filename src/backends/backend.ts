@@ -48,6 +48,8 @@ export interface DeltaStats {
   readonly deleted: number
   /** Chains flushed (refilled, re-created or deleted) or created. */
   readonly chains: number
+  /** Of those, chains flushed (refilled, re-created or deleted): their rules' counters restart. */
+  readonly flushed?: number
   /** Sets and maps whose elements changed, or that were created, re-created or deleted. */
   readonly sets: number
 }
@@ -95,6 +97,21 @@ export interface CleanupReport {
 }
 
 /**
+ * One counted drop rule as the kernel holds it now (drop metrics). A rule the kernel re-created (a
+ * reload, a flushed and refilled chain) has a new `id` and counts from 0 again.
+ */
+export interface KernelDropCounter {
+  /** The rule's identity in the kernel, unique in one reading. */
+  readonly id: string
+  /** The chain holding the rule, as the backend names it (Backend.chainName of an IR chain id). */
+  readonly chain: string
+  /** Why the rule drops: its comment, or what it matches when it has none (`ct state invalid`). */
+  readonly reason: string
+  readonly packets: number
+  readonly bytes: number
+}
+
+/**
  * A backend's edge, bound to one target. It remembers what it applied: the first full apply may skip a
  * load that its state file shows already in force (a restarted agent, a repeated `palisade apply`);
  * later ones always load, since deltas applied since then are not in the state file.
@@ -108,6 +125,8 @@ export interface Dataplane<S = unknown, D = unknown> {
   drift(rs: Ruleset<S>): Promise<Drift>
   /** Removes what this backend made in the target, and nothing else. */
   cleanup(): Promise<CleanupReport>
+  /** Reads the counters of our drop rules (one listing of the kernel's rules); absent on test doubles. */
+  dropCounters?(): Promise<readonly KernelDropCounter[]>
 }
 
 /** One backend. Everything but `connect`'s dataplane is pure. */
@@ -125,6 +144,8 @@ export interface Backend<S = unknown, D = unknown> {
   print(rs: Ruleset<S>): Readonly<Record<string, string>>
   /** The change from `prev` (in the kernel) to `next`. */
   diff(prev: Ruleset<S>, next: Ruleset<S>): Change<D>
+  /** The name this backend gives the chain of an IR chain id (drop counters and drop logs name it). */
+  chainName(irChainId: string): string
   /** Prints a delta as the kernel is given it (one transaction). */
   printDelta(delta: D): string
   /** Binds this backend's edge to a target. */

@@ -16,6 +16,7 @@ export {
   DEFAULT_STATE_DIR,
   type DeltaStats,
   type Drift,
+  type KernelDropCounter,
   type Renderer,
   type Ruleset,
   type RulesetStats,

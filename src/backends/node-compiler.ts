@@ -46,6 +46,8 @@ export interface NodeCompiler {
   compile(cluster: ClusterState): NodeCompileResult
   /** What the last compile reused. */
   stats(): NodeCompilerStats
+  /** The IR of the last compile (the agent names pods and policies of drop counters and logs from it). */
+  ir(): NodeIR | undefined
 }
 
 /** Creates an incremental compiler for `node` and `backend` (the options are fixed for its lifetime). */
@@ -68,5 +70,6 @@ export function createNodeCompiler(
       return result
     },
     stats: () => builder.stats(),
+    ir: () => last?.ir,
   }
 }

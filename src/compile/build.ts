@@ -161,6 +161,7 @@ export function buildNodeIRWithMemo(
     podRanges: ranges,
     unknownPods,
     ...(opts.revokeEstablished === true ? { tcpNewNeedsSyn: true } : {}),
+    ...(opts.logDrops !== undefined ? { logDrops: opts.logDrops } : {}),
     diagnostics: rangeNotes.length > 0 ? [...structure.diagnostics, ...rangeNotes] : structure.diagnostics,
   }
 }

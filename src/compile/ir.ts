@@ -49,6 +49,12 @@ export interface CompileOptions {
    * (nf_conntrack_tcp_loose) in the direction the policies allow (docs/semantics.md#established-connections).
    */
   readonly revokeEstablished?: boolean
+  /**
+   * Log the first packet of every connection attempt a pod chain drops (`--log-drops`): through NFLOG
+   * group `group`, rate-limited per node to `rate` packets per second (burst `burst`). Absent: no log
+   * statement is rendered (the ruleset is byte for byte what it is without the option).
+   */
+  readonly logDrops?: IRLogDrops
 }
 
 /** What the dataplane does with addresses of the node's pod ranges that it has not programmed. */
@@ -60,6 +66,30 @@ export interface IRPodRange {
   /** Canonical CIDR (host bits cleared). */
   readonly cidr: string
 }
+
+/** Drop logging: NFLOG group and the node's rate limit (docs/dataplane.md#drop-counters-and-drop-logs). */
+export interface IRLogDrops {
+  /** NFLOG group (0-65535) the agent reads. */
+  readonly group: number
+  /** Logged packets per second, per node (and, for iptables, per address family). */
+  readonly rate: number
+  /** Packets the limit lets through at once after a quiet period. */
+  readonly burst: number
+}
+
+/**
+ * The NFLOG prefix of a pod chain's drop log: this + the backend's name of the chain. The agent maps
+ * the chain back to the pod, its direction and the policies isolating it.
+ */
+export const DROP_LOG_PREFIX = 'pal-drop:'
+
+/**
+ * Bytes of each dropped packet the kernel copies to NFLOG: the IP header (IPv6: 40, with extension
+ * headers more) and the ports. The reader's buffer then holds a whole batch of records (libpcap sizes
+ * its receive buffer from its snapshot length: a short snapshot truncated the kernel's batches, and
+ * lost 16 of every 20 records in our measurement).
+ */
+export const DROP_LOG_SNAPLEN = 128
 
 /** Who a chain, set or rule traces back to in the YAML. */
 export interface IRPolicyRef {
@@ -216,6 +246,8 @@ export interface NodeIR {
   readonly unknownPods?: UnknownPodsMode
   /** True when CompileOptions.revokeEstablished was given: forwarded TCP in state NEW without SYN is dropped. */
   readonly tcpNewNeedsSyn?: boolean
+  /** CompileOptions.logDrops, when given (log statements rendered before each pod chain's drop). */
+  readonly logDrops?: IRLogDrops
   /** Notes about what could not be programmed (pods without IP on this node, unknown interfaces...). */
   readonly diagnostics: readonly Diagnostic[]
 }

@@ -48,6 +48,8 @@ export interface NodeAgentsOptions {
   readonly podCidrFlag?: boolean
   /** Agent --revoke-established. */
   readonly revokeEstablished?: boolean
+  /** Agent --log-drops with this rate limit (the agents' logs then hold one JSON line per dropped connection attempt). */
+  readonly logDrops?: { readonly rate: number; readonly burst: number }
   /** Time for every agent to report healthy (default 60 s). */
   readonly readyTimeoutMs?: number
 }
@@ -175,6 +177,15 @@ export async function startNodeAgents(lab: Lab, opts: NodeAgentsOptions): Promis
         ...(opts.unknownPods ? ['--unknown-pods', opts.unknownPods] : []),
         ...(opts.podCidrFlag ? ['--pod-cidr', node.podCidr] : []),
         ...(opts.revokeEstablished === true ? ['--revoke-established'] : []),
+        ...(opts.logDrops
+          ? [
+              '--log-drops',
+              '--log-drops-rate',
+              String(opts.logDrops.rate),
+              '--log-drops-burst',
+              String(opts.logDrops.burst),
+            ]
+          : []),
       ],
       healthUrl: `http://127.0.0.1:${healthPort}`,
     }),

@@ -143,3 +143,42 @@ describe('apply path', () => {
     expect(await r.applier.drift()).toEqual({ kind: 'drifted', reason: 'chains differ' })
   })
 })
+
+describe('drop counters are read before rules are re-created', () => {
+  /** The rig's kernel, recording when the hook ran relative to the applies. */
+  function hooked() {
+    const backend = getBackend('nftables')
+    const events: string[] = []
+    const dataplane: Dataplane = {
+      apply: async () => {
+        events.push('full')
+        return { changed: true, warnings: [] }
+      },
+      applyDelta: async () => {
+        events.push('delta')
+      },
+      drift: async () => ({ kind: 'clean' }),
+      cleanup: async () => ({ left: [] }),
+    }
+    const applier = new RulesetApplier(backend, dataplane, async () => {
+      events.push('read')
+      throw new Error('a failed reading never stops an apply')
+    })
+    return { applier, events }
+  }
+
+  it('before a full apply and before a delta that flushes chains; not before a delta that only adds', async () => {
+    const r = hooked()
+    await r.applier.apply(compile(base))
+    expect(r.events).toEqual(['read', 'full'])
+    // a new local pod: its chains are created and elements added, nothing flushed
+    r.events.length = 0
+    const withLocal = [...base, podJson('shop', 'db2', '10.0.1.5', 'n1', { app: 'db' })]
+    await r.applier.apply(compile(withLocal))
+    expect(r.events).toEqual(['delta'])
+    // a policy isolating pods that were isolated already: their pod chains are flushed and refilled
+    r.events.length = 0
+    await r.applier.apply(compile([...withLocal, denyAllJson('shop', 'deny-all')]))
+    expect(r.events).toEqual(['read', 'delta'])
+  })
+})

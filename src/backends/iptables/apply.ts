@@ -26,6 +26,7 @@ import {
   type Dataplane,
   type DataplaneTarget,
   DEFAULT_STATE_DIR,
+  type KernelDropCounter,
   type Ruleset,
 } from '../backend.js'
 import { DEFAULT_EXEC_TIMEOUT_MS, type ExecResult, execCommand } from '../exec.js'
@@ -38,7 +39,7 @@ import {
   parseFilterSave,
   parseIpsetListTerse,
 } from './kernel-view.js'
-import { IPSET_PREFIX } from './names.js'
+import { IPSET_PREFIX, IPTABLES_CHAIN_PREFIX } from './names.js'
 import { IPTABLES_FILES, printIptables } from './print.js'
 import { buildCleanup, buildCommit, buildIpsetFill, buildIpsetSwap, tmpSetNames } from './restore.js'
 import type { IptablesRuleset } from './structure.js'
@@ -297,6 +298,40 @@ export async function cleanupIptables(opts: DataplaneTarget = {}): Promise<Clean
 }
 
 /**
+ * Returns the counted DROP rules of our chains in `iptables-save -c -t filter` output. iptables rules
+ * have no handle: a rule is named by the dataplane's apply generation (every apply rewrites our chains,
+ * which resets their counters), the family, its chain and its place among the chain's drops.
+ */
+export function dropCountersOfSave(text: string, family: Family, generation: number): KernelDropCounter[] {
+  const out: KernelDropCounter[] = []
+  const seen = new Map<string, number>()
+  let inFilter = false
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd()
+    if (line.startsWith('*')) inFilter = line === '*filter'
+    if (!inFilter) continue
+    const m = /^\[(\d+):(\d+)\] -A (\S+) (.*) -j DROP$/.exec(line)
+    if (!m || !(m[3] as string).startsWith(IPTABLES_CHAIN_PREFIX)) continue
+    const chain = m[3] as string
+    const n = seen.get(chain) ?? 0
+    seen.set(chain, n + 1)
+    const comment = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(m[4] as string)
+    const reason =
+      comment?.[1] ??
+      comment?.[2] ??
+      (/--ctstate INVALID/.test(m[4] as string) ? 'ct state invalid' : `${chain}: drop`)
+    out.push({
+      id: `${generation}/${family}/${chain}/${n}`,
+      chain,
+      reason,
+      packets: Number(m[1]),
+      bytes: Number(m[2]),
+    })
+  }
+  return out
+}
+
+/**
  * Deletes the TRACE rules a `palisade trace` killed before it could remove them (SIGKILL) left in raw
  * PREROUTING: ours by their comment (`palisade trace <pid>`), deleted by number, last first.
  */
@@ -322,13 +357,17 @@ async function removeTraceRules(opts: DataplaneTarget, family: 4 | 6, timeoutMs:
 /** Binds the iptables edge to a target. It has no delta: every change is a full apply. */
 export function connectIptables(target: DataplaneTarget): Dataplane<IptablesRuleset, never> {
   let applied = false
+  let generation = 0
   return {
     async apply(rs) {
       // Only the first apply may trust the state file (it describes what an earlier process loaded);
       // afterwards this dataplane knows better, and a full apply it is asked for always loads.
       if (applied) await rm(statePath(target), { force: true })
       applied = true
-      return applyIptables(rs, target)
+      const r = await applyIptables(rs, target)
+      // our chains were rewritten: their rules (and counters) are new ones
+      if (r.changed) generation++
+      return r
     },
     applyDelta: async () => {
       throw new Error('the iptables backend applies whole rulesets only')
@@ -337,7 +376,20 @@ export function connectIptables(target: DataplaneTarget): Dataplane<IptablesRule
     drift: async () => ({ kind: 'unknown' }),
     async cleanup() {
       applied = false
+      generation++
       return cleanupIptables(target)
+    },
+    async dropCounters() {
+      const v = target.iptables ?? 'nft'
+      const timeoutMs = target.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS
+      const out: KernelDropCounter[] = []
+      for (const family of [4, 6] as const) {
+        const r = await execIn(target.netns, [tool(v, family, 'save'), '-c', '-t', 'filter'], { timeoutMs })
+        if (r.code !== 0)
+          throw new Error(`${tool(v, family, 'save')} -c failed (exit ${r.code}): ${r.stderr.trim()}`)
+        out.push(...dropCountersOfSave(r.stdout, family, generation))
+      }
+      return out
     },
   }
 }

@@ -3,10 +3,17 @@ import type { NodeIR } from '../../compile/index.js'
 import type { Backend, Change, Ruleset } from '../backend.js'
 import { connectIptables } from './apply.js'
 import { IPTABLES_FILES, iptablesStats, printIptables } from './print.js'
-import { type IptablesRenderOptions, renderIptablesStructure } from './render.js'
+import { chainNameOf, type IptablesRenderOptions, renderIptablesStructure } from './render.js'
 import type { IptablesRuleset } from './structure.js'
 
-export { applyIptables, cleanupIptables, connectIptables, type OwnedObjects, readOwned } from './apply.js'
+export {
+  applyIptables,
+  cleanupIptables,
+  connectIptables,
+  dropCountersOfSave,
+  type OwnedObjects,
+  readOwned,
+} from './apply.js'
 export { type FilterTableView, type LiveSet, parseFilterSave, parseIpsetListTerse } from './kernel-view.js'
 export { IPSET_PREFIX, IPTABLES_CHAIN_PREFIX, MAX_CHAIN_NAME, MAX_SET_NAME } from './names.js'
 export { filterLines, IPTABLES_FILES, ipsetOptions, iptablesStats, printIptables } from './print.js'
@@ -46,6 +53,7 @@ export const iptablesBackend: Backend<IptablesRuleset, never> = {
   },
   printDelta: () => '',
   connect: connectIptables,
+  chainName: chainNameOf,
 }
 export { listIptablesTraceRules, startIptablesTrace } from './apply.js'
 export {

@@ -33,7 +33,13 @@ import type {
   IRSet,
   NodeIR,
 } from '../../compile/index.js'
-import { commentText, unknownPodsNotes } from '../../compile/index.js'
+import {
+  commentText,
+  DROP_LOG_PREFIX,
+  DROP_LOG_SNAPLEN,
+  hash8,
+  unknownPodsNotes,
+} from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
 import { boundedName, IPSET_PREFIX, IPTABLES_CHAIN_PREFIX, MAX_CHAIN_NAME, MAX_SET_NAME } from './names.js'
 import type { Ipset, IptablesFilter, IptablesRule, IptablesRuleset } from './structure.js'
@@ -51,6 +57,15 @@ export interface IptablesRenderOptions {
 
 export const IPTABLES_ENTRY_CHAIN = 'PAL-FORWARD'
 export const DEFAULT_MARK_BIT = 0x400000
+/**
+ * The hashlimit every drop-log rule of a family shares (--log-drops): one budget per node and family.
+ * The rate and burst are part of the name (at most 15 characters): the kernel keeps a hashlimit's
+ * parameters from the first rule that named it, as long as any rule does, so a new rate under the old
+ * name would never take effect (found by the lab: 1,000 of 1,000 records after lowering the rate).
+ */
+export function iptablesDropLogLimit(rate: number, burst: number): string {
+  return `pal-dl-${hash8(`${rate}/${burst}`)}`
+}
 
 const EGRESS = 'PAL-EGRESS'
 const INGRESS = 'PAL-INGRESS'
@@ -310,6 +325,14 @@ function renderFilter(
         add(name, `-j ${chainNameOf(pol)}`)
         add(name, `-m mark --mark ${mark}/${mark} -j RETURN`)
       }
+      // --log-drops: the first packet of a connection attempt (NEW), within the node's shared budget
+      // (one hashlimit, no mode = one bucket), goes to NFLOG with the chain's name.
+      const log = ir.logDrops
+      if (log)
+        add(
+          name,
+          `-m conntrack --ctstate NEW -m hashlimit --hashlimit-upto ${log.rate}/sec --hashlimit-burst ${log.burst} --hashlimit-name ${iptablesDropLogLimit(log.rate, log.burst)} -m comment --comment ${quote(`drop log: ${dir} isolated: ${p.namespace}/${p.name}`)} -j NFLOG --nflog-group ${log.group} --nflog-size ${DROP_LOG_SNAPLEN} --nflog-prefix "${DROP_LOG_PREFIX}${name}"`,
+        )
       add(name, `-m comment --comment ${podComment(dir, p)} -j DROP`)
     }
   }

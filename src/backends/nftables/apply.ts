@@ -20,6 +20,7 @@ import {
   type DataplaneTarget,
   DEFAULT_STATE_DIR,
   type Drift,
+  type KernelDropCounter,
   type Ruleset,
 } from '../backend.js'
 import { DEFAULT_EXEC_TIMEOUT_MS, type ExecResult, execCommand, isValidNetnsName } from '../exec.js'
@@ -175,6 +176,47 @@ export function shapeDrift(want: NftShape, have: NftShape): string | undefined {
   return undefined
 }
 
+/**
+ * Returns the counted drop rules of `nft -j list table` output (the kernel's JSON): every rule with a
+ * `counter` and a `drop` verdict. Identity: table handle, chain and rule handle (a re-created table or
+ * rule gets a new handle, and its counter starts from 0).
+ */
+export function dropCountersOfListing(json: string): KernelDropCounter[] {
+  const parsed = JSON.parse(json) as { nftables?: readonly Record<string, unknown>[] }
+  let table = ''
+  const out: KernelDropCounter[] = []
+  for (const item of parsed.nftables ?? []) {
+    const t = item.table as { handle?: number } | undefined
+    if (t && typeof t.handle === 'number') table = String(t.handle)
+    const rule = item.rule as
+      | { chain?: string; handle?: number; comment?: string; expr?: readonly Record<string, unknown>[] }
+      | undefined
+    if (!rule || typeof rule.chain !== 'string' || !Array.isArray(rule.expr)) continue
+    let counter: { packets?: number; bytes?: number } | undefined
+    let drop = false
+    let invalid = false
+    for (const e of rule.expr) {
+      if ('counter' in e) counter = e.counter as { packets?: number; bytes?: number }
+      if ('drop' in e) drop = true
+      const m = e.match as { left?: { ct?: { key?: string } }; right?: unknown } | undefined
+      if (
+        m?.left?.ct?.key === 'state' &&
+        (m.right === 'invalid' || (Array.isArray(m.right) && m.right.includes('invalid')))
+      )
+        invalid = true
+    }
+    if (!drop || !counter || typeof counter.packets !== 'number') continue
+    out.push({
+      id: `${table}/${rule.chain}/${rule.handle ?? out.length}`,
+      chain: rule.chain,
+      reason: rule.comment ?? (invalid ? 'ct state invalid' : `${rule.chain}: drop`),
+      packets: counter.packets,
+      bytes: counter.bytes ?? 0,
+    })
+  }
+  return out
+}
+
 /** Binds the nftables edge to a target. */
 export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, NftDelta> {
   const run = nftRunner(target.netns)
@@ -218,6 +260,9 @@ export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, Nf
       await cleanupNftables(target)
       applied = false
       return { left: [] }
+    },
+    async dropCounters() {
+      return dropCountersOfListing(await nft(target, ['-j', 'list', 'table', NFT_FAMILY, NFT_TABLE]))
     },
   }
 }

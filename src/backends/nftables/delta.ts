@@ -225,6 +225,7 @@ function letGoOf(
 export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> {
   const full = { kind: 'full', reason: 'table or base chain changed' } as const
   if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
+  if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return full
   const before = indexOf(prev)
   const after = indexOf(next)
   if (!before || !after) return { kind: 'full', reason: 'an object is declared twice' }
@@ -306,6 +307,7 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
       added: els.added,
       deleted: els.deleted,
       chains: flush.size + create.filter((o) => o.kind === 'chain').length,
+      flushed: flush.size,
       sets: touchedSets.size,
     },
   }

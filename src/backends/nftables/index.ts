@@ -10,6 +10,7 @@ export {
   applyNftables,
   cleanupNftables,
   connectNftables,
+  dropCountersOfListing,
   type NftShape,
   nftTableHandle,
   shapeDrift,
@@ -42,6 +43,7 @@ export const nftablesBackend: Backend<NftTable, NftDelta> = {
   diff: (prev, next) => diffNftTables(prev.structure, next.structure),
   printDelta: printNftDelta,
   connect: connectNftables,
+  chainName: (id) => id,
 }
 export { listNftTraceTables, startNftTrace } from './apply.js'
 export {

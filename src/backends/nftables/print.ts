@@ -73,6 +73,8 @@ export function printNftables(t: NftTable): string {
     `table ${table} {`,
     `\tcomment ${nftComment(t.comment)}`,
   )
+  for (const l of t.limits ?? [])
+    out.push(`\tlimit ${l.name} {`, `\t\trate ${l.rate}/second burst ${l.burst} packets`, '\t}')
   // One push per object: spreading thousands of blocks into push() can overflow the call stack.
   for (const o of t.objects) out.push(printNftObject(o))
   out.push('}', '')

@@ -66,10 +66,13 @@
  */
 
 import {
+  DROP_LOG_PREFIX,
+  DROP_LOG_SNAPLEN,
   hash8,
   IR_NAME_MAX,
   type IRChain,
   type IRLocalPod,
+  type IRLogDrops,
   type IRPortMatch,
   type IRRule,
   type IRSet,
@@ -94,6 +97,8 @@ import {
 /** The one table Palisade owns. */
 export const NFT_TABLE = 'palisade'
 export const NFT_FAMILY = 'inet'
+/** The named limit every drop-log statement shares (--log-drops): one budget per node. */
+export const NFT_DROP_LOG_LIMIT = 'drop_log'
 
 const ADDR: Readonly<Record<Family, { readonly kw: string; readonly type: string }>> = {
   4: { kw: 'ip', type: 'ipv4_addr' },
@@ -297,6 +302,7 @@ function renderPodChain(
   direction: 'Ingress' | 'Egress',
   policyName: ReadonlyMap<string, string>,
   chainById: ReadonlyMap<string, IRChain>,
+  logDrops: IRLogDrops | undefined,
 ): NftObject[] {
   const d = direction === 'Ingress' ? p.ingress : p.egress
   if (!d) return []
@@ -338,6 +344,14 @@ function renderPodChain(
       [
         ...always.map((id) => `jump ${id}`),
         ...(items.length > 0 ? [`meta l4proto . th dport vmap @${map}`] : []),
+        // --log-drops: the first packet of a connection attempt (new: established flows were accepted and
+        // invalid ones dropped in the base chain), within the node's shared budget, goes to NFLOG with the
+        // chain's name; the drop below counts every packet either way.
+        ...(logDrops
+          ? [
+              `ct state new limit name "${NFT_DROP_LOG_LIMIT}" log prefix "${DROP_LOG_PREFIX}${d.chain}" group ${logDrops.group} snaplen ${DROP_LOG_SNAPLEN} comment ${nftComment(`drop log: ${dir} isolated: ${key}`)}`,
+            ]
+          : []),
         `counter drop comment ${nftComment(`${dir} isolated: ${key}`)}`,
       ],
       sortedRefs([...always, ...(items.length > 0 ? [map] : [])]),
@@ -533,8 +547,8 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       hit = {
         chains: ir.chains,
         objects: [
-          ...renderPodChain(p, 'Ingress', policyName, chainById),
-          ...renderPodChain(p, 'Egress', policyName, chainById),
+          ...renderPodChain(p, 'Ingress', policyName, chainById, ir.logDrops),
+          ...renderPodChain(p, 'Egress', policyName, chainById, ir.logDrops),
         ],
       }
       m?.pods.set(p, hit)
@@ -576,6 +590,11 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       `Palisade NetworkPolicy ruleset for node ${ir.node} (generated; do not edit).`,
       `${ir.pods.length} local pods (${podsIsolated} isolated), ${ir.chains.length} policy chains, ${ir.sets.length} peer sets.`,
       'Load with `nft -f`: the three statements below are ONE transaction (all or nothing).',
+      ...(ir.logDrops
+        ? [
+            `Drop logs: the first packet of each refused connection attempt goes to NFLOG group ${ir.logDrops.group}, at most ${ir.logDrops.rate}/s (burst ${ir.logDrops.burst}) for the node.`,
+          ]
+        : []),
       ...(ir.antiSpoofing
         ? []
         : [
@@ -585,6 +604,9 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       ...unknownPodsNotes(ir),
     ],
     comment: `palisade: NetworkPolicy enforcement for node ${ir.node}`,
+    ...(ir.logDrops
+      ? { limits: [{ name: NFT_DROP_LOG_LIMIT, rate: ir.logDrops.rate, burst: ir.logDrops.burst }] }
+      : {}),
     objects,
   }
 }

@@ -66,6 +66,14 @@ export interface NftChain {
 
 export type NftObject = NftSet | NftMap | NftChain
 
+/** A named limit (a stateful object shared by every rule naming it): `limit NAME { rate R/second burst B packets }`. */
+export interface NftLimit {
+  readonly name: string
+  /** Packets per second. */
+  readonly rate: number
+  readonly burst: number
+}
+
 /** The one table Palisade owns, whole. */
 export interface NftTable {
   readonly family: 'inet'
@@ -73,6 +81,8 @@ export interface NftTable {
   /** Lines of the file's `#` header: for the reader of the file, never part of the kernel's table. */
   readonly notes: readonly string[]
   readonly comment: string
+  /** Named limits, declared before the objects (absent: none; --log-drops adds the node's drop-log limit). */
+  readonly limits?: readonly NftLimit[]
   /** In print order: sets, policy chains, pod chains with their port maps, dispatch maps, base chains. */
   readonly objects: readonly NftObject[]
 }

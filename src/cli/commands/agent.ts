@@ -32,6 +32,21 @@ interface AgentCliOptions {
   readonly podCidr?: string[]
   readonly unknownPods: string
   readonly revokeEstablished?: boolean
+  readonly logDrops?: boolean
+  readonly logDropsGroup: string
+  readonly logDropsRate: string
+  readonly logDropsBurst: string
+}
+
+/** Default NFLOG group of --log-drops: none of Calico (1, 2), kube-router (100) or Antrea uses it. */
+export const DEFAULT_DROP_LOG_GROUP = 9745
+
+/** Parses an integer flag in [min, max]; undefined (with a message) otherwise. */
+function integer(flag: string, value: string, min: number, max: number): number | undefined {
+  const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN
+  return Number.isInteger(n) && n >= min && n <= max
+    ? n
+    : fail(`${flag} must be an integer from ${min} to ${max}, not "${value}"`)
 }
 
 const fail = (msg: string): undefined => {
@@ -118,6 +133,17 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       '--revoke-established',
       'after each commit, delete the conntrack entries of established flows the new rules refuse (default: they live on)',
     )
+    .option(
+      '--log-drops',
+      'log each dropped connection attempt (one JSON line: 5-tuple, both pods, direction, isolating policies), read from NFLOG with tcpdump',
+    )
+    .option('--log-drops-group <n>', 'NFLOG group of --log-drops (0-65535)', String(DEFAULT_DROP_LOG_GROUP))
+    .option(
+      '--log-drops-rate <n>',
+      '--log-drops: at most this many logged packets per second for the node',
+      '100',
+    )
+    .option('--log-drops-burst <n>', '--log-drops: packets the limit lets through at once', '200')
     .option('--cleanup-on-exit', 'remove the rules when stopping (default: keep them in force)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug', 'info')
     .action(async (o: AgentCliOptions) => {
@@ -138,6 +164,10 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
       const debounceMs = duration('--debounce', o.debounce)
       const healthAddr = address('--health-addr', o.healthAddr)
       const metricsAddr = o.metricsAddr === undefined ? undefined : address('--metrics-addr', o.metricsAddr)
+      const logGroup = integer('--log-drops-group', o.logDropsGroup, 0, 65535)
+      const logRate = integer('--log-drops-rate', o.logDropsRate, 1, 1_000_000)
+      const logBurst = integer('--log-drops-burst', o.logDropsBurst, 1, 1_000_000)
+      if (logGroup === undefined || logRate === undefined || logBurst === undefined) return void setExit(2)
       if (
         syncPeriodMs === undefined ||
         cacheSyncTimeoutMs === undefined ||
@@ -179,6 +209,7 @@ export function registerAgent(program: Command, setExit: (code: number) => void)
           ...(ranges.podRanges ? { podRanges: ranges.podRanges } : {}),
           ...(ranges.unknownPods ? { unknownPods: ranges.unknownPods } : {}),
           ...(o.revokeEstablished === true ? { revokeEstablished: true } : {}),
+          ...(o.logDrops ? { logDrops: { group: logGroup, rate: logRate, burst: logBurst } } : {}),
           cleanupOnExit: o.cleanupOnExit === true,
           logger,
         })
