@@ -118,9 +118,11 @@ function addressSet(s: IRAddressSet): Ipset {
   const comment =
     o.kind === 'ipBlock'
       ? `ipBlock ${o.cidr}${o.except.length ? ` except ${o.except.join(',')}` : ''}`
-      : `pods${o.namespace !== undefined ? ` namespace=${o.namespace}` : ''}${
-          o.namespaceSelector !== undefined ? ` namespaceSelector={${o.namespaceSelector}}` : ''
-        }${o.podSelector !== undefined ? ` podSelector={${o.podSelector}}` : ''}`
+      : o.kind === 'nodes'
+        ? `nodes nodeSelector={${o.nodeSelector}}`
+        : `pods${o.namespace !== undefined ? ` namespace=${o.namespace}` : ''}${
+            o.namespaceSelector !== undefined ? ` namespaceSelector={${o.namespaceSelector}}` : ''
+          }${o.podSelector !== undefined ? ` podSelector={${o.podSelector}}` : ''}`
   return ipset({
     name: ipsetName(s),
     type: ipsetType(s),

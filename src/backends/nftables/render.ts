@@ -121,6 +121,8 @@ function setComment(s: IRSet): string {
   let what: string
   if (o.kind === 'ipBlock') {
     what = `ipBlock ${o.cidr}${o.except.length > 0 ? ` except ${o.except.join(' ')}` : ''}`
+  } else if (o.kind === 'nodes') {
+    what = `addresses of nodes nodeSelector ${o.nodeSelector}`
   } else if (o.namespaceSelector !== undefined) {
     what = `pods namespaceSelector ${o.namespaceSelector} podSelector ${o.podSelector}`
   } else {
