@@ -112,9 +112,23 @@ export function clusterChains(
   return { chains, podTiers }
 }
 
-/** Returns a pod's tiers in one direction from the map built by clusterChains. */
-export function tiersOf(podTiers: PodTiers, key: string, direction: Direction): IRPodTiers | undefined {
-  return podTiers.get(key)?.[direction]
+/** Returns a pod's tiers in one direction from the map built by clusterChains, naming its chains. */
+export function tiersOf(
+  b: Builder,
+  podTiers: PodTiers,
+  p: PodFacts,
+  direction: Direction,
+): IRPodTiers | undefined {
+  const t = podTiers.get(keyOf(p))?.[direction]
+  if (!t) return undefined
+  const readable = `${p.pod.namespace}_${p.pod.name}`
+  const short = direction === 'Ingress' ? 'in' : 'eg'
+  return {
+    chain: b.names.name(`tiers|${keyOf(p)}|${direction}`, `tier_${short}_`, readable),
+    baselineChain: b.names.name(`baseline|${keyOf(p)}|${direction}`, `base_${short}_`, readable),
+    admin: t.admin,
+    baseline: t.baseline,
+  }
 }
 
 /**

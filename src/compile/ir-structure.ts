@@ -206,8 +206,8 @@ function localPod(
   const iface = interfaceOf(p, opts, b.diagnostics)
   const ingress = dir('Ingress')
   const egress = dir('Egress')
-  const ingressTiers = tiersOf(podTiers, keyOf(p), 'Ingress')
-  const egressTiers = tiersOf(podTiers, keyOf(p), 'Egress')
+  const ingressTiers = tiersOf(b, podTiers, p, 'Ingress')
+  const egressTiers = tiersOf(b, podTiers, p, 'Egress')
   return {
     namespace: p.pod.namespace,
     name: p.pod.name,

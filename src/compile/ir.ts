@@ -232,6 +232,13 @@ export interface IRClusterChain {
  * only read when no NetworkPolicy isolates the pod in that direction (Pass -> allowed).
  */
 export interface IRPodTiers {
+  /** Id of the pod's tier chain (the dispatch target: Admin chains, then the next stage). */
+  readonly chain: string
+  /**
+   * Id of the pod's Baseline stage chain (Baseline chains, then allowed), used when no NetworkPolicy
+   * isolates the pod in this direction and `baseline` is not empty.
+   */
+  readonly baselineChain: string
   readonly admin: readonly string[]
   readonly baseline: readonly string[]
 }

@@ -1,15 +1,24 @@
 /**
- * The node IR carries the ClusterNetworkPolicy tiers (docs/semantics.md#cnp-tiers): its evaluator decides
- * like the engine on random clusters with Admin and Baseline policies, Pass, nodes and networks peers,
+ * The node IR carries the ClusterNetworkPolicy tiers (docs/semantics.md#cnp-tiers): its evaluator (and the
+ * nftables ruleset rendered from it, through the interpreter of test/conformance) decides like the engine on random clusters with Admin and Baseline policies, Pass, nodes and networks peers,
  * named ports and fail-closed peers; and the IR of a cluster without them is what it was before.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildNodeIR, createIREvaluator, createNodeIRBuilder, nodesOf } from '../../src/compile/index.js'
+import { getBackend } from '../../src/backends/index.js'
+import type { NftTable } from '../../src/backends/nftables/structure.js'
+import {
+  buildNodeIR,
+  createIREvaluator,
+  createNodeIRBuilder,
+  IR_NAME_MAX,
+  nodesOf,
+} from '../../src/compile/index.js'
 import { buildIndex, declaredPorts, evaluate } from '../../src/engine/index.js'
 import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { ClusterState, Pod } from '../../src/model/index.js'
 import { parseIP } from '../../src/model/index.js'
+import { IMPLEMENTATIONS } from '../conformance/implementations.js'
 
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
 
@@ -69,6 +78,59 @@ describe('ClusterNetworkPolicy tiers in the node IR', () => {
       fc.property(seed, (s) => {
         const cluster = randomCluster(s, { maxPods: 8, maxPolicies: 3, ipv6: true, clusterPolicies: 4 })
         expect(mismatches(cluster)).toEqual([])
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it('the nftables ruleset decides every pod pair like the engine (single stack)', () => {
+    const nft = IMPLEMENTATIONS.find((i) => i.name === 'nftables ruleset')
+    if (!nft) throw new Error('no nftables implementation')
+    fc.assert(
+      fc.property(seed, (s) => {
+        const cluster = randomCluster(s, { maxPods: 9, maxPolicies: 4, sctp: true, clusterPolicies: 5 })
+        const index = buildIndex(cluster)
+        const decide = nft.prepare(cluster)
+        const ports = [...declaredPorts(cluster.pods), { port: 8081, protocol: 'TCP' as const }]
+        const wrong: string[] = []
+        for (const a of cluster.pods)
+          for (const b of cluster.pods) {
+            if (a === b || ((a.hostNetwork || b.hostNetwork) && a.nodeName === b.nodeName)) continue
+            for (const port of ports) {
+              const expected = evaluate(index, { kind: 'pod', pod: a }, { kind: 'pod', pod: b }, port).allowed
+              if (decide(a, b, port) !== expected)
+                wrong.push(
+                  `${a.namespace}/${a.name} -> ${b.namespace}/${b.name} ${port.port}/${port.protocol}`,
+                )
+            }
+          }
+        expect(wrong).toEqual([])
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  it('every nftables object a chain or map refers to is declared, with a valid bounded name', () => {
+    fc.assert(
+      fc.property(seed, fc.boolean(), (s, ipv6) => {
+        const cluster = randomCluster(s, { maxPods: 10, maxPolicies: 4, ipv6, clusterPolicies: 5 })
+        for (const node of nodesOf(cluster)) {
+          const table = getBackend('nftables').render(buildNodeIR(cluster, node)).structure as NftTable
+          const names = table.objects.map((o) => o.name)
+          const declared = new Set(names)
+          expect(declared.size).toBe(names.length)
+          for (const o of table.objects) {
+            expect(o.name.length).toBeLessThanOrEqual(IR_NAME_MAX)
+            expect(o.name).toMatch(/^[a-z][a-z0-9_-]*$/)
+            const refs =
+              o.kind === 'chain'
+                ? o.refs
+                : o.kind === 'map'
+                  ? o.elements.flatMap((e) => ('chain' in e.verdict ? [e.verdict.chain] : []))
+                  : []
+            for (const r of refs) expect(declared.has(r), `${o.name} -> ${r}`).toBe(true)
+          }
+        }
       }),
       { numRuns: 150 },
     )
