@@ -53,11 +53,15 @@ describe('examples/cluster-network-policy', () => {
     ])
   })
 
-  it('compile says the ruleset does not enforce them yet', async () => {
-    const r = await runCli(['compile', dir, '--node', 'worker-1'])
-    expect(r.code).toBe(0)
-    expect(r.stderr).toContain(
-      'palisade compile: warning: 4 ClusterNetworkPolicies are not enforced by the ruleset (not compiled yet;',
+  it('compile enforces them with nftables, and says the iptables ruleset does not yet', async () => {
+    const nft = await runCli(['compile', dir, '--node', 'worker-1'])
+    expect(nft.code).toBe(0)
+    expect(nft.stderr).not.toContain('not enforced')
+    expect(nft.stdout).toContain('chain adm_tenant-acme_in {')
+    const ipt = await runCli(['compile', dir, '--node', 'worker-1', '--backend', 'iptables'])
+    expect(ipt.code).toBe(0)
+    expect(ipt.stderr).toContain(
+      'palisade compile: warning: 4 ClusterNetworkPolicies are not enforced by the iptables ruleset (not compiled yet for iptables; --backend nftables enforces them;',
     )
   })
 

@@ -100,7 +100,7 @@ export function registerApply(program: Command, setExit: (code: number) => void)
     const node = opts.node as string
     const loaded = await loadFromOptions(paths, opts, 'apply')
     if (!loaded) return setExit(2)
-    warnClusterPoliciesNotEnforced('apply', loaded.cluster)
+    warnClusterPoliciesNotEnforced('apply', loaded.cluster, backend)
     if (!nodesOf(loaded.cluster).includes(node)) {
       process.stderr.write(
         `palisade apply: warning: no pod runs on node "${node}"; the ruleset isolates nothing\n`,

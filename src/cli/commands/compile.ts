@@ -80,14 +80,18 @@ export function parseBackend(text: string): Backend | undefined {
 }
 
 /**
- * Says that the ruleset leaves ClusterNetworkPolicies out: they are analysed (check, matrix...) but the
- * compiler does not enforce them yet, so the kernel would admit what they deny.
+ * Says that the ruleset leaves ClusterNetworkPolicies out: the nftables backend enforces their tiers, the
+ * iptables backend does not render them yet, so its kernel would admit what they deny.
  */
-export function warnClusterPoliciesNotEnforced(command: string, cluster: ClusterState): void {
+export function warnClusterPoliciesNotEnforced(
+  command: string,
+  cluster: ClusterState,
+  backend: Backend,
+): void {
   const n = cluster.clusterPolicies?.length ?? 0
-  if (n === 0) return
+  if (n === 0 || backend === 'nftables') return
   process.stderr.write(
-    `palisade ${command}: warning: ${n} ClusterNetworkPolic${n === 1 ? 'y is' : 'ies are'} not enforced by the ruleset (not compiled yet; the analysis commands read them: docs/semantics.md#cluster-network-policy)\n`,
+    `palisade ${command}: warning: ${n} ClusterNetworkPolic${n === 1 ? 'y is' : 'ies are'} not enforced by the ${backend} ruleset (not compiled yet for ${backend}; --backend nftables enforces them; the analysis commands read them: docs/semantics.md#cluster-network-policy)\n`,
   )
 }
 
@@ -183,7 +187,7 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
     }
     const loaded = await loadFromOptions(paths, opts, 'compile')
     if (!loaded) return setExit(2)
-    warnClusterPoliciesNotEnforced('compile', loaded.cluster)
+    warnClusterPoliciesNotEnforced('compile', loaded.cluster, backend)
     const nodes = nodesOf(loaded.cluster)
     try {
       if (opts.allNodes !== undefined) {
