@@ -1,6 +1,7 @@
 /**
  * The node IR carries the ClusterNetworkPolicy tiers (docs/semantics.md#cnp-tiers): its evaluator (and the
- * nftables ruleset rendered from it, through the interpreter of test/conformance) decides like the engine on random clusters with Admin and Baseline policies, Pass, nodes and networks peers,
+ * nftables and iptables rulesets rendered from it, through the interpreters of test/conformance) decide
+ * like the engine on random clusters with Admin and Baseline policies, Pass, nodes and networks peers,
  * named ports and fail-closed peers; and the IR of a cluster without them is what it was before.
  */
 import fc from 'fast-check'
@@ -83,32 +84,40 @@ describe('ClusterNetworkPolicy tiers in the node IR', () => {
     )
   })
 
-  it('the nftables ruleset decides every pod pair like the engine (single stack)', () => {
-    const nft = IMPLEMENTATIONS.find((i) => i.name === 'nftables ruleset')
-    if (!nft) throw new Error('no nftables implementation')
-    fc.assert(
-      fc.property(seed, (s) => {
-        const cluster = randomCluster(s, { maxPods: 9, maxPolicies: 4, sctp: true, clusterPolicies: 5 })
-        const index = buildIndex(cluster)
-        const decide = nft.prepare(cluster)
-        const ports = [...declaredPorts(cluster.pods), { port: 8081, protocol: 'TCP' as const }]
-        const wrong: string[] = []
-        for (const a of cluster.pods)
-          for (const b of cluster.pods) {
-            if (a === b || ((a.hostNetwork || b.hostNetwork) && a.nodeName === b.nodeName)) continue
-            for (const port of ports) {
-              const expected = evaluate(index, { kind: 'pod', pod: a }, { kind: 'pod', pod: b }, port).allowed
-              if (decide(a, b, port) !== expected)
-                wrong.push(
-                  `${a.namespace}/${a.name} -> ${b.namespace}/${b.name} ${port.port}/${port.protocol}`,
-                )
+  it.each(['nftables ruleset', 'iptables ruleset'])(
+    'the %s decides every pod pair like the engine (single stack)',
+    (name) => {
+      const nft = IMPLEMENTATIONS.find((i) => i.name === name)
+      if (!nft) throw new Error(`no ${name} implementation`)
+      fc.assert(
+        fc.property(seed, (s) => {
+          const cluster = randomCluster(s, { maxPods: 9, maxPolicies: 4, sctp: true, clusterPolicies: 5 })
+          const index = buildIndex(cluster)
+          const decide = nft.prepare(cluster)
+          const ports = [...declaredPorts(cluster.pods), { port: 8081, protocol: 'TCP' as const }]
+          const wrong: string[] = []
+          for (const a of cluster.pods)
+            for (const b of cluster.pods) {
+              if (a === b || ((a.hostNetwork || b.hostNetwork) && a.nodeName === b.nodeName)) continue
+              for (const port of ports) {
+                const expected = evaluate(
+                  index,
+                  { kind: 'pod', pod: a },
+                  { kind: 'pod', pod: b },
+                  port,
+                ).allowed
+                if (decide(a, b, port) !== expected)
+                  wrong.push(
+                    `${a.namespace}/${a.name} -> ${b.namespace}/${b.name} ${port.port}/${port.protocol}`,
+                  )
+              }
             }
-          }
-        expect(wrong).toEqual([])
-      }),
-      { numRuns: 200 },
-    )
-  })
+          expect(wrong).toEqual([])
+        }),
+        { numRuns: 200 },
+      )
+    },
+  )
 
   it('every nftables object a chain or map refers to is declared, with a valid bounded name', () => {
     fc.assert(

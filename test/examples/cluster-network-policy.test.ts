@@ -53,16 +53,15 @@ describe('examples/cluster-network-policy', () => {
     ])
   })
 
-  it('compile enforces them with nftables, and says the iptables ruleset does not yet', async () => {
+  it('compile enforces them with both backends (no warning; tier chains in the ruleset)', async () => {
     const nft = await runCli(['compile', dir, '--node', 'worker-1'])
     expect(nft.code).toBe(0)
-    expect(nft.stderr).not.toContain('not enforced')
+    expect(nft.stderr).not.toContain('ClusterNetworkPolic')
     expect(nft.stdout).toContain('chain adm_tenant-acme_in {')
     const ipt = await runCli(['compile', dir, '--node', 'worker-1', '--backend', 'iptables'])
     expect(ipt.code).toBe(0)
-    expect(ipt.stderr).toContain(
-      'palisade compile: warning: 4 ClusterNetworkPolicies are not enforced by the iptables ruleset (not compiled yet for iptables; --backend nftables enforces them;',
-    )
+    expect(ipt.stderr).not.toContain('ClusterNetworkPolic')
+    expect(ipt.stdout).toContain('-A PAL-adm_tenant-acme_in ')
   })
 
   it('connlist --exposure says which ClusterNetworkPolicies decide beyond the NetworkPolicy rules it reads', async () => {

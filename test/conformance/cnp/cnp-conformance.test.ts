@@ -96,8 +96,8 @@ spec:
   })
 })
 
-/** The dataplanes that enforce ClusterNetworkPolicies so far. */
-const TIERED = DATAPLANES.filter((i) => i.name !== 'iptables ruleset')
+/** Every dataplane: the compiler IR, the nftables and the iptables rulesets. */
+const TIERED = DATAPLANES
 
 describe.each(TIERED)('network-policy-api conformance (ClusterNetworkPolicy) in the $name', (impl) => {
   it.each(cases)('$title', (c) => {
