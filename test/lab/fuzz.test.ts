@@ -71,6 +71,27 @@ describe('lab fuzz without a kernel', () => {
     for (const s of shrinkSteps(cluster)) expect(await fails(s)).toBe(false)
   })
 
+  it('shrinking removes ClusterNetworkPolicies, their rules and peers too', async () => {
+    // the first seed drawing two or more ClusterNetworkPolicies, the first of them with rules
+    const c = Array.from({ length: 50 }, (_, i) =>
+      randomCluster(i + 1, { nodes: 2, maxPods: 8, clusterPolicies: 4 }),
+    ).find(
+      (x) =>
+        (x.clusterPolicies?.length ?? 0) > 1 &&
+        (x.clusterPolicies?.[0]?.ingress.length ?? 0) + (x.clusterPolicies?.[0]?.egress.length ?? 0) > 0,
+    ) as ClusterState
+    const cnps = c.clusterPolicies ?? []
+    expect(cnps.length).toBeGreaterThan(1)
+    const keep = cnps[0]?.name
+    // "fails" while the first ClusterNetworkPolicy exists: the others, every NetworkPolicy and extra pods go
+    const fails = async (x: ClusterState) => (x.clusterPolicies ?? []).some((p) => p.name === keep)
+    const { cluster } = await shrinkCluster(c, fails, 2000)
+    expect(cluster.clusterPolicies?.map((p) => p.name)).toEqual([keep])
+    expect(cluster.policies).toEqual([])
+    const left = cluster.clusterPolicies?.[0]
+    expect((left?.ingress.length ?? 0) + (left?.egress.length ?? 0)).toBe(0)
+  })
+
   it('a failing fuzz case is saved as manifests plus expected and observed matrices', async () => {
     const dir = `/tmp/palisade-fuzz-test-${process.pid}`
     const r = await fuzzLab({
