@@ -1,7 +1,8 @@
 /**
  * ClusterNetworkPolicy tiers in the kernel: examples/cluster-network-policy (an Admin Deny to an address,
  * Admin Pass to a NetworkPolicy and to the Baseline tier, an Admin Accept on a named port, a Baseline
- * Deny with a DNS Accept) loaded on every node of a lab and probed, on nftables and on iptables; every
+ * Deny with a DNS Accept) loaded on every node of a lab and probed, on nftables and on iptables (nft and
+ * legacy), in an IPv4 and an IPv6 lab; every
  * probe must answer as the engine predicts. Each run builds its own lab and tears it down.
  */
 import { readdirSync, readFileSync } from 'node:fs'
@@ -25,13 +26,15 @@ describe.skipIf(skip)('lab: ClusterNetworkPolicy tiers in the kernel', () => {
     { validate: 'strict' },
   )
   it.each([
-    { mode: 'routed', backend: 'nftables' },
-    { mode: 'bridge', backend: 'iptables-nft' },
+    { mode: 'routed', backend: 'nftables', family: 4 },
+    { mode: 'bridge', backend: 'iptables-nft', family: 4 },
+    { mode: 'routed', backend: 'nftables', family: 6 },
+    { mode: 'routed', backend: 'iptables-legacy', family: 6 },
   ] as const)(
-    'examples/cluster-network-policy, $mode, $backend',
-    async ({ mode, backend }) => {
+    'examples/cluster-network-policy, $mode, $backend, IPv$family',
+    async ({ mode, backend, family }) => {
       expect(loaded.diagnostics.filter((d) => d.severity === 'error')).toEqual([])
-      const r = await verifyCluster(loaded.cluster, { mode, backend })
+      const r = await verifyCluster(loaded.cluster, { mode, backend, ...(family === 6 ? { family } : {}) })
       expect(r.observed.probes).toBeGreaterThan(0)
       // the tiers decide some probes both ways (the example is not all-allowed nor all-denied)
       const cells = [...r.expected.cells.flatMap((c) => [...c])]
