@@ -4,7 +4,10 @@
  * Two shapes: `spread` (default): policies select the node's pods as real clusters do, one in 100 selects the
  * server (10 at 1,000); `worst`: every policy selects the server and only the last one admits the client, so
  * each new connection walks every policy chain.
- *   node dist/bench/lab.js [--shape spread|worst] [--seconds 3] [--backend nftables|iptables-nft|iptables-legacy] [--counts 0,100,1000,5000]
+ * `--cnp`: the policies are Admin ClusterNetworkPolicies instead (issue 13): with `worst`, each selects the
+ * server and Denies a peer the client is not, on its own port, and the last Accepts the client on 80, so each
+ * new connection walks every Admin chain of the server; with `spread`, one in 100 selects the server.
+ *   node dist/bench/lab.js [--shape spread|worst] [--cnp] [--seconds 3] [--backend nftables|iptables-nft|iptables-legacy] [--counts 0,100,1000,5000]
  * Absolute figures are noisy on a shared machine: read the ratios.
  * Every closed connection leaves the client a TIME_WAIT socket for 60 s; once they hold the even half of
  * the ephemeral port range (~14,100 with 32768-60999) every connect() scans it (__inet_hash_connect) and
@@ -23,7 +26,13 @@ import {
   request,
   upLab,
 } from '../src/lab/index.js'
-import type { ClusterState, LabelSelector, NetworkPolicy, Pod } from '../src/model/index.js'
+import type {
+  ClusterNetworkPolicy,
+  ClusterState,
+  LabelSelector,
+  NetworkPolicy,
+  Pod,
+} from '../src/model/index.js'
 
 const args = process.argv.slice(2)
 const opt = (name: string, d: string) => (args.includes(name) ? (args[args.indexOf(name) + 1] ?? d) : d)
@@ -31,6 +40,7 @@ const seconds = Number(opt('--seconds', '3'))
 const backend = opt('--backend', 'nftables') as LabBackend
 const counts = opt('--counts', '0,100,1000,5000').split(',').map(Number)
 const shape = opt('--shape', 'spread') as 'spread' | 'worst'
+const cnp = args.includes('--cnp')
 const OTHERS = 10
 
 const sel = (matchLabels: Record<string, string>): LabelSelector => ({ matchLabels, matchExpressions: [] })
@@ -75,6 +85,38 @@ function policies(n: number): NetworkPolicy[] {
   return out
 }
 
+/** The same shapes as Admin ClusterNetworkPolicies (priority i: evaluated in order). */
+function clusterPolicies(n: number): ClusterNetworkPolicy[] {
+  const out: ClusterNetworkPolicy[] = []
+  for (let i = 0; i < n; i++) {
+    const last = i === n - 1
+    const target = shape === 'worst' || last || i % 100 === 0 ? 'server' : `other-${i % OTHERS}`
+    out.push({
+      name: `cnp${String(i).padStart(5, '0')}`,
+      apiVersion: 'policy.networking.k8s.io/v1beta1',
+      tier: 'Admin',
+      priority: Math.min(i, 1000),
+      subject: { kind: 'pods', namespaceSelector: sel({}), podSelector: sel({ app: target }) },
+      ingress: [
+        {
+          action: last ? 'Accept' : 'Deny',
+          peers: [
+            {
+              kind: 'pods',
+              namespaceSelector: sel({}),
+              podSelector: sel({ peer: last ? 'client' : `c${i}` }),
+            },
+            { kind: 'networks', networks: [`172.${16 + (i % 16)}.${(i >> 4) % 256}.0/24`] },
+          ],
+          ports: [{ kind: 'port', protocol: 'TCP', port: last ? 80 : 1000 + (i % 60000) }],
+        },
+      ],
+      egress: [],
+    })
+  }
+  return out
+}
+
 const base: ClusterState = {
   namespaces: [
     {
@@ -108,7 +150,9 @@ try {
   const server = lab.plan.pods.find((p) => p.key === 'bench/server')!
   await runInOk(client.netns, ['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1'], { timeoutMs: 5000 })
   for (const n of counts) {
-    const cluster: ClusterState = { ...lab.plan.cluster, policies: policies(n) }
+    const cluster: ClusterState = cnp
+      ? { ...lab.plan.cluster, clusterPolicies: clusterPolicies(n) }
+      : { ...lab.plan.cluster, policies: policies(n) }
     const t0 = Date.now()
     const rs = lab.plan.nodes.map(
       (node) =>
@@ -162,7 +206,7 @@ try {
 }
 const b0 = rows[0]!
 process.stdout.write(
-  `lab bench (${backend}, shape ${shape}, ${seconds} s per figure, client on node-1 -> server on node-2; ratios vs ${b0.policies} policies)\n`,
+  `lab bench (${backend}, shape ${shape}${cnp ? ', Admin ClusterNetworkPolicies' : ''}, ${seconds} s per figure, client on node-1 -> server on node-2; ratios vs ${b0.policies} policies)\n`,
 )
 process.stdout.write(
   'policies  rules   compile ms  apply ms  TCP Mbit/s (ratio)   new conn/s (ratio)  failed\n',

@@ -18,6 +18,7 @@ import {
   cidrContainsIP,
   type Diagnostic,
   type Namespace,
+  type Node,
   type Pod,
   parseCIDR,
   parseIP,
@@ -140,13 +141,15 @@ export function buildNodeIRWithMemo(
     old.opts === opts &&
     sameItems(old.families, pods.families) &&
     sameItems(old.policies, cluster.policies) &&
+    sameItems(old.clusterPolicies, cluster.clusterPolicies ?? []) &&
+    (old.clusterPolicies.length === 0 || sameItems(old.namespaces, cluster.namespaces)) &&
     sameItems(old.onNode, pods.onNode)
   const structure = reuse
     ? old
     : buildStructure(cluster, node, opts, pods.families, pods.onNode, pods.onNodeFacts)
 
   // Phase 3: set elements (a memoized set is reused unless a changed pod or namespace can affect it).
-  const sets = fillSets(memo, cluster.namespaces, structure, pods, changed, epoch)
+  const sets = fillSets(memo, cluster.namespaces, cluster.nodes ?? [], structure, pods, changed, epoch)
   if (memo) memo.stats = { structureReused: reuse, ...sets.stats }
   const unknownPods = opts.unknownPods ?? 'drop'
   const ranges = podRangesOf(cluster, node, opts)
@@ -156,6 +159,7 @@ export function buildNodeIRWithMemo(
     families: pods.families,
     sets: sets.sets,
     chains: structure.chains,
+    ...(structure.clusterChains ? { clusterChains: structure.clusterChains } : {}),
     pods: structure.pods,
     antiSpoofing: opts.podInterfaces !== undefined,
     podRanges: ranges,
@@ -243,6 +247,7 @@ function followChanges(memo: BuildMemo, changed: readonly PodFacts[] | undefined
 function fillSets(
   memo: BuildMemo | undefined,
   namespaces: readonly Namespace[],
+  nodes: readonly Node[],
   structure: Structure,
   pods: BuildPods,
   changed: readonly PodFacts[] | undefined,
@@ -265,6 +270,7 @@ function fillSets(
       return memo.podIndex
     },
     namespaces: buildNamespaceIndex(namespaces),
+    nodes,
   }
   const addressIndex = (): ReadonlyMap<string, readonly PodFacts[]> => {
     if (!memo) return indexAddresses(programmable)
@@ -283,7 +289,13 @@ function fillSets(
       let set: IRSet
       // A namespace relabel can move whole namespaces in or out of a namespaceSelector set: refill it.
       const byNamespaceSelector = s.kind === 'pods' && s.matcher.namespaces.kind === 'namespaceSelector'
-      if (prev && changed !== undefined && !(namespacesChanged && byNamespaceSelector)) {
+      // Node sets are few and small: always refilled (Node objects change without pods changing).
+      if (
+        prev &&
+        changed !== undefined &&
+        s.kind !== 'nodes' &&
+        !(namespacesChanged && byNamespaceSelector)
+      ) {
         const hits = hitsOf(ctx, s, changed)
         const elements =
           hits.length === 0

@@ -5,12 +5,14 @@
  * committed would refuse). Pure: the IR and a packet in, a boolean out.
  *
  * It decides as the rendered ruleset does on the FORWARD hook: the source's egress when the source is a
- * local pod isolated for egress, then the destination's ingress when the destination is a local pod
- * isolated for ingress. A remote side is the other node's business. Anti-spoofing (the interface a packet
+ * local pod, then the destination's ingress when the destination is a local pod; each direction tier by
+ * tier (docs/semantics.md#cnp-tiers): the Admin ClusterNetworkPolicy chains (Accept/Deny final, Pass
+ * goes on), the NetworkPolicy chains when some isolate the pod (final), else the Baseline chains (Deny
+ * drops; Accept, Pass and no match allow). A remote side is the other node's business. Anti-spoofing (the interface a packet
  * came from) is not part of the decision: conntrack does not record it.
  */
 import { canonicalIP, type Family, type Protocol, parseCIDR, parseIP } from '../model/index.js'
-import type { IRChain, IRLocalPod, IRRule, IRSet, NodeIR } from './ir.js'
+import type { IRChain, IRClusterChain, IRLocalPod, IRRule, IRSet, NodeIR } from './ir.js'
 
 /** The first packet of a connection as the IR sees it. */
 export interface IRPacket {
@@ -118,6 +120,7 @@ function inSet(set: PreparedSet, family: Family, address: string, value: bigint)
 export function createIREvaluator(ir: NodeIR): IREvaluator {
   const sets = new Map(ir.sets.map((s) => [s.id, prepareSet(s)]))
   const chains = new Map<string, IRChain>(ir.chains.map((c) => [c.id, c]))
+  const clusterChains = new Map<string, IRClusterChain>((ir.clusterChains ?? []).map((c) => [c.id, c]))
   const pods = new Map<string, IRLocalPod>()
   for (const p of ir.pods) for (const a of p.ips) pods.set(canonical(a.address) ?? a.address, p)
 
@@ -146,12 +149,25 @@ export function createIREvaluator(ir: NodeIR): IREvaluator {
     const local = direction === 'Egress' ? srcText : dstText
     const pod = pods.get(local)
     const d = direction === 'Egress' ? pod?.egress : pod?.ingress
-    if (!d) return true
+    const tiers = direction === 'Egress' ? pod?.egressTiers : pod?.ingressTiers
+    if (!d && !tiers) return true
     const remote = direction === 'Egress' ? dstText : srcText
     const remoteValue = direction === 'Egress' ? dst.value : src.value
-    return d.policies.some((id) =>
-      (chains.get(id)?.rules ?? []).some((r) => ruleMatches(r, remote, remoteValue, dstText, p)),
-    )
+    // The first rule of a tier's chains (in order) with a matching match decides (docs/semantics.md#cnp-tiers).
+    const tierAction = (ids: readonly string[]) => {
+      for (const id of ids)
+        for (const r of clusterChains.get(id)?.rules ?? [])
+          if (r.matches.some((m) => ruleMatches(m, remote, remoteValue, dstText, p))) return r.action
+      return undefined
+    }
+    const admin = tiers ? tierAction(tiers.admin) : undefined
+    if (admin === 'Accept') return true
+    if (admin === 'Deny') return false
+    if (d)
+      return d.policies.some((id) =>
+        (chains.get(id)?.rules ?? []).some((r) => ruleMatches(r, remote, remoteValue, dstText, p)),
+      )
+    return (tiers ? tierAction(tiers.baseline) : undefined) !== 'Deny'
   }
 
   return {

@@ -4,23 +4,26 @@
  * node and the options, so the incremental compiler reuses it whenever those are the same objects.
  */
 import {
+  type ClusterNetworkPolicy,
   type ClusterState,
   DEFAULT_DENY_ANNOTATION_POLICY,
   type Diagnostic,
   type Family,
+  type Namespace,
   type NetworkPolicy,
   type Pod,
   type PolicyRule,
   policyKey,
 } from '../model/index.js'
 import { policyHasType, policySelectsPod, rulesOf } from '../semantics/index.js'
-import type { CompileOptions, IRChain, IRLocalPod, IRPodDirection, IRPortMatch, IRRule } from './ir.js'
+import { clusterChains, type PodTiers, tiersOf } from './cluster-chains.js'
+import type { CompileOptions, IRChain, IRClusterChain, IRLocalPod, IRPodDirection, IRRule } from './ir.js'
 import { createNameRegistry } from './names.js'
 import { byString } from './order.js'
 import { keyOf, type PodFacts } from './pod-facts.js'
 import {
   type Builder,
-  namedSet,
+  crossMatches,
   type PeerMatch,
   type PortPart,
   peerMatches,
@@ -35,11 +38,17 @@ export interface Structure {
   readonly families: readonly Family[]
   /** cluster.policies as given (compared by reference). */
   readonly policies: readonly NetworkPolicy[]
+  /** cluster.clusterPolicies as given (compared by reference; [] when absent). */
+  readonly clusterPolicies: readonly ClusterNetworkPolicy[]
+  /** cluster.namespaces as given when ClusterNetworkPolicies are compiled (their subjects read labels). */
+  readonly namespaces: readonly Namespace[]
   /** Endpoint pods on the node as given (compared by reference). */
   readonly onNode: readonly Pod[]
   readonly local: readonly PodFacts[]
   readonly specs: readonly SetSpec[]
   readonly chains: readonly IRChain[]
+  /** Absent when no ClusterNetworkPolicy selects a local pod. */
+  readonly clusterChains?: readonly IRClusterChain[]
   readonly pods: readonly IRLocalPod[]
   readonly diagnostics: readonly Diagnostic[]
 }
@@ -59,16 +68,21 @@ export function buildStructure(
   const b: Builder = { names: createNameRegistry(), families, sets: new Map(), diagnostics }
   const local = programmableLocalPods(node, onNodeFacts, diagnostics)
   const { chains, podDirs } = policyChains(b, cluster.policies, local)
-  const pods = local.map((p) => localPod(b, p, podDirs.get(keyOf(p)), opts))
+  const clusterPolicies = cluster.clusterPolicies ?? []
+  const cnp = clusterChains(b, clusterPolicies, cluster.namespaces, local)
+  const pods = local.map((p) => localPod(b, p, podDirs.get(keyOf(p)), opts, cnp.podTiers))
   return {
     node,
     opts,
     families,
     policies: cluster.policies,
+    clusterPolicies,
+    namespaces: clusterPolicies.length > 0 ? cluster.namespaces : [],
     onNode,
     local,
     specs: [...b.sets.values()],
     chains,
+    ...(cnp.chains.length > 0 ? { clusterChains: cnp.chains } : {}),
     pods,
     diagnostics,
   }
@@ -177,6 +191,7 @@ function localPod(
   p: PodFacts,
   d: Record<Direction, string[]> | undefined,
   opts: CompileOptions,
+  podTiers: PodTiers,
 ): IRLocalPod {
   const dir = (direction: Direction): IRPodDirection | undefined => {
     const ids = d?.[direction] ?? []
@@ -191,6 +206,8 @@ function localPod(
   const iface = interfaceOf(p, opts, b.diagnostics)
   const ingress = dir('Ingress')
   const egress = dir('Egress')
+  const ingressTiers = tiersOf(b, podTiers, p, 'Ingress')
+  const egressTiers = tiersOf(b, podTiers, p, 'Egress')
   return {
     namespace: p.pod.namespace,
     name: p.pod.name,
@@ -198,6 +215,8 @@ function localPod(
     ...(iface !== undefined ? { interface: iface } : {}),
     ...(ingress ? { ingress } : {}),
     ...(egress ? { egress } : {}),
+    ...(ingressTiers ? { ingressTiers } : {}),
+    ...(egressTiers ? { egressTiers } : {}),
   }
 }
 
@@ -244,38 +263,5 @@ function compileRule(
       ? [{}]
       : rule.peers.flatMap((peer, j) => peerMatches(b, pol, peer, j, [`spec`, field, index, peerField, j]))
   const portParts: PortPart[] = rule.ports === undefined ? [{}] : portPartsOf(rule.ports)
-  const out: IRRule[] = []
-  for (const pm of peers) {
-    for (const pp of portParts) {
-      const base = {
-        rule: index,
-        ...(pm.peer !== undefined ? { peer: pm.peer } : {}),
-        ...(pp.ports ? { ports: pp.ports } : {}),
-      }
-      if (pp.match?.kind === 'named') {
-        // Named ports are resolved on the destination pod, per family (a pod address . port set).
-        const fams = pm.family !== undefined ? [pm.family] : b.families
-        for (const f of fams) {
-          // Ingress: the destination is a local pod, so only local pods need elements.
-          const scope = direction === 'Ingress' ? 'local' : 'cluster'
-          const set = namedSet(b, f, pp.match.protocol, pp.match.portName, owner, scope)
-          const port: IRPortMatch = {
-            kind: 'named',
-            protocol: pp.match.protocol,
-            portName: pp.match.portName,
-            set,
-          }
-          out.push({ ...base, family: f, ...(pm.set ? { peerSet: pm.set } : {}), port })
-        }
-        continue
-      }
-      out.push({
-        ...base,
-        ...(pm.family !== undefined ? { family: pm.family } : {}),
-        ...(pm.set ? { peerSet: pm.set } : {}),
-        ...(pp.match ? { port: pp.match } : {}),
-      })
-    }
-  }
-  return out
+  return crossMatches(b, owner, direction, index, peers, portParts)
 }

@@ -17,7 +17,7 @@
  * /^[a-z][a-z0-9_-]*$/ and are at most IR_NAME_MAX characters: valid nftables identifiers as they are.
  * Backends with shorter limits (ipset: 31, iptables chains: 28) derive their own names from them.
  */
-import type { Diagnostic, Family, Protocol } from '../model/index.js'
+import type { ClusterPolicyAction, ClusterPolicyTier, Diagnostic, Family, Protocol } from '../model/index.js'
 
 /** Longest id the IR produces (nftables allows 255 on current kernels; we stay well below). */
 export const IR_NAME_MAX = 64
@@ -120,6 +120,8 @@ export type IRSetOrigin =
     }
   /** An ipBlock: the elements are cidr minus every except, as disjoint CIDRs. */
   | { readonly kind: 'ipBlock'; readonly cidr: string; readonly except: readonly string[] }
+  /** A ClusterNetworkPolicy `nodes` peer: the addresses of the Node objects whose labels match (rendered). */
+  | { readonly kind: 'nodes'; readonly nodeSelector: string }
 
 /** A named set of addresses of one family. */
 export interface IRAddressSet {
@@ -193,6 +195,54 @@ export interface IRChain {
   readonly rules: readonly IRRule[]
 }
 
+/**
+ * One rule of a ClusterNetworkPolicy (docs/semantics.md#cnp-tiers) as the node enforces it: when one of
+ * `matches` matches (an OR; same reading as IRRule), `action` decides. A rule that fails closed
+ * (docs/semantics.md#cnp-fail-closed) is a Deny with one match of everything; an Accept that fails
+ * closed, or whose every peer matches nothing (domainNames), has no matches (kept for traceability).
+ */
+export interface IRClusterRule {
+  /** Index in spec.ingress / spec.egress. */
+  readonly rule: number
+  /** spec.ingress[rule].name, when given. */
+  readonly name?: string
+  readonly action: ClusterPolicyAction
+  /** True when the rule is read fail-closed (a peer of no known field): a Deny of everything. */
+  readonly failClosed?: boolean
+  /** IRRule.rule is `rule` in each. */
+  readonly matches: readonly IRRule[]
+}
+
+/** One chain per (ClusterNetworkPolicy, direction) whose subject selects at least one local pod. */
+export interface IRClusterChain {
+  readonly id: string
+  readonly tier: ClusterPolicyTier
+  /** metadata.name (cluster-scoped). */
+  readonly policy: string
+  readonly priority: number
+  readonly direction: 'Ingress' | 'Egress'
+  /** In spec order: the first rule that matches decides (Pass hands over to the next stage). */
+  readonly rules: readonly IRClusterRule[]
+}
+
+/**
+ * The ClusterNetworkPolicy tiers of a local pod in one direction: ids of IRClusterChain, in evaluation
+ * order (priority, then name: docs/semantics.md#cnp-same-priority). The first rule that matches across
+ * the Admin chains decides (Accept/Deny final, Pass -> the NetworkPolicy stage); the Baseline chains are
+ * only read when no NetworkPolicy isolates the pod in that direction (Pass -> allowed).
+ */
+export interface IRPodTiers {
+  /** Id of the pod's tier chain (the dispatch target: Admin chains, then the next stage). */
+  readonly chain: string
+  /**
+   * Id of the pod's Baseline stage chain (Baseline chains, then allowed), used when no NetworkPolicy
+   * isolates the pod in this direction and `baseline` is not empty.
+   */
+  readonly baselineChain: string
+  readonly admin: readonly string[]
+  readonly baseline: readonly string[]
+}
+
 /** A local pod's isolation in one direction: try chains in order, drop when none accepts. */
 export interface IRPodDirection {
   /** Id of the per-pod chain (jumps to `policies`, then counter + drop). */
@@ -218,6 +268,10 @@ export interface IRLocalPod {
   readonly ingress?: IRPodDirection
   /** undefined = not isolated for egress (all egress allowed). */
   readonly egress?: IRPodDirection
+  /** ClusterNetworkPolicy tiers for ingress; undefined when no ClusterNetworkPolicy selects the pod for it. */
+  readonly ingressTiers?: IRPodTiers
+  /** ClusterNetworkPolicy tiers for egress; undefined when no ClusterNetworkPolicy selects the pod for it. */
+  readonly egressTiers?: IRPodTiers
 }
 
 /** All a node enforces. */
@@ -229,6 +283,11 @@ export interface NodeIR {
   readonly sets: readonly IRSet[]
   /** Sorted by policy namespace, name, then Ingress before Egress. */
   readonly chains: readonly IRChain[]
+  /**
+   * ClusterNetworkPolicy chains (tier, priority, name, Ingress before Egress); absent when no
+   * ClusterNetworkPolicy selects a local pod (the IR is then what it was before them).
+   */
+  readonly clusterChains?: readonly IRClusterChain[]
   /** Local pods sorted by namespace/name (isolated or not). */
   readonly pods: readonly IRLocalPod[]
   /** True when CompileOptions.podInterfaces was given (anti-spoofing rules rendered). */

@@ -3,15 +3,17 @@
  * holds is src/semantics' answer (the pod index and matchPodsPeer); this file only turns pods into
  * sorted addresses, from scratch or by patching the previous build's elements for the pods that changed.
  */
-import { type Family, parseIP } from '../model/index.js'
+import { type Family, type Node, parseIP } from '../model/index.js'
 import {
   declaresNamedPort,
   matchNamedPort,
+  matchNodeLabels,
   matchPodsPeer,
   type NamespaceIndex,
   type PodAddress,
   type PodIndex,
   parseIPv4Number,
+  podAddresses,
   renderSelector,
   selectGroups,
 } from '../semantics/index.js'
@@ -28,6 +30,8 @@ export interface FillContext {
   /** The pod index of the programmable pods, built (or brought up to date) on first use. */
   readonly podIndex: () => PodIndex<PodFacts>
   readonly namespaces: NamespaceIndex
+  /** The cluster's Node objects (ClusterNetworkPolicy `nodes` peers). */
+  readonly nodes: readonly Node[]
 }
 
 export type SetElements = IRAddressSet['elements'] | IRNamedPortSet['elements']
@@ -47,7 +51,7 @@ function inNamedSet(ctx: FillContext, s: SetSpec & { kind: 'named' }, p: PodFact
 
 /** Returns the changed pods (added or removed since the last build) that are or were in the set. */
 export function hitsOf(ctx: FillContext, s: SetSpec, changed: readonly PodFacts[]): PodFacts[] {
-  if (s.kind === 'ipBlock') return []
+  if (s.kind === 'ipBlock' || s.kind === 'nodes') return []
   const hits: PodFacts[] = []
   for (const p of changed) {
     if (!p.ips.some((ip) => ip.family === s.family)) continue
@@ -101,7 +105,7 @@ export function patchElements(
   epoch: number,
   byAddress: ReadonlyMap<string, readonly PodFacts[]>,
 ): SetElements {
-  if (s.kind === 'ipBlock') return prev
+  if (s.kind === 'ipBlock' || s.kind === 'nodes') return prev
   if (s.kind === 'named')
     return patchNamedElements(ctx, s, prev as IRNamedPortSet['elements'], hits, epoch, byAddress)
   const out = [...(prev as IRAddressSet['elements'])]
@@ -169,6 +173,7 @@ export function setOf(s: SetSpec, usedBy: readonly string[], elements: SetElemen
   }
   let origin: IRSetOrigin
   if (s.kind === 'ipBlock') origin = { kind: 'ipBlock', cidr: s.cidr, except: s.except }
+  else if (s.kind === 'nodes') origin = { kind: 'nodes', nodeSelector: renderSelector(s.matcher.selector) }
   else {
     const scope = s.matcher.namespaces
     origin = {
@@ -202,6 +207,7 @@ export function sameSet(a: IRSet, b: IRSet): boolean {
   const x = a.origin
   const y = b.origin
   if (x.kind === 'ipBlock') return y.kind === 'ipBlock' && x.cidr === y.cidr && sameItems(x.except, y.except)
+  if (x.kind === 'nodes') return y.kind === 'nodes' && x.nodeSelector === y.nodeSelector
   return (
     y.kind === 'pods' &&
     x.namespace === y.namespace &&
@@ -214,6 +220,7 @@ export function sameSet(a: IRSet, b: IRSet): boolean {
 export function elementsOf(ctx: FillContext, s: SetSpec): SetElements {
   if (s.kind === 'ipBlock') return s.elements
   if (s.kind === 'named') return namedElements(ctx, s)
+  if (s.kind === 'nodes') return nodeElements(ctx, s)
   const found: PodAddress[] = []
   const seen = new Set<string>()
   for (const g of selectGroups(ctx.podIndex(), ctx.namespaces, s.matcher)) {
@@ -223,6 +230,25 @@ export function elementsOf(ctx: FillContext, s: SetSpec): SetElements {
         seen.add(ip.address)
         found.push(ip)
       }
+    }
+  }
+  found.sort(byAddress)
+  return found.map((x) => x.address)
+}
+
+/**
+ * Returns the addresses of the Node objects whose labels match the selector, in the set's family, sorted
+ * (docs/semantics.md#cnp-tiers: a `nodes` peer matches the connection's address).
+ */
+function nodeElements(ctx: FillContext, s: SetSpec & { kind: 'nodes' }): string[] {
+  const found: PodAddress[] = []
+  const seen = new Set<string>()
+  for (const n of ctx.nodes) {
+    if (!matchNodeLabels(s.matcher, n)) continue
+    for (const ip of podAddresses(n.addresses)) {
+      if (ip.family !== s.family || seen.has(ip.address)) continue
+      seen.add(ip.address)
+      found.push(ip)
     }
   }
   found.sort(byAddress)

@@ -13,16 +13,18 @@ import {
   PROTOCOLS,
   type Protocol,
   policyKey,
+  type SourceRef,
 } from '../model/index.js'
 import {
   type IPBlockPeer,
   isEmptySelector,
+  type NodesPeer,
   type PeerMatcher,
   type PodsPeer,
   peerMatcher,
   renderSelector,
 } from '../semantics/index.js'
-import type { IRPortRange } from './ir.js'
+import type { IRPortMatch, IRPortRange, IRRule } from './ir.js'
 import type { NameRegistry } from './names.js'
 import { byString } from './order.js'
 import { isWholeFamily, mergePortRanges, subtractCIDRs } from './ranges.js'
@@ -46,6 +48,14 @@ export type SetSpec =
       readonly cidr: string
       readonly except: readonly string[]
       readonly elements: readonly string[]
+      readonly usedBy: Set<string>
+    }
+  | {
+      readonly kind: 'nodes'
+      readonly key: string
+      readonly id: string
+      readonly family: Family
+      readonly matcher: NodesPeer
       readonly usedBy: Set<string>
     }
   | {
@@ -86,6 +96,21 @@ export type PortPart =
       readonly match: { kind: 'named'; protocol: Protocol; portName: string }
     }
 
+/** The policy a set is declared for: its key in usedBy, and how diagnostics name it. */
+export interface SetOwner {
+  /** 'namespace/name' for a NetworkPolicy, 'cnp:name' for a ClusterNetworkPolicy. */
+  readonly key: string
+  /** 'NetworkPolicy ns/name', 'ClusterNetworkPolicy name'. */
+  readonly object: string
+  readonly source?: SourceRef
+}
+
+/** The owner of a NetworkPolicy's sets. */
+export function policyOwner(pol: NetworkPolicy): SetOwner {
+  const key = policyKey(pol)
+  return { key, object: `NetworkPolicy ${key}`, ...(pol.source ? { source: pol.source } : {}) }
+}
+
 /** Returns the matches of one peer (index j of from/to): one per family for pod peers, one for an ipBlock. */
 export function peerMatches(
   b: Builder,
@@ -99,30 +124,30 @@ export function peerMatches(
     case 'all':
       return [{ peer: j }]
     case 'ipBlock':
-      return ipBlockMatches(b, pol, m, j, path)
+      return ipBlockMatches(b, policyOwner(pol), m, j, [...path, 'ipBlock', 'cidr'])
     case 'pods':
-      return podsMatches(b, pol, m, j)
+      return podsMatches(b, policyKey(pol), m, j)
   }
 }
 
 /** Returns the match of an ipBlock peer: its family and the set of cidr minus except (none for a whole family). */
-function ipBlockMatches(
+export function ipBlockMatches(
   b: Builder,
-  pol: NetworkPolicy,
+  o: SetOwner,
   m: IPBlockPeer,
   j: number,
-  path: readonly (string | number)[],
+  cidrPath: readonly (string | number)[],
 ): PeerMatch[] {
-  const owner = policyKey(pol)
+  const owner = o.key
   const cidr = m.cidr
   if (!cidr) {
     b.diagnostics.push({
       code: 'compile.invalid-cidr',
       severity: 'error',
       message: `invalid CIDR address: ${m.block.cidr} (peer left out: it matches nothing)`,
-      object: `NetworkPolicy ${owner}`,
-      path: [...path, 'ipBlock', 'cidr'],
-      ...(pol.source ? { source: pol.source } : {}),
+      object: o.object,
+      path: [...cidrPath],
+      ...(o.source ? { source: o.source } : {}),
     })
     return []
   }
@@ -150,8 +175,7 @@ function ipBlockMatches(
 }
 
 /** Returns the matches of a selector peer: one pods set per family the cluster has. */
-function podsMatches(b: Builder, pol: NetworkPolicy, m: PodsPeer, j: number): PeerMatch[] {
-  const owner = policyKey(pol)
+export function podsMatches(b: Builder, owner: string, m: PodsPeer, j: number): PeerMatch[] {
   const scope = m.namespaces
   const keyPart = `${scope.key}|pod=${m.podSelectorKey}`
   let readable: string | undefined
@@ -170,6 +194,28 @@ function podsMatches(b: Builder, pol: NetworkPolicy, m: PodsPeer, j: number): Pe
         kind: 'pods',
         key,
         id: b.names.name(key, 'pods_', readable, `_v${f}`, keyPart),
+        family: f,
+        matcher: m,
+        usedBy: new Set(),
+      }
+      b.sets.set(key, spec)
+    }
+    spec.usedBy.add(owner)
+    return { peer: j, family: f, set: spec.id }
+  })
+}
+
+/** Returns the matches of a ClusterNetworkPolicy `nodes` peer: one set of Node addresses per family. */
+export function nodesMatches(b: Builder, owner: string, m: NodesPeer, j: number): PeerMatch[] {
+  const selector = renderSelector(m.selector)
+  return b.families.map((f) => {
+    const key = `${m.key}|${f}`
+    let spec = b.sets.get(key)
+    if (!spec) {
+      spec = {
+        kind: 'nodes',
+        key,
+        id: b.names.name(key, 'nodes_', isEmptySelector(m.selector) ? 'all' : selector, `_v${f}`, m.key),
         family: f,
         matcher: m,
         usedBy: new Set(),
@@ -248,4 +294,50 @@ export function namedSet(
   }
   spec.usedBy.add(owner)
   return spec.id
+}
+
+/**
+ * Returns the matches of one rule: every peer match with every port group; a named port needs one
+ * named-port set per family (Ingress: resolved on local pods only, the destination is one of them).
+ */
+export function crossMatches(
+  b: Builder,
+  owner: string,
+  direction: 'Ingress' | 'Egress',
+  index: number,
+  peers: readonly PeerMatch[],
+  portParts: readonly PortPart[],
+): IRRule[] {
+  const out: IRRule[] = []
+  for (const pm of peers) {
+    for (const pp of portParts) {
+      const base = {
+        rule: index,
+        ...(pm.peer !== undefined ? { peer: pm.peer } : {}),
+        ...(pp.ports ? { ports: pp.ports } : {}),
+      }
+      if (pp.match?.kind === 'named') {
+        const fams = pm.family !== undefined ? [pm.family] : b.families
+        for (const f of fams) {
+          const scope = direction === 'Ingress' ? 'local' : 'cluster'
+          const set = namedSet(b, f, pp.match.protocol, pp.match.portName, owner, scope)
+          const port: IRPortMatch = {
+            kind: 'named',
+            protocol: pp.match.protocol,
+            portName: pp.match.portName,
+            set,
+          }
+          out.push({ ...base, family: f, ...(pm.set ? { peerSet: pm.set } : {}), port })
+        }
+        continue
+      }
+      out.push({
+        ...base,
+        ...(pm.family !== undefined ? { family: pm.family } : {}),
+        ...(pm.set ? { peerSet: pm.set } : {}),
+        ...(pp.match ? { port: pp.match } : {}),
+      })
+    }
+  }
+  return out
 }

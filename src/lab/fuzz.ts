@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { matrixToJSON } from '../engine/index.js'
 import { randomCluster } from '../gen/random-cluster.js'
-import type { ClusterState, Family, NetworkPolicy, PolicyRule } from '../model/index.js'
+import type { ClusterNetworkPolicy, ClusterState, Family, NetworkPolicy, PolicyRule } from '../model/index.js'
 import { formatMismatch, mismatchJSON } from './compare.js'
 import { renderClusterYAML } from './manifests.js'
 import type { LabMode } from './plan.js'
@@ -23,6 +23,8 @@ export interface FuzzOptions {
   readonly family?: Family
   readonly maxPods?: number
   readonly maxPolicies?: number
+  /** Draw up to this many ClusterNetworkPolicies per cluster too (randomCluster's option; default none). */
+  readonly clusterPolicies?: number
   /** Where failing cases are saved (default test/lab/regressions). */
   readonly outDir?: string
   /** Most verify runs spent shrinking one failing case (default 40). */
@@ -47,7 +49,7 @@ export interface FuzzReport {
   readonly ms: number
 }
 
-/** Returns every cluster one removal smaller: one policy, rule, peer or pod less. */
+/** Returns every cluster one removal smaller: one policy, ClusterNetworkPolicy, rule, peer or pod less. */
 export function shrinkSteps(c: ClusterState): ClusterState[] {
   const out: ClusterState[] = []
   const without = <T>(xs: readonly T[], i: number): T[] => xs.filter((_, k) => k !== i)
@@ -66,6 +68,28 @@ export function shrinkSteps(c: ClusterState): ClusterState[] {
           for (let p = 0; p < peers.length; p++) out.push(withRule({ ...rule, peers: without(peers, p) }))
         if (ports.length > 1)
           for (let p = 0; p < ports.length; p++) out.push(withRule({ ...rule, ports: without(ports, p) }))
+      })
+    }
+  })
+  // ClusterNetworkPolicies: one less, or one rule or peer less
+  const cnps = c.clusterPolicies ?? []
+  for (let i = 0; i < cnps.length; i++) out.push({ ...c, clusterPolicies: without(cnps, i) })
+  cnps.forEach((pol, i) => {
+    const replace = (p: ClusterNetworkPolicy) => ({
+      ...c,
+      clusterPolicies: cnps.map((x, k) => (k === i ? p : x)),
+    })
+    for (const dir of ['ingress', 'egress'] as const) {
+      pol[dir].forEach((rule, r) => {
+        out.push(replace({ ...pol, [dir]: without(pol[dir], r) }))
+        if (rule.peers.length > 1)
+          for (let p = 0; p < rule.peers.length; p++)
+            out.push(
+              replace({
+                ...pol,
+                [dir]: pol[dir].map((x, k) => (k === r ? { ...rule, peers: without(rule.peers, p) } : x)),
+              }),
+            )
       })
     }
   })
@@ -115,11 +139,12 @@ export async function fuzzLab(opts: FuzzOptions): Promise<FuzzReport> {
       maxPods: opts.maxPods ?? 6,
       maxPolicies: opts.maxPolicies ?? 4,
       ...(family === 6 ? { ipv6: true } : {}),
+      ...(opts.clusterPolicies ? { clusterPolicies: opts.clusterPolicies } : {}),
     })
     const r = await verify(cluster)
     probes += r.observed.probes
     log(
-      `case seed=${seed}: ${cluster.pods.length} pods, ${cluster.policies.length} policies, ${r.observed.probes} probes, ${r.mismatches.length} wrong`,
+      `case seed=${seed}: ${cluster.pods.length} pods, ${cluster.policies.length} policies${cluster.clusterPolicies ? `, ${cluster.clusterPolicies.length} ClusterNetworkPolicies` : ''}, ${r.observed.probes} probes, ${r.mismatches.length} wrong`,
     )
     if (r.mismatches.length === 0) continue
     for (const m of r.mismatches.slice(0, 10)) log(`  MISMATCH ${formatMismatch(m)}`)

@@ -1,6 +1,16 @@
 /** A ClusterState back as Kubernetes manifests (pure): what the lab's fuzz cases save and its agents read. */
 import { stringify } from 'yaml'
-import type { ClusterState, ContainerPort, LabelSelector, PolicyPeer, PolicyRule } from '../model/index.js'
+import type {
+  ClusterNetworkPolicy,
+  ClusterPolicyPeer,
+  ClusterPolicyPort,
+  ClusterPolicyRule,
+  ClusterState,
+  ContainerPort,
+  LabelSelector,
+  PolicyPeer,
+  PolicyRule,
+} from '../model/index.js'
 import { DEFAULT_DENY_ANNOTATION_POLICY, LEGACY_ISOLATION_ANNOTATION } from '../model/index.js'
 
 function selectorYAML(s: LabelSelector): Record<string, unknown> {
@@ -67,7 +77,7 @@ function containersYAML(ports: readonly ContainerPort[]): Record<string, unknown
   }))
 }
 
-/** Returns a cluster as Kubernetes objects (Namespace, Pod, NetworkPolicy) that load back into the same cluster. */
+/** Returns a cluster as Kubernetes objects (Namespace, Pod, NetworkPolicy, ClusterNetworkPolicy and then Node) that load back into the same cluster. */
 export function clusterManifests(c: ClusterState): Record<string, unknown>[] {
   const docs: Record<string, unknown>[] = []
   for (const ns of c.namespaces) {
@@ -110,7 +120,86 @@ export function clusterManifests(c: ClusterState): Record<string, unknown>[] {
       },
     })
   }
+  // ClusterNetworkPolicies, and then the Node objects their `nodes` peers select by (labels, addresses).
+  // Without ClusterNetworkPolicies no Node is written: the manifests stay what they were.
+  if (c.clusterPolicies && c.clusterPolicies.length > 0) {
+    for (const n of c.nodes ?? []) {
+      if (!n.declared) continue
+      docs.push({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: n.name, ...(n.labels ? { labels: { ...n.labels } } : {}) },
+        ...(n.podCIDRs ? { spec: { podCIDRs: [...n.podCIDRs] } } : {}),
+        status: { addresses: n.addresses.map((address) => ({ type: 'InternalIP', address })) },
+      })
+    }
+    for (const pol of c.clusterPolicies) docs.push(clusterPolicyYAML(pol))
+  }
   return docs
+}
+
+function clusterPeerYAML(p: ClusterPolicyPeer): Record<string, unknown> {
+  switch (p.kind) {
+    case 'namespaces':
+      return { namespaces: selectorYAML(p.namespaceSelector) }
+    case 'pods':
+      return {
+        pods: {
+          namespaceSelector: selectorYAML(p.namespaceSelector),
+          podSelector: selectorYAML(p.podSelector),
+        },
+      }
+    case 'networks':
+      return { networks: [...p.networks] }
+    case 'nodes':
+      return { nodes: selectorYAML(p.nodeSelector) }
+    case 'domainNames':
+      return { domainNames: [...p.domainNames] }
+    case 'unknown':
+      // a newer API's peer: written back as the fields it had (read again as unknown: fail closed)
+      return Object.fromEntries(p.fields.map((f) => [f, {}]))
+  }
+}
+
+function clusterPortYAML(p: ClusterPolicyPort): Record<string, unknown> {
+  if (p.kind === 'named') return { destinationNamedPort: p.name }
+  const destinationPort =
+    p.endPort === undefined ? { number: p.port } : { range: { start: p.port, end: p.endPort } }
+  return { [p.protocol.toLowerCase()]: { destinationPort } }
+}
+
+function clusterRuleYAML(r: ClusterPolicyRule, peerField: 'from' | 'to'): Record<string, unknown> {
+  return {
+    ...(r.name !== undefined ? { name: r.name } : {}),
+    action: r.action,
+    [peerField]: r.peers.map(clusterPeerYAML),
+    ...(r.ports ? { protocols: r.ports.map(clusterPortYAML) } : {}),
+  }
+}
+
+/** Returns a ClusterNetworkPolicy as its manifest. */
+function clusterPolicyYAML(pol: ClusterNetworkPolicy): Record<string, unknown> {
+  const s = pol.subject
+  return {
+    apiVersion: pol.apiVersion,
+    kind: 'ClusterNetworkPolicy',
+    metadata: { name: pol.name },
+    spec: {
+      tier: pol.tier,
+      priority: pol.priority,
+      subject:
+        s.kind === 'namespaces'
+          ? { namespaces: selectorYAML(s.namespaceSelector) }
+          : {
+              pods: {
+                namespaceSelector: selectorYAML(s.namespaceSelector),
+                podSelector: selectorYAML(s.podSelector),
+              },
+            },
+      ...(pol.ingress.length > 0 ? { ingress: pol.ingress.map((r) => clusterRuleYAML(r, 'from')) } : {}),
+      ...(pol.egress.length > 0 ? { egress: pol.egress.map((r) => clusterRuleYAML(r, 'to')) } : {}),
+    },
+  }
 }
 
 /** Renders a cluster as Kubernetes manifests (Namespace, Pod, NetworkPolicy) that load back into the same cluster. */

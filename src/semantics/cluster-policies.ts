@@ -111,13 +111,18 @@ export function clusterPeerMatchers(peer: ClusterPolicyPeer): readonly ClusterPe
   return m
 }
 
+/** Returns true when a Node's labels match a `nodes` peer (its addresses are then the peer's). */
+export function matchNodeLabels(m: NodesPeer, node: Node): boolean {
+  return matchSelector(m.selector, node.labels ?? {})
+}
+
 /** Returns true when the address belongs to a node whose labels match the selector. */
 export function matchNodesAddress(nodes: NodeIndex, m: NodesPeer, address: string | undefined): boolean {
   if (address === undefined) return false
   const ip = parseIP(address)
   if (!ip) return false
   const owners = nodes.byAddress.get(canonicalIP(ip))
-  return owners?.some((n) => matchSelector(m.selector, n.labels ?? {})) === true
+  return owners?.some((n) => matchNodeLabels(m, n)) === true
 }
 
 /**

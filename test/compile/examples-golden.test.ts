@@ -30,6 +30,7 @@ const EXAMPLES: { name: string; paths: string[] }[] = [
   })),
   { name: 'seed-003', paths: ['seed-003-kind-calico'] },
   { name: 'seed-004', paths: ['seed-004-linuxea'] },
+  { name: 'cluster-network-policy', paths: ['cluster-network-policy'] },
 ]
 
 function load(paths: string[]) {

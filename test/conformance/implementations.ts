@@ -24,9 +24,13 @@ export interface Implementation {
   readonly prepare: (cluster: ClusterState) => Decide
 }
 
-/** The first address family both pods have, with their addresses in it. */
+/**
+ * The addresses a connection uses (docs/semantics.md#connection-addresses): the destination's primary
+ * family when the source has an address of it, else the other family.
+ */
 function addresses(from: Pod, to: Pod): { family: Family; src: string; dst: string } {
-  for (const family of [4, 6] as const) {
+  const primary = parseIP(to.ips[0] ?? '')?.family ?? 4
+  for (const family of primary === 4 ? ([4, 6] as const) : ([6, 4] as const)) {
     const src = from.ips.find((a) => parseIP(a)?.family === family)
     const dst = to.ips.find((a) => parseIP(a)?.family === family)
     if (src !== undefined && dst !== undefined) return { family, src, dst }

@@ -53,12 +53,15 @@ describe('examples/cluster-network-policy', () => {
     ])
   })
 
-  it('compile says the ruleset does not enforce them yet', async () => {
-    const r = await runCli(['compile', dir, '--node', 'worker-1'])
-    expect(r.code).toBe(0)
-    expect(r.stderr).toContain(
-      'palisade compile: warning: 4 ClusterNetworkPolicies are not enforced by the ruleset (not compiled yet;',
-    )
+  it('compile enforces them with both backends (no warning; tier chains in the ruleset)', async () => {
+    const nft = await runCli(['compile', dir, '--node', 'worker-1'])
+    expect(nft.code).toBe(0)
+    expect(nft.stderr).not.toContain('ClusterNetworkPolic')
+    expect(nft.stdout).toContain('chain adm_tenant-acme_in {')
+    const ipt = await runCli(['compile', dir, '--node', 'worker-1', '--backend', 'iptables'])
+    expect(ipt.code).toBe(0)
+    expect(ipt.stderr).not.toContain('ClusterNetworkPolic')
+    expect(ipt.stdout).toContain('-A PAL-adm_tenant-acme_in ')
   })
 
   it('connlist --exposure says which ClusterNetworkPolicies decide beyond the NetworkPolicy rules it reads', async () => {

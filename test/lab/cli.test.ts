@@ -30,6 +30,18 @@ describe.skipIf(skip !== undefined)(`palisade lab (CLI)${skip ? ` (skipped: ${sk
     for (const id of started) await capture(['lab', 'down', '--lab', id])
   })
 
+  it('lab fuzz --cluster-policies draws ClusterNetworkPolicies; a bad count is refused', async () => {
+    const bad = await capture(['lab', 'fuzz', '--cluster-policies', 'x'])
+    expect(bad.code).toBe(2)
+    expect(bad.err).toContain('palisade lab fuzz: --cluster-policies must be an integer 0..25, not "x"')
+    const r = await capture(['lab', 'fuzz', '--seed', '1313', '--cases', '2', '--cluster-policies', '4'])
+    expect(r.err).toMatch(
+      /case seed=1313: \d+ pods, \d+ policies, \d+ ClusterNetworkPolicies, \d+ probes, 0 wrong/,
+    )
+    expect(r.out).toMatch(/^2 cases, \d+ probes, 0 failing/)
+    expect(r.code).toBe(0)
+  }, 120_000)
+
   it('lab verify on an example exits 0 and says every probe was as predicted', async () => {
     const r = await capture(['lab', 'verify', 'examples/seed-001-testing'])
     expect(r.err).not.toContain('MISMATCH')

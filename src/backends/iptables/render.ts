@@ -26,8 +26,10 @@
 import type {
   IRAddressSet,
   IRChain,
+  IRClusterChain,
   IRLocalPod,
   IRNamedPortSet,
+  IRPodTiers,
   IRPortRange,
   IRRule,
   IRSet,
@@ -70,6 +72,8 @@ export function iptablesDropLogLimit(rate: number, burst: number): string {
 const EGRESS = 'PAL-EGRESS'
 const INGRESS = 'PAL-INGRESS'
 const ALLOW = 'PAL-ALLOW'
+const PASS_INGRESS = 'PAL-PASS-IN'
+const PASS_EGRESS = 'PAL-PASS-EG'
 /** multiport accepts at most 15 port slots per rule; a range takes two. */
 const MULTIPORT_SLOTS = 15
 
@@ -118,9 +122,11 @@ function addressSet(s: IRAddressSet): Ipset {
   const comment =
     o.kind === 'ipBlock'
       ? `ipBlock ${o.cidr}${o.except.length ? ` except ${o.except.join(',')}` : ''}`
-      : `pods${o.namespace !== undefined ? ` namespace=${o.namespace}` : ''}${
-          o.namespaceSelector !== undefined ? ` namespaceSelector={${o.namespaceSelector}}` : ''
-        }${o.podSelector !== undefined ? ` podSelector={${o.podSelector}}` : ''}`
+      : o.kind === 'nodes'
+        ? `nodes nodeSelector={${o.nodeSelector}}`
+        : `pods${o.namespace !== undefined ? ` namespace=${o.namespace}` : ''}${
+            o.namespaceSelector !== undefined ? ` namespaceSelector={${o.namespaceSelector}}` : ''
+          }${o.podSelector !== undefined ? ` podSelector={${o.podSelector}}` : ''}`
   return ipset({
     name: ipsetName(s),
     type: ipsetType(s),
@@ -182,33 +188,89 @@ export function ruleComment(chain: IRChain, r: IRRule): string {
 /** Renders the rules of one policy chain for one family. */
 function policyRules(chain: IRChain, family: Family, sets: ReadonlyMap<string, IRSet>): IptablesRule[] {
   const name = chainNameOf(chain.id)
-  const dir = chain.direction === 'Ingress' ? 'src' : 'dst'
   const out: IptablesRule[] = []
-  for (const r of chain.rules) {
-    if (r.family !== undefined && r.family !== family) continue
-    const matches: string[] = []
-    if (r.peerSet !== undefined) {
-      const s = sets.get(r.peerSet)
-      if (!s) throw new Error(`IR rule refers to unknown set ${r.peerSet}`)
-      matches.push(`-m set --match-set ${ipsetName(s)} ${dir}`)
-    }
-    let portMatches = ['']
-    if (r.port?.kind === 'ports') portMatches = portClauses(r.port.protocol, r.port.ranges)
-    else if (r.port?.kind === 'named') {
-      const s = sets.get(r.port.set)
-      if (!s) throw new Error(`IR rule refers to unknown set ${r.port.set}`)
-      // the named-port set holds destination address . destination port, whatever the direction
-      portMatches = [`-p ${r.port.protocol.toLowerCase()} -m set --match-set ${ipsetName(s)} dst,dst`]
-    }
-    for (const pm of portMatches) {
-      const m = [pm, ...matches].filter((x) => x !== '').join(' ')
+  for (const r of chain.rules)
+    for (const m of matchClauses(chain.direction, r, family, sets))
       out.push({
         chain: name,
         spec: `${m ? `${m} ` : ''}-m comment --comment ${ruleComment(chain, r)} -g ${ALLOW}`,
       })
-    }
+  return out
+}
+
+/**
+ * Returns the match text of one IR rule for one family: one per port clause (multiport splits), empty
+ * text for a rule that matches everything; none when the rule is of the other family.
+ */
+function matchClauses(
+  direction: 'Ingress' | 'Egress',
+  r: IRRule,
+  family: Family,
+  sets: ReadonlyMap<string, IRSet>,
+): string[] {
+  if (r.family !== undefined && r.family !== family) return []
+  const dir = direction === 'Ingress' ? 'src' : 'dst'
+  const matches: string[] = []
+  if (r.peerSet !== undefined) {
+    const s = sets.get(r.peerSet)
+    if (!s) throw new Error(`IR rule refers to unknown set ${r.peerSet}`)
+    matches.push(`-m set --match-set ${ipsetName(s)} ${dir}`)
+  }
+  let portMatches = ['']
+  if (r.port?.kind === 'ports') portMatches = portClauses(r.port.protocol, r.port.ranges)
+  else if (r.port?.kind === 'named') {
+    const s = sets.get(r.port.set)
+    if (!s) throw new Error(`IR rule refers to unknown set ${r.port.set}`)
+    // the named-port set holds destination address . destination port, whatever the direction
+    portMatches = [`-p ${r.port.protocol.toLowerCase()} -m set --match-set ${ipsetName(s)} dst,dst`]
+  }
+  return portMatches.map((pm) => [pm, ...matches].filter((x) => x !== '').join(' '))
+}
+
+/** The chain an Admin Pass goes to: it finds the pod by its address and goes to its next stage. */
+function passChain(direction: 'Ingress' | 'Egress'): string {
+  return direction === 'Ingress' ? PASS_INGRESS : PASS_EGRESS
+}
+
+/**
+ * Renders the rules of one ClusterNetworkPolicy chain for one family (docs/semantics.md#cnp-compile):
+ * Accept -> PAL-ALLOW (sets the mark, back to the pod's tier chain, which returns: allowed), Deny -> DROP,
+ * Pass -> in the Admin tier the pass chain (the pod's next stage, which leaves the mark set when it
+ * allows), in the Baseline tier PAL-ALLOW (that stage only runs for pods no NetworkPolicy isolates).
+ */
+function clusterRules(
+  chain: IRClusterChain,
+  family: Family,
+  sets: ReadonlyMap<string, IRSet>,
+): IptablesRule[] {
+  const name = chainNameOf(chain.id)
+  const dir = chain.direction === 'Ingress' ? 'ingress' : 'egress'
+  const out: IptablesRule[] = []
+  for (const r of chain.rules) {
+    const target =
+      r.action === 'Deny'
+        ? '-j DROP'
+        : r.action === 'Pass' && chain.tier === 'Admin'
+          ? `-g ${passChain(chain.direction)}`
+          : `-g ${ALLOW}`
+    const comment = quote(
+      `${chain.tier} ${chain.policy} priority ${chain.priority} ${dir}[${r.rule}]${r.name !== undefined ? ` ${r.name}` : ''}: ${r.failClosed ? 'Deny (fail-closed)' : r.action}`,
+    )
+    for (const m of r.matches)
+      for (const clause of matchClauses(chain.direction, m, family, sets))
+        out.push({
+          chain: name,
+          spec: `${clause ? `${clause} ` : ''}-m comment --comment ${comment} ${target}`,
+        })
   }
   return out
+}
+
+/** Where a pod goes after its Admin tier: its NetworkPolicy pod chain, its Baseline stage, or allowed. */
+function afterAdmin(t: IRPodTiers, np: IRLocalPod['ingress']): string {
+  if (np) return chainNameOf(np.chain)
+  if (t.baseline.length > 0) return chainNameOf(t.baselineChain)
+  return ALLOW
 }
 
 function podComment(dir: 'ingress' | 'egress', pod: IRLocalPod): string {
@@ -231,8 +293,8 @@ function renderFilter(
   const allow = opts.allowAction
   const ips = (p: IRLocalPod) => p.ips.filter((a) => a.family === family).map((a) => a.address)
   const host = family === 4 ? 32 : 128
-  const egressPods = ir.pods.filter((p) => p.egress && ips(p).length > 0)
-  const ingressPods = ir.pods.filter((p) => p.ingress && ips(p).length > 0)
+  const egressPods = ir.pods.filter((p) => (p.egress || p.egressTiers) && ips(p).length > 0)
+  const ingressPods = ir.pods.filter((p) => (p.ingress || p.ingressTiers) && ips(p).length > 0)
   const localPods = ir.pods.filter((p) => ips(p).length > 0)
   const spoofPods = ir.antiSpoofing ? ir.pods.filter((p) => p.interface !== undefined) : []
 
@@ -294,7 +356,8 @@ function renderFilter(
     const dir = side === '-s' ? 'src' : 'dst'
     add(chain, `-m set ! --match-set ${ownSet(kind, family)} ${dir} -j RETURN`)
     for (const p of pods) {
-      const pd = kind === 'EGRESS' ? p.egress : p.ingress
+      // a pod ClusterNetworkPolicies select goes to its tier chain, else to its NetworkPolicy pod chain
+      const pd = kind === 'EGRESS' ? (p.egressTiers ?? p.egress) : (p.ingressTiers ?? p.ingress)
       for (const ip of ips(p)) add(chain, `${side} ${ip}/${host} -g ${chainNameOf(pd?.chain as string)}`)
     }
     // In the set but no jump: an isolated pod whose set element is loaded (ipset swap) before its jump
@@ -312,12 +375,20 @@ function renderFilter(
     chains.push(chainNameOf(c.id))
     for (const r of policyRules(c, family, sets)) rules.push(r)
   }
+  if (ir.clusterChains) {
+    for (const c of ir.clusterChains) {
+      chains.push(chainNameOf(c.id))
+      for (const r of clusterRules(c, family, sets)) rules.push(r)
+    }
+    renderTiers(ir, mark, chains, add, ips, host)
+  }
   for (const [dir, pods] of [
     ['egress', egressPods],
     ['ingress', ingressPods],
   ] as const) {
     for (const p of pods) {
-      const pd = (dir === 'egress' ? p.egress : p.ingress) as NonNullable<IRLocalPod['egress']>
+      const pd = dir === 'egress' ? p.egress : p.ingress
+      if (!pd) continue
       const name = chainNameOf(pd.chain)
       chains.push(name)
       add(name, `-j MARK --set-xmark 0x0/${mark}`)
@@ -344,6 +415,69 @@ function renderFilter(
   return { chains, rules }
 }
 
+/**
+ * Renders the ClusterNetworkPolicy stages of one family (docs/semantics.md#cnp-compile): per pod and
+ * direction its tier chain (clear the mark; each Admin chain in order, RETURN once one allowed; then on
+ * to the next stage), its Baseline stage (each Baseline chain, RETURN once one allowed; then allowed)
+ * when no NetworkPolicy isolates it, and the two pass chains an Admin Pass goes to (by the pod's address,
+ * to its next stage). Every next stage leaves the mark set when it allows and drops otherwise, so the
+ * tier chain returns after a Pass instead of reading the later Admin chains.
+ */
+function renderTiers(
+  ir: NodeIR,
+  mark: string,
+  chains: string[],
+  add: (chain: string, spec: string) => void,
+  ips: (p: IRLocalPod) => string[],
+  host: number,
+): void {
+  const pass = { Ingress: [] as string[], Egress: [] as string[] }
+  for (const p of ir.pods) {
+    if (ips(p).length === 0) continue
+    for (const direction of ['Ingress', 'Egress'] as const) {
+      const t = direction === 'Ingress' ? p.ingressTiers : p.egressTiers
+      const np = direction === 'Ingress' ? p.ingress : p.egress
+      if (!t) continue
+      const dir = direction === 'Ingress' ? 'ingress' : 'egress'
+      const next = afterAdmin(t, np)
+      const name = chainNameOf(t.chain)
+      chains.push(name)
+      add(name, `-j MARK --set-xmark 0x0/${mark}`)
+      for (const id of t.admin) {
+        add(name, `-j ${chainNameOf(id)}`)
+        add(name, `-m mark --mark ${mark}/${mark} -j RETURN`)
+      }
+      add(
+        name,
+        `-m comment --comment ${quote(`${dir} of ${p.namespace}/${p.name}: after the Admin tier`)} -g ${next}`,
+      )
+      if (!np && t.baseline.length > 0) {
+        const stage = chainNameOf(t.baselineChain)
+        chains.push(stage)
+        for (const id of t.baseline) {
+          add(stage, `-j ${chainNameOf(id)}`)
+          add(stage, `-m mark --mark ${mark}/${mark} -j RETURN`)
+        }
+        add(
+          stage,
+          `-m comment --comment ${quote(`${dir} of ${p.namespace}/${p.name}: no Baseline rule decided: allowed`)} -g ${ALLOW}`,
+        )
+      }
+      if (t.admin.length > 0) {
+        const side = direction === 'Ingress' ? '-d' : '-s'
+        for (const ip of ips(p)) pass[direction].push(`${side} ${ip}/${host} -g ${next}`)
+      }
+    }
+  }
+  for (const direction of ['Ingress', 'Egress'] as const) {
+    const name = passChain(direction)
+    chains.push(name)
+    for (const spec of pass[direction]) add(name, spec)
+    // never reached: every pod an Admin chain serves is above (fail closed rather than read on)
+    add(name, `-m comment --comment "Admin Pass of an unknown pod" -j DROP`)
+  }
+}
+
 /** Renders the ipsets: the IR's sets, then our dispatch / local / anti-spoofing sets per family. */
 function renderIpsets(ir: NodeIR): Ipset[] {
   const out: Ipset[] = ir.sets.map((s) => (s.kind === 'addresses' ? addressSet(s) : namedPortSet(s)))
@@ -358,12 +492,12 @@ function renderIpsets(ir: NodeIR): Ipset[] {
     }
     own(
       'EGRESS',
-      ir.pods.filter((p) => p.egress),
+      ir.pods.filter((p) => p.egress || p.egressTiers),
       'local pods isolated for egress (dispatch)',
     )
     own(
       'INGRESS',
-      ir.pods.filter((p) => p.ingress),
+      ir.pods.filter((p) => p.ingress || p.ingressTiers),
       'local pods isolated for ingress (dispatch)',
     )
     own('LOCAL', ir.pods, 'every local pod')

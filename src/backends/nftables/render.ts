@@ -71,8 +71,11 @@ import {
   hash8,
   IR_NAME_MAX,
   type IRChain,
+  type IRClusterChain,
+  type IRClusterRule,
   type IRLocalPod,
   type IRLogDrops,
+  type IRPodTiers,
   type IRPortMatch,
   type IRRule,
   type IRSet,
@@ -89,6 +92,7 @@ import {
   type NftObject,
   type NftSet,
   type NftTable,
+  type NftVerdict,
   nftChain,
   nftMap,
   nftSet,
@@ -121,6 +125,8 @@ function setComment(s: IRSet): string {
   let what: string
   if (o.kind === 'ipBlock') {
     what = `ipBlock ${o.cidr}${o.except.length > 0 ? ` except ${o.except.join(' ')}` : ''}`
+  } else if (o.kind === 'nodes') {
+    what = `addresses of nodes nodeSelector ${o.nodeSelector}`
   } else if (o.namespaceSelector !== undefined) {
     what = `pods namespaceSelector ${o.namespaceSelector} podSelector ${o.podSelector}`
   } else {
@@ -172,15 +178,72 @@ export function ruleComment(chain: IRChain, r: IRRule): string {
  * (measured: 1,000 policies selecting one pod, each for its own port, new connections/s x3.6).
  */
 function renderRule(chain: IRChain, r: IRRule): string {
-  const side = chain.direction === 'Ingress' ? 'saddr' : 'daddr'
+  return renderMatch(chain.direction, r, 'accept', ruleComment(chain, r))
+}
+
+/** Renders one match (port test, then peer set or family) with its verdict and comment. */
+function renderMatch(direction: 'Ingress' | 'Egress', r: IRRule, verdict: string, comment: string): string {
+  const side = direction === 'Ingress' ? 'saddr' : 'daddr'
   const parts: string[] = []
   const port = renderPort(r.port, r.family)
   if (port) parts.push(port)
   if (r.peerSet !== undefined && r.family !== undefined)
     parts.push(`${ADDR[r.family].kw} ${side} @${r.peerSet}`)
   else if (r.family !== undefined && r.port?.kind !== 'named') parts.push(`meta nfproto ipv${r.family}`)
-  parts.push('accept', `comment ${nftComment(ruleComment(chain, r))}`)
+  parts.push(verdict, `comment ${nftComment(comment)}`)
   return parts.join(' ')
+}
+
+/** The chain an Admin Pass jumps to: it finds the packet's pod again and goes on with its next stage. */
+function passChainName(direction: 'Ingress' | 'Egress'): string {
+  return direction === 'Ingress' ? 'ingress_pass' : 'egress_pass'
+}
+
+/** Returns a ClusterNetworkPolicy rule's trace comment: tier, policy, priority, rule, action, peer and ports. */
+export function clusterRuleComment(c: IRClusterChain, r: IRClusterRule, m: IRRule): string {
+  const dir = c.direction === 'Ingress' ? 'ingress' : 'egress'
+  const peerField = c.direction === 'Ingress' ? 'from' : 'to'
+  const parts = [
+    `${c.tier} ${c.policy} priority ${c.priority} ${dir}[${r.rule}]${r.name !== undefined ? ` ${r.name}` : ''}: ${r.failClosed ? 'Deny (fail-closed: unknown peer)' : r.action}`,
+  ]
+  if (m.peer !== undefined) parts.push(`${peerField}[${m.peer}]`)
+  if (m.ports !== undefined) parts.push(`protocols[${m.ports.join(',')}]`)
+  if (m.family !== undefined) parts.push(`IPv${m.family}`)
+  return parts.join(' ')
+}
+
+/**
+ * Renders a ClusterNetworkPolicy chain (shared by every local pod its subject selects): its rules in
+ * order, each match with the rule's verdict. Accept: `accept` (ends this direction's base chain; an
+ * egress Accept leaves the destination's ingress to decide); Deny: `counter drop`; Pass: in the Admin
+ * tier a jump to the pass chain (the pod's NetworkPolicy stage, never returning), in the Baseline tier
+ * `accept` (the Baseline stage only runs for pods no NetworkPolicy isolates: Pass = the default, allowed).
+ * A chain with no matching rule returns: the next policy of the tier is tried.
+ */
+function renderClusterChain(c: IRClusterChain): NftChain {
+  const dir = c.direction === 'Ingress' ? 'ingress' : 'egress'
+  const refs: string[] = []
+  const rules: string[] = []
+  for (const r of c.rules) {
+    let verdict: string
+    if (r.action === 'Accept') verdict = 'accept'
+    else if (r.action === 'Deny') verdict = 'counter drop'
+    else if (c.tier === 'Admin') {
+      verdict = `jump ${passChainName(c.direction)}`
+      if (r.matches.length > 0) refs.push(passChainName(c.direction))
+    } else verdict = 'accept'
+    for (const m of r.matches) {
+      if (m.peerSet !== undefined && m.family !== undefined) refs.push(m.peerSet)
+      if (m.port?.kind === 'named') refs.push(m.port.set)
+      rules.push(renderMatch(c.direction, m, verdict, clusterRuleComment(c, r, m)))
+    }
+  }
+  return nftChain(
+    c.id,
+    `ClusterNetworkPolicy ${c.policy} (${c.tier} tier, priority ${c.priority}) ${dir}`,
+    rules,
+    sortedRefs(refs),
+  )
 }
 
 /** Returns the distinct names in `names`, sorted. */
@@ -375,19 +438,104 @@ function renderPodChain(
   return out
 }
 
+/** A pod's ClusterNetworkPolicy tiers and NetworkPolicy isolation in one direction. */
+function tiersIn(p: IRLocalPod, direction: 'Ingress' | 'Egress') {
+  return direction === 'Ingress'
+    ? { tiers: p.ingressTiers, np: p.ingress }
+    : { tiers: p.egressTiers, np: p.egress }
+}
+
+/**
+ * Where a pod goes after its Admin tier (no Admin rule decided, or one passed): its NetworkPolicy pod
+ * chain when policies isolate it (final), else its Baseline stage chain when Baseline policies select
+ * it, else allowed. Every one of them ends in a verdict: a Pass jumps there and never comes back.
+ */
+function afterAdmin(t: IRPodTiers, np: IRLocalPod['ingress']): NftVerdict {
+  if (np) return { kind: 'jump', chain: np.chain }
+  if (t.baseline.length > 0) return { kind: 'jump', chain: t.baselineChain }
+  return { kind: 'accept' }
+}
+
+/**
+ * Renders a pod's ClusterNetworkPolicy stages in one direction: the Baseline stage chain (Baseline
+ * chains in order, then accept: no NetworkPolicy isolates the pod) when used, and the tier chain the
+ * dispatch jumps to (Admin chains in order, then the next stage).
+ */
+function renderTierChains(
+  p: IRLocalPod,
+  direction: 'Ingress' | 'Egress',
+): { readonly stage?: NftChain; readonly tier: NftChain } | undefined {
+  const { tiers: t, np } = tiersIn(p, direction)
+  if (!t) return undefined
+  const dir = direction === 'Ingress' ? 'ingress' : 'egress'
+  const key = `${p.namespace}/${p.name}`
+  const next = afterAdmin(t, np)
+  const stage =
+    !np && t.baseline.length > 0
+      ? nftChain(
+          t.baselineChain,
+          `${dir} of pod ${key}: Baseline tier (no NetworkPolicy isolates it)`,
+          [
+            ...t.baseline.map((id) => `jump ${id}`),
+            `accept comment ${nftComment(`${dir} of ${key}: no Baseline rule decided: allowed`)}`,
+          ],
+          sortedRefs(t.baseline),
+        )
+      : undefined
+  const tier = nftChain(
+    t.chain,
+    `${dir} of pod ${key} (${p.ips.map((i) => i.address).join(' ')}): ${t.admin.length > 0 ? 'Admin tier, then ' : ''}${np ? 'NetworkPolicy' : t.baseline.length > 0 ? 'Baseline tier' : 'allowed'}`,
+    [...t.admin.map((id) => `jump ${id}`), ...(next.kind === 'jump' ? [`jump ${next.chain}`] : [])],
+    sortedRefs([...t.admin, ...(next.kind === 'jump' ? [next.chain] : [])]),
+  )
+  return stage ? { stage, tier } : { tier }
+}
+
+/** Renders the map an Admin Pass reads (pod address -> the pod's next stage) for one direction and family. */
+function renderPassMap(ir: NodeIR, direction: 'Ingress' | 'Egress', family: Family): NftMap {
+  const elements: NftMapElement[] = []
+  for (const p of ir.pods) {
+    const { tiers: t, np } = tiersIn(p, direction)
+    if (!t || t.admin.length === 0) continue
+    const verdict = afterAdmin(t, np)
+    for (const ip of p.ips) if (ip.family === family) elements.push({ key: ip.address, verdict })
+  }
+  return nftMap(
+    `${direction === 'Ingress' ? 'ingress' : 'egress'}_pass_v${family}`,
+    `${ADDR[family].type} : verdict`,
+    `Admin Pass, ${direction.toLowerCase()}, IPv${family}: local pod -> its NetworkPolicy or Baseline stage`,
+    elements,
+  )
+}
+
+/** Renders the chain an Admin Pass jumps to: the pod's next stage by its address (every one is final). */
+function renderPassChain(direction: 'Ingress' | 'Egress'): NftChain {
+  const name = passChainName(direction)
+  const addr = direction === 'Ingress' ? 'daddr' : 'saddr'
+  return nftChain(
+    name,
+    `Admin tier Pass (${direction.toLowerCase()}): on to the pod's NetworkPolicy stage, else its Baseline tier`,
+    [`ip ${addr} vmap @${name}_v4`, `ip6 ${addr} vmap @${name}_v6`],
+    [`${name}_v4`, `${name}_v6`],
+  )
+}
+
 /** Renders a verdict map from local pod addresses of one family to pod chains. */
 function renderDispatchMap(ir: NodeIR, direction: 'Ingress' | 'Egress', family: Family): NftMap {
   const elements: NftMapElement[] = []
   for (const p of ir.pods) {
-    const d = direction === 'Ingress' ? p.ingress : p.egress
-    if (!d) continue
+    const { tiers, np: d } = tiersIn(p, direction)
+    const chain = tiers?.chain ?? d?.chain
+    if (chain === undefined) continue
     for (const ip of p.ips)
-      if (ip.family === family) elements.push({ key: ip.address, verdict: { kind: 'jump', chain: d.chain } })
+      if (ip.family === family) elements.push({ key: ip.address, verdict: { kind: 'jump', chain } })
   }
   return nftMap(
     `${direction === 'Ingress' ? 'ingress' : 'egress'}_pods_v${family}`,
     `${ADDR[family].type} : verdict`,
-    `local pods isolated for ${direction.toLowerCase()}, IPv${family} -> pod chain`,
+    ir.clusterChains
+      ? `local pods isolated or selected by ClusterNetworkPolicies for ${direction.toLowerCase()}, IPv${family} -> pod or tier chain`
+      : `local pods isolated for ${direction.toLowerCase()}, IPv${family} -> pod chain`,
     elements,
   )
 }
@@ -555,6 +703,23 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
     }
     for (const o of hit.objects) objects.push(o)
   }
+  // ClusterNetworkPolicies (docs/semantics.md#cnp-tiers), each object after the ones it refers to:
+  // Baseline chains, Baseline stages, Pass maps and chains (they reach the NetworkPolicy pod chains and
+  // the Baseline stages), Admin chains (they jump to the Pass chains), tier chains (the dispatch targets).
+  if (ir.clusterChains) {
+    const cnp = ir.clusterChains
+    for (const c of cnp) if (c.tier === 'Baseline') objects.push(renderClusterChain(c))
+    const tierChains = ir.pods.flatMap((p) =>
+      [renderTierChains(p, 'Ingress'), renderTierChains(p, 'Egress')].filter((t) => t !== undefined),
+    )
+    for (const t of tierChains) if (t.stage) objects.push(t.stage)
+    for (const dir of ['Ingress', 'Egress'] as const) {
+      for (const f of [4, 6] as const) objects.push(renderPassMap(ir, dir, f))
+      objects.push(renderPassChain(dir))
+    }
+    for (const c of cnp) if (c.tier === 'Admin') objects.push(renderClusterChain(c))
+    for (const t of tierChains) objects.push(t.tier)
+  }
   for (const dir of ['Ingress', 'Egress'] as const)
     for (const f of [4, 6] as const) objects.push(renderDispatchMap(ir, dir, f))
   const spoof = ir.antiSpoofing ? renderAntiSpoofing(ir) : undefined
@@ -589,6 +754,11 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
     notes: [
       `Palisade NetworkPolicy ruleset for node ${ir.node} (generated; do not edit).`,
       `${ir.pods.length} local pods (${podsIsolated} isolated), ${ir.chains.length} policy chains, ${ir.sets.length} peer sets.`,
+      ...(ir.clusterChains
+        ? [
+            `${ir.clusterChains.length} ClusterNetworkPolicy chains: Admin tier (Accept/Deny final, Pass -> NetworkPolicy), NetworkPolicy, Baseline tier, allowed.`,
+          ]
+        : []),
       'Load with `nft -f`: the three statements below are ONE transaction (all or nothing).',
       ...(ir.logDrops
         ? [

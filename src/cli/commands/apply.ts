@@ -21,7 +21,6 @@ import {
   parsePodInterfaces,
   parsePodRangeOptions,
   printDiagnostics,
-  warnClusterPoliciesNotEnforced,
 } from './compile.js'
 
 interface ApplyCliOptions extends InputOptions {
@@ -100,7 +99,6 @@ export function registerApply(program: Command, setExit: (code: number) => void)
     const node = opts.node as string
     const loaded = await loadFromOptions(paths, opts, 'apply')
     if (!loaded) return setExit(2)
-    warnClusterPoliciesNotEnforced('apply', loaded.cluster)
     if (!nodesOf(loaded.cluster).includes(node)) {
       process.stderr.write(
         `palisade apply: warning: no pod runs on node "${node}"; the ruleset isolates nothing\n`,

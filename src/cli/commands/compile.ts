@@ -79,18 +79,6 @@ export function parseBackend(text: string): Backend | undefined {
   return parseBackendName(text)
 }
 
-/**
- * Says that the ruleset leaves ClusterNetworkPolicies out: they are analysed (check, matrix...) but the
- * compiler does not enforce them yet, so the kernel would admit what they deny.
- */
-export function warnClusterPoliciesNotEnforced(command: string, cluster: ClusterState): void {
-  const n = cluster.clusterPolicies?.length ?? 0
-  if (n === 0) return
-  process.stderr.write(
-    `palisade ${command}: warning: ${n} ClusterNetworkPolic${n === 1 ? 'y is' : 'ies are'} not enforced by the ruleset (not compiled yet; the analysis commands read them: docs/semantics.md#cluster-network-policy)\n`,
-  )
-}
-
 /** Prints compile diagnostics to stderr (info only when verbose). */
 export function printDiagnostics(diagnostics: readonly Diagnostic[], verbose: boolean | undefined): void {
   for (const d of diagnostics) {
@@ -183,7 +171,6 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
     }
     const loaded = await loadFromOptions(paths, opts, 'compile')
     if (!loaded) return setExit(2)
-    warnClusterPoliciesNotEnforced('compile', loaded.cluster)
     const nodes = nodesOf(loaded.cluster)
     try {
       if (opts.allNodes !== undefined) {

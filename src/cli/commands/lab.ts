@@ -267,6 +267,11 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
     .option('--mode <mode>', 'routed | bridge', 'routed')
     .option('--backend <backend>', LAB_BACKENDS.join(' | '), 'nftables')
     .option('--family <4|6>', 'address family of the lab (6 also draws IPv6 ipBlocks)', '4')
+    .option(
+      '--cluster-policies <n>',
+      'also draw up to n ClusterNetworkPolicies per cluster (Admin and Baseline, with Node objects)',
+      '0',
+    )
     .option('--out <dir>', 'where failing cases are saved', 'test/lab/regressions')
     .action(
       async (opts: {
@@ -275,6 +280,7 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
         mode: string
         backend: string
         family: string
+        clusterPolicies: string
         out: string
       }) => {
         const seed = Number(opts.seed)
@@ -283,12 +289,18 @@ export function registerLab(program: Command, setExit: (code: number) => void): 
         if (typeof o === 'string') return fail(`palisade lab fuzz: ${o}`)
         if (!Number.isInteger(seed) || !Number.isInteger(cases) || cases < 1)
           return fail('palisade lab fuzz: --seed and --cases must be integers, --cases >= 1')
+        const clusterPolicies = Number(opts.clusterPolicies)
+        if (!/^\d+$/.test(opts.clusterPolicies) || clusterPolicies > 25)
+          return fail(
+            `palisade lab fuzz: --cluster-policies must be an integer 0..25, not "${opts.clusterPolicies}"`,
+          )
         const r = await fuzzLab({
           seed,
           cases,
           mode: o.mode,
           backend: o.backend,
           family: o.family,
+          ...(clusterPolicies > 0 ? { clusterPolicies } : {}),
           outDir: opts.out,
           log: err,
         })

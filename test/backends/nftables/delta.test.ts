@@ -14,8 +14,9 @@ import {
   printNftables,
   printNftDelta,
 } from '../../../src/backends/nftables/index.js'
+import { randomCluster } from '../../../src/gen/random-cluster.js'
 import { normalizeObjects } from '../../../src/load/index.js'
-import { type JsonObject, rawFromValue } from '../../../src/model/index.js'
+import { type ClusterState, type JsonObject, rawFromValue } from '../../../src/model/index.js'
 import { canRunNftInNetns } from '../../agent/fixtures.js'
 import { allowFromJson, denyAllJson, namespaceJson, podJson } from '../../fixtures.js'
 
@@ -428,5 +429,26 @@ describe.skipIf(!canRun)('incremental update = full reload (real nftables in a n
     )
     // The property must not pass by finding nothing to compare.
     expect(compared).toBeGreaterThan(40)
+  }, 120_000)
+
+  it('random cluster pairs with ClusterNetworkPolicies reach the same kernel state', () => {
+    // b keeps a's pods and nodes and draws other policies: tier chains, pass maps and Node sets change
+    const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
+    let compared = 0
+    fc.assert(
+      fc.property(seed, seed, (s1, s2) => {
+        const a = randomCluster(s1, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 4 })
+        const other = randomCluster(s2, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 4 })
+        const b: ClusterState = { ...other, pods: a.pods, namespaces: a.namespaces }
+        const table = (c: ClusterState) =>
+          (compileNode(c, 'node-1', 'nftables').value as Ruleset<NftTable>).structure
+        const r = compareOnKernel(table(a), table(b))
+        if (!r) return
+        compared++
+        expect(kernelState(r.incremental), r.script).toEqual(kernelState(r.full))
+      }),
+      { numRuns: 40 },
+    )
+    expect(compared).toBeGreaterThan(20)
   }, 120_000)
 })

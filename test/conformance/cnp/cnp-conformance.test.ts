@@ -1,13 +1,14 @@
 /**
  * The network-policy-api conformance suite for ClusterNetworkPolicy (cases.ts), run against the engine:
  * every probe by the per-pair evaluation and by the fast class-based matrix, each case loaded strictly.
- * The dataplanes (compiler IR, nftables, iptables; the kernel in the lab) take the same cases through
- * ../implementations.ts once the compiler reads ClusterNetworkPolicies.
+ * The dataplanes take the same cases through ../implementations.ts: the compiler IR (its evaluator, the
+ * agent's own reading) below; nftables, iptables and the kernel in the lab once they render the tiers.
  */
 import { describe, expect, it } from 'vitest'
 import { buildIndex, computeMatrix, evaluate, formatPort, matrixCell } from '../../../src/engine/index.js'
 import { loadCluster } from '../../../src/load/index.js'
 import type { Pod } from '../../../src/model/index.js'
+import { DATAPLANES } from '../implementations.js'
 import { type CnpCase, cnpCaseInputs, listCnpCases, podKeyOf } from './cases.js'
 
 const cases = listCnpCases()
@@ -89,6 +90,38 @@ spec:
       if (v.allowed !== p.allowed || cell !== (p.allowed ? 1 : 0))
         wrong.push(
           `${p.from} -> ${p.to} ${formatPort(p.port)}: upstream expects ${p.allowed ? 'allowed' : 'denied'}, engine says ${v.allowed ? 'allowed' : 'denied'} (matrix ${cell})`,
+        )
+    }
+    expect(wrong, `${c.file}:${c.line}`).toEqual([])
+  })
+})
+
+/** Every dataplane: the compiler IR, the nftables and the iptables rulesets. */
+const TIERED = DATAPLANES
+
+describe.each(TIERED)('network-policy-api conformance (ClusterNetworkPolicy) in the $name', (impl) => {
+  it.each(cases)('$title', (c) => {
+    const { errors, cluster: loaded } = load(c)
+    expect(errors, 'the objects load without error').toEqual([])
+    // The docs' model places no pod: spread them over two nodes (same-node and cross-node pairs), as
+    // ../conformance.test.ts does for the NetworkPolicy table.
+    const cluster = {
+      ...loaded,
+      pods: loaded.pods.map((p, i) => ({ ...p, nodeName: p.nodeName ?? `node-${(i % 2) + 1}` })),
+    }
+    const byKey = new Map(cluster.pods.map((p) => [`${p.namespace}/${p.name}`, p]))
+    const pod = (name: string): Pod => {
+      const p = byKey.get(podKeyOf(c, name))
+      if (!p) throw new Error(`the model has no pod ${name}`)
+      return p
+    }
+    const decide = impl.prepare(cluster)
+    const wrong: string[] = []
+    for (const p of c.probes) {
+      const got = decide(pod(p.from), pod(p.to), p.port)
+      if (got !== p.allowed)
+        wrong.push(
+          `${p.from} -> ${p.to} ${formatPort(p.port)}: upstream expects ${p.allowed ? 'allowed' : 'denied'}, ${impl.name} says ${got ? 'allowed' : 'denied'}`,
         )
     }
     expect(wrong, `${c.file}:${c.line}`).toEqual([])

@@ -79,7 +79,10 @@ class IptablesInterpreter {
       case 'hash:ip,port':
         if (d2 !== 'dst') throw new Error(`iptables: ${s.type} read as ${dirs}`)
         return s.elements.some((e) => {
-          const [a, proto, port] = e.split(/[,:]/) as [string, string, string]
+          // address,proto:port; an IPv6 address has colons of its own: split at the comma, then the last colon
+          const comma = e.indexOf(',')
+          const a = e.slice(0, comma)
+          const [proto, port] = e.slice(comma + 1).split(':') as [string, string]
           return inAddress(a, addr(d1)) && proto === p.protocol.toLowerCase() && Number(port) === p.port
         })
       case 'hash:net,iface':
