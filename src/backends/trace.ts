@@ -8,6 +8,7 @@
  * (equal strings, never a parse of a comment): a rule the kernel holds that the input does not compile to
  * is shown as the kernel printed it, marked "not in the ruleset compiled from the input".
  */
+import type { IRChain, IRRule, NodeIR } from '../compile/index.js'
 import type { Family } from '../model/index.js'
 
 /** The packet a trace follows: protocol, addresses and destination port (any source port). */
@@ -98,6 +99,35 @@ export interface TraceIndex {
 /** Returns the key of a rule in TraceIndex.rules. */
 export function ruleKey(chain: string, comment: string): string {
   return `${chain}\u0000${comment}`
+}
+
+/**
+ * Adds the policy chains of the IR to a trace index, and each of their rules under its key: the backend's
+ * name of the chain and the rule's comment as the kernel prints it (both backends' indexes).
+ */
+export function indexPolicyChains(
+  ir: NodeIR,
+  chains: Map<string, ChainRole>,
+  rules: Map<string, RuleRole>,
+  chainName: (c: IRChain) => string,
+  kernelComment: (c: IRChain, r: IRRule) => string,
+): void {
+  for (const c of ir.chains) {
+    const direction = c.direction === 'Ingress' ? 'ingress' : 'egress'
+    const policy = `${c.policy.namespace}/${c.policy.name}`
+    const name = chainName(c)
+    chains.set(name, { kind: 'policy', direction, policy })
+    for (const r of c.rules) {
+      rules.set(ruleKey(name, kernelComment(c, r)), {
+        policy,
+        direction,
+        rule: r.rule,
+        ...(r.peer !== undefined ? { peer: r.peer } : {}),
+        ...(r.ports !== undefined ? { ports: r.ports } : {}),
+        ...(r.family !== undefined ? { family: r.family } : {}),
+      })
+    }
+  }
 }
 
 /** One step of the explained trace. */

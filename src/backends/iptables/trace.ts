@@ -16,7 +16,7 @@ import type {
   TraceMatch,
   TracePacket,
 } from '../trace.js'
-import { ruleKey } from '../trace.js'
+import { indexPolicyChains } from '../trace.js'
 import { chainNameOf, IPTABLES_ENTRY_CHAIN, ruleComment } from './render.js'
 
 /** Why iptables-legacy is not traced (printed by `palisade trace`, exit 2). */
@@ -152,23 +152,13 @@ export function iptablesTraceIndex(ir: NodeIR): TraceIndex {
   chains.set('PAL-EGRESS', { kind: 'base', direction: 'egress' })
   chains.set('PAL-INGRESS', { kind: 'base', direction: 'ingress' })
   chains.set('PAL-ALLOW', { kind: 'allow' })
-  for (const c of ir.chains) {
-    const direction = c.direction === 'Ingress' ? 'ingress' : 'egress'
-    const policy = `${c.policy.namespace}/${c.policy.name}`
-    const name = chainNameOf(c.id)
-    chains.set(name, { kind: 'policy', direction, policy })
-    for (const r of c.rules) {
-      const quoted = ruleComment(c, r)
-      rules.set(ruleKey(name, commentText(quoted.slice(1, -1), 255, '_')), {
-        policy,
-        direction,
-        rule: r.rule,
-        ...(r.peer !== undefined ? { peer: r.peer } : {}),
-        ...(r.ports !== undefined ? { ports: r.ports } : {}),
-        ...(r.family !== undefined ? { family: r.family } : {}),
-      })
-    }
-  }
+  indexPolicyChains(
+    ir,
+    chains,
+    rules,
+    (c) => chainNameOf(c.id),
+    (c, r) => commentText(ruleComment(c, r).slice(1, -1), 255, '_'),
+  )
   for (const p of ir.pods) {
     const pod = `${p.namespace}/${p.name}`
     if (p.ingress) chains.set(chainNameOf(p.ingress.chain), { kind: 'pod', direction: 'ingress', pod })

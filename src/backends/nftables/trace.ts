@@ -17,7 +17,7 @@ import type {
   TraceMatch,
   TracePacket,
 } from '../trace.js'
-import { ruleKey } from '../trace.js'
+import { indexPolicyChains } from '../trace.js'
 import { NFT_TABLE, ruleComment } from './render.js'
 
 /** Every trace table starts with this; `palisade cleanup` and the tests look for it. */
@@ -141,21 +141,13 @@ export function nftTraceIndex(ir: NodeIR): TraceIndex {
   const rules = new Map<string, RuleRole>()
   chains.set('egress', { kind: 'base', direction: 'egress' })
   chains.set('ingress', { kind: 'base', direction: 'ingress' })
-  for (const c of ir.chains) {
-    const direction = c.direction === 'Ingress' ? 'ingress' : 'egress'
-    const policy = `${c.policy.namespace}/${c.policy.name}`
-    chains.set(c.id, { kind: 'policy', direction, policy })
-    for (const r of c.rules) {
-      rules.set(ruleKey(c.id, commentText(ruleComment(c, r))), {
-        policy,
-        direction,
-        rule: r.rule,
-        ...(r.peer !== undefined ? { peer: r.peer } : {}),
-        ...(r.ports !== undefined ? { ports: r.ports } : {}),
-        ...(r.family !== undefined ? { family: r.family } : {}),
-      })
-    }
-  }
+  indexPolicyChains(
+    ir,
+    chains,
+    rules,
+    (c) => c.id,
+    (c, r) => commentText(ruleComment(c, r)),
+  )
   for (const p of ir.pods) {
     const pod = `${p.namespace}/${p.name}`
     for (const [direction, d] of [
