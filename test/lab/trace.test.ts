@@ -40,6 +40,30 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
   }
 }
 
+/** The network namespace of a lab node. */
+async function nodeNetns(id: string, node: string): Promise<string> {
+  const lab = await readLab(id)
+  return lab?.plan.nodes.find((n) => n.name === node)?.netns as string
+}
+
+/** `palisade trace` of seed 001's nginx -> myapp on port 80, run on node-1 (its netns), with a timeout. */
+const nodeTraceArgs = (netns: string, timeout: string): string[] => [
+  'trace',
+  'examples/seed-001-testing',
+  '--node',
+  'node-1',
+  '--netns',
+  netns,
+  '--from',
+  'testing/nginx',
+  '--to',
+  'testing/myapp',
+  '--port',
+  '80',
+  '--timeout',
+  timeout,
+]
+
 interface NodeJSON {
   node: string
   checks: string[]
@@ -210,8 +234,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
 
       if (backend === 'nftables') {
         it('a node running another ruleset than the input compiles to: exit 3 and a MISMATCH line naming the step', async () => {
-          const lab = await readLab(id)
-          const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
+          const n1 = await nodeNetns(id, 'node-1')
           const { execFileSync } = await import('node:child_process')
           // what a stale or tampered ruleset looks like: myapp's ingress pod chain no longer drops
           execFileSync('ip', [
@@ -266,25 +289,9 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
         }, 30_000)
 
         it('on a node: waits for the next packet, gives up after --timeout with exit 2 and removes the trace table', async () => {
-          const lab = await readLab(id)
-          const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
+          const n1 = await nodeNetns(id, 'node-1')
           const t0 = Date.now()
-          const r = await capture([
-            'trace',
-            'examples/seed-001-testing',
-            '--node',
-            'node-1',
-            '--netns',
-            n1,
-            '--from',
-            'testing/nginx',
-            '--to',
-            'testing/myapp',
-            '--port',
-            '80',
-            '--timeout',
-            '0.5',
-          ])
+          const r = await capture(nodeTraceArgs(n1, '0.5'))
           expect(r.code).toBe(2)
           expect(r.err).toMatch(
             /no new TCP connection 10\.244\.2\.10 -> 10\.244\.1\.10:80 passed node node-1 within 0\.5 s/,
@@ -296,29 +303,8 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
         it.skipIf(!built)(
           'SIGINT while waiting: exit 130, the trace table is gone',
           async () => {
-            const lab = await readLab(id)
-            const n1 = lab?.plan.nodes.find((n) => n.name === 'node-1')?.netns as string
-            const child = spawn(
-              process.execPath,
-              [
-                bin,
-                'trace',
-                'examples/seed-001-testing',
-                '--node',
-                'node-1',
-                '--netns',
-                n1,
-                '--from',
-                'testing/nginx',
-                '--to',
-                'testing/myapp',
-                '--port',
-                '80',
-                '--timeout',
-                '20',
-              ],
-              { stdio: 'ignore' },
-            )
+            const n1 = await nodeNetns(id, 'node-1')
+            const child = spawn(process.execPath, [bin, ...nodeTraceArgs(n1, '20')], { stdio: 'ignore' })
             const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
             const until = Date.now() + 10_000
             while (Date.now() < until && (await listNftTraceTables(n1)).length === 0)
@@ -333,7 +319,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
 
         it('palisade cleanup removes a trace table a killed trace left behind (SIGKILL gives no chance to clean up)', async () => {
           const lab = await readLab(id)
-          const n2 = lab?.plan.nodes.find((n) => n.name === 'node-2')?.netns as string
+          const n2 = await nodeNetns(id, 'node-2')
           const { execFileSync } = await import('node:child_process')
           const text = renderNftTraceTable(nftTraceTable('999999'), {
             family: 4,
@@ -387,7 +373,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
       if (backend === 'iptables-nft') {
         it('palisade cleanup removes a TRACE rule a killed trace left behind', async () => {
           const lab = await readLab(id)
-          const n2 = lab?.plan.nodes.find((n) => n.name === 'node-2')?.netns as string
+          const n2 = await nodeNetns(id, 'node-2')
           const { execFileSync } = await import('node:child_process')
           const spec = iptablesTraceRule(
             { family: 4, protocol: 'TCP', saddr: '10.244.2.20', daddr: '10.244.1.10', dport: 80 },
