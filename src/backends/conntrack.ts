@@ -101,6 +101,11 @@ export function forwardFlow(e: ConntrackEntry): IRFlow {
 
 /** The `conntrack -R` line that deletes exactly this entry (its original tuple, protocol, family, zone). */
 export function deleteLine(e: ConntrackEntry): string {
+  return deleteArgs(e, ['--sport', String(e.orig.sport), '--dport', String(e.orig.dport)])
+}
+
+/** `-D` with the entry's family, protocol, original source and destination, then `match`, then its zone. */
+function deleteArgs(e: ConntrackEntry, match: readonly string[]): string {
   return [
     '-D',
     '-f',
@@ -111,10 +116,7 @@ export function deleteLine(e: ConntrackEntry): string {
     e.orig.src,
     '-d',
     e.orig.dst,
-    '--sport',
-    String(e.orig.sport),
-    '--dport',
-    String(e.orig.dport),
+    ...match,
     ...(e.zone !== undefined ? ['-w', String(e.zone)] : []),
   ].join(' ')
 }
@@ -127,24 +129,14 @@ export function deleteLine(e: ConntrackEntry): string {
  * one dump per group, not per entry.
  */
 export function deleteGroupLine(e: ConntrackEntry): string {
-  return [
-    '-D',
-    '-f',
-    e.family === 4 ? 'ipv4' : 'ipv6',
-    '-p',
-    e.protocol.toLowerCase(),
-    '-s',
-    e.orig.src,
-    '-d',
-    e.orig.dst,
+  return deleteArgs(e, [
     '--dport',
     String(e.orig.dport),
     '-r',
     e.reply.src,
     '--reply-port-src',
     String(e.reply.sport),
-    ...(e.zone !== undefined ? ['-w', String(e.zone)] : []),
-  ].join(' ')
+  ])
 }
 
 /** `conntrack -D` lines per `conntrack -R` process. */
