@@ -194,3 +194,23 @@ export function badPolicyJson(ns: string, name: string): JsonObject {
     },
   }
 }
+
+/**
+ * A ClusterNetworkPolicy document (`---` first) of a tier and priority with `body` (its `ingress:`/`egress:`
+ * lines, indented two spaces) over `subject` (every namespace by default).
+ */
+export const cnpYaml = (
+  name: string,
+  tier: string,
+  priority: number,
+  body: string,
+  subject = '{namespaces: {}}',
+): string => `---
+apiVersion: policy.networking.k8s.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata: {name: ${name}}
+spec:
+  tier: ${tier}
+  priority: ${priority}
+  subject: ${subject}
+${body}`

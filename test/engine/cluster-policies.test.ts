@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildIndex, type Endpoint, evaluate, resolveEndpoint } from '../../src/engine/index.js'
 import { findOmissions, loadCluster } from '../../src/load/index.js'
+import { cnpYaml } from '../fixtures.js'
 
 const BASE = `
 apiVersion: v1
@@ -37,16 +38,8 @@ spec: {nodeName: n1, hostNetwork: true, containers: [{name: c, image: i}]}
 status: {podIP: 192.168.0.1}
 `
 
-const cnp = (name: string, tier: string, priority: number, body: string) => `
----
-apiVersion: policy.networking.k8s.io/v1beta1
-kind: ClusterNetworkPolicy
-metadata: {name: ${name}}
-spec:
-  tier: ${tier}
-  priority: ${priority}
-  subject: {namespaces: {}}
-${body}`
+const cnp = (name: string, tier: string, priority: number, body: string) =>
+  `\n${cnpYaml(name, tier, priority, body)}`
 
 const DENY_IN_FROM_B = (action: string) => `  ingress:
   - action: ${action}

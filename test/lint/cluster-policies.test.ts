@@ -1,6 +1,7 @@
 // The ClusterNetworkPolicy lint checks, one row per finding and per near miss that must stay quiet.
 import { describe, expect, it } from 'vitest'
 import { lintInputs } from '../../src/lint/index.js'
+import { cnpYaml } from '../fixtures.js'
 
 const CLUSTER = `apiVersion: v1
 kind: Namespace
@@ -23,15 +24,7 @@ spec: {containers: [{name: c, image: i}]}
 status: {podIP: 10.0.0.2}
 `
 
-const cnp = (name: string, tier: string, priority: number, body: string, subject = '{namespaces: {}}') => `---
-apiVersion: policy.networking.k8s.io/v1beta1
-kind: ClusterNetworkPolicy
-metadata: {name: ${name}}
-spec:
-  tier: ${tier}
-  priority: ${priority}
-  subject: ${subject}
-${body}`
+const cnp = cnpYaml
 
 const NP_A = `---
 apiVersion: networking.k8s.io/v1

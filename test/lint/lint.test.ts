@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { LINT_RULES, lintInputs } from '../../src/lint/index.js'
 import type { ValidationMode } from '../../src/load/index.js'
 import { runCli } from '../cli/run.js'
+import { cnpYaml } from '../fixtures.js'
 import { expectGolden } from '../golden.js'
 
 const doc = (text: string) => ({ file: 'case.yaml', text })
@@ -34,7 +35,7 @@ const POD =
 
 /** A ClusterNetworkPolicy over every namespace with one ingress rule from every namespace. */
 function cnp(name: string, priority: number, action: string, tier = 'Admin'): string {
-  return `---\napiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: ${name}}\nspec:\n  tier: ${tier}\n  priority: ${priority}\n  subject: {namespaces: {}}\n  ingress: [{action: ${action}, from: [{namespaces: {}}]}]\n`
+  return cnpYaml(name, tier, priority, `  ingress: [{action: ${action}, from: [{namespaces: {}}]}]\n`)
 }
 
 interface Case {
