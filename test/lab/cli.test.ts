@@ -1,28 +1,8 @@
-import { afterAll, describe, expect, it, vi } from 'vitest'
-import { main } from '../../src/cli/main.js'
+import { afterAll, describe, expect, it } from 'vitest'
 import { listLabIds, listLabNamespaces, runReloadTest } from '../../src/lab/index.js'
-import { labSkipReason } from './helpers.js'
+import { capture, labSkipReason } from './helpers.js'
 
 const skip = labSkipReason()
-
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s)
-    return true
-  })
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s)
-    return true
-  })
-  try {
-    return { code: await main(argv), out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
 
 describe.skipIf(skip !== undefined)(`palisade lab (CLI)${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const started: string[] = []

@@ -1,5 +1,6 @@
 /** Shared fixtures of the lab tests: a small two-node cluster and the "can this machine run a lab" check. */
 import { execFileSync } from 'node:child_process'
+import { vi } from 'vitest'
 import type { ClusterState, ContainerPort, NetworkPolicy, Pod } from '../../src/model/index.js'
 import { pod as makePod, sel } from '../fixtures.js'
 
@@ -132,5 +133,26 @@ export function smallCluster6(): ClusterState {
             ],
           },
     ),
+  }
+}
+
+/** Runs the CLI in this process and returns its exit code and what it wrote to stdout and stderr. */
+export async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s)
+    return true
+  })
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s)
+    return true
+  })
+  const { main } = await import('../../src/cli/main.js')
+  try {
+    return { code: await main(argv), out, err }
+  } finally {
+    o.mockRestore()
+    e.mockRestore()
   }
 }

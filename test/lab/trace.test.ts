@@ -6,12 +6,11 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { iptablesTraceRule, listIptablesTraceRules } from '../../src/backends/iptables/index.js'
 import { listNftTraceTables, nftTraceTable, renderNftTraceTable } from '../../src/backends/nftables/index.js'
-import { main } from '../../src/cli/main.js'
 import { readLab } from '../../src/lab/index.js'
-import { hasCommand, labSkipReason } from './helpers.js'
+import { capture, hasCommand, labSkipReason } from './helpers.js'
 
 const skip =
   labSkipReason() ??
@@ -20,25 +19,6 @@ const skip =
     : 'nft, iptables-nft or xtables-monitor missing')
 const built = existsSync(new URL('../../dist/src/cli/main.js', import.meta.url))
 const bin = new URL('../../bin/palisade.js', import.meta.url).pathname
-
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s)
-    return true
-  })
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s)
-    return true
-  })
-  try {
-    return { code: await main(argv), out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
 
 /** The network namespace of a lab node. */
 async function nodeNetns(id: string, node: string): Promise<string> {
