@@ -66,8 +66,10 @@ export class RulesetApplier {
       }
       if (change.kind === 'full') note = change.reason
       else {
-        // only chains flushed lose their counters (a new pod's chains are created, not flushed)
-        if ((change.stats.flushed ?? change.stats.chains) > 0) await this.recreating()
+        // Only flushed chains that kept a counter lose counts (a new pod's chains are created, not
+        // flushed; a policy chain has none): reading every counter costs a listing of the whole table,
+        // seconds at 100k pods (set elements included), so it is done only when counts would be lost.
+        if ((change.stats.counted ?? change.stats.flushed ?? change.stats.chains) > 0) await this.recreating()
         const t1 = performance.now()
         try {
           await this.dataplane.applyDelta(change.delta)

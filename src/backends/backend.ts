@@ -50,6 +50,11 @@ export interface DeltaStats {
   readonly chains: number
   /** Of those, chains flushed (refilled, re-created or deleted): their rules' counters restart. */
   readonly flushed?: number
+  /**
+   * Of the flushed chains, those whose previous rules keep a counter (drop counters): the only ones whose
+   * counts are lost. Absent: unknown (treat every flushed chain as counted).
+   */
+  readonly counted?: number
   /** Sets and maps whose elements changed, or that were created, re-created or deleted. */
   readonly sets: number
 }

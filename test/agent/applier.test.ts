@@ -181,4 +181,20 @@ describe('drop counters are read before rules are re-created', () => {
     await r.applier.apply(compile([...withLocal, denyAllJson('shop', 'deny-all')]))
     expect(r.events).toEqual(['read', 'delta'])
   })
+
+  it('not before a delta that flushes only chains without a counter (a policy port edit)', async () => {
+    const r = hooked()
+    const edited = (port: number) => [
+      ...base.slice(0, 3),
+      allowFromJson('shop', 'web-to-db', 'db', 'web', port),
+      denyAllJson('shop', 'deny-all'),
+    ]
+    await r.applier.apply(compile(edited(5432)))
+    r.events.length = 0
+    const next = compile(edited(5433))
+    const change = getBackend('nftables').diff(r.applier.current as Ruleset, next)
+    expect(change.kind === 'delta' && [change.stats.flushed, change.stats.counted]).toEqual([1, 0])
+    await r.applier.apply(next)
+    expect(r.events).toEqual(['delta'])
+  })
 })

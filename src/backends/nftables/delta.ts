@@ -308,10 +308,15 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
       deleted: els.deleted,
       chains: flush.size + create.filter((o) => o.kind === 'chain').length,
       flushed: flush.size,
+      counted: [...flush].filter((c) => hasCounter(before.chains.get(c))).length,
       sets: touchedSets.size,
     },
   }
 }
+
+/** True when a chain has a rule with a counter (flushing it restarts that count). */
+const hasCounter = (c: NftObject | undefined): boolean =>
+  c?.kind === 'chain' && c.rules.some((r) => /(^| )counter( |$)/.test(r))
 
 /** Prints a delta as one `nft -f` script. */
 export function printNftDelta(d: NftDelta): string {
