@@ -60,7 +60,11 @@ export interface DropCountersOptions {
   readonly read: () => Promise<readonly KernelDropCounter[]>
   /** The backend's name of an IR chain (Backend.chainName). */
   readonly chainName: (irChainId: string) => string
-  /** A reading younger than this is reused by a scrape (default 1500 ms). */
+  /**
+   * A reading younger than this is reused by a scrape (default 1500 ms), or younger than ten times the
+   * last reading's duration when that is longer: `nft` lists the whole table (set elements included) to
+   * read any counter, seconds on a 100k-pod cluster, so scrapes spend at most a tenth of the time reading.
+   */
   readonly maxAgeMs?: number
   readonly now?: () => number
 }
@@ -108,14 +112,15 @@ export class DropCounters {
   collect(fresh = false): Promise<void> {
     const now = this.o.now ?? Date.now
     if (this.pending) return this.pending
-    if (!fresh && now() - this.readAt < (this.o.maxAgeMs ?? 1500)) return Promise.resolve()
+    const maxAge = Math.max(this.o.maxAgeMs ?? 1500, 10 * this.lastReadMs)
+    if (!fresh && now() - this.readAt < maxAge) return Promise.resolve()
     this.pending = (async () => {
-      const t0 = performance.now()
+      const t0 = now()
       try {
         this.absorb(await this.o.read())
         this.readAt = now()
       } finally {
-        this.lastReadMs = performance.now() - t0
+        this.lastReadMs = now() - t0
         this.pending = undefined
       }
     })()

@@ -195,6 +195,32 @@ describe('the agent sums', () => {
     expect(text).toContain('palisade_dropped_packets_total{namespace="ns",pod="a",direction="egress"} 20')
   })
 
+  it('a slow reading is reused for ten times its duration (scrapes spend at most a tenth of the time reading)', async () => {
+    let reads = 0
+    let now = 0
+    const d = new DropCounters({
+      read: async () => {
+        reads++
+        now += 4000 // the whole table listed: 4 s
+        return []
+      },
+      chainName: (x) => x,
+      maxAgeMs: 1500,
+      now: () => now,
+    })
+    await d.collect()
+    expect([reads, d.lastReadMs]).toEqual([1, 4000])
+    now += 39_000
+    await d.collect()
+    expect(reads).toBe(1)
+    now += 1000
+    await d.collect()
+    expect(reads).toBe(2)
+    // an apply that re-creates chains reads anyway
+    await d.collect(true)
+    expect(reads).toBe(3)
+  })
+
   it('a failed reading before the first apply (no table yet) is a debug line, after it a warning', async () => {
     const lines: { level: number; msg: string }[] = []
     const log = pino(
