@@ -121,7 +121,10 @@ function policyChains(
   policies: readonly NetworkPolicy[],
   local: readonly PodFacts[],
 ): { chains: IRChain[]; podDirs: Map<string, Record<Direction, string[]>> } {
-  const sorted = [...policies].sort((x, y) => byString(policyKey(x), policyKey(y)))
+  // Keys computed once: a comparator building them costs n log n strings (seconds at 75k policies).
+  const sorted = policies
+    .map((pol) => ({ pol, key: policyKey(pol) }))
+    .sort((x, y) => byString(x.key, y.key))
   const chains: IRChain[] = []
   const podDirs = new Map<string, Record<Direction, string[]>>()
   const seenPolicies = new Set<string>()
@@ -131,8 +134,7 @@ function policyChains(
     if (list) list.push(p)
     else localByNamespace.set(p.pod.namespace, [p])
   }
-  for (const pol of sorted) {
-    const key = policyKey(pol)
+  for (const { pol, key } of sorted) {
     if (seenPolicies.has(key)) {
       b.diagnostics.push({
         code: 'compile.duplicate-policy',
