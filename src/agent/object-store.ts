@@ -60,6 +60,23 @@ interface Entry {
   readonly fingerprint: string
 }
 
+/**
+ * What an entry keeps of the object it was made from: its kind, apiVersion, namespace and name, and where
+ * it came from. The rest was read once (validated, normalised, reported); keeping it would hold every
+ * field of every pod of the cluster (volumes, env, status conditions: kilobytes each) for nothing.
+ */
+export function slimRaw(raw: RawObject): RawObject {
+  const v = raw.value
+  const meta = asObject(v.metadata) ?? {}
+  const metadata: JsonObject = {}
+  if (typeof meta.namespace === 'string') metadata.namespace = meta.namespace
+  if (typeof meta.name === 'string') metadata.name = meta.name
+  const slim: JsonObject = { metadata }
+  if (v.kind !== undefined) slim.kind = v.kind
+  if (v.apiVersion !== undefined) slim.apiVersion = v.apiVersion
+  return rawFromValue(slim, raw.source)
+}
+
 /** The diagnostic of an object the pipeline threw on (a bug there must not take the agent down). */
 function unreadable(raw: RawObject, step: string, err: unknown): Diagnostic {
   return {
@@ -248,7 +265,7 @@ export class ObjectStore {
     const map = this.maps[kind]
     const old = map.get(key)
     if (old && old.fingerprint === fingerprint) {
-      map.set(key, { ...old, raw: parsed ?? rawFromValue(value, old.raw.source) })
+      map.set(key, { ...old, raw: slimRaw(parsed ?? rawFromValue(value, old.raw.source)) })
       return false
     }
     const raw =
@@ -297,7 +314,7 @@ export class ObjectStore {
       // Fail-static per object: an invalid update of a Pod or Namespace we enforced keeps its last
       // valid version (dropping it would take it out of peer sets); a never-valid object is skipped.
       if (old?.valid) return false
-      const entry: Entry = { raw, valid: false, fingerprint }
+      const entry: Entry = { raw: slimRaw(raw), valid: false, fingerprint }
       if (old) this.withdraw(kind, old)
       map.set(key, entry)
       this.contribute(kind, entry)
@@ -305,7 +322,13 @@ export class ObjectStore {
       this.version++
       return true
     }
-    const entry: Entry = { raw, valid, fingerprint, normal, ...(failClosed ? { failClosed } : {}) }
+    const entry: Entry = {
+      raw: slimRaw(raw),
+      valid,
+      fingerprint,
+      normal,
+      ...(failClosed ? { failClosed } : {}),
+    }
     if (old) this.withdraw(kind, old)
     map.set(key, entry)
     this.contribute(kind, entry)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { type InvalidObject, ObjectStore } from '../../src/agent/object-store.js'
+import { type InvalidObject, ObjectStore, slimRaw } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
-import type { JsonObject } from '../../src/model/index.js'
+import { type JsonObject, rawFromValue } from '../../src/model/index.js'
 import { allowFromJson, badPolicyJson, namespaceJson, podJson } from '../fixtures.js'
 
 function store() {
@@ -219,5 +219,31 @@ describe('incremental snapshots (identity)', () => {
     // an invalid update of an enforced pod keeps its last valid version: nothing changes either
     s.upsert('Pod', podJson('a', 'p1', '10.0.0.1', 'n1', { app: 'not a label value!' }))
     expect(s.snapshot()).toBe(snap)
+  })
+})
+
+describe('what an entry keeps of its object', () => {
+  it('only kind, apiVersion, namespace, name and the source: the rest was read once', () => {
+    const pod = podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' })
+    const big = {
+      ...pod,
+      spec: {
+        ...(pod.spec as JsonObject),
+        volumes: [{ name: 'v', configMap: { name: 'x'.repeat(10_000) } }],
+      },
+    }
+    const source = { file: 'api:Pod/shop/db' }
+    const slim = slimRaw(rawFromValue(big, source))
+    expect(slim.value).toEqual({ kind: 'Pod', apiVersion: 'v1', metadata: { namespace: 'shop', name: 'db' } })
+    expect(slim.source).toBe(source)
+    expect(JSON.stringify(slim.value).length).toBeLessThan(100)
+  })
+
+  it('a slim entry is still removed by a complete list that no longer shows it', () => {
+    const store = new ObjectStore(defaultPipeline)
+    store.upsert('Pod', podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' }))
+    store.upsert('Pod', podJson('shop', 'web', '10.0.1.4', 'n1', { app: 'web' }))
+    expect(store.relist('Pod', [podJson('shop', 'web', '10.0.1.4', 'n1', { app: 'web' })], true)).toBe(true)
+    expect(store.snapshot().value.pods.map((p) => p.name)).toEqual(['web'])
   })
 })
