@@ -3,7 +3,8 @@
  * three resources the agent watches (and lists of Nodes and workloads, for the CLI's live-cluster reads):
  * - list: GET /api/v1/pods, /api/v1/namespaces, /apis/networking.k8s.io/v1/networkpolicies
  *   (items without kind/apiVersion, metadata.resourceVersion of the list) plus per-namespace paths;
- *   `limit` and `continue` page a list as the API server does (metadata.continue and
+ *   `limit` and `continue` page a list as the API server does (a token older than the compaction point
+ *   is 410 Expired; metadata.continue and
  *   remainingItemCount while items remain);
  * - watch: the same paths with `?watch=true|1&resourceVersion=RV`: a chunked stream of JSON lines
  *   {"type":"ADDED|MODIFIED|DELETED","object":{...}}; `allowWatchBookmarks=true` adds BOOKMARK events;
@@ -163,6 +164,8 @@ export class FakeApiServer {
   readonly events: Obj[] = []
   /** When set, list requests fail with this status code. */
   failLists: number | undefined
+  /** The next this many list pages asked for with a `continue` token get 410 Expired (faults). */
+  expireContinueTokens = 0
   /** Raw items appended to every list of a kind, exactly as given (faults). */
   readonly listExtras: Partial<Record<FakeKind, unknown[]>> = {}
 
@@ -428,6 +431,17 @@ export class FakeApiServer {
       let offset = 0
       if (query.continue) {
         const [o, rv] = Buffer.from(query.continue, 'base64').toString('utf8').split(':')
+        // As etcd: a token whose snapshot was compacted away is 410 Expired.
+        if (Number(rv) < this.compactedRv || this.expireContinueTokens > 0) {
+          this.expireContinueTokens = Math.max(0, this.expireContinueTokens - 1)
+          this.status(
+            res,
+            410,
+            'Expired',
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          )
+          return
+        }
         offset = Number(o)
         metadata.resourceVersion = rv
       }

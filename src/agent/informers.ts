@@ -14,7 +14,7 @@
 import type { KubeConfig } from '@kubernetes/client-node'
 import { kindPath, WATCHED_KINDS } from '../model/index.js'
 import { decodeObject, decodeWatchLine } from './decode.js'
-import { KubeHttpError, kubeList, kubeWatch, type WatchHandle } from './kube-client.js'
+import { KubeHttpError, kubeListPages, kubeWatch, type WatchHandle } from './kube-client.js'
 import type { ObjectStore, WatchedKind } from './object-store.js'
 
 /** API path of each watched kind (cluster-wide). */
@@ -112,29 +112,49 @@ class KindInformer {
   private async list(): Promise<void> {
     const abort = new AbortController()
     this.listAbort = abort
-    let res: Awaited<ReturnType<typeof kubeList>>
+    // Page by page into the store (kubeListPages): what a page shows is taken in at once, so the agent
+    // never holds the whole cluster's list; deletions wait for the last page (and for a complete list).
+    const keep = new Set<string>()
+    let good = 0
+    let skipped = 0
+    let changed = false
+    let rv: string
     try {
-      res = await kubeList(this.kc, KIND_PATH[this.kind], abort.signal)
+      rv = await kubeListPages(
+        this.kc,
+        KIND_PATH[this.kind],
+        (items) => {
+          if (this.stopped) return
+          const page = []
+          for (const item of items) {
+            const d = decodeObject(this.kind, item)
+            if ('value' in d) page.push(d.value)
+            else {
+              skipped++
+              this.events.onUndecodable?.(
+                this.kind,
+                'list',
+                `item ${good + page.length + skipped - 1}: ${d.problem}`,
+              )
+            }
+          }
+          good += page.length
+          if (this.store.relistPage(this.kind, page, keep)) changed = true
+        },
+        abort.signal,
+      )
     } finally {
       if (this.listAbort === abort) this.listAbort = undefined
+      // what the pages taken in changed is enforced even when a later page failed (never less than before)
+      if (changed) this.events.signal(Date.now())
     }
     if (this.stopped) return
-    const good = []
-    let skipped = 0
-    for (const item of res.items) {
-      const d = decodeObject(this.kind, item)
-      if ('value' in d) good.push(d.value)
-      else {
-        skipped++
-        this.events.onUndecodable?.(this.kind, 'list', `item ${good.length + skipped - 1}: ${d.problem}`)
-      }
-    }
     // A partial list is not the whole truth: what it does not show may be the item it could not read.
     this.partial = skipped > 0
-    if (this.store.relist(this.kind, good, !this.partial)) this.events.signal(Date.now())
-    this.rv = res.resourceVersion
+    if (this.store.relistEnd(this.kind, keep, !this.partial)) this.events.signal(Date.now())
+    this.rv = rv
     this.failures = 0
-    this.events.onListed?.(this.kind, good.length, skipped)
+    this.events.onListed?.(this.kind, good, skipped)
     if (!this.listedOnce) {
       this.listedOnce = true
       this.onFirstList()

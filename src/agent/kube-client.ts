@@ -239,6 +239,43 @@ export async function kubeList(
   }
 }
 
+/** Items per page of a paged list (client-go's reflector asks for 500 too). */
+export const LIST_PAGE_SIZE = 500
+
+/**
+ * Lists a collection page by page (`limit` and `continue`, as client-go's reflector does), handing each
+ * page's items to `onPage` before the next is fetched: a 100k-pod cluster is never held as one response
+ * (hundreds of MiB of JSON text and its parse). Every page belongs to the snapshot of the first one (the API
+ * server guarantees it); an expired `continue` token is a 410 error, and the caller lists again. Resolves
+ * to the list's resourceVersion.
+ */
+export async function kubeListPages(
+  kc: KubeConfig,
+  path: string,
+  onPage: (items: unknown[]) => void,
+  signal?: AbortSignal,
+  pageSize = LIST_PAGE_SIZE,
+): Promise<string> {
+  const sep = path.includes('?') ? '&' : '?'
+  let token: string | undefined
+  let resourceVersion = ''
+  for (;;) {
+    const page = `${path}${sep}limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`
+    const res = await kubeRequest(kc, 'GET', page, undefined, 60_000, signal)
+    if (res.status !== 200) {
+      const msg =
+        isRecord(res.body) && typeof res.body.message === 'string' ? res.body.message : String(res.body)
+      throw new KubeHttpError(res.status, `GET ${path}: ${res.status} ${msg}`)
+    }
+    if (!isRecord(res.body) || !Array.isArray(res.body.items)) throw new Error(`GET ${path}: not a list`)
+    const meta = isRecord(res.body.metadata) ? res.body.metadata : {}
+    if (typeof meta.resourceVersion === 'string') resourceVersion = meta.resourceVersion
+    onPage(res.body.items)
+    token = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined
+    if (!token) return resourceVersion
+  }
+}
+
 /** Narrows unknown to a plain object. */
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)

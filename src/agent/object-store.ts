@@ -377,13 +377,28 @@ export class ObjectStore {
    * a missing object may be one of those items. Returns true when the compiled rules may change.
    */
   relist(kind: WatchedKind, values: readonly JsonObject[], complete: boolean): boolean {
-    let changed = false
     const keep = new Set<string>()
+    const changed = this.relistPage(kind, values, keep)
+    return this.relistEnd(kind, keep, complete) || changed
+  }
+
+  /** Takes in one page of a paged list; adds the keys it shows to `keep`. Returns true on any change. */
+  relistPage(kind: WatchedKind, values: readonly JsonObject[], keep: Set<string>): boolean {
+    let changed = false
     for (const v of values) {
       keep.add(objectKey(v))
       if (this.upsert(kind, v)) changed = true
     }
-    if (!complete) return changed
+    return changed
+  }
+
+  /**
+   * Ends a list whose pages showed the keys `keep`: a complete list removes the objects it did not show;
+   * a partial one (an item could not be read) removes nothing. Returns true on any change.
+   */
+  relistEnd(kind: WatchedKind, keep: ReadonlySet<string>, complete: boolean): boolean {
+    if (!complete) return false
+    let changed = false
     for (const [key, entry] of [...this.maps[kind]]) {
       if (!keep.has(key) && this.remove(kind, entry.raw.value)) changed = true
     }

@@ -128,6 +128,51 @@ describe('informers against the fake API server (real client, real wire protocol
     ).toBe(true)
   })
 
+  it('lists page by page (limit 500 and continue, as client-go) and takes in every page', async () => {
+    const r = await rig()
+    for (let i = 0; i < 1200; i++)
+      r.api.apply('Pod', podJson('shop', `p${i}`, `10.1.${i >> 8}.${i & 255}`, 'n1', { app: 'x' }))
+    await r.informers.synced(10_000)
+    const pages = r.api.requests.filter((q) => q.path === '/api/v1/pods' && q.query.watch === undefined)
+    expect(pages.map((q) => [q.query.limit, q.query.continue !== undefined])).toEqual([
+      ['500', false],
+      ['500', true],
+      ['500', true],
+    ])
+    expect(podNames(r.store)).toHaveLength(1201)
+  })
+
+  it('an expired continue token (410) lists again from the start; a failed list never removes an object', async () => {
+    const r = await rig()
+    for (let i = 0; i < 1200; i++)
+      r.api.apply('Pod', podJson('shop', `p${i}`, `10.1.${i >> 8}.${i & 255}`, 'n1', { app: 'x' }))
+    await r.informers.synced(10_000)
+    await waitFor(() => r.api.openWatches === 3, 5000, 'three watches')
+    // The next list's second page finds its snapshot compacted away.
+    r.api.expireContinueTokens = 1
+    const origin = r.api.requests.length
+    const fewest = { pods: podNames(r.store).length }
+    const poll = setInterval(() => {
+      fewest.pods = Math.min(fewest.pods, podNames(r.store).length)
+    }, 1)
+    await r.api.stop()
+    r.api.apply('Pod', podJson('shop', 'p0', '10.1.0.0', 'n1', { app: 'y' }))
+    r.api.compact() // the resumed watches get 410: the informers list again
+    await r.api.start()
+    const continued = () =>
+      r.api.requests.slice(origin).filter((q) => q.path === '/api/v1/pods' && q.query.continue !== undefined)
+    try {
+      // the expired page, then a whole list again (two continued pages)
+      await waitFor(() => continued().length >= 3, 10_000, 'a list completed after the expired one')
+      await waitFor(() => r.api.openWatches === 3, 5000, 'three watches again')
+    } finally {
+      clearInterval(poll)
+    }
+    expect(r.errors.some((e) => e.includes('410'))).toBe(true)
+    expect(fewest.pods).toBe(1201)
+    expect(podNames(r.store)).toHaveLength(1201)
+  })
+
   it('keeps its cache while the API server is down and catches up when it returns', async () => {
     const r = await rig()
     await r.informers.synced(10_000)
