@@ -397,9 +397,14 @@ function isJsonObject(v: JsonValue | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Builds a RawObject whose locate() walks the positions from the object's own root. */
+/**
+ * Builds a RawObject whose locate() walks the positions from the object's own root. When the root has a
+ * position, every path has one (the walk only ever moves to a known offset), so the walk is deferred
+ * until line or column is read (lazySource): normalisation asks for the place of every policy rule, and
+ * most are never printed, while finding one may mean reading the document a second time (simple-yaml.ts).
+ */
 function makeRawObject(value: JsonObject, root: Tree, ctx: DocContext): RawObject {
-  const locate = (path: FieldPath): SourceRef => {
+  const offsetOf = (path: FieldPath): number | undefined => {
     let tree = root
     let offset = root.offset
     for (const seg of path) {
@@ -408,9 +413,36 @@ function makeRawObject(value: JsonObject, root: Tree, ctx: DocContext): RawObjec
       offset = next.at ?? offset
       tree = next.tree
     }
-    return sourceAt(ctx, offset)
+    return offset
   }
-  return { value, source: sourceAt(ctx, root.offset), locate }
+  const locate =
+    root.offset === undefined
+      ? (path: FieldPath): SourceRef => sourceAt(ctx, offsetOf(path))
+      : (path: FieldPath): SourceRef => (path.length === 0 ? source : lazySource(ctx, () => offsetOf(path)))
+  const source = sourceAt(ctx, root.offset)
+  return { value, source, locate }
+}
+
+/**
+ * The SourceRef sourceAt(ctx, find()) gives, with line and column worked out on first read (find must
+ * return an offset). Same keys in the same order, so it prints, compares and serialises the same.
+ */
+export function lazySource(ctx: DocContext, find: () => number | undefined): SourceRef {
+  let found: SourceRef | undefined
+  const resolve = (): SourceRef => {
+    found ??= sourceAt(ctx, find())
+    return found
+  }
+  return {
+    file: ctx.file,
+    get line() {
+      return resolve().line
+    },
+    get column() {
+      return resolve().column
+    },
+    doc: ctx.doc,
+  }
 }
 
 function duplicateDiagnostic(d: DuplicateKey, path: FieldPath, object?: string): Diagnostic {
