@@ -168,12 +168,18 @@ function splitDocuments(text: string): { chunks: { start: number; text: string }
   return { chunks, lineStarts }
 }
 
+/** Text that is only spaces and line ends (LF or CRLF). */
+const BLANK = /^(?:[ \n]|\r\n)*$/
+
 function parseText(file: string, text: string, exact: boolean, maxDepth: number): ParsedInput {
   const { chunks, lineStarts } = splitDocuments(text)
   const objects: ParsedObject[] = []
   const diagnostics: Diagnostic[] = []
   let index = 0
   for (const chunk of chunks) {
+    // A blank chunk (before a leading `---`, after a trailing one) holds no document: the yaml library
+    // finds none in it (no document index is used), and no reader needs loading to say so.
+    if (BLANK.test(chunk.text)) continue
     const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
     const ctx = at(index)
     // Nesting is bounded before any reader recurses (depth.ts). Most documents have too few indicators

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parseInput } from '../../src/load/index.js'
 import { lazySource } from '../../src/load/parse.js'
 import { sourceAt } from '../../src/load/tree.js'
+import { parseYamlChunk } from '../../src/load/yaml-tree.js'
 import type { FieldPath } from '../../src/model/index.js'
 
 const text = `apiVersion: networking.k8s.io/v1
@@ -55,5 +56,28 @@ describe('positions found on first read (lazySource)', () => {
     expect(fast && exact).toBeTruthy()
     expect(JSON.stringify(fast?.locate(path))).toBe(JSON.stringify(exact?.locate(path)))
     expect({ ...fast?.locate(path) }).toStrictEqual({ ...exact?.locate(path) })
+  })
+})
+
+describe('blank chunks', () => {
+  it.each(['', '\n', '  \n\n', '\r\n  \r\n', '   '])(
+    'the yaml library finds no document in %j (what skipping blank chunks relies on)',
+    (text) => {
+      expect([...parseYamlChunk(text)]).toHaveLength(0)
+    },
+  )
+
+  const doc = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n'
+  it.each([
+    ['leading ---', `---\n${doc}`],
+    ['trailing ---', `${doc}---\n`],
+    ['blank lines and CRLF between', `---\n\n  \r\n---\n${doc}---\n  \n---\n${doc.replace('a\n', 'b\n')}`],
+    ['only separators', '---\n---\n'],
+  ])('%s: same objects, document numbers and diagnostics as the yaml library gives', (_, text) => {
+    const seen = (exact: boolean) => {
+      const p = parseInput({ file: 'f.yaml', text }, { exact })
+      return JSON.stringify({ o: p.objects.map((o) => [o.object.value, o.object.source]), d: p.diagnostics })
+    }
+    expect(seen(false)).toBe(seen(true))
   })
 })
