@@ -164,7 +164,8 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
     workloads.push({ pod: { ...pod, controllers: fate.controllers }, raw, kind: readKind })
   }
 
-  const pods = new Map(realPods)
+  // The real pods, then the workloads' representatives (the map is extended, not copied).
+  const pods = realPods
   for (const { pod, raw } of workloads) {
     const key = `${pod.namespace}/${pod.name}`
     const existing = pods.get(key)
@@ -326,8 +327,10 @@ function workloadObjects(read: readonly ReadObject[]): Map<string, WorkloadObjec
   return out
 }
 
+const WORKLOAD_KIND_SET: ReadonlySet<string> = new Set(WORKLOAD_KINDS)
+
 function isWorkloadKind(kind: ReadKind): kind is WorkloadKind {
-  return (WORKLOAD_KINDS as readonly string[]).includes(kind)
+  return WORKLOAD_KIND_SET.has(kind)
 }
 
 /**
@@ -413,14 +416,25 @@ interface Context {
   readonly notes: Diagnostic[]
 }
 
+/** A context; the object's name (for diagnostics only) is worked out on first use. */
 function newContext(raw: RawObject): Context {
-  return { raw, object: describeObject(raw.value), errors: [], notes: [] }
+  let object: string | undefined
+  return {
+    raw,
+    get object() {
+      object ??= describeObject(raw.value)
+      return object
+    },
+    errors: [],
+    notes: [],
+  }
 }
 
 /** Moves the context's diagnostics out; returns false (object left out) when it had errors. */
 function finish(ctx: Context, out: Diagnostic[]): boolean {
-  out.push(...ctx.notes, ...ctx.errors)
+  if (ctx.notes.length > 0) out.push(...ctx.notes)
   if (ctx.errors.length === 0) return true
+  out.push(...ctx.errors)
   out.push({
     code: 'load.rejected',
     severity: 'error',

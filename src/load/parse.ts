@@ -271,6 +271,9 @@ function aliasDiagnostic(ctx: DocContext, problem: AliasProblem): Diagnostic {
   }
 }
 
+/** The diagnostics of an object that has none of its own (shared: most objects). */
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([])
+
 /** Turns one document's data into objects: a Kubernetes object, or the items of a List. */
 function buildObjects(
   value: JsonValue,
@@ -289,7 +292,10 @@ function buildObjects(
     diagnostics.push({ ...notAnObject(ctx, tree.offset, value), message: missing })
     return []
   }
-  const own = duplicates.map((d) => duplicateDiagnostic(d, d.path, describeObject(value)))
+  const own =
+    duplicates.length === 0
+      ? NO_DIAGNOSTICS
+      : duplicates.map((d) => duplicateDiagnostic(d, d.path, describeObject(value)))
   return [{ object: makeRawObject(value, tree, ctx), diagnostics: own }]
 }
 
