@@ -50,7 +50,7 @@ import {
   type WorkloadObjectInfo,
 } from '../model/index.js'
 import { parseCIDRSloppy } from '../validate/cidr.js'
-import { classifyKind, objectKey } from './kinds.js'
+import { classifyKind, objectKeyParts } from './kinds.js'
 import { otherPolicyEnforcer } from './other-policies.js'
 import { readNodePodRanges } from './pod-ranges.js'
 import {
@@ -248,16 +248,19 @@ interface ReadObject {
 
 /** Keeps the objects we read, the later of two definitions of one object winning (kubectl apply updates). */
 function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[]): ReadObject[] {
-  const byKey = new Map<string, ReadObject>()
+  // Kind, then namespace, then name -> the place of the winning definition in `kept` (nested maps of the
+  // strings the objects hold: no key string is built per object). A later definition clears the earlier
+  // one's place and takes a new place at the end, as deleting and re-adding a key of one Map would.
+  const byKey = new Map<string, Map<string, Map<string, number>>>()
+  const kept: (ReadObject | undefined)[] = []
   for (const raw of objects) {
-    const object = describeObject(raw.value)
     const enforcer = otherPolicyEnforcer(raw.value)
     if (enforcer) {
       diagnostics.push({
         code: 'load.unanalysed-policy',
         severity: 'warning',
         message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} (enforced by ${enforcer}) not analysed: verdicts ignore it`,
-        object,
+        object: describeObject(raw.value),
         path: [],
         source: raw.source,
       })
@@ -269,7 +272,7 @@ function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[])
         code: 'load.skipped-kind',
         severity: 'info',
         message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} does not take part in network policy: skipped`,
-        object,
+        object: describeObject(raw.value),
         path: [],
         source: raw.source,
       })
@@ -280,29 +283,41 @@ function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[])
         code: 'load.unknown-kind',
         severity: 'error',
         message: cls.message,
-        object,
+        object: describeObject(raw.value),
         path: ['kind'],
         source: raw.locate(['kind']),
       })
       continue
     }
-    const key = objectKey(cls.readKind, raw.value)
-    const earlier = byKey.get(key)
-    if (earlier) {
+    const { namespace, name } = objectKeyParts(cls.readKind, raw.value)
+    let byNamespace = byKey.get(cls.readKind)
+    if (!byNamespace) {
+      byNamespace = new Map()
+      byKey.set(cls.readKind, byNamespace)
+    }
+    let byName = byNamespace.get(namespace)
+    if (!byName) {
+      byName = new Map()
+      byNamespace.set(namespace, byName)
+    }
+    const place = byName.get(name)
+    const earlier = place === undefined ? undefined : kept[place]
+    if (place !== undefined && earlier) {
       const at = earlier.raw.source
       diagnostics.push({
         code: 'load.duplicate-object',
         severity: 'warning',
         message: `defined again (first at ${at.file}${at.line ? `:${at.line}` : ''}): the later definition is used, as kubectl apply would update the object`,
-        object,
+        object: describeObject(raw.value),
         path: [],
         source: raw.source,
       })
-      byKey.delete(key) // re-insert so that input order follows the winning definition
+      kept[place] = undefined // input order follows the winning definition
     }
-    byKey.set(key, { raw, readKind: cls.readKind })
+    byName.set(name, kept.length)
+    kept.push({ raw, readKind: cls.readKind })
   }
-  return [...byKey.values()]
+  return kept.filter((o): o is ReadObject => o !== undefined)
 }
 
 /** Indexes the workload objects of the input with their own controller and whether they run no pod. */

@@ -148,8 +148,14 @@ const SEPARATOR = /^---[ \t]*(#.*)?\r?$/
  * Splits the text into document chunks the way kubectl does before decoding, so that a broken
  * document cannot swallow the next one (and each document is parsed on its own, in linear time).
  */
-function splitDocuments(text: string): { chunks: { start: number; text: string }[]; lineStarts: number[] } {
-  const lineStarts: number[] = [0]
+function splitDocuments(text: string): {
+  chunks: { start: number; text: string }[]
+  lineStarts: ArrayLike<number>
+} {
+  // Offsets of line starts in a typed array grown by doubling (millions of lines in a big dump; an input
+  // is under 512 MiB, the longest string, so offsets fit 32 bits).
+  let lineStarts = new Uint32Array(1024)
+  let lines = 1
   const chunks: { start: number; text: string }[] = []
   let chunkStart = 0
   let lineStart = 0
@@ -162,10 +168,15 @@ function splitDocuments(text: string): { chunks: { start: number; text: string }
     }
     if (nl < 0) break
     lineStart = nl + 1
-    lineStarts.push(lineStart)
+    if (lines === lineStarts.length) {
+      const grown = new Uint32Array(lines * 2)
+      grown.set(lineStarts)
+      lineStarts = grown
+    }
+    lineStarts[lines++] = lineStart
   }
   chunks.push({ start: chunkStart, text: text.slice(chunkStart) })
-  return { chunks, lineStarts }
+  return { chunks, lineStarts: lineStarts.subarray(0, lines) }
 }
 
 /** Text that is only spaces and line ends (LF or CRLF). */
