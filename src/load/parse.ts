@@ -40,6 +40,11 @@ export interface ParseOptions {
   readonly exact?: boolean
   /** Documents nested deeper than this are refused with load.too-deep (default MAX_DEPTH). */
   readonly maxDepth?: number
+  /**
+   * Told after each document chunk: how many characters of the input's text are read, of how many. The
+   * edge turns it into a progress line (src/cli/options.ts); it changes nothing in what is read.
+   */
+  readonly onProgress?: (file: string, done: number, total: number) => void
 }
 
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -79,7 +84,7 @@ export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInp
   }
   const decoded = decodeText(input.text)
   if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
-  return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH)
+  return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH, opts.onProgress)
 }
 
 function fileProblem(file: string, code: DiagnosticCode, message: string): ParsedInput {
@@ -182,12 +187,19 @@ function splitDocuments(text: string): {
 /** Text that is only spaces and line ends (LF or CRLF). */
 const BLANK = /^(?:[ \n]|\r\n)*$/
 
-function parseText(file: string, text: string, exact: boolean, maxDepth: number): ParsedInput {
+function parseText(
+  file: string,
+  text: string,
+  exact: boolean,
+  maxDepth: number,
+  onProgress: ParseOptions['onProgress'],
+): ParsedInput {
   const { chunks, lineStarts } = splitDocuments(text)
   const objects: ParsedObject[] = []
   const diagnostics: Diagnostic[] = []
   let index = 0
   for (const chunk of chunks) {
+    onProgress?.(file, chunk.start, text.length)
     // A blank chunk (before a leading `---`, after a trailing one) holds no document: the yaml library
     // finds none in it (no document index is used), and no reader needs loading to say so.
     if (BLANK.test(chunk.text)) continue
@@ -255,6 +267,7 @@ function parseText(file: string, text: string, exact: boolean, maxDepth: number)
       if (read.ok) objects.push(...buildObjects(read.value, read.tree, read.duplicates, ctx, diagnostics))
     }
   }
+  onProgress?.(file, text.length, text.length)
   return { objects, diagnostics }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseInput } from '../../src/load/index.js'
+import { loadCluster, parseInput } from '../../src/load/index.js'
 import { lazySource } from '../../src/load/parse.js'
 import { sourceAt } from '../../src/load/tree.js'
 import { parseYamlChunk } from '../../src/load/yaml-tree.js'
@@ -79,5 +79,28 @@ describe('blank chunks', () => {
       return JSON.stringify({ o: p.objects.map((o) => [o.object.value, o.object.source]), d: p.diagnostics })
     }
     expect(seen(false)).toBe(seen(true))
+  })
+})
+
+describe('progress while reading (onProgress)', () => {
+  const docs = Array.from(
+    { length: 30 },
+    (_, i) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n${i}\n`,
+  )
+  const text = `${docs.join('---\n')}---\n`
+  it('is told the read share after each document, rising to the whole text, and changes nothing read', () => {
+    const seen: [string, number, number][] = []
+    const told = loadCluster([{ file: 'big.yaml', text }], {
+      validate: 'strict',
+      onProgress: (file, done, total) => seen.push([file, done, total]),
+    })
+    const quiet = loadCluster([{ file: 'big.yaml', text }], { validate: 'strict' })
+    expect(JSON.stringify(told.cluster)).toBe(JSON.stringify(quiet.cluster))
+    expect(JSON.stringify(told.diagnostics)).toBe(JSON.stringify(quiet.diagnostics))
+    expect(seen.length).toBeGreaterThanOrEqual(30)
+    expect(seen.every(([f, , total]) => f === 'big.yaml' && total === text.length)).toBe(true)
+    const dones = seen.map(([, done]) => done)
+    expect(dones).toEqual([...dones].sort((a, b) => a - b))
+    expect(dones.at(-1)).toBe(text.length)
   })
 })
