@@ -170,7 +170,13 @@ export async function loadFromOptions(
 ): Promise<LoadedCluster | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
-  const loaded = loadCluster(read.inputs, { validate: read.mode, maxBytes: read.maxBytes })
+  const progress = process.stderr.isTTY === true ? progressLine() : undefined
+  const loaded = loadCluster(read.inputs, {
+    validate: read.mode,
+    maxBytes: read.maxBytes,
+    ...(progress ? { onProgress: progress.update } : {}),
+  })
+  progress?.done()
   const diagnostics = [...read.diagnostics, ...loaded.diagnostics]
   for (const d of diagnostics) {
     if (d.severity === 'info' && !opts.verbose) continue
@@ -179,4 +185,33 @@ export async function loadFromOptions(
   if (read.inputs.length === 0) return undefined
   if (opts.strict && hasErrors(diagnostics)) return undefined
   return { ...loaded, diagnostics }
+}
+
+/** Below this many milliseconds of reading, no progress line is shown. */
+const PROGRESS_AFTER_MS = 1000
+
+/**
+ * A progress line on stderr (a terminal only: redirected stderr, scripts' and tests', stays clean) for
+ * inputs whose reading takes more than a second: the file and the share of its text read, rewritten in
+ * place at most ten times a second, erased when the reading ends.
+ */
+function progressLine(): { update: (file: string, done: number, total: number) => void; done: () => void } {
+  const start = performance.now()
+  let last = 0
+  let shown = false
+  return {
+    update(file, done, total) {
+      const now = performance.now()
+      if (now - start < PROGRESS_AFTER_MS || now - last < 100) return
+      last = now
+      shown = true
+      const share = total === 0 ? 100 : Math.floor((done / total) * 100)
+      process.stderr.write(
+        `\r\x1b[Kpalisade: reading ${file}: ${share}% of ${(total / 2 ** 20).toFixed(1)} MiB`,
+      )
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[K')
+    },
+  }
 }

@@ -56,7 +56,9 @@ export function* antreaShapeManifests(opts: AntreaShapeOptions = {}): Generator<
   let podIndex = 0
   const pod = (ns: string, name: string, labels: Record<string, string>, port: number, portName: string) => {
     const node = podIndex++ % nodes
-    const j = (perNode[node] = (perNode[node] ?? 0) + 1) + 1 // .0.0 and .0.1 are the range's network address and gateway
+    const onNode = (perNode[node] ?? 0) + 1
+    perNode[node] = onNode
+    const j = onNode + 1 // .0.0 and .0.1 are the range's network address and gateway
     if (j > 65_533) throw new RangeError('more than 65,532 pods on one node')
     const ip = `10.${128 + node}.${j >> 8}.${j & 255}`
     return {

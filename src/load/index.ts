@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly validate: ValidationMode
   /** Per-input size limit in bytes (default 128 MiB). */
   readonly maxBytes?: number
+  /** Told as each input's documents are read (ParseOptions.onProgress). */
+  readonly onProgress?: ParseOptions['onProgress']
 }
 
 export interface LoadedCluster {
@@ -36,7 +38,10 @@ export interface LoadedCluster {
 
 /** Loads inputs into a cluster: a rejected object is left out with diagnostics, its neighbours stay. */
 export function loadCluster(inputs: readonly InputText[], opts: LoadOptions): LoadedCluster {
-  const parseOptions: ParseOptions = opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }
+  const parseOptions: ParseOptions = {
+    ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  }
   const diagnostics: Diagnostic[] = []
   const accepted: RawObject[] = []
   const written: RawObject[] = []

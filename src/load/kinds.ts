@@ -21,15 +21,18 @@ export function classifyKind(value: JsonObject): KindClass {
   return { kind: 'no-match', message }
 }
 
-/** Returns the key under which two objects are the same API object (kind/namespace/name). */
-export function objectKey(readKind: ReadKind, value: JsonObject): string {
+/** The namespace ('' for cluster-scoped kinds) and name that, with the kind, name one API object. */
+export function objectKeyParts(
+  readKind: ReadKind,
+  value: JsonObject,
+): { readonly namespace: string; readonly name: string } {
   const meta = value.metadata
   const m = meta && typeof meta === 'object' && !Array.isArray(meta) ? meta : {}
   const name = typeof m.name === 'string' ? m.name : ''
-  const ns = kindInfo(readKind).clusterScoped
+  const namespace = kindInfo(readKind).clusterScoped
     ? ''
     : typeof m.namespace === 'string' && m.namespace !== ''
       ? m.namespace
       : 'default'
-  return `${readKind}/${ns}/${name}`
+  return { namespace, name }
 }

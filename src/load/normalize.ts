@@ -50,7 +50,7 @@ import {
   type WorkloadObjectInfo,
 } from '../model/index.js'
 import { parseCIDRSloppy } from '../validate/cidr.js'
-import { classifyKind, objectKey } from './kinds.js'
+import { classifyKind, objectKeyParts } from './kinds.js'
 import { otherPolicyEnforcer } from './other-policies.js'
 import { readNodePodRanges } from './pod-ranges.js'
 import {
@@ -164,7 +164,8 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
     workloads.push({ pod: { ...pod, controllers: fate.controllers }, raw, kind: readKind })
   }
 
-  const pods = new Map(realPods)
+  // The real pods, then the workloads' representatives (the map is extended, not copied).
+  const pods = realPods
   for (const { pod, raw } of workloads) {
     const key = `${pod.namespace}/${pod.name}`
     const existing = pods.get(key)
@@ -247,16 +248,19 @@ interface ReadObject {
 
 /** Keeps the objects we read, the later of two definitions of one object winning (kubectl apply updates). */
 function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[]): ReadObject[] {
-  const byKey = new Map<string, ReadObject>()
+  // Kind, then namespace, then name -> the place of the winning definition in `kept` (nested maps of the
+  // strings the objects hold: no key string is built per object). A later definition clears the earlier
+  // one's place and takes a new place at the end, as deleting and re-adding a key of one Map would.
+  const byKey = new Map<string, Map<string, Map<string, number>>>()
+  const kept: (ReadObject | undefined)[] = []
   for (const raw of objects) {
-    const object = describeObject(raw.value)
     const enforcer = otherPolicyEnforcer(raw.value)
     if (enforcer) {
       diagnostics.push({
         code: 'load.unanalysed-policy',
         severity: 'warning',
         message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} (enforced by ${enforcer}) not analysed: verdicts ignore it`,
-        object,
+        object: describeObject(raw.value),
         path: [],
         source: raw.source,
       })
@@ -268,7 +272,7 @@ function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[])
         code: 'load.skipped-kind',
         severity: 'info',
         message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} does not take part in network policy: skipped`,
-        object,
+        object: describeObject(raw.value),
         path: [],
         source: raw.source,
       })
@@ -279,29 +283,41 @@ function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[])
         code: 'load.unknown-kind',
         severity: 'error',
         message: cls.message,
-        object,
+        object: describeObject(raw.value),
         path: ['kind'],
         source: raw.locate(['kind']),
       })
       continue
     }
-    const key = objectKey(cls.readKind, raw.value)
-    const earlier = byKey.get(key)
-    if (earlier) {
+    const { namespace, name } = objectKeyParts(cls.readKind, raw.value)
+    let byNamespace = byKey.get(cls.readKind)
+    if (!byNamespace) {
+      byNamespace = new Map()
+      byKey.set(cls.readKind, byNamespace)
+    }
+    let byName = byNamespace.get(namespace)
+    if (!byName) {
+      byName = new Map()
+      byNamespace.set(namespace, byName)
+    }
+    const place = byName.get(name)
+    const earlier = place === undefined ? undefined : kept[place]
+    if (place !== undefined && earlier) {
       const at = earlier.raw.source
       diagnostics.push({
         code: 'load.duplicate-object',
         severity: 'warning',
         message: `defined again (first at ${at.file}${at.line ? `:${at.line}` : ''}): the later definition is used, as kubectl apply would update the object`,
-        object,
+        object: describeObject(raw.value),
         path: [],
         source: raw.source,
       })
-      byKey.delete(key) // re-insert so that input order follows the winning definition
+      kept[place] = undefined // input order follows the winning definition
     }
-    byKey.set(key, { raw, readKind: cls.readKind })
+    byName.set(name, kept.length)
+    kept.push({ raw, readKind: cls.readKind })
   }
-  return [...byKey.values()]
+  return kept.filter((o): o is ReadObject => o !== undefined)
 }
 
 /** Indexes the workload objects of the input with their own controller and whether they run no pod. */
@@ -326,8 +342,10 @@ function workloadObjects(read: readonly ReadObject[]): Map<string, WorkloadObjec
   return out
 }
 
+const WORKLOAD_KIND_SET: ReadonlySet<string> = new Set(WORKLOAD_KINDS)
+
 function isWorkloadKind(kind: ReadKind): kind is WorkloadKind {
-  return (WORKLOAD_KINDS as readonly string[]).includes(kind)
+  return WORKLOAD_KIND_SET.has(kind)
 }
 
 /**
@@ -413,14 +431,25 @@ interface Context {
   readonly notes: Diagnostic[]
 }
 
+/** A context; the object's name (for diagnostics only) is worked out on first use. */
 function newContext(raw: RawObject): Context {
-  return { raw, object: describeObject(raw.value), errors: [], notes: [] }
+  let object: string | undefined
+  return {
+    raw,
+    get object() {
+      object ??= describeObject(raw.value)
+      return object
+    },
+    errors: [],
+    notes: [],
+  }
 }
 
 /** Moves the context's diagnostics out; returns false (object left out) when it had errors. */
 function finish(ctx: Context, out: Diagnostic[]): boolean {
-  out.push(...ctx.notes, ...ctx.errors)
+  if (ctx.notes.length > 0) out.push(...ctx.notes)
   if (ctx.errors.length === 0) return true
+  out.push(...ctx.errors)
   out.push({
     code: 'load.rejected',
     severity: 'error',

@@ -40,6 +40,11 @@ export interface ParseOptions {
   readonly exact?: boolean
   /** Documents nested deeper than this are refused with load.too-deep (default MAX_DEPTH). */
   readonly maxDepth?: number
+  /**
+   * Told after each document chunk: how many characters of the input's text are read, of how many. The
+   * edge turns it into a progress line (src/cli/options.ts); it changes nothing in what is read.
+   */
+  readonly onProgress?: (file: string, done: number, total: number) => void
 }
 
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -79,7 +84,7 @@ export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInp
   }
   const decoded = decodeText(input.text)
   if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
-  return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH)
+  return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH, opts.onProgress)
 }
 
 function fileProblem(file: string, code: DiagnosticCode, message: string): ParsedInput {
@@ -148,8 +153,14 @@ const SEPARATOR = /^---[ \t]*(#.*)?\r?$/
  * Splits the text into document chunks the way kubectl does before decoding, so that a broken
  * document cannot swallow the next one (and each document is parsed on its own, in linear time).
  */
-function splitDocuments(text: string): { chunks: { start: number; text: string }[]; lineStarts: number[] } {
-  const lineStarts: number[] = [0]
+function splitDocuments(text: string): {
+  chunks: { start: number; text: string }[]
+  lineStarts: ArrayLike<number>
+} {
+  // Offsets of line starts in a typed array grown by doubling (millions of lines in a big dump; an input
+  // is under 512 MiB, the longest string, so offsets fit 32 bits).
+  let lineStarts = new Uint32Array(1024)
+  let lines = 1
   const chunks: { start: number; text: string }[] = []
   let chunkStart = 0
   let lineStart = 0
@@ -162,18 +173,36 @@ function splitDocuments(text: string): { chunks: { start: number; text: string }
     }
     if (nl < 0) break
     lineStart = nl + 1
-    lineStarts.push(lineStart)
+    if (lines === lineStarts.length) {
+      const grown = new Uint32Array(lines * 2)
+      grown.set(lineStarts)
+      lineStarts = grown
+    }
+    lineStarts[lines++] = lineStart
   }
   chunks.push({ start: chunkStart, text: text.slice(chunkStart) })
-  return { chunks, lineStarts }
+  return { chunks, lineStarts: lineStarts.subarray(0, lines) }
 }
 
-function parseText(file: string, text: string, exact: boolean, maxDepth: number): ParsedInput {
+/** Text that is only spaces and line ends (LF or CRLF). */
+const BLANK = /^(?:[ \n]|\r\n)*$/
+
+function parseText(
+  file: string,
+  text: string,
+  exact: boolean,
+  maxDepth: number,
+  onProgress: ParseOptions['onProgress'],
+): ParsedInput {
   const { chunks, lineStarts } = splitDocuments(text)
   const objects: ParsedObject[] = []
   const diagnostics: Diagnostic[] = []
   let index = 0
   for (const chunk of chunks) {
+    onProgress?.(file, chunk.start, text.length)
+    // A blank chunk (before a leading `---`, after a trailing one) holds no document: the yaml library
+    // finds none in it (no document index is used), and no reader needs loading to say so.
+    if (BLANK.test(chunk.text)) continue
     const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
     const ctx = at(index)
     // Nesting is bounded before any reader recurses (depth.ts). Most documents have too few indicators
@@ -238,6 +267,7 @@ function parseText(file: string, text: string, exact: boolean, maxDepth: number)
       if (read.ok) objects.push(...buildObjects(read.value, read.tree, read.duplicates, ctx, diagnostics))
     }
   }
+  onProgress?.(file, text.length, text.length)
   return { objects, diagnostics }
 }
 
@@ -265,6 +295,9 @@ function aliasDiagnostic(ctx: DocContext, problem: AliasProblem): Diagnostic {
   }
 }
 
+/** The diagnostics of an object that has none of its own (shared: most objects). */
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([])
+
 /** Turns one document's data into objects: a Kubernetes object, or the items of a List. */
 function buildObjects(
   value: JsonValue,
@@ -283,7 +316,10 @@ function buildObjects(
     diagnostics.push({ ...notAnObject(ctx, tree.offset, value), message: missing })
     return []
   }
-  const own = duplicates.map((d) => duplicateDiagnostic(d, d.path, describeObject(value)))
+  const own =
+    duplicates.length === 0
+      ? NO_DIAGNOSTICS
+      : duplicates.map((d) => duplicateDiagnostic(d, d.path, describeObject(value)))
   return [{ object: makeRawObject(value, tree, ctx), diagnostics: own }]
 }
 
@@ -397,9 +433,14 @@ function isJsonObject(v: JsonValue | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Builds a RawObject whose locate() walks the positions from the object's own root. */
+/**
+ * Builds a RawObject whose locate() walks the positions from the object's own root. When the root has a
+ * position, every path has one (the walk only ever moves to a known offset), so the walk is deferred
+ * until line or column is read (lazySource): normalisation asks for the place of every policy rule, and
+ * most are never printed, while finding one may mean reading the document a second time (simple-yaml.ts).
+ */
 function makeRawObject(value: JsonObject, root: Tree, ctx: DocContext): RawObject {
-  const locate = (path: FieldPath): SourceRef => {
+  const offsetOf = (path: FieldPath): number | undefined => {
     let tree = root
     let offset = root.offset
     for (const seg of path) {
@@ -408,9 +449,36 @@ function makeRawObject(value: JsonObject, root: Tree, ctx: DocContext): RawObjec
       offset = next.at ?? offset
       tree = next.tree
     }
-    return sourceAt(ctx, offset)
+    return offset
   }
-  return { value, source: sourceAt(ctx, root.offset), locate }
+  const locate =
+    root.offset === undefined
+      ? (path: FieldPath): SourceRef => sourceAt(ctx, offsetOf(path))
+      : (path: FieldPath): SourceRef => (path.length === 0 ? source : lazySource(ctx, () => offsetOf(path)))
+  const source = sourceAt(ctx, root.offset)
+  return { value, source, locate }
+}
+
+/**
+ * The SourceRef sourceAt(ctx, find()) gives, with line and column worked out on first read (find must
+ * return an offset). Same keys in the same order, so it prints, compares and serialises the same.
+ */
+export function lazySource(ctx: DocContext, find: () => number | undefined): SourceRef {
+  let found: SourceRef | undefined
+  const resolve = (): SourceRef => {
+    found ??= sourceAt(ctx, find())
+    return found
+  }
+  return {
+    file: ctx.file,
+    get line() {
+      return resolve().line
+    },
+    get column() {
+      return resolve().column
+    },
+    doc: ctx.doc,
+  }
 }
 
 function duplicateDiagnostic(d: DuplicateKey, path: FieldPath, object?: string): Diagnostic {

@@ -21,7 +21,7 @@ export interface DocContext {
   /** Offset of the document's chunk in the whole text (tree offsets are relative to the chunk). */
   readonly base: number
   /** Offsets at which the lines of the whole text start. */
-  readonly lineStarts: readonly number[]
+  readonly lineStarts: ArrayLike<number>
 }
 
 /** Turns an offset in the document's chunk into file, line and column (1-based). */

@@ -12,7 +12,8 @@ import { isYamlLibraryLoaded } from '../../src/load/yaml-tree.js'
 describe('YAML libraries are loaded on first need', () => {
   it('a generated cluster, positions and diagnostics included, loads neither library', () => {
     const docs = realisticManifests({ pods: 60, policies: 20, seed: 3 })
-    const text = `${docs.map((d) => stringify(d)).join('---\n')}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: bad_name\nspec: {}\n`
+    // Blank chunks (before a leading `---`, between two, after a trailing one) are no document either.
+    const text = `---\n\n${docs.map((d) => stringify(d)).join('---\n---\n')}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: bad_name\nspec: {}\n---\n`
     const loaded = loadCluster([{ file: 'in.yaml', text }], { validate: 'strict' })
     expect(loaded.cluster.pods.length).toBeGreaterThan(0)
     expect(loaded.diagnostics.some((d) => d.source?.line !== undefined && d.severity === 'error')).toBe(true)
