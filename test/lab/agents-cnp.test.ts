@@ -7,9 +7,10 @@
  * addresses of Node objects), then updates (a Deny becomes an Accept, a Node is relabelled out of the
  * selector) and deletion. On nftables and iptables-nft.
  *
- * The `nodes` peer: the lab hosts no Node object's address that pods can be probed at (its node addresses
- * are not probe targets), so the Node object `edge-1` is given the address of the lab's outside host
- * inside web-egress's ipBlock: a real address, on a real host, that pods reach by real TCP.
+ * The `nodes` peer selects role=edge Nodes: the lab nodes' own Node objects (their addresses and pod
+ * ranges; node-2 is role=edge, probed at its address from pods of both nodes), and a Node object `edge-1`
+ * given the address of the lab's outside host inside web-egress's ipBlock (so the Admin Deny overrides that
+ * NetworkPolicy allow too).
  */
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:net'
@@ -27,6 +28,7 @@ import {
   formatMismatch,
   type Lab,
   type NodeAgent,
+  nodeEndpoint,
   outsideEndpoint,
   probeCells,
   probeLab,
@@ -290,8 +292,17 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
         })
         bridge = await bridgeUnixToTcp(socket, Number(new URL(api.url).port))
 
+        // The lab nodes' own Node objects (their addresses, their pod ranges): node-2 is role=edge too.
+        const labNodes = (role2: string): Node[] =>
+          lab.plan.nodes.map((n) => ({
+            name: n.name,
+            addresses: [n.ip],
+            declared: true,
+            podCIDRs: [n.podCidr],
+            labels: { role: n.name === 'node-2' ? role2 : 'worker' },
+          }))
         // S0: NetworkPolicies only (the CRD served, no ClusterNetworkPolicy yet), Node edge-1.
-        const s0: ClusterState = { ...lab.plan.cluster, nodes: [edge('edge')] }
+        const s0: ClusterState = { ...lab.plan.cluster, nodes: [edge('edge'), ...labNodes('edge')] }
         setApiState(api, undefined, s0)
         agents = await startNodeAgents(lab, {
           source: { apiSocket: socket, kubeconfig: api.kubeconfig() },
@@ -302,6 +313,7 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
         })
         await converge(lab, s0, 'NetworkPolicies only')
         const toEdge = outsideEndpoint(edgeIP)
+        const toNode2 = nodeEndpoint('node-2')
         expect(allows(lab, s0, 'shop/web', 'shop/db', '80/TCP')).toBe(true)
         expect(allows(lab, s0, 'shop/web', toEdge, '80/TCP')).toBe(true)
         expect(allows(lab, s0, 'ops/prom', 'shop/cache', '80/TCP')).toBe(true)
@@ -310,6 +322,7 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
         const s1 = withCnps(s0, guard('Deny'), baseline(1), noEdge)
         expect(allows(lab, s1, 'shop/web', 'shop/db', '80/TCP')).toBe(false) // Admin Deny over the NP allow
         expect(allows(lab, s1, 'shop/web', toEdge, '80/TCP')).toBe(false) // nodes peer
+        expect(allows(lab, s1, 'shop/cache', toNode2, '80/TCP')).toBe(false) // nodes peer, a lab node
         expect(allows(lab, s1, 'ops/prom', 'shop/cache', '80/TCP')).toBe(false) // Baseline Deny
         setApiState(api, s0, s1)
         await converge(lab, s1, 'Admin Deny, Baseline Deny, nodes peer')
@@ -323,7 +336,11 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
 
         // S3: updates: the Baseline subject narrowed to app=db; guard's Deny becomes an Accept; edge-1
         // relabelled out of the nodes selector.
-        const s3 = { ...withCnps(s0, guard('Accept'), baseline(2), noEdge, passWeb), nodes: [edge('core')] }
+        const s3 = {
+          ...withCnps(s0, guard('Accept'), baseline(2), noEdge, passWeb),
+          nodes: [edge('core'), ...labNodes('core')],
+        }
+        expect(allows(lab, s3, 'shop/cache', toNode2, '80/TCP')).toBe(true)
         expect(allows(lab, s3, 'ops/prom', 'shop/cache', '80/TCP')).toBe(true)
         expect(allows(lab, s3, 'ops/prom', 'shop/db', '80/TCP')).toBe(false)
         expect(allows(lab, s3, 'shop/web', toEdge, '80/TCP')).toBe(true)
@@ -331,7 +348,7 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
         await converge(lab, s3, 'guard updated, Node relabelled')
 
         // S4: every ClusterNetworkPolicy deleted: the NetworkPolicies alone again.
-        const s4 = { ...s0, nodes: [edge('core')] }
+        const s4 = { ...s0, nodes: [edge('core'), ...labNodes('core')] }
         expect(allows(lab, s4, 'ops/prom', 'shop/cache', '80/TCP')).toBe(true)
         setApiState(api, s3, s4)
         await converge(lab, s4, 'ClusterNetworkPolicies deleted')
