@@ -3,8 +3,9 @@
  * with the decisions in a pure step function; docs/semantics.md#agent-cnp-discovery).
  *
  * The agent asks discovery for `policy.networking.k8s.io` `clusternetworkpolicies`, v1beta1 first, then
- * v1alpha2. Served: the ClusterNetworkPolicy and Node informers start (readiness waits for both first
- * lists: a first ruleset without an Admin Deny would enforce less). Not served: the agent enforces
+ * v1alpha2. Served: the Node informer starts, then (once the Nodes are listed, so that a `nodes` peer is
+ * never compiled without them) the ClusterNetworkPolicy informer; readiness waits for both first lists (a
+ * first ruleset without an Admin Deny would enforce less). Not served: the agent enforces
  * NetworkPolicy alone, says so once, and asks again with backoff (30 s doubling to 5 min), so a CRD
  * installed later is picked up without a restart. Discovery failing (network, 403, 5xx) is no answer:
  * what is known stays (at start, readiness waits for an answer).
@@ -202,16 +203,15 @@ export function startCnpDiscovery(o: {
   }
   const startInformers = async (version: CnpVersion) => {
     await o.informers.remove('ClusterNetworkPolicy')
-    const apiVersion = `${CNP_GROUP}/${version}`
-    void Promise.all([
-      o.informers.add('ClusterNetworkPolicy', {
-        path: `/apis/${CNP_GROUP}/${version}/clusternetworkpolicies`,
-        apiVersion,
-        onNotFound,
-      }),
-      o.informers.add('Node'),
-    ])
-    // The first lists hold readiness (informers.synced counts them); the discovery hold can go.
+    // The Nodes first: a `nodes` peer is never compiled before the Nodes are listed.
+    await o.informers.add('Node')
+    if (stopped || state.informing !== version) return
+    void o.informers.add('ClusterNetworkPolicy', {
+      path: `/apis/${CNP_GROUP}/${version}/clusternetworkpolicies`,
+      apiVersion: `${CNP_GROUP}/${version}`,
+      onNotFound,
+    })
+    // Its first list holds readiness now (informers.synced counts it); the discovery hold can go.
     releaseOnce()
   }
   const run = async () => {
