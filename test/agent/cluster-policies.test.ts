@@ -358,15 +358,19 @@ describe('agent and ClusterNetworkPolicies (fake API server, recorded kernel)', 
   })
 
   it('a ClusterNetworkPolicy list with an item it cannot decode deletes nothing until a complete one', async () => {
-    const r = await rig({ crd: 'v1beta1' })
+    const r = await rig({ crd: 'v1beta1', extra: { relistInitialMs: 20 } })
     await r.agent.ready
-    await waitFor(() => r.api.openWatches >= 5, 10_000, 'every watch open')
+    // A line it cannot decode makes the informer list again (it may have carried a change).
+    const relist = () =>
+      waitFor(
+        () => r.api.injectWatchLine('ClusterNetworkPolicy', 'not json') > 0,
+        10_000,
+        'a watch to write to',
+      )
     // guard is gone without a word, and the next list holds an item without metadata.
     r.api.forget('ClusterNetworkPolicy', '', 'guard')
     r.api.listExtras.ClusterNetworkPolicy = [{ spec: { tier: 'Admin' } }]
-    r.api.apply('Namespace', namespaceJson('other')) // history moves on: the resumed watches get 410
-    r.api.compact()
-    r.api.dropWatches()
+    await relist()
     await waitFor(
       () => r.agent.health().details.some((d) => d.includes('deletions held back): ClusterNetworkPolicy')),
       10_000,
@@ -376,9 +380,7 @@ describe('agent and ClusterNetworkPolicies (fake API server, recorded kernel)', 
     expect(admChains(current(r))).toEqual(['adm_guard_in'])
     // A complete list: guard goes.
     r.api.listExtras.ClusterNetworkPolicy = []
-    r.api.apply('Namespace', namespaceJson('other', { again: 'yes' }))
-    r.api.compact()
-    r.api.dropWatches()
+    await relist()
     await waitFor(() => r.agent.store.counts().ClusterNetworkPolicy === 0, 10_000, 'guard gone')
     await waitFor(() => !/jump adm_guard_in/.test(current(r)), 10_000, 'guard gone from the rules')
   })
