@@ -12,7 +12,12 @@
  *   ("too old resource version") and the stream ends, as etcd compaction makes the real one do;
  * - `fieldSelector=metadata.name=NAME` (the only field selector served) limits a list or watch to one object
  *   name (the agent watches its own Node so);
- * - POST /api/v1/namespaces/NS/events records Events (the agent reports invalid objects there).
+ * - POST /api/v1/namespaces/NS/events records Events (the agent reports invalid objects there);
+ * - ClusterNetworkPolicies (a CRD): served only while `crdVersion` is set (v1beta1 or v1alpha2), at
+ *   /apis/policy.networking.k8s.io/VERSION/clusternetworkpolicies, with discovery at
+ *   /apis/policy.networking.k8s.io/VERSION (an APIResourceList; 404 for a version not served);
+ *   `removeCrd()` deletes them all and ends their watches, as deleting the CRD does; `failDiscovery`
+ *   makes discovery answer that status code.
  * HTTPS with a self-signed certificate made by the openssl CLI, on 127.0.0.1 only. Tests can drop
  * every watch mid-stream, compact history, and stop/restart the server on the same port.
  *
@@ -32,6 +37,7 @@ export type FakeKind =
   | 'Pod'
   | 'Namespace'
   | 'NetworkPolicy'
+  | 'ClusterNetworkPolicy'
   | 'Node'
   | 'Deployment'
   | 'ReplicaSet'
@@ -60,6 +66,13 @@ const RESOURCES: Readonly<
     namespaced: true,
   },
   Node: { group: '/api/v1', plural: 'nodes', apiVersion: 'v1', namespaced: false },
+  // The group of the CRD's served version: see FakeApiServer.resource().
+  ClusterNetworkPolicy: {
+    group: '/apis/policy.networking.k8s.io/v1beta1',
+    plural: 'clusternetworkpolicies',
+    apiVersion: 'policy.networking.k8s.io/v1beta1',
+    namespaced: false,
+  },
   Deployment: { group: '/apis/apps/v1', plural: 'deployments', apiVersion: 'apps/v1', namespaced: true },
   ReplicaSet: { group: '/apis/apps/v1', plural: 'replicasets', apiVersion: 'apps/v1', namespaced: true },
   StatefulSet: { group: '/apis/apps/v1', plural: 'statefulsets', apiVersion: 'apps/v1', namespaced: true },
@@ -144,6 +157,7 @@ export class FakeApiServer {
     Pod: new Map(),
     Namespace: new Map(),
     NetworkPolicy: new Map(),
+    ClusterNetworkPolicy: new Map(),
     Node: new Map(),
     Deployment: new Map(),
     ReplicaSet: new Map(),
@@ -168,6 +182,30 @@ export class FakeApiServer {
   expireContinueTokens = 0
   /** Raw items appended to every list of a kind, exactly as given (faults). */
   readonly listExtras: Partial<Record<FakeKind, unknown[]>> = {}
+  /** The version the ClusterNetworkPolicy CRD is served in; undefined = not installed (404). */
+  crdVersion: 'v1beta1' | 'v1alpha2' | undefined
+  /** When set, discovery of policy.networking.k8s.io answers this status code. */
+  failDiscovery: number | undefined
+
+  /** A kind's REST resource (ClusterNetworkPolicy: in the CRD's served version). */
+  private resource(kind: FakeKind): (typeof RESOURCES)[FakeKind] {
+    const r = RESOURCES[kind]
+    if (kind !== 'ClusterNetworkPolicy') return r
+    const v = this.crdVersion ?? 'v1beta1'
+    return { ...r, group: `/apis/policy.networking.k8s.io/${v}`, apiVersion: `policy.networking.k8s.io/${v}` }
+  }
+
+  /** Deletes the CRD: its objects go (watchers are not told one by one) and its watches end. */
+  removeCrd(): void {
+    this.crdVersion = undefined
+    this.objects.ClusterNetworkPolicy.clear()
+    for (const w of [...this.watches]) {
+      if (w.kind !== 'ClusterNetworkPolicy') continue
+      clearInterval(w.bookmarks)
+      this.watches.delete(w)
+      w.res.end()
+    }
+  }
 
   constructor(private readonly opts: FakeApiServerOptions = {}) {
     this.tls = opts.plainHttp ? undefined : selfSignedCert()
@@ -264,7 +302,7 @@ export class FakeApiServer {
   /** Creates or replaces an object (kind taken from the object), notifying watchers. Returns its resourceVersion. */
   apply(kind: FakeKind, object: Record<string, unknown>): string {
     const meta = { ...((object.metadata as Record<string, unknown> | undefined) ?? {}) }
-    const obj: Obj = { ...object, apiVersion: RESOURCES[kind].apiVersion, kind, metadata: meta }
+    const obj: Obj = { ...object, apiVersion: this.resource(kind).apiVersion, kind, metadata: meta }
     const key = keyOf(obj)
     const existing = this.objects[kind].get(key)
     meta.uid = existing?.metadata.uid ?? `uid-${kind.toLowerCase()}-${key.replace('/', '-')}-${this.rv}`
@@ -327,11 +365,16 @@ export class FakeApiServer {
     }
   }
 
-  private route(pathname: string): { kind: FakeKind; ns?: string } | { events: string } | undefined {
+  private route(
+    pathname: string,
+  ): { kind: FakeKind; ns?: string } | { events: string } | { discovery: string } | undefined {
     const ev = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(pathname)
     if (ev) return { events: decodeURIComponent(ev[1] as string) }
+    const disc = /^\/apis\/policy\.networking\.k8s\.io\/([^/]+)$/.exec(pathname)
+    if (disc && disc[1] === this.crdVersion) return { discovery: disc[1] as string }
     for (const kind of Object.keys(RESOURCES) as FakeKind[]) {
-      const r = RESOURCES[kind]
+      if (kind === 'ClusterNetworkPolicy' && this.crdVersion === undefined) continue
+      const r = this.resource(kind)
       if (pathname === `${r.group}/${r.plural}`) return { kind }
       const m = new RegExp(`^${r.group}/namespaces/([^/]+)/${r.plural}$`).exec(pathname)
       if (m && r.namespaced) return { kind, ns: decodeURIComponent(m[1] as string) }
@@ -371,9 +414,44 @@ export class FakeApiServer {
       this.status(res, 401, 'Unauthorized', 'Unauthorized')
       return
     }
+    if (this.failDiscovery !== undefined && url.pathname.startsWith('/apis/policy.networking.k8s.io/')) {
+      const d = url.pathname.split('/').length === 4
+      if (d) {
+        this.status(res, this.failDiscovery, 'InternalError', 'discovery failed (test)')
+        return
+      }
+    }
     const route = this.route(url.pathname)
     if (!route) {
       this.status(res, 404, 'NotFound', 'the server could not find the requested resource')
+      return
+    }
+    if ('discovery' in route) {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(
+        JSON.stringify({
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: `policy.networking.k8s.io/${route.discovery}`,
+          resources: [
+            {
+              name: 'clusternetworkpolicies',
+              singularName: 'clusternetworkpolicy',
+              namespaced: false,
+              kind: 'ClusterNetworkPolicy',
+              verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'],
+              shortNames: ['cnp'],
+            },
+            {
+              name: 'clusternetworkpolicies/status',
+              singularName: '',
+              namespaced: false,
+              kind: 'ClusterNetworkPolicy',
+              verbs: ['get', 'patch', 'update'],
+            },
+          ],
+        }),
+      )
       return
     }
     if ('events' in route) {
@@ -454,7 +532,7 @@ export class FakeApiServer {
         metadata.remainingItemCount = rest
       }
     }
-    const r = RESOURCES[kind]
+    const r = this.resource(kind)
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(
       JSON.stringify({
@@ -528,7 +606,7 @@ export class FakeApiServer {
           type: 'BOOKMARK',
           object: {
             kind,
-            apiVersion: RESOURCES[kind].apiVersion,
+            apiVersion: this.resource(kind).apiVersion,
             metadata: { resourceVersion: String(this.rv) },
           },
         })

@@ -23,6 +23,7 @@ import {
 } from '../backends/index.js'
 import type { UnknownPodsMode } from '../compile/index.js'
 import { RulesetApplier } from './applier.js'
+import type { CnpTiming } from './cnp-discovery.js'
 import { createAgentCompiler, hostRoutesReader } from './compiler.js'
 import { DropCounters, exportDropCounters } from './drop-counters.js'
 import { startDropLog } from './drop-log.js'
@@ -67,6 +68,8 @@ export interface AgentOptions {
   readonly watchBackoffMaxMs?: number
   /** First wait before the relist that a skipped (undecodable) watch event asks for (tests shorten it). */
   readonly relistInitialMs?: number
+  /** ClusterNetworkPolicy discovery retry and confirmation times (tests shorten them; docs/semantics.md#agent-cnp-discovery). */
+  readonly cnpDiscovery?: Partial<CnpTiming>
   /** Sync retry backoff after a failed apply. */
   readonly retryInitialMs?: number
   readonly retryMaxMs?: number
@@ -290,6 +293,8 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
         pods: c.Pod,
         namespaces: c.Namespace,
         networkPolicies: c.NetworkPolicy,
+        clusterNetworkPolicies: c.ClusterNetworkPolicy,
+        nodes: c.Node,
       },
       'caches synced: enforcing',
     )

@@ -4,11 +4,12 @@
  * informers can skip it without letting it touch what is enforced (docs/semantics.md#agent-undecodable).
  *
  * "Decodable" asks only what the agent needs to file an object: a JSON object with a metadata object, a
- * non-empty string name, a non-empty string namespace for namespaced kinds (none for Namespaces), and a
+ * non-empty string name, a non-empty string namespace for namespaced kinds (none for cluster-scoped ones:
+ * Namespaces, Nodes, ClusterNetworkPolicies), and a
  * string resourceVersion when there is one. Whether the object is *valid* is the validator's question,
  * asked later by the ObjectStore.
  */
-import type { JsonObject, JsonValue } from '../model/index.js'
+import { type JsonObject, type JsonValue, kindInfo } from '../model/index.js'
 import type { WatchedKind } from './object-store.js'
 
 export type DecodedObject = { readonly value: JsonObject } | { readonly problem: string }
@@ -50,9 +51,9 @@ export function decodeObject(kind: WatchedKind, v: unknown): DecodedObject {
   if (typeof meta.name !== 'string' || meta.name === '')
     return { problem: `metadata.name is ${meta.name === '' ? 'empty' : describe(meta.name)}` }
   const ns = meta.namespace
-  if (kind === 'Namespace') {
+  if (kindInfo(kind).clusterScoped) {
     if (ns !== undefined && ns !== null && ns !== '')
-      return { problem: 'metadata.namespace is set on a Namespace (cluster-scoped)' }
+      return { problem: `metadata.namespace is set on a ${kind} (cluster-scoped)` }
   } else if (typeof ns !== 'string' || ns === '') {
     return { problem: `metadata.namespace is ${ns === '' ? 'empty' : describe(ns)}` }
   }

@@ -23,6 +23,13 @@ function meta(value: JsonObject): Record<string, string> {
 
 /** Says what the agent does with an invalid object, for Events and logs. */
 export function actionText(inv: InvalidObject, node: string): string {
+  const cfc = inv.failClosedCluster
+  if (inv.action === 'fail-closed' && cfc?.mode === 'as-written')
+    return `palisade on node ${node} enforces this policy as written (only its metadata failed validation)`
+  if (inv.action === 'fail-closed' && cfc) {
+    const dirs = cfc.directions.length > 0 ? cfc.directions.join(' and ') : 'no direction (it has no rules)'
+    return `palisade on node ${node} cannot read this ClusterNetworkPolicy and never could, so it fails closed: everything is denied for its subject (${JSON.stringify(cfc.subject)}${cfc.subjectExact ? '' : ', widened: a superset'}) in ${dirs}, in the ${cfc.tier} tier at priority ${cfc.priority} (docs/semantics.md#agent-cnp-fail-closed)`
+  }
   const fc = inv.failClosed
   if (inv.action === 'fail-closed' && fc?.mode === 'as-written')
     return `palisade on node ${node} enforces this policy as written (only its metadata failed validation)`

@@ -1,8 +1,8 @@
 /**
  * `--from-dir DIR`: the cluster comes from a folder of manifests instead of the API server (edge).
  * The files under DIR are those the CLI reads for a folder (src/files: *.yaml, *.yml, *.json, links
- * followed, dotfiles and node_modules skipped); Namespaces, Pods and NetworkPolicies go to
- * the store (other kinds are ignored: workload templates have no pod IPs to program). The folder
+ * followed, dotfiles and node_modules skipped); Namespaces, Pods, NetworkPolicies, ClusterNetworkPolicies
+ * and Nodes go to the store (other kinds are ignored: workload templates have no pod IPs to program). The folder
  * is watched (fs.watch, recursive) and rescanned periodically, since fs.watch misses events on some
  * filesystems (network mounts, ConfigMap symlink swaps).
  *
@@ -66,7 +66,13 @@ export function watchDir(dir: string, store: ObjectStore, o: FromDirOptions): Di
   let lastHeld = '[]'
 
   const scanOnce = async (): Promise<void> => {
-    const byKind: Record<WatchedKind, RawObject[]> = { Pod: [], Namespace: [], NetworkPolicy: [] }
+    const byKind: Record<WatchedKind, RawObject[]> = {
+      Pod: [],
+      Namespace: [],
+      NetworkPolicy: [],
+      ClusterNetworkPolicy: [],
+      Node: [],
+    }
     const diagnostics: Diagnostic[] = []
     const held: string[] = []
     const seen = new Set<string>()

@@ -26,7 +26,7 @@ export interface AgentHealth {
 /** Creates the agent's health for its loop and source. */
 export function createHealth(o: {
   readonly loop: SyncLoop
-  readonly source: Pick<AgentSource, 'partialKinds' | 'heldFiles'>
+  readonly source: Pick<AgentSource, 'partialKinds' | 'heldFiles' | 'clusterPolicies'>
   readonly syncPeriodMs: number
   readonly minWindowMs?: number
   readonly metrics: AgentMetrics
@@ -75,6 +75,7 @@ export function createHealth(o: {
             ? [`sync in progress for ${Math.round((now - st.runningSince) / 1000)} s`]
             : []),
           `internal errors: ${faults}${faults > 0 ? ` (last: ${lastFault})` : ''}`,
+          ...(o.source.clusterPolicies ? [`ClusterNetworkPolicies: ${o.source.clusterPolicies()}`] : []),
           ...(held.length > 0
             ? [`files that do not parse (last good objects kept): ${held.join(', ')}`]
             : []),

@@ -1,9 +1,12 @@
 /**
- * List+watch of Pods, Namespaces and NetworkPolicies (edge), one loop per kind:
+ * List+watch of Pods, Namespaces and NetworkPolicies (edge), and of ClusterNetworkPolicies and Nodes
+ * while the API server serves ClusterNetworkPolicies (src/agent/cnp-discovery.ts adds and removes those
+ * informers), one loop per kind:
  * list -> store.relist -> watch from the list's resourceVersion -> each event decoded and applied -> on
  * the end of the stream, watch again from the last resourceVersion (a relist after 410 Gone). A failure
  * (list refused, connection lost, ERROR event) restarts the loop with exponential backoff and jitter.
- * Readiness: every kind has completed one list.
+ * Readiness: every kind has completed one list, and nobody holds readiness back (the discovery of
+ * ClusterNetworkPolicies does until it knows whether they are served, and then until they are listed).
  *
  * Bad input never shrinks what is enforced (docs/semantics.md#agent-undecodable): a list item or watch
  * event that cannot be decoded is skipped and reported (log, Event, metric), never stored, never treated
@@ -12,12 +15,12 @@
  * a change, so the kind is listed again (with a backoff of its own) to catch up.
  */
 import type { KubeConfig } from '@kubernetes/client-node'
-import { kindPath, WATCHED_KINDS } from '../model/index.js'
+import { CORE_WATCHED_KINDS, type JsonObject, kindPath, WATCHED_KINDS } from '../model/index.js'
 import { decodeObject, decodeWatchLine } from './decode.js'
 import { KubeHttpError, kubeListPages, kubeWatch, type WatchHandle } from './kube-client.js'
 import type { ObjectStore, WatchedKind } from './object-store.js'
 
-/** API path of each watched kind (cluster-wide). */
+/** API path of each watched kind (cluster-wide) in its served version. */
 export const KIND_PATH: Readonly<Record<WatchedKind, string>> = Object.fromEntries(
   WATCHED_KINDS.map((kind) => [kind, kindPath(kind)]),
 ) as Record<WatchedKind, string>
@@ -46,6 +49,19 @@ export interface InformerOptions {
   readonly maxEventBytes?: number
 }
 
+/** How one informer reaches its kind (the defaults: KIND_PATH, the version of KIND_API_VERSION). */
+export interface KindSource {
+  /** Cluster-wide list path (a CRD's kind is listed in the version discovery found). */
+  readonly path?: string
+  /** apiVersion given to list items and events that carry none. */
+  readonly apiVersion?: string
+  /**
+   * Called when a list or watch answers 404 (the resource is not served: a CRD deleted); the informer
+   * then stops instead of retrying, and what it stored stays. Absent: a 404 is retried like any failure.
+   */
+  readonly onNotFound?: (err: KubeHttpError) => void
+}
+
 /** One kind's list+watch loop and its restart-with-backoff supervisor. */
 class KindInformer {
   private rv = ''
@@ -68,7 +84,19 @@ class KindInformer {
     private readonly events: InformerEvents,
     private readonly opts: InformerOptions,
     private readonly onFirstList: () => void,
+    private readonly source: KindSource = {},
   ) {}
+
+  private get path(): string {
+    return this.source.path ?? KIND_PATH[this.kind]
+  }
+
+  /** Gives an item without kind/apiVersion those of the version listed (the validator needs them). */
+  private stamp<T extends JsonObject>(v: T): T {
+    const apiVersion = this.source.apiVersion
+    if (apiVersion === undefined || typeof v.apiVersion === 'string') return v
+    return { ...v, kind: this.kind, apiVersion }
+  }
 
   get synced(): boolean {
     return this.listedOnce
@@ -122,13 +150,13 @@ class KindInformer {
     try {
       rv = await kubeListPages(
         this.kc,
-        KIND_PATH[this.kind],
+        this.path,
         (items) => {
           if (this.stopped) return
           const page = []
           for (const item of items) {
             const d = decodeObject(this.kind, item)
-            if ('value' in d) page.push(d.value)
+            if ('value' in d) page.push(this.stamp(d.value))
             else {
               skipped++
               this.events.onUndecodable?.(
@@ -188,7 +216,7 @@ class KindInformer {
         case 'ADDED':
         case 'MODIFIED':
           this.events.onEvent?.(this.kind, ev.type === 'ADDED' ? 'add' : 'update')
-          if (this.store.upsert(this.kind, ev.object)) this.events.signal(Date.now())
+          if (this.store.upsert(this.kind, this.stamp(ev.object))) this.events.signal(Date.now())
           if (ev.resourceVersion !== undefined) this.rv = ev.resourceVersion
           return
         case 'DELETED':
@@ -210,7 +238,7 @@ class KindInformer {
     }
     this.watch = kubeWatch(
       this.kc,
-      KIND_PATH[this.kind],
+      this.path,
       {
         watch: 'true',
         resourceVersion: this.rv,
@@ -266,6 +294,14 @@ class KindInformer {
 
   private failed(err: unknown): void {
     if (this.stopped) return
+    const onNotFound = this.source.onNotFound
+    if (onNotFound && err instanceof KubeHttpError && err.statusCode === 404) {
+      // Not served (any more): whoever started us decides (the objects stored stay until then).
+      this.stopped = true
+      this.rv = ''
+      onNotFound(err)
+      return
+    }
     // A failure long after the previous one starts the backoff over.
     const t = Date.now()
     if (t - this.lastFailureAt > 60_000) this.failures = 0
@@ -282,15 +318,26 @@ class KindInformer {
 }
 
 export interface InformerSet {
-  /** Resolves once every informer has listed once; rejects after timeoutMs. */
+  /** Resolves once every informer has listed once and no hold is left; rejects after timeoutMs. */
   readonly synced: (timeoutMs: number) => Promise<void>
   readonly isSynced: () => boolean
   /** Kinds whose last list had items that could not be decoded (their deletions are held back). */
   readonly partialKinds: () => readonly WatchedKind[]
+  /**
+   * Starts an informer for a kind not started yet (a CRD's, found by discovery); resolves after its
+   * first list. A kind already running is left as it is.
+   */
+  readonly add: (kind: WatchedKind, source?: KindSource) => Promise<void>
+  /** Stops a kind's informer (what it stored stays in the store). */
+  readonly remove: (kind: WatchedKind) => Promise<void>
+  /** True when the kind's informer runs. */
+  readonly has: (kind: WatchedKind) => boolean
+  /** Holds readiness back until the returned function is called (`why` is said when synced times out). */
+  readonly hold: (why: string) => () => void
   readonly stop: () => Promise<void>
 }
 
-/** Starts one informer per watched kind, feeding the store. */
+/** Starts one informer per core watched kind, feeding the store (others are added with `add`). */
 export function startInformers(
   kc: KubeConfig,
   store: ObjectStore,
@@ -302,20 +349,61 @@ export function startInformers(
     resolveSynced = resolve
   })
   const informers: KindInformer[] = []
+  const holds = new Set<{ readonly why: string }>()
+  let stopped = false
+  const ready = () => holds.size === 0 && informers.every((i) => i.synced)
   const check = () => {
-    if (informers.every((i) => i.synced)) resolveSynced()
+    if (ready()) resolveSynced()
   }
-  for (const kind of WATCHED_KINDS) {
+  for (const kind of CORE_WATCHED_KINDS) {
     informers.push(new KindInformer(kc, kind, store, events, opts, check))
   }
   for (const i of informers) i.start()
   return {
-    isSynced: () => informers.every((i) => i.synced),
+    isSynced: ready,
     partialKinds: () => informers.filter((i) => i.partial).map((i) => i.kind),
+    add: (kind, source) => {
+      if (stopped || informers.some((i) => i.kind === kind)) return Promise.resolve()
+      return new Promise<void>((resolve) => {
+        const i = new KindInformer(
+          kc,
+          kind,
+          store,
+          events,
+          opts,
+          () => {
+            resolve()
+            check()
+          },
+          source,
+        )
+        informers.push(i)
+        i.start()
+      })
+    },
+    remove: async (kind) => {
+      const i = informers.find((x) => x.kind === kind)
+      if (!i) return
+      informers.splice(informers.indexOf(i), 1)
+      await i.stop()
+      check()
+    },
+    has: (kind) => informers.some((i) => i.kind === kind),
+    hold: (why) => {
+      const h = { why }
+      holds.add(h)
+      return () => {
+        holds.delete(h)
+        check()
+      }
+    },
     synced: (timeoutMs) =>
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          const missing = informers.filter((i) => !i.synced).map((i) => i.kind)
+          const missing = [
+            ...informers.filter((i) => !i.synced).map((i) => i.kind),
+            ...[...holds].map((h) => h.why),
+          ]
           reject(new Error(`caches not synced within ${timeoutMs} ms (waiting for ${missing.join(', ')})`))
         }, timeoutMs)
         void allSynced.then(() => {
@@ -324,6 +412,7 @@ export function startInformers(
         })
       }),
     stop: async () => {
+      stopped = true
       await Promise.all(informers.map((i) => i.stop()))
     },
   }

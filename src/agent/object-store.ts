@@ -3,26 +3,40 @@
  * each object is validated once when it changes, and `snapshot()` normalises the valid ones into
  * the ClusterState the compiler reads. Objects that fail validation are reported once per version.
  * A NetworkPolicy that fails validation fails closed: its pods are isolated with no allow rule
- * (src/agent/fail-closed.ts, docs/semantics.md#agent-fail-closed). A Pod or Namespace that fails keeps
- * its last valid version, or is skipped when it never had one. Every other object is still enforced.
+ * (src/agent/fail-closed.ts, docs/semantics.md#agent-fail-closed). A ClusterNetworkPolicy that fails
+ * keeps its last valid version; one never valid is enforced as a Deny of everything for its subject at its
+ * tier and priority (src/agent/fail-closed-cnp.ts, docs/semantics.md#agent-cnp-fail-closed). A Pod or
+ * Namespace that fails keeps its last valid version, or is skipped when it never had one. Nodes are kept
+ * as their name, labels and addresses only (what `nodes` peers read; docs/semantics.md#agent-cnp-nodes).
+ * Every other object is still enforced.
  */
 import type {
+  ClusterNetworkPolicy,
   ClusterState,
   Diagnostic,
   JsonObject,
   JsonValue,
   Namespace,
   NetworkPolicy,
+  Node,
   Pod,
   RawObject,
   Result,
 } from '../model/index.js'
-import { kindInfo, rawFromValue, WATCHED_KINDS, type WatchedKind } from '../model/index.js'
+import {
+  CORE_WATCHED_KINDS,
+  compareClusterPolicies,
+  kindInfo,
+  rawFromValue,
+  WATCHED_KINDS,
+  type WatchedKind,
+} from '../model/index.js'
 import { buildFailClosedPolicy, type FailClosedPolicy } from './fail-closed.js'
+import { buildFailClosedClusterPolicy, type FailClosedClusterPolicy } from './fail-closed-cnp.js'
 
 const NAME_LABEL = 'kubernetes.io/metadata.name'
 
-export { WATCHED_KINDS, type WatchedKind }
+export { CORE_WATCHED_KINDS, WATCHED_KINDS, type WatchedKind }
 
 /** apiVersion of each kind as we list it (list items carry no kind/apiVersion; we add them). */
 export const KIND_API_VERSION: Readonly<Record<WatchedKind, string>> = Object.fromEntries(
@@ -42,10 +56,12 @@ export interface InvalidObject {
   readonly diagnostics: readonly Diagnostic[]
   /**
    * skipped: never valid, left out; kept-last-valid: the previous valid version stays in force;
-   * fail-closed: a NetworkPolicy enforced as `failClosed` says.
+   * fail-closed: a NetworkPolicy enforced as `failClosed` says, or a ClusterNetworkPolicy as
+   * `failClosedCluster` says.
    */
   readonly action: 'skipped' | 'kept-last-valid' | 'fail-closed'
   readonly failClosed?: FailClosedPolicy
+  readonly failClosedCluster?: FailClosedClusterPolicy
 }
 
 interface Entry {
@@ -54,8 +70,8 @@ interface Entry {
   readonly valid: boolean
   /** The object normalised on its own (computed once per change; merged by snapshot()): what it contributes. */
   readonly normal?: ClusterState
-  /** Set when an invalid NetworkPolicy contributes its fail-closed stand-in. */
-  readonly failClosed?: FailClosedPolicy
+  /** Set when an invalid NetworkPolicy or ClusterNetworkPolicy contributes its fail-closed stand-in. */
+  readonly failClosed?: FailClosedPolicy | FailClosedClusterPolicy
   /** What the compiler can see of the object: a change elsewhere (status conditions) is not a change. */
   readonly fingerprint: string
 }
@@ -107,6 +123,8 @@ function asObject(v: JsonValue | undefined): JsonObject | undefined {
 export function fingerprintObject(kind: WatchedKind, value: JsonObject): string {
   const meta = asObject(value.metadata) ?? {}
   if (kind === 'NetworkPolicy') return JSON.stringify([value.apiVersion, meta.namespace, value.spec ?? null])
+  if (kind === 'ClusterNetworkPolicy') return JSON.stringify([value.apiVersion, value.spec ?? null])
+  if (kind === 'Node') return JSON.stringify([meta.labels ?? null, asObject(value.status)?.addresses ?? null])
   if (kind === 'Namespace') return JSON.stringify([meta.labels ?? null, meta.annotations ?? null])
   const spec = asObject(value.spec) ?? {}
   const status = asObject(value.status) ?? {}
@@ -121,6 +139,27 @@ export function fingerprintObject(kind: WatchedKind, value: JsonObject): string 
     status.podIP ?? null,
     status.podIPs ?? null,
   ])
+}
+
+/**
+ * Returns what the agent keeps of a Node (docs/semantics.md#agent-cnp-nodes): its name, labels and
+ * status.addresses, what `nodes` peers read. The rest (images, conditions, capacity: kilobytes per Node)
+ * is dropped, so 5,000 Nodes stay small. spec.podCIDRs is dropped too: the node's own pod ranges come
+ * from its own watch (src/agent/node-ranges.ts), which keeps the last good ones.
+ */
+export function trimNode(value: JsonObject): JsonObject {
+  const meta = asObject(value.metadata) ?? {}
+  const status = asObject(value.status)
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: meta.name ?? null,
+      ...(meta.labels !== undefined ? { labels: meta.labels } : {}),
+      ...(typeof meta.resourceVersion === 'string' ? { resourceVersion: meta.resourceVersion } : {}),
+    },
+    ...(status?.addresses !== undefined ? { status: { addresses: status.addresses } } : {}),
+  }
 }
 
 type Keyed = { readonly namespace: string; readonly name: string }
@@ -228,6 +267,8 @@ export class ObjectStore {
     Pod: new Map(),
     Namespace: new Map(),
     NetworkPolicy: new Map(),
+    ClusterNetworkPolicy: new Map(),
+    Node: new Map(),
   }
   private version = 0
   private invalid = 0
@@ -241,6 +282,9 @@ export class ObjectStore {
   private readonly implied = new Map<string, Namespace>()
   /** True when the namespace list may have changed since the last snapshot. */
   private namespacesDirty = false
+  /** True when the ClusterNetworkPolicies (or the Nodes) may have changed since the last snapshot. */
+  private clusterPoliciesDirty = false
+  private nodesDirty = false
   private cached: { readonly version: number; readonly result: Result<ClusterState> } | undefined
 
   constructor(
@@ -257,9 +301,11 @@ export class ObjectStore {
   upsert(kind: WatchedKind, input: JsonObject, parsed?: RawObject): boolean {
     // Lists omit kind/apiVersion on items; the validator needs them.
     const value: JsonObject =
-      input.kind === kind && typeof input.apiVersion === 'string'
-        ? input
-        : { ...input, kind, apiVersion: KIND_API_VERSION[kind] }
+      kind === 'Node'
+        ? trimNode(input)
+        : input.kind === kind && typeof input.apiVersion === 'string'
+          ? input
+          : { ...input, kind, apiVersion: KIND_API_VERSION[kind] }
     const key = objectKey(value)
     const fingerprint = fingerprintObject(kind, value)
     const map = this.maps[kind]
@@ -287,11 +333,15 @@ export class ObjectStore {
       }
     }
     const valid = normal !== undefined
-    let failClosed: FailClosedPolicy | undefined
-    if (!valid && kind === 'NetworkPolicy') {
+    let failClosed: FailClosedPolicy | FailClosedClusterPolicy | undefined
+    if (!valid && (kind === 'NetworkPolicy' || (kind === 'ClusterNetworkPolicy' && !old?.valid))) {
       // A policy we cannot read fails closed (skipping it, or keeping an older version that may allow
-      // what the new one forbids, would lift isolation).
-      const fc = buildFailClosedPolicy(value, (r) => this.validate(r))
+      // what the new one forbids, would lift isolation). A ClusterNetworkPolicy read before keeps its
+      // last valid version instead (docs/semantics.md#agent-cnp-fail-closed).
+      const fc =
+        kind === 'NetworkPolicy'
+          ? buildFailClosedPolicy(value, (r) => this.validate(r))
+          : buildFailClosedClusterPolicy(value, (r) => this.validate(r))
       if (fc) {
         try {
           normal = this.pipeline.normalize([fc.raw]).value
@@ -307,7 +357,8 @@ export class ObjectStore {
         value,
         diagnostics,
         action: failClosed ? 'fail-closed' : old?.valid ? 'kept-last-valid' : 'skipped',
-        ...(failClosed ? { failClosed } : {}),
+        ...(failClosed && 'podSelector' in failClosed ? { failClosed } : {}),
+        ...(failClosed && 'subject' in failClosed ? { failClosedCluster: failClosed } : {}),
       })
     }
     if (!normal) {
@@ -411,6 +462,8 @@ export class ObjectStore {
       Pod: this.maps.Pod.size,
       Namespace: this.maps.Namespace.size,
       NetworkPolicy: this.maps.NetworkPolicy.size,
+      ClusterNetworkPolicy: this.maps.ClusterNetworkPolicy.size,
+      Node: this.maps.Node.size,
     }
   }
 
@@ -419,7 +472,7 @@ export class ObjectStore {
     return this.invalid
   }
 
-  /** Number of NetworkPolicies enforced fail-closed because they could not be read. */
+  /** Number of NetworkPolicies and ClusterNetworkPolicies enforced fail-closed because they could not be read. */
   failClosedPolicies(): number {
     return this.failClosedCount
   }
@@ -437,13 +490,29 @@ export class ObjectStore {
     const policies = this.policies.view()
     const namespaces = !last || this.namespacesDirty ? this.namespaceList() : last.value.namespaces
     this.namespacesDirty = false
+    const clusterPolicies =
+      !last || this.clusterPoliciesDirty ? this.clusterPolicyList() : last.value.clusterPolicies
+    this.clusterPoliciesDirty = false
+    const nodes = !last || this.nodesDirty ? this.nodeList() : last.value.nodes
+    this.nodesDirty = false
     const result: Result<ClusterState> =
       last &&
       pods === last.value.pods &&
       policies === last.value.policies &&
-      namespaces === last.value.namespaces
+      namespaces === last.value.namespaces &&
+      clusterPolicies === last.value.clusterPolicies &&
+      nodes === last.value.nodes
         ? last
-        : { value: { namespaces, pods, policies }, diagnostics: [] }
+        : {
+            value: {
+              namespaces,
+              pods,
+              policies,
+              ...(clusterPolicies ? { clusterPolicies } : {}),
+              ...(nodes ? { nodes } : {}),
+            },
+            diagnostics: [],
+          }
     this.cached = { version: this.version, result }
     return result
   }
@@ -456,6 +525,8 @@ export class ObjectStore {
     if (!normal) return
     if (kind === 'Pod') for (const p of normal.pods) this.pods.add(p)
     for (const p of normal.policies) this.policies.add(p)
+    if (kind === 'ClusterNetworkPolicy') this.clusterPoliciesDirty = true
+    if (kind === 'Node') this.nodesDirty = true
     this.useNamespaces(kind, normal, 1)
   }
 
@@ -467,6 +538,8 @@ export class ObjectStore {
     if (!normal) return
     if (kind === 'Pod') for (const p of normal.pods) this.pods.remove(p)
     for (const p of normal.policies) this.policies.remove(p)
+    if (kind === 'ClusterNetworkPolicy') this.clusterPoliciesDirty = true
+    if (kind === 'Node') this.nodesDirty = true
     this.useNamespaces(kind, normal, -1)
   }
 
@@ -493,6 +566,20 @@ export class ObjectStore {
       if (n === 1 && delta === 1) this.namespacesDirty = true
       this.uses.set(namespace, n)
     }
+  }
+
+  /** The ClusterNetworkPolicies in force (valid ones and fail-closed stand-ins), in evaluation order; undefined when none. */
+  private clusterPolicyList(): readonly ClusterNetworkPolicy[] | undefined {
+    const out: ClusterNetworkPolicy[] = []
+    for (const e of this.maps.ClusterNetworkPolicy.values()) out.push(...(e.normal?.clusterPolicies ?? []))
+    return out.length > 0 ? out.sort(compareClusterPolicies) : undefined
+  }
+
+  /** The Nodes (name, labels, addresses), sorted by name; undefined when none. */
+  private nodeList(): readonly Node[] | undefined {
+    const out: Node[] = []
+    for (const e of this.maps.Node.values()) out.push(...(e.normal?.nodes ?? []))
+    return out.length > 0 ? out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : undefined
   }
 
   /** Declared namespaces of valid Namespace objects plus implied ones, sorted by name. */

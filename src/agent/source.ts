@@ -4,6 +4,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
+import { type CnpTiming, startCnpDiscovery } from './cnp-discovery.js'
 import { createUndecodableReporter } from './event-reporter.js'
 import { watchDir } from './from-dir.js'
 import { startInformers } from './informers.js'
@@ -18,6 +19,8 @@ export interface AgentSource {
   readonly partialKinds: () => readonly string[]
   /** --from-dir: files that do not parse now (their last good objects are kept). */
   readonly heldFiles: () => readonly string[]
+  /** Whether ClusterNetworkPolicies are served (API server source; undefined with --from-dir). */
+  readonly clusterPolicies?: () => string
 }
 
 export interface SourceOptions {
@@ -31,6 +34,8 @@ export interface SourceOptions {
   readonly watchBackoffInitialMs?: number
   readonly watchBackoffMaxMs?: number
   readonly relistInitialMs?: number
+  /** ClusterNetworkPolicy discovery timing (tests shorten it). */
+  readonly cnpDiscovery?: Partial<CnpTiming>
 }
 
 /** Starts filling the store from the folder or the API server; `signal` is called on every change. */
@@ -98,10 +103,22 @@ export function startSource(
       ...(o.relistInitialMs !== undefined ? { relistInitialMs: o.relistInitialMs } : {}),
     },
   )
+  const discovery = startCnpDiscovery({
+    kc,
+    informers,
+    store,
+    log,
+    signal,
+    ...(o.cnpDiscovery ? { timing: o.cnpDiscovery } : {}),
+  })
   return {
     ready: informers.synced(o.cacheSyncTimeoutMs),
-    stop: informers.stop,
+    stop: async () => {
+      discovery.stop()
+      await informers.stop()
+    },
     partialKinds: informers.partialKinds,
     heldFiles: () => [],
+    clusterPolicies: discovery.status,
   }
 }

@@ -15,8 +15,15 @@ export type WorkloadKind =
 
 export type ReadKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Node' | 'ClusterNetworkPolicy' | WorkloadKind
 
-/** The kinds the node agent watches: what the compiler reads. */
-export type WatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
+/** The kinds the node agent always watches. */
+export type CoreWatchedKind = 'Pod' | 'Namespace' | 'NetworkPolicy'
+
+/**
+ * The kinds the node agent watches: what the compiler reads. ClusterNetworkPolicies and Nodes (their
+ * labels and addresses, for `nodes` peers) only while the API server serves ClusterNetworkPolicies
+ * (docs/semantics.md#agent-cnp-discovery).
+ */
+export type WatchedKind = CoreWatchedKind | 'ClusterNetworkPolicy' | 'Node'
 
 export interface KindInfo {
   readonly kind: ReadKind
@@ -128,8 +135,11 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = KINDS.filter((k) => k.wor
   (k) => k.kind as WorkloadKind,
 )
 
-/** The kinds the agent watches, in the order its informers start. */
-export const WATCHED_KINDS: readonly WatchedKind[] = ['Namespace', 'Pod', 'NetworkPolicy']
+/** The kinds the agent always watches, in the order its informers start. */
+export const CORE_WATCHED_KINDS: readonly CoreWatchedKind[] = ['Namespace', 'Pod', 'NetworkPolicy']
+
+/** Every kind the agent may watch (and reads from --from-dir): the core kinds, then the CRD's. */
+export const WATCHED_KINDS: readonly WatchedKind[] = [...CORE_WATCHED_KINDS, 'ClusterNetworkPolicy', 'Node']
 
 /** Returns a kind's row (every ReadKind has one). */
 export function kindInfo(kind: ReadKind): KindInfo {

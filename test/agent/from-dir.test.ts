@@ -31,13 +31,57 @@ describe('--from-dir', () => {
     const src = watchDir(dir, store, { signal: () => signals++, rescanMs: 60_000, settleMs: 20 })
     try {
       await src.ready
-      expect(store.counts()).toEqual({ Namespace: 1, Pod: 1, NetworkPolicy: 1 })
+      expect(store.counts()).toEqual({
+        Namespace: 1,
+        Pod: 1,
+        NetworkPolicy: 1,
+        ClusterNetworkPolicy: 0,
+        Node: 0,
+      })
       expect(store.snapshot().value.policies).toMatchObject([{ name: 'bad', ingress: [] }])
       expect(signals).toBe(1)
       writeFileSync(join(dir, 'pol.json'), JSON.stringify(allowFromJson('a', 'good', 'db', 'web')))
       await waitFor(() => store.snapshot().value.policies.length === 2, 5000, 'new file')
       unlinkSync(join(dir, 'pol.json'))
       await waitFor(() => store.snapshot().value.policies.length === 1, 5000, 'removed file')
+    } finally {
+      src.stop()
+    }
+  })
+})
+
+describe('--from-dir and ClusterNetworkPolicies (issue 13)', () => {
+  it('reads ClusterNetworkPolicies and Nodes (trimmed, without pod ranges) like the other kinds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-fromdir-'))
+    dirs.push(dir)
+    const cnp = {
+      apiVersion: 'policy.networking.k8s.io/v1beta1',
+      kind: 'ClusterNetworkPolicy',
+      metadata: { name: 'no-infra' },
+      spec: {
+        tier: 'Admin',
+        priority: 1,
+        subject: { namespaces: {} },
+        egress: [{ action: 'Deny', to: [{ nodes: { matchLabels: { role: 'infra' } } }] }],
+      },
+    }
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n2', labels: { role: 'infra' } },
+      spec: { podCIDRs: ['10.0.2.0/24'] },
+      status: { addresses: [{ type: 'InternalIP', address: '192.168.7.2' }], images: [{ names: ['x'] }] },
+    }
+    writeFileSync(join(dir, 'cnp.yaml'), `${JSON.stringify(cnp)}\n---\n${JSON.stringify(node)}\n`)
+    const store = new ObjectStore(defaultPipeline)
+    const src = watchDir(dir, store, { signal: () => undefined, rescanMs: 60_000, settleMs: 20 })
+    try {
+      await src.ready
+      const c = store.snapshot().value
+      expect(c.clusterPolicies?.map((p) => p.name)).toEqual(['no-infra'])
+      expect(c.nodes?.map(({ source: _, ...n }) => n)).toEqual([
+        { name: 'n2', addresses: ['192.168.7.2'], declared: true, labels: { role: 'infra' } },
+      ])
     } finally {
       src.stop()
     }

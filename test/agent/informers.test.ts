@@ -49,7 +49,13 @@ describe('informers against the fake API server (real client, real wire protocol
   it('lists every kind over HTTPS with a self-signed certificate, then reports synced', async () => {
     const r = await rig()
     await r.informers.synced(10_000)
-    expect(r.store.counts()).toEqual({ Pod: 1, Namespace: 1, NetworkPolicy: 1 })
+    expect(r.store.counts()).toEqual({
+      Pod: 1,
+      Namespace: 1,
+      NetworkPolicy: 1,
+      ClusterNetworkPolicy: 0,
+      Node: 0,
+    })
     expect(r.informers.isSynced()).toBe(true)
     expect(r.errors).toEqual([])
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type InvalidObject, ObjectStore, slimRaw } from '../../src/agent/object-store.js'
+import { type InvalidObject, ObjectStore, slimRaw, trimNode } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
 import { type JsonObject, rawFromValue } from '../../src/model/index.js'
 import { allowFromJson, badPolicyJson, namespaceJson, podJson } from '../fixtures.js'
@@ -219,6 +219,39 @@ describe('incremental snapshots (identity)', () => {
     // an invalid update of an enforced pod keeps its last valid version: nothing changes either
     s.upsert('Pod', podJson('a', 'p1', '10.0.0.1', 'n1', { app: 'not a label value!' }))
     expect(s.snapshot()).toBe(snap)
+  })
+
+  it('keeps a Node as its name, labels and addresses only; a heartbeat or a pod range change is no change', () => {
+    const { s } = store()
+    const big = (heartbeat: string, labels: Record<string, string>, podCIDR = '10.0.2.0/24'): JsonObject => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n2', labels, resourceVersion: heartbeat, annotations: { a: 'x'.repeat(4000) } },
+      spec: { podCIDR, podCIDRs: [podCIDR] },
+      status: {
+        addresses: [{ type: 'InternalIP', address: '192.168.7.2' }],
+        conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: heartbeat }],
+        images: Array.from({ length: 50 }, (_, i) => ({ names: [`registry/image-${i}:v1`], sizeBytes: i })),
+      },
+    })
+    const value = big('1', { role: 'infra' })
+    const kept = trimNode(value)
+    expect(kept).toEqual({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n2', labels: { role: 'infra' }, resourceVersion: '1' },
+      status: { addresses: [{ type: 'InternalIP', address: '192.168.7.2' }] },
+    })
+    expect(JSON.stringify(kept).length * 20).toBeLessThan(JSON.stringify(value).length)
+    expect(s.upsert('Node', value)).toBe(true)
+    expect(s.upsert('Node', big('2', { role: 'infra' }, '10.0.9.0/24'))).toBe(false)
+    expect(s.snapshot().value.nodes?.map((n) => [n.name, n.labels, n.addresses, n.podCIDRs])).toEqual([
+      ['n2', { role: 'infra' }, ['192.168.7.2'], undefined],
+    ])
+    expect(s.upsert('Node', big('3', { role: 'edge' }))).toBe(true)
+    expect(s.snapshot().value.nodes?.[0]?.labels).toEqual({ role: 'edge' })
+    expect(s.remove('Node', value)).toBe(true)
+    expect(s.snapshot().value.nodes).toBeUndefined()
   })
 })
 

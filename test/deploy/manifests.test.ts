@@ -123,7 +123,7 @@ describe('deploy/ manifests', () => {
     expect(c.args.some((a: string) => a.startsWith('--state-dir'))).toBe(false)
   })
 
-  it('rbac.yaml: reads pods, namespaces, policies and nodes; writes only events', async () => {
+  it('rbac.yaml: reads pods, namespaces, policies, cluster policies and nodes; writes only events', async () => {
     const role = await one('rbac.yaml', 'ClusterRole')
     const grants = role.rules.flatMap((r: Json) =>
       r.apiGroups.flatMap((g: string) =>
@@ -136,6 +136,7 @@ describe('deploy/ manifests', () => {
         'core/namespaces: get,list,watch',
         'core/nodes: get,list,watch',
         'networking.k8s.io/networkpolicies: get,list,watch',
+        'policy.networking.k8s.io/clusternetworkpolicies: get,list,watch',
         'core/events: create,patch',
         'events.k8s.io/events: create,patch',
       ].sort(),
