@@ -20,6 +20,7 @@ export { createNodeIRBuilder, type NodeIRBuilder, type NodeIRBuilderStats } from
 export type { CompileOptions, NodeIR } from './ir.js'
 export * from './ir.js'
 export { hash8 } from './names.js'
+export * from './port-dispatch.js'
 export { unknownPodsNotes } from './unknown-pods.js'
 
 /** Returns the distinct spec.nodeName values of the cluster's pods, sorted. */

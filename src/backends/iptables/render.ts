@@ -36,14 +36,28 @@ import type {
   NodeIR,
 } from '../../compile/index.js'
 import {
+  clusterDispatchItem,
   commentText,
+  coveringSlices,
+  DISPATCH_PROTOCOLS,
+  type DispatchSlice,
   DROP_LOG_PREFIX,
   DROP_LOG_SNAPLEN,
+  dispatchPays,
   hash8,
+  type PortDispatch,
+  portDispatch,
   unknownPodsNotes,
 } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
-import { boundedName, IPSET_PREFIX, IPTABLES_CHAIN_PREFIX, MAX_CHAIN_NAME, MAX_SET_NAME } from './names.js'
+import {
+  boundedName,
+  IPSET_PREFIX,
+  IPTABLES_CHAIN_PREFIX,
+  MAX_CHAIN_NAME,
+  MAX_SET_NAME,
+  shortHash,
+} from './names.js'
 import type { Ipset, IptablesFilter, IptablesRule, IptablesRuleset } from './structure.js'
 
 export interface IptablesRenderOptions {
@@ -266,6 +280,106 @@ function clusterRules(
   return out
 }
 
+/** The chains and rules of one family's filter table as they are rendered, and the dispatches made so far. */
+interface FilterOut {
+  readonly chains: string[]
+  readonly add: (chain: string, spec: string) => void
+  readonly mark: string
+  /** Dispatch chain name by key (shared by every pod with the same chain list). */
+  readonly dispatches: Map<string, string>
+}
+
+const PROTO_TAG: Readonly<Record<Protocol, string>> = { TCP: 't', UDP: 'u', SCTP: 's' }
+
+/**
+ * Renders the port dispatch of an ordered list of chains (docs/dataplane.md#port-dispatch), iptables'
+ * way to what an nftables verdict map does: a chain `PAL-T<hash>` (jumped with -j) goes (-g), by the
+ * protocol, to a binary tree of `--dport` range tests over the slices covering every port 0-65535, whose
+ * leaves go to the chains of the slice in list order (one chain directly, several through a helper
+ * jumping to each and returning once one set the mark); a packet of another protocol goes on to the
+ * chains that see every packet. A new connection costs about 2 log2(slices) rule tests instead of a
+ * visit to every chain. Every path returns to the chain that jumped to it (mark set when a chain
+ * allowed; Deny drops, Pass goes to the pass chain and comes back with the mark of the next stage).
+ * Returns the dispatch chain's name; the same key renders once.
+ */
+function renderPortDispatch(out: FilterOut, key: string, what: string, d: PortDispatch): string {
+  const known = out.dispatches.get(key)
+  if (known !== undefined) return known
+  const name = `${IPTABLES_CHAIN_PREFIX}T${shortHash(key)}`
+  out.dispatches.set(key, name)
+  const { chains, add, mark } = out
+  const helpers = new Map<string, string>()
+  const jumpEach = (chain: string, ids: readonly string[]) =>
+    ids.forEach((id, i) => {
+      add(chain, `-j ${chainNameOf(id)}`)
+      if (i < ids.length - 1) add(chain, `-m mark --mark ${mark}/${mark} -j RETURN`)
+    })
+  /** How a tree node leaves for the chains of one slice: none (return), one (goto it), several (a helper). */
+  const leaf = (ids: readonly string[]): string => {
+    if (ids.length === 0) return '-j RETURN'
+    if (ids.length === 1) return `-g ${chainNameOf(ids[0] as string)}`
+    const k = ids.join(' ')
+    let h = helpers.get(k)
+    if (h === undefined) {
+      h = `${name}-h${helpers.size}`
+      helpers.set(k, h)
+      chains.push(h)
+      jumpEach(h, ids)
+    }
+    return `-g ${h}`
+  }
+  const main: string[] = []
+  for (const protocol of DISPATCH_PROTOCOLS) {
+    const slices = coveringSlices(d, protocol)
+    if (slices.length === 0) continue
+    const p = `-p ${protocol.toLowerCase()}`
+    let nodes = 0
+    const tree = (i: number, j: number): string => {
+      if (i === j) return leaf((slices[i] as DispatchSlice).ids)
+      const node = `${name}-${PROTO_TAG[protocol]}${nodes++}`
+      chains.push(node)
+      const mid = (i + j) >> 1
+      const from = (slices[i] as DispatchSlice).from
+      const to = (slices[mid] as DispatchSlice).to
+      const left = tree(i, mid)
+      const right = tree(mid + 1, j)
+      add(node, `${p} --dport ${from === to ? from : `${from}:${to}`} ${left}`)
+      add(node, right)
+      return `-g ${node}`
+    }
+    main.push(
+      `${p} -m comment --comment ${quote(`${what}: by ${protocol} port`)} ${tree(0, slices.length - 1)}`,
+    )
+  }
+  chains.push(name)
+  for (const spec of main) add(name, spec)
+  d.always.forEach((id) => {
+    add(name, `-j ${chainNameOf(id)}`)
+    add(name, `-m mark --mark ${mark}/${mark} -j RETURN`)
+  })
+  return name
+}
+
+/**
+ * Returns the chains a tier chain or stage jumps to for an ordered list of ClusterNetworkPolicy chains:
+ * its port dispatch when it pays, else each chain.
+ */
+function tierTargets(
+  out: FilterOut,
+  tier: 'Admin' | 'Baseline',
+  ids: readonly string[],
+  byId: ReadonlyMap<string, IRClusterChain>,
+): string[] {
+  const d = portDispatch(
+    ids.map((id) => {
+      const c = byId.get(id)
+      return c ? clusterDispatchItem(c) : { id }
+    }),
+  )
+  if (!dispatchPays(d)) return ids.map(chainNameOf)
+  return [renderPortDispatch(out, `${tier}|${ids.join(' ')}`, `${tier} tier dispatch`, d)]
+}
+
 /** Where a pod goes after its Admin tier: its NetworkPolicy pod chain, its Baseline stage, or allowed. */
 function afterAdmin(t: IRPodTiers, np: IRLocalPod['ingress']): string {
   if (np) return chainNameOf(np.chain)
@@ -345,6 +459,7 @@ function renderFilter(
     )
   }
   add(ALLOW, `-j MARK --set-xmark ${mark}/${mark}`)
+  const out: FilterOut = { chains, add, mark, dispatches: new Map() }
 
   const dispatch = (
     chain: string,
@@ -380,7 +495,7 @@ function renderFilter(
       chains.push(chainNameOf(c.id))
       for (const r of clusterRules(c, family, sets)) rules.push(r)
     }
-    renderTiers(ir, mark, chains, add, ips, host)
+    renderTiers(ir, out, ips, host)
   }
   for (const [dir, pods] of [
     ['egress', egressPods],
@@ -423,14 +538,9 @@ function renderFilter(
  * to its next stage). Every next stage leaves the mark set when it allows and drops otherwise, so the
  * tier chain returns after a Pass instead of reading the later Admin chains.
  */
-function renderTiers(
-  ir: NodeIR,
-  mark: string,
-  chains: string[],
-  add: (chain: string, spec: string) => void,
-  ips: (p: IRLocalPod) => string[],
-  host: number,
-): void {
+function renderTiers(ir: NodeIR, out: FilterOut, ips: (p: IRLocalPod) => string[], host: number): void {
+  const { chains, add, mark } = out
+  const byId = new Map((ir.clusterChains ?? []).map((c) => [c.id, c]))
   const pass = { Ingress: [] as string[], Egress: [] as string[] }
   for (const p of ir.pods) {
     if (ips(p).length === 0) continue
@@ -443,8 +553,8 @@ function renderTiers(
       const name = chainNameOf(t.chain)
       chains.push(name)
       add(name, `-j MARK --set-xmark 0x0/${mark}`)
-      for (const id of t.admin) {
-        add(name, `-j ${chainNameOf(id)}`)
+      for (const target of t.admin.length > 0 ? tierTargets(out, 'Admin', t.admin, byId) : []) {
+        add(name, `-j ${target}`)
         add(name, `-m mark --mark ${mark}/${mark} -j RETURN`)
       }
       add(
@@ -454,8 +564,8 @@ function renderTiers(
       if (!np && t.baseline.length > 0) {
         const stage = chainNameOf(t.baselineChain)
         chains.push(stage)
-        for (const id of t.baseline) {
-          add(stage, `-j ${chainNameOf(id)}`)
+        for (const target of tierTargets(out, 'Baseline', t.baseline, byId)) {
+          add(stage, `-j ${target}`)
           add(stage, `-m mark --mark ${mark}/${mark} -j RETURN`)
         }
         add(
