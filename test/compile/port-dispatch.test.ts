@@ -255,11 +255,19 @@ describe('port dispatch in the rulesets', () => {
       ...new Set([0, 1, 79, 80, 81, 82, 83, 84, 442, 443, 444, 480, 481, 482, 483, 8080, 8081, 8082, 8480]),
     ]
     let tierDispatches = 0
+    let npDispatches = 0
+    let iptTierDispatches = 0
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (s) => {
         const cluster = tieredCluster(s)
         if (JSON.stringify(compileNode(cluster, 'node-1', 'nftables').value).includes('tdisp_'))
           tierDispatches++
+        if (
+          JSON.stringify(compileNode(cluster, 'node-1', 'iptables').value).includes('NetworkPolicy dispatch')
+        )
+          npDispatches++
+        if (JSON.stringify(compileNode(cluster, 'node-1', 'iptables').value).includes('Admin tier dispatch'))
+          iptTierDispatches++
         const decide = [engine, ...dataplanes].map((i) => ({ name: i?.name, d: i?.prepare(cluster) }))
         const wrong: string[] = []
         for (const a of cluster.pods)
@@ -283,5 +291,7 @@ describe('port dispatch in the rulesets', () => {
     )
     // the dispatches were exercised, not bypassed
     expect(tierDispatches).toBeGreaterThan(15)
+    expect(npDispatches).toBeGreaterThan(5)
+    expect(iptTierDispatches).toBeGreaterThan(10)
   })
 })
