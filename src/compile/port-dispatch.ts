@@ -114,23 +114,6 @@ export function portDispatch(items: readonly DispatchItem[]): PortDispatch {
   return { always, slices, portOnly: items.filter((it) => it.ports !== undefined).length }
 }
 
-/**
- * Returns the slices of one protocol covering every port 0-65535: the dispatch's slices, and between
- * them slices of the `always` chains (what a packet on a port no port-only chain names must see).
- */
-export function coveringSlices(d: PortDispatch, protocol: Protocol): DispatchSlice[] {
-  const out: DispatchSlice[] = []
-  let next = 0
-  for (const s of d.slices) {
-    if (s.protocol !== protocol) continue
-    if (s.from > next) out.push({ protocol, from: next, to: s.from - 1, ids: d.always })
-    out.push(s)
-    next = s.to + 1
-  }
-  if (next <= 65535 && out.length > 0) out.push({ protocol, from: next, to: 65535, ids: d.always })
-  return out
-}
-
 /** True when a dispatch pays: at least two chains can be skipped by port (one is one rule either way). */
 export function dispatchPays(d: PortDispatch): boolean {
   return d.portOnly >= 2 && d.slices.length > 0

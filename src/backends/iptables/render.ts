@@ -20,9 +20,9 @@
  * to the pod chain (`-g`), skipping the policy's remaining rules.
  *
  * Port dispatch (docs/dataplane.md#port-dispatch): when at least two policy chains of a pod chain, or of
- * a pod's ClusterNetworkPolicy tier, name only protocols and ports, they are reached through a binary tree
- * of `--dport` ranges (renderPortDispatch) instead of one jump each: about 2 log2(slices) rule tests per
- * new connection whatever the number of policies.
+ * a pod's ClusterNetworkPolicy tier, name only protocols and ports, they are reached through two levels
+ * of `--dport` range tests (renderPortDispatch) instead of one jump each: about sqrt(slices) rule tests
+ * per new connection.
  *
  * ipBlock sets hold cidr minus except as disjoint CIDRs (the IR computes them), in a plain hash:net set.
  * `nomatch` entries are not used: with several ipBlocks in one set, an except of one block would hide an
@@ -43,7 +43,6 @@ import type {
 import {
   clusterDispatchItem,
   commentText,
-  coveringSlices,
   DISPATCH_PROTOCOLS,
   type DispatchSlice,
   DROP_LOG_PREFIX,
@@ -299,12 +298,16 @@ const PROTO_TAG: Readonly<Record<Protocol, string>> = { TCP: 't', UDP: 'u', SCTP
 
 /**
  * Renders the port dispatch of an ordered list of chains (docs/dataplane.md#port-dispatch), iptables'
- * way to what an nftables verdict map does: a chain `PAL-T<hash>` (jumped with -j) goes (-g), by the
- * protocol, to a binary tree of `--dport` range tests over the slices covering every port 0-65535, whose
- * leaves go to the chains of the slice in list order (one chain directly, several through a helper
- * jumping to each and returning once one set the mark); a packet of another protocol goes on to the
- * chains that see every packet. A new connection costs about 2 log2(slices) rule tests instead of a
- * visit to every chain. Every path returns to the chain that jumped to it (mark set when a chain
+ * way to what an nftables verdict map does, in two levels of `--dport` range tests: the dispatch chain
+ * `PAL-T<hash>` (jumped with -j) holds, per protocol, one rule per group of about sqrt(n) consecutive
+ * slices, going (-g) to the group's chain, which holds one rule per slice going to the slice's chains in
+ * list order (one chain directly, several through a helper jumping to each and returning once one set
+ * the mark). A port of no slice goes on to the chains that see every packet (at the end of the dispatch
+ * chain, or of a group's chain through a helper of them). A new connection costs about sqrt(slices)
+ * rule tests instead of a visit to every chain. Two levels, not a deeper tree: nf_tables refuses a
+ * ruleset whose jumps and gotos nest deeper than 16 chains (EMLINK, "Too many links": measured with a
+ * binary tree of 2,000 slices on iptables-nft), and a packet may cross a tier dispatch and then a
+ * NetworkPolicy one. Every path returns to the chain that jumped to the dispatch (mark set when a chain
  * allowed; Deny drops, Pass goes to the pass chain and comes back with the mark of the next stage).
  * Returns the dispatch chain's name; the same key renders once.
  */
@@ -320,9 +323,8 @@ function renderPortDispatch(out: FilterOut, key: string, what: string, d: PortDi
       add(chain, `-j ${chainNameOf(id)}`)
       if (i < ids.length - 1) add(chain, `-m mark --mark ${mark}/${mark} -j RETURN`)
     })
-  /** How a tree node leaves for the chains of one slice: none (return), one (goto it), several (a helper). */
-  const leaf = (ids: readonly string[]): string => {
-    if (ids.length === 0) return '-j RETURN'
+  /** Where a packet goes for the chains of one slice: one (goto it) or several (a helper). */
+  const target = (ids: readonly string[]): string => {
     if (ids.length === 1) return `-g ${chainNameOf(ids[0] as string)}`
     const k = ids.join(' ')
     let h = helpers.get(k)
@@ -334,28 +336,29 @@ function renderPortDispatch(out: FilterOut, key: string, what: string, d: PortDi
     }
     return `-g ${h}`
   }
+  const range = (from: number, to: number) => (from === to ? `${from}` : `${from}:${to}`)
   const main: string[] = []
   for (const protocol of DISPATCH_PROTOCOLS) {
-    const slices = coveringSlices(d, protocol)
+    const slices = d.slices.filter((sl) => sl.protocol === protocol)
     if (slices.length === 0) continue
     const p = `-p ${protocol.toLowerCase()}`
-    let nodes = 0
-    const tree = (i: number, j: number): string => {
-      if (i === j) return leaf((slices[i] as DispatchSlice).ids)
-      const node = `${name}-${PROTO_TAG[protocol]}${nodes++}`
+    const size = Math.max(4, Math.ceil(Math.sqrt(slices.length)))
+    for (let g = 0; g * size < slices.length; g++) {
+      const group = slices.slice(g * size, (g + 1) * size)
+      const first = group[0] as DispatchSlice
+      const last = group[group.length - 1] as DispatchSlice
+      const comment = `-m comment --comment ${quote(`${what}: ${protocol} ${range(first.from, last.to)}`)}`
+      if (group.length === 1) {
+        main.push(`${p} --dport ${range(first.from, first.to)} ${comment} ${target(first.ids)}`)
+        continue
+      }
+      const node = `${name}-${PROTO_TAG[protocol]}${g}`
       chains.push(node)
-      const mid = (i + j) >> 1
-      const from = (slices[i] as DispatchSlice).from
-      const to = (slices[mid] as DispatchSlice).to
-      const left = tree(i, mid)
-      const right = tree(mid + 1, j)
-      add(node, `${p} --dport ${from === to ? from : `${from}:${to}`} ${left}`)
-      add(node, right)
-      return `-g ${node}`
+      for (const sl of group) add(node, `${p} --dport ${range(sl.from, sl.to)} ${target(sl.ids)}`)
+      // a port between the group's slices: only the chains that see every packet (none: return)
+      if (d.always.length > 0) add(node, target(d.always))
+      main.push(`${p} --dport ${range(first.from, last.to)} ${comment} -g ${node}`)
     }
-    main.push(
-      `${p} -m comment --comment ${quote(`${what}: by ${protocol} port`)} ${tree(0, slices.length - 1)}`,
-    )
   }
   chains.push(name)
   for (const spec of main) add(name, spec)
