@@ -5,6 +5,7 @@
 import type { ClusterState } from '../model/index.js'
 
 export { buildNodeIR } from './build.js'
+export { tierDenyChainId } from './cluster-chains.js'
 export { COMMENT_MAX, commentLine, commentText, nodeNameProblem } from './comment.js'
 export {
   allowsDirection,

@@ -52,6 +52,7 @@ import {
   type PortDispatch,
   policyDispatchItem,
   portDispatch,
+  tierDenyChainId,
   unknownPodsNotes,
 } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
@@ -93,6 +94,8 @@ const INGRESS = 'PAL-INGRESS'
 const ALLOW = 'PAL-ALLOW'
 const PASS_INGRESS = 'PAL-PASS-IN'
 const PASS_EGRESS = 'PAL-PASS-EG'
+const DENY_INGRESS = 'PAL-DENY-IN'
+const DENY_EGRESS = 'PAL-DENY-EG'
 /** multiport accepts at most 15 port slots per rule; a range takes two. */
 const MULTIPORT_SLOTS = 15
 
@@ -251,16 +254,34 @@ function passChain(direction: 'Ingress' | 'Egress'): string {
   return direction === 'Ingress' ? PASS_INGRESS : PASS_EGRESS
 }
 
+/** The chain a ClusterNetworkPolicy Deny goes to: by the pod's address to its Deny chain (counted per pod). */
+function denyChain(direction: 'Ingress' | 'Egress'): string {
+  return direction === 'Ingress' ? DENY_INGRESS : DENY_EGRESS
+}
+
+/** The NFLOG rule of --log-drops (the node's shared hashlimit), after the given matches. */
+function nflogSpec(
+  log: NonNullable<NodeIR['logDrops']>,
+  matches: string,
+  comment: string,
+  chain: string,
+): string {
+  return `${matches ? `${matches} ` : ''}-m conntrack --ctstate NEW -m hashlimit --hashlimit-upto ${log.rate}/sec --hashlimit-burst ${log.burst} --hashlimit-name ${iptablesDropLogLimit(log.rate, log.burst)} -m comment --comment ${comment} -j NFLOG --nflog-group ${log.group} --nflog-size ${DROP_LOG_SNAPLEN} --nflog-prefix "${DROP_LOG_PREFIX}${chain}"`
+}
+
 /**
  * Renders the rules of one ClusterNetworkPolicy chain for one family (docs/semantics.md#cnp-compile):
- * Accept -> PAL-ALLOW (sets the mark, back to the pod's tier chain, which returns: allowed), Deny -> DROP,
- * Pass -> in the Admin tier the pass chain (the pod's next stage, which leaves the mark set when it
- * allows), in the Baseline tier PAL-ALLOW (that stage only runs for pods no NetworkPolicy isolates).
+ * Accept -> PAL-ALLOW (sets the mark, back to the pod's tier chain, which returns: allowed), Deny -> the
+ * deny chain (the pod's Deny chain by its address: DROP, counted per pod; with --log-drops an NFLOG rule
+ * naming this chain first), Pass -> in the Admin tier the pass chain (the pod's next stage, which leaves
+ * the mark set when it allows), in the Baseline tier PAL-ALLOW (that stage only runs for pods no
+ * NetworkPolicy isolates).
  */
 function clusterRules(
   chain: IRClusterChain,
   family: Family,
   sets: ReadonlyMap<string, IRSet>,
+  logDrops: NodeIR['logDrops'],
 ): IptablesRule[] {
   const name = chainNameOf(chain.id)
   const dir = chain.direction === 'Ingress' ? 'ingress' : 'egress'
@@ -268,19 +289,21 @@ function clusterRules(
   for (const r of chain.rules) {
     const target =
       r.action === 'Deny'
-        ? '-j DROP'
+        ? `-g ${denyChain(chain.direction)}`
         : r.action === 'Pass' && chain.tier === 'Admin'
           ? `-g ${passChain(chain.direction)}`
           : `-g ${ALLOW}`
-    const comment = quote(
-      `${chain.tier} ${chain.policy} priority ${chain.priority} ${dir}[${r.rule}]${r.name !== undefined ? ` ${r.name}` : ''}: ${r.failClosed ? 'Deny (fail-closed)' : r.action}`,
-    )
+    const what = `${chain.tier} ${chain.policy} priority ${chain.priority} ${dir}[${r.rule}]${r.name !== undefined ? ` ${r.name}` : ''}: ${r.failClosed ? 'Deny (fail-closed)' : r.action}`
+    const comment = quote(what)
     for (const m of r.matches)
-      for (const clause of matchClauses(chain.direction, m, family, sets))
+      for (const clause of matchClauses(chain.direction, m, family, sets)) {
+        if (r.action === 'Deny' && logDrops)
+          out.push({ chain: name, spec: nflogSpec(logDrops, clause, quote(`drop log: ${what}`), name) })
         out.push({
           chain: name,
           spec: `${clause ? `${clause} ` : ''}-m comment --comment ${comment} ${target}`,
         })
+      }
   }
   return out
 }
@@ -527,7 +550,7 @@ function renderFilter(
   if (ir.clusterChains) {
     for (const c of ir.clusterChains) {
       chains.push(chainNameOf(c.id))
-      for (const r of clusterRules(c, family, sets)) rules.push(r)
+      for (const r of clusterRules(c, family, sets, ir.logDrops)) rules.push(r)
     }
     renderTiers(ir, out, ips, host)
   }
@@ -549,10 +572,7 @@ function renderFilter(
       // (one hashlimit, no mode = one bucket), goes to NFLOG with the chain's name.
       const log = ir.logDrops
       if (log)
-        add(
-          name,
-          `-m conntrack --ctstate NEW -m hashlimit --hashlimit-upto ${log.rate}/sec --hashlimit-burst ${log.burst} --hashlimit-name ${iptablesDropLogLimit(log.rate, log.burst)} -m comment --comment ${quote(`drop log: ${dir} isolated: ${p.namespace}/${p.name}`)} -j NFLOG --nflog-group ${log.group} --nflog-size ${DROP_LOG_SNAPLEN} --nflog-prefix "${DROP_LOG_PREFIX}${name}"`,
-        )
+        add(name, nflogSpec(log, '', quote(`drop log: ${dir} isolated: ${p.namespace}/${p.name}`), name))
       add(name, `-m comment --comment ${podComment(dir, p)} -j DROP`)
     }
   }
@@ -576,6 +596,7 @@ function renderTiers(ir: NodeIR, out: FilterOut, ips: (p: IRLocalPod) => string[
   const { chains, add, mark } = out
   const byId = new Map((ir.clusterChains ?? []).map((c) => [c.id, c]))
   const pass = { Ingress: [] as string[], Egress: [] as string[] }
+  const deny = { Ingress: [] as string[], Egress: [] as string[] }
   for (const p of ir.pods) {
     if (ips(p).length === 0) continue
     for (const direction of ['Ingress', 'Egress'] as const) {
@@ -583,6 +604,15 @@ function renderTiers(ir: NodeIR, out: FilterOut, ips: (p: IRLocalPod) => string[
       const np = direction === 'Ingress' ? p.ingress : p.egress
       if (!t) continue
       const dir = direction === 'Ingress' ? 'ingress' : 'egress'
+      // the pod's Deny chain: a ClusterNetworkPolicy Deny of its tiers is counted here, per pod
+      const denied = chainNameOf(tierDenyChainId(t))
+      chains.push(denied)
+      add(
+        denied,
+        `-m comment --comment ${quote(`${dir} denied by a ClusterNetworkPolicy: ${p.namespace}/${p.name}`)} -j DROP`,
+      )
+      for (const ip of ips(p))
+        deny[direction].push(`${direction === 'Ingress' ? '-d' : '-s'} ${ip}/${host} -g ${denied}`)
       const next = afterAdmin(t, np)
       const name = chainNameOf(t.chain)
       chains.push(name)
@@ -619,6 +649,13 @@ function renderTiers(ir: NodeIR, out: FilterOut, ips: (p: IRLocalPod) => string[
     for (const spec of pass[direction]) add(name, spec)
     // never reached: every pod an Admin chain serves is above (fail closed rather than read on)
     add(name, `-m comment --comment "Admin Pass of an unknown pod" -j DROP`)
+    const denyName = denyChain(direction)
+    chains.push(denyName)
+    for (const spec of deny[direction]) add(denyName, spec)
+    add(
+      denyName,
+      `-m comment --comment "${direction === 'Ingress' ? 'ingress' : 'egress'} denied by a ClusterNetworkPolicy: no local pod" -j DROP`,
+    )
   }
 }
 

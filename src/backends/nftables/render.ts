@@ -85,6 +85,7 @@ import {
   type IRSet,
   type NodeIR,
   portDispatch,
+  tierDenyChainId,
   unknownPodsNotes,
 } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
@@ -217,29 +218,49 @@ export function clusterRuleComment(c: IRClusterChain, r: IRClusterRule, m: IRRul
   return parts.join(' ')
 }
 
+/** The chain a ClusterNetworkPolicy Deny jumps to: it finds the packet's pod and counts the drop there. */
+function denyChainName(direction: 'Ingress' | 'Egress'): string {
+  return direction === 'Ingress' ? 'ingress_deny' : 'egress_deny'
+}
+
 /**
  * Renders a ClusterNetworkPolicy chain (shared by every local pod its subject selects): its rules in
  * order, each match with the rule's verdict. Accept: `accept` (ends this direction's base chain; an
- * egress Accept leaves the destination's ingress to decide); Deny: `counter drop`; Pass: in the Admin
- * tier a jump to the pass chain (the pod's NetworkPolicy stage, never returning), in the Baseline tier
- * `accept` (the Baseline stage only runs for pods no NetworkPolicy isolates: Pass = the default, allowed).
- * A chain with no matching rule returns: the next policy of the tier is tried.
+ * egress Accept leaves the destination's ingress to decide); Deny: a jump to the deny chain (by the
+ * pod's address to the pod's Deny chain, which counts and drops: per pod counters), after a log
+ * statement naming this chain when drops are logged; Pass: in the Admin tier a jump to the pass chain
+ * (the pod's NetworkPolicy stage, never returning), in the Baseline tier `accept` (the Baseline stage
+ * only runs for pods no NetworkPolicy isolates: Pass = the default, allowed). A chain with no matching
+ * rule returns: the next policy of the tier is tried.
  */
-function renderClusterChain(c: IRClusterChain): NftChain {
+function renderClusterChain(c: IRClusterChain, logDrops: IRLogDrops | undefined): NftChain {
   const dir = c.direction === 'Ingress' ? 'ingress' : 'egress'
   const refs: string[] = []
   const rules: string[] = []
   for (const r of c.rules) {
     let verdict: string
     if (r.action === 'Accept') verdict = 'accept'
-    else if (r.action === 'Deny') verdict = 'counter drop'
-    else if (c.tier === 'Admin') {
+    else if (r.action === 'Deny') {
+      verdict = `jump ${denyChainName(c.direction)}`
+      if (r.matches.length > 0) refs.push(denyChainName(c.direction))
+    } else if (c.tier === 'Admin') {
       verdict = `jump ${passChainName(c.direction)}`
       if (r.matches.length > 0) refs.push(passChainName(c.direction))
     } else verdict = 'accept'
     for (const m of r.matches) {
       if (m.peerSet !== undefined && m.family !== undefined) refs.push(m.peerSet)
       if (m.port?.kind === 'named') refs.push(m.port.set)
+      // --log-drops: the first packet of a connection attempt this rule denies, within the node's budget,
+      // goes to NFLOG with this chain's name (the agent finds the pod by the packet's address)
+      if (r.action === 'Deny' && logDrops)
+        rules.push(
+          renderMatch(
+            c.direction,
+            m,
+            `ct state new limit name "${NFT_DROP_LOG_LIMIT}" log prefix "${DROP_LOG_PREFIX}${c.id}" group ${logDrops.group} snaplen ${DROP_LOG_SNAPLEN}`,
+            `drop log: ${clusterRuleComment(c, r, m)}`,
+          ),
+        )
       rules.push(renderMatch(c.direction, m, verdict, clusterRuleComment(c, r, m)))
     }
   }
@@ -249,6 +270,57 @@ function renderClusterChain(c: IRClusterChain): NftChain {
     rules,
     sortedRefs(refs),
   )
+}
+
+/**
+ * Renders the Deny stage of one direction: per pod with tiers its Deny chain (counter + drop, named in
+ * the drop counters), the maps from pod address to it, and the chain a Deny jumps to (by the address,
+ * to the pod's chain; an address of no pod is dropped all the same). Print order.
+ */
+function renderDenyStage(ir: NodeIR, direction: 'Ingress' | 'Egress'): NftObject[] {
+  const dir = direction === 'Ingress' ? 'ingress' : 'egress'
+  const name = denyChainName(direction)
+  const out: NftObject[] = []
+  const elements: Record<Family, NftMapElement[]> = { 4: [], 6: [] }
+  for (const p of ir.pods) {
+    const { tiers: t } = tiersIn(p, direction)
+    if (!t) continue
+    const id = tierDenyChainId(t)
+    const key = `${p.namespace}/${p.name}`
+    out.push(
+      nftChain(
+        id,
+        `${dir} of pod ${key}: denied by a ClusterNetworkPolicy`,
+        [`counter drop comment ${nftComment(`${dir} denied by a ClusterNetworkPolicy: ${key}`)}`],
+        [],
+      ),
+    )
+    for (const ip of p.ips)
+      elements[ip.family].push({ key: ip.address, verdict: { kind: 'jump', chain: id } })
+  }
+  const addr = direction === 'Ingress' ? 'daddr' : 'saddr'
+  for (const f of [4, 6] as const)
+    out.push(
+      nftMap(
+        `${name}_v${f}`,
+        `${ADDR[f].type} : verdict`,
+        `ClusterNetworkPolicy Deny, ${dir}, IPv${f}: local pod -> its Deny chain (counted per pod)`,
+        elements[f],
+      ),
+    )
+  out.push(
+    nftChain(
+      name,
+      `ClusterNetworkPolicy Deny (${dir}): counted in the pod's Deny chain`,
+      [
+        `ip ${addr} vmap @${name}_v4`,
+        `ip6 ${addr} vmap @${name}_v6`,
+        `counter drop comment ${nftComment(`${dir} denied by a ClusterNetworkPolicy: no local pod`)}`,
+      ],
+      [`${name}_v4`, `${name}_v6`],
+    ),
+  )
+  return out
 }
 
 /** Returns the distinct names in `names`, sorted. */
@@ -808,7 +880,8 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       }
       return out
     }
-    for (const c of cnp) if (c.tier === 'Baseline') objects.push(renderClusterChain(c))
+    for (const dir of ['Ingress', 'Egress'] as const) objects.push(...renderDenyStage(ir, dir))
+    for (const c of cnp) if (c.tier === 'Baseline') objects.push(renderClusterChain(c, ir.logDrops))
     const tierChains = ir.pods.flatMap((p) =>
       [renderTierChains(p, 'Ingress', jumps), renderTierChains(p, 'Egress', jumps)].filter(
         (t) => t !== undefined,
@@ -820,7 +893,7 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
       for (const f of [4, 6] as const) objects.push(renderPassMap(ir, dir, f))
       objects.push(renderPassChain(dir))
     }
-    for (const c of cnp) if (c.tier === 'Admin') objects.push(renderClusterChain(c))
+    for (const c of cnp) if (c.tier === 'Admin') objects.push(renderClusterChain(c, ir.logDrops))
     for (const d of dispatches.Admin.values()) objects.push(...d)
     for (const t of tierChains) objects.push(t.tier)
   }
