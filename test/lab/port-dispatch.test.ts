@@ -5,9 +5,13 @@
  * reached through dispatches on both backends (checked on the rendered rulesets); every pair probed on
  * ports inside, between and beside the ranges must answer as the engine predicts.
  */
+
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compileNode } from '../../src/backends/index.js'
-import { verifyCluster } from '../../src/lab/index.js'
+import { buildDropIndex, DropCounters } from '../../src/agent/drop-counters.js'
+import { compileNode, getBackend } from '../../src/backends/index.js'
+import { buildNodeIR } from '../../src/compile/index.js'
+import { destroyLab, labBackend, newLabPrefix, probeLab, upLab, verifyCluster } from '../../src/lab/index.js'
 import {
   type ClusterNetworkPolicy,
   type ClusterPolicyRule,
@@ -90,6 +94,50 @@ describe.skipIf(skip)('lab: port dispatch of tiers and NetworkPolicies in the ke
       expect(
         r.mismatches.map((m) => `${m.port} ${m.from} -> ${m.to}: engine ${m.expected ? 'allows' : 'denies'}`),
       ).toEqual([])
+    },
+    180_000,
+  )
+})
+
+/** Every connection to the server that is refused is refused by an Admin Deny (no NetworkPolicy, no Baseline). */
+const denyOnly: ClusterState = {
+  namespaces: [ns('shop')],
+  pods: cluster.pods,
+  policies: [],
+  clusterPolicies: [
+    cnp('deny-batch', 'Admin', 10, { action: 'Deny', peers: [peer('batch')] }),
+    cnp('deny-web-81', 'Admin', 20, { action: 'Deny', peers: [peer('web')], ports: [tcp(81)] }),
+  ],
+}
+
+describe.skipIf(skip)('lab: a ClusterNetworkPolicy Deny is counted for the pod it protects', () => {
+  it.each(['nftables', 'iptables-nft'] as const)(
+    '%s: the server Deny chain counts one packet per refused TCP probe, the shared chains none',
+    async (backend) => {
+      const ports = [80, 81].map((port) => ({ port, protocol: 'TCP' as const }))
+      const prefix = await newLabPrefix()
+      try {
+        const { lab } = await upLab(denyOnly, { mode: 'routed', backend, ports, prefix })
+        const probed = await probeLab(lab)
+        const refused = [...probed.details].filter(([k, d]) => k.endsWith('|shop/server') && !d.ok).length
+        expect(refused).toBe(3) // batch on 80 and 81, web on 81
+        const variant = labBackend(backend)
+        const b = getBackend(variant.backend)
+        const node = lab.plan.nodes.find((n) => n.name === 'node-1')
+        if (!node) throw new Error('no node-1')
+        const counters = await b
+          .connect({ netns: node.netns, ...variant.target, stateDir: join(lab.stateDir, 'dataplane') })
+          .dropCounters?.()
+        const index = buildDropIndex(buildNodeIR(lab.plan.cluster, node.name), b.chainName)
+        const drops = new DropCounters({ read: async () => counters ?? [], chainName: b.chainName })
+        drops.setIndex(index, true)
+        drops.absorb(counters ?? [])
+        expect(drops.podSeries()).toEqual([
+          { namespace: 'shop', pod: 'server', direction: 'ingress', packets: refused },
+        ])
+      } finally {
+        await destroyLab(prefix)
+      }
     },
     180_000,
   )
