@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino'
 import type { KernelDropCounter } from '../backends/index.js'
-import type { NodeIR } from '../compile/index.js'
+import { type NodeIR, tierDenyChainId } from '../compile/index.js'
 import type { AgentMetrics } from './metrics.js'
 
 /** A pod chain: the pod it isolates, in which direction, and by which policies. */
@@ -22,28 +22,68 @@ export interface PodDropChain {
   readonly policies: readonly string[]
 }
 
-/** Backend chain name -> the pod chain it is. */
-export type DropIndex = ReadonlyMap<string, PodDropChain>
+/**
+ * A ClusterNetworkPolicy chain, shared by the pods its subject selects: its Deny rules log under its name
+ * (the pod is the packet's address: the destination for ingress, the source for egress) and go to the
+ * pod's Deny chain, which counts (a PodDropChain).
+ */
+export interface ClusterPolicyDropChain {
+  readonly kind: 'cluster-policy'
+  readonly direction: 'ingress' | 'egress'
+  readonly tier: 'Admin' | 'Baseline'
+  /** metadata.name of the ClusterNetworkPolicy. */
+  readonly policy: string
+}
 
-/** Returns the pod chains of an IR under the names the backend gives them. */
+/** A chain whose drops are attributed: a pod's, or a ClusterNetworkPolicy's (drop logs only). */
+export type DropChain = PodDropChain | ClusterPolicyDropChain
+
+/** Backend chain name -> the pod chain or ClusterNetworkPolicy chain it is. */
+export type DropIndex = ReadonlyMap<string, DropChain>
+
+/** True for a pod's chain (its drops are counted for the pod). */
+export function isPodDropChain(c: DropChain): c is PodDropChain {
+  return !('kind' in c)
+}
+
+/**
+ * Returns the pod chains of an IR under the names the backend gives them: NetworkPolicy pod chains, the
+ * pods' tier Deny chains (a ClusterNetworkPolicy Deny, counted per pod: `policies` are then the
+ * ClusterNetworkPolicies of the pod's tiers), and the ClusterNetworkPolicy chains (their Deny logs).
+ */
 export function buildDropIndex(ir: NodeIR, chainName: (irChainId: string) => string): DropIndex {
   const policy = new Map<string, string>()
   for (const c of ir.chains) policy.set(c.id, `${c.policy.namespace}/${c.policy.name}`)
-  const out = new Map<string, PodDropChain>()
+  const cnp = new Map((ir.clusterChains ?? []).map((c) => [c.id, c]))
+  const out = new Map<string, DropChain>()
   for (const p of ir.pods) {
-    for (const [direction, d] of [
-      ['ingress', p.ingress],
-      ['egress', p.egress],
+    for (const [direction, d, t] of [
+      ['ingress', p.ingress, p.ingressTiers],
+      ['egress', p.egress, p.egressTiers],
     ] as const) {
-      if (!d) continue
-      out.set(chainName(d.chain), {
-        namespace: p.namespace,
-        pod: p.name,
-        direction,
-        policies: [...new Set(d.policies.map((id) => policy.get(id) ?? id))],
-      })
+      if (d)
+        out.set(chainName(d.chain), {
+          namespace: p.namespace,
+          pod: p.name,
+          direction,
+          policies: [...new Set(d.policies.map((id) => policy.get(id) ?? id))],
+        })
+      if (t)
+        out.set(chainName(tierDenyChainId(t)), {
+          namespace: p.namespace,
+          pod: p.name,
+          direction,
+          policies: [...new Set([...t.admin, ...t.baseline].map((id) => cnp.get(id)?.policy ?? id))],
+        })
     }
   }
+  for (const c of cnp.values())
+    out.set(chainName(c.id), {
+      kind: 'cluster-policy',
+      direction: c.direction === 'Ingress' ? 'ingress' : 'egress',
+      tier: c.tier,
+      policy: c.policy,
+    })
   return out
 }
 
@@ -93,7 +133,7 @@ export class DropCounters {
     this.index = index
     if (!prune) return
     const live = new Set<string>()
-    for (const c of index.values()) live.add(`${c.namespace}/${c.pod}/${c.direction}`)
+    for (const c of index.values()) if (isPodDropChain(c)) live.add(`${c.namespace}/${c.pod}/${c.direction}`)
     for (const k of this.pods.keys()) if (!live.has(k)) this.pods.delete(k)
   }
 
@@ -135,7 +175,7 @@ export class DropCounters {
       const delta = prev === undefined || c.packets < prev ? c.packets : c.packets - prev
       next.set(c.id, c.packets)
       const pc = this.index.get(c.chain)
-      if (pc) {
+      if (pc && isPodDropChain(pc)) {
         const key = `${pc.namespace}/${pc.pod}/${pc.direction}`
         const s = this.pods.get(key)
         if (s) s.packets += delta

@@ -22,7 +22,7 @@ import type { Logger } from 'pino'
 import { DROP_LOG_PREFIX } from '../compile/index.js'
 import type { ClusterState } from '../model/index.js'
 import { podAddresses } from '../semantics/index.js'
-import type { DropIndex } from './drop-counters.js'
+import { type DropIndex, isPodDropChain } from './drop-counters.js'
 import type { AgentMetrics } from './metrics.js'
 import { NflogPcapParser, type NflogRecord, parsePacketTuple } from './nflog.js'
 
@@ -66,8 +66,13 @@ export interface DropEvent {
   readonly direction: 'ingress' | 'egress'
   readonly namespace: string
   readonly pod: string
-  /** The policies isolating the pod in that direction, none of which admits the connection. */
+  /**
+   * The policies isolating the pod in that direction, none of which admits the connection; empty when a
+   * ClusterNetworkPolicy denied it (`clusterPolicy`).
+   */
   readonly policies: readonly string[]
+  /** The ClusterNetworkPolicy whose Deny rule decided, and its tier (absent for NetworkPolicy drops). */
+  readonly clusterPolicy?: { readonly name: string; readonly tier: 'Admin' | 'Baseline' }
 }
 
 /** Returns the command that reads an NFLOG group as pcap on stdout. */
@@ -112,15 +117,24 @@ export function dropEventOf(
       ...(p ? { namespace: p.namespace, pod: p.name } : {}),
     }
   }
-  return {
+  const head = {
     packetTime: new Date(r.timeMs).toISOString(),
     protocol: t.protocol,
     src: end(t.src, t.srcPort),
     dst: end(t.dst, t.dstPort),
     direction: chain.direction,
-    namespace: chain.namespace,
-    pod: chain.pod,
-    policies: chain.policies,
+  }
+  if (isPodDropChain(chain))
+    return { ...head, namespace: chain.namespace, pod: chain.pod, policies: chain.policies }
+  // a ClusterNetworkPolicy chain is shared: the pod is the packet's local end
+  const pod = podsByAddress.get(chain.direction === 'ingress' ? t.dst : t.src)
+  if (!pod) return undefined
+  return {
+    ...head,
+    namespace: pod.namespace,
+    pod: pod.name,
+    policies: [],
+    clusterPolicy: { name: chain.policy, tier: chain.tier },
   }
 }
 

@@ -198,3 +198,12 @@ function compileClusterRule(
   const matches = crossMatches(b, owner.key, direction, index, peers, portParts)
   return { ...head, action: rule.action, matches }
 }
+
+/**
+ * Returns the id of a pod's tier Deny chain in one direction (docs/dataplane.md#drop-counters-and-drop-logs):
+ * where a ClusterNetworkPolicy Deny of the pod's tiers ends, so the drop is counted per pod. Derived from
+ * the tier chain's id (`tier_` -> `deny_`, same length, unique as it is; no IR id starts with `deny_`).
+ */
+export function tierDenyChainId(t: IRPodTiers): string {
+  return `deny_${t.chain.replace(/^tier_/, '')}`
+}

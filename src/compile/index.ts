@@ -5,6 +5,7 @@
 import type { ClusterState } from '../model/index.js'
 
 export { buildNodeIR } from './build.js'
+export { tierDenyChainId } from './cluster-chains.js'
 export { COMMENT_MAX, commentLine, commentText, nodeNameProblem } from './comment.js'
 export {
   allowsDirection,
@@ -20,6 +21,7 @@ export { createNodeIRBuilder, type NodeIRBuilder, type NodeIRBuilderStats } from
 export type { CompileOptions, NodeIR } from './ir.js'
 export * from './ir.js'
 export { hash8 } from './names.js'
+export * from './port-dispatch.js'
 export { unknownPodsNotes } from './unknown-pods.js'
 
 /** Returns the distinct spec.nodeName values of the cluster's pods, sorted. */

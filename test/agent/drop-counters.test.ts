@@ -14,11 +14,13 @@ import {
   mergeDropIndex,
 } from '../../src/agent/drop-counters.js'
 import { createMetrics } from '../../src/agent/metrics.js'
-import { getBackend, type KernelDropCounter } from '../../src/backends/index.js'
+import { compileNode, getBackend, type KernelDropCounter } from '../../src/backends/index.js'
 import { dropCountersOfSave } from '../../src/backends/iptables/index.js'
 import { dropCountersOfListing } from '../../src/backends/nftables/index.js'
 import { buildNodeIR } from '../../src/compile/index.js'
+import type { ClusterState } from '../../src/model/index.js'
 import { CASES } from '../compile/fixtures.js'
+import { ns, pod, sel } from '../fixtures.js'
 
 const dual = CASES.find((c) => c.name === 'dual-stack')?.cluster
 if (!dual) throw new Error('fixture dual-stack missing')
@@ -113,6 +115,62 @@ describe('attribution', () => {
       policies: ['prod/db-from-api'],
     })
   })
+})
+
+/** db is selected by an Admin ClusterNetworkPolicy that denies web; web by nothing. */
+const tiered: ClusterState = {
+  namespaces: [ns('shop')],
+  pods: [pod('shop/web', { app: 'web' }, '10.0.1.5'), pod('shop/db', { app: 'db' }, '10.0.1.7')],
+  policies: [],
+  clusterPolicies: [
+    {
+      name: 'deny-web',
+      apiVersion: 'policy.networking.k8s.io/v1beta1',
+      tier: 'Admin',
+      priority: 10,
+      subject: { kind: 'pods', namespaceSelector: sel(), podSelector: sel({ app: 'db' }) },
+      ingress: [
+        {
+          action: 'Deny',
+          peers: [{ kind: 'pods', namespaceSelector: sel(), podSelector: sel({ app: 'web' }) }],
+        },
+      ],
+      egress: [],
+    },
+  ],
+}
+
+describe('attribution of ClusterNetworkPolicy denials', () => {
+  it.each([
+    ['nftables', 'deny_in_shop_db', 'adm_deny-web_in'],
+    ['iptables', 'PAL-deny_in_shop_db', 'PAL-adm_deny-web_in'],
+  ] as const)(
+    '%s: the pod Deny chain counts for the pod, the shared chain names the policy',
+    (b, deny, shared) => {
+      const index = buildDropIndex(buildNodeIR(tiered, 'node-1'), getBackend(b).chainName)
+      expect(index.get(deny)).toEqual({
+        namespace: 'shop',
+        pod: 'db',
+        direction: 'ingress',
+        policies: ['deny-web'],
+      })
+      expect(index.get(shared)).toEqual({
+        kind: 'cluster-policy',
+        direction: 'ingress',
+        tier: 'Admin',
+        policy: 'deny-web',
+      })
+      // the rendered ruleset has that counted drop in that chain, and the shared chain drops nothing itself
+      const rs = compileNode(tiered, 'node-1', b).value
+      const text = b === 'nftables' ? (rs.files['palisade.nft'] ?? '') : (rs.files['iptables.rules'] ?? '')
+      expect(text).toContain('ingress denied by a ClusterNetworkPolicy: shop/db')
+      const drops = new DropCounters({ read: async () => [], chainName: getBackend(b).chainName })
+      drops.setIndex(index, true)
+      drops.absorb([c('1', deny, 3), c('2', shared, 5, 'never counted here')])
+      expect(drops.podSeries()).toEqual([{ namespace: 'shop', pod: 'db', direction: 'ingress', packets: 3 }])
+      expect(drops.otherSeries()).toEqual([{ reason: 'never counted here', packets: 5 }])
+    },
+  )
 })
 
 const c = (id: string, chain: string, packets: number, reason = 'x'): KernelDropCounter => ({

@@ -205,6 +205,39 @@ describe('drop events', () => {
     expect(dropEventOf(record(1, 'other:pod_in_shop_db'), index, new Map())).toBeUndefined()
     expect(dropEventOf(record(1, `${DROP_LOG_PREFIX}pod_in_gone`), index, new Map())).toBeUndefined()
   })
+
+  it('a ClusterNetworkPolicy Deny names the policy and its tier, and the pod by the packet address', () => {
+    const shared = new Map([
+      ...index,
+      [
+        'adm_deny-web_in',
+        {
+          kind: 'cluster-policy' as const,
+          direction: 'ingress' as const,
+          tier: 'Admin' as const,
+          policy: 'deny-web',
+        },
+      ],
+    ])
+    const e = dropEventOf(
+      record(40000, `${DROP_LOG_PREFIX}adm_deny-web_in`),
+      shared,
+      podsByAddressOf(cluster),
+    )
+    expect(e).toEqual({
+      packetTime: '2023-11-14T22:13:20.000Z',
+      protocol: 'tcp',
+      src: { ip: '10.0.1.5', port: 40000, namespace: 'shop', pod: 'web' },
+      dst: { ip: '10.0.2.7', port: 5432, namespace: 'shop', pod: 'db' },
+      direction: 'ingress',
+      namespace: 'shop',
+      pod: 'db',
+      policies: [],
+      clusterPolicy: { name: 'deny-web', tier: 'Admin' },
+    })
+    // the destination is no pod the agent knows: not attributed
+    expect(dropEventOf(record(1, `${DROP_LOG_PREFIX}adm_deny-web_in`), shared, new Map())).toBeUndefined()
+  })
 })
 
 /** A logger whose JSON lines are collected. */

@@ -28,6 +28,8 @@
  *   policy chain each rule tests its port before its peer set (a compare before a set lookup).
  *   Measured in the lab (bench/lab.ts --shape worst, 1,000 policies selecting one pod, each for its own
  *   port): nf_tables CPU per new connection ~1,000 us -> ~23 us (0 policies: 13 us).
+ *   ClusterNetworkPolicy tiers, whose order matters, get the same kind of dispatch per distinct chain
+ *   list (`tdisp_...`, renderTierDispatch): every slice keeps the tier's order.
  *
  * - PEER SETS. One named set per distinct peer (cluster-wide, shared by every policy using the same
  *   selectors) and family. ipBlock `except` is subtracted at compile time: the set holds cidr minus
@@ -66,8 +68,10 @@
  */
 
 import {
+  clusterDispatchItem,
   DROP_LOG_PREFIX,
   DROP_LOG_SNAPLEN,
+  dispatchPays,
   hash8,
   IR_NAME_MAX,
   type IRChain,
@@ -80,6 +84,8 @@ import {
   type IRRule,
   type IRSet,
   type NodeIR,
+  portDispatch,
+  tierDenyChainId,
   unknownPodsNotes,
 } from '../../compile/index.js'
 import type { Family, Protocol } from '../../model/index.js'
@@ -212,29 +218,49 @@ export function clusterRuleComment(c: IRClusterChain, r: IRClusterRule, m: IRRul
   return parts.join(' ')
 }
 
+/** The chain a ClusterNetworkPolicy Deny jumps to: it finds the packet's pod and counts the drop there. */
+function denyChainName(direction: 'Ingress' | 'Egress'): string {
+  return direction === 'Ingress' ? 'ingress_deny' : 'egress_deny'
+}
+
 /**
  * Renders a ClusterNetworkPolicy chain (shared by every local pod its subject selects): its rules in
  * order, each match with the rule's verdict. Accept: `accept` (ends this direction's base chain; an
- * egress Accept leaves the destination's ingress to decide); Deny: `counter drop`; Pass: in the Admin
- * tier a jump to the pass chain (the pod's NetworkPolicy stage, never returning), in the Baseline tier
- * `accept` (the Baseline stage only runs for pods no NetworkPolicy isolates: Pass = the default, allowed).
- * A chain with no matching rule returns: the next policy of the tier is tried.
+ * egress Accept leaves the destination's ingress to decide); Deny: a jump to the deny chain (by the
+ * pod's address to the pod's Deny chain, which counts and drops: per pod counters), after a log
+ * statement naming this chain when drops are logged; Pass: in the Admin tier a jump to the pass chain
+ * (the pod's NetworkPolicy stage, never returning), in the Baseline tier `accept` (the Baseline stage
+ * only runs for pods no NetworkPolicy isolates: Pass = the default, allowed). A chain with no matching
+ * rule returns: the next policy of the tier is tried.
  */
-function renderClusterChain(c: IRClusterChain): NftChain {
+function renderClusterChain(c: IRClusterChain, logDrops: IRLogDrops | undefined): NftChain {
   const dir = c.direction === 'Ingress' ? 'ingress' : 'egress'
   const refs: string[] = []
   const rules: string[] = []
   for (const r of c.rules) {
     let verdict: string
     if (r.action === 'Accept') verdict = 'accept'
-    else if (r.action === 'Deny') verdict = 'counter drop'
-    else if (c.tier === 'Admin') {
+    else if (r.action === 'Deny') {
+      verdict = `jump ${denyChainName(c.direction)}`
+      if (r.matches.length > 0) refs.push(denyChainName(c.direction))
+    } else if (c.tier === 'Admin') {
       verdict = `jump ${passChainName(c.direction)}`
       if (r.matches.length > 0) refs.push(passChainName(c.direction))
     } else verdict = 'accept'
     for (const m of r.matches) {
       if (m.peerSet !== undefined && m.family !== undefined) refs.push(m.peerSet)
       if (m.port?.kind === 'named') refs.push(m.port.set)
+      // --log-drops: the first packet of a connection attempt this rule denies, within the node's budget,
+      // goes to NFLOG with this chain's name (the agent finds the pod by the packet's address)
+      if (r.action === 'Deny' && logDrops)
+        rules.push(
+          renderMatch(
+            c.direction,
+            m,
+            `ct state new limit name "${NFT_DROP_LOG_LIMIT}" log prefix "${DROP_LOG_PREFIX}${c.id}" group ${logDrops.group} snaplen ${DROP_LOG_SNAPLEN}`,
+            `drop log: ${clusterRuleComment(c, r, m)}`,
+          ),
+        )
       rules.push(renderMatch(c.direction, m, verdict, clusterRuleComment(c, r, m)))
     }
   }
@@ -244,6 +270,57 @@ function renderClusterChain(c: IRClusterChain): NftChain {
     rules,
     sortedRefs(refs),
   )
+}
+
+/**
+ * Renders the Deny stage of one direction: per pod with tiers its Deny chain (counter + drop, named in
+ * the drop counters), the maps from pod address to it, and the chain a Deny jumps to (by the address,
+ * to the pod's chain; an address of no pod is dropped all the same). Print order.
+ */
+function renderDenyStage(ir: NodeIR, direction: 'Ingress' | 'Egress'): NftObject[] {
+  const dir = direction === 'Ingress' ? 'ingress' : 'egress'
+  const name = denyChainName(direction)
+  const out: NftObject[] = []
+  const elements: Record<Family, NftMapElement[]> = { 4: [], 6: [] }
+  for (const p of ir.pods) {
+    const { tiers: t } = tiersIn(p, direction)
+    if (!t) continue
+    const id = tierDenyChainId(t)
+    const key = `${p.namespace}/${p.name}`
+    out.push(
+      nftChain(
+        id,
+        `${dir} of pod ${key}: denied by a ClusterNetworkPolicy`,
+        [`counter drop comment ${nftComment(`${dir} denied by a ClusterNetworkPolicy: ${key}`)}`],
+        [],
+      ),
+    )
+    for (const ip of p.ips)
+      elements[ip.family].push({ key: ip.address, verdict: { kind: 'jump', chain: id } })
+  }
+  const addr = direction === 'Ingress' ? 'daddr' : 'saddr'
+  for (const f of [4, 6] as const)
+    out.push(
+      nftMap(
+        `${name}_v${f}`,
+        `${ADDR[f].type} : verdict`,
+        `ClusterNetworkPolicy Deny, ${dir}, IPv${f}: local pod -> its Deny chain (counted per pod)`,
+        elements[f],
+      ),
+    )
+  out.push(
+    nftChain(
+      name,
+      `ClusterNetworkPolicy Deny (${dir}): counted in the pod's Deny chain`,
+      [
+        `ip ${addr} vmap @${name}_v4`,
+        `ip6 ${addr} vmap @${name}_v6`,
+        `counter drop comment ${nftComment(`${dir} denied by a ClusterNetworkPolicy: no local pod`)}`,
+      ],
+      [`${name}_v4`, `${name}_v6`],
+    ),
+  )
+  return out
 }
 
 /** Returns the distinct names in `names`, sorted. */
@@ -457,36 +534,116 @@ function afterAdmin(t: IRPodTiers, np: IRLocalPod['ingress']): NftVerdict {
 }
 
 /**
+ * Returns the name of a tier's port dispatch chain for an ordered list of ClusterNetworkPolicy chains:
+ * `tdisp_` + a 64-bit hash of the tier and the list (no IR id starts with `tdisp_`); its map is the
+ * name + `_ports`, its helper chains the name + `_h<n>`. Pods with the same list share them.
+ */
+export function tierDispatchName(tier: 'Admin' | 'Baseline', ids: readonly string[]): string {
+  const key = `${tier}|${ids.join(' ')}`
+  return `tdisp_${hash8(key)}${hash8(`${key}\u0000`)}`
+}
+
+/** The ClusterNetworkPolicy chains of the IR by id. */
+type ClusterChainsById = ReadonlyMap<string, IRClusterChain>
+
+/**
+ * Renders the port dispatch of an ordered list of ClusterNetworkPolicy chains of one tier
+ * (docs/dataplane.md#port-dispatch), or nothing when it would not pay (fewer than two chains skippable
+ * by port): a chain `tdisp_...` whose first rule looks `meta l4proto . th dport` up in an interval
+ * verdict map and goes (`goto`) to the chains with a rule for that port, in the list's order (one chain
+ * directly, several through a helper chain jumping to each); a packet of no slice (another port or
+ * protocol) goes on to the chains that see every packet, in order. The first rule that matches decides,
+ * as in the list; a `goto` target that decides nothing returns to the pod's tier or stage chain, which
+ * goes on to the next stage. Returns the objects in print order (helpers, map, dispatch chain).
+ */
+function renderTierDispatch(
+  tier: 'Admin' | 'Baseline',
+  ids: readonly string[],
+  byId: ClusterChainsById,
+): { readonly name: string; readonly objects: NftObject[] } | undefined {
+  const d = portDispatch(
+    ids.map((id) => {
+      const c = byId.get(id)
+      return c ? clusterDispatchItem(c) : { id }
+    }),
+  )
+  if (!dispatchPays(d)) return undefined
+  const name = tierDispatchName(tier, ids)
+  const helpers = new Map<string, NftChain>()
+  const items: NftMapElement[] = []
+  for (const s of d.slices) {
+    let target = s.ids[0] as string
+    if (s.ids.length > 1) {
+      const k = s.ids.join(' ')
+      let h = helpers.get(k)
+      if (!h) {
+        h = nftChain(
+          `${name}_h${helpers.size}`,
+          `${tier} tier: the chains with a rule for a port interval, in tier order`,
+          s.ids.map((id) => `jump ${id}`),
+          sortedRefs(s.ids),
+        )
+        helpers.set(k, h)
+      }
+      target = h.name
+    }
+    const port = s.from === s.to ? String(s.from) : `${s.from}-${s.to}`
+    items.push({ key: `${L4[s.protocol]} . ${port}`, verdict: { kind: 'goto', chain: target } })
+  }
+  const map = nftMap(
+    `${name}_ports`,
+    'inet_proto . inet_service : verdict',
+    `${tier} tier: protocol . port -> the ClusterNetworkPolicy chains with a rule for it, in order`,
+    items,
+    'interval',
+  )
+  const chain = nftChain(
+    name,
+    `${tier} tier port dispatch of ${ids.length} ClusterNetworkPolicy chains (${d.always.length} see every packet)`,
+    [`meta l4proto . th dport vmap @${map.name}`, ...d.always.map((id) => `jump ${id}`)],
+    sortedRefs([map.name, ...d.always]),
+  )
+  return { name, objects: [...helpers.values(), map, chain] }
+}
+
+/** Returns the rules reaching an ordered list of tier chains: one jump to its dispatch, or a jump to each. */
+type TierJumps = (tier: 'Admin' | 'Baseline', ids: readonly string[]) => readonly string[]
+
+/**
  * Renders a pod's ClusterNetworkPolicy stages in one direction: the Baseline stage chain (Baseline
  * chains in order, then accept: no NetworkPolicy isolates the pod) when used, and the tier chain the
- * dispatch jumps to (Admin chains in order, then the next stage).
+ * dispatch jumps to (Admin chains in order, then the next stage). `jumps` gives the targets that reach
+ * a tier's chains (their port dispatch when it pays, else each chain).
  */
 function renderTierChains(
   p: IRLocalPod,
   direction: 'Ingress' | 'Egress',
+  jumps: TierJumps,
 ): { readonly stage?: NftChain; readonly tier: NftChain } | undefined {
   const { tiers: t, np } = tiersIn(p, direction)
   if (!t) return undefined
   const dir = direction === 'Ingress' ? 'ingress' : 'egress'
   const key = `${p.namespace}/${p.name}`
   const next = afterAdmin(t, np)
+  const baseline = !np && t.baseline.length > 0 ? jumps('Baseline', t.baseline) : []
   const stage =
     !np && t.baseline.length > 0
       ? nftChain(
           t.baselineChain,
           `${dir} of pod ${key}: Baseline tier (no NetworkPolicy isolates it)`,
           [
-            ...t.baseline.map((id) => `jump ${id}`),
+            ...baseline.map((id) => `jump ${id}`),
             `accept comment ${nftComment(`${dir} of ${key}: no Baseline rule decided: allowed`)}`,
           ],
-          sortedRefs(t.baseline),
+          sortedRefs(baseline),
         )
       : undefined
+  const admin = t.admin.length > 0 ? jumps('Admin', t.admin) : []
   const tier = nftChain(
     t.chain,
     `${dir} of pod ${key} (${p.ips.map((i) => i.address).join(' ')}): ${t.admin.length > 0 ? 'Admin tier, then ' : ''}${np ? 'NetworkPolicy' : t.baseline.length > 0 ? 'Baseline tier' : 'allowed'}`,
-    [...t.admin.map((id) => `jump ${id}`), ...(next.kind === 'jump' ? [`jump ${next.chain}`] : [])],
-    sortedRefs([...t.admin, ...(next.kind === 'jump' ? [next.chain] : [])]),
+    [...admin.map((id) => `jump ${id}`), ...(next.kind === 'jump' ? [`jump ${next.chain}`] : [])],
+    sortedRefs([...admin, ...(next.kind === 'jump' ? [next.chain] : [])]),
   )
   return stage ? { stage, tier } : { tier }
 }
@@ -708,16 +865,36 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
   // the Baseline stages), Admin chains (they jump to the Pass chains), tier chains (the dispatch targets).
   if (ir.clusterChains) {
     const cnp = ir.clusterChains
-    for (const c of cnp) if (c.tier === 'Baseline') objects.push(renderClusterChain(c))
+    const byId: ClusterChainsById = new Map(cnp.map((c) => [c.id, c]))
+    // port dispatches by name (shared by the pods with the same chain list), per tier in first-use order
+    const dispatches = { Admin: new Map<string, NftObject[]>(), Baseline: new Map<string, NftObject[]>() }
+    const known = new Map<string, readonly string[]>()
+    const jumps: TierJumps = (tier, ids) => {
+      const key = `${tier}|${ids.join(' ')}`
+      let out = known.get(key)
+      if (out === undefined) {
+        const d = renderTierDispatch(tier, ids, byId)
+        if (d) dispatches[tier].set(d.name, d.objects)
+        out = d ? [d.name] : ids
+        known.set(key, out)
+      }
+      return out
+    }
+    for (const dir of ['Ingress', 'Egress'] as const) objects.push(...renderDenyStage(ir, dir))
+    for (const c of cnp) if (c.tier === 'Baseline') objects.push(renderClusterChain(c, ir.logDrops))
     const tierChains = ir.pods.flatMap((p) =>
-      [renderTierChains(p, 'Ingress'), renderTierChains(p, 'Egress')].filter((t) => t !== undefined),
+      [renderTierChains(p, 'Ingress', jumps), renderTierChains(p, 'Egress', jumps)].filter(
+        (t) => t !== undefined,
+      ),
     )
+    for (const d of dispatches.Baseline.values()) objects.push(...d)
     for (const t of tierChains) if (t.stage) objects.push(t.stage)
     for (const dir of ['Ingress', 'Egress'] as const) {
       for (const f of [4, 6] as const) objects.push(renderPassMap(ir, dir, f))
       objects.push(renderPassChain(dir))
     }
-    for (const c of cnp) if (c.tier === 'Admin') objects.push(renderClusterChain(c))
+    for (const c of cnp) if (c.tier === 'Admin') objects.push(renderClusterChain(c, ir.logDrops))
+    for (const d of dispatches.Admin.values()) objects.push(...d)
     for (const t of tierChains) objects.push(t.tier)
   }
   for (const dir of ['Ingress', 'Egress'] as const)

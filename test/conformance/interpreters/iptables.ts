@@ -20,6 +20,8 @@ class IptablesInterpreter {
   private readonly sets: Map<string, Ipset>
   private readonly rules: Map<string, string[]>
   private mark = 0
+  /** Chains entered so far (a goto loop would never deepen the stack). */
+  private visits = 0
 
   constructor(
     rs: IptablesRuleset,
@@ -46,12 +48,14 @@ class IptablesInterpreter {
     const rules = this.rules.get(chain)
     if (!rules) throw new Error(`iptables: no chain ${chain}`)
     if (depth > 16) throw new Error(`iptables: jumps too deep at ${chain}`)
+    if (++this.visits > 10_000) throw new Error(`iptables: a loop through ${chain}`)
     for (const spec of rules) {
       const t = tokenize(spec)
       const target = this.matches(t, spec)
       if (target === undefined) continue
       const [kind, name, ...args] = target
-      if (kind === '-g') return this.run(name as string, depth + 1)
+      // a goto replaces the chain on the kernel's jump stack: only -j makes it deeper
+      if (kind === '-g') return this.run(name as string, depth)
       if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN') return name
       if (name === 'MARK') {
         if (args[0] !== '--set-xmark') throw new Error(`iptables: cannot read ${spec}`)

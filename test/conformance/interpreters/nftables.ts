@@ -13,7 +13,8 @@ import type {
 } from '../../../src/backends/nftables/structure.js'
 import { inAddress, inPortRange, type Packet } from './packet.js'
 
-type Verdict = 'accept' | 'drop' | 'continue'
+/** 'return': a goto's target ended without a verdict, so the chain that went there ends too. */
+type Verdict = 'accept' | 'drop' | 'continue' | 'return'
 
 const L4 = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' } as const
 
@@ -87,6 +88,7 @@ class NftInterpreter {
     if (depth > 16) throw new Error(`nft: jumps too deep at ${name}`)
     for (const rule of c.rules) {
       const v = this.rule(rule, p, depth)
+      if (v === 'return') return 'continue'
       if (v !== 'continue') return v
     }
     return 'continue'
@@ -94,8 +96,9 @@ class NftInterpreter {
 
   private verdict(v: NftVerdict, p: Packet, depth: number): Verdict {
     if (!('chain' in v)) return v.kind
-    if (v.kind === 'goto') throw new Error(`nft: goto ${v.chain} is not read`)
-    return this.chain(v.chain, p, depth + 1)
+    const end = this.chain(v.chain, p, depth + 1)
+    // a goto does not come back: the chain that went there ends with its target
+    return v.kind === 'goto' && end === 'continue' ? 'return' : end
   }
 
   /** Address of the packet for `ip saddr` / `ip6 daddr`; undefined when the family does not match. */
