@@ -7,6 +7,7 @@ import {
   type BackendName as Backend,
   type CompiledRuleset,
   compileNode,
+  createClusterCompiler,
   DEFAULT_BACKEND,
   parseBackendName,
 } from '../../backends/index.js'
@@ -176,6 +177,8 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       if (opts.allNodes !== undefined) {
         if (nodes.length === 0)
           process.stderr.write('palisade compile: warning: no pod has spec.nodeName: nothing to write\n')
+        // What does not depend on the node (pod facts, set elements...) is computed once for all.
+        const compile = createClusterCompiler(loaded.cluster, backend, copts)
         for (const node of nodes) {
           // Node names become folder names: an RFC 1123 subdomain cannot leave the output folder.
           const problem = nodeNameProblem(node)
@@ -184,7 +187,9 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
             setExit(2)
             continue
           }
-          const rs = compileOne(loaded.cluster, node, backend, copts, opts.verbose)
+          const r = compile(node)
+          printDiagnostics(r.diagnostics, opts.verbose)
+          const rs = r.value
           await writeFiles(join(opts.allNodes, node), rs)
           process.stderr.write(`${statsLine(rs)} -> ${join(opts.allNodes, node)}\n`)
         }
