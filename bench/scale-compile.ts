@@ -38,6 +38,8 @@ export interface ScaleCompileResult {
   readonly wallS: number
   /** Peak resident set size of the child (MiB), when /usr/bin/time is there. */
   readonly rssMiB?: number
+  /** CPU time of the child, user + system (s), when /usr/bin/time is there: less load-sensitive than wall. */
+  readonly cpuS?: number
   /** Child start to the first node written (s): loading, the shared work and the first node. */
   readonly firstNodeS: number
   /** Time between two nodes written after the first (s): the per-node work after the shared work. */
@@ -77,7 +79,14 @@ async function runCompile(
   file: string,
   dir: string,
   backend: string,
-): Promise<{ code: number; wallS: number; rssMiB?: number; lines: NodeLine[]; stderr: string }> {
+): Promise<{
+  code: number
+  wallS: number
+  rssMiB?: number
+  cpuS?: number
+  lines: NodeLine[]
+  stderr: string
+}> {
   const timed = await stat('/usr/bin/time').then(
     () => true,
     () => false,
@@ -111,7 +120,16 @@ async function runCompile(
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
   const wallS = (performance.now() - t0) / 1000
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)
-  return { code, wallS, ...(rss ? { rssMiB: Number(rss[1]) / 1024 } : {}), lines, stderr }
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr)
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr)
+  return {
+    code,
+    wallS,
+    ...(rss ? { rssMiB: Number(rss[1]) / 1024 } : {}),
+    ...(user && sys ? { cpuS: Number(user[1]) + Number(sys[1]) } : {}),
+    lines,
+    stderr,
+  }
 }
 
 /** Loads an nftables file twice (first load, atomic reload) in a throwaway netns; undefined when impossible. */
@@ -181,6 +199,7 @@ export async function scaleCompile(
       code: run.code,
       wallS: run.wallS,
       ...(run.rssMiB !== undefined ? { rssMiB: run.rssMiB } : {}),
+      ...(run.cpuS !== undefined ? { cpuS: run.cpuS } : {}),
       firstNodeS: run.lines[0]?.at ?? run.wallS,
       perNodeS: { median: quantile(gaps, 0.5), p90: quantile(gaps, 0.9), max: quantile(gaps, 1) },
       lines: spread(sizes.map((s) => s.lines)),
@@ -201,7 +220,7 @@ export function formatScaleCompile(r: ScaleCompileResult): string {
   const k = (x: number) => `${Math.round(x / 1000)}k`
   return [
     `compile --all-nodes (${r.backend}) of ${r.file}: ${r.nodes} nodes, exit ${r.code}`,
-    `  in all: ${s(r.wallS)} s wall${r.rssMiB !== undefined ? `, ${Math.round(r.rssMiB)} MiB peak RSS` : ''}`,
+    `  in all: ${s(r.wallS)} s wall${r.cpuS !== undefined ? `, ${s(r.cpuS)} s CPU` : ''}${r.rssMiB !== undefined ? `, ${Math.round(r.rssMiB)} MiB peak RSS` : ''}`,
     `  load + shared work + first node: ${s(r.firstNodeS)} s; per node after it: median ${s(r.perNodeS.median)} s, p90 ${s(r.perNodeS.p90)} s, max ${s(r.perNodeS.max)} s`,
     `  per node: ${k(r.lines.median)} lines (max ${k(r.lines.max)}), ${(r.bytes.median / 2 ** 20).toFixed(1)} MiB (max ${(r.bytes.max / 2 ** 20).toFixed(1)}), ${r.sets.median} sets+maps, ${r.elements.median} elements (max ${r.elements.max})`,
     r.nft

@@ -31,8 +31,8 @@ export const ELEMENTS_LINE_WIDTH = 100
 /**
  * Returns an element list as one block of lines (no trailing newline), or undefined when empty. Map
  * elements (verdicts) are one per line; set elements are packed up to ELEMENTS_LINE_WIDTH characters
- * a line: a large peer set is a few thousand lines instead of tens of thousands, which nft parses
- * faster (docs/dataplane.md#peer-sets-at-scale).
+ * a line: a large peer set is a few thousand lines instead of tens of thousands
+ * (docs/dataplane.md#peer-sets-at-scale).
  */
 function elementsBlock(indent: string, items: readonly string[], pack: boolean): string | undefined {
   if (items.length === 0) return undefined
