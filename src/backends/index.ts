@@ -44,6 +44,7 @@ export {
 } from './exec.js'
 export {
   compileNode,
+  createClusterCompiler,
   createNodeCompiler,
   type NodeCompileResult,
   type NodeCompiler,

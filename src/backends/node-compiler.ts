@@ -5,6 +5,7 @@
 import {
   buildNodeIR,
   type CompileOptions,
+  createAllNodesIRBuilder,
   createNodeIRBuilder,
   type NodeIR,
   type NodeIRBuilderStats,
@@ -27,6 +28,23 @@ export function compileNode(
 ): Result<CompiledRuleset> {
   const ir = buildNodeIR(cluster, node, opts)
   return { value: renderNodeIR(ir, backend), diagnostics: ir.diagnostics }
+}
+
+/**
+ * Compiles every node of one cluster in turn: `compile(node)` equals compileNode(cluster, node, backend,
+ * opts), and what does not depend on the node (pod facts and indexes, sorted policies, the elements of
+ * cluster-wide sets) is computed once for all of them (`compile --all-nodes`).
+ */
+export function createClusterCompiler(
+  cluster: ClusterState,
+  backend: BackendName,
+  opts?: CompileOptions,
+): (node: string) => Result<CompiledRuleset> {
+  const builder = createAllNodesIRBuilder(opts)
+  return (node) => {
+    const ir = builder.build(cluster, node)
+    return { value: renderNodeIR(ir, backend), diagnostics: ir.diagnostics }
+  }
 }
 
 /** How much the last compile reused (for tests, benchmarks and debug logs). */

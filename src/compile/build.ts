@@ -10,7 +10,10 @@
  * 3. set elements (set-elements.ts): the pods (or CIDRs) behind every declared set, cluster-wide,
  *    through the pod index of src/semantics.
  * A BuildMemo (used by src/compile/incremental.ts) carries the facts, the structure, the pod index and
- * the set elements from one build to the next and reuses each when its inputs did not change.
+ * the set elements from one build to the next and reuses each when its inputs did not change. Only the
+ * structure and the named-port sets of local pods depend on the node: a memo carried from node to node
+ * (`compile --all-nodes`, createAllNodesIRBuilder) computes facts, pod index, sorted policies and the
+ * elements of every cluster-wide set once for the cluster.
  */
 import {
   type ClusterState,
@@ -27,11 +30,12 @@ import {
   addToPodIndex,
   buildNamespaceIndex,
   buildPodIndex,
+  type NamespaceIndex,
   type PodIndex,
   removeFromPodIndex,
 } from '../semantics/index.js'
 import type { CompileOptions, IRLocalPod, IRPodRange, IRSet, NodeIR } from './ir.js'
-import { buildStructure, type Structure } from './ir-structure.js'
+import { buildStructure, type SortedPolicies, type Structure, sortPolicies } from './ir-structure.js'
 import { byString, sameItems } from './order.js'
 import {
   type BuildPods,
@@ -39,6 +43,7 @@ import {
   type FactsMemo,
   indexAddresses,
   type PodFacts,
+  podsOfNode,
   updateAddresses,
 } from './pod-facts.js'
 import { elementsOf, type FillContext, hitsOf, patchElements, sameSet, setOf } from './set-elements.js'
@@ -48,12 +53,23 @@ import { elementsOf, type FillContext, hitsOf, patchElements, sameSet, setOf } f
  * every part is checked against the new input before it is reused.
  */
 export interface BuildMemo extends FactsMemo {
-  /** The node of the last build (facts depend on it). */
+  /** The node of the last build (its structure and local named-port sets depend on it). */
   node: string | undefined
+  /**
+   * True when the memo serves the builds of many nodes of one cluster in turn: the sets of every node
+   * are kept (a set used by several nodes is filled once), not only those of the last build.
+   */
+  readonly allNodes: boolean
+  /** The last build's policies sorted by key (the same for every node). */
+  sortedPolicies: SortedPolicies | undefined
   /** Number of builds so far. */
   epoch: number
   /** Fingerprint of the namespaces (names and labels) of the last build. */
   namespaces: string | undefined
+  /** The Namespace objects that fingerprint was computed from (the same objects give the same one). */
+  namespaceObjects: readonly Namespace[]
+  /** The namespace index of namespaceObjects (with its memo of scope matches). */
+  namespaceIndex: NamespaceIndex | undefined
   structure: Structure | undefined
   /** Finished sets of the last build, by set key. */
   sets: Map<string, IRSet>
@@ -77,34 +93,26 @@ export interface BuildMemoStats {
   readonly changedPods: number | 'all'
 }
 
-/** Returns an empty memo (one per incremental compiler). */
-export function createBuildMemo(): BuildMemo {
+/** Returns an empty memo (one per incremental compiler; `allNodes` for one shared by every node). */
+export function createBuildMemo(allNodes = false): BuildMemo {
   return {
     node: undefined,
+    allNodes,
+    sortedPolicies: undefined,
     pods: [],
     podFacts: [],
     facts: new Map(),
+    lastPods: undefined,
     epoch: 0,
     namespaces: undefined,
+    namespaceObjects: [],
+    namespaceIndex: undefined,
     structure: undefined,
     sets: new Map(),
     addresses: undefined,
     podIndex: undefined,
     stats: { structureReused: false, setsReused: 0, setsPatched: 0, setsComputed: 0, changedPods: 'all' },
   }
-}
-
-/** Forgets everything a memo knows (its facts were derived for another node). */
-function resetMemo(memo: BuildMemo, node: string): void {
-  memo.node = node
-  memo.pods = []
-  memo.podFacts = []
-  memo.facts.clear()
-  memo.structure = undefined
-  memo.sets = new Map()
-  memo.addresses = undefined
-  memo.podIndex = undefined
-  memo.namespaces = undefined
 }
 
 /** Above this many changed pods, every set is recomputed instead of checking each change against each set. */
@@ -125,10 +133,17 @@ export function buildNodeIRWithMemo(
   node: string,
   opts: CompileOptions,
 ): NodeIR {
-  // Phase 1: pod facts, reused per Pod object.
-  if (memo && memo.node !== node) resetMemo(memo, node)
-  const epoch = memo ? ++memo.epoch : 1
-  const pods = collectPodFacts(memo, cluster.pods, node, epoch, memo?.structure !== undefined)
+  // Phase 1: pod facts, reused per Pod object (they do not depend on the node).
+  const nodeChanged = memo !== undefined && memo.node !== undefined && memo.node !== node
+  if (memo) memo.node = node
+  // The very pods array of the last build: the same pods, only the node's endpoints to look up.
+  const lastPods = memo?.pods === cluster.pods ? memo.lastPods : undefined
+  const epoch = memo ? (lastPods ? memo.epoch : ++memo.epoch) : 1
+  const changes = memo?.structure !== undefined
+  const pods =
+    memo && lastPods
+      ? podsOfNode(memo.podFacts, lastPods, node, changes)
+      : collectPodFacts(memo, cluster.pods, node, epoch, changes)
   let changed = pods.changed
   if (changed && changed.length > CHANGED_PODS_LIMIT) changed = undefined
   if (memo) followChanges(memo, changed, epoch)
@@ -144,12 +159,27 @@ export function buildNodeIRWithMemo(
     sameItems(old.clusterPolicies, cluster.clusterPolicies ?? []) &&
     (old.clusterPolicies.length === 0 || sameItems(old.namespaces, cluster.namespaces)) &&
     sameItems(old.onNode, pods.onNode)
+  let sorted: SortedPolicies | undefined
+  if (!reuse) {
+    sorted = memo?.sortedPolicies
+    if (sorted?.policies !== cluster.policies) sorted = sortPolicies(cluster.policies)
+    if (memo) memo.sortedPolicies = sorted
+  }
   const structure = reuse
     ? old
-    : buildStructure(cluster, node, opts, pods.families, pods.onNode, pods.onNodeFacts)
+    : buildStructure(cluster, node, opts, pods.families, pods.onNode, pods.onNodeFacts, sorted)
 
   // Phase 3: set elements (a memoized set is reused unless a changed pod or namespace can affect it).
-  const sets = fillSets(memo, cluster.namespaces, cluster.nodes ?? [], structure, pods, changed, epoch)
+  const sets = fillSets(
+    memo,
+    cluster.namespaces,
+    cluster.nodes ?? [],
+    structure,
+    pods,
+    changed,
+    epoch,
+    nodeChanged,
+  )
   if (memo) memo.stats = { structureReused: reuse, ...sets.stats }
   const unknownPods = opts.unknownPods ?? 'drop'
   const ranges = podRangesOf(cluster, node, opts)
@@ -252,8 +282,12 @@ function fillSets(
   pods: BuildPods,
   changed: readonly PodFacts[] | undefined,
   epoch: number,
+  nodeChanged: boolean,
 ): { sets: IRSet[]; stats: Omit<BuildMemoStats, 'structureReused'> } {
-  const nsPrint = memo ? namespaceFingerprint(namespaces) : undefined
+  const sameNamespaces =
+    memo !== undefined && memo.namespaces !== undefined && sameItems(memo.namespaceObjects, namespaces)
+  const nsPrint = !memo ? undefined : sameNamespaces ? memo.namespaces : namespaceFingerprint(namespaces)
+  const nsIndex = (sameNamespaces ? memo?.namespaceIndex : undefined) ?? buildNamespaceIndex(namespaces)
   const namespacesChanged = memo?.namespaces !== nsPrint
   const { programmable } = pods
   let index: PodIndex<PodFacts> | undefined
@@ -269,7 +303,7 @@ function fillSets(
       memo.podIndex ??= buildPodIndex(programmable, podOf)
       return memo.podIndex
     },
-    namespaces: buildNamespaceIndex(namespaces),
+    namespaces: nsIndex,
     nodes,
   }
   const addressIndex = (): ReadonlyMap<string, readonly PodFacts[]> => {
@@ -278,7 +312,10 @@ function fillSets(
     return memo.addresses
   }
   const oldSets = memo?.sets
-  const nextSets = new Map<string, IRSet>()
+  // A memo of every node keeps the sets of the other nodes (the next node may use them) while the
+  // cluster stays the same: a kept set is not patched by the builds that do not use it.
+  const keep = memo?.allNodes === true && changed !== undefined && changed.length === 0 && !namespacesChanged
+  const nextSets = keep && oldSets ? oldSets : new Map<string, IRSet>()
   let setsReused = 0
   let setsPatched = 0
   let setsComputed = 0
@@ -290,10 +327,13 @@ function fillSets(
       // A namespace relabel can move whole namespaces in or out of a namespaceSelector set: refill it.
       const byNamespaceSelector = s.kind === 'pods' && s.matcher.namespaces.kind === 'namespaceSelector'
       // Node sets are few and small: always refilled (Node objects change without pods changing).
+      // Named-port sets of local pods hold another node's pods when the node changed: refilled.
+      const ofNode = s.kind === 'named' && s.scope === 'local'
       if (
         prev &&
         changed !== undefined &&
         s.kind !== 'nodes' &&
+        !(nodeChanged && ofNode) &&
         !(namespacesChanged && byNamespaceSelector)
       ) {
         const hits = hitsOf(ctx, s, changed)
@@ -317,6 +357,8 @@ function fillSets(
     .sort((x, y) => byString(x.id, y.id))
   if (memo) {
     memo.namespaces = nsPrint
+    memo.namespaceObjects = namespaces
+    memo.namespaceIndex = nsIndex
     memo.structure = structure
     memo.sets = nextSets
   }

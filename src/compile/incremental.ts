@@ -52,3 +52,25 @@ export function createNodeIRBuilder(node: string, opts: CompileOptions = {}): No
     },
   }
 }
+
+/** An IR builder for every node of a cluster in turn (`compile --all-nodes`). */
+export interface AllNodesIRBuilder {
+  /** Builds one node's IR; equal to buildNodeIR(cluster, node, opts). */
+  build(cluster: ClusterState, node: string): NodeIR
+  /** What the last build reused. */
+  stats(): BuildMemoStats
+}
+
+/**
+ * Creates an IR builder that compiles node after node and shares what does not depend on the node:
+ * pod facts, the pod and address indexes, the sorted policies and the elements of every cluster-wide
+ * set (pods, ipBlock, cluster named-port sets), each computed once while the cluster stays the same.
+ * Only the structure (chains, local pods) and the local named-port sets are computed per node.
+ */
+export function createAllNodesIRBuilder(opts: CompileOptions = {}): AllNodesIRBuilder {
+  const memo: BuildMemo = createBuildMemo(true)
+  return {
+    build: (cluster, node) => buildNodeIRWithMemo(memo, cluster, node, opts),
+    stats: () => memo.stats,
+  }
+}

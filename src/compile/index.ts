@@ -17,7 +17,13 @@ export {
   type IRPacket,
   judgeFlow,
 } from './evaluate-ir.js'
-export { createNodeIRBuilder, type NodeIRBuilder, type NodeIRBuilderStats } from './incremental.js'
+export {
+  type AllNodesIRBuilder,
+  createAllNodesIRBuilder,
+  createNodeIRBuilder,
+  type NodeIRBuilder,
+  type NodeIRBuilderStats,
+} from './incremental.js'
 export type { CompileOptions, NodeIR } from './ir.js'
 export * from './ir.js'
 export { hash8 } from './names.js'

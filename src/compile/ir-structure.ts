@@ -63,11 +63,12 @@ export function buildStructure(
   families: readonly Family[],
   onNode: readonly Pod[],
   onNodeFacts: readonly PodFacts[],
+  sorted: SortedPolicies = sortPolicies(cluster.policies),
 ): Structure {
   const diagnostics: Diagnostic[] = []
   const b: Builder = { names: createNameRegistry(), families, sets: new Map(), diagnostics }
   const local = programmableLocalPods(node, onNodeFacts, diagnostics)
-  const { chains, podDirs } = policyChains(b, cluster.policies, local)
+  const { chains, podDirs } = policyChains(b, sorted, local)
   const clusterPolicies = cluster.clusterPolicies ?? []
   const cnp = clusterChains(b, clusterPolicies, cluster.namespaces, local)
   const pods = local.map((p) => localPod(b, p, podDirs.get(keyOf(p)), opts, cnp.podTiers))
@@ -112,30 +113,69 @@ function programmableLocalPods(
   return local
 }
 
+/** A cluster's policies sorted by key ('namespace/name'): the same for every node, so computed once. */
+export interface SortedPolicies {
+  /** cluster.policies as given (compared by reference). */
+  readonly policies: readonly NetworkPolicy[]
+  readonly sorted: readonly { readonly key: string; readonly policy: NetworkPolicy }[]
+  /** Namespace -> its policies' positions in `sorted` (contiguous: every key starts with `namespace/`). */
+  readonly byNamespace: ReadonlyMap<string, { readonly from: number; readonly to: number }>
+  /** Positions in `sorted` of a policy given again (same key as the one before it). */
+  readonly again: readonly number[]
+}
+
+/** Sorts the policies by key (stable: a policy given twice keeps its order, the first one is compiled). */
+export function sortPolicies(policies: readonly NetworkPolicy[]): SortedPolicies {
+  const sorted = policies
+    .map((policy) => ({ key: policyKey(policy), policy }))
+    .sort((x, y) => byString(x.key, y.key))
+  const byNamespace = new Map<string, { from: number; to: number }>()
+  const again: number[] = []
+  sorted.forEach(({ key, policy }, i) => {
+    if (i > 0 && sorted[i - 1]?.key === key) again.push(i)
+    const r = byNamespace.get(policy.namespace)
+    if (r) r.to = i + 1
+    else byNamespace.set(policy.namespace, { from: i, to: i + 1 })
+  })
+  return { policies, sorted, byNamespace, again }
+}
+
+/**
+ * Returns the positions in `sorted` a node must read, ascending: the policies of the namespaces of its
+ * local pods, and every policy given again (noted whatever its namespace).
+ */
+function positionsOf(sorted: SortedPolicies, local: readonly PodFacts[]): number[] {
+  const out = [...sorted.again]
+  const namespaces = new Set<string>()
+  for (const p of local) namespaces.add(p.pod.namespace)
+  for (const ns of namespaces) {
+    const r = sorted.byNamespace.get(ns)
+    if (r) for (let i = r.from; i < r.to; i++) out.push(i)
+  }
+  return out.sort((x, y) => x - y)
+}
+
 /**
  * Returns one chain per (policy, direction) that selects at least one local pod, sorted by policy, and
  * per local pod key the chains that isolate it in each direction.
  */
 function policyChains(
   b: Builder,
-  policies: readonly NetworkPolicy[],
+  policies: SortedPolicies,
   local: readonly PodFacts[],
 ): { chains: IRChain[]; podDirs: Map<string, Record<Direction, string[]>> } {
-  // Keys computed once: a comparator building them costs n log n strings (seconds at 75k policies).
-  const sorted = policies
-    .map((pol) => ({ pol, key: policyKey(pol) }))
-    .sort((x, y) => byString(x.key, y.key))
   const chains: IRChain[] = []
   const podDirs = new Map<string, Record<Direction, string[]>>()
-  const seenPolicies = new Set<string>()
+  const { sorted } = policies
   const localByNamespace = new Map<string, PodFacts[]>()
   for (const p of local) {
     const list = localByNamespace.get(p.pod.namespace)
     if (list) list.push(p)
     else localByNamespace.set(p.pod.namespace, [p])
   }
-  for (const { pol, key } of sorted) {
-    if (seenPolicies.has(key)) {
+  for (const i of positionsOf(policies, local)) {
+    const { key, policy: pol } = sorted[i] as SortedPolicies['sorted'][number]
+    if (i > 0 && sorted[i - 1]?.key === key) {
       b.diagnostics.push({
         code: 'compile.duplicate-policy',
         severity: 'warning',
@@ -146,7 +186,6 @@ function policyChains(
       })
       continue
     }
-    seenPolicies.add(key)
     const selected = (localByNamespace.get(pol.namespace) ?? []).filter((p) => policySelectsPod(pol, p.pod))
     if (selected.length === 0) continue
     for (const direction of ['Ingress', 'Egress'] as const) {

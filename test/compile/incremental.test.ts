@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest'
 import {
   type BackendName as Backend,
   compileNode,
+  createClusterCompiler,
   createNodeCompiler,
   type NodeCompiler,
   printRuleset,
 } from '../../src/backends/index.js'
-import type { CompileOptions } from '../../src/compile/index.js'
+import { buildNodeIR, type CompileOptions, createAllNodesIRBuilder } from '../../src/compile/index.js'
 import { randomCluster } from '../../src/gen/random-cluster.js'
 import type { ClusterState, Labels, Namespace, NetworkPolicy, Pod } from '../../src/model/index.js'
 
@@ -272,6 +273,47 @@ describe('incremental node compiler', () => {
           }
         },
       ),
+      { numRuns: 100 },
+    )
+  })
+})
+
+describe('all-nodes compiler (compile --all-nodes)', () => {
+  const NODE_NAMES = [...NODES, 'node-without-pods']
+  /** Compiles every node in turn with one cluster compiler and expects compileNode's output for each. */
+  const expectEveryNode = (
+    compile: (node: string) => ReturnType<typeof compileNode>,
+    c: ClusterState,
+    backend: Backend,
+  ) => {
+    for (const node of NODE_NAMES)
+      expect(outcome(() => compile(node))).toEqual(outcome(() => compileNode(c, node, backend)))
+  }
+
+  it('equals compileNode for every node, node after node, on random clusters', () => {
+    fc.assert(
+      fc.property(int, fc.boolean(), (seed, v6) => {
+        const c = randomCluster(seed, { maxPods: 16, maxPolicies: 8, nodes: 3, ipv6: v6, sctp: true })
+        for (const backend of ['nftables', 'iptables'] as const)
+          expectEveryNode(createClusterCompiler(c, backend), c, backend)
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it('equals buildNodeIR when the cluster changes between nodes (sets of other nodes not reused stale)', () => {
+    fc.assert(
+      fc.property(int, fc.array(op, { maxLength: 12 }), fc.array(int, { maxLength: 12 }), (seed, ops, at) => {
+        let c = randomCluster(seed, { maxPods: 12, maxPolicies: 6, nodes: 3, ipv6: seed % 2 === 0 })
+        const builder = createAllNodesIRBuilder()
+        ops.forEach((o, i) => {
+          for (const node of NODE_NAMES) expect(builder.build(c, node)).toEqual(buildNodeIR(c, node))
+          c = apply(c, o)
+          // sometimes build a node twice in a row on the new cluster, sometimes another one first
+          const node = NODE_NAMES[(at[i] ?? 0) % NODE_NAMES.length] as string
+          expect(builder.build(c, node)).toEqual(buildNodeIR(c, node))
+        })
+      }),
       { numRuns: 100 },
     )
   })

@@ -1,4 +1,5 @@
 /** Unit rows for the compiler's interval arithmetic and identifier registry. */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { IR_NAME_MAX } from '../../src/compile/index.js'
 import { createNameRegistry, isValidId } from '../../src/compile/names.js'
@@ -99,6 +100,34 @@ describe('port ranges', () => {
 })
 
 describe('identifier registry', () => {
+  it('names a readable form that is already a slug as the full rewrite does (fast path)', () => {
+    // the rewrite every readable form went through before the fast path
+    const slugOf = (r: string) =>
+      r
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]+/g, '_')
+        .replace(/__+/g, '_')
+        .replace(/^_|_$/g, '')
+    const reference = (readable: string) => {
+      const slug = slugOf(readable)
+      const room = IR_NAME_MAX - 2
+      return slug === readable && slug.length <= room ? `p_${slug}` : undefined
+    }
+    const text = fc.string({
+      unit: fc.constantFrom('a', 'Z', '0', '_', '-', '.', '/', ' ', '='),
+      maxLength: 12,
+    })
+    fc.assert(
+      fc.property(text, (readable) => {
+        const want = reference(readable)
+        const got = createNameRegistry().name('k', 'p_', readable)
+        if (want !== undefined) expect(got).toBe(want)
+        else expect(got).toMatch(/_[0-9a-f]{8}$/)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
   it('keeps a short valid name as it is', () => {
     expect(createNameRegistry().name('k', 'pol_', 'prod_web', '_in')).toBe('pol_prod_web_in')
   })

@@ -25,11 +25,29 @@ export function printMapElement(e: NftMapElement): string {
   return `${e.key} : ${printVerdict(e.verdict)}`
 }
 
-/** Returns an element list as one block of lines (no trailing newline), or undefined when empty. */
-function elementsBlock(indent: string, items: readonly string[]): string | undefined {
+/** Characters of set elements on one line of a long element list (after the indent). */
+export const ELEMENTS_LINE_WIDTH = 100
+
+/**
+ * Returns an element list as one block of lines (no trailing newline), or undefined when empty. Map
+ * elements (verdicts) are one per line; set elements are packed up to ELEMENTS_LINE_WIDTH characters
+ * a line: a large peer set is a few thousand lines instead of tens of thousands
+ * (docs/dataplane.md#peer-sets-at-scale).
+ */
+function elementsBlock(indent: string, items: readonly string[], pack: boolean): string | undefined {
   if (items.length === 0) return undefined
   if (items.length <= 4) return `${indent}elements = { ${items.join(', ')} }`
-  return `${indent}elements = {\n${indent}\t${items.join(`,\n${indent}\t`)}\n${indent}}`
+  if (!pack) return `${indent}elements = {\n${indent}\t${items.join(`,\n${indent}\t`)}\n${indent}}`
+  const lines: string[] = []
+  let line = ''
+  for (const item of items) {
+    if (line !== '' && line.length + 2 + item.length > ELEMENTS_LINE_WIDTH) {
+      lines.push(line)
+      line = item
+    } else line = line === '' ? item : `${line}, ${item}`
+  }
+  lines.push(line)
+  return `${indent}elements = {\n${indent}\t${lines.join(`,\n${indent}\t`)}\n${indent}}`
 }
 
 function printSetOrMap(o: NftSet | NftMap): string {
@@ -37,7 +55,7 @@ function printSetOrMap(o: NftSet | NftMap): string {
   if (o.flags !== undefined) out.push(`\t\tflags ${o.flags}`)
   out.push(`\t\tcomment ${nftComment(o.comment)}`)
   const items = o.kind === 'map' ? o.elements.map(printMapElement) : o.elements
-  const block = elementsBlock('\t\t', items)
+  const block = elementsBlock('\t\t', items, o.kind === 'set')
   if (block !== undefined) out.push(block)
   out.push('\t}')
   return out.join('\n')

@@ -7,6 +7,7 @@ import {
   type BackendName as Backend,
   type CompiledRuleset,
   compileNode,
+  createClusterCompiler,
   DEFAULT_BACKEND,
   parseBackendName,
 } from '../../backends/index.js'
@@ -169,13 +170,16 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       process.stderr.write(`palisade compile: --node: ${nodeProblem}\n`)
       return setExit(2)
     }
-    const loaded = await loadFromOptions(paths, opts, 'compile')
-    if (!loaded) return setExit(2)
-    const nodes = nodesOf(loaded.cluster)
+    // Only the cluster is kept: the parsed objects become garbage (less heap to scan per node at scale).
+    const cluster = (await loadFromOptions(paths, opts, 'compile'))?.cluster
+    if (!cluster) return setExit(2)
+    const nodes = nodesOf(cluster)
     try {
       if (opts.allNodes !== undefined) {
         if (nodes.length === 0)
           process.stderr.write('palisade compile: warning: no pod has spec.nodeName: nothing to write\n')
+        // What does not depend on the node (pod facts, set elements...) is computed once for all.
+        const compile = createClusterCompiler(cluster, backend, copts)
         for (const node of nodes) {
           // Node names become folder names: an RFC 1123 subdomain cannot leave the output folder.
           const problem = nodeNameProblem(node)
@@ -184,7 +188,9 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
             setExit(2)
             continue
           }
-          const rs = compileOne(loaded.cluster, node, backend, copts, opts.verbose)
+          const r = compile(node)
+          printDiagnostics(r.diagnostics, opts.verbose)
+          const rs = r.value
           await writeFiles(join(opts.allNodes, node), rs)
           process.stderr.write(`${statsLine(rs)} -> ${join(opts.allNodes, node)}\n`)
         }
@@ -195,7 +201,7 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
             `palisade compile: warning: no pod runs on node "${opts.node}" (nodes: ${nodes.join(', ') || 'none'}); the ruleset isolates nothing\n`,
           )
         }
-        const rs = compileOne(loaded.cluster, opts.node, backend, copts, opts.verbose)
+        const rs = compileOne(cluster, opts.node, backend, copts, opts.verbose)
         if (opts.output !== undefined) {
           await writeFiles(opts.output, rs)
           process.stderr.write(`${statsLine(rs)} -> ${opts.output}\n`)
