@@ -7,7 +7,8 @@
  *
  * Run: `npm run bench:scale` (builds first). Options: `--steps id,id` (default: all), `--json` (one JSON
  * line per step instead of the table), `--keep DIR` (write the inputs there and keep them).
- * Extend SCALE_STEPS (e.g. with the compile steps of `compile --all-nodes`) to add figures to the table.
+ * After the table, the `compile` step's details (bench/scale-compile.ts): the per-node time after the shared
+ * work, ruleset size per node and `nft -f` of the largest node in a throwaway network namespace.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
@@ -15,6 +16,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { KUBECTL_DUMP_HEAD, KUBECTL_DUMP_TAIL, kubectlDumpPod } from '../src/gen/kubectl-dump.js'
+import { formatScaleCompile, scaleCompile } from './scale-compile.js'
 import { writeAntreaShape } from './scale-input.js'
 
 /** Antrea's controller on 102k pods / 75k policies / 25k namespaces: 26 min 47 s (antrea#500). */
@@ -46,7 +48,7 @@ export interface ScaleStep {
   readonly okExit?: readonly number[]
 }
 
-/** The steps, in order. The compile figures (`compile --all-nodes`, per node) belong here too. */
+/** The steps, in order. */
 export const SCALE_STEPS: ScaleStep[] = [
   {
     id: 'check',
@@ -71,6 +73,18 @@ export const SCALE_STEPS: ScaleStep[] = [
     target: { seconds: 5 },
     antreaShape: true,
     args: async (i) => ['matrix', await i.antrea(), '-n', 'ns-0'],
+  },
+  {
+    id: 'compile',
+    title: '`compile --all-nodes` (50 nodes, nftables)',
+    target: { seconds: 60 },
+    antreaShape: true,
+    args: async (i) => [
+      'compile',
+      await i.antrea(),
+      '--all-nodes',
+      mkdtempSync(join(tmpdir(), 'palisade-scale-rules-')),
+    ],
   },
   {
     id: 'check-1k',
@@ -234,12 +248,18 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, 
   const inputs = scaleInputs(dir)
   const before = machineLine()
   const results: { step: ScaleStep; result: StepResult; inputMiB: number }[] = []
+  const details: string[] = []
   try {
     for (const step of steps) {
       const args = await step.args(inputs)
       const input = args.find((a) => a.startsWith(dir))
       const inputMiB = input ? statSync(input).size / 2 ** 20 : 0
       const result = measure(step, args)
+      if (step.id === 'compile') {
+        rmSync(args[args.length - 1] as string, { recursive: true, force: true })
+        // the per-node split and the kernel load of one node's ruleset
+        details.push(formatScaleCompile(await scaleCompile(await inputs.antrea())))
+      }
       results.push({ step, result, inputMiB })
       if (values.json) process.stdout.write(`${JSON.stringify({ ...result, inputMiB: +fmt(inputMiB) })}\n`)
       else process.stderr.write(`${step.id}: ${fmt(result.wallSeconds)} s\n`)
@@ -271,6 +291,6 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, 
           .trim(),
       ),
     ]
-    process.stdout.write(`${lines.join('\n')}\n`)
+    process.stdout.write(`${[...lines, '', ...details].join('\n')}\n`)
   }
 }
