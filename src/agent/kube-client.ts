@@ -225,18 +225,19 @@ export async function kubeList(
   path: string,
   signal?: AbortSignal,
 ): Promise<{ items: unknown[]; resourceVersion: string }> {
-  const res = await kubeRequest(kc, 'GET', path, undefined, 60_000, signal)
+  const { items, meta } = listBody(await kubeRequest(kc, 'GET', path, undefined, 60_000, signal), path)
+  return { items, resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '' }
+}
+
+/** A list response's items and metadata, or the KubeHttpError of its status code. */
+function listBody(res: KubeResponse, path: string): { items: unknown[]; meta: Record<string, unknown> } {
   if (res.status !== 200) {
     const msg =
       isRecord(res.body) && typeof res.body.message === 'string' ? res.body.message : String(res.body)
     throw new KubeHttpError(res.status, `GET ${path}: ${res.status} ${msg}`)
   }
   if (!isRecord(res.body) || !Array.isArray(res.body.items)) throw new Error(`GET ${path}: not a list`)
-  const meta = isRecord(res.body.metadata) ? res.body.metadata : {}
-  return {
-    items: res.body.items,
-    resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '',
-  }
+  return { items: res.body.items, meta: isRecord(res.body.metadata) ? res.body.metadata : {} }
 }
 
 /** Items per page of a paged list (client-go's reflector asks for 500 too). */
@@ -261,16 +262,9 @@ export async function kubeListPages(
   let resourceVersion = ''
   for (;;) {
     const page = `${path}${sep}limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`
-    const res = await kubeRequest(kc, 'GET', page, undefined, 60_000, signal)
-    if (res.status !== 200) {
-      const msg =
-        isRecord(res.body) && typeof res.body.message === 'string' ? res.body.message : String(res.body)
-      throw new KubeHttpError(res.status, `GET ${path}: ${res.status} ${msg}`)
-    }
-    if (!isRecord(res.body) || !Array.isArray(res.body.items)) throw new Error(`GET ${path}: not a list`)
-    const meta = isRecord(res.body.metadata) ? res.body.metadata : {}
+    const { items, meta } = listBody(await kubeRequest(kc, 'GET', page, undefined, 60_000, signal), path)
     if (typeof meta.resourceVersion === 'string') resourceVersion = meta.resourceVersion
-    onPage(res.body.items)
+    onPage(items)
     token = typeof meta.continue === 'string' && meta.continue !== '' ? meta.continue : undefined
     if (!token) return resourceVersion
   }
