@@ -17,21 +17,16 @@ import type { Server } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { FakeApiServer, type FakeKind } from '../../harness/fake-apiserver.js'
+import { FakeApiServer } from '../../harness/fake-apiserver.js'
 import { CELL_ALLOWED } from '../../src/engine/index.js'
 import {
   bridgeUnixToTcp,
-  clusterManifests,
-  compareLab,
   destroyLab,
   expectedLabMatrix,
-  formatMismatch,
   type Lab,
   type NodeAgent,
   nodeEndpoint,
   outsideEndpoint,
-  probeCells,
-  probeLab,
   startNodeAgents,
   upLab,
 } from '../../src/lab/index.js'
@@ -44,8 +39,9 @@ import type {
   Node,
   Pod,
 } from '../../src/model/index.js'
-import { compareClusterPolicies, podKey } from '../../src/model/index.js'
+import { compareClusterPolicies } from '../../src/model/index.js'
 import { pod as makePod } from '../fixtures.js'
+import { converge, setApiState, viewOf } from './api-state.js'
 import { hasCommand, labSkipReason } from './helpers.js'
 
 const built = existsSync(fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url)))
@@ -190,56 +186,6 @@ const withCnps = (c: ClusterState, ...cps: ClusterNetworkPolicy[]): ClusterState
   return cps.length > 0 ? { ...rest, clusterPolicies: [...cps].sort(compareClusterPolicies) } : rest
 }
 
-// --- the API as the cluster (as test/lab/agents-e2e.test.ts) -----------------------------------
-
-type Obj = Record<string, unknown> & { kind: FakeKind; metadata: { name: string; namespace?: string } }
-const objKey = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`
-const objectsOf = (c: ClusterState) => new Map((clusterManifests(c) as Obj[]).map((o) => [objKey(o), o]))
-
-/** Makes the API hold exactly `next` (creates, updates and deletes through the API). */
-function setApiState(api: FakeApiServer, prev: ClusterState | undefined, next: ClusterState): void {
-  const before = prev ? objectsOf(prev) : new Map<string, Obj>()
-  const after = objectsOf(next)
-  for (const [k, o] of after) {
-    const old = before.get(k)
-    if (!old || JSON.stringify(old) !== JSON.stringify(o)) api.apply(o.kind, o)
-  }
-  for (const [k, o] of before)
-    if (!after.has(k)) api.delete(o.kind, o.metadata.namespace ?? '', o.metadata.name)
-}
-
-function viewOf(lab: Lab, state: ClusterState): Lab {
-  const keys = new Set(state.pods.map(podKey))
-  return { ...lab, plan: { ...lab.plan, cluster: state, pods: lab.plan.pods.filter((p) => keys.has(p.key)) } }
-}
-
-async function wrongCells(lab: Lab, state: ClusterState): Promise<string[]> {
-  const view = viewOf(lab, state)
-  const observed = await probeLab(view)
-  const mismatches = compareLab(view, expectedLabMatrix(view), observed.full, observed.details)
-  if (mismatches.length === 0) return []
-  const again = await probeCells(view, mismatches, { timeoutMs: 3000 })
-  return mismatches
-    .filter((m) => {
-      const d = again.get(`${m.port}|${m.from}|${m.to}`)
-      return d === undefined || d.ok === m.observed
-    })
-    .map(formatMismatch)
-}
-
-async function converge(lab: Lab, state: ClusterState, what: string, timeoutMs = 30_000): Promise<number> {
-  const t0 = Date.now()
-  for (;;) {
-    const wrong = await wrongCells(lab, state)
-    if (wrong.length === 0) return Date.now() - t0
-    if (Date.now() - t0 > timeoutMs)
-      throw new Error(
-        `${what}: ${wrong.length} cells still wrong after ${timeoutMs} ms:\n${wrong.join('\n')}`,
-      )
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
 /** The engine's verdict of one cell (from -> to on a port), for the assertions that name what a step does. */
 function allows(lab: Lab, state: ClusterState, from: string, to: string, port: string): boolean {
   const m = expectedLabMatrix(viewOf(lab, state))
@@ -311,7 +257,7 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
           syncPeriod: '3s',
           debounce: '20ms',
         })
-        await converge(lab, s0, 'NetworkPolicies only')
+        await converge(lab, s0, 'NetworkPolicies only', 30_000)
         const toEdge = outsideEndpoint(edgeIP)
         const toNode2 = nodeEndpoint('node-2')
         expect(allows(lab, s0, 'shop/web', 'shop/db', '80/TCP')).toBe(true)
@@ -325,14 +271,14 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
         expect(allows(lab, s1, 'shop/cache', toNode2, '80/TCP')).toBe(false) // nodes peer, a lab node
         expect(allows(lab, s1, 'ops/prom', 'shop/cache', '80/TCP')).toBe(false) // Baseline Deny
         setApiState(api, s0, s1)
-        await converge(lab, s1, 'Admin Deny, Baseline Deny, nodes peer')
+        await converge(lab, s1, 'Admin Deny, Baseline Deny, nodes peer', 30_000)
 
         // S2: an Admin Pass before guard: web -> db goes to the NetworkPolicies again (80/TCP allowed).
         const s2 = withCnps(s0, guard('Deny'), baseline(1), noEdge, passWeb)
         expect(allows(lab, s2, 'shop/web', 'shop/db', '80/TCP')).toBe(true)
         expect(allows(lab, s2, 'shop/web', 'shop/cache', '80/TCP')).toBe(false)
         setApiState(api, s1, s2)
-        await converge(lab, s2, 'Admin Pass')
+        await converge(lab, s2, 'Admin Pass', 30_000)
 
         // S3: updates: the Baseline subject narrowed to app=db; guard's Deny becomes an Accept; edge-1
         // relabelled out of the nodes selector.
@@ -345,13 +291,13 @@ describe.skipIf(skip)('node agents enforce ClusterNetworkPolicies, fed by the te
         expect(allows(lab, s3, 'ops/prom', 'shop/db', '80/TCP')).toBe(false)
         expect(allows(lab, s3, 'shop/web', toEdge, '80/TCP')).toBe(true)
         setApiState(api, s2, s3)
-        await converge(lab, s3, 'guard updated, Node relabelled')
+        await converge(lab, s3, 'guard updated, Node relabelled', 30_000)
 
         // S4: every ClusterNetworkPolicy deleted: the NetworkPolicies alone again.
         const s4 = { ...s0, nodes: [edge('core'), ...labNodes('core')] }
         expect(allows(lab, s4, 'ops/prom', 'shop/cache', '80/TCP')).toBe(true)
         setApiState(api, s3, s4)
-        await converge(lab, s4, 'ClusterNetworkPolicies deleted')
+        await converge(lab, s4, 'ClusterNetworkPolicies deleted', 30_000)
       } finally {
         await Promise.all(agents.map((a) => a.stop('SIGKILL')))
         await new Promise<void>((r) => (bridge ? bridge.close(() => r()) : r()))
