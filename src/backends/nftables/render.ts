@@ -376,56 +376,19 @@ function isPortOnly(c: IRChain): boolean {
 
 /**
  * Splits the ports of the given port-only chains into disjoint intervals per protocol, each with the
- * chains that have a rule for a port in it; adjacent intervals with the same chains are merged.
+ * chains that have a rule for a port in it; adjacent intervals with the same chains are merged (the
+ * tiers' sweep, src/compile/port-dispatch.ts, with every chain port-only).
  */
 function portSlices(chains: readonly IRChain[]): PortSlice[] {
-  const out: PortSlice[] = []
-  for (const protocol of ['TCP', 'UDP', 'SCTP'] as const) {
-    // boundary -> chains whose range starts there / ends just before it, once per range: two rules of
-    // one chain may have overlapping ranges (80 and 80-8080), so a chain is counted, not just marked
-    const starts = new Map<number, number[]>()
-    const ends = new Map<number, number[]>()
-    const add = (m: Map<number, number[]>, at: number, i: number) => {
-      const x = m.get(at)
-      if (x) x.push(i)
-      else m.set(at, [i])
-    }
-    chains.forEach((c, i) => {
-      for (const r of c.rules) {
-        if (r.port?.kind !== 'ports' || r.port.protocol !== protocol) continue
-        for (const g of r.port.ranges) {
-          add(starts, g.from, i)
-          add(ends, g.to + 1, i)
-        }
-      }
-    })
-    if (starts.size === 0) continue
-    const bounds = [...new Set([...starts.keys(), ...ends.keys()])].sort((a, b) => a - b)
-    // a chain may cover a port through several ranges of several rules: count them
-    const open = new Map<number, number>()
-    for (let k = 0; k < bounds.length - 1; k++) {
-      const at = bounds[k] as number
-      for (const i of ends.get(at) ?? []) {
-        const n = (open.get(i) ?? 0) - 1
-        if (n <= 0) open.delete(i)
-        else open.set(i, n)
-      }
-      for (const i of starts.get(at) ?? []) open.set(i, (open.get(i) ?? 0) + 1)
-      if (open.size === 0) continue
-      const ids = [...open.keys()].sort((a, b) => a - b).map((i) => (chains[i] as IRChain).id)
-      const to = (bounds[k + 1] as number) - 1
-      const last = out[out.length - 1]
-      if (
-        last !== undefined &&
-        last.protocol === protocol &&
-        last.to + 1 === at &&
-        last.policies.join(' ') === ids.join(' ')
-      ) {
-        out[out.length - 1] = { ...last, to }
-      } else out.push({ protocol, from: at, to, policies: ids })
-    }
-  }
-  return out
+  const items = chains.map((c) => ({
+    id: c.id,
+    ports: c.rules.flatMap((r) =>
+      r.port?.kind === 'ports'
+        ? r.port.ranges.map((range) => ({ protocol: r.port?.protocol as Protocol, range }))
+        : [],
+    ),
+  }))
+  return portDispatch(items).slices.map(({ ids, ...slice }) => ({ ...slice, policies: ids }))
 }
 
 /**
