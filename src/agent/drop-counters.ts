@@ -101,9 +101,10 @@ export interface DropCountersOptions {
   /** The backend's name of an IR chain (Backend.chainName). */
   readonly chainName: (irChainId: string) => string
   /**
-   * A reading younger than this is reused by a scrape (default 1500 ms), or younger than ten times the
-   * last reading's duration when that is longer: `nft` lists the whole table (set elements included) to
-   * read any counter, seconds on a 100k-pod cluster, so scrapes spend at most a tenth of the time reading.
+   * A reading younger than this is reused by a scrape (default 1500 ms); after a reading that took more
+   * than a second, one younger than ten times its duration: `nft` lists the whole table (set elements
+   * included) to read any counter, seconds on a 100k-pod cluster, so scrapes then spend at most a tenth of
+   * the time reading. Faster readings (up to ~10k pods) keep the plain rule, so a scrape sees fresh counts.
    */
   readonly maxAgeMs?: number
   readonly now?: () => number
@@ -152,7 +153,7 @@ export class DropCounters {
   collect(fresh = false): Promise<void> {
     const now = this.o.now ?? Date.now
     if (this.pending) return this.pending
-    const maxAge = Math.max(this.o.maxAgeMs ?? 1500, 10 * this.lastReadMs)
+    const maxAge = Math.max(this.o.maxAgeMs ?? 1500, this.lastReadMs > 1000 ? 10 * this.lastReadMs : 0)
     if (!fresh && now() - this.readAt < maxAge) return Promise.resolve()
     this.pending = (async () => {
       const t0 = now()

@@ -279,6 +279,25 @@ describe('the agent sums', () => {
     expect(reads).toBe(3)
   })
 
+  it('a reading under a second keeps the plain maxAge (a scrape after it sees fresh counts)', async () => {
+    let reads = 0
+    let now = 0
+    const d = new DropCounters({
+      read: async () => {
+        reads++
+        now += 900
+        return []
+      },
+      chainName: (x) => x,
+      maxAgeMs: 1500,
+      now: () => now,
+    })
+    await d.collect()
+    now += 1600
+    await d.collect()
+    expect(reads).toBe(2)
+  })
+
   it('a failed reading before the first apply (no table yet) is a debug line, after it a warning', async () => {
     const lines: { level: number; msg: string }[] = []
     const log = pino(
