@@ -45,7 +45,7 @@ for (const b of backends) {
       `${drop.backend}:`,
       `  --unknown-pods drop : ${drop.leaked.udp + drop.leaked.tcpSyn} packets leaked (UDP ${drop.leaked.udp}, TCP SYN ${drop.leaked.tcpSyn}) over ${drop.starts} pod starts; sent UDP ${drop.sent.udp}, TCP attempts ${drop.sent.tcpAttempts}; node -> unknown pod: ${drop.nodeReachedUnknownPod ? 'reached' : 'NOT reached'} (${Math.round(drop.wallMs / 1000)} s)`,
       `  --unknown-pods allow: ${allow.leaked.udp + allow.leaked.tcpSyn} packets leaked (UDP ${allow.leaked.udp}, TCP SYN ${allow.leaked.tcpSyn}) over ${allow.starts} pod starts`,
-      `  allowed pods (${drop.windowsMs.length}, ${drop.allowedFailed} never connected): interface up -> first accepted connection ${fmt(drop.windowsMs)}; TCP only ${fmt(drop.tcpWindowsMs)}`,
+      `  allowed pods (${drop.windowsMs.length}, ${drop.allowedFailed} never connected, ${drop.allowedUnseen} never in the ruleset within 20 s): interface up -> first accepted connection ${fmt(drop.windowsMs)}; TCP only ${fmt(drop.tcpWindowsMs)}`,
       `  pod-add latency (API write -> rules in force): ${fmt(drop.podAddMs)}`,
       '',
     ].join('\n'),

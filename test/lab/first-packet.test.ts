@@ -49,6 +49,7 @@ describe.skipIf(skip !== undefined)(`a pod's first packet${skip ? ` (skipped: ${
       expect(r.sent.tcpAttempts).toBeGreaterThan(40 * 10)
       expect(r.leaked).toEqual({ udp: 0, tcpSyn: 0 })
       expect(r.nodeReachedUnknownPod).toBe(true)
+      expect(r.allowedUnseen).toBe(0)
       expect(r.allowedFailed).toBe(0)
       expect(r.windowsMs).toHaveLength(10)
       expect(r.podAddMs.length).toBeGreaterThan(0)
