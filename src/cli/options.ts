@@ -3,8 +3,8 @@ import type { Command } from 'commander'
 import {
   DEFAULT_MAX_BYTES,
   type InputText,
-  type LoadedCluster,
-  loadCluster,
+  type LoadedClusterState,
+  loadClusterState,
   VALIDATION_MODES,
   type ValidationMode,
 } from '../load/index.js'
@@ -167,11 +167,11 @@ export async function loadFromOptions(
   paths: readonly string[],
   opts: InputOptions,
   command: string,
-): Promise<LoadedCluster | undefined> {
+): Promise<LoadedClusterState | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
   const progress = process.stderr.isTTY === true ? progressLine() : undefined
-  const loaded = loadCluster(read.inputs, {
+  const loaded = loadClusterState(read.inputs, {
     validate: read.mode,
     maxBytes: read.maxBytes,
     ...(progress ? { onProgress: progress.update } : {}),

@@ -54,8 +54,12 @@ export function isJsYamlLoaded(): boolean {
   return jsYaml !== undefined
 }
 
-/** Parses a chunk holding one plain YAML mapping; undefined when the exact path must take it. */
-export function parseFastDocument(text: string): DocData | undefined {
+/**
+ * Parses a chunk holding one plain YAML mapping; undefined when the exact path must take it. With
+ * `retext`, the positions are found from the text it gives again (read again), so the tree keeps neither
+ * the text nor the data (a List item's text is built, not a slice of the input).
+ */
+export function parseFastDocument(text: string, retext?: () => string): DocData | undefined {
   if (RISKY.test(text) || (text.includes('\r') && LONE_CR.test(text))) return undefined
   let value: JsonValue
   try {
@@ -75,9 +79,15 @@ export function parseFastDocument(text: string): DocData | undefined {
   if (!scanPositions(text, value, false)) return undefined
   const offset = firstContent(text)
   let tree: Tree | undefined
+  const scan = retext
+    ? () => {
+        const again = retext()
+        return scanPositions(again, loadJsYaml().load(again, { schema: loadJsYaml().schema }) as JsonValue)
+      }
+    : () => scanPositions(text, value)
   const resolve = (): Tree | undefined => {
     if (!tree) {
-      const positions = scanPositions(text, value)
+      const positions = scan()
       tree = positions ? posTree(positions) : leafTree(offset)
     }
     return tree

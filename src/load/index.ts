@@ -5,8 +5,8 @@
 import type { ClusterState, Diagnostic, DiagnosticCode, RawObject } from '../model/index.js'
 import { describeObject } from '../model/index.js'
 import { validateObject } from '../validate/index.js'
-import { normalizeObjects } from './normalize.js'
-import { type InputText, type ParseOptions, parseDocuments, parseInput } from './parse.js'
+import { createNormalizer, normalizeObjects } from './normalize.js'
+import { type InputText, type ParseOptions, parseDocuments, parseInputEach } from './parse.js'
 
 /**
  * What an object may get wrong and still be analysed. strict, warn and ignore are kubectl's --validate:
@@ -27,9 +27,13 @@ export interface LoadOptions {
   readonly onProgress?: ParseOptions['onProgress']
 }
 
-export interface LoadedCluster {
+/** A loaded cluster and what was found while loading it. */
+export interface LoadedClusterState {
   readonly cluster: ClusterState
   readonly diagnostics: readonly Diagnostic[]
+}
+
+export interface LoadedCluster extends LoadedClusterState {
   /** Every object that was accepted (validated, of any kind), in input order. */
   readonly objects: readonly RawObject[]
   /** Every object parsed, rejected ones included, in input order (lint reads what was written). */
@@ -38,26 +42,49 @@ export interface LoadedCluster {
 
 /** Loads inputs into a cluster: a rejected object is left out with diagnostics, its neighbours stay. */
 export function loadCluster(inputs: readonly InputText[], opts: LoadOptions): LoadedCluster {
+  const objects: RawObject[] = []
+  const written: RawObject[] = []
+  const loaded = loadStream(inputs, opts, (object, accepted) => {
+    written.push(object)
+    if (accepted) objects.push(object)
+  })
+  return { ...loaded, objects, written }
+}
+
+/**
+ * loadCluster without the objects read: each object is parsed, validated and read into the cluster in
+ * turn, and its data dropped (the commands that only analyse), so memory follows the cluster's size, not
+ * the input's.
+ */
+export function loadClusterState(inputs: readonly InputText[], opts: LoadOptions): LoadedClusterState {
+  return loadStream(inputs, opts)
+}
+
+function loadStream(
+  inputs: readonly InputText[],
+  opts: LoadOptions,
+  keep?: (object: RawObject, accepted: boolean) => void,
+): LoadedClusterState {
   const parseOptions: ParseOptions = {
     ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   }
   const diagnostics: Diagnostic[] = []
-  const accepted: RawObject[] = []
-  const written: RawObject[] = []
+  const normalizer = createNormalizer()
   for (const input of inputs) {
-    const parsed = parseInput(input, parseOptions)
-    diagnostics.push(...parsed.diagnostics)
-    for (const { object, diagnostics: own } of parsed.objects) {
-      written.push(object)
+    // The file's own diagnostics come before those of its objects (known only once it is read).
+    const ofObjects: Diagnostic[] = []
+    const ofFile = parseInputEach(input, parseOptions, ({ object, diagnostics: own }) => {
       const checked = checkObject(object, own, opts.validate)
-      diagnostics.push(...checked.diagnostics)
-      if (checked.accepted) accepted.push(object)
-    }
+      if (checked.diagnostics.length > 0) ofObjects.push(...checked.diagnostics)
+      keep?.(object, checked.accepted)
+      if (checked.accepted) normalizer.add(object)
+    })
+    diagnostics.push(...ofFile, ...ofObjects)
   }
-  const normalized = normalizeObjects(accepted)
+  const normalized = normalizer.finish()
   diagnostics.push(...normalized.diagnostics)
-  return { cluster: normalized.value, diagnostics, objects: accepted, written }
+  return { cluster: normalized.value, diagnostics }
 }
 
 interface Checked {
@@ -246,6 +273,7 @@ export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | u
 }
 
 export { findTooDeep, findTooDeepTree, MAX_DEPTH, type TooDeep } from './depth.js'
+export { createNormalizer, type Normalizer } from './normalize.js'
 export { DEFAULT_MAX_BYTES, type ParsedInput, type ParsedObject, parseInput } from './parse.js'
 export {
   checkPodCIDRs,

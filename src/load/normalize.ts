@@ -77,9 +77,141 @@ const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set([
 
 /** Builds the cluster from validated objects; objects it cannot read are left out with a diagnostic. */
 export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterState> {
-  const diagnostics: Diagnostic[] = []
-  const read = selectObjects(objects, diagnostics)
+  const n = createNormalizer()
+  for (const raw of objects) n.add(raw)
+  return n.finish()
+}
 
+/**
+ * Builds a cluster from objects handed in one at a time (the loader streams them: an object's data can
+ * be dropped as soon as it is added). Each object is read when it is added; what depends on the other
+ * objects (which definition of an object wins, pods' controllers, workloads' representatives, implied
+ * namespaces) is decided by finish(), in input order, so the result and its diagnostics are exactly those
+ * of reading every object at the end.
+ */
+export interface Normalizer {
+  /** Adds one validated object; the normalizer keeps only what it read from it (all of a workload). */
+  add(raw: RawObject): void
+  /** The cluster and the diagnostics of every object added. */
+  finish(): Result<ClusterState>
+}
+
+/**
+ * An object kept for finish(): its slim raw and what reading it gave (one shape for every kind: the
+ * fields of other kinds stay undefined). Workloads are kept whole and read by finish().
+ */
+class Entry {
+  ns: ReadNamespace | undefined = undefined
+  node: NodeData | undefined = undefined
+  nodeProblems: readonly Diagnostic[] = NO_DIAGNOSTICS
+  pod: Pod | undefined = undefined
+  /** The pod's own controller reference (its controllers are found by finish()). */
+  podOwner: PodOwner | undefined = undefined
+  policy: NetworkPolicy | undefined = undefined
+  clusterPolicy: ClusterNetworkPolicy | undefined = undefined
+
+  constructor(
+    readonly raw: RawObject,
+    readonly readKind: ReadKind,
+    /** The context it was read in (its diagnostics); undefined for a workload. */
+    readonly ctx: Context | undefined,
+  ) {}
+}
+
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([])
+
+export function createNormalizer(): Normalizer {
+  // Selection diagnostics (other kinds, duplicates) come first, in input order, then those of reading.
+  const selection: Diagnostic[] = []
+  // Kind, then namespace, then name -> the place of the winning definition in `kept` (nested maps of the
+  // strings the objects hold: no key string is built per object). A later definition clears the earlier
+  // one's place and takes a new place at the end, as deleting and re-adding a key of one Map would.
+  const byKey = new Map<string, Map<string, Map<string, number>>>()
+  const kept: (Entry | undefined)[] = []
+  return {
+    add(raw) {
+      const readKind = selectKind(raw, selection)
+      if (!readKind) return
+      const { namespace, name } = objectKeyParts(readKind, raw.value)
+      let byNamespace = byKey.get(readKind)
+      if (!byNamespace) {
+        byNamespace = new Map()
+        byKey.set(readKind, byNamespace)
+      }
+      let byName = byNamespace.get(namespace)
+      if (!byName) {
+        byName = new Map()
+        byNamespace.set(namespace, byName)
+      }
+      const place = byName.get(name)
+      const earlier = place === undefined ? undefined : kept[place]
+      if (place !== undefined && earlier) {
+        const at = earlier.raw.source
+        selection.push({
+          code: 'load.duplicate-object',
+          severity: 'warning',
+          message: `defined again (first at ${at.file}${at.line ? `:${at.line}` : ''}): the later definition is used, as kubectl apply would update the object`,
+          object: describeObject(raw.value),
+          path: [],
+          source: raw.source,
+        })
+        kept[place] = undefined // input order follows the winning definition
+      }
+      byName.set(name, kept.length)
+      kept.push(readEntry(raw, readKind))
+    },
+    finish() {
+      return finishCluster(
+        kept.filter((o): o is Entry => o !== undefined),
+        selection,
+      )
+    },
+  }
+}
+
+/** Reads an object as it is added; a workload is kept whole (its reading depends on the other objects). */
+function readEntry(full: RawObject, readKind: ReadKind): Entry {
+  if (isWorkloadKind(readKind)) return new Entry(full, readKind, undefined)
+  const ctx = newContext(full)
+  const e = new Entry(slimRaw(full), readKind, ctx)
+  if (readKind === 'Namespace') e.ns = readNamespace(ctx)
+  else if (readKind === 'Node') {
+    const { node, problems } = readNode(ctx)
+    e.node = node
+    if (problems.length > 0) e.nodeProblems = problems
+  } else if (readKind === 'Pod') {
+    e.pod = readPod(ctx)
+    e.podOwner = controllerRef(full.value)
+  } else if (readKind === 'NetworkPolicy') e.policy = readPolicy(ctx)
+  else if (readKind === 'ClusterNetworkPolicy') e.clusterPolicy = readClusterPolicy(ctx)
+  // The data is not needed any more: diagnostics and finish() read only the slim raw.
+  ctx.raw = e.raw
+  return e
+}
+
+/** The parts of an object finish() and diagnostics read: apiVersion, kind, metadata's name and namespace. */
+function slimRaw(raw: RawObject): RawObject {
+  const v = raw.value
+  const meta = v.metadata
+  const value: JsonObject = {}
+  if (Object.hasOwn(v, 'apiVersion')) value.apiVersion = v.apiVersion as JsonValue
+  if (Object.hasOwn(v, 'kind')) value.kind = v.kind as JsonValue
+  if (Object.hasOwn(v, 'metadata')) {
+    const m = asObject(meta)
+    if (!m) value.metadata = meta as JsonValue
+    else {
+      const slim: JsonObject = {}
+      if (Object.hasOwn(m, 'name')) slim.name = m.name as JsonValue
+      if (Object.hasOwn(m, 'namespace')) slim.namespace = m.namespace as JsonValue
+      value.metadata = slim
+    }
+  }
+  return { value, source: raw.source, locate: raw.locate }
+}
+
+/** What the cluster is made of, from the objects kept in input order (see Normalizer). */
+function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[]): Result<ClusterState> {
+  const diagnostics: Diagnostic[] = [...selection]
   const namespaces = new Map<string, Namespace>()
   const policies: NetworkPolicy[] = []
   const clusterPolicies: ClusterNetworkPolicy[] = []
@@ -92,31 +224,22 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
   const withPods = new Map<string, string>()
   const nodes = new NodeAddresses()
 
-  for (const { raw, readKind } of read) {
-    const ctx = newContext(raw)
+  for (const e of read) {
+    const { raw, readKind, ctx } = e
     if (!kindInfo(readKind).clusterScoped && !used.has(namespaceOf(raw.value)))
       used.set(namespaceOf(raw.value), raw)
+    if (!ctx) continue
     if (readKind === 'Namespace') {
-      const ns = readNamespace(ctx)
-      if (finish(ctx, diagnostics) && ns) {
-        namespaces.set(ns.namespace.name, ns.namespace)
-        if (ns.policy) policies.push(ns.policy)
+      if (finish(ctx, diagnostics) && e.ns) {
+        namespaces.set(e.ns.namespace.name, e.ns.namespace)
+        if (e.ns.policy) policies.push(e.ns.policy)
       }
     } else if (readKind === 'Node') {
-      nodes.addNode(raw)
-      const pr = readNodePodRanges(raw.value)
-      for (const problem of pr.problems)
-        diagnostics.push({
-          code: 'load.invalid-pod-cidrs',
-          severity: 'warning',
-          message: `${problem.message} (the API server would refuse this Node): its pod ranges are taken as unknown`,
-          object: ctx.object,
-          path: problem.path,
-          source: raw.locate(problem.path),
-        })
+      if (e.node) nodes.addNode(e.node)
+      if (e.nodeProblems.length > 0) diagnostics.push(...e.nodeProblems)
     } else if (readKind === 'Pod') {
-      const pod = readPod(ctx, owners)
-      if (!finish(ctx, diagnostics) || !pod) continue
+      if (!finish(ctx, diagnostics) || !e.pod) continue
+      const pod = withControllers(e.pod, e.podOwner, owners)
       if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
         diagnostics.push(
           note(ctx, 'load.terminal-pod', `pod is ${pod.phase}: it has no network and is left out`),
@@ -130,11 +253,9 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
       }
       realPods.set(`${pod.namespace}/${pod.name}`, pod)
     } else if (readKind === 'NetworkPolicy') {
-      const policy = readPolicy(ctx)
-      if (finish(ctx, diagnostics) && policy) policies.push(policy)
+      if (finish(ctx, diagnostics) && e.policy) policies.push(e.policy)
     } else if (readKind === 'ClusterNetworkPolicy') {
-      const policy = readClusterPolicy(ctx)
-      if (finish(ctx, diagnostics) && policy) clusterPolicies.push(policy)
+      if (finish(ctx, diagnostics) && e.clusterPolicy) clusterPolicies.push(e.clusterPolicy)
     }
   }
   // Workloads after every pod: whether one needs a representative depends on the pods of the input.
@@ -241,87 +362,48 @@ function compare(a: string, b: string): number {
 // ---------------------------------------------------------------------------------------------
 // Selection: kinds and duplicates
 
-interface ReadObject {
-  readonly raw: RawObject
-  readonly readKind: ReadKind
-}
-
-/** Keeps the objects we read, the later of two definitions of one object winning (kubectl apply updates). */
-function selectObjects(objects: readonly RawObject[], diagnostics: Diagnostic[]): ReadObject[] {
-  // Kind, then namespace, then name -> the place of the winning definition in `kept` (nested maps of the
-  // strings the objects hold: no key string is built per object). A later definition clears the earlier
-  // one's place and takes a new place at the end, as deleting and re-adding a key of one Map would.
-  const byKey = new Map<string, Map<string, Map<string, number>>>()
-  const kept: (ReadObject | undefined)[] = []
-  for (const raw of objects) {
-    const enforcer = otherPolicyEnforcer(raw.value)
-    if (enforcer) {
-      diagnostics.push({
-        code: 'load.unanalysed-policy',
-        severity: 'warning',
-        message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} (enforced by ${enforcer}) not analysed: verdicts ignore it`,
-        object: describeObject(raw.value),
-        path: [],
-        source: raw.source,
-      })
-      continue
-    }
-    const cls = classifyKind(raw.value)
-    if (cls.kind === 'other') {
-      diagnostics.push({
-        code: 'load.skipped-kind',
-        severity: 'info',
-        message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} does not take part in network policy: skipped`,
-        object: describeObject(raw.value),
-        path: [],
-        source: raw.source,
-      })
-      continue
-    }
-    if (cls.kind === 'no-match') {
-      diagnostics.push({
-        code: 'load.unknown-kind',
-        severity: 'error',
-        message: cls.message,
-        object: describeObject(raw.value),
-        path: ['kind'],
-        source: raw.locate(['kind']),
-      })
-      continue
-    }
-    const { namespace, name } = objectKeyParts(cls.readKind, raw.value)
-    let byNamespace = byKey.get(cls.readKind)
-    if (!byNamespace) {
-      byNamespace = new Map()
-      byKey.set(cls.readKind, byNamespace)
-    }
-    let byName = byNamespace.get(namespace)
-    if (!byName) {
-      byName = new Map()
-      byNamespace.set(namespace, byName)
-    }
-    const place = byName.get(name)
-    const earlier = place === undefined ? undefined : kept[place]
-    if (place !== undefined && earlier) {
-      const at = earlier.raw.source
-      diagnostics.push({
-        code: 'load.duplicate-object',
-        severity: 'warning',
-        message: `defined again (first at ${at.file}${at.line ? `:${at.line}` : ''}): the later definition is used, as kubectl apply would update the object`,
-        object: describeObject(raw.value),
-        path: [],
-        source: raw.source,
-      })
-      kept[place] = undefined // input order follows the winning definition
-    }
-    byName.set(name, kept.length)
-    kept.push({ raw, readKind: cls.readKind })
+/** The kind an object is read as; undefined (with a diagnostic) when it is not read. */
+function selectKind(raw: RawObject, diagnostics: Diagnostic[]): ReadKind | undefined {
+  const enforcer = otherPolicyEnforcer(raw.value)
+  if (enforcer) {
+    diagnostics.push({
+      code: 'load.unanalysed-policy',
+      severity: 'warning',
+      message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} (enforced by ${enforcer}) not analysed: verdicts ignore it`,
+      object: describeObject(raw.value),
+      path: [],
+      source: raw.source,
+    })
+    return undefined
   }
-  return kept.filter((o): o is ReadObject => o !== undefined)
+  const cls = classifyKind(raw.value)
+  if (cls.kind === 'other') {
+    diagnostics.push({
+      code: 'load.skipped-kind',
+      severity: 'info',
+      message: `${String(raw.value.apiVersion)} ${String(raw.value.kind)} does not take part in network policy: skipped`,
+      object: describeObject(raw.value),
+      path: [],
+      source: raw.source,
+    })
+    return undefined
+  }
+  if (cls.kind === 'no-match') {
+    diagnostics.push({
+      code: 'load.unknown-kind',
+      severity: 'error',
+      message: cls.message,
+      object: describeObject(raw.value),
+      path: ['kind'],
+      source: raw.locate(['kind']),
+    })
+    return undefined
+  }
+  return cls.readKind
 }
 
 /** Indexes the workload objects of the input with their own controller and whether they run no pod. */
-function workloadObjects(read: readonly ReadObject[]): Map<string, WorkloadObject & { source?: SourceRef }> {
+function workloadObjects(read: readonly Entry[]): Map<string, WorkloadObject & { source?: SourceRef }> {
   const out = new Map<string, WorkloadObject & { source?: SourceRef }>()
   for (const { raw, readKind } of read) {
     if (!isWorkloadKind(readKind)) continue
@@ -346,6 +428,57 @@ const WORKLOAD_KIND_SET: ReadonlySet<string> = new Set(WORKLOAD_KINDS)
 
 function isWorkloadKind(kind: ReadKind): kind is WorkloadKind {
   return WORKLOAD_KIND_SET.has(kind)
+}
+
+/** What a Node object says of its node: name, pod ranges, labels, InternalIP and ExternalIP addresses. */
+interface NodeData {
+  readonly name: string
+  readonly source: SourceRef
+  readonly podCIDRs?: readonly string[]
+  readonly labels?: Labels
+  readonly addresses: readonly string[]
+}
+
+/** Reads a Node; its pod ranges' problems are warnings (the ranges are then unknown). */
+function readNode(ctx: Context): { node: NodeData | undefined; problems: Diagnostic[] } {
+  const raw = ctx.raw
+  const pr = readNodePodRanges(raw.value)
+  const problems = pr.problems.map(
+    (problem): Diagnostic => ({
+      code: 'load.invalid-pod-cidrs',
+      severity: 'warning',
+      message: `${problem.message} (the API server would refuse this Node): its pod ranges are taken as unknown`,
+      object: ctx.object,
+      path: problem.path,
+      source: raw.locate(problem.path),
+    }),
+  )
+  const name = asObject(raw.value.metadata)?.name
+  if (typeof name !== 'string' || name === '') return { node: undefined, problems }
+  const labels = asObject(asObject(raw.value.metadata)?.labels)
+  let own: Record<string, string> | undefined
+  if (labels) {
+    own = {}
+    for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') setOwn(own, k, v)
+  }
+  const addresses: string[] = []
+  const list = asObject(raw.value.status)?.addresses
+  if (Array.isArray(list))
+    for (const item of list) {
+      const a = asObject(item)
+      if (!a || typeof a.address !== 'string') continue
+      if (a.type === 'InternalIP' || a.type === 'ExternalIP') addresses.push(a.address)
+    }
+  return {
+    node: {
+      name,
+      source: raw.source,
+      ...(pr.ranges.length > 0 ? { podCIDRs: pr.ranges.map((r) => r.cidr) } : {}),
+      ...(own ? { labels: own } : {}),
+      addresses,
+    },
+    problems,
+  }
 }
 
 /**
@@ -378,27 +511,13 @@ class NodeAddresses {
     if (parsed) this.entry(name).addresses.add(canonicalIP(parsed))
   }
 
-  addNode(raw: RawObject): void {
-    const name = asObject(raw.value.metadata)?.name
-    if (typeof name !== 'string' || name === '') return
-    const e = this.entry(name)
+  addNode(node: NodeData): void {
+    const e = this.entry(node.name)
     e.declared = true
-    e.source = raw.source
-    const ranges = readNodePodRanges(raw.value).ranges
-    if (ranges.length > 0) e.podCIDRs = ranges.map((r) => r.cidr)
-    const labels = asObject(asObject(raw.value.metadata)?.labels)
-    if (labels) {
-      const own: Record<string, string> = {}
-      for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') setOwn(own, k, v)
-      e.labels = own
-    }
-    const addresses = asObject(raw.value.status)?.addresses
-    if (!Array.isArray(addresses)) return
-    for (const item of addresses) {
-      const a = asObject(item)
-      if (!a || typeof a.address !== 'string') continue
-      if (a.type === 'InternalIP' || a.type === 'ExternalIP') this.add(name, a.address)
-    }
+    e.source = node.source
+    if (node.podCIDRs) e.podCIDRs = node.podCIDRs
+    if (node.labels) e.labels = node.labels
+    for (const ip of node.addresses) this.add(node.name, ip)
   }
 
   addPod(pod: Pod): void {
@@ -424,25 +543,22 @@ class NodeAddresses {
 // ---------------------------------------------------------------------------------------------
 // Reading fields
 
-interface Context {
-  readonly raw: RawObject
-  readonly object: string
-  readonly errors: Diagnostic[]
-  readonly notes: Diagnostic[]
+/** An object being read: its raw form, its name for diagnostics (worked out on first use), what was found. */
+class Context {
+  private name: string | undefined
+  readonly errors: Diagnostic[] = []
+  readonly notes: Diagnostic[] = []
+
+  constructor(public raw: RawObject) {}
+
+  get object(): string {
+    this.name ??= describeObject(this.raw.value)
+    return this.name
+  }
 }
 
-/** A context; the object's name (for diagnostics only) is worked out on first use. */
 function newContext(raw: RawObject): Context {
-  let object: string | undefined
-  return {
-    raw,
-    get object() {
-      object ??= describeObject(raw.value)
-      return object
-    },
-    errors: [],
-    notes: [],
-  }
+  return new Context(raw)
 }
 
 /** Moves the context's diagnostics out; returns false (object left out) when it had errors. */
@@ -611,7 +727,8 @@ function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): bo
 // ---------------------------------------------------------------------------------------------
 // Pods and workloads
 
-function readPod(ctx: Context, objects: WorkloadObjects): Pod | undefined {
+/** A pod as its own object gives it: all but its controllers (withControllers adds them). */
+function readPod(ctx: Context): Pod | undefined {
   const spec = readPodSpec(ctx, ['spec'])
   // A status that is not an object cannot be decoded: the pod is refused, never kept without an address.
   getObject(ctx, ['status'])
@@ -639,7 +756,6 @@ function readPod(ctx: Context, objects: WorkloadObjects): Pod | undefined {
   if (hostIPs.length === 0 && typeof hostIP === 'string' && hostIP !== '') hostIPs.push(hostIP)
   const namespace = namespaceOf(ctx.raw.value)
   const labels = getStringMap(ctx, ['metadata', 'labels'])
-  const controllers = podControllers(objects, namespace, controllerRef(ctx.raw.value), labels)
   return {
     namespace,
     name: nameOf(ctx),
@@ -647,9 +763,25 @@ function readPod(ctx: Context, objects: WorkloadObjects): Pod | undefined {
     ips,
     ...spec,
     ...(phase ? { phase } : {}),
-    ...(controllers.length > 0 ? { controllers } : {}),
     ...(hostIPs.length > 0 ? { hostIPs } : {}),
     source: ctx.raw.source,
+  }
+}
+
+/**
+ * The pod with its controllers, found among the workloads of the input (the pod itself when it has no
+ * controller reference), with its keys in the order the readers always give them.
+ */
+function withControllers(pod: Pod, direct: PodOwner | undefined, objects: WorkloadObjects): Pod {
+  if (!direct) return pod
+  const controllers = podControllers(objects, pod.namespace, direct, pod.labels)
+  const { phase, hostIPs, source, ...rest } = pod
+  return {
+    ...rest,
+    ...(phase ? { phase } : {}),
+    controllers,
+    ...(hostIPs ? { hostIPs } : {}),
+    source,
   }
 }
 

@@ -23,8 +23,9 @@ import {
 } from './depth.js'
 import { parseFastDocument } from './fast-yaml.js'
 import { findJsonSyntaxError, parseJsonDocument } from './json-tree.js'
+import { findListLayout, itemOffsetToWhole, itemText, type ListLayout } from './list-items.js'
 import { parseSimpleDocument } from './simple-yaml.js'
-import { type DocContext, type DuplicateKey, sourceAt, type Tree } from './tree.js'
+import { type DocContext, type DocData, type DuplicateKey, docLabel, sourceAt, type Tree } from './tree.js'
 import { parseYamlChunk, readYamlDocument } from './yaml-tree.js'
 
 /** One input file as text or bytes, named as the user named it. */
@@ -38,6 +39,11 @@ export interface ParseOptions {
   readonly maxBytes?: number
   /** Reads every YAML document with the exact (slow) parser: the reference the fast path is tested against. */
   readonly exact?: boolean
+  /**
+   * Reads every List as one document, never item by item (docs/semantics.md#list-items): the reference the
+   * item-by-item reading is tested against.
+   */
+  readonly wholeLists?: boolean
   /** Documents nested deeper than this are refused with load.too-deep (default MAX_DEPTH). */
   readonly maxDepth?: number
   /**
@@ -70,8 +76,23 @@ export function parseDocuments(input: InputText, opts: ParseOptions = {}): Resul
   }
 }
 
-/** Parses one input, keeping each object's own diagnostics next to it (used by the pipeline). */
+/** Parses one input, keeping each object's own diagnostics next to it. */
 export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInput {
+  const objects: ParsedObject[] = []
+  const diagnostics = parseInputEach(input, opts, (o) => objects.push(o))
+  return { objects, diagnostics }
+}
+
+/**
+ * Parses one input and hands each object to `each` as soon as it is read (the pipeline streams them, so
+ * an object's data need not outlive its reading); returns the diagnostics about the file and about
+ * documents that gave no object.
+ */
+export function parseInputEach(
+  input: InputText,
+  opts: ParseOptions,
+  each: (object: ParsedObject) => void,
+): Diagnostic[] {
   const file = input.file
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
   const size = byteLength(input.text, maxBytes)
@@ -84,11 +105,11 @@ export function parseInput(input: InputText, opts: ParseOptions = {}): ParsedInp
   }
   const decoded = decodeText(input.text)
   if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
-  return parseText(file, decoded, opts.exact === true, opts.maxDepth ?? MAX_DEPTH, opts.onProgress)
+  return parseText(file, decoded, opts, each)
 }
 
-function fileProblem(file: string, code: DiagnosticCode, message: string): ParsedInput {
-  return { objects: [], diagnostics: [{ code, severity: 'error', message, path: [], source: { file } }] }
+function fileProblem(file: string, code: DiagnosticCode, message: string): Diagnostic[] {
+  return [{ code, severity: 'error', message, path: [], source: { file } }]
 }
 
 /** Counts UTF-8 bytes, stopping early once past the limit (a huge string is not walked twice). */
@@ -190,85 +211,210 @@ const BLANK = /^(?:[ \n]|\r\n)*$/
 function parseText(
   file: string,
   text: string,
-  exact: boolean,
-  maxDepth: number,
-  onProgress: ParseOptions['onProgress'],
-): ParsedInput {
+  opts: ParseOptions,
+  each: (object: ParsedObject) => void,
+): Diagnostic[] {
+  const exact = opts.exact === true
+  const maxDepth = opts.maxDepth ?? MAX_DEPTH
+  const onProgress = opts.onProgress
   const { chunks, lineStarts } = splitDocuments(text)
-  const objects: ParsedObject[] = []
   const diagnostics: Diagnostic[] = []
+  const emit = (objects: readonly ParsedObject[]): void => {
+    for (const o of objects) each(o)
+  }
   let index = 0
+  let firstLine = 0
   for (const chunk of chunks) {
     onProgress?.(file, chunk.start, text.length)
+    while (firstLine + 1 < lineStarts.length && (lineStarts[firstLine + 1] as number) <= chunk.start)
+      firstLine++
     // A blank chunk (before a leading `---`, after a trailing one) holds no document: the yaml library
     // finds none in it (no document index is used), and no reader needs loading to say so.
     if (BLANK.test(chunk.text)) continue
     const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
-    const ctx = at(index)
-    // Nesting is bounded before any reader recurses (depth.ts). Most documents have too few indicators
-    // to nest deeply (shallow). For the others the count on the text is exact for what the fast readers
-    // take, and the yaml library's own syntax tree decides when that count passes the limit (the text is
-    // then unusual: the exact path reads it) or when the text goes to the yaml library.
-    let bound: 'shallow' | 'text' | 'tree' = 'shallow'
-    if (!isShallow(chunk.text, maxDepth)) {
-      const counted = findTooDeep(chunk.text, maxDepth)
-      const deep = counted && (counted.exact ? counted : findTooDeepTree(chunk.text, maxDepth))
-      if (deep) {
-        diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
-        index++
-        continue
-      }
-      bound = counted ? 'tree' : 'text'
-    }
-    // JSON, then the plainest YAML (one pass), then plain YAML that js-yaml reads as the yaml library
-    // would; the rest takes the exact path.
-    const json = parseJsonDocument(chunk.text, ctx)
-    // A file that begins with `{` is a JSON stream for kubectl (apimachinery's YAMLOrJSONDecoder guesses once
-    // per stream): invalid JSON there is refused in encoding/json's words, never read again as YAML.
-    if (!json && chunk.start === 0 && chunk.text.trimStart().startsWith('{')) {
-      const problem = findJsonSyntaxError(chunk.text)
-      if (problem) {
-        diagnostics.push({
-          code: 'json.syntax',
-          severity: 'error',
-          message: `${problem.message} (document ${ctx.doc + 1} skipped)`,
-          path: [],
-          source: sourceAt(ctx, problem.offset),
-        })
-        index++
-        continue
-      }
-    }
-    const fast =
-      json ??
-      (exact || bound === 'tree'
-        ? undefined
-        : (parseSimpleDocument(chunk.text) ?? parseFastDocument(chunk.text)))
-    if (fast) {
-      objects.push(...buildObjects(fast.value, fast.tree, fast.duplicates, ctx, diagnostics))
+    // A List as kubectl prints it: its items are read one by one (list-items.ts).
+    const layout = opts.wholeLists
+      ? undefined
+      : findListLayout(chunk.text, chunk.start, lineStarts, firstLine)
+    if (layout && readListItems(text, chunk, layout, at(index), exact, maxDepth, diagnostics, each)) {
       index++
       continue
     }
-    const deep = bound === 'text' ? findTooDeepTree(chunk.text, maxDepth) : undefined
-    if (deep) {
-      diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
-      index++
-      continue
-    }
-    // A chunk is normally one document; `--- !tag` style markers kubectl would refuse may add more.
-    for (const doc of parseYamlChunk(chunk.text)) {
-      const ctx = at(index++)
-      const problem = doc.errors.length === 0 ? findAliasProblem(doc, maxDepth) : undefined
-      if (problem) {
-        diagnostics.push(aliasDiagnostic(ctx, problem))
-        continue
-      }
-      const read = readYamlDocument(doc, ctx, diagnostics)
-      if (read.ok) objects.push(...buildObjects(read.value, read.tree, read.duplicates, ctx, diagnostics))
-    }
+    const read = readChunk(chunk.text, at, index, {
+      exact,
+      maxDepth,
+      jsonStream: chunk.start === 0,
+      diagnostics,
+    })
+    index += read.documents
+    for (const doc of read.docs)
+      emit(buildObjects(doc.data.value, doc.data.tree, doc.data.duplicates, doc.ctx, diagnostics))
   }
   onProgress?.(file, text.length, text.length)
-  return { objects, diagnostics }
+  return diagnostics
+}
+
+interface ChunkOptions {
+  readonly exact: boolean
+  readonly maxDepth: number
+  /** Whether the chunk starts the input (a `{` there makes the input a JSON stream). */
+  readonly jsonStream: boolean
+  readonly diagnostics: Diagnostic[]
+  /** Gives the text again (positions of a List item are found from it on first use, see readListItems). */
+  readonly retext?: () => string
+}
+
+/**
+ * Reads one chunk of text: one document, or more when the exact path finds markers kubectl would refuse;
+ * returns the documents read, with their contexts, and how many document indexes the chunk used. Problems
+ * go to the diagnostics.
+ */
+function readChunk(
+  text: string,
+  at: (doc: number) => DocContext,
+  index: number,
+  o: ChunkOptions,
+): { readonly docs: { readonly data: DocData; readonly ctx: DocContext }[]; readonly documents: number } {
+  const { diagnostics, maxDepth } = o
+  const ctx = at(index)
+  const none = { docs: [], documents: 1 }
+  // Nesting is bounded before any reader recurses (depth.ts). Most documents have too few indicators
+  // to nest deeply (shallow). For the others the count on the text is exact for what the fast readers
+  // take, and the yaml library's own syntax tree decides when that count passes the limit (the text is
+  // then unusual: the exact path reads it) or when the text goes to the yaml library.
+  let bound: 'shallow' | 'text' | 'tree' = 'shallow'
+  if (!isShallow(text, maxDepth)) {
+    const counted = findTooDeep(text, maxDepth)
+    const deep = counted && (counted.exact ? counted : findTooDeepTree(text, maxDepth))
+    if (deep) {
+      diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
+      return none
+    }
+    bound = counted ? 'tree' : 'text'
+  }
+  // JSON, then the plainest YAML (one pass), then plain YAML that js-yaml reads as the yaml library
+  // would; the rest takes the exact path.
+  const json = parseJsonDocument(text, ctx)
+  // A file that begins with `{` is a JSON stream for kubectl (apimachinery's YAMLOrJSONDecoder guesses once
+  // per stream): invalid JSON there is refused in encoding/json's words, never read again as YAML.
+  if (!json && o.jsonStream && text.trimStart().startsWith('{')) {
+    const problem = findJsonSyntaxError(text)
+    if (problem) {
+      diagnostics.push({
+        code: 'json.syntax',
+        severity: 'error',
+        message: `${problem.message} (${docLabel(ctx)} skipped)`,
+        path: [],
+        source: sourceAt(ctx, problem.offset),
+      })
+      return none
+    }
+  }
+  const fast =
+    json ??
+    (o.exact || bound === 'tree'
+      ? undefined
+      : (parseSimpleDocument(text, o.retext) ?? parseFastDocument(text, o.retext)))
+  if (fast) return { docs: [{ data: fast, ctx }], documents: 1 }
+  const deep = bound === 'text' ? findTooDeepTree(text, maxDepth) : undefined
+  if (deep) {
+    diagnostics.push(tooDeep(ctx, deep.offset, maxDepth, ''))
+    return none
+  }
+  // A chunk is normally one document; `--- !tag` style markers kubectl would refuse may add more.
+  const docs: { data: DocData; ctx: DocContext }[] = []
+  let documents = 0
+  for (const doc of parseYamlChunk(text)) {
+    const ctx = at(index + documents++)
+    const problem = doc.errors.length === 0 ? findAliasProblem(doc, maxDepth) : undefined
+    if (problem) {
+      diagnostics.push(aliasDiagnostic(ctx, problem))
+      continue
+    }
+    const read = readYamlDocument(doc, ctx, diagnostics)
+    if (read.ok) docs.push({ data: read, ctx })
+  }
+  return { docs, documents }
+}
+
+/**
+ * Reads a List item by item (docs/semantics.md#list-items): the envelope (the document with `items: []`
+ * in place of its items) must be a plain List the simplest reader takes, else false and the document is
+ * read whole. Each item is read as its own document, objects handed out as they are read; an item that
+ * cannot be read is left out with its problem, its neighbours are read. Items that are Lists themselves
+ * are flattened after the others, as flattenList does.
+ */
+function readListItems(
+  whole: string,
+  chunk: { readonly start: number; readonly text: string },
+  layout: ListLayout,
+  ctx: DocContext,
+  exact: boolean,
+  maxDepth: number,
+  diagnostics: Diagnostic[],
+  each: (object: ParsedObject) => void,
+): boolean {
+  const head = chunk.text.slice(0, layout.keyEnd)
+  const envelopeText = `${head} []\n${chunk.text.slice(layout.blockEnd)}`
+  const envelope = parseSimpleDocument(envelopeText)
+  if (!envelope || !isJsonObject(envelope.value) || !isList(envelope.value)) return false
+  const list = envelope.value
+  const { lineStarts } = ctx
+  const nested: NestedList[] = []
+  const items = layout.itemLines
+  for (let i = 0; i + 1 < items.length; i++) {
+    const firstLine = items[i] as number
+    const start = lineStarts[firstLine] as number
+    const end =
+      i + 2 < items.length ? (lineStarts[items[i + 1] as number] as number) : chunk.start + layout.blockEnd
+    // The item's text is built again when a position is asked for: what is read keeps only offsets.
+    const retext = (): string => itemText(whole, start, end)
+    const itemCtx: DocContext = {
+      ...ctx,
+      item: {
+        index: i,
+        toWhole: (offset) => itemOffsetToWhole(whole, lineStarts, firstLine, retext(), offset),
+      },
+    }
+    // An item is nested two levels below the document's root (the List, its items).
+    const read = readChunk(retext(), () => itemCtx, ctx.doc, {
+      exact,
+      maxDepth: maxDepth - 2,
+      jsonStream: false,
+      diagnostics,
+      retext,
+    })
+    const doc = read.docs[0]
+    if (!doc) continue
+    const path: FieldPath = ['items', i]
+    let value = doc.data.value
+    if (!isJsonObject(value)) {
+      diagnostics.push(notAnObject(itemCtx, doc.data.tree.offset, value, path))
+      continue
+    }
+    value = typedItem(value, list)
+    if (isList(value)) {
+      nested.push({ value, tree: doc.data.tree, path, ctx: itemCtx, duplicates: doc.data.duplicates })
+      continue
+    }
+    const missing = missingTypeMeta(value)
+    if (missing) {
+      diagnostics.push({ ...notAnObject(itemCtx, doc.data.tree.offset, value, path), message: missing })
+      continue
+    }
+    const own =
+      doc.data.duplicates.length === 0
+        ? NO_DIAGNOSTICS
+        : doc.data.duplicates.map((d) => duplicateDiagnostic(d, d.path, describeObject(value as JsonObject)))
+    each({ object: makeRawObject(value, doc.data.tree, itemCtx), diagnostics: own })
+  }
+  for (const d of envelope.duplicates) diagnostics.push(duplicateDiagnostic(d, d.path))
+  // Lists among the items: their items next, each list's duplicate keys shared among its own objects.
+  for (const item of nested) {
+    const objects = flattenList(item.value, item.tree, item.ctx, item.duplicates, diagnostics, item.path)
+    for (const o of objects) each(o)
+  }
+  return true
 }
 
 /** load.too-deep, in go-yaml's words (`exceeded max depth of 10000`), at the place the limit is passed. */
@@ -276,7 +422,7 @@ function tooDeep(ctx: DocContext, offset: number | undefined, limit: number, how
   return {
     code: 'load.too-deep',
     severity: 'error',
-    message: `exceeded max depth of ${limit}: mappings and sequences nest more than ${limit} levels deep${how} (document ${ctx.doc + 1} skipped)`,
+    message: `exceeded max depth of ${limit}: mappings and sequences nest more than ${limit} levels deep${how} (${docLabel(ctx)} skipped)`,
     path: [],
     source: sourceAt(ctx, offset),
   }
@@ -289,7 +435,7 @@ function aliasDiagnostic(ctx: DocContext, problem: AliasProblem): Diagnostic {
   return {
     code: 'yaml.unknown-anchor',
     severity: 'error',
-    message: `unknown anchor '${problem.anchor}' referenced (document ${ctx.doc + 1} skipped)`,
+    message: `unknown anchor '${problem.anchor}' referenced (${docLabel(ctx)} skipped)`,
     path: [],
     source: sourceAt(ctx, problem.offset),
   }
@@ -336,10 +482,27 @@ interface ListItem {
   readonly list: JsonObject & { kind: string }
 }
 
+/** A List among the items of a List read item by item, with its own context and duplicate keys. */
+interface NestedList {
+  readonly value: JsonObject & { kind: string; items: JsonValue[] }
+  readonly tree: Tree
+  readonly path: FieldPath
+  readonly ctx: DocContext
+  readonly duplicates: readonly DuplicateKey[]
+}
+
+/** Items of typed lists (NetworkPolicyList from the API) may omit their type: it is the list's. */
+function typedItem(value: JsonObject, list: JsonObject & { kind: string }): JsonObject {
+  if (list.kind !== 'List' && value.kind === undefined && value.apiVersion === undefined)
+    return { apiVersion: list.apiVersion ?? null, kind: list.kind.slice(0, -'List'.length), ...value }
+  return value
+}
+
 /**
  * Flattens `kind: List` and typed lists (`PodList`...) into objects with their own positions. Lists inside
  * lists are flattened too, in kubectl's order (resource.FlattenListVisitor): a list's own items first, then
- * the items of the lists among them. Nesting is bounded by the document's depth limit.
+ * the items of the lists among them. Nesting is bounded by the document's depth limit. `at` is the list's
+ * path in its document (paths of duplicate keys and objects are relative to the list).
  */
 function flattenList(
   list: JsonObject & { kind: string; items: JsonValue[] },
@@ -347,6 +510,7 @@ function flattenList(
   ctx: DocContext,
   duplicates: readonly DuplicateKey[],
   diagnostics: Diagnostic[],
+  at: FieldPath = [],
 ): ParsedObject[] {
   const queue: ListItem[] = []
   const enqueue = (l: JsonObject & { kind: string; items: JsonValue[] }, t: Tree, path: FieldPath): void => {
@@ -360,22 +524,20 @@ function flattenList(
   for (let q = 0; q < queue.length; q++) {
     const item = queue[q] as ListItem
     if (!isJsonObject(item.value)) {
-      diagnostics.push(notAnObject(ctx, item.tree.offset, item.value, item.path))
+      diagnostics.push(notAnObject(ctx, item.tree.offset, item.value, [...at, ...item.path]))
       continue
     }
-    let value: JsonObject = item.value
-    // Items of typed lists (NetworkPolicyList from the API) may omit their type: it is the list's.
-    const listKind = item.list.kind
-    if (listKind !== 'List' && value.kind === undefined && value.apiVersion === undefined) {
-      value = { apiVersion: item.list.apiVersion ?? null, kind: listKind.slice(0, -'List'.length), ...value }
-    }
+    const value = typedItem(item.value, item.list)
     if (isList(value)) {
       enqueue(value, item.tree, item.path)
       continue
     }
     const missing = missingTypeMeta(value)
     if (missing) {
-      diagnostics.push({ ...notAnObject(ctx, item.tree.offset, value, item.path), message: missing })
+      diagnostics.push({
+        ...notAnObject(ctx, item.tree.offset, value, [...at, ...item.path]),
+        message: missing,
+      })
       continue
     }
     read.push({ value, tree: item.tree, path: item.path })
@@ -385,10 +547,10 @@ function flattenList(
     read.findIndex((o) => o.path.length <= d.path.length && o.path.every((seg, i) => d.path[i] === seg))
   const own = read.map((): Diagnostic[] => [])
   for (const d of duplicates) {
-    const at = owner(d)
-    const o = read[at]
-    if (o) own[at]?.push(duplicateDiagnostic(d, d.path.slice(o.path.length), describeObject(o.value)))
-    else diagnostics.push(duplicateDiagnostic(d, d.path))
+    const i = owner(d)
+    const o = read[i]
+    if (o) own[i]?.push(duplicateDiagnostic(d, d.path.slice(o.path.length), describeObject(o.value)))
+    else diagnostics.push(duplicateDiagnostic(d, [...at, ...d.path]))
   }
   return read.map((o, i) => ({ object: makeRawObject(o.value, o.tree, ctx), diagnostics: own[i] ?? [] }))
 }

@@ -92,12 +92,15 @@ export function resolveCommonPlain(s: string): JsonValue | typeof UNSURE {
 /** Thrown when the text is not of the plain kind this reader takes. */
 const GIVE_UP: unique symbol = Symbol('give up')
 
-/** Reads one document chunk; undefined when another reader must take it. */
-export function parseSimpleDocument(text: string): DocData | undefined {
+/**
+ * Reads one document chunk; undefined when another reader must take it. `retext` gives the text again
+ * when positions are first asked for (a List item's text is built, not a slice: its tree need not keep it).
+ */
+export function parseSimpleDocument(text: string, retext?: () => string): DocData | undefined {
   if (OUTSIDE.test(text)) return undefined
   const value = new SimpleReader(text, false).readDocument()
   if (!value) return undefined
-  return { ok: true, value, tree: new LazyTree(text, firstContent(text)), duplicates: [] }
+  return { ok: true, value, tree: new LazyTree(retext ?? text, firstContent(text)), duplicates: [] }
 }
 
 /** Positions of a document the simple reader took: found by reading it again, on first use. */
@@ -105,13 +108,13 @@ class LazyTree implements Tree {
   private tree: Tree | undefined
 
   constructor(
-    private readonly text: string,
+    private readonly text: string | (() => string),
     readonly offset: number,
   ) {}
 
   child(seg: string | number): ReturnType<Tree['child']> {
     if (!this.tree) {
-      const reader = new SimpleReader(this.text, true)
+      const reader = new SimpleReader(typeof this.text === 'string' ? this.text : this.text(), true)
       // The same reader on the same text: it cannot give up the second time.
       if (!reader.readDocument() || !reader.pos)
         throw new Error('simple YAML reader: the second pass disagrees')

@@ -22,12 +22,19 @@ export interface DocContext {
   readonly base: number
   /** Offsets at which the lines of the whole text start. */
   readonly lineStarts: ArrayLike<number>
+  /** For an item of a List read on its own (list-items.ts): its index, and its offsets' place in the text. */
+  readonly item?: { readonly index: number; readonly toWhole: (offset: number) => number }
+}
+
+/** How messages name the document (or List item) a problem made them skip. */
+export function docLabel(ctx: DocContext): string {
+  return ctx.item ? `items[${ctx.item.index}] of document ${ctx.doc + 1}` : `document ${ctx.doc + 1}`
 }
 
 /** Turns an offset in the document's chunk into file, line and column (1-based). */
 export function sourceAt(ctx: DocContext, offset: number | undefined): SourceRef {
   if (offset === undefined) return { file: ctx.file, doc: ctx.doc }
-  const abs = ctx.base + offset
+  const abs = ctx.item ? ctx.item.toWhole(offset) : ctx.base + offset
   let lo = 0
   let hi = ctx.lineStarts.length - 1
   while (lo < hi) {

@@ -32,7 +32,7 @@ import {
   resolveGoTagged,
 } from './go-yaml-resolve.js'
 import { scanGoYaml } from './go-yaml-scan.js'
-import { type DocContext, type DocParse, type DuplicateKey, sourceAt, type Tree } from './tree.js'
+import { type DocContext, type DocParse, type DuplicateKey, docLabel, sourceAt, type Tree } from './tree.js'
 
 /**
  * The yaml library, loaded on first use: most documents are read by the fast paths (simple-yaml.ts,
@@ -164,7 +164,7 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
     diagnostics.push({
       code: 'yaml.syntax',
       severity: 'error',
-      message: `${info.refusal.message} (document ${ctx.doc + 1} skipped)`,
+      message: `${info.refusal.message} (${docLabel(ctx)} skipped)`,
       path: [],
       source: sourceAt(ctx, info.refusal.offset),
     })
@@ -185,7 +185,7 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
     diagnostics.push({
       code: 'yaml.syntax',
       severity: 'error',
-      message: `${yamlMessage(e.message)} (document ${ctx.doc + 1} skipped)`,
+      message: `${yamlMessage(e.message)} (${docLabel(ctx)} skipped)`,
       path: [],
       source: sourceAt(ctx, at(e.pos[0])),
     })
@@ -200,7 +200,7 @@ export function readYamlDocument(doc: Document.Parsed, ctx: DocContext, diagnost
     diagnostics.push({
       code: 'yaml.syntax',
       severity: 'error',
-      message: `map merge requires map or sequence of maps as the value (document ${ctx.doc + 1} skipped)`,
+      message: `map merge requires map or sequence of maps as the value (${docLabel(ctx)} skipped)`,
       path: [],
       source: sourceAt(ctx, at(startOf(badMerge))),
     })

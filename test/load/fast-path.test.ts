@@ -7,40 +7,15 @@ import { describe, expect, it } from 'vitest'
 import { stringify, type ToStringOptions } from 'yaml'
 import { realisticManifests } from '../../src/gen/realistic-cluster.js'
 import { parseFastDocument, scanPositions } from '../../src/load/fast-yaml.js'
-import { type ParsedInput, parseInput } from '../../src/load/index.js'
+import { parseInput } from '../../src/load/index.js'
 import { parseSimpleDocument, resolveCommonPlain, UNSURE } from '../../src/load/simple-yaml.js'
 import { resolvePlainScalar } from '../../src/load/yaml-tree.js'
-import type { FieldPath, JsonValue, RawObject } from '../../src/model/index.js'
+import type { JsonValue } from '../../src/model/index.js'
+import { observe } from './observe.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const RUNS = Number(process.env.FAST_PATH_RUNS ?? 300)
 const TIMEOUT = 60_000 + RUNS * 200
-
-/** Every field path of a value (capped, so a huge document stays cheap). */
-function allPaths(v: JsonValue, prefix: FieldPath, out: FieldPath[]): FieldPath[] {
-  if (out.length > 5000) return out
-  out.push(prefix)
-  if (Array.isArray(v)) {
-    for (const [i, x] of v.entries()) allPaths(x, [...prefix, i], out)
-  } else if (typeof v === 'object' && v !== null)
-    for (const [k, x] of Object.entries(v)) allPaths(x, [...prefix, k], out)
-  return out
-}
-
-/** What a parse gives, positions included: values, sources, locate() of every path, diagnostics. */
-function observe(parsed: ParsedInput): unknown {
-  const obj = (o: RawObject) => ({
-    value: o.value,
-    source: o.source,
-    positions: allPaths(o.value, [], []).map((p) => [p, o.locate(p)]),
-    // Paths that do not exist fall back to the closest ancestor.
-    missing: [o.locate(['nope']), o.locate(['spec', 'nope', 3]), o.locate(['metadata', 'labels', 'zz'])],
-  })
-  return {
-    diagnostics: parsed.diagnostics,
-    objects: parsed.objects.map((p) => ({ ...obj(p.object), diagnostics: p.diagnostics })),
-  }
-}
 
 /** The fast path gives exactly what the exact path gives, positions included. */
 function expectSameAsExact(text: string): void {
