@@ -18,6 +18,7 @@ import { createRequire } from 'node:module'
 import type * as JsYaml from 'js-yaml'
 import type { JsonValue } from '../model/index.js'
 import { isObject, scanPositions } from './line-scanner.js'
+import { detachStrings } from './simple-yaml.js'
 import { type DocData, leafTree, posTree, type Tree } from './tree.js'
 import { resolvePlainScalar } from './yaml-tree.js'
 
@@ -75,6 +76,7 @@ export function parseFastDocument(text: string, retext?: () => string): DocData 
     return undefined
   }
   if (!isObject(value)) return undefined
+  if (retext) detachStrings(value)
   // The scanner proves the document is plain block YAML of the value's shape; positions come on first use.
   if (!scanPositions(text, value, false)) return undefined
   const offset = firstContent(text)

@@ -89,6 +89,29 @@ export function resolveCommonPlain(s: string): JsonValue | typeof UNSURE {
   return v
 }
 
+/**
+ * A copy of a string that shares nothing with the text it was sliced from. V8 keeps a slice of 13
+ * characters or more as a view of its parent, so a name kept in the cluster would keep the text of a List
+ * item it came from alive (list-items.ts builds each item's text); shorter slices are copies already.
+ */
+export function detachString(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1)
+}
+
+/** The same for every string of a value (what another reader built from an item's text). */
+export function detachStrings(v: JsonValue): JsonValue {
+  if (typeof v === 'string') return detachString(v)
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = detachStrings(v[i] as JsonValue)
+    return v
+  }
+  if (typeof v === 'object' && v !== null) {
+    for (const k of Object.keys(v)) v[k] = detachStrings(v[k] as JsonValue)
+    return v
+  }
+  return v
+}
+
 /** Thrown when the text is not of the plain kind this reader takes. */
 const GIVE_UP: unique symbol = Symbol('give up')
 
@@ -98,7 +121,7 @@ const GIVE_UP: unique symbol = Symbol('give up')
  */
 export function parseSimpleDocument(text: string, retext?: () => string): DocData | undefined {
   if (OUTSIDE.test(text)) return undefined
-  const value = new SimpleReader(text, false).readDocument()
+  const value = new SimpleReader(text, false, retext !== undefined).readDocument()
   if (!value) return undefined
   return { ok: true, value, tree: new LazyTree(retext ?? text, firstContent(text)), duplicates: [] }
 }
@@ -156,6 +179,8 @@ class SimpleReader {
   constructor(
     private readonly text: string,
     private readonly build: boolean,
+    /** Whether values are copied out of the text (a built text: see detachString). */
+    private readonly detach = false,
   ) {}
 
   /** The whole document: a block mapping at column 0 and nothing after it. */
@@ -233,6 +258,7 @@ class SimpleReader {
       const close = text.indexOf(c === 34 ? '"' : "'", p + 1)
       if (close < 0 || close >= end) throw GIVE_UP // a multi-line scalar
       value = text.slice(p + 1, close)
+      if (this.detach) value = detachString(value)
       if (c === 34 && value.includes('\\')) throw GIVE_UP
       if (c === 39 && text.charCodeAt(close + 1) === 39) throw GIVE_UP
       after = close + 1
@@ -251,7 +277,8 @@ class SimpleReader {
       PLAIN.lastIndex = p
       PLAIN.test(text)
       const stop = PLAIN.lastIndex
-      const resolved = resolveCommonPlain(text.slice(p, stop))
+      const plain = text.slice(p, stop)
+      const resolved = resolveCommonPlain(this.detach ? detachString(plain) : plain)
       if (resolved === UNSURE) throw GIVE_UP
       value = resolved
       after = stop
