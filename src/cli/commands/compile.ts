@@ -122,7 +122,7 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
         .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
         .option(
           '--jobs <n>',
-          `with --all-nodes: threads compiling nodes in parallel, each loading the input (1-${MAX_JOBS}; default 2 on 2 cores or more)`,
+          `with --all-nodes: threads compiling runs of nodes in parallel, each loading the input (1-${MAX_JOBS}; default 1)`,
         )
         .option(
           '--pod-interface <ns/name=ifname>',
