@@ -51,10 +51,9 @@ export type CompileWorkerMessage = NodeOutput | { readonly node: string; readonl
 export const MAX_JOBS = 16
 
 /**
- * The default --jobs: 1. Measured on the issue-16 shape on the 2-core machine shared with other work
- * (README "Scale"): 2 threads cost 46% more CPU (a second load, sets filled twice) and twice the memory
- * (2.8 GiB peak, near the 3 GiB budget), and were slower in wall time under a load average of 11-13.
- * `--jobs 2` is for a machine whose cores are idle.
+ * The default --jobs: 1. Measured back to back on the issue-16 shape on the 2-core machine shared with
+ * other work (README "Every node at scale"): 2 threads took 112 s wall, 65 s CPU and 2.7 GiB against
+ * 74 s, 37 s and 1.4 GiB for one (a second load, a second cluster, sets filled twice).
  */
 export const DEFAULT_JOBS = 1
 
