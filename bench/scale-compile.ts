@@ -5,7 +5,7 @@
  * then reports the ruleset size per node (lines, bytes) and the `nft -f` load time of the largest node's
  * ruleset inside a throwaway network namespace (never the host's; deleted in a finally).
  *
- * Run: `node dist/bench/scale-compile.js FILE [--backend nftables|iptables] [--keep DIR]` after
+ * Run: `node dist/bench/scale-compile.js FILE [--backend nftables|iptables] [--keep DIR] [--jobs N]` after
  * `npm run build` (FILE from `node dist/bench/scale-input.js FILE`). `bench/scale.ts` calls
  * scaleCompile() and formatScaleCompile(). Figures depend on the machine's load: quote it (printed).
  */
@@ -26,6 +26,10 @@ export interface ScaleCompileOptions {
   readonly outDir?: string
   /** Skip the `nft -f` measurement. */
   readonly noLoad?: boolean
+  /** `compile --jobs N` (default: the CLI's default). */
+  readonly jobs?: number
+  /** `nft -f` loads of the largest node to time (default 3: the first load, then atomic reloads). */
+  readonly nftRuns?: number
 }
 
 export interface ScaleCompileResult {
@@ -50,8 +54,10 @@ export interface ScaleCompileResult {
   /** Sets (and maps) and their elements per node, from the CLI's stats lines. */
   readonly sets: { readonly median: number; readonly max: number }
   readonly elements: { readonly median: number; readonly max: number }
-  /** `nft -f` of the largest node's ruleset in a throwaway netns (first load and atomic reload, ms). */
-  readonly nft?: { readonly node: string; readonly loadMs: number; readonly reloadMs: number }
+  /** `nft -f` of the largest node's ruleset in a throwaway netns (first load and atomic reloads). */
+  readonly nft?: { readonly node: string } & NftLoadTimes
+  /** The --jobs given (undefined: the CLI's default). */
+  readonly jobs?: number
   /** 1-minute load average at the start and at the end. */
   readonly load: readonly [number, number]
 }
@@ -79,6 +85,7 @@ async function runCompile(
   file: string,
   dir: string,
   backend: string,
+  jobs: number | undefined,
 ): Promise<{
   code: number
   wallS: number
@@ -91,7 +98,16 @@ async function runCompile(
     () => true,
     () => false,
   )
-  const args = [BIN, 'compile', file, '--backend', backend, '--all-nodes', dir]
+  const args = [
+    BIN,
+    'compile',
+    file,
+    '--backend',
+    backend,
+    '--all-nodes',
+    dir,
+    ...(jobs !== undefined ? ['--jobs', String(jobs)] : []),
+  ]
   const child = timed
     ? spawn('/usr/bin/time', ['-v', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -132,25 +148,56 @@ async function runCompile(
   }
 }
 
-/** Loads an nftables file twice (first load, atomic reload) in a throwaway netns; undefined when impossible. */
-export async function nftLoadTimes(text: string): Promise<{ loadMs: number; reloadMs: number } | undefined> {
+/** `nft -f` of one file, `runs` times: the first load, then atomic reloads (ms; CPU = user + system of nft). */
+export interface NftLoadTimes {
+  readonly loadMs: number
+  readonly reloadMs: number
+  /** Every run's wall time (the first is the first load). */
+  readonly wallMs: readonly number[]
+  /** Every run's CPU time, when /usr/bin/time is there. */
+  readonly cpuMs?: readonly number[]
+}
+
+/**
+ * Loads an nftables file `runs` times (first load, then atomic reloads) in a throwaway netns (never the
+ * host's; deleted in a finally); undefined when impossible (no root, no nft).
+ */
+export async function nftLoadTimes(text: string, runs = 3): Promise<NftLoadTimes | undefined> {
   if (!(await hasCommand('nft')) || process.getuid?.() !== 0) return undefined
   const ns = `pz-${process.pid}-scale`
   const add = await execCommand('ip', ['netns', 'add', ns], { timeoutMs: 10_000 })
   if (add.code !== 0) return undefined
+  const timed = await stat('/usr/bin/time').then(
+    () => true,
+    () => false,
+  )
   try {
     // the `ip netns exec` + process start cost, subtracted
     let t0 = performance.now()
     await execCommand('nft', ['list', 'tables'], { netns: ns, timeoutMs: 10_000 })
     const base = performance.now() - t0
-    const times: number[] = []
-    for (let i = 0; i < 2; i++) {
+    const wallMs: number[] = []
+    const cpuMs: number[] = []
+    for (let i = 0; i < Math.max(2, runs); i++) {
       t0 = performance.now()
-      const r = await execCommand('nft', ['-f', '-'], { netns: ns, input: text, timeoutMs: 300_000 })
+      const r = timed
+        ? await execCommand('/usr/bin/time', ['-f', 'CPU %U %S', 'nft', '-f', '-'], {
+            netns: ns,
+            input: text,
+            timeoutMs: 300_000,
+          })
+        : await execCommand('nft', ['-f', '-'], { netns: ns, input: text, timeoutMs: 300_000 })
       if (r.code !== 0) throw new Error(`nft -f: ${r.stderr.slice(0, 500)}`)
-      times.push(performance.now() - t0 - base)
+      wallMs.push(performance.now() - t0 - base)
+      const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr)
+      if (cpu) cpuMs.push((Number(cpu[1]) + Number(cpu[2])) * 1000)
     }
-    return { loadMs: times[0] as number, reloadMs: times[1] as number }
+    return {
+      loadMs: wallMs[0] as number,
+      reloadMs: quantile(wallMs.slice(1), 0.5),
+      wallMs,
+      ...(cpuMs.length === wallMs.length ? { cpuMs } : {}),
+    }
   } finally {
     await execCommand('ip', ['netns', 'delete', ns], { timeoutMs: 10_000 })
   }
@@ -165,7 +212,7 @@ export async function scaleCompile(
   const load0 = loadavg()[0] as number
   const dir = opts.outDir ?? (await mkdtemp(join(tmpdir(), 'palisade-scale-')))
   try {
-    const run = await runCompile(file, dir, backend)
+    const run = await runCompile(file, dir, backend, opts.jobs)
     if (run.code !== 0 && run.lines.length === 0)
       throw new Error(`palisade compile exited ${run.code}: ${run.stderr.slice(-2000)}`)
     const gaps = run.lines.slice(1).map((l, i) => l.at - (run.lines[i] as NodeLine).at)
@@ -189,7 +236,7 @@ export async function scaleCompile(
     let nft: ScaleCompileResult['nft']
     const largest = [...sizes].sort((a, b) => b.bytes - a.bytes)[0]
     if (!opts.noLoad && largest?.nft !== undefined) {
-      const t = await nftLoadTimes(largest.nft)
+      const t = await nftLoadTimes(largest.nft, opts.nftRuns)
       if (t) nft = { node: largest.node, ...t }
     }
     return {
@@ -207,6 +254,7 @@ export async function scaleCompile(
       sets: spread(run.lines.map((l) => l.sets)),
       elements: spread(run.lines.map((l) => l.elements)),
       ...(nft ? { nft } : {}),
+      ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
       load: [load0, loadavg()[0] as number],
     }
   } finally {
@@ -219,12 +267,12 @@ export function formatScaleCompile(r: ScaleCompileResult): string {
   const s = (x: number) => x.toFixed(2)
   const k = (x: number) => `${Math.round(x / 1000)}k`
   return [
-    `compile --all-nodes (${r.backend}) of ${r.file}: ${r.nodes} nodes, exit ${r.code}`,
+    `compile --all-nodes (${r.backend}${r.jobs !== undefined ? `, --jobs ${r.jobs}` : ''}) of ${r.file}: ${r.nodes} nodes, exit ${r.code}`,
     `  in all: ${s(r.wallS)} s wall${r.cpuS !== undefined ? `, ${s(r.cpuS)} s CPU` : ''}${r.rssMiB !== undefined ? `, ${Math.round(r.rssMiB)} MiB peak RSS` : ''}`,
     `  load + shared work + first node: ${s(r.firstNodeS)} s; per node after it: median ${s(r.perNodeS.median)} s, p90 ${s(r.perNodeS.p90)} s, max ${s(r.perNodeS.max)} s`,
     `  per node: ${k(r.lines.median)} lines (max ${k(r.lines.max)}), ${(r.bytes.median / 2 ** 20).toFixed(1)} MiB (max ${(r.bytes.max / 2 ** 20).toFixed(1)}), ${r.sets.median} sets+maps, ${r.elements.median} elements (max ${r.elements.max})`,
     r.nft
-      ? `  nft -f of ${r.nft.node} (largest) in a throwaway netns: ${s(r.nft.loadMs / 1000)} s first load, ${s(r.nft.reloadMs / 1000)} s atomic reload`
+      ? `  nft -f of ${r.nft.node} (largest) in a throwaway netns: ${s(r.nft.loadMs / 1000)} s first load, ${s(r.nft.reloadMs / 1000)} s atomic reload (median); wall ${r.nft.wallMs.map((x) => s(x / 1000)).join(', ')} s${r.nft.cpuMs ? `; CPU ${r.nft.cpuMs.map((x) => s(x / 1000)).join(', ')} s` : ''}`
       : '  nft -f: not measured (needs root and nft)',
     `  load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)} (2-core machine shared with other work)`,
   ].join('\n')
@@ -233,16 +281,26 @@ export function formatScaleCompile(r: ScaleCompileResult): string {
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, '/'))) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { backend: { type: 'string' }, keep: { type: 'string' }, 'no-load': { type: 'boolean' } },
+    options: {
+      backend: { type: 'string' },
+      keep: { type: 'string' },
+      'no-load': { type: 'boolean' },
+      jobs: { type: 'string' },
+      'nft-runs': { type: 'string' },
+    },
   })
   const file = positionals[0]
   if (!file)
-    throw new Error('usage: scale-compile.js FILE [--backend nftables|iptables] [--keep DIR] [--no-load]')
+    throw new Error(
+      'usage: scale-compile.js FILE [--backend nftables|iptables] [--keep DIR] [--no-load] [--jobs N] [--nft-runs N]',
+    )
   const backend = values.backend === 'iptables' ? 'iptables' : 'nftables'
   const r = await scaleCompile(file, {
     backend,
     ...(values.keep ? { outDir: values.keep } : {}),
     ...(values['no-load'] ? { noLoad: true } : {}),
+    ...(values.jobs ? { jobs: Number(values.jobs) } : {}),
+    ...(values['nft-runs'] ? { nftRuns: Number(values['nft-runs']) } : {}),
   })
   console.log(formatScaleCompile(r))
 }

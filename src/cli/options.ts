@@ -161,15 +161,18 @@ export async function readInputsFromOptions(
 
 /**
  * Reads and loads every input; prints diagnostics to stderr. Returns undefined when the run must
- * stop (no input, or an error under --strict): the caller exits 2.
+ * stop (no input, or an error under --strict): the caller exits 2. `onRead` is told what was read
+ * before it is loaded (`compile --all-nodes --jobs` starts its workers, which load it too, meanwhile).
  */
 export async function loadFromOptions(
   paths: readonly string[],
   opts: InputOptions,
   command: string,
+  onRead?: (read: ReadInputsResult) => void,
 ): Promise<LoadedClusterState | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
+  onRead?.(read)
   const progress = process.stderr.isTTY === true ? progressLine() : undefined
   const loaded = loadClusterState(read.inputs, {
     validate: read.mode,

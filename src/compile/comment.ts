@@ -20,12 +20,16 @@ export function commentLine(text: string): string {
   return text.replace(/[\t\n\v\f\r\u0085\u2028\u2029]+/g, ' ').replace(/[^\x20-\x7e]/gu, '?')
 }
 
+/** Printable ASCII without quotes and backslashes: what commentText leaves as it is (but for the length). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
 /**
  * Returns text fit for a quoted comment (`comment "..."`, `--comment "..."`): commentLine, with quotes
  * and backslashes turned into `quote` (default `'`), cut to `max` characters (ending in `...`).
  */
 export function commentText(text: string, max = COMMENT_MAX, quote = "'"): string {
-  let t = commentLine(text.replace(/["\\]/g, quote))
+  // most comments are printable ASCII without quotes or backslashes already: one test, no rewrite
+  let t = PLAIN.test(text) ? text : commentLine(text.replace(/["\\]/g, quote))
   if (t.length > max) t = `${t.slice(0, max - 3)}...`
   return t
 }

@@ -21,6 +21,8 @@ export interface NamespaceIndex {
   readonly labels: ReadonlyMap<string, Labels>
   /** scope key -> namespace -> matches. */
   readonly memo: Map<string, Map<string, boolean>>
+  /** 'key\u0000value' -> the namespaces holding that label (built on first use: namespacesWithLabel). */
+  byLabel?: Map<string, string[]>
 }
 
 /** Builds the namespace index of a cluster (a later namespace of the same name wins). */
@@ -53,4 +55,26 @@ export function matchNamespaceScope(
     byNamespace.set(namespace, m)
   }
   return m
+}
+
+/**
+ * Returns the namespaces whose labels hold key=value, a superset of those a namespaceSelector with that
+ * matchLabels pair matches: the declared ones with the label, and `value` itself for the name label
+ * (a namespace nobody declared has only that one). In the order the namespaces were declared.
+ */
+export function namespacesWithLabel(index: NamespaceIndex, key: string, value: string): readonly string[] {
+  if (!index.byLabel) {
+    const byLabel = new Map<string, string[]>()
+    for (const [ns, labels] of index.labels)
+      for (const k of Object.keys(labels)) {
+        const pair = `${k}\u0000${labels[k]}`
+        const list = byLabel.get(pair)
+        if (list) list.push(ns)
+        else byLabel.set(pair, [ns])
+      }
+    index.byLabel = byLabel
+  }
+  const declared = index.byLabel.get(`${key}\u0000${value}`) ?? []
+  if (key !== NAMESPACE_NAME_LABEL || index.labels.has(value)) return declared
+  return [...declared, value]
 }

@@ -11,7 +11,7 @@
 import type { Labels, Pod } from '../model/index.js'
 import { isPolicyEndpoint } from './endpoints.js'
 import { isEmptySelector, matchSelector } from './label-selector.js'
-import { matchNamespaceScope, type NamespaceIndex } from './namespaces.js'
+import { matchNamespaceScope, type NamespaceIndex, namespacesWithLabel } from './namespaces.js'
 import type { PodsPeer } from './peers.js'
 
 /** Endpoints of one namespace with the same labels: selectors are matched once per group. */
@@ -152,10 +152,21 @@ export function candidateGroups<T>(
     const inNs = index.byNamespace.get(scope.namespace) ?? []
     if (!best || inNs.length < best.length) best = inNs
   } else if (!isEmptySelector(scope.selector)) {
+    // the namespaces to try: those with the selector's rarest matchLabels pair, else every one with pods
+    let names: Iterable<string> | undefined
+    let fewest = index.byNamespace.size
+    for (const [k, v] of Object.entries(scope.selector.matchLabels)) {
+      const list = namespacesWithLabel(namespaces, k, v)
+      if (list.length < fewest) {
+        names = list
+        fewest = list.length
+      }
+    }
     let count = 0
     const lists: (readonly LabelGroup<T>[])[] = []
-    for (const [ns, groups] of index.byNamespace) {
-      if (!matchNamespaceScope(namespaces, scope, ns)) continue
+    for (const ns of names ?? index.byNamespace.keys()) {
+      const groups = index.byNamespace.get(ns)
+      if (!groups || !matchNamespaceScope(namespaces, scope, ns)) continue
       lists.push(groups)
       count += groups.length
     }

@@ -1,27 +1,35 @@
 /** `palisade compile`: the nftables or iptables ruleset one node (or every node) must enforce. */
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Command } from 'commander'
 import {
   BACKENDS,
   type BackendName as Backend,
   type CompiledRuleset,
   compileNode,
-  createClusterCompiler,
   DEFAULT_BACKEND,
   parseBackendName,
 } from '../../backends/index.js'
 import { type CompileOptions, nodeNameProblem, nodesOf } from '../../compile/index.js'
 import { checkPodCIDRs } from '../../load/index.js'
-import type { ClusterState, Diagnostic } from '../../model/index.js'
-import { formatDiagnostic } from '../format.js'
+import type { ClusterState } from '../../model/index.js'
+import {
+  compileAllNodes,
+  MAX_JOBS,
+  parseJobs,
+  printDiagnostics,
+  startCompileWorkers,
+  statsLine,
+  writeRulesetFiles,
+} from '../compile-all.js'
 import { addInputOptions, type InputOptions, loadFromOptions } from '../options.js'
+
+export { printDiagnostics }
 
 interface CompileCliOptions extends InputOptions {
   readonly node?: string
   readonly backend: string
   readonly output?: string
   readonly allNodes?: string
+  readonly jobs?: string
   readonly podInterface?: string[]
   readonly podCidr?: string[]
   readonly unknownPods: string
@@ -80,28 +88,12 @@ export function parseBackend(text: string): Backend | undefined {
   return parseBackendName(text)
 }
 
-/** Prints compile diagnostics to stderr (info only when verbose). */
-export function printDiagnostics(diagnostics: readonly Diagnostic[], verbose: boolean | undefined): void {
-  for (const d of diagnostics) {
-    if (d.severity === 'info' && !verbose) continue
-    process.stderr.write(`${formatDiagnostic(d)}\n`)
-  }
-}
-
 /** Returns the ruleset as one text: the file itself for nftables, the files with headers otherwise. */
 function asText(rs: CompiledRuleset): string {
   const names = Object.keys(rs.files)
   if (names.length === 1) return rs.files[names[0] as string] ?? ''
   return names.map((n) => `# ==> ${n} <==\n${rs.files[n]}`).join('\n')
 }
-
-async function writeFiles(dir: string, rs: CompiledRuleset): Promise<void> {
-  await mkdir(dir, { recursive: true })
-  for (const [name, text] of Object.entries(rs.files)) await writeFile(join(dir, name), text)
-}
-
-const statsLine = (rs: CompiledRuleset): string =>
-  `${rs.node}: ${rs.stats.rules} rules, ${rs.stats.chains} chains, ${rs.stats.sets} sets, ${rs.stats.elements} elements (${rs.backend})`
 
 /** Compiles one node, printing its diagnostics. */
 function compileOne(
@@ -128,6 +120,10 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
         .option('--backend <name>', BACKENDS.join(' | '), DEFAULT_BACKEND)
         .option('-o, --output <dir>', 'write the files into DIR instead of printing them')
         .option('--all-nodes <dir>', 'write DIR/<node>/... for every node that runs pods')
+        .option(
+          '--jobs <n>',
+          `with --all-nodes: threads compiling runs of nodes in parallel, each loading the input (1-${MAX_JOBS}; default 1)`,
+        )
         .option(
           '--pod-interface <ns/name=ifname>',
           "a pod's host-side interface, for anti-spoofing (repeatable)",
@@ -170,48 +166,78 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
       process.stderr.write(`palisade compile: --node: ${nodeProblem}\n`)
       return setExit(2)
     }
-    // Only the cluster is kept: the parsed objects become garbage (less heap to scan per node at scale).
-    const cluster = (await loadFromOptions(paths, opts, 'compile'))?.cluster
-    if (!cluster) return setExit(2)
-    const nodes = nodesOf(cluster)
-    try {
-      if (opts.allNodes !== undefined) {
-        if (nodes.length === 0)
-          process.stderr.write('palisade compile: warning: no pod has spec.nodeName: nothing to write\n')
-        // What does not depend on the node (pod facts, set elements...) is computed once for all.
-        const compile = createClusterCompiler(cluster, backend, copts)
-        for (const node of nodes) {
-          // Node names become folder names: an RFC 1123 subdomain cannot leave the output folder.
-          const problem = nodeNameProblem(node)
-          if (problem) {
-            process.stderr.write(`palisade compile: ${problem}: skipped\n`)
-            setExit(2)
-            continue
-          }
-          const r = compile(node)
-          printDiagnostics(r.diagnostics, opts.verbose)
-          const rs = r.value
-          await writeFiles(join(opts.allNodes, node), rs)
-          process.stderr.write(`${statsLine(rs)} -> ${join(opts.allNodes, node)}\n`)
-        }
-      }
-      if (opts.node !== undefined) {
-        if (!nodes.includes(opts.node)) {
-          process.stderr.write(
-            `palisade compile: warning: no pod runs on node "${opts.node}" (nodes: ${nodes.join(', ') || 'none'}); the ruleset isolates nothing\n`,
-          )
-        }
-        const rs = compileOne(cluster, opts.node, backend, copts, opts.verbose)
-        if (opts.output !== undefined) {
-          await writeFiles(opts.output, rs)
-          process.stderr.write(`${statsLine(rs)} -> ${opts.output}\n`)
-        } else {
-          process.stdout.write(asText(rs))
-        }
-      }
-    } catch (err) {
-      process.stderr.write(`palisade compile: ${err instanceof Error ? err.message : String(err)}\n`)
+    const jobs = parseJobs(opts.jobs)
+    if (typeof jobs === 'string') {
+      process.stderr.write(`palisade compile: ${jobs}\n`)
       return setExit(2)
     }
+    // --all-nodes --jobs N: the workers load the inputs while this thread does (they are started on
+    // what was read, before it is loaded).
+    let workers: ReturnType<typeof startCompileWorkers>
+    try {
+      // Only the cluster is kept: the parsed objects become garbage (less heap to scan per node at scale).
+      const cluster = (
+        await loadFromOptions(paths, opts, 'compile', (read) => {
+          if (opts.allNodes !== undefined)
+            workers = startCompileWorkers({
+              inputs: read.inputs,
+              mode: read.mode,
+              maxBytes: read.maxBytes,
+              backend,
+              copts,
+              jobs,
+            })
+        })
+      )?.cluster
+      if (!cluster) return setExit(2)
+      return await compileTo(cluster, opts, backend, copts, workers, setExit)
+    } finally {
+      await workers?.stop()
+    }
   })
+}
+
+/** Compiles every node (--all-nodes) or one (--node) of the loaded cluster. */
+async function compileTo(
+  cluster: ClusterState,
+  opts: CompileCliOptions,
+  backend: Backend,
+  copts: CompileOptions,
+  workers: ReturnType<typeof startCompileWorkers>,
+  setExit: (code: number) => void,
+): Promise<void> {
+  const nodes = nodesOf(cluster)
+  try {
+    if (opts.allNodes !== undefined) {
+      if (nodes.length === 0)
+        process.stderr.write('palisade compile: warning: no pod has spec.nodeName: nothing to write\n')
+      await compileAllNodes({
+        cluster,
+        nodes,
+        backend,
+        copts,
+        dir: opts.allNodes,
+        verbose: opts.verbose,
+        workers,
+        setExit,
+      })
+    }
+    if (opts.node !== undefined) {
+      if (!nodes.includes(opts.node)) {
+        process.stderr.write(
+          `palisade compile: warning: no pod runs on node "${opts.node}" (nodes: ${nodes.join(', ') || 'none'}); the ruleset isolates nothing\n`,
+        )
+      }
+      const rs = compileOne(cluster, opts.node, backend, copts, opts.verbose)
+      if (opts.output !== undefined) {
+        await writeRulesetFiles(opts.output, rs.files)
+        process.stderr.write(`${statsLine(rs)} -> ${opts.output}\n`)
+      } else {
+        process.stdout.write(asText(rs))
+      }
+    }
+  } catch (err) {
+    process.stderr.write(`palisade compile: ${err instanceof Error ? err.message : String(err)}\n`)
+    return setExit(2)
+  }
 }
