@@ -21,12 +21,10 @@
  *   the number of pods. A pod chain jumps to each policy chain selecting the pod, then counts and drops.
  *   A policy chain `accept`s when one of its rules matches; falling off its end = no opinion.
  *
- * - PORT DISPATCH. A new connection must not pay for policies with no rule for its port. When a pod has
- *   two or more policies whose every rule names a protocol and ports, they are reached through a
- *   verdict map `ports_...` on
+ * - PORT DISPATCH. A new connection must not pay for policies with no rule for its port. Policies whose
+ *   every rule names a protocol and ports are reached through a verdict map `ports_...` on
  *   `meta l4proto . th dport` (disjoint intervals -> the policy chain, or a `_h<n>` helper chain
- *   jumping to the policies sharing that interval); only the others are jumped one by one (with one
- *   such policy every policy is jumped: a map per pod would cost `nft -f` time for nothing). Inside a
+ *   jumping to the policies sharing that interval); only the others are jumped one by one. Inside a
  *   policy chain each rule tests its port before its peer set (a compare before a set lookup).
  *   Measured in the lab (bench/lab.ts --shape worst, 1,000 policies selecting one pod, each for its own
  *   port): nf_tables CPU per new connection ~1,000 us -> ~23 us (0 policies: 13 us).
@@ -395,13 +393,12 @@ function portSlices(chains: readonly IRChain[]): PortSlice[] {
 
 /**
  * Renders a pod chain (and its port dispatch): jump to each selecting policy, then count and drop.
- * When at least two policies name only protocols and ports, they are not jumped one by one: a verdict
- * map on `meta l4proto . th dport` sends the packet only to the policies with a rule for its port
- * (directly, or through a small chain when several share the interval). A packet of another port or
- * protocol matches no element and falls through to the drop. Other policies (a rule for every port, a
- * whole protocol or a named port) are jumped first, as before. With one such policy or none, every
- * policy is jumped in the pod's order (no map). Returns the pod chain, its helper chains and its port
- * map, in print order.
+ * Policies whose every rule names a protocol and ports are not jumped one by one: a verdict map on
+ * `meta l4proto . th dport` sends the packet only to the policies with a rule for its port (directly,
+ * or through a small chain when several share the interval). A packet of another port or protocol
+ * matches no element and falls through to the drop. Other policies (a rule for every port, a whole
+ * protocol or a named port) are jumped first, as before. Returns the pod chain, its helper chains and
+ * its port map, in print order.
  */
 function renderPodChain(
   p: IRLocalPod,
@@ -415,18 +412,14 @@ function renderPodChain(
   const dir = direction === 'Ingress' ? 'ingress' : 'egress'
   const key = `${p.namespace}/${p.name}`
   const by = d.policies.map((id) => policyName.get(id) ?? id)
-  const seeAll: string[] = []
+  const always: string[] = []
   const byPort: IRChain[] = []
   for (const id of d.policies) {
     const c = chainById.get(id)
     if (c !== undefined && isPortOnly(c)) byPort.push(c)
-    else seeAll.push(id)
+    else always.push(id)
   }
-  // As dispatchPays: with one port-only policy a jump costs what the map lookup costs (the policy
-  // chain tests its port first), and a map per pod costs `nft -f` time (issue 16): every policy is
-  // jumped in the pod's order, as iptables does.
-  const slices = byPort.length >= 2 ? portSlices(byPort) : []
-  const always = slices.length > 0 ? seeAll : d.policies
+  const slices = portSlices(byPort)
   const helperCount = new Set(slices.filter((s) => s.policies.length > 1).map((s) => s.policies.join(' ')))
     .size
   const map = portMapName(d.chain, helperCount)
