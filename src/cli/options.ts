@@ -173,8 +173,11 @@ export async function loadFromOptions(
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
   onRead?.(read)
+  const count = read.inputs.length
   const progress = process.stderr.isTTY === true ? progressLine() : undefined
-  const loaded = loadClusterState(read.inputs, {
+  // Each input's bytes are let go once it is read (nobody else holds them unless onRead kept `read`):
+  // a dump of hundreds of MiB is then in memory once, as text, not twice.
+  const loaded = loadClusterState(onRead ? read.inputs : consume(read.inputs), {
     validate: read.mode,
     maxBytes: read.maxBytes,
     ...(progress ? { onProgress: progress.update } : {}),
@@ -185,9 +188,14 @@ export async function loadFromOptions(
     if (d.severity === 'info' && !opts.verbose) continue
     process.stderr.write(`${formatDiagnostic(d, colorsFor('stderr'))}\n`)
   }
-  if (read.inputs.length === 0) return undefined
+  if (count === 0) return undefined
   if (opts.strict && hasErrors(diagnostics)) return undefined
   return { ...loaded, diagnostics }
+}
+
+/** The items of an array, each taken out of it as it is handed over (no variable here holds it after). */
+function* consume<T>(items: T[]): Generator<T> {
+  while (items.length > 0) yield items.shift() as T
 }
 
 /** Below this many milliseconds of reading, no progress line is shown. */

@@ -6,7 +6,7 @@ import type { ClusterState, Diagnostic, DiagnosticCode, RawObject } from '../mod
 import { describeObject } from '../model/index.js'
 import { validateObject } from '../validate/index.js'
 import { createNormalizer, normalizeObjects } from './normalize.js'
-import { type InputText, type ParseOptions, parseDocuments, parseInputEach } from './parse.js'
+import { decodeInput, type InputText, type ParseOptions, parseDecoded, parseDocuments } from './parse.js'
 
 /**
  * What an object may get wrong and still be analysed. strict, warn and ignore are kubectl's --validate:
@@ -56,12 +56,12 @@ export function loadCluster(inputs: readonly InputText[], opts: LoadOptions): Lo
  * turn, and its data dropped (the commands that only analyse), so memory follows the cluster's size, not
  * the input's.
  */
-export function loadClusterState(inputs: readonly InputText[], opts: LoadOptions): LoadedClusterState {
+export function loadClusterState(inputs: Iterable<InputText>, opts: LoadOptions): LoadedClusterState {
   return loadStream(inputs, opts)
 }
 
 function loadStream(
-  inputs: readonly InputText[],
+  inputs: Iterable<InputText>,
   opts: LoadOptions,
   keep?: (object: RawObject, accepted: boolean) => void,
 ): LoadedClusterState {
@@ -71,10 +71,14 @@ function loadStream(
   }
   const diagnostics: Diagnostic[] = []
   const normalizer = createNormalizer()
-  for (const input of inputs) {
+  for (const input of decodeEach(inputs, parseOptions)) {
+    if (input.problems) {
+      diagnostics.push(...input.problems)
+      continue
+    }
     // The file's own diagnostics come before those of its objects (known only once it is read).
     const ofObjects: Diagnostic[] = []
-    const ofFile = parseInputEach(input, parseOptions, ({ object, diagnostics: own }) => {
+    const ofFile = parseDecoded(input, parseOptions, ({ object, diagnostics: own }) => {
       const checked = checkObject(object, own, opts.validate)
       if (checked.diagnostics.length > 0) ofObjects.push(...checked.diagnostics)
       keep?.(object, checked.accepted)
@@ -85,6 +89,27 @@ function loadStream(
   const normalized = normalizer.finish()
   diagnostics.push(...normalized.diagnostics)
   return { cluster: normalized.value, diagnostics }
+}
+
+/**
+ * The inputs decoded one at a time: no variable here holds an input's bytes once its text is made, so
+ * when the caller holds none either (an iterator that hands them over) they can go before it is read.
+ */
+function* decodeEach(
+  inputs: Iterable<InputText>,
+  opts: ParseOptions,
+): Generator<ReturnType<typeof decodeInput>> {
+  const it = inputs[Symbol.iterator]()
+  for (;;) {
+    const next = decodeNext(it, opts)
+    if (!next) return
+    yield next
+  }
+}
+
+function decodeNext(it: Iterator<InputText>, opts: ParseOptions): ReturnType<typeof decodeInput> | undefined {
+  const r = it.next()
+  return r.done ? undefined : decodeInput(r.value, opts)
 }
 
 interface Checked {

@@ -93,19 +93,44 @@ export function parseInputEach(
   opts: ParseOptions,
   each: (object: ParsedObject) => void,
 ): Diagnostic[] {
+  const decoded = decodeInput(input, opts)
+  return typeof decoded.text === 'string'
+    ? parseDecoded(decoded as DecodedInput, opts, each)
+    : decoded.problems
+}
+
+/** An input decoded to text (or why it cannot be: too large, binary). */
+export type DecodedInput = { readonly file: string; readonly text: string; readonly problems?: undefined }
+type Undecodable = { readonly file: string; readonly text?: undefined; readonly problems: Diagnostic[] }
+
+/** Checks an input's size and decodes it as kubectl does (the bytes are not needed after this). */
+export function decodeInput(input: InputText, opts: ParseOptions): DecodedInput | Undecodable {
   const file = input.file
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
   const size = byteLength(input.text, maxBytes)
   if (size > maxBytes) {
-    return fileProblem(
+    return {
       file,
-      'load.too-large',
-      `input is ${formatBytes(size)}, over the limit of ${formatBytes(maxBytes)}: not read`,
-    )
+      problems: fileProblem(
+        file,
+        'load.too-large',
+        `input is ${formatBytes(size)}, over the limit of ${formatBytes(maxBytes)}: not read`,
+      ),
+    }
   }
   const decoded = decodeText(input.text)
-  if (typeof decoded !== 'string') return fileProblem(file, 'load.binary', decoded.problem)
-  return parseText(file, decoded, opts, each)
+  if (typeof decoded !== 'string')
+    return { file, problems: fileProblem(file, 'load.binary', decoded.problem) }
+  return { file, text: decoded }
+}
+
+/** parseInputEach on an input already decoded. */
+export function parseDecoded(
+  input: DecodedInput,
+  opts: ParseOptions,
+  each: (object: ParsedObject) => void,
+): Diagnostic[] {
+  return parseText(input.file, input.text, opts, each)
 }
 
 function fileProblem(file: string, code: DiagnosticCode, message: string): Diagnostic[] {
