@@ -35,7 +35,14 @@ import {
   removeFromPodIndex,
 } from '../semantics/index.js'
 import type { CompileOptions, IRLocalPod, IRPodRange, IRSet, NodeIR } from './ir.js'
-import { buildStructure, type SortedPolicies, type Structure, sortPolicies } from './ir-structure.js'
+import {
+  buildStructure,
+  createStructureMemo,
+  type SortedPolicies,
+  type Structure,
+  type StructureMemo,
+  updateSortedPolicies,
+} from './ir-structure.js'
 import { byString, sameItems } from './order.js'
 import {
   type BuildPods,
@@ -71,6 +78,8 @@ export interface BuildMemo extends FactsMemo {
   /** The namespace index of namespaceObjects (with its memo of scope matches). */
   namespaceIndex: NamespaceIndex | undefined
   structure: Structure | undefined
+  /** What the structure builds reuse from one another (per policy, per local pod). */
+  readonly structureMemo: StructureMemo
   /** Finished sets of the last build, by set key. */
   sets: Map<string, IRSet>
   /** Address -> programmable pods holding it, kept up to date from build to build once needed. */
@@ -108,6 +117,7 @@ export function createBuildMemo(allNodes = false): BuildMemo {
     namespaceObjects: [],
     namespaceIndex: undefined,
     structure: undefined,
+    structureMemo: createStructureMemo(),
     sets: new Map(),
     addresses: undefined,
     podIndex: undefined,
@@ -161,13 +171,21 @@ export function buildNodeIRWithMemo(
     sameItems(old.onNode, pods.onNode)
   let sorted: SortedPolicies | undefined
   if (!reuse) {
-    sorted = memo?.sortedPolicies
-    if (sorted?.policies !== cluster.policies) sorted = sortPolicies(cluster.policies)
+    sorted = updateSortedPolicies(memo?.sortedPolicies, cluster.policies)
     if (memo) memo.sortedPolicies = sorted
   }
   const structure = reuse
     ? old
-    : buildStructure(cluster, node, opts, pods.families, pods.onNode, pods.onNodeFacts, sorted)
+    : buildStructure(
+        cluster,
+        node,
+        opts,
+        pods.families,
+        pods.onNode,
+        pods.onNodeFacts,
+        sorted,
+        memo?.structureMemo,
+      )
 
   // Phase 3: set elements (a memoized set is reused unless a changed pod or namespace can affect it).
   const sets = fillSets(
