@@ -112,6 +112,10 @@ export function createBuildMemo(allNodes = false): BuildMemo {
     podFacts: [],
     facts: new Map(),
     lastPods: undefined,
+    count4: 0,
+    count6: 0,
+    duplicates: false,
+    local: undefined,
     epoch: 0,
     namespaces: undefined,
     namespaceObjects: [],
@@ -152,7 +156,7 @@ export function buildNodeIRWithMemo(
   const changes = memo?.structure !== undefined
   const pods =
     memo && lastPods
-      ? podsOfNode(memo.podFacts, lastPods, node, changes)
+      ? podsOfNode(memo, lastPods, node, changes)
       : collectPodFacts(memo, cluster.pods, node, epoch, changes)
   let changed = pods.changed
   if (changed && changed.length > CHANGED_PODS_LIMIT) changed = undefined
@@ -315,18 +319,18 @@ function fillSets(
     programmable,
     podIndex: () => {
       if (!memo) {
-        index ??= buildPodIndex(programmable, podOf)
+        index ??= buildPodIndex(programmable(), podOf)
         return index
       }
-      memo.podIndex ??= buildPodIndex(programmable, podOf)
+      memo.podIndex ??= buildPodIndex(programmable(), podOf)
       return memo.podIndex
     },
     namespaces: nsIndex,
     nodes,
   }
   const addressIndex = (): ReadonlyMap<string, readonly PodFacts[]> => {
-    if (!memo) return indexAddresses(programmable)
-    memo.addresses ??= indexAddresses(programmable)
+    if (!memo) return indexAddresses(programmable())
+    memo.addresses ??= indexAddresses(programmable())
     return memo.addresses
   }
   const oldSets = memo?.sets
