@@ -788,6 +788,8 @@ interface RenderMemo {
   readonly sets: WeakMap<IRSet, NftSet>
   readonly chains: WeakMap<IRChain, NftChain>
   readonly pods: WeakMap<IRLocalPod, RenderedPod>
+  /** The dispatch maps of a list of local pods (their comment also says whether ClusterNetworkPolicies are compiled). */
+  readonly dispatch: WeakMap<readonly IRLocalPod[], { readonly cnp: boolean; readonly maps: NftMap[] }>
 }
 
 /** A local pod's rendered chains and what they were rendered from besides the pod. */
@@ -885,8 +887,15 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
     for (const d of dispatches.Admin.values()) objects.push(...d)
     for (const t of tierChains) objects.push(t.tier)
   }
-  for (const dir of ['Ingress', 'Egress'] as const)
-    for (const f of [4, 6] as const) objects.push(renderDispatchMap(ir, dir, f))
+  let dispatch = m?.dispatch.get(ir.pods)
+  if (dispatch === undefined || dispatch.cnp !== (ir.clusterChains !== undefined)) {
+    const maps: NftMap[] = []
+    for (const dir of ['Ingress', 'Egress'] as const)
+      for (const f of [4, 6] as const) maps.push(renderDispatchMap(ir, dir, f))
+    dispatch = { cnp: ir.clusterChains !== undefined, maps }
+    m?.dispatch.set(ir.pods, dispatch)
+  }
+  objects.push(...dispatch.maps)
   const spoof = ir.antiSpoofing ? renderAntiSpoofing(ir) : undefined
   if (spoof) objects.push(...spoof.sets)
   const unknown = renderUnknownPods(ir)
@@ -957,6 +966,11 @@ export function renderNftables(ir: NodeIR): NftTable {
  * an incremental compiler pays only for what changed and the delta skips unchanged objects by identity.
  */
 export function createNftRenderer(): NftRenderer {
-  const m: RenderMemo = { sets: new WeakMap(), chains: new WeakMap(), pods: new WeakMap() }
+  const m: RenderMemo = {
+    sets: new WeakMap(),
+    chains: new WeakMap(),
+    pods: new WeakMap(),
+    dispatch: new WeakMap(),
+  }
   return (ir) => renderTable(ir, m)
 }
