@@ -189,6 +189,10 @@ export function buildNodeIRWithMemo(
         pods.onNodeFacts,
         sorted,
         memo?.structureMemo,
+        // the last build's index while the namespaces are the same objects (fillSets keeps it)
+        memo?.namespaceIndex !== undefined && sameItems(memo.namespaceObjects, cluster.namespaces)
+          ? memo.namespaceIndex
+          : undefined,
       )
 
   // Phase 3: set elements (a memoized set is reused unless a changed pod or namespace can affect it).

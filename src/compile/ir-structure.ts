@@ -15,7 +15,7 @@ import {
   type PolicyRule,
   policyKey,
 } from '../model/index.js'
-import { policyHasType, policySelectsPod, rulesOf } from '../semantics/index.js'
+import { type NamespaceIndex, policyHasType, policySelectsPod, rulesOf } from '../semantics/index.js'
 import { clusterChains, type PodTiers, tiersOf } from './cluster-chains.js'
 import type {
   CompileOptions,
@@ -115,13 +115,15 @@ export function buildStructure(
   onNodeFacts: readonly PodFacts[],
   sorted: SortedPolicies = sortPolicies(cluster.policies),
   memo?: StructureMemo,
+  /** The namespace index of cluster.namespaces, when the caller has it (ClusterNetworkPolicy subjects). */
+  namespaceIndex?: NamespaceIndex,
 ): Structure {
   const diagnostics: Diagnostic[] = []
   const b: Builder = { names: createNameRegistry(), families, sets: new Map(), diagnostics }
   const local = programmableLocalPods(node, onNodeFacts, diagnostics)
   const { chains, podDirs } = policyChains(b, sorted, local, memo)
   const clusterPolicies = cluster.clusterPolicies ?? []
-  const cnp = clusterChains(b, clusterPolicies, cluster.namespaces, local)
+  const cnp = clusterChains(b, clusterPolicies, cluster.namespaces, local, namespaceIndex)
   const pods = local.map((p) => {
     const made = localPod(b, p, podDirs.get(keyOf(p)), opts, cnp.podTiers)
     if (!memo) return made
