@@ -188,7 +188,9 @@ export function buildNodeIRWithMemo(
         pods.onNode,
         pods.onNodeFacts,
         sorted,
-        memo?.structureMemo,
+        // per policy and per pod memos pay off from build to build of one node (the agent); for every
+        // node in turn (`compile --all-nodes`) they would hold what each policy compiled for the whole run
+        memo?.allNodes ? undefined : memo?.structureMemo,
         // the last build's index while the namespaces are the same objects (fillSets keeps it)
         memo?.namespaceIndex !== undefined && sameItems(memo.namespaceObjects, cluster.namespaces)
           ? memo.namespaceIndex
