@@ -26,7 +26,7 @@ import type {
   IRPodTiers,
   IRRule,
 } from './ir.js'
-import { createNameRegistry } from './names.js'
+import { createNameRegistry, type NameRegistry } from './names.js'
 import { byString, identityDiff, sameItems } from './order.js'
 import { keyOf, type PodFacts } from './pod-facts.js'
 import {
@@ -80,6 +80,8 @@ export interface StructureMemo {
   /** Local pods by namespace of the last build (kept as the same arrays while their pods are the same). */
   localByNamespace: Map<string, PodFacts[]>
   readonly pods: WeakMap<Pod, IRLocalPod>
+  /** The name registry of the last build (the next one reuses how each id was formed). */
+  names: NameRegistry | undefined
 }
 
 /** A policy's chains as compiled for a list of families. */
@@ -102,6 +104,7 @@ export function createStructureMemo(): StructureMemo {
     selected: new WeakMap(),
     localByNamespace: new Map(),
     pods: new WeakMap(),
+    names: undefined,
   }
 }
 
@@ -119,7 +122,8 @@ export function buildStructure(
   namespaceIndex?: NamespaceIndex,
 ): Structure {
   const diagnostics: Diagnostic[] = []
-  const b: Builder = { names: createNameRegistry(), families, sets: new Map(), diagnostics }
+  const b: Builder = { names: createNameRegistry(memo?.names), families, sets: new Map(), diagnostics }
+  if (memo) memo.names = b.names
   const local = programmableLocalPods(node, onNodeFacts, diagnostics)
   const { chains, podDirs } = policyChains(b, sorted, local, memo)
   const clusterPolicies = cluster.clusterPolicies ?? []
