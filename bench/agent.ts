@@ -131,7 +131,8 @@ async function main(): Promise<void> {
         kubeConfig: kc,
         backend: 'nftables',
         syncPeriodMs: 5 * 60_000,
-        cacheSyncTimeoutMs: 120_000,
+        // the initial list of 102k pods through the in-process fake API server takes minutes on a loaded machine
+        cacheSyncTimeoutMs: 900_000,
         debounceMs: 20,
         cleanupOnExit: true,
         ...(real ? { netns: ns } : {}),

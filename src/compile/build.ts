@@ -35,7 +35,14 @@ import {
   removeFromPodIndex,
 } from '../semantics/index.js'
 import type { CompileOptions, IRLocalPod, IRPodRange, IRSet, NodeIR } from './ir.js'
-import { buildStructure, type SortedPolicies, type Structure, sortPolicies } from './ir-structure.js'
+import {
+  buildStructure,
+  createStructureMemo,
+  type SortedPolicies,
+  type Structure,
+  type StructureMemo,
+  updateSortedPolicies,
+} from './ir-structure.js'
 import { byString, sameItems } from './order.js'
 import {
   type BuildPods,
@@ -71,6 +78,8 @@ export interface BuildMemo extends FactsMemo {
   /** The namespace index of namespaceObjects (with its memo of scope matches). */
   namespaceIndex: NamespaceIndex | undefined
   structure: Structure | undefined
+  /** What the structure builds reuse from one another (per policy, per local pod). */
+  readonly structureMemo: StructureMemo
   /** Finished sets of the last build, by set key. */
   sets: Map<string, IRSet>
   /** Address -> programmable pods holding it, kept up to date from build to build once needed. */
@@ -103,11 +112,16 @@ export function createBuildMemo(allNodes = false): BuildMemo {
     podFacts: [],
     facts: new Map(),
     lastPods: undefined,
+    count4: 0,
+    count6: 0,
+    duplicates: false,
+    local: undefined,
     epoch: 0,
     namespaces: undefined,
     namespaceObjects: [],
     namespaceIndex: undefined,
     structure: undefined,
+    structureMemo: createStructureMemo(),
     sets: new Map(),
     addresses: undefined,
     podIndex: undefined,
@@ -142,7 +156,7 @@ export function buildNodeIRWithMemo(
   const changes = memo?.structure !== undefined
   const pods =
     memo && lastPods
-      ? podsOfNode(memo.podFacts, lastPods, node, changes)
+      ? podsOfNode(memo, lastPods, node, changes)
       : collectPodFacts(memo, cluster.pods, node, epoch, changes)
   let changed = pods.changed
   if (changed && changed.length > CHANGED_PODS_LIMIT) changed = undefined
@@ -161,13 +175,27 @@ export function buildNodeIRWithMemo(
     sameItems(old.onNode, pods.onNode)
   let sorted: SortedPolicies | undefined
   if (!reuse) {
-    sorted = memo?.sortedPolicies
-    if (sorted?.policies !== cluster.policies) sorted = sortPolicies(cluster.policies)
+    sorted = updateSortedPolicies(memo?.sortedPolicies, cluster.policies)
     if (memo) memo.sortedPolicies = sorted
   }
   const structure = reuse
     ? old
-    : buildStructure(cluster, node, opts, pods.families, pods.onNode, pods.onNodeFacts, sorted)
+    : buildStructure(
+        cluster,
+        node,
+        opts,
+        pods.families,
+        pods.onNode,
+        pods.onNodeFacts,
+        sorted,
+        // per policy and per pod memos pay off from build to build of one node (the agent); for every
+        // node in turn (`compile --all-nodes`) they would hold what each policy compiled for the whole run
+        memo?.allNodes ? undefined : memo?.structureMemo,
+        // the last build's index while the namespaces are the same objects (fillSets keeps it)
+        memo?.namespaceIndex !== undefined && sameItems(memo.namespaceObjects, cluster.namespaces)
+          ? memo.namespaceIndex
+          : undefined,
+      )
 
   // Phase 3: set elements (a memoized set is reused unless a changed pod or namespace can affect it).
   const sets = fillSets(
@@ -297,18 +325,18 @@ function fillSets(
     programmable,
     podIndex: () => {
       if (!memo) {
-        index ??= buildPodIndex(programmable, podOf)
+        index ??= buildPodIndex(programmable(), podOf)
         return index
       }
-      memo.podIndex ??= buildPodIndex(programmable, podOf)
+      memo.podIndex ??= buildPodIndex(programmable(), podOf)
       return memo.podIndex
     },
     namespaces: nsIndex,
     nodes,
   }
   const addressIndex = (): ReadonlyMap<string, readonly PodFacts[]> => {
-    if (!memo) return indexAddresses(programmable)
-    memo.addresses ??= indexAddresses(programmable)
+    if (!memo) return indexAddresses(programmable())
+    memo.addresses ??= indexAddresses(programmable())
     return memo.addresses
   }
   const oldSets = memo?.sets

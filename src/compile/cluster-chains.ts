@@ -22,6 +22,7 @@ import {
   clusterPolicySelectsPod,
   clusterRulesOf,
   effectiveRule,
+  type NamespaceIndex,
 } from '../semantics/index.js'
 import type { IRClusterChain, IRClusterRule, IRPodTiers } from './ir.js'
 import { keyOf, type PodFacts } from './pod-facts.js'
@@ -57,11 +58,12 @@ export function clusterChains(
   policies: readonly ClusterNetworkPolicy[],
   namespaces: readonly Namespace[],
   local: readonly PodFacts[],
+  index?: NamespaceIndex,
 ): { chains: IRClusterChain[]; podTiers: PodTiers } {
   const chains: IRClusterChain[] = []
   const podTiers: PodTiers = new Map()
   if (policies.length === 0 || local.length === 0) return { chains, podTiers }
-  const nsIndex = buildNamespaceIndex(namespaces)
+  const nsIndex = index ?? buildNamespaceIndex(namespaces)
   const seen = new Set<string>()
   for (const pol of [...policies].sort(compareClusterPolicies)) {
     const owner = clusterPolicyOwner(pol)

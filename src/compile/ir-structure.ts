@@ -15,19 +15,30 @@ import {
   type PolicyRule,
   policyKey,
 } from '../model/index.js'
-import { policyHasType, policySelectsPod, rulesOf } from '../semantics/index.js'
+import { type NamespaceIndex, policyHasType, policySelectsPod, rulesOf } from '../semantics/index.js'
 import { clusterChains, type PodTiers, tiersOf } from './cluster-chains.js'
-import type { CompileOptions, IRChain, IRClusterChain, IRLocalPod, IRPodDirection, IRRule } from './ir.js'
-import { createNameRegistry } from './names.js'
-import { byString } from './order.js'
+import type {
+  CompileOptions,
+  IRChain,
+  IRClusterChain,
+  IRLocalPod,
+  IRPodDirection,
+  IRPodTiers,
+  IRRule,
+} from './ir.js'
+import { createNameRegistry, type NameRegistry } from './names.js'
+import { byString, identityDiff, sameItems } from './order.js'
 import { keyOf, type PodFacts } from './pod-facts.js'
 import {
   type Builder,
+  type BuildOp,
   crossMatches,
+  nameOf,
   type PeerMatch,
   type PortPart,
   peerMatches,
   portPartsOf,
+  replayBuild,
   type SetSpec,
 } from './set-specs.js'
 
@@ -55,6 +66,48 @@ export interface Structure {
 
 type Direction = 'Ingress' | 'Egress'
 
+/**
+ * What one structure build leaves for the next (part of a BuildMemo), each piece checked before reuse:
+ * - per policy and direction, its compiled chain and the steps the compilation took on the shared
+ *   state (names, set declarations: replayBuild repeats them in order, so the names and the first user
+ *   of every set are those of a build from scratch), reused while the ids come out the same;
+ * - per policy, the local pods it selects, while its namespace's local pods are the same;
+ * - per local pod, its IR, kept as the same object while it is equal (renderers reuse by identity).
+ */
+export interface StructureMemo {
+  readonly chains: WeakMap<NetworkPolicy, CompiledPolicy>
+  readonly selected: WeakMap<NetworkPolicy, { readonly of: readonly PodFacts[]; readonly pods: PodFacts[] }>
+  /** Local pods by namespace of the last build (kept as the same arrays while their pods are the same). */
+  localByNamespace: Map<string, PodFacts[]>
+  readonly pods: WeakMap<Pod, IRLocalPod>
+  /** The name registry of the last build (the next one reuses how each id was formed). */
+  names: NameRegistry | undefined
+}
+
+/** A policy's chains as compiled for a list of families. */
+interface CompiledPolicy {
+  readonly families: readonly Family[]
+  readonly chains: Partial<Record<Direction, RecordedChain>>
+}
+
+/** A chain, the steps its compilation took on the shared state, and the diagnostics it gave. */
+interface RecordedChain {
+  readonly chain: IRChain
+  readonly ops: readonly BuildOp[]
+  readonly diagnostics: readonly Diagnostic[]
+}
+
+/** Returns an empty structure memo. */
+export function createStructureMemo(): StructureMemo {
+  return {
+    chains: new WeakMap(),
+    selected: new WeakMap(),
+    localByNamespace: new Map(),
+    pods: new WeakMap(),
+    names: undefined,
+  }
+}
+
 /** Computes chains, pod chains, set declarations, names and diagnostics. */
 export function buildStructure(
   cluster: ClusterState,
@@ -64,14 +117,25 @@ export function buildStructure(
   onNode: readonly Pod[],
   onNodeFacts: readonly PodFacts[],
   sorted: SortedPolicies = sortPolicies(cluster.policies),
+  memo?: StructureMemo,
+  /** The namespace index of cluster.namespaces, when the caller has it (ClusterNetworkPolicy subjects). */
+  namespaceIndex?: NamespaceIndex,
 ): Structure {
   const diagnostics: Diagnostic[] = []
-  const b: Builder = { names: createNameRegistry(), families, sets: new Map(), diagnostics }
+  const b: Builder = { names: createNameRegistry(memo?.names), families, sets: new Map(), diagnostics }
+  if (memo) memo.names = b.names
   const local = programmableLocalPods(node, onNodeFacts, diagnostics)
-  const { chains, podDirs } = policyChains(b, sorted, local)
+  const { chains, podDirs } = policyChains(b, sorted, local, memo)
   const clusterPolicies = cluster.clusterPolicies ?? []
-  const cnp = clusterChains(b, clusterPolicies, cluster.namespaces, local)
-  const pods = local.map((p) => localPod(b, p, podDirs.get(keyOf(p)), opts, cnp.podTiers))
+  const cnp = clusterChains(b, clusterPolicies, cluster.namespaces, local, namespaceIndex)
+  const pods = local.map((p) => {
+    const made = localPod(b, p, podDirs.get(keyOf(p)), opts, cnp.podTiers)
+    if (!memo) return made
+    const old = memo.pods.get(p.pod)
+    if (old !== undefined && sameLocalPod(old, made)) return old
+    memo.pods.set(p.pod, made)
+    return made
+  })
   return {
     node,
     opts,
@@ -118,39 +182,94 @@ export interface SortedPolicies {
   /** cluster.policies as given (compared by reference). */
   readonly policies: readonly NetworkPolicy[]
   readonly sorted: readonly { readonly key: string; readonly policy: NetworkPolicy }[]
-  /** Namespace -> its policies' positions in `sorted` (contiguous: every key starts with `namespace/`). */
-  readonly byNamespace: ReadonlyMap<string, { readonly from: number; readonly to: number }>
   /** Positions in `sorted` of a policy given again (same key as the one before it). */
   readonly again: readonly number[]
+  /** The key of every policy of `policies` (owned by the newest SortedPolicies made from this one). */
+  readonly keys: Map<NetworkPolicy, string>
 }
 
 /** Sorts the policies by key (stable: a policy given twice keeps its order, the first one is compiled). */
 export function sortPolicies(policies: readonly NetworkPolicy[]): SortedPolicies {
+  const keys = new Map<NetworkPolicy, string>()
   const sorted = policies
-    .map((policy) => ({ key: policyKey(policy), policy }))
+    .map((policy) => {
+      const key = policyKey(policy)
+      keys.set(policy, key)
+      return { key, policy }
+    })
     .sort((x, y) => byString(x.key, y.key))
-  const byNamespace = new Map<string, { from: number; to: number }>()
+  return { policies, sorted, again: againOf(sorted), keys }
+}
+
+/** Positions of the entries whose key is the one before theirs. */
+function againOf(sorted: SortedPolicies['sorted']): number[] {
   const again: number[] = []
-  sorted.forEach(({ key, policy }, i) => {
-    if (i > 0 && sorted[i - 1]?.key === key) again.push(i)
-    const r = byNamespace.get(policy.namespace)
-    if (r) r.to = i + 1
-    else byNamespace.set(policy.namespace, { from: i, to: i + 1 })
-  })
-  return { policies, sorted, byNamespace, again }
+  for (let i = 1; i < sorted.length; i++) if (sorted[i - 1]?.key === sorted[i]?.key) again.push(i)
+  return again
+}
+
+/** Above this many added and removed policies, updateSortedPolicies sorts them all again. */
+const POLICY_CHANGES_LIMIT = 64
+
+/**
+ * Returns sortPolicies(policies), computed from `prev` (the previous list sorted) when the list differs
+ * from prev's by a few policies added and removed: each goes in or out by binary search. A change that
+ * touches a key given twice (whose order among equals is the input's) sorts everything again.
+ */
+export function updateSortedPolicies(
+  prev: SortedPolicies | undefined,
+  policies: readonly NetworkPolicy[],
+): SortedPolicies {
+  if (prev === undefined) return sortPolicies(policies)
+  if (prev.policies === policies) return prev
+  if (prev.again.length > 0) return sortPolicies(policies)
+  const { keys } = prev
+  const d = identityDiff(prev.policies, policies, (p) => keys.has(p), POLICY_CHANGES_LIMIT)
+  if (d === undefined) return sortPolicies(policies)
+  const sorted = prev.sorted.slice()
+  for (const p of d.removed) {
+    const key = keys.get(p) as string
+    const i = lowerBoundKey(sorted, key)
+    if (sorted[i]?.policy !== p) return sortPolicies(policies)
+    sorted.splice(i, 1)
+  }
+  for (const p of d.added) {
+    const key = policyKey(p)
+    const i = lowerBoundKey(sorted, key)
+    // an equal key: the order among equals is the input's, not known here
+    if (sorted[i]?.key === key) return sortPolicies(policies)
+    sorted.splice(i, 0, { key, policy: p })
+  }
+  for (const p of d.removed) keys.delete(p)
+  for (const p of d.added) keys.set(p, policyKey(p))
+  return { policies, sorted, again: [], keys }
+}
+
+/** First position of `sorted` whose key is not below `key`. */
+function lowerBoundKey(sorted: SortedPolicies['sorted'], key: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((sorted[mid] as SortedPolicies['sorted'][number]).key < key) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /**
  * Returns the positions in `sorted` a node must read, ascending: the policies of the namespaces of its
- * local pods, and every policy given again (noted whatever its namespace).
+ * local pods (a namespace's keys are the run from `namespace/` to `namespace0`, '0' following '/'), and
+ * every policy given again (noted whatever its namespace).
  */
 function positionsOf(sorted: SortedPolicies, local: readonly PodFacts[]): number[] {
   const out = [...sorted.again]
   const namespaces = new Set<string>()
   for (const p of local) namespaces.add(p.pod.namespace)
   for (const ns of namespaces) {
-    const r = sorted.byNamespace.get(ns)
-    if (r) for (let i = r.from; i < r.to; i++) out.push(i)
+    const from = lowerBoundKey(sorted.sorted, `${ns}/`)
+    const to = lowerBoundKey(sorted.sorted, `${ns}0`)
+    for (let i = from; i < to; i++) out.push(i)
   }
   return out.sort((x, y) => x - y)
 }
@@ -163,6 +282,7 @@ function policyChains(
   b: Builder,
   policies: SortedPolicies,
   local: readonly PodFacts[],
+  memo: StructureMemo | undefined,
 ): { chains: IRChain[]; podDirs: Map<string, Record<Direction, string[]>> } {
   const chains: IRChain[] = []
   const podDirs = new Map<string, Record<Direction, string[]>>()
@@ -172,6 +292,14 @@ function policyChains(
     const list = localByNamespace.get(p.pod.namespace)
     if (list) list.push(p)
     else localByNamespace.set(p.pod.namespace, [p])
+  }
+  if (memo) {
+    // the same pods as last time: the same array, so what each policy selects there is reused
+    for (const [ns, list] of localByNamespace) {
+      const old = memo.localByNamespace.get(ns)
+      if (old !== undefined && sameItems(old, list)) localByNamespace.set(ns, old)
+    }
+    memo.localByNamespace = localByNamespace
   }
   for (const i of positionsOf(policies, local)) {
     const { key, policy: pol } = sorted[i] as SortedPolicies['sorted'][number]
@@ -186,11 +314,11 @@ function policyChains(
       })
       continue
     }
-    const selected = (localByNamespace.get(pol.namespace) ?? []).filter((p) => policySelectsPod(pol, p.pod))
+    const selected = selectedBy(memo, pol, localByNamespace.get(pol.namespace) ?? [])
     if (selected.length === 0) continue
     for (const direction of ['Ingress', 'Egress'] as const) {
       if (!policyHasType(pol, direction)) continue
-      const chain = policyChain(b, pol, direction)
+      const chain = memo ? memoChain(b, memo, pol, direction) : policyChain(b, pol, direction)
       chains.push(chain)
       for (const p of selected) {
         let d = podDirs.get(keyOf(p))
@@ -205,9 +333,83 @@ function policyChains(
   return { chains, podDirs }
 }
 
+/** Returns the pods of `of` (local pods of the policy's namespace) that the policy selects. */
+function selectedBy(
+  memo: StructureMemo | undefined,
+  pol: NetworkPolicy,
+  of: readonly PodFacts[],
+): PodFacts[] {
+  const hit = memo?.selected.get(pol)
+  if (hit !== undefined && hit.of === of) return hit.pods
+  const pods = of.filter((p) => policySelectsPod(pol, p.pod))
+  memo?.selected.set(pol, { of, pods })
+  return pods
+}
+
+/**
+ * Returns policyChain(b, pol, direction), and leaves b as it would: a chain compiled before for the
+ * same families is replayed (its names and sets asked for again, in order) and reused when every id
+ * comes out the same; otherwise it is compiled again, recording its steps.
+ */
+function memoChain(b: Builder, memo: StructureMemo, pol: NetworkPolicy, direction: Direction): IRChain {
+  let compiled = memo.chains.get(pol)
+  if (compiled !== undefined && !sameItems(compiled.families, b.families)) compiled = undefined
+  const rec = compiled?.chains[direction]
+  if (rec !== undefined && replayBuild(b, rec.ops)) {
+    for (const d of rec.diagnostics) b.diagnostics.push(d)
+    return rec.chain
+  }
+  // (after a replay whose ids differ, compiling again asks for the same names and sets: no-ops)
+  const ops: BuildOp[] = []
+  const before = b.diagnostics.length
+  const chain = policyChain({ ...b, record: ops }, pol, direction)
+  const made: RecordedChain = { chain, ops, diagnostics: b.diagnostics.slice(before) }
+  if (compiled === undefined) {
+    compiled = { families: b.families, chains: {} }
+    memo.chains.set(pol, compiled)
+  }
+  compiled.chains[direction] = made
+  return chain
+}
+
+/** True when two local pods' IR are equal. */
+function sameLocalPod(a: IRLocalPod, b: IRLocalPod): boolean {
+  return (
+    a.namespace === b.namespace &&
+    a.name === b.name &&
+    a.interface === b.interface &&
+    a.ips.length === b.ips.length &&
+    a.ips.every((x, i) => x.family === b.ips[i]?.family && x.address === b.ips[i]?.address) &&
+    sameDirection(a.ingress, b.ingress) &&
+    sameDirection(a.egress, b.egress) &&
+    sameTiers(a.ingressTiers, b.ingressTiers) &&
+    sameTiers(a.egressTiers, b.egressTiers)
+  )
+}
+
+function sameDirection(a: IRPodDirection | undefined, b: IRPodDirection | undefined): boolean {
+  return (
+    a === b ||
+    (a !== undefined && b !== undefined && a.chain === b.chain && sameItems(a.policies, b.policies))
+  )
+}
+
+function sameTiers(a: IRPodTiers | undefined, b: IRPodTiers | undefined): boolean {
+  return (
+    a === b ||
+    (a !== undefined &&
+      b !== undefined &&
+      a.chain === b.chain &&
+      a.baselineChain === b.baselineChain &&
+      sameItems(a.admin, b.admin) &&
+      sameItems(a.baseline, b.baseline))
+  )
+}
+
 /** Returns the chain of one policy and direction. */
 function policyChain(b: Builder, pol: NetworkPolicy, direction: Direction): IRChain {
-  const id = b.names.name(
+  const id = nameOf(
+    b,
     `chain|${policyKey(pol)}|${direction}`,
     'pol_',
     `${pol.namespace}_${pol.name}`,

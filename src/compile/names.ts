@@ -30,34 +30,72 @@ export interface NameRegistry {
    * IPv4 and IPv6 sets of one peer) can share it.
    */
   readonly name: (key: string, prefix: string, readable: string, suffix?: string, hashKey?: string) => string
+  /** How the id of each key asked for was formed (a later registry reuses the forms: createNameRegistry). */
+  readonly forms: ReadonlyMap<string, NameForm>
+}
+
+/** The id a key gets when no other key took it first, and what it was made from. */
+export interface NameForm {
+  readonly prefix: string
+  readonly readable: string
+  readonly suffix: string
+  readonly hashKey: string
+  readonly slug: string
+  readonly id: string
 }
 
 /** A text the slug rewrites leave as it is: [a-z0-9_-], no `__`, no `_` first or last. */
 const SLUG = /^(?!_)(?!.*__)[a-z0-9_-]*(?<!_)$/
 
-/** Creates an empty registry (one per IR build). */
-export function createNameRegistry(): NameRegistry {
+/** Returns the id of a key made of these parts, with `extra` before the suffix when hashed. */
+function hashedId(f: Omit<NameForm, 'id'>, extra: string): string {
+  const room = IR_NAME_MAX - f.prefix.length - f.suffix.length
+  return `${f.prefix}${f.slug.slice(0, Math.max(0, room - 9 - extra.length))}_${hash8(f.hashKey)}${extra}${f.suffix}`
+}
+
+function formOf(prefix: string, readable: string, suffix: string, hashKey: string): NameForm {
+  // most readable forms are slugs already (one test instead of four rewrites: thousands per node)
+  const slug = SLUG.test(readable)
+    ? readable
+    : readable
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]+/g, '_')
+        .replace(/__+/g, '_')
+        .replace(/^_|_$/g, '')
+  const room = IR_NAME_MAX - prefix.length - suffix.length
+  const parts = { prefix, readable, suffix, hashKey, slug }
+  const id = slug === readable && slug.length <= room ? `${prefix}${slug}${suffix}` : hashedId(parts, '')
+  return { ...parts, id }
+}
+
+/**
+ * Creates an empty registry (one per IR build). `previous` (the registry of the last build) only saves
+ * work: the form of a key asked for with the same parts is taken from it; ids are as without it.
+ */
+export function createNameRegistry(previous?: NameRegistry): NameRegistry {
   const byKey = new Map<string, string>()
   const taken = new Set<string>()
+  const forms = new Map<string, NameForm>()
+  const before = previous?.forms
   return {
+    forms,
     name(key, prefix, readable, suffix = '', hashKey = key) {
       const known = byKey.get(key)
       if (known !== undefined) return known
-      // most readable forms are slugs already (one test instead of four rewrites: thousands per node)
-      const slug = SLUG.test(readable)
-        ? readable
-        : readable
-            .toLowerCase()
-            .replace(/[^a-z0-9_-]+/g, '_')
-            .replace(/__+/g, '_')
-            .replace(/^_|_$/g, '')
-      const room = IR_NAME_MAX - prefix.length - suffix.length
-      const hashed = (extra: string): string =>
-        `${prefix}${slug.slice(0, Math.max(0, room - 9 - extra.length))}_${hash8(hashKey)}${extra}${suffix}`
-      let id = slug === readable && slug.length <= room ? `${prefix}${slug}${suffix}` : hashed('')
+      let form = before?.get(key)
+      if (
+        form === undefined ||
+        form.prefix !== prefix ||
+        form.readable !== readable ||
+        form.suffix !== suffix ||
+        form.hashKey !== hashKey
+      )
+        form = formOf(prefix, readable, suffix, hashKey)
+      forms.set(key, form)
+      let id = form.id
       // Two keys whose readable forms collide: disambiguate by the hash, then by a counter.
-      if (taken.has(id)) id = hashed('')
-      for (let n = 2; taken.has(id); n++) id = hashed(`_${n}`)
+      if (taken.has(id)) id = hashedId(form, '')
+      for (let n = 2; taken.has(id); n++) id = hashedId(form, `_${n}`)
       byKey.set(key, id)
       taken.add(id)
       return id

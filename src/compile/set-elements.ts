@@ -26,7 +26,8 @@ import type { SetSpec } from './set-specs.js'
 export interface FillContext {
   readonly node: string
   readonly local: readonly PodFacts[]
-  readonly programmable: readonly PodFacts[]
+  /** The programmable pods (listed on first use). */
+  readonly programmable: () => readonly PodFacts[]
   /** The pod index of the programmable pods, built (or brought up to date) on first use. */
   readonly podIndex: () => PodIndex<PodFacts>
   readonly namespaces: NamespaceIndex
@@ -259,7 +260,7 @@ function nodeElements(ctx: FillContext, s: SetSpec & { kind: 'nodes' }): string[
 function namedElements(ctx: FillContext, s: SetSpec & { kind: 'named' }): IRNamedPortSet['elements'] {
   const seen = new Set<string>()
   const elements: { address: string; port: number; num: number; big: bigint }[] = []
-  for (const p of s.scope === 'local' ? ctx.local : ctx.programmable) {
+  for (const p of s.scope === 'local' ? ctx.local : ctx.programmable()) {
     for (const cp of p.pod.ports) {
       if (!matchNamedPort(cp, s.portName, s.protocol)) continue
       for (const ip of p.ips) {

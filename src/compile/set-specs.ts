@@ -75,6 +75,76 @@ export interface Builder {
   readonly families: readonly Family[]
   readonly sets: Map<string, SetSpec>
   readonly diagnostics: Diagnostic[]
+  /** When present, every name and set a compilation asks for is noted here (replayBuild repeats them). */
+  readonly record?: BuildOp[]
+}
+
+/** One step of a compilation that touches the build's shared state (names, set declarations). */
+export type BuildOp =
+  | {
+      readonly kind: 'name'
+      readonly args: readonly [string, string, string, string | undefined, string | undefined]
+      readonly id: string
+    }
+  | {
+      readonly kind: 'set'
+      readonly key: string
+      readonly owner: string
+      /** Declares the set when no one declared it before (this compilation is then its first user). */
+      readonly make: (b: Builder) => SetSpec
+      readonly id: string
+    }
+
+/** Returns the registry's id for `key` (NameRegistry.name), noting the call when recording. */
+export function nameOf(
+  b: Builder,
+  key: string,
+  prefix: string,
+  readable: string,
+  suffix?: string,
+  hashKey?: string,
+): string {
+  const id = b.names.name(key, prefix, readable, suffix, hashKey)
+  b.record?.push({ kind: 'name', args: [key, prefix, readable, suffix, hashKey], id })
+  return id
+}
+
+/** Returns the set declared under `key` (declared by `make` on first use), with `owner` among its users. */
+function useSet(b: Builder, key: string, owner: string, make: (b: Builder) => SetSpec): SetSpec {
+  let spec = b.sets.get(key)
+  if (!spec) {
+    spec = make(b)
+    b.sets.set(key, spec)
+  }
+  spec.usedBy.add(owner)
+  b.record?.push({ kind: 'set', key, owner, make, id: spec.id })
+  return spec
+}
+
+/**
+ * Repeats a recorded compilation's steps on `b`: the same registry calls and set declarations in the
+ * same order, so the build's names and sets end as the compilation itself would leave them. Returns
+ * true when every id came out as recorded (the compilation's output, which depends on nothing else of
+ * the build, is then what it would compute now).
+ */
+export function replayBuild(b: Builder, ops: readonly BuildOp[]): boolean {
+  let same = true
+  for (const op of ops) {
+    if (op.kind === 'name') {
+      if (b.names.name(...op.args) !== op.id) same = false
+    } else if (useSetQuiet(b, op).id !== op.id) same = false
+  }
+  return same
+}
+
+function useSetQuiet(b: Builder, op: BuildOp & { kind: 'set' }): SetSpec {
+  let spec = b.sets.get(op.key)
+  if (!spec) {
+    spec = op.make(b)
+    b.sets.set(op.key, spec)
+  }
+  spec.usedBy.add(op.owner)
+  return spec
 }
 
 /** The remote side of a rule: which family and which address set, if any. */
@@ -155,10 +225,9 @@ export function ipBlockMatches(
   const canon = canonicalCIDR(cidr)
   const exceptCanon = m.exceptKeys
   const key = `cidr|${cidr.family}|${canon}|${exceptCanon.join(',')}`
-  let spec = b.sets.get(key)
-  if (!spec) {
+  const spec = useSet(b, key, owner, (b) => {
     const readable = exceptCanon.length > 0 ? `${canon}_x${exceptCanon.length}` : canon
-    spec = {
+    return {
       kind: 'ipBlock',
       key,
       id: b.names.name(key, 'cidr_', readable, `_v${cidr.family}`, key.replace(/^cidr\|\d\|/, '')),
@@ -168,9 +237,7 @@ export function ipBlockMatches(
       elements: subtractCIDRs(cidr, m.except),
       usedBy: new Set(),
     }
-    b.sets.set(key, spec)
-  }
-  spec.usedBy.add(owner)
+  })
   return [{ peer: j, family: cidr.family, set: spec.id }]
 }
 
@@ -181,8 +248,7 @@ export function podsMatches(b: Builder, owner: string, m: PodsPeer, j: number): 
   let readable: string | undefined
   return b.families.map((f) => {
     const key = `pods|${f}|${keyPart}`
-    let spec = b.sets.get(key)
-    if (!spec) {
+    const spec = useSet(b, key, owner, (b) => {
       if (readable === undefined) {
         const podPart = isEmptySelector(m.podSelector) ? 'all' : renderSelector(m.podSelector)
         readable =
@@ -190,7 +256,7 @@ export function podsMatches(b: Builder, owner: string, m: PodsPeer, j: number): 
             ? `ns_${isEmptySelector(scope.selector) ? 'all' : renderSelector(scope.selector)}_${podPart}`
             : `${scope.namespace}_${podPart}`
       }
-      spec = {
+      return {
         kind: 'pods',
         key,
         id: b.names.name(key, 'pods_', readable, `_v${f}`, keyPart),
@@ -198,9 +264,7 @@ export function podsMatches(b: Builder, owner: string, m: PodsPeer, j: number): 
         matcher: m,
         usedBy: new Set(),
       }
-      b.sets.set(key, spec)
-    }
-    spec.usedBy.add(owner)
+    })
     return { peer: j, family: f, set: spec.id }
   })
 }
@@ -210,19 +274,14 @@ export function nodesMatches(b: Builder, owner: string, m: NodesPeer, j: number)
   const selector = renderSelector(m.selector)
   return b.families.map((f) => {
     const key = `${m.key}|${f}`
-    let spec = b.sets.get(key)
-    if (!spec) {
-      spec = {
-        kind: 'nodes',
-        key,
-        id: b.names.name(key, 'nodes_', isEmptySelector(m.selector) ? 'all' : selector, `_v${f}`, m.key),
-        family: f,
-        matcher: m,
-        usedBy: new Set(),
-      }
-      b.sets.set(key, spec)
-    }
-    spec.usedBy.add(owner)
+    const spec = useSet(b, key, owner, (b) => ({
+      kind: 'nodes',
+      key,
+      id: b.names.name(key, 'nodes_', isEmptySelector(m.selector) ? 'all' : selector, `_v${f}`, m.key),
+      family: f,
+      matcher: m,
+      usedBy: new Set(),
+    }))
     return { peer: j, family: f, set: spec.id }
   })
 }
@@ -273,26 +332,21 @@ export function namedSet(
   scope: 'local' | 'cluster',
 ): string {
   const key = `named|${scope}|${f}|${protocol}|${portName}`
-  let spec = b.sets.get(key)
-  if (!spec) {
-    spec = {
-      kind: 'named',
+  const spec = useSet(b, key, owner, (b) => ({
+    kind: 'named',
+    key,
+    id: b.names.name(
       key,
-      id: b.names.name(
-        key,
-        'np_',
-        `${scope === 'local' ? 'local_' : ''}${protocol.toLowerCase()}_${portName}`,
-        `_v${f}`,
-      ),
-      family: f,
-      protocol,
-      portName,
-      scope,
-      usedBy: new Set(),
-    }
-    b.sets.set(key, spec)
-  }
-  spec.usedBy.add(owner)
+      'np_',
+      `${scope === 'local' ? 'local_' : ''}${protocol.toLowerCase()}_${portName}`,
+      `_v${f}`,
+    ),
+    family: f,
+    protocol,
+    portName,
+    scope,
+    usedBy: new Set(),
+  }))
   return spec.id
 }
 

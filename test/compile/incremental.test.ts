@@ -15,7 +15,15 @@ import {
 } from '../../src/backends/index.js'
 import { buildNodeIR, type CompileOptions, createAllNodesIRBuilder } from '../../src/compile/index.js'
 import { randomCluster } from '../../src/gen/random-cluster.js'
-import type { ClusterState, Labels, Namespace, NetworkPolicy, Pod } from '../../src/model/index.js'
+import {
+  type ClusterNetworkPolicy,
+  type ClusterState,
+  compareClusterPolicies,
+  type Labels,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+} from '../../src/model/index.js'
 
 /** One change to a cluster; integers are taken modulo whatever they index. */
 type Op =
@@ -37,6 +45,13 @@ type Op =
   | { readonly kind: 'delete-policy'; readonly at: number }
   | { readonly kind: 'relabel-namespace'; readonly at: number; readonly seed: number }
   | { readonly kind: 'drop-namespace'; readonly at: number }
+  | { readonly kind: 'duplicate-policy'; readonly at: number }
+  | { readonly kind: 'copy-policy'; readonly at: number }
+  | { readonly kind: 'rotate-policies'; readonly by: number }
+  | { readonly kind: 'touch-policy'; readonly at: number }
+  | { readonly kind: 'add-cnp'; readonly seed: number; readonly pick: number }
+  | { readonly kind: 'replace-cnp'; readonly at: number; readonly seed: number; readonly pick: number }
+  | { readonly kind: 'delete-cnp'; readonly at: number }
 
 const NODES = ['node-1', 'node-2', 'node-3']
 const APPS = ['a', 'b', 'c']
@@ -80,7 +95,31 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('relabel-namespace' as const), at: int, seed: int }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop-namespace' as const), at: int }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate-policy' as const), at: int }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('copy-policy' as const), at: int }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rotate-policies' as const), by: int }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('touch-policy' as const), at: int }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('add-cnp' as const), seed: int, pick: int }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('replace-cnp' as const), at: int, seed: int, pick: int }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete-cnp' as const), at: int }) },
 )
+
+/** A ClusterNetworkPolicy from a random cluster (these clusters' namespaces and labels are alike). */
+const someClusterPolicy = (seed: number, pick: number): ClusterNetworkPolicy | undefined =>
+  at(
+    randomCluster(seed, { maxPolicies: 2, maxPods: 3, nodes: 3, ipv6: true, clusterPolicies: 3 })
+      .clusterPolicies ?? [],
+    pick,
+  )
+
+/** The ClusterNetworkPolicies in evaluation order (as the agent's store lists them). */
+const withClusterPolicies = (c: ClusterState, cnps: readonly ClusterNetworkPolicy[]): ClusterState => {
+  const { clusterPolicies: _, ...rest } = c
+  return cnps.length > 0 ? { ...rest, clusterPolicies: [...cnps].sort(compareClusterPolicies) } : rest
+}
 
 const labelsOf = (seed: number): Labels => ({
   app: APPS[seed % 3] as string,
@@ -198,6 +237,42 @@ function apply(c: ClusterState, o: Op): ClusterState {
     }
     case 'drop-namespace':
       return { ...c, namespaces: replaceAt(c.namespaces, o.at, () => undefined) }
+    case 'duplicate-policy': {
+      // the same object twice (a list given twice): the first is compiled, the second noted
+      const p = at(c.policies, o.at)
+      return p ? { ...c, policies: [...c.policies, p] } : c
+    }
+    case 'copy-policy': {
+      // another object with the same key, right after the original (input order decides)
+      const k = c.policies.length === 0 ? 0 : o.at % c.policies.length
+      const p = c.policies[k]
+      return p ? { ...c, policies: [...c.policies.slice(0, k + 1), { ...p }, ...c.policies.slice(k + 1)] } : c
+    }
+    case 'rotate-policies': {
+      const k = c.policies.length === 0 ? 0 : o.by % c.policies.length
+      return { ...c, policies: [...c.policies.slice(k), ...c.policies.slice(0, k)] }
+    }
+    case 'touch-policy':
+      return { ...c, policies: replaceAt(c.policies, o.at, (p) => ({ ...p })) }
+    case 'add-cnp': {
+      const q = someClusterPolicy(o.seed, o.pick)
+      return q
+        ? withClusterPolicies(c, [...(c.clusterPolicies ?? []), { ...q, name: `extra${o.pick % 3}` }])
+        : c
+    }
+    case 'replace-cnp': {
+      const q = someClusterPolicy(o.seed, o.pick)
+      if (!q || !c.clusterPolicies?.length) return c
+      return withClusterPolicies(
+        c,
+        replaceAt(c.clusterPolicies, o.at, (p): ClusterNetworkPolicy => ({ ...q, name: p.name })),
+      )
+    }
+    case 'delete-cnp':
+      return withClusterPolicies(
+        c,
+        replaceAt(c.clusterPolicies ?? [], o.at, () => undefined),
+      )
   }
 }
 
@@ -233,6 +308,9 @@ function expectSame(inc: readonly NodeCompiler[], c: ClusterState): void {
     })
     const want = outcome(() => compileNode(c, k.node, k.backend, k.opts))
     expect(got).toEqual(want)
+    // the IR itself, not only what the backend prints of it
+    const ir = (inc[i] as NodeCompiler).ir()
+    if (!('threw' in got)) expect(ir).toEqual(buildNodeIR(c, k.node, k.opts))
   })
 }
 
@@ -246,6 +324,7 @@ describe('incremental node compiler', () => {
           nodes: 3,
           ipv6: seed % 2 === 0,
           sctp: true,
+          ...(seed % 3 === 0 ? { clusterPolicies: 3 } : {}),
         })
         const inc = compilers.map((k) => createNodeCompiler(k.node, k.backend, k.opts))
         expectSame(inc, c)
@@ -264,7 +343,13 @@ describe('incremental node compiler', () => {
         int,
         fc.array(fc.array(op, { minLength: 2, maxLength: 6 }), { maxLength: 8 }),
         (seed, batches) => {
-          let c = randomCluster(seed, { maxPods: 14, maxPolicies: 6, nodes: 3, ipv6: true })
+          let c = randomCluster(seed, {
+            maxPods: 14,
+            maxPolicies: 6,
+            nodes: 3,
+            ipv6: true,
+            ...(seed % 3 === 0 ? { clusterPolicies: 3 } : {}),
+          })
           const inc = compilers.map((k) => createNodeCompiler(k.node, k.backend, k.opts))
           expectSame(inc, c)
           for (const batch of batches) {

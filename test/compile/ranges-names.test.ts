@@ -128,6 +128,28 @@ describe('identifier registry', () => {
     )
   })
 
+  it("gives the ids of a fresh registry when made from the last build's (collisions included)", () => {
+    // keys, readable forms and prefixes from small pools, so keys repeat with other parts and collide
+    const call = fc.record({
+      key: fc.constantFrom('k1', 'k2', 'k3', 'k4', 'k5'),
+      readable: fc.constantFrom('a-b', 'a_b', 'a.b', 'A_B', 'x', `y${'z'.repeat(70)}`),
+      prefix: fc.constantFrom('p_', 'q_'),
+    })
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 8 }), fc.array(call, { maxLength: 8 }), (first, second) => {
+        const previous = createNameRegistry()
+        for (const x of first) previous.name(x.key, x.prefix, x.readable, '_v4')
+        const fresh = createNameRegistry()
+        const reused = createNameRegistry(previous)
+        for (const x of second)
+          expect(reused.name(x.key, x.prefix, x.readable, '_v4')).toBe(
+            fresh.name(x.key, x.prefix, x.readable, '_v4'),
+          )
+      }),
+      { numRuns: 500 },
+    )
+  })
+
   it('keeps a short valid name as it is', () => {
     expect(createNameRegistry().name('k', 'pol_', 'prod_web', '_in')).toBe('pol_prod_web_in')
   })

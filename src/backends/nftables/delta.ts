@@ -97,8 +97,22 @@ interface TableIndex {
   readonly sets: Map<string, NftObject>
 }
 
+/**
+ * Indexes of the tables diffed so far. A table is immutable, and the agent diffs each one twice (as the
+ * next table, then as the previous one): the second time its index (thousands of objects) is found here.
+ * Weak: it lives as long as the table, and caches a pure function of it (no state of its own).
+ */
+const indexes = new WeakMap<NftTable, TableIndex | undefined>()
+
 /** Indexes a table's objects; undefined when two share an identity (not a table we made). */
 function indexOf(t: NftTable): TableIndex | undefined {
+  if (indexes.has(t)) return indexes.get(t)
+  const index = makeIndex(t)
+  indexes.set(t, index)
+  return index
+}
+
+function makeIndex(t: NftTable): TableIndex | undefined {
   const chains = new Map<string, NftObject>()
   const sets = new Map<string, NftObject>()
   for (const o of t.objects) {

@@ -779,11 +779,37 @@ function renderBaseChain(
  */
 export type NftRenderer = (ir: NodeIR) => NftTable
 
-/** Rendered objects by IR object (sets and policy chains: of their object; pod chains: of the pod and the IR's chain list). */
+/**
+ * Rendered objects by IR object: sets and policy chains of their object; pod chains of the pod, the
+ * policy chains it jumps to (their ids name IR objects: a kept rendering is only valid for the same
+ * ones) and the drop-log settings.
+ */
 interface RenderMemo {
   readonly sets: WeakMap<IRSet, NftSet>
   readonly chains: WeakMap<IRChain, NftChain>
-  readonly pods: WeakMap<IRLocalPod, { readonly chains: readonly IRChain[]; readonly objects: NftObject[] }>
+  readonly pods: WeakMap<IRLocalPod, RenderedPod>
+  /** The dispatch maps of a list of local pods (their comment also says whether ClusterNetworkPolicies are compiled). */
+  readonly dispatch: WeakMap<readonly IRLocalPod[], { readonly cnp: boolean; readonly maps: NftMap[] }>
+}
+
+/** A local pod's rendered chains and what they were rendered from besides the pod. */
+interface RenderedPod {
+  /** The IR chain of each policy id of the pod (ingress, then egress), undefined when unknown. */
+  readonly chains: readonly (IRChain | undefined)[]
+  readonly logDrops: IRLogDrops | undefined
+  readonly objects: NftObject[]
+}
+
+/** True when both lists hold the same objects in the same order. */
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+
+/** Returns the IR chains a local pod's chains jump to, ingress then egress. */
+function podChains(p: IRLocalPod, chainById: ReadonlyMap<string, IRChain>): (IRChain | undefined)[] {
+  const out: (IRChain | undefined)[] = []
+  for (const id of p.ingress?.policies ?? []) out.push(chainById.get(id))
+  for (const id of p.egress?.policies ?? []) out.push(chainById.get(id))
+  return out
 }
 
 /** Returns the memoised value of `key`, computing and keeping it on a miss. */
@@ -809,11 +835,12 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
     objects.push(memo(m?.chains, c, renderPolicyChain))
   }
   for (const p of ir.pods) {
-    // A pod's chains name the policies of ir.chains: a kept rendering is only valid for the same chains.
     let hit = m?.pods.get(p)
-    if (hit?.chains !== ir.chains) {
+    const chains = m ? podChains(p, chainById) : []
+    if (hit === undefined || hit.logDrops !== ir.logDrops || !sameItems(hit.chains, chains)) {
       hit = {
-        chains: ir.chains,
+        chains,
+        logDrops: ir.logDrops,
         objects: [
           ...renderPodChain(p, 'Ingress', policyName, chainById, ir.logDrops),
           ...renderPodChain(p, 'Egress', policyName, chainById, ir.logDrops),
@@ -860,8 +887,15 @@ function renderTable(ir: NodeIR, m?: RenderMemo): NftTable {
     for (const d of dispatches.Admin.values()) objects.push(...d)
     for (const t of tierChains) objects.push(t.tier)
   }
-  for (const dir of ['Ingress', 'Egress'] as const)
-    for (const f of [4, 6] as const) objects.push(renderDispatchMap(ir, dir, f))
+  let dispatch = m?.dispatch.get(ir.pods)
+  if (dispatch === undefined || dispatch.cnp !== (ir.clusterChains !== undefined)) {
+    const maps: NftMap[] = []
+    for (const dir of ['Ingress', 'Egress'] as const)
+      for (const f of [4, 6] as const) maps.push(renderDispatchMap(ir, dir, f))
+    dispatch = { cnp: ir.clusterChains !== undefined, maps }
+    m?.dispatch.set(ir.pods, dispatch)
+  }
+  objects.push(...dispatch.maps)
   const spoof = ir.antiSpoofing ? renderAntiSpoofing(ir) : undefined
   if (spoof) objects.push(...spoof.sets)
   const unknown = renderUnknownPods(ir)
@@ -932,6 +966,11 @@ export function renderNftables(ir: NodeIR): NftTable {
  * an incremental compiler pays only for what changed and the delta skips unchanged objects by identity.
  */
 export function createNftRenderer(): NftRenderer {
-  const m: RenderMemo = { sets: new WeakMap(), chains: new WeakMap(), pods: new WeakMap() }
+  const m: RenderMemo = {
+    sets: new WeakMap(),
+    chains: new WeakMap(),
+    pods: new WeakMap(),
+    dispatch: new WeakMap(),
+  }
   return (ir) => renderTable(ir, m)
 }
