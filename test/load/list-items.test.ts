@@ -99,10 +99,8 @@ describe('a List read item by item', () => {
     const broken = text.split('\n').findIndex((l) => l.includes('[unclosed')) + 1
     expect(broken).toBeGreaterThan(0)
     const items = parseInput({ file: 'in.yaml', text })
-    expect(items.objects.map((o) => (o.object.value.metadata as JsonObject).name)).toEqual([
-      (pods[0]?.metadata as JsonObject).name,
-      (pods[2]?.metadata as JsonObject).name,
-    ])
+    const name = (o: JsonObject | undefined) => (o?.metadata as JsonObject | undefined)?.name
+    expect(items.objects.map((o) => name(o.object.value))).toEqual([name(pods[0]), name(pods[2])])
     expect(items.diagnostics).toHaveLength(1)
     expect(items.diagnostics[0]).toMatchObject({
       code: 'yaml.syntax',
