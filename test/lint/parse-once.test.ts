@@ -1,6 +1,7 @@
 /**
  * lint (and the web page's lint list) read what was written from the load's own parse: every input is
- * parsed once. The parser's two entries are wrapped to count their calls.
+ * parsed once. The parser's entries are wrapped to count their calls (the load reads a decoded input
+ * with parseDecoded).
  */
 import { describe, expect, it, vi } from 'vitest'
 
@@ -16,6 +17,10 @@ vi.mock(import('../../src/load/parse.js'), async (original) => {
     parseDocuments: (...args: Parameters<typeof m.parseDocuments>) => {
       calls.parse++
       return m.parseDocuments(...args)
+    },
+    parseDecoded: (...args: Parameters<typeof m.parseDecoded>) => {
+      calls.parse++
+      return m.parseDecoded(...args)
     },
   }
 })
