@@ -27,12 +27,14 @@ function expectSameAsWhole(text: string): void {
   }
 }
 
-/** Whether the text's first document has the layout that is read item by item. */
-function split(text: string): boolean {
+/** The layout of the text's first document when it is read item by item. */
+function layoutOf(text: string): ReturnType<typeof findListLayout> {
   const lineStarts = [0]
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1)
-  return findListLayout(text, 0, lineStarts, 0) !== undefined
+  return findListLayout(text, 0, lineStarts, 0)
 }
+
+const split = (text: string): boolean => layoutOf(text) !== undefined
 
 const list = (items: unknown[], kind = 'List', extra: JsonObject = {}) => ({
   apiVersion: 'v1',
@@ -128,10 +130,7 @@ describe('a List read item by item', () => {
   ])('%s: the List is read whole', (_, change) => {
     const pods = realistic.filter((m) => m.kind === 'Pod').slice(0, 2)
     const text = change(kubectlYaml(list(pods)))
-    const lineStarts = [0]
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1)
-    const layout = findListLayout(text, 0, lineStarts, 0)
-    if (layout) {
+    if (split(text)) {
       // Found by the scan, then refused on the envelope: the whole-document reading decides.
       expect(text.endsWith('# a comment\n')).toBe(true)
     }
