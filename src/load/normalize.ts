@@ -618,49 +618,108 @@ function get(root: JsonObject, path: FieldPath): JsonValue | undefined {
 
 /** Reads an object field; a wrong type is an error (the API server cannot decode it). */
 function getObject(ctx: Context, path: FieldPath): JsonObject | undefined {
-  const v = get(ctx.raw.value, path)
-  if (v === undefined) return undefined
-  const o = asObject(v)
-  if (!o) fail(ctx, path, `expected an object, got ${typeName(v)}`)
-  return o
+  return objectValue(ctx, get(ctx.raw.value, path), path)
 }
 
 function getArray(ctx: Context, path: FieldPath): readonly JsonValue[] {
-  const v = get(ctx.raw.value, path)
+  return arrayValue(ctx, get(ctx.raw.value, path), path)
+}
+
+function getString(ctx: Context, path: FieldPath): string | undefined {
+  return stringValue(ctx, get(ctx.raw.value, path), path)
+}
+
+function getStringMap(ctx: Context, path: FieldPath): Labels {
+  return stringMapValue(ctx, get(ctx.raw.value, path), path)
+}
+
+// Readers of a value already in hand (the hot paths: pods and policies). They behave as the get*
+// functions above on the value get() would give at `base` followed by the segments a, b, c, and build
+// that path only for a diagnostic: an object's fields are read without walking from its root or copying
+// a path per field.
+
+type Seg = string | number
+
+function pathOf(base: FieldPath, a?: Seg, b?: Seg, c?: Seg): FieldPath {
+  const path = [...base]
+  if (a !== undefined) path.push(a)
+  if (b !== undefined) path.push(b)
+  if (c !== undefined) path.push(c)
+  return path
+}
+
+/** One step of get(): a field of an object or an item of an array; absent or null is undefined. */
+function child(v: JsonValue | readonly JsonValue[] | undefined, seg: Seg): JsonValue | undefined {
+  let out: JsonValue | undefined
+  if (typeof seg === 'number') out = Array.isArray(v) ? v[seg] : undefined
+  else {
+    const o = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined
+    out = o && Object.hasOwn(o, seg) ? o[seg] : undefined
+  }
+  return out === null ? undefined : out
+}
+
+function objectValue(
+  ctx: Context,
+  v: JsonValue | undefined,
+  base: FieldPath,
+  a?: Seg,
+  b?: Seg,
+  c?: Seg,
+): JsonObject | undefined {
+  if (v === undefined) return undefined
+  const o = asObject(v)
+  if (!o) fail(ctx, pathOf(base, a, b, c), `expected an object, got ${typeName(v)}`)
+  return o
+}
+
+function arrayValue(
+  ctx: Context,
+  v: JsonValue | undefined,
+  base: FieldPath,
+  a?: Seg,
+  b?: Seg,
+  c?: Seg,
+): readonly JsonValue[] {
   if (v === undefined) return []
   if (!Array.isArray(v)) {
-    fail(ctx, path, `expected an array, got ${typeName(v)}`)
+    fail(ctx, pathOf(base, a, b, c), `expected an array, got ${typeName(v)}`)
     return []
   }
   return v
 }
 
-function getString(ctx: Context, path: FieldPath): string | undefined {
-  const v = get(ctx.raw.value, path)
-  if (v === undefined) return undefined
-  if (typeof v !== 'string') {
-    fail(ctx, path, `expected a string, got ${typeName(v)}`)
-    return undefined
-  }
-  return v
+function stringValue(
+  ctx: Context,
+  v: JsonValue | undefined,
+  base: FieldPath,
+  a?: Seg,
+  b?: Seg,
+  c?: Seg,
+): string | undefined {
+  if (v === undefined || typeof v === 'string') return v
+  fail(ctx, pathOf(base, a, b, c), `expected a string, got ${typeName(v)}`)
+  return undefined
 }
 
-function getBoolean(ctx: Context, path: FieldPath): boolean {
-  const v = get(ctx.raw.value, path)
+function booleanValue(ctx: Context, v: JsonValue | undefined, base: FieldPath, a?: Seg): boolean {
   if (v === undefined) return false
   if (typeof v !== 'boolean') {
-    fail(ctx, path, `expected a boolean, got ${typeName(v)}`)
+    fail(ctx, pathOf(base, a), `expected a boolean, got ${typeName(v)}`)
     return false
   }
   return v
 }
 
-function getStringMap(ctx: Context, path: FieldPath): Labels {
-  const o = getObject(ctx, path)
+function stringMapValue(ctx: Context, v: JsonValue | undefined, base: FieldPath, a?: Seg, b?: Seg): Labels {
+  const o = objectValue(ctx, v, base, a, b)
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(o ?? {})) {
-    if (typeof v === 'string') setOwn(out, k, v)
-    else fail(ctx, [...path, k], `expected a string, got ${typeName(v)}`)
+  if (!o) return out
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue
+    const value = o[k]
+    if (typeof value === 'string') setOwn(out, k, value)
+    else fail(ctx, [...pathOf(base, a, b), k], `expected a string, got ${typeName(value)}`)
   }
   return out
 }
@@ -729,36 +788,38 @@ function readIsolation(ctx: Context, annotation: JsonValue, path: FieldPath): bo
 
 /** A pod as its own object gives it: all but its controllers (withControllers adds them). */
 function readPod(ctx: Context): Pod | undefined {
-  const spec = readPodSpec(ctx, ['spec'])
+  const value = ctx.raw.value
+  const spec = readPodSpecValue(ctx, child(value, 'spec'), SPEC)
   // A status that is not an object cannot be decoded: the pod is refused, never kept without an address.
-  getObject(ctx, ['status'])
-  const phase = getString(ctx, ['status', 'phase'])
+  const status = objectValue(ctx, child(value, 'status'), STATUS)
+  const phase = stringValue(ctx, child(status, 'phase'), STATUS, 'phase')
   const ips: string[] = []
-  const podIPs = getArray(ctx, ['status', 'podIPs'])
-  podIPs.forEach((_, i) => {
-    getObject(ctx, ['status', 'podIPs', i])
-    const ip = getString(ctx, ['status', 'podIPs', i, 'ip'])
+  const podIPs = arrayValue(ctx, child(status, 'podIPs'), STATUS, 'podIPs')
+  for (let i = 0; i < podIPs.length; i++) {
+    const item = objectValue(ctx, child(podIPs, i), STATUS, 'podIPs', i)
+    const ip = stringValue(ctx, child(item, 'ip'), STATUS, 'podIPs', i, 'ip')
     if (ip) ips.push(ip)
-  })
+  }
   if (ips.length === 0) {
-    const ip = getString(ctx, ['status', 'podIP'])
+    const ip = stringValue(ctx, child(status, 'podIP'), STATUS, 'podIP')
     if (ip) ips.push(ip)
   }
   const hostIPs: string[] = []
-  const hostList = get(ctx.raw.value, ['status', 'hostIPs'])
+  const hostList = child(status, 'hostIPs')
   if (Array.isArray(hostList)) {
     for (const item of hostList) {
       const ip = asObject(item)?.ip
       if (typeof ip === 'string' && ip !== '') hostIPs.push(ip)
     }
   }
-  const hostIP = get(ctx.raw.value, ['status', 'hostIP'])
+  const hostIP = child(status, 'hostIP')
   if (hostIPs.length === 0 && typeof hostIP === 'string' && hostIP !== '') hostIPs.push(hostIP)
-  const namespace = namespaceOf(ctx.raw.value)
-  const labels = getStringMap(ctx, ['metadata', 'labels'])
+  const namespace = namespaceOf(value)
+  const metadata = child(value, 'metadata')
+  const labels = stringMapValue(ctx, child(metadata, 'labels'), METADATA, 'labels')
   return {
     namespace,
-    name: nameOf(ctx),
+    name: stringValue(ctx, child(metadata, 'name'), METADATA, 'name') ?? '',
     labels,
     ips,
     ...spec,
@@ -767,6 +828,10 @@ function readPod(ctx: Context): Pod | undefined {
     source: ctx.raw.source,
   }
 }
+
+const SPEC: FieldPath = ['spec']
+const STATUS: FieldPath = ['status']
+const METADATA: FieldPath = ['metadata']
 
 /**
  * The pod with its controllers, found among the workloads of the input (the pod itself when it has no
@@ -803,31 +868,54 @@ function readWorkload(ctx: Context, kind: WorkloadKind): Pod | undefined {
 }
 
 function readPodSpec(ctx: Context, spec: FieldPath): Pick<Pod, 'ports' | 'hostNetwork' | 'nodeName'> {
-  const ports: ContainerPort[] = []
-  getArray(ctx, [...spec, 'containers']).forEach((_, i) => {
-    ports.push(...readContainerPorts(ctx, [...spec, 'containers', i]))
-  })
-  // Sidecars (init containers with restartPolicy Always) run beside the app and serve traffic.
-  getArray(ctx, [...spec, 'initContainers']).forEach((_, i) => {
-    if (get(ctx.raw.value, [...spec, 'initContainers', i, 'restartPolicy']) === 'Always') {
-      ports.push(...readContainerPorts(ctx, [...spec, 'initContainers', i]))
-    }
-  })
-  const nodeName = getString(ctx, [...spec, 'nodeName'])
-  return { ports, hostNetwork: getBoolean(ctx, [...spec, 'hostNetwork']), ...(nodeName ? { nodeName } : {}) }
+  return readPodSpecValue(ctx, get(ctx.raw.value, spec), spec)
 }
 
-function readContainerPorts(ctx: Context, container: FieldPath): ContainerPort[] {
-  const out: ContainerPort[] = []
-  const ports = getArray(ctx, [...container, 'ports'])
+/** readPodSpec on the spec's value (`spec` is its path). */
+function readPodSpecValue(
+  ctx: Context,
+  value: JsonValue | undefined,
+  spec: FieldPath,
+): Pick<Pod, 'ports' | 'hostNetwork' | 'nodeName'> {
+  const ports: ContainerPort[] = []
+  const containers = arrayValue(ctx, child(value, 'containers'), spec, 'containers')
+  for (let i = 0; i < containers.length; i++) {
+    readContainerPorts(ctx, child(containers, i), spec, 'containers', i, ports)
+  }
+  // Sidecars (init containers with restartPolicy Always) run beside the app and serve traffic.
+  const inits = arrayValue(ctx, child(value, 'initContainers'), spec, 'initContainers')
+  for (let i = 0; i < inits.length; i++) {
+    const init = child(inits, i)
+    if (child(init, 'restartPolicy') === 'Always')
+      readContainerPorts(ctx, init, spec, 'initContainers', i, ports)
+  }
+  const nodeName = stringValue(ctx, child(value, 'nodeName'), spec, 'nodeName')
+  return {
+    ports,
+    hostNetwork: booleanValue(ctx, child(value, 'hostNetwork'), spec, 'hostNetwork'),
+    ...(nodeName ? { nodeName } : {}),
+  }
+}
+
+/** Adds to `out` the ports of the container at spec.<list>[i] (its value is `container`). */
+function readContainerPorts(
+  ctx: Context,
+  container: JsonValue | undefined,
+  spec: FieldPath,
+  list: string,
+  i: number,
+  out: ContainerPort[],
+): void {
+  const ports = arrayValue(ctx, child(container, 'ports'), spec, list, i, 'ports')
   // Fields are read straight from each item (as get() would); paths are built only for a diagnostic.
   for (let j = 0; j < ports.length; j++) {
     const item = asObject(ports[j])
     const port = field(item, 'containerPort')
+    const at = (): FieldPath => [...spec, list, i, 'ports', j]
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
       fail(
         ctx,
-        [...container, 'ports', j, 'containerPort'],
+        [...at(), 'containerPort'],
         `Invalid value: ${JSON.stringify(port ?? null)}: must be between 1 and 65535, inclusive`,
       )
       continue
@@ -836,12 +924,12 @@ function readContainerPorts(ctx: Context, container: FieldPath): ContainerPort[]
     const protocol =
       rawProtocol === 'TCP' || rawProtocol === 'UDP' || rawProtocol === 'SCTP'
         ? rawProtocol
-        : readProtocol(ctx, [...container, 'ports', j, 'protocol'])
+        : readProtocol(ctx, child(ports[j], 'protocol'), at(), 'protocol')
     const rawName = field(item, 'name')
-    const name = typeof rawName === 'string' ? rawName : getString(ctx, [...container, 'ports', j, 'name'])
+    const name =
+      typeof rawName === 'string' ? rawName : stringValue(ctx, child(ports[j], 'name'), at(), 'name')
     out.push({ containerPort: port, protocol, ...(name ? { name } : {}) })
   }
-  return out
 }
 
 /** A field of an object as get() reads it: undefined when the object is absent or the value null. */
@@ -850,12 +938,22 @@ function field(o: JsonObject | undefined, key: string): JsonValue | undefined {
   return v === null ? undefined : v
 }
 
-/** Reads a protocol; absent defaults to TCP, as the API server's defaulting does. */
-function readProtocol(ctx: Context, path: FieldPath): Protocol {
-  const v = get(ctx.raw.value, path)
+/** Reads a protocol (the value at base.a.b.c); absent defaults to TCP, as the API server's defaulting does. */
+function readProtocol(
+  ctx: Context,
+  v: JsonValue | undefined,
+  base: FieldPath,
+  a?: Seg,
+  b?: Seg,
+  c?: Seg,
+): Protocol {
   if (v === undefined) return 'TCP'
   if (typeof v === 'string' && (PROTOCOLS as readonly string[]).includes(v)) return v as Protocol
-  fail(ctx, path, `Unsupported value: ${JSON.stringify(v)}: supported values: "SCTP", "TCP", "UDP"`)
+  fail(
+    ctx,
+    pathOf(base, a, b, c),
+    `Unsupported value: ${JSON.stringify(v)}: supported values: "SCTP", "TCP", "UDP"`,
+  )
   return 'TCP'
 }
 
@@ -897,25 +995,39 @@ function readPolicyTypes(ctx: Context, egressRules: number): readonly PolicyType
 }
 
 function readRules(ctx: Context, direction: 'ingress' | 'egress', peersField: 'from' | 'to'): PolicyRule[] {
-  return getArray(ctx, ['spec', direction]).map((_, i) => {
+  const rules = arrayValue(ctx, child(child(ctx.raw.value, 'spec'), direction), SPEC, direction)
+  const out: PolicyRule[] = []
+  for (let i = 0; i < rules.length; i++) {
     const path: FieldPath = ['spec', direction, i]
-    getObject(ctx, path)
-    const peers = getArray(ctx, [...path, peersField]).map((_, j) => readPeer(ctx, [...path, peersField, j]))
-    const ports = getArray(ctx, [...path, 'ports']).map((_, j) => readPolicyPort(ctx, [...path, 'ports', j]))
+    const rule = objectValue(ctx, child(rules, i), path)
+    const peerList = arrayValue(ctx, child(rule, peersField), path, peersField)
+    const peers: PolicyPeer[] = []
+    for (let j = 0; j < peerList.length; j++)
+      peers.push(readPeer(ctx, child(peerList, j), [...path, peersField, j]))
+    const portList = arrayValue(ctx, child(rule, 'ports'), path, 'ports')
+    const ports: PolicyPort[] = []
+    for (let j = 0; j < portList.length; j++)
+      ports.push(readPolicyPort(ctx, child(portList, j), path, 'ports', j))
     // An absent or empty from/to (ports) means every peer (port): both are left undefined.
-    return {
+    out.push({
       ...(peers.length > 0 ? { peers } : {}),
       ...(ports.length > 0 ? { ports } : {}),
       source: ctx.raw.locate(path),
-    }
-  })
+    })
+  }
+  return out
 }
 
-function readPeer(ctx: Context, path: FieldPath): PolicyPeer {
-  getObject(ctx, path)
-  const podSelector = readSelector(ctx, [...path, 'podSelector'])
-  const namespaceSelector = readSelector(ctx, [...path, 'namespaceSelector'])
-  const ipBlock = readIPBlock(ctx, [...path, 'ipBlock'])
+function readPeer(ctx: Context, value: JsonValue | undefined, path: FieldPath): PolicyPeer {
+  const peer = objectValue(ctx, value, path)
+  const podSelector = readSelectorValue(ctx, child(peer, 'podSelector'), path, 'podSelector')
+  const namespaceSelector = readSelectorValue(
+    ctx,
+    child(peer, 'namespaceSelector'),
+    path,
+    'namespaceSelector',
+  )
+  const ipBlock = readIPBlock(ctx, child(peer, 'ipBlock'), path, 'ipBlock')
   return {
     ...(podSelector ? { podSelector } : {}),
     ...(namespaceSelector ? { namespaceSelector } : {}),
@@ -932,56 +1044,86 @@ function canonicalBlockCIDR(text: string): string {
   return parsed ? canonicalCIDR(parsed) : text
 }
 
-function readIPBlock(ctx: Context, path: FieldPath): IPBlock | undefined {
-  if (!getObject(ctx, path)) return undefined
+function readIPBlock(
+  ctx: Context,
+  value: JsonValue | undefined,
+  base: FieldPath,
+  a: Seg,
+): IPBlock | undefined {
+  const block = objectValue(ctx, value, base, a)
+  if (!block) return undefined
   const except: string[] = []
-  getArray(ctx, [...path, 'except']).forEach((_, i) => {
-    const e = getString(ctx, [...path, 'except', i])
+  const list = arrayValue(ctx, child(block, 'except'), base, a, 'except')
+  for (let i = 0; i < list.length; i++) {
+    const e = stringValue(ctx, child(list, i), pathOf(base, a), 'except', i)
     if (e !== undefined) except.push(canonicalBlockCIDR(e))
-  })
-  return { cidr: canonicalBlockCIDR(getString(ctx, [...path, 'cidr']) ?? ''), except }
+  }
+  return { cidr: canonicalBlockCIDR(stringValue(ctx, child(block, 'cidr'), base, a, 'cidr') ?? ''), except }
 }
 
 /** Reads a metav1.LabelSelector; undefined when absent (null counts as absent, as in Go). */
 function readSelector(ctx: Context, path: FieldPath): LabelSelector | undefined {
-  if (!getObject(ctx, path)) return undefined
+  return readSelectorValue(ctx, get(ctx.raw.value, path), path)
+}
+
+/** readSelector on the selector's value (its path is base.a). */
+function readSelectorValue(
+  ctx: Context,
+  value: JsonValue | undefined,
+  base: FieldPath,
+  a?: Seg,
+): LabelSelector | undefined {
+  const selector = objectValue(ctx, value, base, a)
+  if (!selector) return undefined
   const matchExpressions: LabelSelectorRequirement[] = []
-  getArray(ctx, [...path, 'matchExpressions']).forEach((_, i) => {
-    const p = [...path, 'matchExpressions', i]
-    const operator = getString(ctx, [...p, 'operator'])
+  const list = arrayValue(ctx, child(selector, 'matchExpressions'), base, a, 'matchExpressions')
+  for (let i = 0; i < list.length; i++) {
+    const p = pathOf(base, a, 'matchExpressions', i)
+    const e = child(list, i)
+    const operator = stringValue(ctx, child(e, 'operator'), p, 'operator')
     if (!operator || !(OPERATORS as readonly string[]).includes(operator)) {
       fail(
         ctx,
         [...p, 'operator'],
         `Invalid value: ${JSON.stringify(operator ?? '')}: not a valid selector operator`,
       )
-      return
+      continue
     }
     const values: string[] = []
-    getArray(ctx, [...p, 'values']).forEach((_, j) => {
-      const v = getString(ctx, [...p, 'values', j])
+    const given = arrayValue(ctx, child(e, 'values'), p, 'values')
+    for (let j = 0; j < given.length; j++) {
+      const v = stringValue(ctx, child(given, j), p, 'values', j)
       if (v !== undefined) values.push(v)
-    })
+    }
     matchExpressions.push({
-      key: getString(ctx, [...p, 'key']) ?? '',
+      key: stringValue(ctx, child(e, 'key'), p, 'key') ?? '',
       operator: operator as SelectorOperator,
       values,
     })
-  })
-  return { matchLabels: getStringMap(ctx, [...path, 'matchLabels']), matchExpressions }
+  }
+  return {
+    matchLabels: stringMapValue(ctx, child(selector, 'matchLabels'), base, a, 'matchLabels'),
+    matchExpressions,
+  }
 }
 
-/** Reads a NetworkPolicyPort: protocol defaults to TCP; port (number or name) and endPort kept as given. */
-function readPolicyPort(ctx: Context, path: FieldPath): PolicyPort {
-  getObject(ctx, path)
-  const protocol = readProtocol(ctx, [...path, 'protocol'])
-  const port = get(ctx.raw.value, [...path, 'port'])
-  const endPort = get(ctx.raw.value, [...path, 'endPort'])
+/** Reads a NetworkPolicyPort (the value at base.a.b): protocol defaults to TCP; port (number or name) and endPort kept as given. */
+function readPolicyPort(
+  ctx: Context,
+  value: JsonValue | undefined,
+  base: FieldPath,
+  a: Seg,
+  b: Seg,
+): PolicyPort {
+  const item = objectValue(ctx, value, base, a, b)
+  const protocol = readProtocol(ctx, child(item, 'protocol'), base, a, b, 'protocol')
+  const port = child(item, 'port')
+  const endPort = child(item, 'endPort')
   if (port !== undefined && typeof port !== 'number' && typeof port !== 'string') {
-    fail(ctx, [...path, 'port'], `expected an integer or a string, got ${typeName(port)}`)
+    fail(ctx, pathOf(base, a, b, 'port'), `expected an integer or a string, got ${typeName(port)}`)
   }
   if (endPort !== undefined && typeof endPort !== 'number') {
-    fail(ctx, [...path, 'endPort'], `expected an integer, got ${typeName(endPort)}`)
+    fail(ctx, pathOf(base, a, b, 'endPort'), `expected an integer, got ${typeName(endPort)}`)
   }
   return {
     protocol,

@@ -180,9 +180,9 @@ function walk(
       if (typeof value !== 'object' || Array.isArray(value))
         wrongType(r, path.slice(0, depth), value, 'object')
       else {
-        const keys = Object.keys(value)
-        for (let i = 0; i < keys.length; i++) {
-          const k = keys[i] as string
+        // for-in over own keys: Object.keys would copy an array for every object of every input.
+        for (const k in value) {
+          if (!Object.hasOwn(value, k)) continue
           path[depth] = k
           walk(r, schema.values, value[k], path, depth + 1)
         }
@@ -193,9 +193,8 @@ function walk(
         wrongType(r, path.slice(0, depth), value, 'object')
         return
       }
-      const keys = Object.keys(value)
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i] as string
+      for (const k in value) {
+        if (!Object.hasOwn(value, k)) continue
         const child = Object.hasOwn(schema.fields, k) ? schema.fields[k] : undefined
         path[depth] = k
         if (child === undefined) {
