@@ -8,8 +8,8 @@
  * (equal strings, never a parse of a comment): a rule the kernel holds that the input does not compile to
  * is shown as the kernel printed it, marked "not in the ruleset compiled from the input".
  */
-import type { IRChain, IRRule, NodeIR } from '../compile/index.js'
-import type { Family } from '../model/index.js'
+import { type IRChain, type IRRule, type NodeIR, tierDenyChainId } from '../compile/index.js'
+import type { ClusterPolicyTier, Family } from '../model/index.js'
 
 /** The packet a trace follows: protocol, addresses and destination port (any source port). */
 export interface TraceMatch {
@@ -72,6 +72,27 @@ export type ChainRole =
   | { readonly kind: 'policy'; readonly direction: TraceDirection; readonly policy: string }
   /** iptables: sets the "a policy admitted it" mark bit. */
   | { readonly kind: 'allow' }
+  /** One ClusterNetworkPolicy, one direction (shared by the local pods its subject selects). */
+  | {
+      readonly kind: 'cluster-policy'
+      readonly direction: TraceDirection
+      readonly policy: string
+      readonly tier: ClusterPolicyTier
+      readonly priority: number
+    }
+  /** A local pod's ClusterNetworkPolicy tier chain: its Admin tier (then its next stage), or its Baseline stage. */
+  | {
+      readonly kind: 'tier'
+      readonly direction: TraceDirection
+      readonly pod: string
+      readonly tier: ClusterPolicyTier
+    }
+  /** Where a ClusterNetworkPolicy Deny goes: the chain finding the pod (pod absent), or the pod's counting drop. */
+  | { readonly kind: 'deny'; readonly direction: TraceDirection; readonly pod?: string }
+  /** Where an Admin tier Pass goes: the chain finding the pod's NetworkPolicy stage. */
+  | { readonly kind: 'pass'; readonly direction: TraceDirection }
+  /** A port dispatch chain shared by pods (nftables tier dispatch, iptables dispatch and its helpers). */
+  | { readonly kind: 'port-dispatch' }
 
 /** The policy rule a kernel rule was compiled from. */
 export interface RuleRole {
@@ -94,6 +115,58 @@ export interface TraceIndex {
   readonly chains: ReadonlyMap<string, ChainRole>
   /** ruleKey(chain, comment) -> the policy rule. */
   readonly rules: ReadonlyMap<string, RuleRole>
+  /** Chains of ours known by their name's shape rather than listed (port dispatch: hashed names). */
+  readonly patterns?: readonly { readonly name: RegExp; readonly role: ChainRole }[]
+}
+
+/** The role of a chain of ours: listed in the index, or named as one of its patterns. */
+export function chainRole(index: TraceIndex, chain: string): ChainRole | undefined {
+  return index.chains.get(chain) ?? index.patterns?.find((p) => p.name.test(chain))?.role
+}
+
+/** The fixed names of the chains a ClusterNetworkPolicy Deny or Pass goes to, per direction, in one backend. */
+export interface TierChainNames {
+  readonly deny: Readonly<Record<TraceDirection, string>>
+  readonly pass: Readonly<Record<TraceDirection, string>>
+}
+
+/**
+ * Adds the ClusterNetworkPolicy chains of the IR to a trace index: each policy's chain, each local pod's
+ * tier chains and Deny chain, and the shared Deny and Pass chains (both backends' indexes).
+ */
+export function indexTierChains(
+  ir: NodeIR,
+  chains: Map<string, ChainRole>,
+  chainName: (id: string) => string,
+  fixed: TierChainNames,
+): void {
+  if (!ir.clusterChains || ir.clusterChains.length === 0) return
+  for (const c of ir.clusterChains) {
+    const direction = c.direction === 'Ingress' ? 'ingress' : 'egress'
+    chains.set(chainName(c.id), {
+      kind: 'cluster-policy',
+      direction,
+      policy: c.policy,
+      tier: c.tier,
+      priority: c.priority,
+    })
+  }
+  for (const direction of ['ingress', 'egress'] as const) {
+    chains.set(fixed.deny[direction], { kind: 'deny', direction })
+    chains.set(fixed.pass[direction], { kind: 'pass', direction })
+  }
+  for (const p of ir.pods) {
+    const pod = `${p.namespace}/${p.name}`
+    for (const [direction, t] of [
+      ['ingress', p.ingressTiers],
+      ['egress', p.egressTiers],
+    ] as const) {
+      if (!t) continue
+      chains.set(chainName(t.chain), { kind: 'tier', direction, pod, tier: 'Admin' })
+      chains.set(chainName(t.baselineChain), { kind: 'tier', direction, pod, tier: 'Baseline' })
+      chains.set(chainName(tierDenyChainId(t)), { kind: 'deny', direction, pod })
+    }
+  }
 }
 
 /** Returns the key of a rule in TraceIndex.rules. */
@@ -197,14 +270,40 @@ function meaningOf(
 ): string {
   const v = s.verdict
   const target = /^(?:jump|goto) (.+)$/.exec(v)?.[1]
-  const to = target === undefined ? undefined : index.chains.get(target)
+  const to = target === undefined ? undefined : chainRole(index, target)
   if (role === undefined && to !== undefined) return `enters Palisade's chain ${target}`
   if (to?.kind === 'base' && to.direction !== undefined) return `the ${to.direction} check`
   if (role !== undefined && to !== undefined) {
-    if (to.kind === 'pod') return `${to.pod} is isolated for ${to.direction}: to its pod chain`
-    if (to.kind === 'policy')
-      return `${role.kind === 'pod' ? `${role.pod}: ` : ''}tries policy ${to.policy} (${to.direction})`
-    if (to.kind === 'dispatch') return `${to.pod}: the policies with a rule for this port`
+    const who = role.kind === 'pod' || role.kind === 'tier' ? `${role.pod}: ` : ''
+    switch (to.kind) {
+      case 'pod':
+        return `${to.pod} is isolated for ${to.direction}: to its pod chain`
+      case 'policy':
+        return `${who}tries policy ${to.policy} (${to.direction})`
+      case 'dispatch':
+        return `${to.pod}: the policies with a rule for this port`
+      case 'tier':
+        return to.tier === 'Admin'
+          ? `${to.pod} is selected by a ClusterNetworkPolicy (${to.direction}): to its Admin tier`
+          : `${to.pod}: no NetworkPolicy isolates it for ${to.direction}, to its Baseline tier`
+      case 'cluster-policy':
+        return `${who}tries ClusterNetworkPolicy ${to.policy} (${to.tier} tier, priority ${to.priority}, ${to.direction})`
+      case 'port-dispatch':
+        return `${who}the chains with a rule for this port`
+      case 'deny':
+        if (role.kind === 'cluster-policy')
+          return `DENIED by ClusterNetworkPolicy ${s.comment ?? role.policy}`
+        if (to.pod !== undefined) return `${to.pod}: counted and dropped as denied by a ClusterNetworkPolicy`
+        break
+      case 'allow':
+        if (role.kind === 'tier')
+          return `${role.pod} (${role.direction}): no ClusterNetworkPolicy rule of its ${role.tier} tier decided and no later stage isolates it: admitted`
+        break
+      case 'pass':
+        if (role.kind === 'cluster-policy')
+          return `PASSED by ClusterNetworkPolicy ${s.comment ?? role.policy}: on to the NetworkPolicy stage`
+        break
+    }
   }
   if (role === undefined)
     return s.kind === 'policy' ? `chain policy: ${v}` : `not a chain of Palisade's: ${v}`
@@ -244,6 +343,26 @@ function meaningOf(
       return `${role.policy} (${role.direction}): ${v}`
     case 'allow':
       return 'marks the packet "admitted by a policy"'
+    case 'cluster-policy':
+      if (v === 'accept')
+        return `ACCEPTED by ClusterNetworkPolicy ${s.comment ?? `${role.policy} (${role.direction})`}`
+      if (v === 'return' || s.kind === 'return')
+        return `ClusterNetworkPolicy ${role.policy} (${role.direction}): no rule matches, the next policy of the ${role.tier} tier`
+      return `ClusterNetworkPolicy ${role.policy} (${role.direction}): ${s.comment ? `${s.comment}: ` : ''}${v}`
+    case 'tier':
+      if (v === 'drop')
+        return `DROPPED: ${role.pod} (${role.direction}): ${s.comment ?? 'its ClusterNetworkPolicy tier drops'}`
+      if (v === 'accept') return `${role.pod} (${role.direction}): accepted by its ${role.tier} tier`
+      if (v === 'continue') return `${role.pod} (${role.direction}): clears the "admitted" mark`
+      return `${role.pod} (${role.direction}, ${role.tier} tier): ${v}`
+    case 'deny':
+      if (v === 'drop')
+        return `DROPPED: denied by a ClusterNetworkPolicy${role.pod !== undefined ? ` (${role.pod}, ${role.direction})` : ''}`
+      return `the ${role.direction} Deny of a ClusterNetworkPolicy: ${v}`
+    case 'pass':
+      return `an Admin tier Pass (${role.direction}): ${v}`
+    case 'port-dispatch':
+      return `port dispatch: ${v}`
   }
 }
 
@@ -256,7 +375,7 @@ export function explainTrace(t: RawTrace, index: TraceIndex): ExplainedTrace {
   const steps: TraceStep[] = []
   for (const s of t.steps) {
     const ours = s.table === index.table
-    const role = ours ? index.chains.get(s.chain) : undefined
+    const role = ours ? chainRole(index, s.chain) : undefined
     const rule =
       role?.kind === 'policy' && s.comment !== undefined
         ? index.rules.get(ruleKey(s.chain, s.comment))

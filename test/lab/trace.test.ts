@@ -121,6 +121,33 @@ const CASES: Case[] = [
   },
 ]
 
+/** A ClusterNetworkPolicy case (examples/cluster-network-policy): what its steps must say. */
+interface TierCase {
+  readonly name: string
+  readonly from: string
+  readonly to: string
+  readonly code: 0 | 1
+  /** A step (on some node) whose meaning matches. */
+  readonly step: RegExp
+}
+
+const TIER_CASES: TierCase[] = [
+  {
+    name: 'Admin Deny: tenant-acme ingress[2] denies globex, the Deny chain of acme-db/db drops it',
+    from: 'globex/shop',
+    to: 'acme-db/db',
+    code: 1,
+    step: /^DENIED by ClusterNetworkPolicy Admin tenant-acme priority 20 ingress\[2\] other-tenants: Deny/,
+  },
+  {
+    name: 'Admin Pass: tenant-acme ingress[0] passes acme-web on, db-from-web ingress[0] admits it',
+    from: 'acme-web/web',
+    to: 'acme-db/db',
+    code: 0,
+    step: /^PASSED by ClusterNetworkPolicy Admin tenant-acme priority 20 ingress\[0\] same-tenant: Pass.*: on to the NetworkPolicy stage$/,
+  },
+]
+
 /** Lists what a trace may leave behind in a lab's node namespaces (must be nothing). */
 async function leftovers(id: string): Promise<string[]> {
   const lab = await readLab(id)
@@ -491,3 +518,63 @@ describe('palisade trace: refusals (no root needed)', () => {
     expect(sctp.err).toMatch(/only TCP and UDP packets can be traced/)
   })
 })
+
+describe.skipIf(skip !== undefined)(
+  `palisade lab trace through ClusterNetworkPolicy tiers${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    for (const backend of ['nftables', 'iptables-nft'] as const) {
+      describe(backend, () => {
+        let id = ''
+        beforeAll(async () => {
+          const up = await capture(['lab', 'up', 'examples/cluster-network-policy', '--backend', backend])
+          expect(up.code, up.err).toBe(0)
+          id = up.out.trim()
+        }, 60_000)
+        afterAll(async () => {
+          if (id) await capture(['lab', 'down', '--lab', id])
+        }, 60_000)
+
+        it.each(TIER_CASES)(
+          '$name',
+          async (c) => {
+            const r = await capture([
+              'lab',
+              'trace',
+              '--lab',
+              id,
+              '--from',
+              c.from,
+              '--to',
+              c.to,
+              '--port',
+              '5432',
+              '-o',
+              'json',
+            ])
+            expect(r.code, r.err).toBe(c.code)
+            const j = JSON.parse(r.out) as TraceJSON
+            expect(j.agree).toBe(true)
+            const steps = j.kernel.nodes.flatMap((n) => n.steps)
+            // every chain the packet crossed in our table is one the index knows
+            expect(steps.filter((s) => /^not a chain of Palisade's/.test(s.meaning))).toEqual([])
+            expect(steps.map((s) => s.meaning)).toContainEqual(expect.stringMatching(c.step))
+            if (c.code === 1) {
+              const dropped = j.kernel.nodes.find((n) => n.verdict === 'dropped')
+              const last = dropped?.steps.at(-1)
+              expect(last?.verdict).toBe('drop')
+              expect(last?.role).toMatchObject({ kind: 'deny', pod: 'acme-db/db' })
+              expect(last?.meaning).toBe('DROPPED: denied by a ClusterNetworkPolicy (acme-db/db, ingress)')
+            } else {
+              expect(
+                j.kernel.nodes.flatMap((n) =>
+                  n.allowedBy.map((a) => `${a.policy} ${a.direction}[${a.rule}]`),
+                ),
+              ).toContain('acme-db/db-from-web ingress[0]')
+            }
+          },
+          60_000,
+        )
+      })
+    }
+  },
+)

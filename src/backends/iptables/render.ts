@@ -96,6 +96,11 @@ const PASS_INGRESS = 'PAL-PASS-IN'
 const PASS_EGRESS = 'PAL-PASS-EG'
 const DENY_INGRESS = 'PAL-DENY-IN'
 const DENY_EGRESS = 'PAL-DENY-EG'
+/** The chains a ClusterNetworkPolicy Deny or Pass goes to (named in `palisade trace`). */
+export const IPTABLES_TIER_CHAINS = {
+  deny: { ingress: DENY_INGRESS, egress: DENY_EGRESS },
+  pass: { ingress: PASS_INGRESS, egress: PASS_EGRESS },
+} as const
 /** multiport accepts at most 15 port slots per rule; a range takes two. */
 const MULTIPORT_SLOTS = 15
 

@@ -16,8 +16,8 @@ import type {
   TraceMatch,
   TracePacket,
 } from '../trace.js'
-import { indexPolicyChains } from '../trace.js'
-import { chainNameOf, IPTABLES_ENTRY_CHAIN, ruleComment } from './render.js'
+import { indexPolicyChains, indexTierChains } from '../trace.js'
+import { chainNameOf, IPTABLES_ENTRY_CHAIN, IPTABLES_TIER_CHAINS, ruleComment } from './render.js'
 
 /** Why iptables-legacy is not traced (printed by `palisade trace`, exit 2). */
 export const LEGACY_TRACE_REFUSAL =
@@ -164,5 +164,13 @@ export function iptablesTraceIndex(ir: NodeIR): TraceIndex {
     if (p.ingress) chains.set(chainNameOf(p.ingress.chain), { kind: 'pod', direction: 'ingress', pod })
     if (p.egress) chains.set(chainNameOf(p.egress.chain), { kind: 'pod', direction: 'egress', pod })
   }
-  return { table: 'filter', chains, rules }
+  indexTierChains(ir, chains, chainNameOf, IPTABLES_TIER_CHAINS)
+  // port dispatch (NetworkPolicy and tiers): PAL-T<hash>, its group chains and helpers (render.ts
+  // renderPortDispatch; IR ids are lower case, so no chain of an IR id starts PAL-T)
+  return {
+    table: 'filter',
+    chains,
+    rules,
+    patterns: [{ name: /^PAL-T[0-9a-z]{8}(?:-|$)/, role: { kind: 'port-dispatch' } }],
+  }
 }

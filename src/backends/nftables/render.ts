@@ -201,7 +201,7 @@ function renderMatch(direction: 'Ingress' | 'Egress', r: IRRule, verdict: string
 }
 
 /** The chain an Admin Pass jumps to: it finds the packet's pod again and goes on with its next stage. */
-function passChainName(direction: 'Ingress' | 'Egress'): string {
+export function passChainName(direction: 'Ingress' | 'Egress'): string {
   return direction === 'Ingress' ? 'ingress_pass' : 'egress_pass'
 }
 
@@ -219,7 +219,7 @@ export function clusterRuleComment(c: IRClusterChain, r: IRClusterRule, m: IRRul
 }
 
 /** The chain a ClusterNetworkPolicy Deny jumps to: it finds the packet's pod and counts the drop there. */
-function denyChainName(direction: 'Ingress' | 'Egress'): string {
+export function denyChainName(direction: 'Ingress' | 'Egress'): string {
   return direction === 'Ingress' ? 'ingress_deny' : 'egress_deny'
 }
 

@@ -17,8 +17,8 @@ import type {
   TraceMatch,
   TracePacket,
 } from '../trace.js'
-import { indexPolicyChains } from '../trace.js'
-import { NFT_TABLE, ruleComment } from './render.js'
+import { indexPolicyChains, indexTierChains } from '../trace.js'
+import { denyChainName, NFT_TABLE, passChainName, ruleComment } from './render.js'
 
 /** Every trace table starts with this; `palisade cleanup` and the tests look for it. */
 export const NFT_TRACE_TABLE_PREFIX = 'palisade_trace'
@@ -148,6 +148,10 @@ export function nftTraceIndex(ir: NodeIR): TraceIndex {
     (c) => c.id,
     (c, r) => commentText(ruleComment(c, r)),
   )
+  indexTierChains(ir, chains, (id) => id, {
+    deny: { ingress: denyChainName('Ingress'), egress: denyChainName('Egress') },
+    pass: { ingress: passChainName('Ingress'), egress: passChainName('Egress') },
+  })
   for (const p of ir.pods) {
     const pod = `${p.namespace}/${p.name}`
     for (const [direction, d] of [
@@ -161,5 +165,6 @@ export function nftTraceIndex(ir: NodeIR): TraceIndex {
       for (let n = 0; n < 64; n++) chains.set(`${base}_h${n}`, { kind: 'dispatch', direction, pod })
     }
   }
-  return { table: NFT_TABLE, chains, rules }
+  // a tier's port dispatch: tdisp_<hash> (render.ts tierDispatchName)
+  return { table: NFT_TABLE, chains, rules, patterns: [{ name: /^tdisp_/, role: { kind: 'port-dispatch' } }] }
 }
