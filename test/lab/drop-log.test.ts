@@ -1,12 +1,14 @@
 /**
  * Drop counters and drop logs, proved in the lab: one `palisade agent --log-drops` process per node
- * (reading the cluster as manifests), an example with denials (seed-002, kube-router's cases 3-5) and
- * upstream e2e cases (one lab each, the policies switched between cases). For every measured probe
- * round, on both backends:
+ * (reading the cluster as manifests), an example with denials (seed-002, kube-router's cases 3-5), the
+ * ClusterNetworkPolicy example (Admin and Baseline Denies, NetworkPolicies after a Pass) and upstream e2e
+ * cases (one lab each, the policies switched between cases). For every measured probe round, on both
+ * backends:
  * - every denied probe is logged exactly once (a UDP probe sends its datagram twice on the same socket:
  *   the second is a duplicate of the same 5-tuple), by the node that dropped it, naming the isolated
- *   pod, the direction and the policies isolating it (as the engine's verdict names them), and the
- *   remote end (a pod by name, otherwise its address); no allowed probe is logged;
+ *   pod, the direction and the policies isolating it (as the engine's verdict names them) or the
+ *   ClusterNetworkPolicy and tier whose Deny decided, and the remote end (a pod by name, otherwise its
+ *   address); no allowed probe is logged;
  * - palisade_dropped_packets_total of every pod and direction grew by exactly the denied probes'
  *   packets: 1 per TCP probe (the 800 ms probe gives up before the kernel's first SYN retransmit at
  *   1 s) and 2 per UDP probe (sent, and resent once at half the timeout);
@@ -87,6 +89,12 @@ function groups(): { name: string; cases: { name: string; cluster: ClusterState 
       cases: ['case-3-nsb-to-6379', 'case-4-egress-cidr', 'case-5-ingress-cidr'].map(seed),
     },
     {
+      // Admin Deny and Pass, the Baseline tier's Deny, NetworkPolicies after a Pass: a tier's Deny is logged
+      // naming its ClusterNetworkPolicy and tier, and counted in the pod's series
+      name: 'cluster-network-policy',
+      cases: [{ name: 'tiers', cluster: load(readTree('cluster-network-policy')) }],
+    },
+    {
       name: 'upstream',
       cases: upstream.map((c) => ({ name: c.slug, cluster: load(caseInputs(c)) })),
       ports: [
@@ -133,7 +141,8 @@ function dropSeries(text: string): Map<string, number> {
     const l = Object.fromEntries(
       [...(m[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string]),
     )
-    out.set(`${l.namespace}/${l.pod} ${l.direction}`, Number(m[2]))
+    const key = `${l.namespace}/${l.pod} ${l.direction}`
+    out.set(key, (out.get(key) ?? 0) + Number(m[2]))
   }
   return out
 }
@@ -146,6 +155,7 @@ interface LoggedDrop {
   readonly namespace: string
   readonly pod: string
   readonly policies: readonly string[]
+  readonly clusterPolicy?: { readonly name: string; readonly tier: string }
 }
 
 async function dropLines(file: string): Promise<LoggedDrop[]> {
@@ -167,9 +177,19 @@ interface Tally {
   missing: number
   extra: number
   packets: number
+  /** Logged drops a ClusterNetworkPolicy Deny decided (named with its policy and tier). */
+  tier: number
 }
 
-const newTally = (): Tally => ({ denied: 0, logged: 0, misattributed: 0, missing: 0, extra: 0, packets: 0 })
+const newTally = (): Tally => ({
+  denied: 0,
+  logged: 0,
+  misattributed: 0,
+  missing: 0,
+  extra: 0,
+  packets: 0,
+  tier: 0,
+})
 
 /** One measured round: probe, then compare the logs and counters with the engine's denied cells. */
 async function measuredRound(
@@ -200,7 +220,10 @@ async function measuredRound(
   const index = buildIndex(lab.plan.cluster)
   const endpoints = new Map(labEndpoints(lab).map((e) => [e.name, e]))
   const nodeOfPod = new Map(lab.plan.pods.map((p) => [p.key, p.node]))
-  const want = new Map<string, { node: string; pod: string; direction: string; policies: string[] }>()
+  const want = new Map<
+    string,
+    { node: string; pod: string; direction: string; policies: string[]; clusterPolicy?: string }
+  >()
   const packets = new Map<string, number>()
   expected.ports.forEach((portText, k) => {
     const cells = expected.cells[k] as Uint8Array
@@ -222,7 +245,9 @@ async function measuredRound(
           node: nodeOfPod.get(pod) as string,
           pod,
           direction,
-          policies: d.selectedBy.map((p) => p.policy).sort(),
+          // a ClusterNetworkPolicy Deny names its policy and tier, no NetworkPolicy
+          policies: d.decidedBy ? [] : d.selectedBy.map((p) => p.policy).sort(),
+          ...(d.decidedBy ? { clusterPolicy: `${d.decidedBy.policy} ${d.decidedBy.tier}` } : {}),
         })
         const series = `${pod} ${direction}`
         packets.set(series, (packets.get(series) ?? 0) + (proto === 'udp' ? 2 : 1))
@@ -269,6 +294,7 @@ async function measuredRound(
       }
       seen.add(key)
       tally.logged++
+      if (l.clusterPolicy && w.clusterPolicy) tally.tier++
       const remote = w.direction === 'ingress' ? l.src : l.dst
       const remoteName = remote.pod !== undefined ? `${remote.namespace}/${remote.pod}` : undefined
       const remoteWant = w.direction === 'ingress' ? key.split(' ')[1] : key.split(' ')[2]
@@ -278,6 +304,8 @@ async function measuredRound(
         `${l.namespace}/${l.pod}` !== w.pod ||
         l.direction !== w.direction ||
         [...l.policies].sort().join(',') !== w.policies.join(',') ||
+        (l.clusterPolicy ? `${l.clusterPolicy.name} ${l.clusterPolicy.tier}` : undefined) !==
+          w.clusterPolicy ||
         remoteName !== remoteIsPod?.key
       ) {
         tally.misattributed++
@@ -388,7 +416,7 @@ afterAll(async () => {
 describe.skipIf(skip)('drop counters and drop logs in the lab (agents with --log-drops)', () => {
   it.each(['nftables', 'iptables-nft'] as const)(
     'every denied probe is counted and logged once, naming its pod and policies (%s)',
-    { timeout: 240_000 },
+    { timeout: 360_000 },
     async (backend) => {
       const t0 = Date.now()
       const tally = newTally()
@@ -461,11 +489,14 @@ describe.skipIf(skip)('drop counters and drop logs in the lab (agents with --log
         expect((await listLabNamespaces()).filter((n) => n.startsWith(lab.plan.prefix))).toEqual([])
       }
       console.log(
-        `drop logs ${backend}: ${tally.denied} denied probes, ${tally.logged} logged, ${tally.misattributed} misattributed, ${tally.missing} missing, ${tally.extra} extra, ${lossyRounds} round(s) measured again after a lost record; ${tally.packets} dropped packets counted; ${rate}; ${Date.now() - t0} ms`,
+        `drop logs ${backend}: ${tally.denied} denied probes, ${tally.logged} logged (${tally.tier} denied by a ClusterNetworkPolicy), ${tally.misattributed} misattributed, ${tally.missing} missing, ${tally.extra} extra, ${lossyRounds} round(s) measured again after a lost record; ${tally.packets} dropped packets counted; ${rate}; ${Date.now() - t0} ms`,
       )
       expect(tally).toMatchObject({ misattributed: 0, missing: 0, extra: 0 })
       expect(lossyRounds, 'at most one round per backend loses a record').toBeLessThanOrEqual(1)
       expect(tally.logged).toBe(tally.denied)
+      expect(tally.tier, 'ClusterNetworkPolicy Deny drops logged with their policy and tier').toBeGreaterThan(
+        0,
+      )
     },
   )
 })
