@@ -659,20 +659,31 @@ function child(v: JsonValue | readonly JsonValue[] | undefined, seg: Seg): JsonV
   return out === null ? undefined : out
 }
 
-function objectValue(
+/** Reads a value of one JSON type: absent is undefined; another type is an error (named at base.a.b.c). */
+type TypedReader<T> = (
   ctx: Context,
   v: JsonValue | undefined,
   base: FieldPath,
   a?: Seg,
   b?: Seg,
   c?: Seg,
-): JsonObject | undefined {
-  if (v === undefined) return undefined
-  const o = asObject(v)
-  if (!o) fail(ctx, pathOf(base, a, b, c), `expected an object, got ${typeName(v)}`)
-  return o
+) => T | undefined
+
+function typedReader<T extends JsonValue>(is: (v: JsonValue) => v is T, expected: string): TypedReader<T> {
+  return (ctx, v, base, a, b, c) => {
+    if (v === undefined) return undefined
+    if (is(v)) return v
+    fail(ctx, pathOf(base, a, b, c), `expected ${expected}, got ${typeName(v)}`)
+    return undefined
+  }
 }
 
+const objectValue = typedReader((v): v is JsonObject => asObject(v) !== undefined, 'an object')
+const stringValue = typedReader((v): v is string => typeof v === 'string', 'a string')
+const optionalArray = typedReader((v): v is JsonValue[] => Array.isArray(v), 'an array')
+const optionalBoolean = typedReader((v): v is boolean => typeof v === 'boolean', 'a boolean')
+
+/** An array field; absent or of another type (an error) reads as empty. */
 function arrayValue(
   ctx: Context,
   v: JsonValue | undefined,
@@ -681,34 +692,12 @@ function arrayValue(
   b?: Seg,
   c?: Seg,
 ): readonly JsonValue[] {
-  if (v === undefined) return []
-  if (!Array.isArray(v)) {
-    fail(ctx, pathOf(base, a, b, c), `expected an array, got ${typeName(v)}`)
-    return []
-  }
-  return v
+  return optionalArray(ctx, v, base, a, b, c) ?? []
 }
 
-function stringValue(
-  ctx: Context,
-  v: JsonValue | undefined,
-  base: FieldPath,
-  a?: Seg,
-  b?: Seg,
-  c?: Seg,
-): string | undefined {
-  if (v === undefined || typeof v === 'string') return v
-  fail(ctx, pathOf(base, a, b, c), `expected a string, got ${typeName(v)}`)
-  return undefined
-}
-
+/** A boolean field; absent or of another type (an error) reads as false. */
 function booleanValue(ctx: Context, v: JsonValue | undefined, base: FieldPath, a?: Seg): boolean {
-  if (v === undefined) return false
-  if (typeof v !== 'boolean') {
-    fail(ctx, pathOf(base, a), `expected a boolean, got ${typeName(v)}`)
-    return false
-  }
-  return v
+  return optionalBoolean(ctx, v, base, a) ?? false
 }
 
 function stringMapValue(ctx: Context, v: JsonValue | undefined, base: FieldPath, a?: Seg, b?: Seg): Labels {
