@@ -148,6 +148,20 @@ const TIER_CASES: TierCase[] = [
   },
 ]
 
+/** A lab of `example` on `backend` for the enclosing describe (up before its tests, down after them). */
+function labFor(example: string, backend: 'nftables' | 'iptables-nft'): { id: string } {
+  const lab = { id: '' }
+  beforeAll(async () => {
+    const up = await capture(['lab', 'up', example, '--backend', backend])
+    expect(up.code, up.err).toBe(0)
+    lab.id = up.out.trim()
+  }, 60_000)
+  afterAll(async () => {
+    if (lab.id) await capture(['lab', 'down', '--lab', lab.id])
+  }, 60_000)
+  return lab
+}
+
 /** Lists what a trace may leave behind in a lab's node namespaces (must be nothing). */
 async function leftovers(id: string): Promise<string[]> {
   const lab = await readLab(id)
@@ -163,15 +177,7 @@ async function leftovers(id: string): Promise<string[]> {
 describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${skip})` : ''}`, () => {
   for (const backend of ['nftables', 'iptables-nft'] as const) {
     describe(backend, () => {
-      let id = ''
-      beforeAll(async () => {
-        const up = await capture(['lab', 'up', 'examples/seed-001-testing', '--backend', backend])
-        expect(up.code, up.err).toBe(0)
-        id = up.out.trim()
-      }, 60_000)
-      afterAll(async () => {
-        if (id) await capture(['lab', 'down', '--lab', id])
-      }, 60_000)
+      const lab = labFor('examples/seed-001-testing', backend)
 
       it.each(CASES)(
         '$name',
@@ -180,7 +186,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             'lab',
             'trace',
             '--lab',
-            id,
+            lab.id,
             '--from',
             c.from,
             '--to',
@@ -219,7 +225,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             'lab',
             'trace',
             '--lab',
-            id,
+            lab.id,
             '--from',
             c.from,
             '--to',
@@ -234,14 +240,14 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
               ? /kernel ACCEPTED, analyzer ALLOWED: kernel and analyzer AGREE\n$/
               : /kernel DROPPED, analyzer DENIED: kernel and analyzer AGREE\n$/,
           )
-          expect(await leftovers(id)).toEqual([])
+          expect(await leftovers(lab.id)).toEqual([])
         },
         30_000,
       )
 
       if (backend === 'nftables') {
         it('a node running another ruleset than the input compiles to: exit 3 and a MISMATCH line naming the step', async () => {
-          const n1 = await nodeNetns(id, 'node-1')
+          const n1 = await nodeNetns(lab.id, 'node-1')
           const { execFileSync } = await import('node:child_process')
           // what a stale or tampered ruleset looks like: myapp's ingress pod chain no longer drops
           execFileSync('ip', [
@@ -259,7 +265,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             'lab',
             'trace',
             '--lab',
-            id,
+            lab.id,
             '--from',
             'default/debug',
             '--to',
@@ -276,7 +282,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
                 'lab',
                 'trace',
                 '--lab',
-                id,
+                lab.id,
                 '--from',
                 'default/debug',
                 '--to',
@@ -292,11 +298,11 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
           expect(j.kernel.verdict).toBe('accepted')
           expect(j.analyzer.allowed).toBe(false)
           // (the tests below do not depend on that chain)
-          expect(await leftovers(id)).toEqual([])
+          expect(await leftovers(lab.id)).toEqual([])
         }, 30_000)
 
         it('on a node: waits for the next packet, gives up after --timeout with exit 2 and removes the trace table', async () => {
-          const n1 = await nodeNetns(id, 'node-1')
+          const n1 = await nodeNetns(lab.id, 'node-1')
           const t0 = Date.now()
           const r = await capture(nodeTraceArgs(n1, '0.5'))
           expect(r.code).toBe(2)
@@ -304,13 +310,13 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             /no new TCP connection 10\.244\.2\.10 -> 10\.244\.1\.10:80 passed node node-1 within 0\.5 s/,
           )
           expect(Date.now() - t0).toBeLessThan(10_000)
-          expect(await leftovers(id)).toEqual([])
+          expect(await leftovers(lab.id)).toEqual([])
         }, 30_000)
 
         it.skipIf(!built)(
           'SIGINT while waiting: exit 130, the trace table is gone',
           async () => {
-            const n1 = await nodeNetns(id, 'node-1')
+            const n1 = await nodeNetns(lab.id, 'node-1')
             const child = spawn(process.execPath, [bin, ...nodeTraceArgs(n1, '20')], { stdio: 'ignore' })
             const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
             const until = Date.now() + 10_000
@@ -319,14 +325,14 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             expect(await listNftTraceTables(n1)).toHaveLength(1)
             child.kill('SIGINT')
             expect(await exited).toBe(130)
-            expect(await leftovers(id)).toEqual([])
+            expect(await leftovers(lab.id)).toEqual([])
           },
           30_000,
         )
 
         it('palisade cleanup removes a trace table a killed trace left behind (SIGKILL gives no chance to clean up)', async () => {
-          const lab = await readLab(id)
-          const n2 = await nodeNetns(id, 'node-2')
+          const state = await readLab(lab.id)
+          const n2 = await nodeNetns(lab.id, 'node-2')
           const { execFileSync } = await import('node:child_process')
           const text = renderNftTraceTable(nftTraceTable('999999'), {
             family: 4,
@@ -344,15 +350,15 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             '--backend',
             'nftables',
             '--state-dir',
-            `${lab?.stateDir}/dataplane`,
+            `${state?.stateDir}/dataplane`,
           ])
           expect(r.code, r.err).toBe(0)
-          expect(await leftovers(id)).toEqual([])
+          expect(await leftovers(lab.id)).toEqual([])
         }, 30_000)
 
         it('a failure while tracing (the source pod’s probe agent is gone): exit 2, the trace tables are gone on both nodes', async () => {
-          const lab = await readLab(id)
-          const debug = lab?.plan.pods.find((p) => p.key === 'default/debug')?.netns as string
+          const state = await readLab(lab.id)
+          const debug = state?.plan.pods.find((p) => p.key === 'default/debug')?.netns as string
           // kill only the processes of this lab's pod namespace (the probe agent we started)
           const { execFileSync } = await import('node:child_process')
           for (const pid of execFileSync('ip', ['netns', 'pids', debug])
@@ -364,7 +370,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             'lab',
             'trace',
             '--lab',
-            id,
+            lab.id,
             '--from',
             'default/debug',
             '--to',
@@ -374,13 +380,13 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
           ])
           expect(r.code).toBe(2)
           expect(r.err).toMatch(/palisade lab trace: .*(ENOENT|ECONNREFUSED|no answer)/)
-          expect(await leftovers(id)).toEqual([])
+          expect(await leftovers(lab.id)).toEqual([])
         }, 30_000)
       }
       if (backend === 'iptables-nft') {
         it('palisade cleanup removes a TRACE rule a killed trace left behind', async () => {
-          const lab = await readLab(id)
-          const n2 = await nodeNetns(id, 'node-2')
+          const state = await readLab(lab.id)
+          const n2 = await nodeNetns(lab.id, 'node-2')
           const { execFileSync } = await import('node:child_process')
           const spec = iptablesTraceRule(
             { family: 4, protocol: 'TCP', saddr: '10.244.2.20', daddr: '10.244.1.10', dport: 80 },
@@ -410,10 +416,10 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             '--iptables',
             'nft',
             '--state-dir',
-            `${lab?.stateDir}/dataplane`,
+            `${state?.stateDir}/dataplane`,
           ])
           expect(r.code, r.err).toBe(0)
-          expect(await leftovers(id)).toEqual([])
+          expect(await leftovers(lab.id)).toEqual([])
         }, 30_000)
       }
     })
@@ -524,15 +530,7 @@ describe.skipIf(skip !== undefined)(
   () => {
     for (const backend of ['nftables', 'iptables-nft'] as const) {
       describe(backend, () => {
-        let id = ''
-        beforeAll(async () => {
-          const up = await capture(['lab', 'up', 'examples/cluster-network-policy', '--backend', backend])
-          expect(up.code, up.err).toBe(0)
-          id = up.out.trim()
-        }, 60_000)
-        afterAll(async () => {
-          if (id) await capture(['lab', 'down', '--lab', id])
-        }, 60_000)
+        const lab = labFor('examples/cluster-network-policy', backend)
 
         it.each(TIER_CASES)(
           '$name',
@@ -541,7 +539,7 @@ describe.skipIf(skip !== undefined)(
               'lab',
               'trace',
               '--lab',
-              id,
+              lab.id,
               '--from',
               c.from,
               '--to',
