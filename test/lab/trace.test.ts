@@ -148,6 +148,10 @@ const TIER_CASES: TierCase[] = [
   },
 ]
 
+/** `palisade lab trace` of one connection in a lab; `extra` are more flags (`-o json`, `--protocol`). */
+const labTrace = (id: string, from: string, to: string, port: string, ...extra: string[]) =>
+  capture(['lab', 'trace', '--lab', id, '--from', from, '--to', to, '--port', port, ...extra])
+
 /** A lab of `example` on `backend` for the enclosing describe (up before its tests, down after them). */
 function labFor(example: string, backend: 'nftables' | 'iptables-nft'): { id: string } {
   const lab = { id: '' }
@@ -182,21 +186,8 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
       it.each(CASES)(
         '$name',
         async (c) => {
-          const r = await capture([
-            'lab',
-            'trace',
-            '--lab',
-            lab.id,
-            '--from',
-            c.from,
-            '--to',
-            c.to,
-            '--port',
-            c.port,
-            ...(c.port === '53' ? ['--protocol', 'UDP'] : []),
-            '-o',
-            'json',
-          ])
+          const udp = c.port === '53' ? ['--protocol', 'UDP'] : []
+          const r = await labTrace(lab.id, c.from, c.to, c.port, ...udp, '-o', 'json')
           expect(r.code, r.err).toBe(c.code)
           const j = JSON.parse(r.out) as TraceJSON
           expect(j.agree).toBe(true)
@@ -221,19 +212,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             }
           }
           // the text form says the same, with the agreement line
-          const text = await capture([
-            'lab',
-            'trace',
-            '--lab',
-            lab.id,
-            '--from',
-            c.from,
-            '--to',
-            c.to,
-            '--port',
-            c.port,
-            ...(c.port === '53' ? ['--protocol', 'UDP'] : []),
-          ])
+          const text = await labTrace(lab.id, c.from, c.to, c.port, ...udp)
           expect(text.code).toBe(c.code)
           expect(text.out).toMatch(
             c.code === 0
@@ -261,38 +240,12 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             'palisade',
             'pod_in_testing_myapp',
           ])
-          const r = await capture([
-            'lab',
-            'trace',
-            '--lab',
-            lab.id,
-            '--from',
-            'default/debug',
-            '--to',
-            'testing/myapp',
-            '--port',
-            '80',
-          ])
+          const r = await labTrace(lab.id, 'default/debug', 'testing/myapp', '80')
           expect(r.code).toBe(3)
           expect(r.out).toMatch(/=> ACCEPTED on node-1\n/)
           expect(r.out).toMatch(/kernel ACCEPTED, analyzer DENIED: MISMATCH between kernel and analyzer\n$/)
           const j = JSON.parse(
-            (
-              await capture([
-                'lab',
-                'trace',
-                '--lab',
-                lab.id,
-                '--from',
-                'default/debug',
-                '--to',
-                'testing/myapp',
-                '--port',
-                '80',
-                '-o',
-                'json',
-              ])
-            ).out,
+            (await labTrace(lab.id, 'default/debug', 'testing/myapp', '80', '-o', 'json')).out,
           ) as TraceJSON
           expect(j.agree).toBe(false)
           expect(j.kernel.verdict).toBe('accepted')
@@ -366,18 +319,7 @@ describe.skipIf(skip !== undefined)(`palisade lab trace${skip ? ` (skipped: ${sk
             .split(/\s+/)
             .filter(Boolean))
             process.kill(Number(pid), 'SIGKILL')
-          const r = await capture([
-            'lab',
-            'trace',
-            '--lab',
-            lab.id,
-            '--from',
-            'default/debug',
-            '--to',
-            'testing/myapp',
-            '--port',
-            '80',
-          ])
+          const r = await labTrace(lab.id, 'default/debug', 'testing/myapp', '80')
           expect(r.code).toBe(2)
           expect(r.err).toMatch(/palisade lab trace: .*(ENOENT|ECONNREFUSED|no answer)/)
           expect(await leftovers(lab.id)).toEqual([])
@@ -445,20 +387,7 @@ describe.skipIf(skip !== undefined)('palisade lab trace, IPv6', () => {
           ['testing/nginx', 0],
           ['default/debug', 1],
         ] as const) {
-          const r = await capture([
-            'lab',
-            'trace',
-            '--lab',
-            id,
-            '--from',
-            from,
-            '--to',
-            'testing/myapp',
-            '--port',
-            '80',
-            '-o',
-            'json',
-          ])
+          const r = await labTrace(id, from, 'testing/myapp', '80', '-o', 'json')
           if (backend === 'iptables-nft' && r.code === 2) {
             // xtables-monitor 1.8.9 exits on IPv6 rules with a protocol match ('unsupported layer 4 protocol value')
             expect(r.err).toMatch(/xtables-monitor --trace -6 exited .* trace IPv6 with the nftables backend/)
@@ -535,20 +464,7 @@ describe.skipIf(skip !== undefined)(
         it.each(TIER_CASES)(
           '$name',
           async (c) => {
-            const r = await capture([
-              'lab',
-              'trace',
-              '--lab',
-              lab.id,
-              '--from',
-              c.from,
-              '--to',
-              c.to,
-              '--port',
-              '5432',
-              '-o',
-              'json',
-            ])
+            const r = await labTrace(lab.id, c.from, c.to, '5432', '-o', 'json')
             expect(r.code, r.err).toBe(c.code)
             const j = JSON.parse(r.out) as TraceJSON
             expect(j.agree).toBe(true)
