@@ -20,7 +20,7 @@
  * to it (both put back afterwards). A change of the table itself or of a base chain needs a full reload.
  */
 import type { Change } from '../backend.js'
-import { printMapElement, printNftObject } from './print.js'
+import { printMapElement, printNftObject, printNftObjectLine } from './print.js'
 import {
   type NftChain,
   type NftMap,
@@ -334,17 +334,35 @@ const hasCounter = (c: NftObject | undefined): boolean =>
 
 /** Prints a delta as one `nft -f` script. */
 export function printNftDelta(d: NftDelta): string {
+  const out = deltaCommands(d, false)
+  return out.length === 0 ? '' : `${out.join('\n')}\n`
+}
+
+/**
+ * Prints a delta as ONE line (commands separated by `;`, no newline): the same transaction as
+ * printNftDelta's script, in the form a long-lived `nft -i` takes as one batch
+ * (docs/dataplane.md#nft-session). '' when there is nothing to do.
+ */
+export function printNftDeltaLine(d: NftDelta): string {
+  return deltaCommands(d, true).join('; ')
+}
+
+/** The delta's commands, in transaction order; created objects as blocks, or as one-line blocks. */
+function deltaCommands(d: NftDelta, oneLine: boolean): string[] {
   const out: string[] = []
   const t = d.table
   for (const c of d.flush) out.push(`flush chain ${t} ${c}`)
   for (const { name, keys } of d.deleteElements)
     out.push(`delete element ${t} ${name} { ${keys.join(', ')} }`)
   for (const { kind, name } of d.deleteObjects) out.push(`delete ${kind} ${t} ${name}`)
-  if (d.create.length > 0) out.push(`table ${t} {`, ...d.create.map(printNftObject), '}')
+  if (d.create.length > 0) {
+    if (oneLine) out.push(`table ${t} { ${d.create.map((o) => `${printNftObjectLine(o)}; `).join('')}}`)
+    else out.push(`table ${t} {`, ...d.create.map(printNftObject), '}')
+  }
   for (const { chain, rules } of d.addRules) for (const r of rules) out.push(`add rule ${t} ${chain} ${r}`)
   for (const { name, elements } of d.addElements)
     out.push(
       `add element ${t} ${name} { ${elements.map((e) => (typeof e === 'string' ? e : printMapElement(e))).join(', ')} }`,
     )
-  return out.length === 0 ? '' : `${out.join('\n')}\n`
+  return out
 }

@@ -7,12 +7,14 @@ import { execFileSync } from 'node:child_process'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileNode, createNodeCompiler, type Ruleset } from '../../../src/backends/index.js'
+import { NftSession } from '../../../src/backends/nft-session.js'
 import {
   diffNftTables,
   type NftChain,
   type NftTable,
   printNftables,
   printNftDelta,
+  printNftDeltaLine,
 } from '../../../src/backends/nftables/index.js'
 import { randomCluster } from '../../../src/gen/random-cluster.js'
 import { normalizeObjects } from '../../../src/load/index.js'
@@ -326,6 +328,24 @@ function kernelState(
   return out
 }
 
+/** Loads a, then the delta a->b as ONE line through a long-lived `nft -i`, lists; then loads b in full, lists. */
+async function compareThroughSession(
+  session: NftSession,
+  a: NftTable,
+  b: NftTable,
+): Promise<{ incremental: string; full: string; script: string } | undefined> {
+  const c = diffNftTables(a, b)
+  if (c.kind === 'full') return undefined
+  const line = c.kind === 'none' ? '' : printNftDeltaLine(c.delta)
+  expect(line).not.toContain('\n')
+  nft(printNftables(a), '-f', '-')
+  if (line !== '') await session.run(line)
+  const incremental = nft('', 'list', 'table', 'inet', 'palisade')
+  nft(printNftables(b), '-f', '-')
+  const full = nft('', 'list', 'table', 'inet', 'palisade')
+  return { incremental, full, script: line }
+}
+
 /** Loads a then the delta a->b, lists; then loads b in full, lists. */
 function compareOnKernel(
   a: NftTable,
@@ -342,10 +362,12 @@ function compareOnKernel(
 }
 
 describe.skipIf(!canRun)('incremental update = full reload (real nftables in a netns)', () => {
+  const session = new NftSession({ netns: ns, timeoutMs: 20_000 })
   beforeAll(() => {
     execFileSync('ip', ['netns', 'add', ns], { timeout: 10_000 })
   })
-  afterAll(() => {
+  afterAll(async () => {
+    await session.close()
     try {
       execFileSync('ip', ['netns', 'del', ns], { timeout: 10_000 })
     } catch {
@@ -369,6 +391,32 @@ describe.skipIf(!canRun)('incremental update = full reload (real nftables in a n
     expect(r).toBeDefined()
     expect(kernelState(r?.incremental ?? '')).toEqual(kernelState(r?.full ?? ''))
   })
+
+  it.each(pairs)('$name (one line through nft -i)', async ({ a, b }) => {
+    const r = await compareThroughSession(session, rules(a), rules(b))
+    expect(r).toBeDefined()
+    expect(kernelState(r?.incremental ?? ''), r?.script).toEqual(kernelState(r?.full ?? ''))
+  })
+
+  it('random cluster pairs with ClusterNetworkPolicies reach the same kernel state through nft -i (one line)', async () => {
+    const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
+    let compared = 0
+    await fc.assert(
+      fc.asyncProperty(seed, seed, async (s1, s2) => {
+        const a = randomCluster(s1, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 4 })
+        const other = randomCluster(s2, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 4 })
+        const b: ClusterState = { ...other, pods: a.pods, namespaces: a.namespaces }
+        const table = (c: ClusterState) =>
+          (compileNode(c, 'node-1', 'nftables').value as Ruleset<NftTable>).structure
+        const r = await compareThroughSession(session, table(a), table(b))
+        if (!r) return
+        compared++
+        expect(kernelState(r.incremental), r.script).toEqual(kernelState(r.full))
+      }),
+      { numRuns: 30 },
+    )
+    expect(compared).toBeGreaterThan(15)
+  }, 120_000)
 
   it('random cluster pairs reach the same kernel state', () => {
     const labels = fc.record({ app: fc.constantFrom('db', 'web', 'api'), role: fc.constantFrom('a', 'b') })
