@@ -104,6 +104,9 @@ interface TableIndex {
  */
 const indexes = new WeakMap<NftTable, TableIndex | undefined>()
 
+/** Tables whose objects have distinct identities (no index kept: the aligned diff needs no more). */
+const distinct = new WeakSet<NftTable>()
+
 /** Indexes a table's objects; undefined when two share an identity (not a table we made). */
 function indexOf(t: NftTable): TableIndex | undefined {
   if (indexes.has(t)) return indexes.get(t)
@@ -237,6 +240,80 @@ function letGoOf(
  * produces (test/backends/nftables/delta.test.ts checks this on a real kernel).
  */
 export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> {
+  const full = { kind: 'full', reason: 'table or base chain changed' } as const
+  if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
+  if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return full
+  return diffAligned(prev, next) ?? diffIndexed(prev, next)
+}
+
+/**
+ * The common case without indexing either table (docs/dataplane.md#agent-incremental-compile): both
+ * tables list the same objects in the same order (no object came, went or was re-created), so object i
+ * of one is object i of the other, and an object the incremental renderer handed back is the very same
+ * object (one pointer comparison). Only the objects that differ are compared, in `next`'s order: the
+ * same delta diffIndexed returns (test/backends/nftables/delta.test.ts checks both agree). Undefined
+ * when the tables do not line up that way, or a changed object needs more than a refill or element
+ * changes (the indexed diff decides then).
+ */
+function diffAligned(prev: NftTable, next: NftTable): Change<NftDelta> | undefined {
+  const po = prev.objects
+  const no = next.objects
+  if (po.length !== no.length) return undefined
+  // prev's identities are distinct (indexed once when not known yet); next's are prev's, position by position.
+  if (!distinct.has(prev)) {
+    if (indexOf(prev) === undefined) return undefined
+    distinct.add(prev)
+  }
+  const flush: string[] = []
+  const addRules: { chain: string; rules: readonly string[] }[] = []
+  const els: ElementChanges = { del: new Map(), add: new Map(), added: 0, deleted: 0 }
+  let counted = 0
+  for (let i = 0; i < no.length; i++) {
+    const p = po[i] as NftObject
+    const n = no[i] as NftObject
+    if (p === n) continue
+    if (p.kind !== n.kind || p.name !== n.name) return undefined
+    if (sameObject(p, n)) continue
+    if (isBase(p) || isBase(n) || !sameDeclaration(p, n)) return undefined
+    if (n.kind === 'chain') {
+      flush.push(n.name)
+      addRules.push({ chain: n.name, rules: n.rules })
+      if (hasCounter(p)) counted++
+    } else diffElements(els, n.name, p as NftSet | NftMap, n)
+  }
+  distinct.add(next)
+  const deleteElements = [...els.del]
+    .filter(([, keys]) => keys.size > 0)
+    .map(([name, keys]) => ({ name, keys: [...keys] }))
+  const addElements = [...els.add]
+    .filter(([, e]) => e.size > 0)
+    .map(([name, e]) => ({ name, elements: [...e.values()] }))
+  if (flush.length === 0 && deleteElements.length === 0 && addElements.length === 0) return { kind: 'none' }
+  const touchedSets = new Set([...els.del.keys(), ...els.add.keys()])
+  return {
+    kind: 'delta',
+    delta: {
+      table: `${next.family} ${next.name}`,
+      flush,
+      deleteElements,
+      deleteObjects: [],
+      create: [],
+      addRules,
+      addElements,
+    },
+    stats: {
+      added: els.added,
+      deleted: els.deleted,
+      chains: flush.length,
+      flushed: flush.length,
+      counted,
+      sets: touchedSets.size,
+    },
+  }
+}
+
+/** The diff of any two tables, by identity (both indexed). */
+export function diffIndexed(prev: NftTable, next: NftTable): Change<NftDelta> {
   const full = { kind: 'full', reason: 'table or base chain changed' } as const
   if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
   if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return full

@@ -17,7 +17,14 @@ export {
   shapeOfListing,
   shapeOfTable,
 } from './apply.js'
-export { diffNftTables, type NftDelta, type NftElement, printNftDelta, printNftDeltaLine } from './delta.js'
+export {
+  diffIndexed,
+  diffNftTables,
+  type NftDelta,
+  type NftElement,
+  printNftDelta,
+  printNftDeltaLine,
+} from './delta.js'
 export {
   NFT_FILE,
   nftComment,
