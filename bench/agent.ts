@@ -7,7 +7,7 @@
  * policy change, RSS <= 200 MiB.
  *
  * Run: npm run build && node --expose-gc dist/bench/agent.js [--pods 10000] [--policies 1000] [--routes]
- *   [--iterations 40]; PAL_BENCH_DEBUG=1 prints every sample (ms, then the parts of the p50 rows).
+ *   [--iterations 40] [--no-nft-session]; PAL_BENCH_DEBUG=1 prints every sample (ms, then the parts of the p50 rows).
  * The p99 of 40 samples is their maximum: on a shared machine, repeat runs and compare medians.
  */
 import { execFileSync } from 'node:child_process'
@@ -18,6 +18,7 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { FakeApiServer } from '../harness/fake-apiserver.js'
 import { type AgentDeps, type SyncReport, startAgent } from '../src/agent/index.js'
+import { connectNftables } from '../src/backends/nftables/index.js'
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -114,8 +115,11 @@ async function main(): Promise<void> {
     const rssBefore = process.memoryUsage().rss
     const kc = new KubeConfig()
     kc.loadFromString(api.kubeconfig())
+    // --no-nft-session: deltas through a one-shot `nft -f` each (docs/dataplane.md#nft-session), to compare
     const deps: AgentDeps = real
-      ? {}
+      ? process.argv.includes('--no-nft-session')
+        ? { dataplane: connectNftables({ netns: ns, stateDir, nftSession: false }) }
+        : {}
       : {
           dataplane: {
             apply: async () => ({ changed: true, warnings: [] }),
