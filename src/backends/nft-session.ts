@@ -50,8 +50,11 @@ export interface NftSessionOptions {
   readonly command?: readonly string[]
 }
 
-/** The first line of a process: fills nft's cache, changes nothing (no such set: see ready()). */
-const WARM_LINE = `add element ${NFT_FAMILY} ${NFT_TABLE} palisade_session_warm_up { 127.0.0.1 }`
+/**
+ * The first line of a process: fills nft's cache, changes nothing (no such set: see ready()). Our set
+ * names are lower-case slugs (src/compile/names.ts), so this one is never ours.
+ */
+const WARM_LINE = `add element ${NFT_FAMILY} ${NFT_TABLE} Palisade_Warm_Up_No_Such_Set { 127.0.0.1 }`
 
 /**
  * Lines longer than this go through a one-shot `nft -f` (the caller's choice: see fits()): libedit reads

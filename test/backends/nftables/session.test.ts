@@ -21,7 +21,7 @@ import { allowFromJson, namespaceJson, podJson } from '../../fixtures.js'
 const answering = (onBatch: string): string[] => [
   'sh',
   '-c',
-  `while read -r l; do case "$l" in palisade_sync_*) printf 'Error: syntax error, unexpected newline\\n%s\\n     ^\\n' "$l" >&2 ;; add\\ element*palisade_session_warm_up*) printf 'Error: No such file or directory\\n%s\\n ^^^\\n' "$l" >&2 ;; *) ${onBatch} ;; esac; done`,
+  `while read -r l; do case "$l" in palisade_sync_*) printf 'Error: syntax error, unexpected newline\\n%s\\n     ^\\n' "$l" >&2 ;; add\\ element*Palisade_Warm_Up_No_Such_Set*) printf 'Error: No such file or directory\\n%s\\n ^^^\\n' "$l" >&2 ;; *) ${onBatch} ;; esac; done`,
 ]
 
 const outcome = async (p: Promise<void>): Promise<string> =>
