@@ -7,7 +7,7 @@
  * policy change, RSS <= 200 MiB.
  *
  * Run: npm run build && node --expose-gc dist/bench/agent.js [--pods 10000] [--policies 1000] [--routes]
- *   [--iterations 40]; PAL_BENCH_DEBUG=1 prints every sample (ms, then the parts of the p50 rows).
+ *   [--iterations 40] [--no-nft-session]; PAL_BENCH_DEBUG=1 prints every sample (ms, then the parts of the p50 rows).
  * The p99 of 40 samples is their maximum: on a shared machine, repeat runs and compare medians.
  */
 import { execFileSync } from 'node:child_process'
@@ -18,6 +18,7 @@ import { KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino'
 import { FakeApiServer } from '../harness/fake-apiserver.js'
 import { type AgentDeps, type SyncReport, startAgent } from '../src/agent/index.js'
+import { connectNftables } from '../src/backends/nftables/index.js'
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -114,8 +115,11 @@ async function main(): Promise<void> {
     const rssBefore = process.memoryUsage().rss
     const kc = new KubeConfig()
     kc.loadFromString(api.kubeconfig())
+    // --no-nft-session: deltas through a one-shot `nft -f` each (docs/dataplane.md#nft-session), to compare
     const deps: AgentDeps = real
-      ? {}
+      ? process.argv.includes('--no-nft-session')
+        ? { dataplane: connectNftables({ netns: ns, stateDir, nftSession: false }) }
+        : {}
       : {
           dataplane: {
             apply: async () => ({ changed: true, warnings: [] }),
@@ -171,6 +175,8 @@ async function main(): Promise<void> {
               ph?.compileMs ?? Number.NaN,
               ph?.diffMs ?? Number.NaN,
               ph?.kernelMs ?? Number.NaN,
+              // the rest of the sync: drop-counter index, listeners, waits between the phases
+              r.durationMs - (ph?.compileMs ?? 0) - (ph?.diffMs ?? 0) - (ph?.kernelMs ?? 0),
             ],
           }
         }
@@ -251,7 +257,7 @@ async function main(): Promise<void> {
       if (r.eventToEnforcedMs !== undefined) churn.push(r.eventToEnforcedMs)
 
     const parts = (xs: readonly (readonly number[])[]) =>
-      [0, 1, 2, 3, 4]
+      [0, 1, 2, 3, 4, 5]
         .map((i) =>
           pct(
             xs.map((x) => x[i] as number),
@@ -284,13 +290,13 @@ async function main(): Promise<void> {
         `${pct(podAdd, 50).toFixed(1)} / ${pct(podAdd, 99).toFixed(1)} ms`,
         pct(podAdd, 99) <= 100 ? 'ok (<= 100 ms)' : 'MISSED (<= 100 ms)',
       ],
-      ['  p50 of: write->event / wait / compile / diff / nft', `${parts(podParts)} ms`, ''],
+      ['  p50 of: write->event / wait / compile / diff / nft / rest', `${parts(podParts)} ms`, ''],
       [
         `policy change p50 / p99 (${[...polPaths].join(',')})`,
         `${pct(polChange, 50).toFixed(1)} / ${pct(polChange, 99).toFixed(1)} ms`,
         pct(polChange, 99) <= 250 ? 'ok (<= 250 ms)' : 'MISSED (<= 250 ms)',
       ],
-      ['  p50 of: write->event / wait / compile / diff / nft', `${parts(polParts)} ms`, ''],
+      ['  p50 of: write->event / wait / compile / diff / nft / rest', `${parts(polParts)} ms`, ''],
       [
         '100 pod events/s: syncs, event-to-enforced p50 / p99',
         `${churn.length} syncs, ${pct(churn, 50).toFixed(0)} / ${pct(churn, 99).toFixed(0)} ms`,

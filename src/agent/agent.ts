@@ -325,6 +325,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       } else {
         log.info('stopped: rules kept in force')
       }
+      await dataplane.close?.()
       await endpoints.close()
     })()
     return stopped

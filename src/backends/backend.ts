@@ -80,6 +80,8 @@ export interface DataplaneTarget {
   readonly timeoutMs?: number
   /** iptables flavour for the iptables backend (default nft); other backends ignore it. */
   readonly iptables?: 'nft' | 'legacy'
+  /** nftables: apply deltas through one long-lived `nft -i` (docs/dataplane.md#nft-session); default true. */
+  readonly nftSession?: boolean
 }
 
 export interface ApplyResult {
@@ -132,6 +134,8 @@ export interface Dataplane<S = unknown, D = unknown> {
   cleanup(): Promise<CleanupReport>
   /** Reads the counters of our drop rules (one listing of the kernel's rules); absent on test doubles. */
   dropCounters?(): Promise<readonly KernelDropCounter[]>
+  /** Ends what the dataplane keeps running (a long-lived `nft -i`); the rules stay. Absent: nothing to end. */
+  close?(): Promise<void>
 }
 
 /** One backend. Everything but `connect`'s dataplane is pure. */

@@ -24,9 +24,10 @@ import {
   type Ruleset,
 } from '../backend.js'
 import { DEFAULT_EXEC_TIMEOUT_MS, type ExecResult, execCommand, isValidNetnsName } from '../exec.js'
+import { NftSession, NftSessionError } from '../nft-session.js'
 import type { TraceMatch, TraceSession } from '../trace.js'
 import { startMonitorSession, traceCommand } from '../trace-monitor.js'
-import { type NftDelta, printNftDelta } from './delta.js'
+import { type NftDelta, printNftDelta, printNftDeltaLine } from './delta.js'
 import { printNftables } from './print.js'
 import { NFT_FAMILY, NFT_TABLE } from './render.js'
 import type { NftTable } from './structure.js'
@@ -222,6 +223,14 @@ export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, Nf
   const run = nftRunner(target.netns)
   const netns = target.netns !== undefined ? { netns: target.netns } : {}
   let applied = false
+  // Deltas go through one long-lived `nft -i` (unless nftSession is false, or it cannot start).
+  let session: NftSession | undefined =
+    target.nftSession === false
+      ? undefined
+      : new NftSession({
+          ...netns,
+          ...(target.timeoutMs !== undefined ? { timeoutMs: target.timeoutMs } : {}),
+        })
   return {
     async apply(rs) {
       if (applied) {
@@ -231,14 +240,35 @@ export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, Nf
         // ask about: what is in it is what this dataplane put there.
         const r = await run(printNftables(rs.structure))
         if (r.code !== 0) throw new Error(`nft -f failed (exit ${r.code}): ${r.stderr.trim()}`)
+        session?.warm()
         return { changed: true, warnings: [] }
       }
       applied = true
-      return applyNftables(rs, target)
+      const res = await applyNftables(rs, target)
+      session?.warm()
+      return res
     },
     async applyDelta(delta) {
+      // The long-lived `nft -i` first (docs/dataplane.md#nft-session); a one-shot `nft -f` when the
+      // session cannot take the batch (no session, a line too long), never after it was sent.
+      if (session) {
+        const line = printNftDeltaLine(delta)
+        if (NftSession.fits(line)) {
+          try {
+            await session.run(line)
+            return
+          } catch (err) {
+            if (!(err instanceof NftSessionError) || err.outcome !== 'unavailable') throw err
+            session = undefined
+          }
+        }
+      }
       const r = await run(printNftDelta(delta))
       if (r.code !== 0) throw new Error(r.stderr.trim().split('\n')[0] ?? `nft -f failed (exit ${r.code})`)
+    },
+    async close() {
+      await session?.close()
+      session = undefined
     },
     async drift(rs): Promise<Drift> {
       const t = rs.structure

@@ -20,7 +20,7 @@
  * to it (both put back afterwards). A change of the table itself or of a base chain needs a full reload.
  */
 import type { Change } from '../backend.js'
-import { printMapElement, printNftObject } from './print.js'
+import { printMapElement, printNftObject, printNftObjectLine } from './print.js'
 import {
   type NftChain,
   type NftMap,
@@ -103,6 +103,9 @@ interface TableIndex {
  * Weak: it lives as long as the table, and caches a pure function of it (no state of its own).
  */
 const indexes = new WeakMap<NftTable, TableIndex | undefined>()
+
+/** Tables whose objects have distinct identities (no index kept: the aligned diff needs no more). */
+const distinct = new WeakSet<NftTable>()
 
 /** Indexes a table's objects; undefined when two share an identity (not a table we made). */
 function indexOf(t: NftTable): TableIndex | undefined {
@@ -240,6 +243,80 @@ export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> 
   const full = { kind: 'full', reason: 'table or base chain changed' } as const
   if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
   if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return full
+  return diffAligned(prev, next) ?? diffIndexed(prev, next)
+}
+
+/**
+ * The common case without indexing either table (docs/dataplane.md#agent-incremental-compile): both
+ * tables list the same objects in the same order (no object came, went or was re-created), so object i
+ * of one is object i of the other, and an object the incremental renderer handed back is the very same
+ * object (one pointer comparison). Only the objects that differ are compared, in `next`'s order: the
+ * same delta diffIndexed returns (test/backends/nftables/delta.test.ts checks both agree). Undefined
+ * when the tables do not line up that way, or a changed object needs more than a refill or element
+ * changes (the indexed diff decides then).
+ */
+function diffAligned(prev: NftTable, next: NftTable): Change<NftDelta> | undefined {
+  const po = prev.objects
+  const no = next.objects
+  if (po.length !== no.length) return undefined
+  // prev's identities are distinct (indexed once when not known yet); next's are prev's, position by position.
+  if (!distinct.has(prev)) {
+    if (indexOf(prev) === undefined) return undefined
+    distinct.add(prev)
+  }
+  const flush: string[] = []
+  const addRules: { chain: string; rules: readonly string[] }[] = []
+  const els: ElementChanges = { del: new Map(), add: new Map(), added: 0, deleted: 0 }
+  let counted = 0
+  for (let i = 0; i < no.length; i++) {
+    const p = po[i] as NftObject
+    const n = no[i] as NftObject
+    if (p === n) continue
+    if (p.kind !== n.kind || p.name !== n.name) return undefined
+    if (sameObject(p, n)) continue
+    if (isBase(p) || isBase(n) || !sameDeclaration(p, n)) return undefined
+    if (n.kind === 'chain') {
+      flush.push(n.name)
+      addRules.push({ chain: n.name, rules: n.rules })
+      if (hasCounter(p)) counted++
+    } else diffElements(els, n.name, p as NftSet | NftMap, n)
+  }
+  distinct.add(next)
+  const deleteElements = [...els.del]
+    .filter(([, keys]) => keys.size > 0)
+    .map(([name, keys]) => ({ name, keys: [...keys] }))
+  const addElements = [...els.add]
+    .filter(([, e]) => e.size > 0)
+    .map(([name, e]) => ({ name, elements: [...e.values()] }))
+  if (flush.length === 0 && deleteElements.length === 0 && addElements.length === 0) return { kind: 'none' }
+  const touchedSets = new Set([...els.del.keys(), ...els.add.keys()])
+  return {
+    kind: 'delta',
+    delta: {
+      table: `${next.family} ${next.name}`,
+      flush,
+      deleteElements,
+      deleteObjects: [],
+      create: [],
+      addRules,
+      addElements,
+    },
+    stats: {
+      added: els.added,
+      deleted: els.deleted,
+      chains: flush.length,
+      flushed: flush.length,
+      counted,
+      sets: touchedSets.size,
+    },
+  }
+}
+
+/** The diff of any two tables, by identity (both indexed). */
+export function diffIndexed(prev: NftTable, next: NftTable): Change<NftDelta> {
+  const full = { kind: 'full', reason: 'table or base chain changed' } as const
+  if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
+  if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return full
   const before = indexOf(prev)
   const after = indexOf(next)
   if (!before || !after) return { kind: 'full', reason: 'an object is declared twice' }
@@ -334,17 +411,35 @@ const hasCounter = (c: NftObject | undefined): boolean =>
 
 /** Prints a delta as one `nft -f` script. */
 export function printNftDelta(d: NftDelta): string {
+  const out = deltaCommands(d, false)
+  return out.length === 0 ? '' : `${out.join('\n')}\n`
+}
+
+/**
+ * Prints a delta as ONE line (commands separated by `;`, no newline): the same transaction as
+ * printNftDelta's script, in the form a long-lived `nft -i` takes as one batch
+ * (docs/dataplane.md#nft-session). '' when there is nothing to do.
+ */
+export function printNftDeltaLine(d: NftDelta): string {
+  return deltaCommands(d, true).join('; ')
+}
+
+/** The delta's commands, in transaction order; created objects as blocks, or as one-line blocks. */
+function deltaCommands(d: NftDelta, oneLine: boolean): string[] {
   const out: string[] = []
   const t = d.table
   for (const c of d.flush) out.push(`flush chain ${t} ${c}`)
   for (const { name, keys } of d.deleteElements)
     out.push(`delete element ${t} ${name} { ${keys.join(', ')} }`)
   for (const { kind, name } of d.deleteObjects) out.push(`delete ${kind} ${t} ${name}`)
-  if (d.create.length > 0) out.push(`table ${t} {`, ...d.create.map(printNftObject), '}')
+  if (d.create.length > 0) {
+    if (oneLine) out.push(`table ${t} { ${d.create.map((o) => `${printNftObjectLine(o)}; `).join('')}}`)
+    else out.push(`table ${t} {`, ...d.create.map(printNftObject), '}')
+  }
   for (const { chain, rules } of d.addRules) for (const r of rules) out.push(`add rule ${t} ${chain} ${r}`)
   for (const { name, elements } of d.addElements)
     out.push(
       `add element ${t} ${name} { ${elements.map((e) => (typeof e === 'string' ? e : printMapElement(e))).join(', ')} }`,
     )
-  return out.length === 0 ? '' : `${out.join('\n')}\n`
+  return out
 }

@@ -17,8 +17,23 @@ export {
   shapeOfListing,
   shapeOfTable,
 } from './apply.js'
-export { diffNftTables, type NftDelta, type NftElement, printNftDelta } from './delta.js'
-export { NFT_FILE, nftComment, nftStats, printMapElement, printNftables, printNftObject } from './print.js'
+export {
+  diffIndexed,
+  diffNftTables,
+  type NftDelta,
+  type NftElement,
+  printNftDelta,
+  printNftDeltaLine,
+} from './delta.js'
+export {
+  NFT_FILE,
+  nftComment,
+  nftStats,
+  printMapElement,
+  printNftables,
+  printNftObject,
+  printNftObjectLine,
+} from './print.js'
 export { createNftRenderer, NFT_FAMILY, NFT_TABLE, type NftRenderer, renderNftables } from './render.js'
 export * from './structure.js'
 

@@ -79,6 +79,27 @@ export function printNftObject(o: NftObject): string {
 }
 
 /**
+ * Prints one object as the same block on ONE line (`chain NAME { comment "..."; RULE; RULE; }`): `;`
+ * ends each statement where the block form ends a line, elements are listed inline. What a batch sent to
+ * a long-lived `nft -i` holds (one line is one transaction there: docs/dataplane.md#nft-session).
+ */
+export function printNftObjectLine(o: NftObject): string {
+  const out: string[] = []
+  if (o.kind === 'chain') {
+    if (o.hook)
+      out.push(`type ${o.hook.type} hook ${o.hook.hook} priority ${o.hook.priority}; policy ${o.hook.policy}`)
+    out.push(`comment ${nftComment(o.comment)}`, ...o.rules)
+  } else {
+    out.push(`type ${o.type}`)
+    if (o.flags !== undefined) out.push(`flags ${o.flags}`)
+    out.push(`comment ${nftComment(o.comment)}`)
+    const items = o.kind === 'map' ? o.elements.map(printMapElement) : o.elements
+    if (items.length > 0) out.push(`elements = { ${items.join(', ')} }`)
+  }
+  return `${o.kind} ${o.name} { ${out.join('; ')}; }`
+}
+
+/**
  * Prints the table as one atomic `nft -f` file: `table` (create if missing), `delete table`, then the
  * whole table, which the kernel commits as ONE transaction.
  */

@@ -7,12 +7,15 @@ import { execFileSync } from 'node:child_process'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileNode, createNodeCompiler, type Ruleset } from '../../../src/backends/index.js'
+import { NftSession } from '../../../src/backends/nft-session.js'
 import {
+  diffIndexed,
   diffNftTables,
   type NftChain,
   type NftTable,
   printNftables,
   printNftDelta,
+  printNftDeltaLine,
 } from '../../../src/backends/nftables/index.js'
 import { randomCluster } from '../../../src/gen/random-cluster.js'
 import { normalizeObjects } from '../../../src/load/index.js'
@@ -253,6 +256,79 @@ describe('incremental scripts (recorded)', () => {
   })
 })
 
+describe('the aligned diff (no index) = the indexed diff', () => {
+  const table = (c: ClusterState) =>
+    (compileNode(c, 'node-1', 'nftables').value as Ruleset<NftTable>).structure
+  const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
+
+  it('along a sequence of small changes through an incremental compiler (objects handed back)', () => {
+    const step = fc.record({
+      op: fc.constantFrom('addPod', 'dropPod', 'swapPolicy', 'dropPolicy'),
+      i: fc.nat(),
+      s: seed,
+    })
+    let aligned = 0
+    fc.assert(
+      fc.property(seed, fc.array(step, { minLength: 1, maxLength: 8 }), (s0, steps) => {
+        let c = randomCluster(s0, { maxPods: 10, maxPolicies: 5, nodes: 2, clusterPolicies: 2 })
+        const inc = createNodeCompiler('node-1', 'nftables')
+        let prev = (inc.compile(c).value as Ruleset<NftTable>).structure
+        for (const { op, i, s } of steps) {
+          const other = randomCluster(s, { maxPods: 10, maxPolicies: 5, nodes: 2, clusterPolicies: 2 })
+          const at = <T>(xs: readonly T[]) => (xs.length === 0 ? 0 : i % xs.length)
+          const without = <T>(xs: readonly T[]) => xs.filter((_, k) => k !== at(xs))
+          if (op === 'addPod' && other.pods.length > 0) {
+            const p = other.pods[at(other.pods)]
+            if (p && !c.pods.some((q) => q.namespace === p.namespace && q.name === p.name))
+              c = { ...c, pods: [...c.pods, p] }
+          } else if (op === 'dropPod') c = { ...c, pods: without(c.pods) }
+          else if (op === 'dropPolicy') c = { ...c, policies: without(c.policies) }
+          else if (other.policies.length > 0 && c.policies.length > 0) {
+            const q = other.policies[at(other.policies)]
+            if (q) c = { ...c, policies: c.policies.map((p, k) => (k === at(c.policies) ? q : p)) }
+          }
+          const next = (inc.compile(c).value as Ruleset<NftTable>).structure
+          const got = diffNftTables(prev, next)
+          expect(got).toEqual(diffIndexed(prev, next))
+          if (got.kind !== 'full' && prev.objects.length === next.objects.length) aligned++
+          prev = next
+        }
+      }),
+      { numRuns: 150 },
+    )
+    // The fast path must have been taken, not only the fallback.
+    expect(aligned).toBeGreaterThan(100)
+  })
+
+  it('between tables compiled apart (no object shared)', () => {
+    fc.assert(
+      fc.property(seed, seed, (s1, s2) => {
+        const a = randomCluster(s1, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 3 })
+        const other = randomCluster(s2, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 3 })
+        for (const b of [
+          a,
+          { ...a, policies: other.policies },
+          { ...other, pods: a.pods, namespaces: a.namespaces },
+        ])
+          expect(diffNftTables(table(a), table(b))).toEqual(diffIndexed(table(a), table(b)))
+      }),
+      { numRuns: 100 },
+    )
+  })
+
+  it('a table that declares an identity twice is still a full reload', () => {
+    const t = rules(base)
+    const twice: NftTable = { ...t, objects: [...t.objects, t.objects[t.objects.length - 1] as NftChain] }
+    const changed: NftTable = {
+      ...twice,
+      objects: twice.objects.map((o, k) =>
+        k === twice.objects.length - 1 && o.kind === 'chain' ? { ...o, rules: [] } : o,
+      ),
+    }
+    expect(diffNftTables(twice, changed)).toEqual({ kind: 'full', reason: 'an object is declared twice' })
+  })
+})
+
 // ---- real kernel ----------------------------------------------------------------------------
 
 const canRun = canRunNftInNetns()
@@ -326,6 +402,24 @@ function kernelState(
   return out
 }
 
+/** Loads a, then the delta a->b as ONE line through a long-lived `nft -i`, lists; then loads b in full, lists. */
+async function compareThroughSession(
+  session: NftSession,
+  a: NftTable,
+  b: NftTable,
+): Promise<{ incremental: string; full: string; script: string } | undefined> {
+  const c = diffNftTables(a, b)
+  if (c.kind === 'full') return undefined
+  const line = c.kind === 'none' ? '' : printNftDeltaLine(c.delta)
+  expect(line).not.toContain('\n')
+  nft(printNftables(a), '-f', '-')
+  if (line !== '') await session.run(line)
+  const incremental = nft('', 'list', 'table', 'inet', 'palisade')
+  nft(printNftables(b), '-f', '-')
+  const full = nft('', 'list', 'table', 'inet', 'palisade')
+  return { incremental, full, script: line }
+}
+
 /** Loads a then the delta a->b, lists; then loads b in full, lists. */
 function compareOnKernel(
   a: NftTable,
@@ -342,10 +436,12 @@ function compareOnKernel(
 }
 
 describe.skipIf(!canRun)('incremental update = full reload (real nftables in a netns)', () => {
+  const session = new NftSession({ netns: ns, timeoutMs: 20_000 })
   beforeAll(() => {
     execFileSync('ip', ['netns', 'add', ns], { timeout: 10_000 })
   })
-  afterAll(() => {
+  afterAll(async () => {
+    await session.close()
     try {
       execFileSync('ip', ['netns', 'del', ns], { timeout: 10_000 })
     } catch {
@@ -369,6 +465,32 @@ describe.skipIf(!canRun)('incremental update = full reload (real nftables in a n
     expect(r).toBeDefined()
     expect(kernelState(r?.incremental ?? '')).toEqual(kernelState(r?.full ?? ''))
   })
+
+  it.each(pairs)('$name (one line through nft -i)', async ({ a, b }) => {
+    const r = await compareThroughSession(session, rules(a), rules(b))
+    expect(r).toBeDefined()
+    expect(kernelState(r?.incremental ?? ''), r?.script).toEqual(kernelState(r?.full ?? ''))
+  })
+
+  it('random cluster pairs with ClusterNetworkPolicies reach the same kernel state through nft -i (one line)', async () => {
+    const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
+    let compared = 0
+    await fc.assert(
+      fc.asyncProperty(seed, seed, async (s1, s2) => {
+        const a = randomCluster(s1, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 4 })
+        const other = randomCluster(s2, { maxPods: 8, maxPolicies: 3, nodes: 2, clusterPolicies: 4 })
+        const b: ClusterState = { ...other, pods: a.pods, namespaces: a.namespaces }
+        const table = (c: ClusterState) =>
+          (compileNode(c, 'node-1', 'nftables').value as Ruleset<NftTable>).structure
+        const r = await compareThroughSession(session, table(a), table(b))
+        if (!r) return
+        compared++
+        expect(kernelState(r.incremental), r.script).toEqual(kernelState(r.full))
+      }),
+      { numRuns: 30 },
+    )
+    expect(compared).toBeGreaterThan(15)
+  }, 120_000)
 
   it('random cluster pairs reach the same kernel state', () => {
     const labels = fc.record({ app: fc.constantFrom('db', 'web', 'api'), role: fc.constantFrom('a', 'b') })
