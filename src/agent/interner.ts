@@ -93,6 +93,8 @@ export class ModelInterner {
       namespace: this.string(pod.namespace),
       labels: this.labels(pod.labels),
       ports: this.ports(pod.ports),
+      // a list built by push holds room for 17 items: a copy holds what it holds
+      ips: pod.ips.length === 0 ? EMPTY : pod.ips.slice(),
     }
     if (pod.nodeName !== undefined) out.nodeName = this.string(pod.nodeName)
     if (pod.phase !== undefined) out.phase = this.string(pod.phase)

@@ -67,10 +67,10 @@ export interface InvalidObject {
 }
 
 /**
- * What an object contributes to the cluster (its normalisation on its own), as the store keeps it: the
- * pods and policies (their equal parts shared by the store's ModelInterner), the Namespaces it declares,
- * the names of the namespaces it lives in (implied while no Namespace declares them), and its
- * ClusterNetworkPolicies and Nodes. Empty parts are one shared empty array.
+ * What an object contributes to the cluster (its normalisation on its own): the pods and policies (their
+ * equal parts shared by the store's ModelInterner), the Namespaces it declares, the names of the
+ * namespaces it lives in (implied while no Namespace declares them), and its ClusterNetworkPolicies and
+ * Nodes. Empty parts are one shared empty array.
  */
 interface Contribution {
   readonly pods: readonly Pod[]
@@ -90,20 +90,59 @@ interface Contribution {
 interface Entry {
   /** The object passed validation. */
   readonly valid: boolean
-  /** The object normalised on its own (computed once per change; merged by snapshot()): what it contributes. */
-  readonly normal?: Contribution
+  /**
+   * The object normalised on its own (computed once per change; merged by snapshot()): what it contributes
+   * (partsOf), kept as the Pod or NetworkPolicy itself when that is all (as most objects are).
+   */
+  readonly normal?: Kept
   /** Set when an invalid NetworkPolicy or ClusterNetworkPolicy contributes its fail-closed stand-in. */
   readonly failClosed: boolean
   /** Digest of fingerprintObject(): a change elsewhere (status conditions) is not a change. */
   readonly fingerprint: string
 }
 
+/** A contribution as kept: a lone pod or policy (living in its own namespace) is kept as itself. */
+type Kept = Contribution | Pod | NetworkPolicy
+
 const NONE: readonly never[] = Object.freeze([])
 const orNone = <T>(xs: readonly T[] | undefined): readonly T[] => (xs && xs.length > 0 ? xs : NONE)
+const NOTHING: Contribution = {
+  pods: NONE,
+  policies: NONE,
+  declared: NONE,
+  livesIn: NONE,
+  clusterPolicies: NONE,
+  nodes: NONE,
+}
 
-/** Returns the digest the store keeps of a fingerprint (SHA-256: equal digests are equal fingerprints). */
+/** Returns what a kept contribution stands for. */
+function partsOf(kept: Kept): Contribution {
+  if ('livesIn' in kept) return kept
+  if ('ips' in kept) return { ...NOTHING, pods: [kept], livesIn: [kept.namespace] }
+  return { ...NOTHING, policies: [kept], livesIn: [kept.namespace] }
+}
+
+/** Returns the contribution as kept: the lone pod or policy itself when it is all there is. */
+function keep(c: Contribution): Kept {
+  const lone = (x: { readonly namespace: string }, others: readonly unknown[]) =>
+    others.length === 0 &&
+    c.declared.length === 0 &&
+    c.clusterPolicies.length === 0 &&
+    c.nodes.length === 0 &&
+    c.livesIn.length === 1 &&
+    c.livesIn[0] === x.namespace
+  if (c.pods.length === 1 && lone(c.pods[0] as Pod, c.policies)) return c.pods[0] as Pod
+  if (c.policies.length === 1 && lone(c.policies[0] as NetworkPolicy, c.pods))
+    return c.policies[0] as NetworkPolicy
+  return c
+}
+
+/**
+ * Returns the digest the store keeps of a fingerprint: the first 128 bits of its SHA-256 (equal digests
+ * are equal fingerprints), as a 16-character string.
+ */
 function digest(fingerprint: string): string {
-  return createHash('sha256').update(fingerprint).digest('base64')
+  return createHash('sha256').update(fingerprint).digest().toString('latin1', 0, 16)
 }
 
 /** The diagnostic of an object the pipeline threw on (a bug there must not take the agent down). */
@@ -293,8 +332,6 @@ export class ObjectStore {
   private readonly uses = new Map<string, number>()
   /** Implied namespaces by name, kept so an implied namespace keeps its identity. */
   private readonly implied = new Map<string, Namespace>()
-  /** [name] of each namespace objects live in, shared by their contributions (Contribution.livesIn). */
-  private readonly homes = new Map<string, readonly string[]>()
   /** Shares the equal parts of the pods and policies kept. */
   private readonly interner = new ModelInterner()
   /** True when the namespace list may have changed since the last snapshot. */
@@ -390,7 +427,7 @@ export class ObjectStore {
     const entry: Entry = {
       valid,
       fingerprint,
-      normal: this.contribution(kind, normal),
+      normal: keep(this.contribution(kind, normal)),
       failClosed: failClosed !== undefined,
     }
     if (old) this.withdraw(kind, old)
@@ -415,24 +452,16 @@ export class ObjectStore {
    */
   private contribution(kind: WatchedKind, normal: ClusterState): Contribution {
     const declared: Namespace[] = []
-    let livesIn: readonly string[] = NONE
+    const livesIn: string[] = []
     for (const ns of normal.namespaces) {
       if (ns.declared) declared.push(ns)
-      else if (livesIn.length === 0) {
-        // one shared list per namespace name while objects live in it (use() lets it go)
-        let home = this.homes.get(ns.name)
-        if (!home) {
-          home = [ns.name]
-          this.homes.set(ns.name, home)
-        }
-        livesIn = home
-      } else livesIn = [...livesIn, ns.name]
+      else livesIn.push(ns.name)
     }
     return {
       pods: normal.pods.length > 0 ? normal.pods.map((p) => this.interner.pod(p)) : NONE,
       policies: normal.policies.length > 0 ? normal.policies.map((p) => this.interner.policy(p)) : NONE,
       declared: orNone(declared),
-      livesIn,
+      livesIn: orNone(livesIn),
       // a pod's normalisation also tells of its node: the store's Nodes are those of Node objects
       clusterPolicies: kind === 'ClusterNetworkPolicy' ? orNone(normal.clusterPolicies) : NONE,
       nodes: kind === 'Node' ? orNone(normal.nodes) : NONE,
@@ -572,8 +601,8 @@ export class ObjectStore {
   private contribute(kind: WatchedKind, entry: Entry): void {
     if (!entry.valid) this.invalid++
     if (entry.failClosed) this.failClosedCount++
-    const normal = entry.normal
-    if (!normal) return
+    if (!entry.normal) return
+    const normal = partsOf(entry.normal)
     for (const p of normal.pods) this.pods.add(p)
     for (const p of normal.policies) this.policies.add(p)
     if (kind === 'ClusterNetworkPolicy') this.clusterPoliciesDirty = true
@@ -585,8 +614,8 @@ export class ObjectStore {
   private withdraw(kind: WatchedKind, entry: Entry): void {
     if (!entry.valid) this.invalid--
     if (entry.failClosed) this.failClosedCount--
-    const normal = entry.normal
-    if (!normal) return
+    if (!entry.normal) return
+    const normal = partsOf(entry.normal)
     for (const p of normal.pods) {
       this.pods.remove(p)
       this.interner.releasePod(p)
@@ -616,7 +645,6 @@ export class ObjectStore {
     if (n <= 0) {
       this.uses.delete(namespace)
       this.implied.delete(namespace)
-      this.homes.delete(namespace)
       this.namespacesDirty = true
     } else {
       if (n === 1 && delta === 1) this.namespacesDirty = true
@@ -627,14 +655,14 @@ export class ObjectStore {
   /** The ClusterNetworkPolicies in force (valid ones and fail-closed stand-ins), in evaluation order; undefined when none. */
   private clusterPolicyList(): readonly ClusterNetworkPolicy[] | undefined {
     const out: ClusterNetworkPolicy[] = []
-    for (const e of this.maps.ClusterNetworkPolicy.values()) out.push(...(e.normal?.clusterPolicies ?? NONE))
+    for (const e of this.maps.ClusterNetworkPolicy.values()) if (e.normal) out.push(...partsOf(e.normal).clusterPolicies)
     return out.length > 0 ? out.sort(compareClusterPolicies) : undefined
   }
 
   /** The Nodes (name, labels, addresses), sorted by name; undefined when none. */
   private nodeList(): readonly Node[] | undefined {
     const out: Node[] = []
-    for (const e of this.maps.Node.values()) out.push(...(e.normal?.nodes ?? NONE))
+    for (const e of this.maps.Node.values()) if (e.normal) out.push(...partsOf(e.normal).nodes)
     return out.length > 0 ? out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : undefined
   }
 
@@ -643,7 +671,7 @@ export class ObjectStore {
     const namespaces = new Map<string, Namespace>()
     for (const e of this.maps.Namespace.values()) {
       if (!e.valid || !e.normal) continue
-      for (const ns of e.normal.declared) namespaces.set(ns.name, ns)
+      for (const ns of partsOf(e.normal).declared) namespaces.set(ns.name, ns)
     }
     for (const name of this.uses.keys()) {
       if (namespaces.has(name)) continue
