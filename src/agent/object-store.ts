@@ -655,7 +655,8 @@ export class ObjectStore {
   /** The ClusterNetworkPolicies in force (valid ones and fail-closed stand-ins), in evaluation order; undefined when none. */
   private clusterPolicyList(): readonly ClusterNetworkPolicy[] | undefined {
     const out: ClusterNetworkPolicy[] = []
-    for (const e of this.maps.ClusterNetworkPolicy.values()) if (e.normal) out.push(...partsOf(e.normal).clusterPolicies)
+    for (const e of this.maps.ClusterNetworkPolicy.values())
+      if (e.normal) out.push(...partsOf(e.normal).clusterPolicies)
     return out.length > 0 ? out.sort(compareClusterPolicies) : undefined
   }
 
