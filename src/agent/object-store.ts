@@ -45,6 +45,14 @@ export const KIND_API_VERSION: Readonly<Record<WatchedKind, string>> = Object.fr
   WATCHED_KINDS.map((kind) => [kind, kindInfo(kind).served]),
 ) as Record<WatchedKind, string>
 
+/**
+ * `api:<kind>/`, the start of the source file of an API object (`api:Pod/shop/db`): one string per kind,
+ * so each object's source is this string and its key joined (no copy of either is made).
+ */
+const API_FILE: Readonly<Record<WatchedKind, string>> = Object.fromEntries(
+  WATCHED_KINDS.map((kind) => [kind, `api:${kind}/`]),
+) as Record<WatchedKind, string>
+
 /** The load pipeline the store uses: src/validate and src/load (injected so tests can fake them). */
 export interface Pipeline {
   readonly validate: (raw: RawObject) => readonly Diagnostic[]
@@ -370,7 +378,7 @@ export class ObjectStore {
         ? parsed
         : rawFromValue(
             value,
-            parsed?.source ?? { file: `api:${kind}/${key.startsWith('/') ? key.slice(1) : key}` },
+            parsed?.source ?? { file: `${API_FILE[kind]}${key.startsWith('/') ? key.slice(1) : key}` },
           )
     let diagnostics = this.validate(raw)
     // Pods, policies and namespaces normalise independently of each other (only implied namespaces
