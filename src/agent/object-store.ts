@@ -10,6 +10,7 @@
  * as their name, labels and addresses only (what `nodes` peers read; docs/semantics.md#agent-cnp-nodes).
  * Every other object is still enforced.
  */
+import { createHash } from 'node:crypto'
 import type {
   ClusterNetworkPolicy,
   ClusterState,
@@ -33,6 +34,7 @@ import {
 } from '../model/index.js'
 import { buildFailClosedPolicy, type FailClosedPolicy } from './fail-closed.js'
 import { buildFailClosedClusterPolicy, type FailClosedClusterPolicy } from './fail-closed-cnp.js'
+import { ModelInterner } from './interner.js'
 
 const NAME_LABEL = 'kubernetes.io/metadata.name'
 
@@ -41,6 +43,14 @@ export { CORE_WATCHED_KINDS, WATCHED_KINDS, type WatchedKind }
 /** apiVersion of each kind as we list it (list items carry no kind/apiVersion; we add them). */
 export const KIND_API_VERSION: Readonly<Record<WatchedKind, string>> = Object.fromEntries(
   WATCHED_KINDS.map((kind) => [kind, kindInfo(kind).served]),
+) as Record<WatchedKind, string>
+
+/**
+ * `api:<kind>/`, the start of the source file of an API object (`api:Pod/shop/db`): one string per kind,
+ * so each object's source is this string and its key joined (no copy of either is made).
+ */
+const API_FILE: Readonly<Record<WatchedKind, string>> = Object.fromEntries(
+  WATCHED_KINDS.map((kind) => [kind, `api:${kind}/`]),
 ) as Record<WatchedKind, string>
 
 /** The load pipeline the store uses: src/validate and src/load (injected so tests can fake them). */
@@ -64,33 +74,83 @@ export interface InvalidObject {
   readonly failClosedCluster?: FailClosedClusterPolicy
 }
 
-interface Entry {
-  readonly raw: RawObject
-  /** The object passed validation. */
-  readonly valid: boolean
-  /** The object normalised on its own (computed once per change; merged by snapshot()): what it contributes. */
-  readonly normal?: ClusterState
-  /** Set when an invalid NetworkPolicy or ClusterNetworkPolicy contributes its fail-closed stand-in. */
-  readonly failClosed?: FailClosedPolicy | FailClosedClusterPolicy
-  /** What the compiler can see of the object: a change elsewhere (status conditions) is not a change. */
-  readonly fingerprint: string
+/**
+ * What an object contributes to the cluster (its normalisation on its own): the pods and policies (their
+ * equal parts shared by the store's ModelInterner), the Namespaces it declares, the names of the
+ * namespaces it lives in (implied while no Namespace declares them), and its ClusterNetworkPolicies and
+ * Nodes. Empty parts are one shared empty array.
+ */
+interface Contribution {
+  readonly pods: readonly Pod[]
+  readonly policies: readonly NetworkPolicy[]
+  readonly declared: readonly Namespace[]
+  readonly livesIn: readonly string[]
+  readonly clusterPolicies: readonly ClusterNetworkPolicy[]
+  readonly nodes: readonly Node[]
 }
 
 /**
- * What an entry keeps of the object it was made from: its kind, apiVersion, namespace and name, and where
- * it came from. The rest was read once (validated, normalised, reported); keeping it would hold every
- * field of every pod of the cluster (volumes, env, status conditions: kilobytes each) for nothing.
+ * What the store keeps of an object: whether it passed validation, what it contributes, and a digest of
+ * what the compiler can see of it. Nothing of the object itself is kept (its key is the map's key): it was
+ * read once (validated, normalised, reported), and keeping it would hold every field of every pod of the
+ * cluster for nothing (docs/dataplane.md#agent-memory).
  */
-export function slimRaw(raw: RawObject): RawObject {
-  const v = raw.value
-  const meta = asObject(v.metadata) ?? {}
-  const metadata: JsonObject = {}
-  if (typeof meta.namespace === 'string') metadata.namespace = meta.namespace
-  if (typeof meta.name === 'string') metadata.name = meta.name
-  const slim: JsonObject = { metadata }
-  if (v.kind !== undefined) slim.kind = v.kind
-  if (v.apiVersion !== undefined) slim.apiVersion = v.apiVersion
-  return rawFromValue(slim, raw.source)
+interface Entry {
+  /** The object passed validation. */
+  readonly valid: boolean
+  /**
+   * The object normalised on its own (computed once per change; merged by snapshot()): what it contributes
+   * (partsOf), kept as the Pod or NetworkPolicy itself when that is all (as most objects are).
+   */
+  readonly normal?: Kept
+  /** Set when an invalid NetworkPolicy or ClusterNetworkPolicy contributes its fail-closed stand-in. */
+  readonly failClosed: boolean
+  /** Digest of fingerprintObject(): a change elsewhere (status conditions) is not a change. */
+  readonly fingerprint: string
+}
+
+/** A contribution as kept: a lone pod or policy (living in its own namespace) is kept as itself. */
+type Kept = Contribution | Pod | NetworkPolicy
+
+const NONE: readonly never[] = Object.freeze([])
+const orNone = <T>(xs: readonly T[] | undefined): readonly T[] => (xs && xs.length > 0 ? xs : NONE)
+const NOTHING: Contribution = {
+  pods: NONE,
+  policies: NONE,
+  declared: NONE,
+  livesIn: NONE,
+  clusterPolicies: NONE,
+  nodes: NONE,
+}
+
+/** Returns what a kept contribution stands for. */
+function partsOf(kept: Kept): Contribution {
+  if ('livesIn' in kept) return kept
+  if ('ips' in kept) return { ...NOTHING, pods: [kept], livesIn: [kept.namespace] }
+  return { ...NOTHING, policies: [kept], livesIn: [kept.namespace] }
+}
+
+/** Returns the contribution as kept: the lone pod or policy itself when it is all there is. */
+function keep(c: Contribution): Kept {
+  const lone = (x: { readonly namespace: string }, others: readonly unknown[]) =>
+    others.length === 0 &&
+    c.declared.length === 0 &&
+    c.clusterPolicies.length === 0 &&
+    c.nodes.length === 0 &&
+    c.livesIn.length === 1 &&
+    c.livesIn[0] === x.namespace
+  if (c.pods.length === 1 && lone(c.pods[0] as Pod, c.policies)) return c.pods[0] as Pod
+  if (c.policies.length === 1 && lone(c.policies[0] as NetworkPolicy, c.pods))
+    return c.policies[0] as NetworkPolicy
+  return c
+}
+
+/**
+ * Returns the digest the store keeps of a fingerprint: the first 128 bits of its SHA-256 (equal digests
+ * are equal fingerprints), as a 16-character string.
+ */
+function digest(fingerprint: string): string {
+  return createHash('sha256').update(fingerprint).digest().toString('latin1', 0, 16)
 }
 
 /** The diagnostic of an object the pipeline threw on (a bug there must not take the agent down). */
@@ -280,6 +340,8 @@ export class ObjectStore {
   private readonly uses = new Map<string, number>()
   /** Implied namespaces by name, kept so an implied namespace keeps its identity. */
   private readonly implied = new Map<string, Namespace>()
+  /** Shares the equal parts of the pods and policies kept. */
+  private readonly interner = new ModelInterner()
   /** True when the namespace list may have changed since the last snapshot. */
   private namespacesDirty = false
   /** True when the ClusterNetworkPolicies (or the Nodes) may have changed since the last snapshot. */
@@ -307,19 +369,16 @@ export class ObjectStore {
           ? input
           : { ...input, kind, apiVersion: KIND_API_VERSION[kind] }
     const key = objectKey(value)
-    const fingerprint = fingerprintObject(kind, value)
+    const fingerprint = digest(fingerprintObject(kind, value))
     const map = this.maps[kind]
     const old = map.get(key)
-    if (old && old.fingerprint === fingerprint) {
-      map.set(key, { ...old, raw: slimRaw(parsed ?? rawFromValue(value, old.raw.source)) })
-      return false
-    }
+    if (old && old.fingerprint === fingerprint) return false
     const raw =
       parsed && parsed.value === value
         ? parsed
         : rawFromValue(
             value,
-            parsed?.source ?? { file: `api:${kind}/${key.startsWith('/') ? key.slice(1) : key}` },
+            parsed?.source ?? { file: `${API_FILE[kind]}${key.startsWith('/') ? key.slice(1) : key}` },
           )
     let diagnostics = this.validate(raw)
     // Pods, policies and namespaces normalise independently of each other (only implied namespaces
@@ -365,7 +424,7 @@ export class ObjectStore {
       // Fail-static per object: an invalid update of a Pod or Namespace we enforced keeps its last
       // valid version (dropping it would take it out of peer sets); a never-valid object is skipped.
       if (old?.valid) return false
-      const entry: Entry = { raw: slimRaw(raw), valid: false, fingerprint }
+      const entry: Entry = { valid: false, failClosed: false, fingerprint }
       if (old) this.withdraw(kind, old)
       map.set(key, entry)
       this.contribute(kind, entry)
@@ -374,11 +433,10 @@ export class ObjectStore {
       return true
     }
     const entry: Entry = {
-      raw: slimRaw(raw),
       valid,
       fingerprint,
-      normal,
-      ...(failClosed ? { failClosed } : {}),
+      normal: keep(this.contribution(kind, normal)),
+      failClosed: failClosed !== undefined,
     }
     if (old) this.withdraw(kind, old)
     map.set(key, entry)
@@ -396,9 +454,34 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Returns what an object normalised on its own contributes, its pods and policies shared with equal
+   * parts of the others (ModelInterner; withdraw() gives them back).
+   */
+  private contribution(kind: WatchedKind, normal: ClusterState): Contribution {
+    const declared: Namespace[] = []
+    const livesIn: string[] = []
+    for (const ns of normal.namespaces) {
+      if (ns.declared) declared.push(ns)
+      else livesIn.push(ns.name)
+    }
+    return {
+      pods: normal.pods.length > 0 ? normal.pods.map((p) => this.interner.pod(p)) : NONE,
+      policies: normal.policies.length > 0 ? normal.policies.map((p) => this.interner.policy(p)) : NONE,
+      declared: orNone(declared),
+      livesIn: orNone(livesIn),
+      // a pod's normalisation also tells of its node: the store's Nodes are those of Node objects
+      clusterPolicies: kind === 'ClusterNetworkPolicy' ? orNone(normal.clusterPolicies) : NONE,
+      nodes: kind === 'Node' ? orNone(normal.nodes) : NONE,
+    }
+  }
+
   /** Removes an object; returns true when the compiled rules may change. */
   remove(kind: WatchedKind, value: JsonObject): boolean {
-    const key = objectKey(value)
+    return this.removeKey(kind, objectKey(value))
+  }
+
+  private removeKey(kind: WatchedKind, key: string): boolean {
     const old = this.maps[kind].get(key)
     if (!old) return false
     this.maps[kind].delete(key)
@@ -416,8 +499,8 @@ export class ObjectStore {
       keep.add(objectKey(r.value))
       if (this.upsert(kind, r.value, r)) changed = true
     }
-    for (const [key, entry] of [...this.maps[kind]]) {
-      if (!keep.has(key) && this.remove(kind, entry.raw.value)) changed = true
+    for (const key of [...this.maps[kind].keys()]) {
+      if (!keep.has(key) && this.removeKey(kind, key)) changed = true
     }
     return changed
   }
@@ -450,8 +533,8 @@ export class ObjectStore {
   relistEnd(kind: WatchedKind, keep: ReadonlySet<string>, complete: boolean): boolean {
     if (!complete) return false
     let changed = false
-    for (const [key, entry] of [...this.maps[kind]]) {
-      if (!keep.has(key) && this.remove(kind, entry.raw.value)) changed = true
+    for (const key of [...this.maps[kind].keys()]) {
+      if (!keep.has(key) && this.removeKey(kind, key)) changed = true
     }
     return changed
   }
@@ -465,6 +548,11 @@ export class ObjectStore {
       ClusterNetworkPolicy: this.maps.ClusterNetworkPolicy.size,
       Node: this.maps.Node.size,
     }
+  }
+
+  /** Number of distinct values shared between the pods and policies kept (label maps, selectors...; for tests). */
+  shared(): number {
+    return this.interner.size
   }
 
   /** Number of cached objects whose current version failed validation (skipped, or enforced fail-closed). */
@@ -521,9 +609,9 @@ export class ObjectStore {
   private contribute(kind: WatchedKind, entry: Entry): void {
     if (!entry.valid) this.invalid++
     if (entry.failClosed) this.failClosedCount++
-    const normal = entry.normal
-    if (!normal) return
-    if (kind === 'Pod') for (const p of normal.pods) this.pods.add(p)
+    if (!entry.normal) return
+    const normal = partsOf(entry.normal)
+    for (const p of normal.pods) this.pods.add(p)
     for (const p of normal.policies) this.policies.add(p)
     if (kind === 'ClusterNetworkPolicy') this.clusterPoliciesDirty = true
     if (kind === 'Node') this.nodesDirty = true
@@ -534,10 +622,16 @@ export class ObjectStore {
   private withdraw(kind: WatchedKind, entry: Entry): void {
     if (!entry.valid) this.invalid--
     if (entry.failClosed) this.failClosedCount--
-    const normal = entry.normal
-    if (!normal) return
-    if (kind === 'Pod') for (const p of normal.pods) this.pods.remove(p)
-    for (const p of normal.policies) this.policies.remove(p)
+    if (!entry.normal) return
+    const normal = partsOf(entry.normal)
+    for (const p of normal.pods) {
+      this.pods.remove(p)
+      this.interner.releasePod(p)
+    }
+    for (const p of normal.policies) {
+      this.policies.remove(p)
+      this.interner.releasePolicy(p)
+    }
     if (kind === 'ClusterNetworkPolicy') this.clusterPoliciesDirty = true
     if (kind === 'Node') this.nodesDirty = true
     this.useNamespaces(kind, normal, -1)
@@ -547,12 +641,10 @@ export class ObjectStore {
    * Counts the namespaces an entry declares or lives in. As in src/load, every pod or policy read
    * (a terminal pod too) implies its namespace, which is what its own normalisation implied.
    */
-  private useNamespaces(kind: WatchedKind, normal: ClusterState, delta: 1 | -1): void {
-    for (const ns of normal.namespaces) {
-      if (kind === 'Namespace') {
-        if (ns.declared) this.namespacesDirty = true
-      } else if (!ns.declared) this.use(ns.name, delta)
-    }
+  private useNamespaces(kind: WatchedKind, normal: Contribution, delta: 1 | -1): void {
+    if (kind === 'Namespace') {
+      if (normal.declared.length > 0) this.namespacesDirty = true
+    } else for (const name of normal.livesIn) this.use(name, delta)
   }
 
   /** Counts an object in (or out of) a namespace; the namespace list changes at 0. */
@@ -571,14 +663,15 @@ export class ObjectStore {
   /** The ClusterNetworkPolicies in force (valid ones and fail-closed stand-ins), in evaluation order; undefined when none. */
   private clusterPolicyList(): readonly ClusterNetworkPolicy[] | undefined {
     const out: ClusterNetworkPolicy[] = []
-    for (const e of this.maps.ClusterNetworkPolicy.values()) out.push(...(e.normal?.clusterPolicies ?? []))
+    for (const e of this.maps.ClusterNetworkPolicy.values())
+      if (e.normal) out.push(...partsOf(e.normal).clusterPolicies)
     return out.length > 0 ? out.sort(compareClusterPolicies) : undefined
   }
 
   /** The Nodes (name, labels, addresses), sorted by name; undefined when none. */
   private nodeList(): readonly Node[] | undefined {
     const out: Node[] = []
-    for (const e of this.maps.Node.values()) out.push(...(e.normal?.nodes ?? []))
+    for (const e of this.maps.Node.values()) if (e.normal) out.push(...partsOf(e.normal).nodes)
     return out.length > 0 ? out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : undefined
   }
 
@@ -587,7 +680,7 @@ export class ObjectStore {
     const namespaces = new Map<string, Namespace>()
     for (const e of this.maps.Namespace.values()) {
       if (!e.valid || !e.normal) continue
-      for (const ns of e.normal.namespaces) if (ns.declared) namespaces.set(ns.name, ns)
+      for (const ns of partsOf(e.normal).declared) namespaces.set(ns.name, ns)
     }
     for (const name of this.uses.keys()) {
       if (namespaces.has(name)) continue

@@ -45,6 +45,7 @@ import {
 } from './ir-structure.js'
 import { byString, sameItems } from './order.js'
 import {
+  type AddressIndex,
   type BuildPods,
   collectPodFacts,
   type FactsMemo,
@@ -83,7 +84,7 @@ export interface BuildMemo extends FactsMemo {
   /** Finished sets of the last build, by set key. */
   sets: Map<string, IRSet>
   /** Address -> programmable pods holding it, kept up to date from build to build once needed. */
-  addresses: Map<string, PodFacts[]> | undefined
+  addresses: AddressIndex | undefined
   /** The pod index of the programmable pods, kept up to date from build to build once needed. */
   podIndex: PodIndex<PodFacts> | undefined
   /** Counters for tests and benchmarks: how much was reused by the last build. */
@@ -334,7 +335,7 @@ function fillSets(
     namespaces: nsIndex,
     nodes,
   }
-  const addressIndex = (): ReadonlyMap<string, readonly PodFacts[]> => {
+  const addressIndex = (): AddressIndex => {
     if (!memo) return indexAddresses(programmable())
     memo.addresses ??= indexAddresses(programmable())
     return memo.addresses

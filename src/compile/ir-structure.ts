@@ -184,21 +184,25 @@ export interface SortedPolicies {
   readonly sorted: readonly { readonly key: string; readonly policy: NetworkPolicy }[]
   /** Positions in `sorted` of a policy given again (same key as the one before it). */
   readonly again: readonly number[]
-  /** The key of every policy of `policies` (owned by the newest SortedPolicies made from this one). */
-  readonly keys: Map<NetworkPolicy, string>
 }
 
 /** Sorts the policies by key (stable: a policy given twice keeps its order, the first one is compiled). */
 export function sortPolicies(policies: readonly NetworkPolicy[]): SortedPolicies {
-  const keys = new Map<NetworkPolicy, string>()
   const sorted = policies
-    .map((policy) => {
-      const key = policyKey(policy)
-      keys.set(policy, key)
-      return { key, policy }
-    })
+    .map((policy) => ({ key: policyKey(policy), policy }))
     .sort((x, y) => byString(x.key, y.key))
-  return { policies, sorted, again: againOf(sorted), keys }
+  return { policies, sorted, again: againOf(sorted) }
+}
+
+/**
+ * Position of the very policy `p` in `sorted`, or -1 (found by binary search on its key: no map from
+ * policy to key is kept for the 75k policies of a large cluster).
+ */
+function positionOf(sorted: SortedPolicies['sorted'], p: NetworkPolicy): number {
+  const key = policyKey(p)
+  for (let i = lowerBoundKey(sorted, key); i < sorted.length && sorted[i]?.key === key; i++)
+    if (sorted[i]?.policy === p) return i
+  return -1
 }
 
 /** Positions of the entries whose key is the one before theirs. */
@@ -223,14 +227,17 @@ export function updateSortedPolicies(
   if (prev === undefined) return sortPolicies(policies)
   if (prev.policies === policies) return prev
   if (prev.again.length > 0) return sortPolicies(policies)
-  const { keys } = prev
-  const d = identityDiff(prev.policies, policies, (p) => keys.has(p), POLICY_CHANGES_LIMIT)
+  const d = identityDiff(
+    prev.policies,
+    policies,
+    (p) => positionOf(prev.sorted, p) >= 0,
+    POLICY_CHANGES_LIMIT,
+  )
   if (d === undefined) return sortPolicies(policies)
   const sorted = prev.sorted.slice()
   for (const p of d.removed) {
-    const key = keys.get(p) as string
-    const i = lowerBoundKey(sorted, key)
-    if (sorted[i]?.policy !== p) return sortPolicies(policies)
+    const i = positionOf(sorted, p)
+    if (i < 0) return sortPolicies(policies)
     sorted.splice(i, 1)
   }
   for (const p of d.added) {
@@ -240,9 +247,7 @@ export function updateSortedPolicies(
     if (sorted[i]?.key === key) return sortPolicies(policies)
     sorted.splice(i, 0, { key, policy: p })
   }
-  for (const p of d.removed) keys.delete(p)
-  for (const p of d.added) keys.set(p, policyKey(p))
-  return { policies, sorted, again: [], keys }
+  return { policies, sorted, again: [] }
 }
 
 /** First position of `sorted` whose key is not below `key`. */

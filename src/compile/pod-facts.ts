@@ -297,24 +297,44 @@ export function podsOfNode(memo: FactsMemo, last: LastPods, node: string, change
   }
 }
 
+/**
+ * Address -> the programmable pods holding it: the pod itself when it is the only one (as nearly every
+ * address is: no list per pod of the cluster is kept), else the list of them.
+ */
+export type AddressIndex = Map<string, PodFacts | PodFacts[]>
+
+const NO_HOLDERS: readonly PodFacts[] = []
+
+/** Returns the pods of the address index holding an address. */
+export function holdersOf(
+  index: ReadonlyMap<string, PodFacts | readonly PodFacts[]>,
+  address: string,
+): readonly PodFacts[] {
+  const h = index.get(address)
+  return h === undefined ? NO_HOLDERS : Array.isArray(h) ? h : [h as PodFacts]
+}
+
 /** Returns the programmable pods by address. */
-export function indexAddresses(programmable: readonly PodFacts[]): Map<string, PodFacts[]> {
-  const out = new Map<string, PodFacts[]>()
+export function indexAddresses(programmable: readonly PodFacts[]): AddressIndex {
+  const out: AddressIndex = new Map()
   for (const p of programmable) updateAddresses(out, p, true)
   return out
 }
 
 /** Adds a pod to (or removes it from) the address index. */
-export function updateAddresses(index: Map<string, PodFacts[]>, p: PodFacts, present: boolean): void {
+export function updateAddresses(index: AddressIndex, p: PodFacts, present: boolean): void {
   for (const ip of p.ips) {
-    const list = index.get(ip.address)
+    const h = index.get(ip.address)
     if (present) {
-      if (list) list.push(p)
-      else index.set(ip.address, [p])
-    } else if (list) {
-      const i = list.indexOf(p)
-      if (i >= 0) list.splice(i, 1)
-      if (list.length === 0) index.delete(ip.address)
+      if (h === undefined) index.set(ip.address, p)
+      else if (Array.isArray(h)) h.push(p)
+      else index.set(ip.address, [h, p])
+    } else if (h === p) index.delete(ip.address)
+    else if (Array.isArray(h)) {
+      const i = h.indexOf(p)
+      if (i >= 0) h.splice(i, 1)
+      if (h.length === 1) index.set(ip.address, h[0] as PodFacts)
+      else if (h.length === 0) index.delete(ip.address)
     }
   }
 }

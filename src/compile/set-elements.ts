@@ -19,7 +19,7 @@ import {
 } from '../semantics/index.js'
 import type { IRAddressSet, IRNamedPortSet, IRSet, IRSetOrigin } from './ir.js'
 import { byAddress, sameItems } from './order.js'
-import type { PodFacts } from './pod-facts.js'
+import { type AddressIndex, holdersOf, type PodFacts } from './pod-facts.js'
 import type { SetSpec } from './set-specs.js'
 
 /** What filling sets reads. */
@@ -104,7 +104,7 @@ export function patchElements(
   prev: SetElements,
   hits: readonly PodFacts[],
   epoch: number,
-  byAddress: ReadonlyMap<string, readonly PodFacts[]>,
+  byAddress: AddressIndex,
 ): SetElements {
   if (s.kind === 'ipBlock' || s.kind === 'nodes') return prev
   if (s.kind === 'named')
@@ -118,7 +118,7 @@ export function patchElements(
       const found = out[i] === ip.address
       if (present) {
         if (!found) out.splice(i, 0, ip.address)
-      } else if (found && !(byAddress.get(ip.address) ?? []).some((q) => inPodsSet(ctx, s, q))) {
+      } else if (found && !holdersOf(byAddress, ip.address).some((q) => inPodsSet(ctx, s, q))) {
         out.splice(i, 1)
       }
     }
@@ -133,7 +133,7 @@ function patchNamedElements(
   prev: IRNamedPortSet['elements'],
   hits: readonly PodFacts[],
   epoch: number,
-  byAddress: ReadonlyMap<string, readonly PodFacts[]>,
+  byAddress: AddressIndex,
 ): IRNamedPortSet['elements'] {
   const out = [...prev]
   for (const p of hits) {
@@ -148,7 +148,7 @@ function patchNamedElements(
         const found = e !== undefined && e.address === ip.address && e.port === port
         if (present) {
           if (!found) out.splice(i, 0, { address: ip.address, port })
-        } else if (found && !(byAddress.get(ip.address) ?? []).some((q) => inNamedSet(ctx, s, q, port))) {
+        } else if (found && !holdersOf(byAddress, ip.address).some((q) => inNamedSet(ctx, s, q, port))) {
           out.splice(i, 1)
         }
       }

@@ -60,7 +60,8 @@ export function podAddresses(ips: readonly string[]): PodAddress[] {
     if (out.some((o) => o.address === a.address)) continue
     out.push(a)
   }
-  return out
+  // a list built by push holds room for 17 items; the compiler keeps one list per pod of the cluster
+  return out.slice()
 }
 
 /**

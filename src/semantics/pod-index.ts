@@ -18,7 +18,8 @@ import type { PodsPeer } from './peers.js'
 export interface LabelGroup<T> {
   readonly namespace: string
   readonly labels: Labels
-  readonly members: T[]
+  /** Changed in place by addToPodIndex and removeFromPodIndex; replaced by a copy when the index is built. */
+  members: T[]
 }
 
 /** A level of the label trie: label key -> value level, or value -> next key level. */
@@ -43,6 +44,9 @@ export interface PodIndex<T> {
 export function buildPodIndex<T>(items: readonly T[], podOf: (item: T) => Pod): PodIndex<T> {
   const index: PodIndex<T> = { podOf, roots: new Map(), byNamespace: new Map(), byLabel: new Map(), all: [] }
   for (const item of items) addToPodIndex(index, item)
+  // lists grown by push hold room for 17 items or half as many again: copies hold what they hold (the
+  // agent keeps the index of every pod of the cluster)
+  for (const g of index.all) g.members = g.members.slice()
   return index
 }
 

@@ -148,6 +148,8 @@ describe('incremental snapshots', () => {
         const model = new Map<string, { readonly kind: WatchedKind; readonly value: JsonObject }>()
         /** Keys the store holds, and those of them it holds only as a rejected object. */
         const held = new Set<string>()
+        /** The last object given for each key held (to remove them all at the end). */
+        const last = new Map<string, { readonly kind: WatchedKind; readonly value: JsonObject }>()
         const invalid = new Set<string>()
         let prev = s.snapshot()
         for (const group of groups) {
@@ -173,6 +175,7 @@ describe('incremental snapshots', () => {
                 if (!model.has(key)) invalid.add(key)
               }
               held.add(key)
+              last.set(key, { kind: e.kind, value: e.value })
             } else {
               const c = s.remove(e.kind, e.value)
               changed ||= c
@@ -205,6 +208,10 @@ describe('incremental snapshots', () => {
           expect(s.snapshot()).toBe(next)
           prev = next
         }
+        // every shared value (label maps, selectors...) is let go once no object refers to it
+        for (const [key, { kind, value }] of last) if (held.has(key)) s.remove(kind, value)
+        expect(s.snapshot().value).toEqual({ namespaces: [], pods: [], policies: [] })
+        expect(s.shared()).toBe(0)
       }),
       { numRuns },
     )

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { type InvalidObject, ObjectStore, slimRaw, trimNode } from '../../src/agent/object-store.js'
+import { type InvalidObject, ObjectStore, trimNode } from '../../src/agent/object-store.js'
 import { defaultPipeline } from '../../src/agent/pipeline.js'
-import { type JsonObject, rawFromValue } from '../../src/model/index.js'
+import type { JsonObject } from '../../src/model/index.js'
 import { allowFromJson, badPolicyJson, namespaceJson, podJson } from '../fixtures.js'
 
 function store() {
@@ -255,21 +255,44 @@ describe('incremental snapshots (identity)', () => {
   })
 })
 
-describe('what an entry keeps of its object', () => {
-  it('only kind, apiVersion, namespace, name and the source: the rest was read once', () => {
-    const pod = podJson('shop', 'db', '10.0.1.3', 'n1', { app: 'db' })
-    const big = {
-      ...pod,
-      spec: {
-        ...(pod.spec as JsonObject),
-        volumes: [{ name: 'v', configMap: { name: 'x'.repeat(10_000) } }],
-      },
-    }
-    const source = { file: 'api:Pod/shop/db' }
-    const slim = slimRaw(rawFromValue(big, source))
-    expect(slim.value).toEqual({ kind: 'Pod', apiVersion: 'v1', metadata: { namespace: 'shop', name: 'db' } })
-    expect(slim.source).toBe(source)
-    expect(JSON.stringify(slim.value).length).toBeLessThan(100)
+describe('what the store keeps of an object', () => {
+  it('equal label maps, port lists and selectors are one object; peers and rules are not shared', () => {
+    const { s } = store()
+    s.upsert('Pod', podJson('shop', 'db-1', '10.0.1.3', 'n1', { app: 'db', tier: 'back' }))
+    s.upsert('Pod', podJson('shop', 'db-2', '10.0.1.4', 'n2', { app: 'db', tier: 'back' }))
+    s.upsert('Pod', podJson('shop', 'web', '10.0.1.5', 'n2', { app: 'web' }))
+    s.upsert('NetworkPolicy', allowFromJson('shop', 'p1', 'db', 'web'))
+    s.upsert('NetworkPolicy', allowFromJson('other', 'p2', 'db', 'web'))
+    const { pods, policies } = s.snapshot().value
+    const [db1, db2, web] = pods
+    expect([db1?.name, db2?.name, web?.name]).toEqual(['db-1', 'db-2', 'web'])
+    expect(db1?.labels).toEqual({ app: 'db', tier: 'back' })
+    expect(db1?.labels).toBe(db2?.labels)
+    expect(web?.labels).not.toBe(db1?.labels)
+    expect(db1?.ports).toBe(web?.ports)
+    const [p1, p2] = policies
+    expect(p1?.podSelector).toBe(p2?.podSelector)
+    expect(p1?.ingress[0]?.peers?.[0]?.podSelector).toBe(p2?.ingress[0]?.peers?.[0]?.podSelector)
+    expect(p1?.ingress[0]?.ports).toBe(p2?.ingress[0]?.ports)
+    // a podSelector peer means pods of its own policy's namespace: peers and rules stay per policy
+    expect(p1?.ingress[0]?.peers?.[0]).not.toBe(p2?.ingress[0]?.peers?.[0])
+    expect(p1?.ingress[0]).not.toBe(p2?.ingress[0])
+    expect(s.shared()).toBeGreaterThan(0)
+  })
+
+  it('lets a shared value go when no object refers to it any more', () => {
+    const { s } = store()
+    s.upsert('Pod', podJson('shop', 'db-1', '10.0.1.3', 'n1', { app: 'db', hash: 'a1' }))
+    s.upsert('NetworkPolicy', allowFromJson('shop', 'p1', 'db', 'web'))
+    const one = s.shared()
+    // a rollout: the pod's labels change; the old map is not kept
+    s.upsert('Pod', podJson('shop', 'db-1', '10.0.1.3', 'n1', { app: 'db', hash: 'b2' }))
+    expect(s.shared()).toBe(one)
+    s.upsert('NetworkPolicy', allowFromJson('shop', 'p1', 'db', 'api', 81))
+    expect(s.shared()).toBe(one)
+    s.remove('Pod', podJson('shop', 'db-1', undefined, 'n1'))
+    s.remove('NetworkPolicy', allowFromJson('shop', 'p1', 'db', 'web'))
+    expect(s.shared()).toBe(0)
   })
 
   it('a slim entry is still removed by a complete list that no longer shows it', () => {
