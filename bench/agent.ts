@@ -4,7 +4,8 @@
  * root with nft (otherwise a recorded kernel, and the table says so).
  * Measures event-to-enforced latency (API write -> rules applied) for a pod add and a policy change,
  * agent RSS and CPU at rest and under 100 pod events/s. Targets: p99 <= 100 ms pod add, <= 250 ms
- * policy change, RSS <= 200 MiB.
+ * policy change, RSS <= 200 MiB at the default 10k pods and <= 600 MiB at 100k pods or more (issue 16's
+ * 102k-pod Antrea shape).
  *
  * Run: npm run build && node --expose-gc dist/bench/agent.js [--pods 10000] [--policies 1000] [--routes]
  *   [--iterations 40] [--no-nft-session]; PAL_BENCH_DEBUG=1 prints every sample (ms, then the parts of the p50 rows).
@@ -29,6 +30,8 @@ const POLICIES = arg('policies', 1000)
 const NAMESPACES = Math.max(1, Math.round(POLICIES / 10))
 const NODES = 50
 const ITER = arg('iterations', 40)
+/** The agent's memory target: 200 MiB at 10k pods; issue 16's 600 MiB at its 102k-pod scale. */
+const RSS_TARGET_MIB = PODS >= 100_000 ? 600 : 200
 
 const ip = (n: number) => `10.${64 + ((n >> 16) & 63)}.${(n >> 8) & 255}.${n & 255}`
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`
@@ -311,7 +314,9 @@ async function main(): Promise<void> {
       [
         'RSS of the agent (process minus the populated fake API server)',
         mib(restRss - rssBefore),
-        restRss - rssBefore <= 200 * 1024 * 1024 ? 'ok (<= 200 MiB)' : 'MISSED (<= 200 MiB)',
+        restRss - rssBefore <= RSS_TARGET_MIB * 1024 * 1024
+          ? `ok (<= ${RSS_TARGET_MIB} MiB)`
+          : `MISSED (<= ${RSS_TARGET_MIB} MiB)`,
       ],
     ]
     const w1 = Math.max(...rows.map((r) => r[0].length))
