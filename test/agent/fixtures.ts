@@ -27,6 +27,17 @@ export function canRunNftInNetns(): boolean {
   }
 }
 
+/** Runs `nft ARGS` inside network namespace `ns` with `input` on stdin; throws with nft's stderr when it fails. */
+export function nftIn(ns: string): (input: string, ...args: string[]) => string {
+  return (input, ...args) =>
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], {
+      input,
+      encoding: 'utf8',
+      timeout: 20_000,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+}
+
 /** A kernel that records what the agent gives it; see recordingKernel. */
 export interface RecordingKernel {
   /** Full applies, in order. */

@@ -20,7 +20,7 @@ import {
 import { randomCluster } from '../../../src/gen/random-cluster.js'
 import { normalizeObjects } from '../../../src/load/index.js'
 import { type ClusterState, type JsonObject, rawFromValue } from '../../../src/model/index.js'
-import { canRunNftInNetns } from '../../agent/fixtures.js'
+import { canRunNftInNetns, nftIn } from '../../agent/fixtures.js'
 import { allowFromJson, denyAllJson, namespaceJson, podJson } from '../../fixtures.js'
 
 const clusterOf = (objects: readonly JsonObject[]) =>
@@ -334,13 +334,7 @@ describe('the aligned diff (no index) = the indexed diff', () => {
 const canRun = canRunNftInNetns()
 
 const ns = `palblk-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
-const nft = (input: string, ...args: string[]): string =>
-  execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 20_000,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
+const nft = nftIn(ns)
 
 /** Splits a kernel listing's element list on top-level commas (not inside quotes or braces). */
 function splitElements(body: string): string[] {

@@ -14,7 +14,7 @@ import { NFT_SESSION_MAX_LINE, NftSession, NftSessionError } from '../../../src/
 import { connectNftables, diffNftTables, type NftTable } from '../../../src/backends/nftables/index.js'
 import { normalizeObjects } from '../../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../../src/model/index.js'
-import { canRunNftInNetns } from '../../agent/fixtures.js'
+import { canRunNftInNetns, nftIn } from '../../agent/fixtures.js'
 import { allowFromJson, namespaceJson, podJson } from '../../fixtures.js'
 
 /** A stand-in for `nft -i`: answers every line that cannot parse (the sentinel) like nft does. */
@@ -132,13 +132,7 @@ describe('nft -i session protocol (stand-in processes)', () => {
 
 const canRun = canRunNftInNetns()
 const ns = `palses-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
-const nft = (input: string, ...args: string[]): string =>
-  execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], {
-    input,
-    encoding: 'utf8',
-    timeout: 20_000,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
+const nft = nftIn(ns)
 const rules = (objects: readonly JsonObject[]): Ruleset<NftTable> =>
   compileNode(
     normalizeObjects(objects.map((o, i) => rawFromValue(o, { file: `o${i}` }))).value,
