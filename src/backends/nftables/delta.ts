@@ -240,10 +240,30 @@ function letGoOf(
  * produces (test/backends/nftables/delta.test.ts checks this on a real kernel).
  */
 export function diffNftTables(prev: NftTable, next: NftTable): Change<NftDelta> {
-  const full = { kind: 'full', reason: 'table or base chain changed' } as const
-  if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
-  if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return full
-  return diffAligned(prev, next) ?? diffIndexed(prev, next)
+  return tableChanged(prev, next) ?? diffAligned(prev, next) ?? diffObjects(prev, next)
+}
+
+const TABLE_CHANGED = { kind: 'full', reason: 'table or base chain changed' } as const
+
+/** A full reload when the table itself (family, name, comment, limits) changed; else undefined. */
+function tableChanged(prev: NftTable, next: NftTable): typeof TABLE_CHANGED | undefined {
+  if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment)
+    return TABLE_CHANGED
+  if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return TABLE_CHANGED
+  return undefined
+}
+
+/** The element lists of a delta: the sets and maps with keys to delete, and those with elements to add. */
+function elementLists(els: ElementChanges): Pick<NftDelta, 'deleteElements' | 'addElements'> {
+  return {
+    // A key deleted and added again in the same batch (a map value changed) must still be deleted first.
+    deleteElements: [...els.del]
+      .filter(([, keys]) => keys.size > 0)
+      .map(([name, keys]) => ({ name, keys: [...keys] })),
+    addElements: [...els.add]
+      .filter(([, e]) => e.size > 0)
+      .map(([name, e]) => ({ name, elements: [...e.values()] })),
+  }
 }
 
 /**
@@ -282,12 +302,7 @@ function diffAligned(prev: NftTable, next: NftTable): Change<NftDelta> | undefin
     } else diffElements(els, n.name, p as NftSet | NftMap, n)
   }
   distinct.add(next)
-  const deleteElements = [...els.del]
-    .filter(([, keys]) => keys.size > 0)
-    .map(([name, keys]) => ({ name, keys: [...keys] }))
-  const addElements = [...els.add]
-    .filter(([, e]) => e.size > 0)
-    .map(([name, e]) => ({ name, elements: [...e.values()] }))
+  const { deleteElements, addElements } = elementLists(els)
   if (flush.length === 0 && deleteElements.length === 0 && addElements.length === 0) return { kind: 'none' }
   const touchedSets = new Set([...els.del.keys(), ...els.add.keys()])
   return {
@@ -314,9 +329,12 @@ function diffAligned(prev: NftTable, next: NftTable): Change<NftDelta> | undefin
 
 /** The diff of any two tables, by identity (both indexed). */
 export function diffIndexed(prev: NftTable, next: NftTable): Change<NftDelta> {
-  const full = { kind: 'full', reason: 'table or base chain changed' } as const
-  if (prev.family !== next.family || prev.name !== next.name || prev.comment !== next.comment) return full
-  if (JSON.stringify(prev.limits ?? []) !== JSON.stringify(next.limits ?? [])) return full
+  return tableChanged(prev, next) ?? diffObjects(prev, next)
+}
+
+/** diffIndexed of two tables whose table itself is unchanged. */
+function diffObjects(prev: NftTable, next: NftTable): Change<NftDelta> {
+  const full = TABLE_CHANGED
   const before = indexOf(prev)
   const after = indexOf(next)
   if (!before || !after) return { kind: 'full', reason: 'an object is declared twice' }
@@ -360,13 +378,11 @@ export function diffIndexed(prev: NftTable, next: NftTable): Change<NftDelta> {
   const fresh = [...create, ...recreate]
   // Sets before chains: nft declares every chain before any rule, and sets before rules, anyway.
   fresh.sort((a, b) => (a.kind === 'chain' ? 1 : 0) - (b.kind === 'chain' ? 1 : 0))
+  const { deleteElements, addElements } = elementLists(els)
   const delta: NftDelta = {
     table: `${next.family} ${next.name}`,
     flush: [...flush],
-    // A key deleted and added again in the same batch (a map value changed) must still be deleted first.
-    deleteElements: [...delKeys]
-      .filter(([, keys]) => keys.size > 0)
-      .map(([name, keys]) => ({ name, keys: [...keys] })),
+    deleteElements,
     deleteObjects: [
       ...remove.filter((o) => o.kind !== 'chain').map((o) => ({ kind: o.kind, name: o.name })),
       ...recreate.filter((o) => prevKind(o) !== 'chain').map((o) => ({ kind: prevKind(o), name: o.name })),
@@ -376,9 +392,7 @@ export function diffIndexed(prev: NftTable, next: NftTable): Change<NftDelta> {
     ],
     create: fresh,
     addRules: [...refill].map((chain) => ({ chain, rules: (after.chains.get(chain) as NftChain).rules })),
-    addElements: [...addEls]
-      .filter(([, els]) => els.size > 0)
-      .map(([name, els]) => ({ name, elements: [...els.values()] })),
+    addElements,
   }
   if (
     delta.flush.length === 0 &&
