@@ -1044,7 +1044,7 @@ function readIPBlock(
   const except: string[] = []
   const list = arrayValue(ctx, child(block, 'except'), base, a, 'except')
   for (let i = 0; i < list.length; i++) {
-    const e = stringValue(ctx, child(list, i), pathOf(base, a), 'except', i)
+    const e = stringValue(ctx, child(list, i), base, a, 'except', i)
     if (e !== undefined) except.push(canonicalBlockCIDR(e))
   }
   return { cidr: canonicalBlockCIDR(stringValue(ctx, child(block, 'cidr'), base, a, 'cidr') ?? ''), except }
