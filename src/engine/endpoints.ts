@@ -5,7 +5,7 @@
  * outside the cluster; docs/semantics.md#node-addresses).
  */
 import type { Pod, PodOwner } from '../model/index.js'
-import { canonicalIP, formatIP, parseCIDR, parseIP, podKey } from '../model/index.js'
+import { canonicalIP, formatIP, type ParsedIP, parseCIDR, parseIP, podKey } from '../model/index.js'
 import { isTerminated } from '../semantics/index.js'
 import type { ClusterIndex } from './cluster-index.js'
 import type { Endpoint } from './types.js'
@@ -94,6 +94,41 @@ export function resolveEndpoints(
   spec: string,
   opts: ResolveOptions = {},
 ): Resolved | string {
+  const name = parseEndpointName(spec, opts)
+  switch (name.kind) {
+    case 'error':
+      return name.message
+    case 'address':
+      return resolveAddress(index, name.text, name.ip)
+    case 'node':
+      return resolveNode(index, name.text)
+    default:
+      return resolveNamed(index, name.namespace, name.workloadKind, name.name)
+  }
+}
+
+/**
+ * The namespace whose pods and workloads a name stands for; undefined for an address or a node (any
+ * pod's, in any namespace) and for a name that is not valid (its error needs no cluster).
+ */
+export function endpointNamespace(spec: string, opts: ResolveOptions = {}): string | undefined {
+  const name = parseEndpointName(spec, opts)
+  return name.kind === 'named' ? name.namespace : undefined
+}
+
+/** What a name typed by a user is, before the cluster is looked at. */
+type EndpointName =
+  | { readonly kind: 'error'; readonly message: string }
+  | { readonly kind: 'address'; readonly text: string; readonly ip: ParsedIP }
+  | { readonly kind: 'node'; readonly text: string }
+  | {
+      readonly kind: 'named'
+      readonly namespace: string
+      readonly workloadKind: string | undefined
+      readonly name: string
+    }
+
+function parseEndpointName(spec: string, opts: ResolveOptions): EndpointName {
   let text = spec.trim()
   // [2001:db8::1] as in URLs, and a one-address CIDR (8.8.8.8/32, 2001:db8::1/128) are that address.
   const bracketed = /^\[([^\]]+)\]$/.exec(text)
@@ -102,47 +137,58 @@ export function resolveEndpoints(
   if (cidr) {
     const single = cidr.prefix === (cidr.family === 4 ? 32 : 128)
     if (!single || cidr.hostBitsSet)
-      return `${text} is a range of addresses: give one address (such as ${formatIP(cidr.family, cidr.base + (cidr.family === 4 && cidr.prefix < 31 ? 1n : 0n))})`
+      return {
+        kind: 'error',
+        message: `${text} is a range of addresses: give one address (such as ${formatIP(cidr.family, cidr.base + (cidr.family === 4 && cidr.prefix < 31 ? 1n : 0n))})`,
+      }
     text = text.slice(0, text.indexOf('/'))
   }
   const ip = parseIP(text)
-  if (ip) {
-    const pods = index.cluster.pods.filter(
-      (p) =>
-        !p.hostNetwork &&
-        p.ips.some((x) => parseIP(x)?.value === ip.value && parseIP(x)?.family === ip.family),
-    )
-    if (pods.length === 1) return { endpoints: [{ kind: 'pod', pod: pods[0] as Pod }] }
-    if (pods.length > 1) return `address ${text} belongs to several pods: ${pods.map(podKey).join(', ')}`
-    const nodes = nodesWithAddress(index, canonicalIP(ip))
-    if (nodes.length > 1) return `address ${text} belongs to several nodes: ${nodes.join(', ')}`
-    if (nodes.length === 1) return { endpoints: [{ kind: 'node', node: nodes[0] as string, ip: text }] }
-    return { endpoints: [{ kind: 'ip', ip: text }] }
-  }
+  if (ip) return { kind: 'address', text, ip }
   const parts = text.split('/')
   if (parts.length === 2 && NODE_PREFIXES.has((parts[0] as string).toLowerCase()))
-    return resolveNode(index, text)
-  if (parts.some((p) => p === '') || parts.length > 3) return invalid(spec)
-  let namespace: string
-  let kind: string | undefined
-  let name: string
+    return { kind: 'node', text }
+  if (parts.some((p) => p === '') || parts.length > 3) return { kind: 'error', message: invalid(spec) }
   if (parts.length === 3) {
-    const [ns, k, n] = parts as [string, string, string]
-    kind = KIND_ALIASES.get(k.toLowerCase())
-    if (!kind)
-      return `unknown kind "${k}" in "${spec}": expected pod, deploy, sts, ds, rs, job, cronjob or rc`
-    namespace = ns
-    name = n
-  } else if (parts.length === 2) {
-    const [first, n] = parts as [string, string]
-    kind = KIND_ALIASES.get(first.toLowerCase())
-    namespace = kind ? (opts.namespace ?? 'default') : first
-    name = n
-  } else {
-    namespace = opts.namespace ?? 'default'
-    name = parts[0] as string
+    const [namespace, k, name] = parts as [string, string, string]
+    const workloadKind = KIND_ALIASES.get(k.toLowerCase())
+    if (!workloadKind)
+      return {
+        kind: 'error',
+        message: `unknown kind "${k}" in "${spec}": expected pod, deploy, sts, ds, rs, job, cronjob or rc`,
+      }
+    return { kind: 'named', namespace, workloadKind, name }
   }
-  return resolveNamed(index, namespace, kind, name)
+  if (parts.length === 2) {
+    const [first, name] = parts as [string, string]
+    const workloadKind = KIND_ALIASES.get(first.toLowerCase())
+    return {
+      kind: 'named',
+      namespace: workloadKind ? (opts.namespace ?? 'default') : first,
+      workloadKind,
+      name,
+    }
+  }
+  return {
+    kind: 'named',
+    namespace: opts.namespace ?? 'default',
+    workloadKind: undefined,
+    name: parts[0] as string,
+  }
+}
+
+/** An address: a pod's (not a hostNetwork one), a node's, or outside the cluster. */
+function resolveAddress(index: ClusterIndex, text: string, ip: ParsedIP): Resolved | string {
+  const pods = index.cluster.pods.filter(
+    (p) =>
+      !p.hostNetwork && p.ips.some((x) => parseIP(x)?.value === ip.value && parseIP(x)?.family === ip.family),
+  )
+  if (pods.length === 1) return { endpoints: [{ kind: 'pod', pod: pods[0] as Pod }] }
+  if (pods.length > 1) return `address ${text} belongs to several pods: ${pods.map(podKey).join(', ')}`
+  const nodes = nodesWithAddress(index, canonicalIP(ip))
+  if (nodes.length > 1) return `address ${text} belongs to several nodes: ${nodes.join(', ')}`
+  if (nodes.length === 1) return { endpoints: [{ kind: 'node', node: nodes[0] as string, ip: text }] }
+  return { endpoints: [{ kind: 'ip', ip: text }] }
 }
 
 /**
