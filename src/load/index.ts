@@ -5,7 +5,7 @@
 import type { ClusterState, Diagnostic, DiagnosticCode, RawObject } from '../model/index.js'
 import { describeObject } from '../model/index.js'
 import { validateObject } from '../validate/index.js'
-import { createNormalizer, normalizeObjects } from './normalize.js'
+import { createNormalizer, type LeftOut, type LoadScope, normalizeObjects } from './normalize.js'
 import { decodeInput, type InputText, type ParseOptions, parseDecoded, parseDocuments } from './parse.js'
 
 /**
@@ -25,12 +25,16 @@ export interface LoadOptions {
   readonly maxBytes?: number
   /** Told as each input's documents are read (ParseOptions.onProgress). */
   readonly onProgress?: ParseOptions['onProgress']
+  /** Keep only the pods and NetworkPolicies of these namespaces (LoadScope); every object is still read. */
+  readonly scope?: LoadScope
 }
 
 /** A loaded cluster and what was found while loading it. */
 export interface LoadedClusterState {
   readonly cluster: ClusterState
   readonly diagnostics: readonly Diagnostic[]
+  /** With a scope: what the cluster left out of the whole input's. */
+  readonly leftOut?: LeftOut
 }
 
 export interface LoadedCluster extends LoadedClusterState {
@@ -70,7 +74,7 @@ function loadStream(
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   }
   const diagnostics: Diagnostic[] = []
-  const normalizer = createNormalizer()
+  const normalizer = createNormalizer(opts.scope)
   for (const input of decodeEach(inputs, parseOptions)) {
     if (input.problems) {
       diagnostics.push(...input.problems)
@@ -88,7 +92,11 @@ function loadStream(
   }
   const normalized = normalizer.finish()
   diagnostics.push(...normalized.diagnostics)
-  return { cluster: normalized.value, diagnostics }
+  return {
+    cluster: normalized.value,
+    diagnostics,
+    ...(normalized.leftOut ? { leftOut: normalized.leftOut } : {}),
+  }
 }
 
 /**
@@ -298,7 +306,7 @@ export function findOmissions(diagnostics: readonly Diagnostic[]): Omissions | u
 }
 
 export { findTooDeep, findTooDeepTree, MAX_DEPTH, type TooDeep } from './depth.js'
-export { createNormalizer, type Normalizer } from './normalize.js'
+export { createNormalizer, type LeftOut, type LoadScope, type Normalizer } from './normalize.js'
 export { DEFAULT_MAX_BYTES, type ParsedInput, type ParsedObject, parseInput } from './parse.js'
 export {
   checkPodCIDRs,

@@ -76,8 +76,8 @@ const BUILT_IN_NAMESPACES: ReadonlySet<string> = new Set([
 ])
 
 /** Builds the cluster from validated objects; objects it cannot read are left out with a diagnostic. */
-export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterState> {
-  const n = createNormalizer()
+export function normalizeObjects(objects: readonly RawObject[], scope?: LoadScope): Result<ClusterState> {
+  const n = createNormalizer(scope)
   for (const raw of objects) n.add(raw)
   return n.finish()
 }
@@ -92,8 +92,26 @@ export function normalizeObjects(objects: readonly RawObject[]): Result<ClusterS
 export interface Normalizer {
   /** Adds one validated object; the normalizer keeps only what it read from it (all of a workload). */
   add(raw: RawObject): void
-  /** The cluster and the diagnostics of every object added. */
-  finish(): Result<ClusterState>
+  /** The cluster and the diagnostics of every object added (and, with a scope, what it left out). */
+  finish(): Result<ClusterState> & { readonly leftOut?: LeftOut }
+}
+
+/**
+ * The namespaces whose pods (real and representative) and NetworkPolicies a cluster keeps: a command that
+ * answers about a few namespaces (check, matrix -n) need not hold the rest of a large cluster. Every other
+ * object is still read, checked and counted: the diagnostics are those of the whole input, and what the
+ * rest of the cluster needs of a pod left out (its node's addresses, its controllers) is kept. The cluster
+ * is the whole input's with only the pods and policies of other namespaces taken out.
+ */
+export interface LoadScope {
+  readonly namespaces: ReadonlySet<string>
+}
+
+/** How many pods and policies of the whole cluster a scoped load left out (what "nothing to show" says). */
+export interface LeftOut {
+  readonly pods: number
+  readonly hostNetworkPods: number
+  readonly policies: number
 }
 
 /**
@@ -118,16 +136,55 @@ class Entry {
   ) {}
 }
 
-const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([])
+/**
+ * A Pod or NetworkPolicy outside the scope, read when added and kept only as what finish() needs of it: its
+ * diagnostics (in the order finish() would give them) and, for a live pod, a pod with only the fields the
+ * rest of the cluster depends on (its node's addresses, its controllers).
+ */
+class Outside {
+  constructor(
+    readonly readKind: ReadKind,
+    readonly namespace: string,
+    readonly name: string,
+    /** raw.source: where a later definition says this one was. */
+    readonly source: SourceRef,
+    readonly diagnostics: readonly Diagnostic[],
+    /** Whether the whole cluster has it (read without errors; a pod not terminated). */
+    readonly inWhole: boolean,
+    /** The pod, when the whole cluster has it: only what the others need of it, and its controller reference. */
+    readonly pod: { readonly pod: Pod; readonly owner: PodOwner | undefined } | undefined,
+    /**
+     * The slim raw, kept when no Namespace object declared the namespace yet: the object may be the first
+     * user named by an implied-namespace diagnostic.
+     */
+    readonly raw: RawObject | undefined,
+  ) {}
+}
 
-export function createNormalizer(): Normalizer {
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([])
+const NO_PORTS: readonly ContainerPort[] = Object.freeze([])
+const NO_LABELS: Labels = Object.freeze({})
+const NO_IPS: readonly string[] = Object.freeze([])
+/** Stands for a real pod outside the scope where finish() looks for a pod by key (it is no workload's). */
+const OUTSIDE_POD: Pod = Object.freeze({
+  namespace: '',
+  name: '',
+  labels: NO_LABELS,
+  ips: NO_IPS,
+  ports: NO_PORTS,
+  hostNetwork: false,
+})
+
+export function createNormalizer(scope?: LoadScope): Normalizer {
   // Selection diagnostics (other kinds, duplicates) come first, in input order, then those of reading.
   const selection: Diagnostic[] = []
   // Kind, then namespace, then name -> the place of the winning definition in `kept` (nested maps of the
   // strings the objects hold: no key string is built per object). A later definition clears the earlier
   // one's place and takes a new place at the end, as deleting and re-adding a key of one Map would.
   const byKey = new Map<string, Map<string, Map<string, number>>>()
-  const kept: (Entry | undefined)[] = []
+  const kept: (Entry | Outside | undefined)[] = []
+  /** Namespaces a Namespace object read without errors declares so far (scoped loads only). */
+  const declared = new Set<string>()
   return {
     add(raw) {
       const readKind = selectKind(raw, selection)
@@ -146,7 +203,7 @@ export function createNormalizer(): Normalizer {
       const place = byName.get(name)
       const earlier = place === undefined ? undefined : kept[place]
       if (place !== undefined && earlier) {
-        const at = earlier.raw.source
+        const at = earlier instanceof Outside ? earlier.source : earlier.raw.source
         selection.push({
           code: 'load.duplicate-object',
           severity: 'warning',
@@ -158,12 +215,22 @@ export function createNormalizer(): Normalizer {
         kept[place] = undefined // input order follows the winning definition
       }
       byName.set(name, kept.length)
-      kept.push(readEntry(raw, readKind))
+      if (scope && (readKind === 'Pod' || readKind === 'NetworkPolicy') && !scope.namespaces.has(namespace)) {
+        kept.push(readOutside(raw, readKind, namespace, name, !declared.has(namespace)))
+        return
+      }
+      const entry = readEntry(raw, readKind)
+      if (scope && readKind === 'Namespace') {
+        if (entry.ns && entry.ctx?.errors.length === 0) declared.add(name)
+        else declared.delete(name)
+      }
+      kept.push(entry)
     },
     finish() {
       return finishCluster(
-        kept.filter((o): o is Entry => o !== undefined),
+        kept.filter((o): o is Entry | Outside => o !== undefined),
         selection,
+        scope,
       )
     },
   }
@@ -189,6 +256,54 @@ function readEntry(full: RawObject, readKind: ReadKind): Entry {
   return e
 }
 
+/** Reads a Pod or NetworkPolicy outside the scope: its diagnostics, and what finish() needs of a live pod. */
+function readOutside(
+  full: RawObject,
+  readKind: ReadKind,
+  namespace: string,
+  name: string,
+  keepRaw: boolean,
+): Outside {
+  const ctx = newContext(full)
+  const pod = readKind === 'Pod' ? readPod(ctx) : undefined
+  const policy = readKind === 'Pod' ? undefined : readPolicy(ctx)
+  const diagnostics: Diagnostic[] = []
+  const ok = finish(ctx, diagnostics)
+  let kept: Outside['pod']
+  if (ok && pod) {
+    if (pod.phase === 'Succeeded' || pod.phase === 'Failed')
+      diagnostics.push(
+        note(ctx, 'load.terminal-pod', `pod is ${pod.phase}: it has no network and is left out`),
+      )
+    else kept = { pod: slimPod(pod), owner: controllerRef(full.value) }
+  }
+  return new Outside(
+    readKind,
+    namespace,
+    name,
+    full.source,
+    diagnostics.length > 0 ? diagnostics : NO_DIAGNOSTICS,
+    kept !== undefined || (ok && policy !== undefined),
+    kept,
+    keepRaw ? slimRaw(full) : undefined,
+  )
+}
+
+/** A pod with only what the cluster needs of a pod outside the scope: its node's addresses, its controllers. */
+function slimPod(pod: Pod): Pod {
+  const hash = pod.labels['pod-template-hash']
+  return {
+    namespace: pod.namespace,
+    name: pod.name,
+    labels: hash === undefined ? NO_LABELS : { 'pod-template-hash': hash },
+    ips: pod.hostNetwork ? pod.ips : NO_IPS,
+    ports: NO_PORTS,
+    hostNetwork: pod.hostNetwork,
+    ...(pod.nodeName === undefined ? {} : { nodeName: pod.nodeName }),
+    ...(pod.hostIPs === undefined ? {} : { hostIPs: pod.hostIPs }),
+  }
+}
+
 /** The parts of an object finish() and diagnostics read: apiVersion, kind, metadata's name and namespace. */
 function slimRaw(raw: RawObject): RawObject {
   const v = raw.value
@@ -210,7 +325,11 @@ function slimRaw(raw: RawObject): RawObject {
 }
 
 /** What the cluster is made of, from the objects kept in input order (see Normalizer). */
-function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[]): Result<ClusterState> {
+function finishCluster(
+  read: readonly (Entry | Outside)[],
+  selection: readonly Diagnostic[],
+  scope: LoadScope | undefined,
+): Result<ClusterState> & { readonly leftOut?: LeftOut } {
   const diagnostics: Diagnostic[] = [...selection]
   const namespaces = new Map<string, Namespace>()
   const policies: NetworkPolicy[] = []
@@ -218,13 +337,29 @@ function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[])
   const realPods = new Map<string, Pod>()
   const workloads: { readonly pod: Pod; readonly raw: RawObject; readonly kind: WorkloadKind }[] = []
   /** Namespace name -> first object that lives in it (input order). */
-  const used = new Map<string, RawObject>()
+  const used = new Map<string, RawObject | Outside>()
   const owners = workloadObjects(read)
+  // The pods outside the scope that a workload's representative pod may meet (same namespace and name).
+  const workloadNamespaces = new Set([...owners.values()].map((o) => o.namespace))
+  const outsidePods = new Set<string>()
   /** Workload key -> the first live pod that names it among its controllers. */
   const withPods = new Map<string, string>()
   const nodes = new NodeAddresses()
 
   for (const e of read) {
+    if (e instanceof Outside) {
+      if (!used.has(e.namespace)) used.set(e.namespace, e)
+      if (e.diagnostics.length > 0) diagnostics.push(...e.diagnostics)
+      if (!e.pod) continue
+      const pod = withControllers(e.pod.pod, e.pod.owner, owners)
+      nodes.addPod(pod)
+      for (const owner of pod.controllers ?? []) {
+        const key = workloadKey(pod.namespace, owner)
+        if (!withPods.has(key)) withPods.set(key, `Pod ${pod.namespace}/${pod.name}`)
+      }
+      if (workloadNamespaces.has(pod.namespace)) outsidePods.add(`${pod.namespace}/${pod.name}`)
+      continue
+    }
     const { raw, readKind, ctx } = e
     if (!kindInfo(readKind).clusterScoped && !used.has(namespaceOf(raw.value)))
       used.set(namespaceOf(raw.value), raw)
@@ -260,8 +395,9 @@ function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[])
   }
   // Workloads after every pod: whether one needs a representative depends on the pods of the input.
   const children = activeChildren(owners)
-  for (const { raw, readKind } of read) {
-    if (!isWorkloadKind(readKind)) continue
+  for (const e of read) {
+    if (e instanceof Outside || !isWorkloadKind(e.readKind)) continue
+    const { raw, readKind } = e
     const ctx = newContext(raw)
     const pod = readWorkload(ctx, readKind)
     if (!finish(ctx, diagnostics) || !pod) continue
@@ -289,7 +425,7 @@ function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[])
   const pods = realPods
   for (const { pod, raw } of workloads) {
     const key = `${pod.namespace}/${pod.name}`
-    const existing = pods.get(key)
+    const existing = pods.get(key) ?? (outsidePods.has(key) ? OUTSIDE_POD : undefined)
     if (!existing) {
       pods.set(key, pod)
       continue
@@ -315,18 +451,25 @@ function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[])
     }
   }
 
-  for (const [name, firstUser] of used) {
+  for (const [name, used1] of used) {
     if (namespaces.has(name)) continue
     namespaces.set(name, { name, labels: { [NAME_LABEL]: name }, declared: false, defaultDenyIngress: false })
+    const firstUser = used1 instanceof Outside ? (used1.raw ?? used1) : used1
     diagnostics.push({
       code: 'load.implied-namespace',
       severity: BUILT_IN_NAMESPACES.has(name) ? 'info' : 'warning',
-      message: `namespace "${name}" is not declared in the input (first used by ${describeObject(firstUser.value)}): assumed to exist with only the ${NAME_LABEL} label`,
+      message: `namespace "${name}" is not declared in the input (first used by ${firstUser instanceof Outside ? describeObject({ kind: firstUser.readKind, metadata: { namespace: name, name: firstUser.name } }) : describeObject(firstUser.value)}): assumed to exist with only the ${NAME_LABEL} label`,
       object: `Namespace ${name}`,
       path: [],
-      source: firstUser.locate(['metadata', 'namespace']),
+      // An object outside the scope keeps its raw when its namespace was not declared when it was read;
+      // a namespace declared then and not any more (a later definition of it refused) names the object.
+      source: firstUser instanceof Outside ? firstUser.source : firstUser.locate(['metadata', 'namespace']),
     })
   }
+  const inScope = (o: { readonly namespace: string }): boolean => !scope || scope.namespaces.has(o.namespace)
+  const allPods = [...pods.values()]
+  const podList = scope ? allPods.filter(inScope) : allPods
+  const policyList = scope ? policies.filter(inScope) : policies
 
   const byKey = <T extends { readonly namespace: string; readonly name: string }>(a: T, b: T): number =>
     compare(a.namespace, b.namespace) || compare(a.name, b.name)
@@ -343,8 +486,8 @@ function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[])
   return {
     value: {
       namespaces: [...namespaces.values()].sort((a, b) => compare(a.name, b.name)),
-      pods: [...pods.values()].sort(byKey),
-      policies: policies.sort(byKey),
+      pods: podList.sort(byKey),
+      policies: policyList.sort(byKey),
       ...(clusterPolicies.length > 0
         ? { clusterPolicies: clusterPolicies.sort(compareClusterPolicies) }
         : {}),
@@ -352,7 +495,29 @@ function finishCluster(read: readonly Entry[], selection: readonly Diagnostic[])
       ...(workloadList.length > 0 ? { workloads: workloadList } : {}),
     },
     diagnostics,
+    ...(scope ? { leftOut: leftOut(read, allPods, podList, policies.length - policyList.length) } : {}),
   }
+}
+
+/** Counts what a scoped load left out: the pods and policies of other namespaces the whole cluster has. */
+function leftOut(
+  read: readonly (Entry | Outside)[],
+  allPods: readonly Pod[],
+  kept: readonly Pod[],
+  policies: number,
+): LeftOut {
+  let pods = allPods.length - kept.length
+  let hostNetworkPods = allPods.filter((p) => p.hostNetwork).length - kept.filter((p) => p.hostNetwork).length
+  let outsidePolicies = policies
+  for (const e of read) {
+    if (!(e instanceof Outside) || !e.inWhole) continue
+    if (e.readKind === 'NetworkPolicy') outsidePolicies++
+    else {
+      pods++
+      if (e.pod?.pod.hostNetwork) hostNetworkPods++
+    }
+  }
+  return { pods, hostNetworkPods, policies: outsidePolicies }
 }
 
 function compare(a: string, b: string): number {
@@ -403,10 +568,13 @@ function selectKind(raw: RawObject, diagnostics: Diagnostic[]): ReadKind | undef
 }
 
 /** Indexes the workload objects of the input with their own controller and whether they run no pod. */
-function workloadObjects(read: readonly Entry[]): Map<string, WorkloadObject & { source?: SourceRef }> {
+function workloadObjects(
+  read: readonly (Entry | Outside)[],
+): Map<string, WorkloadObject & { source?: SourceRef }> {
   const out = new Map<string, WorkloadObject & { source?: SourceRef }>()
-  for (const { raw, readKind } of read) {
-    if (!isWorkloadKind(readKind)) continue
+  for (const e of read) {
+    if (e instanceof Outside || !isWorkloadKind(e.readKind)) continue
+    const { raw, readKind } = e
     const name = asObject(raw.value.metadata)?.name
     if (typeof name !== 'string') continue
     const namespace = namespaceOf(raw.value)
