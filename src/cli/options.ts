@@ -4,6 +4,7 @@ import {
   DEFAULT_MAX_BYTES,
   type InputText,
   type LoadedClusterState,
+  type LoadScope,
   loadClusterState,
   VALIDATION_MODES,
   type ValidationMode,
@@ -159,16 +160,26 @@ export async function readInputsFromOptions(
   }
 }
 
+/** What a command may add to how its inputs are loaded. */
+export interface LoadHooks {
+  /**
+   * Told what was read before it is loaded (`compile --all-nodes --jobs` starts its workers, which load
+   * it too, meanwhile).
+   */
+  readonly onRead?: (read: ReadInputsResult) => void
+  /** The namespaces whose pods and policies the command's answer depends on (LoadScope). */
+  readonly scope?: LoadScope
+}
+
 /**
  * Reads and loads every input; prints diagnostics to stderr. Returns undefined when the run must
- * stop (no input, or an error under --strict): the caller exits 2. `onRead` is told what was read
- * before it is loaded (`compile --all-nodes --jobs` starts its workers, which load it too, meanwhile).
+ * stop (no input, or an error under --strict): the caller exits 2.
  */
 export async function loadFromOptions(
   paths: readonly string[],
   opts: InputOptions,
   command: string,
-  onRead?: (read: ReadInputsResult) => void,
+  { onRead, scope }: LoadHooks = {},
 ): Promise<LoadedClusterState | undefined> {
   const read = await readInputsFromOptions(command, paths, opts)
   if (!read) return undefined
@@ -181,6 +192,7 @@ export async function loadFromOptions(
     validate: read.mode,
     maxBytes: read.maxBytes,
     ...(progress ? { onProgress: progress.update } : {}),
+    ...(scope ? { scope } : {}),
   })
   progress?.done()
   const diagnostics = [...read.diagnostics, ...loaded.diagnostics]

@@ -2,7 +2,7 @@
  * Messages a new user meets (issue 11, defect 6): each says what is really wrong, in one line, naming the
  * input; none is a raw exception or the answer to another question.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -38,6 +38,33 @@ describe('what is empty is named', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('every pod of the input (1) uses hostNetwork')
     expect(r.stderr).not.toContain('container port')
+  })
+  it('matrix -n counts the pods of the whole input, though it keeps only the namespace shown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'palisade-scope-'))
+    try {
+      const quiet = join(dir, 'quiet.yaml')
+      await writeFile(
+        quiet,
+        `${await readFile(fx('hostnet.yaml'), 'utf8')}---\napiVersion: v1\nkind: Namespace\nmetadata: { name: quiet }\n`,
+      )
+      const hostOnly = await runCli(['matrix', quiet, '-n', 'quiet'])
+      expect(hostOnly.code).toBe(2)
+      expect(hostOnly.stderr).toContain('every pod of the input (1) uses hostNetwork')
+      const others = join(dir, 'others.yaml')
+      await writeFile(
+        others,
+        [
+          'apiVersion: v1\nkind: Namespace\nmetadata: { name: quiet }',
+          'apiVersion: v1\nkind: Pod\nmetadata: { name: web, namespace: busy }\nspec: { containers: [{ name: c, image: i, ports: [{ containerPort: 80 }] }] }\nstatus: { phase: Running, podIP: 10.0.0.1 }',
+        ].join('\n---\n'),
+      )
+      const elsewhere = await runCli(['matrix', others, '-n', 'quiet'])
+      expect(elsewhere.code).toBe(2)
+      expect(elsewhere.stderr).toContain('no pod in namespace "quiet"')
+      expect(elsewhere.stderr).not.toContain('no pod in the input')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
   it('an empty folder exits 2 with a message naming it', async () => {
     for (const cmd of ['matrix', 'check', 'lint', 'explain', 'connlist']) {

@@ -5,6 +5,7 @@ import {
   type ClusterRuleRef,
   type DirectionVerdict,
   type Endpoint,
+  endpointNamespace,
   evaluate,
   formatPort,
   type NamedPortSpec,
@@ -136,10 +137,21 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       process.stderr.write(`palisade check: ${numeric}\n`)
       return setExit(2)
     }
-    const loaded = await loadFromOptions(paths, opts, 'check')
+    const resolveOpts = opts.namespace === undefined ? {} : { namespace: opts.namespace }
+    // Two named endpoints: only their namespaces' pods and policies decide, the others' are read and checked,
+    // not kept (LoadScope). An address or a node may be any pod's: then the whole cluster is kept.
+    const namespaces = [opts.from, opts.to]
+      .map((e) => endpointNamespace(e, resolveOpts))
+      .filter((n): n is string => n !== undefined)
+    const scoped = namespaces.length === 2
+    const loaded = await loadFromOptions(
+      paths,
+      opts,
+      'check',
+      scoped ? { scope: { namespaces: new Set(namespaces) } } : {},
+    )
     if (!loaded) return setExit(2)
     const index = buildIndex(loaded.cluster)
-    const resolveOpts = opts.namespace === undefined ? {} : { namespace: opts.namespace }
     const src = resolveEndpoints(index, opts.from, resolveOpts)
     const dst = resolveEndpoints(index, opts.to, resolveOpts)
     for (const [flag, e] of [

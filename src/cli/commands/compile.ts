@@ -177,16 +177,18 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
     try {
       // Only the cluster is kept: the parsed objects become garbage (less heap to scan per node at scale).
       const cluster = (
-        await loadFromOptions(paths, opts, 'compile', (read) => {
-          if (opts.allNodes !== undefined)
-            workers = startCompileWorkers({
-              inputs: read.inputs,
-              mode: read.mode,
-              maxBytes: read.maxBytes,
-              backend,
-              copts,
-              jobs,
-            })
+        await loadFromOptions(paths, opts, 'compile', {
+          onRead: (read) => {
+            if (opts.allNodes !== undefined)
+              workers = startCompileWorkers({
+                inputs: read.inputs,
+                mode: read.mode,
+                maxBytes: read.maxBytes,
+                backend,
+                copts,
+                jobs,
+              })
+          },
         })
       )?.cluster
       if (!cluster) return setExit(2)

@@ -69,7 +69,15 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         ports.push(p)
       }
     }
-    const loaded = await loadFromOptions(paths, opts, 'matrix')
+    // With -n only those namespaces' pods are shown, and only their policies decide their cells: the pods
+    // and policies of the others are read and checked, not kept (LoadScope).
+    const shownNamespaces = opts.namespace && opts.namespace.length > 0 ? opts.namespace : undefined
+    const loaded = await loadFromOptions(
+      paths,
+      opts,
+      'matrix',
+      shownNamespaces ? { scope: { namespaces: new Set(shownNamespaces) } } : {},
+    )
     if (!loaded) return setExit(2)
     const index = buildIndex(loaded.cluster)
     let pods = matrixPods(index)
@@ -80,7 +88,7 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
         process.stderr.write(`palisade matrix: warning: no namespace ${unknown.join(', ')} in the input\n`)
       pods = pods.filter((p) => keep.has(p.namespace))
     }
-    const empty = emptyReason(loaded.cluster, pods, opts.namespace)
+    const empty = emptyReason(loaded.cluster, pods, opts.namespace, loaded.leftOut)
     if (empty) {
       process.stderr.write(`palisade matrix: ${empty}\n`)
       return setExit(2)
