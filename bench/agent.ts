@@ -231,6 +231,9 @@ async function main(): Promise<void> {
       return ((c.user + c.system) / 1000 / (performance.now() - w0)) * 100
     })()
     const restRss = process.memoryUsage().rss
+    // What of the RSS is V8's heap (agent and fake API server together): used, and committed (kept by V8
+    // after the startup's garbage, part of the RSS the agent figure counts).
+    const restHeap = process.memoryUsage()
     if (process.env.PAL_BENCH_DEBUG)
       process.stderr.write(
         `heapUsed at rest ${mib(process.memoryUsage().heapUsed)} ext ${mib(process.memoryUsage().external)} ab ${mib(process.memoryUsage().arrayBuffers)}\n`,
@@ -311,6 +314,11 @@ async function main(): Promise<void> {
         '',
       ],
       ['RSS process at rest / peak under load', `${mib(restRss)} / ${mib(peakRss)}`, ''],
+      [
+        'V8 heap of the process at rest: used / committed',
+        `${mib(restHeap.heapUsed)} / ${mib(restHeap.heapTotal)}`,
+        '',
+      ],
       [
         'RSS of the agent (process minus the populated fake API server)',
         mib(restRss - rssBefore),
