@@ -271,10 +271,8 @@ function readOutside(
   const ok = finish(ctx, diagnostics)
   let kept: Outside['pod']
   if (ok && pod) {
-    if (pod.phase === 'Succeeded' || pod.phase === 'Failed')
-      diagnostics.push(
-        note(ctx, 'load.terminal-pod', `pod is ${pod.phase}: it has no network and is left out`),
-      )
+    const terminal = terminalNote(ctx, pod)
+    if (terminal) diagnostics.push(terminal)
     else kept = { pod: slimPod(pod), owner: controllerRef(full.value) }
   }
   return new Outside(
@@ -287,6 +285,13 @@ function readOutside(
     kept,
     keepRaw ? slimRaw(full) : undefined,
   )
+}
+
+/** The note that leaves a pod out because it has ended (Succeeded or Failed: it has no network). */
+function terminalNote(ctx: Context, pod: Pod): Diagnostic | undefined {
+  return pod.phase === 'Succeeded' || pod.phase === 'Failed'
+    ? note(ctx, 'load.terminal-pod', `pod is ${pod.phase}: it has no network and is left out`)
+    : undefined
 }
 
 /** A pod with only what the cluster needs of a pod outside the scope: its node's addresses, its controllers. */
@@ -345,6 +350,14 @@ function finishCluster(
   /** Workload key -> the first live pod that names it among its controllers. */
   const withPods = new Map<string, string>()
   const nodes = new NodeAddresses()
+  /** Counts a live pod (kept or not): its node's addresses, the workloads it is a pod of. */
+  const live = (pod: Pod): void => {
+    nodes.addPod(pod)
+    for (const owner of pod.controllers ?? []) {
+      const key = workloadKey(pod.namespace, owner)
+      if (!withPods.has(key)) withPods.set(key, `Pod ${pod.namespace}/${pod.name}`)
+    }
+  }
 
   for (const e of read) {
     if (e instanceof Outside) {
@@ -352,11 +365,7 @@ function finishCluster(
       if (e.diagnostics.length > 0) diagnostics.push(...e.diagnostics)
       if (!e.pod) continue
       const pod = withControllers(e.pod.pod, e.pod.owner, owners)
-      nodes.addPod(pod)
-      for (const owner of pod.controllers ?? []) {
-        const key = workloadKey(pod.namespace, owner)
-        if (!withPods.has(key)) withPods.set(key, `Pod ${pod.namespace}/${pod.name}`)
-      }
+      live(pod)
       if (workloadNamespaces.has(pod.namespace)) outsidePods.add(`${pod.namespace}/${pod.name}`)
       continue
     }
@@ -375,17 +384,12 @@ function finishCluster(
     } else if (readKind === 'Pod') {
       if (!finish(ctx, diagnostics) || !e.pod) continue
       const pod = withControllers(e.pod, e.podOwner, owners)
-      if (pod.phase === 'Succeeded' || pod.phase === 'Failed') {
-        diagnostics.push(
-          note(ctx, 'load.terminal-pod', `pod is ${pod.phase}: it has no network and is left out`),
-        )
+      const terminal = terminalNote(ctx, pod)
+      if (terminal) {
+        diagnostics.push(terminal)
         continue
       }
-      nodes.addPod(pod)
-      for (const owner of pod.controllers ?? []) {
-        const key = workloadKey(pod.namespace, owner)
-        if (!withPods.has(key)) withPods.set(key, `Pod ${pod.namespace}/${pod.name}`)
-      }
+      live(pod)
       realPods.set(`${pod.namespace}/${pod.name}`, pod)
     } else if (readKind === 'NetworkPolicy') {
       if (finish(ctx, diagnostics) && e.policy) policies.push(e.policy)
