@@ -218,19 +218,40 @@ export function dropCountersOfListing(json: string): KernelDropCounter[] {
   return out
 }
 
+/** After the session could not start, deltas go one-shot this long before it is tried again (doubling). */
+export const NFT_SESSION_RETRY_MS = 30_000
+const NFT_SESSION_RETRY_MAX_MS = 10 * 60_000
+
+/** What the nftables edge may be given instead of its own (tests). */
+export interface NftablesDeps {
+  /** The long-lived `nft -i` (default: one in the target's netns, unless target.nftSession is false). */
+  readonly session?: NftSession
+  /** The clock of the session's retries (default Date.now). */
+  readonly now?: () => number
+}
+
 /** Binds the nftables edge to a target. */
-export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, NftDelta> {
+export function connectNftables(
+  target: DataplaneTarget,
+  deps: NftablesDeps = {},
+): Dataplane<NftTable, NftDelta> {
   const run = nftRunner(target.netns)
   const netns = target.netns !== undefined ? { netns: target.netns } : {}
+  const now = deps.now ?? Date.now
   let applied = false
-  // Deltas go through one long-lived `nft -i` (unless nftSession is false, or it cannot start).
+  // Deltas go through one long-lived `nft -i` (unless nftSession is false). When it cannot start, they go
+  // one-shot for a while, then it is tried again: a session that failed once is not given up for good.
   let session: NftSession | undefined =
-    target.nftSession === false
+    deps.session ??
+    (target.nftSession === false
       ? undefined
       : new NftSession({
           ...netns,
           ...(target.timeoutMs !== undefined ? { timeoutMs: target.timeoutMs } : {}),
-        })
+        }))
+  let retryAt = 0
+  let retryMs = NFT_SESSION_RETRY_MS
+  const sessionUp = (): NftSession | undefined => (session && now() >= retryAt ? session : undefined)
   return {
     async apply(rs) {
       if (applied) {
@@ -240,26 +261,30 @@ export function connectNftables(target: DataplaneTarget): Dataplane<NftTable, Nf
         // ask about: what is in it is what this dataplane put there.
         const r = await run(printNftables(rs.structure))
         if (r.code !== 0) throw new Error(`nft -f failed (exit ${r.code}): ${r.stderr.trim()}`)
-        session?.warm()
+        sessionUp()?.warm()
         return { changed: true, warnings: [] }
       }
       applied = true
       const res = await applyNftables(rs, target)
-      session?.warm()
+      sessionUp()?.warm()
       return res
     },
     async applyDelta(delta) {
       // The long-lived `nft -i` first (docs/dataplane.md#nft-session); a one-shot `nft -f` when the
-      // session cannot take the batch (no session, a line too long), never after it was sent.
-      if (session) {
+      // session cannot take the batch (no session, one that could not start lately, a line too long), never
+      // after it was sent.
+      const up = sessionUp()
+      if (up) {
         const line = printNftDeltaLine(delta)
         if (NftSession.fits(line)) {
           try {
-            await session.run(line)
+            await up.run(line)
+            retryMs = NFT_SESSION_RETRY_MS
             return
           } catch (err) {
             if (!(err instanceof NftSessionError) || err.outcome !== 'unavailable') throw err
-            session = undefined
+            retryAt = now() + retryMs
+            retryMs = Math.min(retryMs * 2, NFT_SESSION_RETRY_MAX_MS)
           }
         }
       }

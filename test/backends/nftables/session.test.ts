@@ -5,12 +5,13 @@
  * after it, and that the dataplane falls back to a one-shot `nft -f` when no session can start.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileNode, type Ruleset } from '../../../src/backends/index.js'
 import { NFT_SESSION_MAX_LINE, NftSession, NftSessionError } from '../../../src/backends/nft-session.js'
+import { NFT_SESSION_RETRY_MS } from '../../../src/backends/nftables/apply.js'
 import { connectNftables, diffNftTables, type NftTable } from '../../../src/backends/nftables/index.js'
 import { normalizeObjects } from '../../../src/load/index.js'
 import { type JsonObject, rawFromValue } from '../../../src/model/index.js'
@@ -200,6 +201,40 @@ describe.skipIf(!canRun)('nft -i session (real nftables in a netns)', () => {
     }
     expect(nft('', 'list', 'ruleset')).toBe(before)
     await dp.close?.()
+  })
+
+  it('a session that could not start is tried again later; deltas go one-shot meanwhile', async () => {
+    const marker = mkdtempSync(join(tmpdir(), 'palisade-session-retry-'))
+    // Starts only once the marker exists; then answers like nft and logs each batch (it applies nothing).
+    const script = answering(`echo "$l" >> ${marker}/log`)[2] as string
+    const session = new NftSession({ command: ['sh', '-c', `[ -e ${marker}/up ] || exit 1; ${script}`] })
+    let clock = 1_000_000
+    const dp = connectNftables({ netns: ns, stateDir }, { session, now: () => clock })
+    const step = (from: readonly JsonObject[], to: readonly JsonObject[]) => {
+      const c = diffNftTables(rules(from).structure, rules(to).structure)
+      if (c.kind !== 'delta') throw new Error(`expected a delta, got ${c.kind}`)
+      return dp.applyDelta(c.delta)
+    }
+    const table = () => nft('', 'list', 'table', 'inet', 'palisade')
+    const logged = () => (existsSync(`${marker}/log`) ? readFileSync(`${marker}/log`, 'utf8') : '')
+    const more2 = [...more, podJson('shop', 'web3', '10.0.2.5', 'n2', { role: 'web' })]
+    const more3 = [...more2, podJson('shop', 'web4', '10.0.2.6', 'n2', { role: 'web' })]
+    try {
+      await dp.apply(rules(base))
+      await step(base, more) // the session cannot start: one-shot
+      expect(table()).toContain('10.0.2.4')
+      writeFileSync(`${marker}/up`, '')
+      await step(more, more2) // it could start now, but is not tried before its time: one-shot
+      expect(table()).toContain('10.0.2.5')
+      expect(logged()).toBe('')
+      clock += NFT_SESSION_RETRY_MS
+      await step(more2, more3) // tried again: the batch goes to the session, not to a one-shot nft
+      expect(logged()).toContain('10.0.2.6')
+      expect(table()).not.toContain('10.0.2.6')
+    } finally {
+      await dp.close?.()
+      rmSync(marker, { recursive: true, force: true })
+    }
   })
 
   it('with the session off, deltas go through a one-shot nft -f and reach the same table', async () => {
