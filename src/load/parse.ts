@@ -256,7 +256,8 @@ function parseText(
     // A blank chunk (before a leading `---`, after a trailing one) holds no document: the yaml library
     // finds none in it (no document index is used), and no reader needs loading to say so.
     if (BLANK.test(chunk.text)) continue
-    const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts })
+    const line = firstLine
+    const at = (doc: number): DocContext => ({ file, doc, base: chunk.start, lineStarts, firstLine: line })
     // A List as kubectl prints it: its items are read one by one (list-items.ts).
     const layout = opts.wholeLists
       ? undefined

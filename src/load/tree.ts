@@ -22,6 +22,11 @@ export interface DocContext {
   readonly base: number
   /** Offsets at which the lines of the whole text start. */
   readonly lineStarts: ArrayLike<number>
+  /**
+   * The index in lineStarts of a line at or before the chunk's start (where a search for a line of the
+   * document begins: an object's positions are near it, and a big input has millions of lines).
+   */
+  readonly firstLine?: number
   /** For an item of a List read on its own (list-items.ts): its index, and its offsets' place in the text. */
   readonly item?: { readonly index: number; readonly toWhole: (offset: number) => number }
 }
@@ -35,14 +40,27 @@ export function docLabel(ctx: DocContext): string {
 export function sourceAt(ctx: DocContext, offset: number | undefined): SourceRef {
   if (offset === undefined) return { file: ctx.file, doc: ctx.doc }
   const abs = ctx.item ? ctx.item.toWhole(offset) : ctx.base + offset
+  const starts = ctx.lineStarts
+  // The last line starting at or before abs: in [lo, hi], with starts[lo] <= abs.
   let lo = 0
-  let hi = ctx.lineStarts.length - 1
+  let hi = starts.length - 1
+  const from = ctx.firstLine
+  if (from !== undefined && from <= hi && (starts[from] ?? 0) <= abs) {
+    // Galloping from the document's first line: a few steps instead of a search of every line.
+    lo = from
+    let step = 1
+    while (lo + step <= hi && (starts[lo + step] ?? 0) <= abs) {
+      lo += step
+      step *= 2
+    }
+    hi = Math.min(hi, lo + step - 1)
+  }
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1
-    if ((ctx.lineStarts[mid] ?? 0) <= abs) lo = mid
+    if ((starts[mid] ?? 0) <= abs) lo = mid
     else hi = mid - 1
   }
-  return { file: ctx.file, line: lo + 1, column: abs - (ctx.lineStarts[lo] ?? 0) + 1, doc: ctx.doc }
+  return { file: ctx.file, line: lo + 1, column: abs - (starts[lo] ?? 0) + 1, doc: ctx.doc }
 }
 
 /** A key defined twice in one mapping. */
