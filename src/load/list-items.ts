@@ -7,6 +7,8 @@
  * the items) returns undefined and the document is read whole. Pure: offsets in, offsets out.
  */
 
+import { lineIndexAt } from './tree.js'
+
 /** Where a List's items are in a document's chunk (offsets relative to the chunk). */
 export interface ListLayout {
   /** Offset just after `items:` (the envelope puts ` []` there). */
@@ -71,18 +73,6 @@ export function findListLayout(
   if (ANCHOR_OR_ALIAS.test(text.slice(blockStart, blockEnd))) return undefined
   itemLines.push(line)
   return { keyEnd, blockStart, blockEnd, itemLines }
-}
-
-/** The index of the line holding absolute offset `abs` (searching from `from`). */
-function lineIndexAt(lineStarts: ArrayLike<number>, abs: number, from: number): number {
-  let lo = from
-  let hi = lineStarts.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1
-    if ((lineStarts[mid] as number) <= abs) lo = mid
-    else hi = mid - 1
-  }
-  return lo
 }
 
 /** An item's text as its own document: `- ` and the two spaces of every other line taken off. */

@@ -41,26 +41,32 @@ export function sourceAt(ctx: DocContext, offset: number | undefined): SourceRef
   if (offset === undefined) return { file: ctx.file, doc: ctx.doc }
   const abs = ctx.item ? ctx.item.toWhole(offset) : ctx.base + offset
   const starts = ctx.lineStarts
-  // The last line starting at or before abs: in [lo, hi], with starts[lo] <= abs.
-  let lo = 0
-  let hi = starts.length - 1
-  const from = ctx.firstLine
-  if (from !== undefined && from <= hi && (starts[from] ?? 0) <= abs) {
-    // Galloping from the document's first line: a few steps instead of a search of every line.
-    lo = from
-    let step = 1
-    while (lo + step <= hi && (starts[lo + step] ?? 0) <= abs) {
-      lo += step
-      step *= 2
-    }
-    hi = Math.min(hi, lo + step - 1)
+  const hint = ctx.firstLine
+  const from = hint !== undefined && hint < starts.length && (starts[hint] ?? 0) <= abs ? hint : 0
+  const line = lineIndexAt(starts, abs, from)
+  return { file: ctx.file, line: line + 1, column: abs - (starts[line] ?? 0) + 1, doc: ctx.doc }
+}
+
+/**
+ * The index of the last line starting at or before the absolute offset `abs`, searched from line `from`
+ * (one that starts at or before it): galloping from there, then halving, so a search near its start takes a
+ * few steps whatever the number of lines.
+ */
+export function lineIndexAt(lineStarts: ArrayLike<number>, abs: number, from = 0): number {
+  let lo = from
+  let hi = lineStarts.length - 1
+  let step = 1
+  while (lo + step <= hi && (lineStarts[lo + step] ?? 0) <= abs) {
+    lo += step
+    step *= 2
   }
+  hi = Math.min(hi, lo + step - 1)
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1
-    if ((starts[mid] ?? 0) <= abs) lo = mid
+    if ((lineStarts[mid] ?? 0) <= abs) lo = mid
     else hi = mid - 1
   }
-  return { file: ctx.file, line: lo + 1, column: abs - (starts[lo] ?? 0) + 1, doc: ctx.doc }
+  return lo
 }
 
 /** A key defined twice in one mapping. */

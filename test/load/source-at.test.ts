@@ -29,7 +29,7 @@ describe('sourceAt', () => {
     expect(sourceAt(ctx, offset)).toEqual({ file: 'f', line, column, doc: 0 })
   })
 
-  it('gives with any first line what it gives without one', () => {
+  it('gives with any first line what it gives without one, the line a linear scan finds', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 300 }),
@@ -45,6 +45,15 @@ describe('sourceAt', () => {
           const plain: DocContext = { file: 'f', doc: 0, base: b, lineStarts }
           const hinted: DocContext = { ...plain, firstLine: hint % (lineStarts.length + 2) }
           expect(sourceAt(hinted, offset)).toEqual(sourceAt(plain, offset))
+          // And both are the line a linear scan finds.
+          const abs = b + offset
+          const line = lineStarts.filter((start) => start <= abs).length
+          expect(sourceAt(plain, offset)).toEqual({
+            file: 'f',
+            line,
+            column: abs - (lineStarts[line - 1] as number) + 1,
+            doc: 0,
+          })
         },
       ),
       { numRuns: 2000 },
