@@ -71,22 +71,17 @@ export function registerMatrix(program: Command, setExit: (code: number) => void
     }
     // With -n only those namespaces' pods are shown, and only their policies decide their cells: the pods
     // and policies of the others are read and checked, not kept (LoadScope).
-    const shownNamespaces = opts.namespace && opts.namespace.length > 0 ? opts.namespace : undefined
-    const loaded = await loadFromOptions(
-      paths,
-      opts,
-      'matrix',
-      shownNamespaces ? { scope: { namespaces: new Set(shownNamespaces) } } : {},
-    )
+    const names = opts.namespace ?? []
+    const shown = names.length > 0 ? new Set(names) : undefined
+    const loaded = await loadFromOptions(paths, opts, 'matrix', shown ? { scope: { namespaces: shown } } : {})
     if (!loaded) return setExit(2)
     const index = buildIndex(loaded.cluster)
     let pods = matrixPods(index)
-    if (opts.namespace && opts.namespace.length > 0) {
-      const keep = new Set(opts.namespace)
-      const unknown = opts.namespace.filter((n) => !index.namespaceLabels.has(n))
-      if (unknown.length > 0 && unknown.length < opts.namespace.length)
+    if (shown) {
+      const unknown = names.filter((n) => !index.namespaceLabels.has(n))
+      if (unknown.length > 0 && unknown.length < names.length)
         process.stderr.write(`palisade matrix: warning: no namespace ${unknown.join(', ')} in the input\n`)
-      pods = pods.filter((p) => keep.has(p.namespace))
+      pods = pods.filter((p) => shown.has(p.namespace))
     }
     const empty = emptyReason(loaded.cluster, pods, opts.namespace, loaded.leftOut)
     if (empty) {
