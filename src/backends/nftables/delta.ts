@@ -334,7 +334,6 @@ export function diffIndexed(prev: NftTable, next: NftTable): Change<NftDelta> {
 
 /** diffIndexed of two tables whose table itself is unchanged. */
 function diffObjects(prev: NftTable, next: NftTable): Change<NftDelta> {
-  const full = TABLE_CHANGED
   const before = indexOf(prev)
   const after = indexOf(next)
   if (!before || !after) return { kind: 'full', reason: 'an object is declared twice' }
@@ -350,12 +349,12 @@ function diffObjects(prev: NftTable, next: NftTable): Change<NftDelta> {
     const p = lookup(before, n)
     if (p === n || (p !== undefined && sameObject(p, n))) continue
     if (p === undefined) {
-      if (isBase(n)) return full
+      if (isBase(n)) return TABLE_CHANGED
       create.push(n)
       continue
     }
     // Hooked chains are never re-created (traffic would skip them); same declaration = refill.
-    if ((isBase(p) || isBase(n)) && !sameDeclaration(p, n)) return full
+    if ((isBase(p) || isBase(n)) && !sameDeclaration(p, n)) return TABLE_CHANGED
     if (!sameDeclaration(p, n)) {
       recreate.push(n)
       continue
@@ -367,7 +366,7 @@ function diffObjects(prev: NftTable, next: NftTable): Change<NftDelta> {
   }
   for (const p of prev.objects) {
     if (lookup(after, p) !== undefined) continue
-    if (isBase(p)) return full
+    if (isBase(p)) return TABLE_CHANGED
     remove.push(p)
   }
 
